@@ -1,0 +1,23 @@
+# The commands a newcomer needs; see README.md.
+CARGO ?= cargo
+
+.PHONY: run test services lint schema bench
+
+## Serve the gateway on SQLite with the seven projects: http://127.0.0.1:8080/graphql
+run:
+	$(CARGO) run --locked --bin catalogue-gateway -- serve
+
+## Make sure PostgreSQL and Redis are up, then run every test (SQLite and PostgreSQL).
+test: services
+	$(CARGO) test --locked --workspace --all-targets
+
+services:
+	@bash scripts/ensure-services.sh
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+## Regenerate the committed SDL after a schema change.
+schema:
+	$(CARGO) run --locked --quiet --bin catalogue-gateway -- schema > schema/schema.graphql

@@ -1,0 +1,286 @@
+//! Reading the catalogue from its directory: `organizations.yaml` and one
+//! YAML file per project. Everything is checked before anything is returned,
+//! and every problem names its file and field.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::project::{Catalogue, Organization, Project};
+use super::values::Slug;
+
+pub const ORGANIZATIONS_FILE: &str = "organizations.yaml";
+
+/// One problem in one catalogue file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub file: PathBuf,
+    /// Where in the file, e.g. `repositories[0].url`; `-` for the whole file.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.file.display(),
+            self.field,
+            self.message
+        )
+    }
+}
+
+/// Every problem found in a catalogue directory.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    pub problems: Vec<FileError>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "the catalogue has {} problem(s); nothing was written:",
+            self.problems.len()
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrganizationsFile {
+    organizations: Vec<Organization>,
+}
+
+/// Reads and checks the catalogue in `dir`.
+pub fn load_dir(dir: &Path) -> Result<Catalogue, LoadError> {
+    let mut problems = Vec::new();
+    let organizations_path = dir.join(ORGANIZATIONS_FILE);
+    let organizations = read_yaml::<OrganizationsFile>(&organizations_path)
+        .map(|file| file.organizations)
+        .unwrap_or_else(|problem| {
+            problems.push(problem);
+            Vec::new()
+        });
+
+    let mut projects = Vec::new();
+    match project_files(dir) {
+        Ok(paths) => {
+            for path in paths {
+                match read_yaml::<Project>(&path) {
+                    Ok(project) => projects.push((path, project)),
+                    Err(problem) => problems.push(problem),
+                }
+            }
+        }
+        Err(problem) => problems.push(problem),
+    }
+
+    check_organizations(&organizations_path, &organizations, &mut problems);
+    let known: HashSet<&Slug> = organizations.iter().map(|o| &o.slug).collect();
+    let mut seen_projects: HashMap<&Slug, &Path> = HashMap::new();
+    for (path, project) in &projects {
+        if let Some(first) = seen_projects.insert(&project.slug, path) {
+            problems.push(error(
+                path,
+                "slug",
+                format!("`{}` is also the slug of {}", project.slug, first.display()),
+            ));
+        }
+        check_project(path, project, &known, &mut problems);
+    }
+
+    if problems.is_empty() {
+        Ok(Catalogue {
+            organizations,
+            projects: projects.into_iter().map(|(_, project)| project).collect(),
+        })
+    } else {
+        Err(LoadError { problems })
+    }
+}
+
+fn error(file: &Path, field: impl Into<String>, message: impl Into<String>) -> FileError {
+    FileError {
+        file: file.to_owned(),
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// The project files of `dir`: every `.yaml`/`.yml` but the organizations file, in name order.
+fn project_files(dir: &Path) -> Result<Vec<PathBuf>, FileError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| error(dir, "-", format!("cannot read the directory: {e}")))?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| error(dir, "-", format!("cannot read the directory: {e}")))?
+            .path();
+        let is_yaml = matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+        let is_organizations = path
+            .file_name()
+            .is_some_and(|name| name == ORGANIZATIONS_FILE);
+        if is_yaml && !is_organizations {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+fn read_yaml<T: DeserializeOwned>(path: &Path) -> Result<T, FileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| error(path, "-", format!("cannot read the file: {e}")))?;
+    let deserializer = serde_yaml_ng::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { "-".to_owned() } else { field };
+        error(path, field, e.into_inner().to_string())
+    })
+}
+
+fn check_organizations(path: &Path, organizations: &[Organization], problems: &mut Vec<FileError>) {
+    let mut seen = HashSet::new();
+    for (i, organization) in organizations.iter().enumerate() {
+        if !seen.insert(&organization.slug) {
+            problems.push(error(
+                path,
+                format!("organizations[{i}].slug"),
+                format!("`{}` appears twice", organization.slug),
+            ));
+        }
+    }
+}
+
+fn check_project(
+    path: &Path,
+    project: &Project,
+    organizations: &HashSet<&Slug>,
+    problems: &mut Vec<FileError>,
+) {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if stem != project.slug.as_str() {
+        problems.push(error(
+            path,
+            "slug",
+            format!(
+                "`{}` does not match the file name (expected `{stem}`)",
+                project.slug
+            ),
+        ));
+    }
+    if project.sources.is_empty() {
+        problems.push(error(
+            path,
+            "sources",
+            "list at least one public source the facts come from",
+        ));
+    }
+    for (i, participation) in project.organizations.iter().enumerate() {
+        if !organizations.contains(&participation.organization) {
+            problems.push(error(
+                path,
+                format!("organizations[{i}].organization"),
+                format!(
+                    "`{}` is not in {ORGANIZATIONS_FILE}",
+                    participation.organization
+                ),
+            ));
+        }
+    }
+    report_duplicates(
+        path,
+        "organizations",
+        "organization",
+        project
+            .organizations
+            .iter()
+            .map(|p| p.organization.to_string()),
+        problems,
+    );
+    report_duplicates(
+        path,
+        "seasons",
+        "",
+        project.seasons.iter().map(|s| s.number().to_string()),
+        problems,
+    );
+    report_duplicates(
+        path,
+        "tags",
+        "",
+        project.tags.iter().map(|t| {
+            Slug::from_label(t)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        }),
+        problems,
+    );
+    for (i, tag) in project.tags.iter().enumerate() {
+        if let Err(e) = Slug::from_label(tag) {
+            problems.push(error(
+                path,
+                format!("tags[{i}]"),
+                format!("cannot make a slug of this tag: {e}"),
+            ));
+        }
+    }
+    report_duplicates(
+        path,
+        "repositories",
+        "url",
+        project.repositories.iter().map(|l| l.url.to_string()),
+        problems,
+    );
+    report_duplicates(
+        path,
+        "datasets",
+        "url",
+        project.datasets.iter().map(|l| l.url.to_string()),
+        problems,
+    );
+    report_duplicates(
+        path,
+        "links",
+        "url",
+        project.links.iter().map(|l| l.url.to_string()),
+        problems,
+    );
+}
+
+/// Reports each value of `values` seen before, at `list[i].field`.
+fn report_duplicates(
+    path: &Path,
+    list: &str,
+    field: &str,
+    values: impl Iterator<Item = String>,
+    problems: &mut Vec<FileError>,
+) {
+    let mut seen = HashSet::new();
+    for (i, value) in values.enumerate() {
+        if !seen.insert(value.clone()) {
+            let place = if field.is_empty() {
+                format!("{list}[{i}]")
+            } else {
+                format!("{list}[{i}].{field}")
+            };
+            problems.push(error(path, place, format!("`{value}` appears twice")));
+        }
+    }
+}

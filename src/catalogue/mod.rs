@@ -1,0 +1,35 @@
+//! The catalogue's domain: organizations, projects and where their code and
+//! data live, as plain Rust types that are valid once built.
+
+mod enums;
+pub mod files;
+mod project;
+mod values;
+
+pub use enums::{
+    Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
+    RepositoryRole,
+};
+pub use project::{
+    Catalogue, CodeLink, DataLink, Organization, OtherLink, Participation, Project, Source,
+};
+pub use values::{HttpUrl, Label, Season, Siren, Siret, Slug, ValueError};
+
+/// Who a read is for: what a caller may see follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// Anyone: public material only.
+    Public,
+    /// An authenticated public agent: public and agents-only material.
+    Agents,
+}
+
+impl Audience {
+    /// The access levels this audience may read.
+    pub fn readable(self) -> &'static [Access] {
+        match self {
+            Audience::Public => &[Access::Public],
+            Audience::Agents => &[Access::Public, Access::Agents],
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! DataLoaders: one key type per parent-to-children relation, so a page of
+//! projects costs one query per relation, not one per project.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+
+use crate::catalogue::Audience;
+use crate::store::{
+    DatasetRecord, LinkRecord, ParticipationRecord, ProjectRecord, RepositoryRecord, SourceRecord,
+    Store, StoreError, TagRecord,
+};
+
+/// Loads a request's related rows, as `audience` may see them.
+pub struct CatalogueLoader {
+    pub store: Store,
+    pub audience: Audience,
+}
+
+/// Groups `(parent id, child)` pairs under their keys; a key without
+/// children gets an empty list.
+fn group<K: Copy + Eq + Hash, V>(
+    keys: &[K],
+    key_of: impl Fn(i64) -> K,
+    pairs: impl IntoIterator<Item = (i64, V)>,
+) -> HashMap<K, Vec<V>> {
+    let mut grouped: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for (parent, child) in pairs {
+        if let Some(children) = grouped.get_mut(&key_of(parent)) {
+            children.push(child);
+        }
+    }
+    grouped
+}
+
+/// Declares a key type `$key(parent id)` whose value is the list of
+/// children `$fetch` returns as `(parent id, child)` pairs.
+macro_rules! children_loader {
+    ($(#[$meta:meta])* $key:ident => $child:ty, |$loader:ident, $ids:ident| $fetch:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64);
+
+        impl Loader<$key> for CatalogueLoader {
+            type Value = Vec<$child>;
+            type Error = Arc<StoreError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$child>>, Arc<StoreError>> {
+                let $loader = self;
+                let $ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
+                let pairs = $fetch.await.map_err(Arc::new)?;
+                Ok(group(keys, $key, pairs))
+            }
+        }
+    };
+}
+
+children_loader!(
+    /// The organizations taking part in a project.
+    ParticipationsOf => ParticipationRecord,
+    |loader, ids| loader.store.participations_of_projects(&ids)
+);
+children_loader!(
+    /// A project's tags.
+    TagsOf => TagRecord,
+    |loader, ids| loader.store.tags_of_projects(&ids)
+);
+children_loader!(
+    /// A project's seasons.
+    SeasonsOf => i32,
+    |loader, ids| loader.store.seasons_of_projects(&ids)
+);
+children_loader!(
+    /// Where a project's facts come from.
+    SourcesOf => SourceRecord,
+    |loader, ids| loader.store.sources_of_projects(&ids)
+);
+children_loader!(
+    /// The projects an organization takes part in.
+    ProjectsOf => ProjectRecord,
+    |loader, ids| loader.store.projects_of_organizations(&ids, loader.audience)
+);
+children_loader!(
+    /// A project's code repositories.
+    RepositoriesOf => RepositoryRecord,
+    |loader, ids| async {
+        let rows = loader.store.repositories_of_projects(&ids, loader.audience).await?;
+        Ok::<_, StoreError>(rows.into_iter().map(|r| (r.project_id, r)))
+    }
+);
+children_loader!(
+    /// A project's datasets.
+    DatasetsOf => DatasetRecord,
+    |loader, ids| async {
+        let rows = loader.store.datasets_of_projects(&ids, loader.audience).await?;
+        Ok::<_, StoreError>(rows.into_iter().map(|r| (r.project_id, r)))
+    }
+);
+children_loader!(
+    /// A project's other links.
+    LinksOf => LinkRecord,
+    |loader, ids| async {
+        let rows = loader.store.links_of_projects(&ids, loader.audience).await?;
+        Ok::<_, StoreError>(rows.into_iter().map(|r| (r.project_id, r)))
+    }
+);
+
+/// A project by its row id (the project of a repository, dataset or link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProjectById(pub i64);
+
+impl Loader<ProjectById> for CatalogueLoader {
+    type Value = ProjectRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[ProjectById],
+    ) -> Result<HashMap<ProjectById, ProjectRecord>, Arc<StoreError>> {
+        let ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
+        let projects = self
+            .store
+            .projects_by_ids(&ids, self.audience)
+            .await
+            .map_err(Arc::new)?;
+        Ok(projects
+            .into_iter()
+            .map(|p| (ProjectById(p.id), p))
+            .collect())
+    }
+}

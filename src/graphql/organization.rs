@@ -1,0 +1,119 @@
+//! The `Organization` type and the organization queries.
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, Object};
+
+use super::context::{loader, store};
+use super::errors::OrInternal;
+use super::ids::{NodeType, global_id};
+use super::loaders::ProjectsOf;
+use super::paging::{ListTotal, PageArgs, connection, encode_cursor};
+use super::project::Project;
+use crate::catalogue::OrganizationKind;
+use crate::store::OrganizationRecord;
+
+const ORDERING: &str = "organizations:name:asc";
+
+pub struct Organization(pub OrganizationRecord);
+
+/// A public body that runs or contributes to projects.
+#[Object]
+impl Organization {
+    /// Global id (Relay `Node`).
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Organization, self.0.id)
+    }
+
+    /// Stable identifier (e.g. `insee`).
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Full name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Usual acronym, when it has one (e.g. `DINUM`).
+    async fn acronym(&self) -> Option<&str> {
+        self.0.acronym.as_deref()
+    }
+
+    /// What kind of public body it is.
+    async fn kind(&self) -> OrganizationKind {
+        self.0.kind
+    }
+
+    /// SIRET of the establishment, when the catalogue records it.
+    async fn siret(&self) -> Option<&str> {
+        self.0.siret.as_deref()
+    }
+
+    /// SIREN of the legal unit, when the catalogue records it.
+    async fn siren(&self) -> Option<&str> {
+        self.0.siren.as_deref()
+    }
+
+    /// Official website, when the catalogue records it.
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+
+    /// The projects it takes part in that the caller may see, by name.
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+        let rows = loader(ctx)?
+            .load_one(ProjectsOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Project).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// All organizations, by name, a page at a time (at most 100 per page).
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Organization, ListTotal, EmptyFields>> {
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .page(ORDERING)?;
+        let (rows, more) = store(ctx)?.organization_page(&page).await.or_internal()?;
+        let nodes = rows
+            .into_iter()
+            .map(|row| {
+                (
+                    encode_cursor(ORDERING, &row.sort_value(), row.id),
+                    Organization(row),
+                )
+            })
+            .collect();
+        Ok(connection(&page, more, nodes, ListTotal::Organizations))
+    }
+
+    /// The organization with this slug; null when there is none.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<Organization>> {
+        Ok(store(ctx)?
+            .organization_by_slug(&slug)
+            .await
+            .or_internal()?
+            .map(Organization))
+    }
+}

@@ -1,0 +1,393 @@
+//! The `Project` type and the project queries.
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::context::{audience, loader, store};
+use super::errors::{OrInternal, bad_input};
+use super::ids::{NodeType, global_id};
+use super::links::{Dataset, Link, Repository};
+use super::loaders::{
+    DatasetsOf, LinksOf, ParticipationsOf, RepositoriesOf, SeasonsOf, SourcesOf, TagsOf,
+};
+use super::organization::Organization;
+use super::paging::{ListTotal, PageArgs, connection, encode_cursor};
+use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, Season};
+use crate::store::{
+    ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord, SourceRecord, TagRecord,
+};
+
+pub struct Project(pub ProjectRecord);
+
+/// A project of the programme 10%: what it is, who runs it, and where its
+/// code and data live.
+#[Object]
+impl Project {
+    /// Global id (Relay `Node`).
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Project, self.0.id)
+    }
+
+    /// Stable identifier, used in URLs and catalogue files (e.g. `cartiflette`).
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// What the project does, in one or two sentences.
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+
+    /// Longer presentation, in Markdown; empty when the catalogue has none.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// Where the project stands; null when the catalogue does not know.
+    async fn status(&self) -> Option<ProjectStatus> {
+        self.0.status
+    }
+
+    /// The programme seasons the project took part in, in increasing order.
+    async fn seasons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<i32>> {
+        let mut seasons = loader(ctx)?
+            .load_one(SeasonsOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        seasons.sort_unstable();
+        Ok(seasons)
+    }
+
+    /// The project's own website, when it has one.
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+
+    /// The project's documentation, when it has some.
+    async fn documentation(&self) -> Option<&str> {
+        self.0.documentation.as_deref()
+    }
+
+    /// Who may read the project.
+    async fn visibility(&self) -> Access {
+        self.0.visibility
+    }
+
+    /// When the project entered the catalogue.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the project's catalogue entry last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Incremented by every change to the entry.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+
+    /// Topics, in the catalogue's order.
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
+        let tags = loader(ctx)?
+            .load_one(TagsOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        Ok(tags.into_iter().map(Tag).collect())
+    }
+
+    /// The administrations that run or contribute to the project.
+    async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
+        let participations = loader(ctx)?
+            .load_one(ParticipationsOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        Ok(participations.into_iter().map(Participation).collect())
+    }
+
+    /// Where the project's code lives.
+    async fn repositories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Repository>> {
+        let rows = loader(ctx)?
+            .load_one(RepositoriesOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Repository).collect())
+    }
+
+    /// Where the project's data lives.
+    async fn datasets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Dataset>> {
+        let rows = loader(ctx)?
+            .load_one(DatasetsOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Dataset).collect())
+    }
+
+    /// Other links: documentation, demo, package, video, slides, …
+    async fn links(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Link>> {
+        let rows = loader(ctx)?
+            .load_one(LinksOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Link).collect())
+    }
+
+    /// The public documents this entry's facts were read from.
+    async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Source>> {
+        let rows = loader(ctx)?
+            .load_one(SourcesOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Source).collect())
+    }
+}
+
+pub struct Tag(pub TagRecord);
+
+/// A topic projects are tagged with.
+#[Object]
+impl Tag {
+    /// Stable identifier, for filters (e.g. `apache-superset`).
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Display label (e.g. `Apache Superset`).
+    async fn label(&self) -> &str {
+        &self.0.label
+    }
+}
+
+pub struct Participation(pub ParticipationRecord);
+
+/// An organization's part in a project.
+#[Object]
+impl Participation {
+    /// Whether the organization leads or contributes.
+    async fn role(&self) -> ParticipationRole {
+        self.0.role
+    }
+
+    /// The organization.
+    async fn organization(&self) -> Organization {
+        Organization(self.0.organization.clone())
+    }
+}
+
+pub struct Source(pub SourceRecord);
+
+/// A public document a catalogue entry's facts were read from.
+#[Object]
+impl Source {
+    /// What the document is.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    /// Where to read it, when it is online.
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+}
+
+/// Which projects to list; every condition given must hold.
+#[derive(InputObject, Default)]
+#[graphql(name = "ProjectFilter")]
+pub struct ProjectFilterInput {
+    /// Words found in the name, summary or description (case-insensitive substring).
+    text: Option<String>,
+    /// Slug of a tag the project carries.
+    tag: Option<String>,
+    /// Slug of an organization taking part in the project.
+    organization: Option<String>,
+    /// The project's status.
+    status: Option<ProjectStatus>,
+    /// A season the project took part in.
+    season: Option<i32>,
+    /// Only projects with a repository on this forge.
+    forge: Option<Forge>,
+    /// Only projects with (true) or without (false) a code repository.
+    has_code: Option<bool>,
+    /// Only projects with (true) or without (false) a dataset.
+    has_data: Option<bool>,
+}
+
+impl ProjectFilterInput {
+    fn parse(self) -> async_graphql::Result<ProjectFilter> {
+        let season = self
+            .season
+            .map(|n| {
+                Season::new(i64::from(n)).map_err(|e| bad_input(format!("filter.season: {e}")))
+            })
+            .transpose()?;
+        Ok(ProjectFilter {
+            text: self.text,
+            tag: self.tag,
+            organization: self.organization,
+            status: self.status,
+            season,
+            forge: self.forge,
+            has_code: self.has_code,
+            has_data: self.has_data,
+        })
+    }
+}
+
+/// What project lists can be ordered by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[graphql(name = "ProjectOrderField")]
+pub enum ProjectOrderFieldInput {
+    /// Name, alphabetically (accents and case ignored).
+    #[default]
+    Name,
+    /// When the project entered the catalogue.
+    CreatedAt,
+    /// When the project's entry last changed.
+    UpdatedAt,
+}
+
+/// Which way an ordering runs.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    /// Smallest first.
+    #[default]
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// How to order a project list (ties are broken by age in the catalogue).
+#[derive(InputObject, Default)]
+pub struct ProjectOrder {
+    /// What to order by (default: name).
+    #[graphql(default)]
+    field: ProjectOrderFieldInput,
+    /// Which way (default: ascending).
+    #[graphql(default)]
+    direction: OrderDirection,
+}
+
+impl ProjectOrder {
+    fn field(&self) -> ProjectOrderField {
+        match self.field {
+            ProjectOrderFieldInput::Name => ProjectOrderField::Name,
+            ProjectOrderFieldInput::CreatedAt => ProjectOrderField::CreatedAt,
+            ProjectOrderFieldInput::UpdatedAt => ProjectOrderField::UpdatedAt,
+        }
+    }
+
+    /// The name cursors carry, so a cursor is refused by another ordering.
+    fn cursor_name(&self) -> String {
+        let field = match self.field {
+            ProjectOrderFieldInput::Name => "name",
+            ProjectOrderFieldInput::CreatedAt => "created",
+            ProjectOrderFieldInput::UpdatedAt => "updated",
+        };
+        let direction = if self.direction == OrderDirection::Asc {
+            "asc"
+        } else {
+            "desc"
+        };
+        format!("projects:{field}:{direction}")
+    }
+}
+
+#[derive(Default)]
+pub struct ProjectQuery;
+
+#[Object]
+impl ProjectQuery {
+    /// Projects matching `filter`, a page at a time (at most 100 per page).
+    #[allow(clippy::too_many_arguments)]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ProjectFilterInput>,
+        order_by: Option<ProjectOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Project, ListTotal, EmptyFields>> {
+        let order = order_by.unwrap_or_default();
+        let ordering = order.cursor_name();
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .page(&ordering)?;
+        let filter = filter.unwrap_or_default().parse()?;
+        let field = order.field();
+        let ascending = order.direction == OrderDirection::Asc;
+        let (rows, more) = store(ctx)?
+            .project_page(&filter, field, ascending, &page, audience(ctx))
+            .await
+            .or_internal()?;
+        let nodes = rows
+            .into_iter()
+            .map(|row| {
+                (
+                    encode_cursor(&ordering, &field.value_of(&row), row.id),
+                    Project(row),
+                )
+            })
+            .collect();
+        Ok(connection(&page, more, nodes, ListTotal::Projects(filter)))
+    }
+
+    /// The project with this slug; null when there is none (or the caller may not see it).
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<Project>> {
+        Ok(store(ctx)?
+            .project_by_slug(&slug, audience(ctx))
+            .await
+            .or_internal()?
+            .map(Project))
+    }
+}
+
+/// How many projects carry a tag.
+#[derive(SimpleObject)]
+pub struct TagCount {
+    /// The tag.
+    tag: Tag,
+    /// How many projects the caller may see carry it.
+    project_count: i64,
+}
+
+#[derive(Default)]
+pub struct TagQuery;
+
+#[Object]
+impl TagQuery {
+    /// Every tag in use, with how many projects carry it; most used first.
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TagCount>> {
+        let counts = store(ctx)?.tag_counts(audience(ctx)).await.or_internal()?;
+        Ok(counts
+            .into_iter()
+            .map(|count| TagCount {
+                tag: Tag(count.tag),
+                project_count: count.projects,
+            })
+            .collect())
+    }
+}

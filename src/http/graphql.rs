@@ -1,0 +1,123 @@
+//! `/graphql`: queries by POST (JSON) or GET (query string), GraphiQL for
+//! browsers, and the SDL at `/schema.graphql`.
+
+use async_graphql::http::GraphiQLSource;
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Html};
+use poem::{Body, IntoResponse, Request, Response, handler};
+
+use super::AppState;
+use super::access_log::OperationName;
+use crate::catalogue::Audience;
+use crate::graphql::{self, code};
+
+const JSON: &str = "application/json";
+
+/// A request that never reached GraphQL: a GraphQL-shaped error with a code.
+fn refused(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code::BAD_REQUEST } }]
+    });
+    Response::builder()
+        .status(status)
+        .content_type(JSON)
+        .body(body.to_string())
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
+    if request.query.trim().is_empty() {
+        return refused(StatusCode::BAD_REQUEST, "the request has no `query`");
+    }
+    let operation = request.operation_name.clone();
+    let response = graphql::execute(
+        &state.schema,
+        request,
+        state.store.clone(),
+        Audience::Public,
+    )
+    .await;
+    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
+        r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_owned()
+    });
+    let mut http = Response::builder().content_type(JSON).body(body);
+    if let Some(name) = operation {
+        http.extensions_mut().insert(OperationName(name));
+    }
+    http
+}
+
+/// `POST /graphql` with a JSON body `{query, operationName, variables}`.
+#[handler]
+pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Response {
+    let content_type = request.content_type().unwrap_or_default();
+    if !content_type.starts_with(JSON) {
+        return refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the query as JSON with Content-Type: application/json",
+        );
+    }
+    let bytes = match body.into_bytes_limit(state.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return refused(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the request body exceeds {} bytes", state.max_body_bytes),
+            );
+        }
+        Err(_) => {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read",
+            );
+        }
+    };
+    match serde_json::from_slice::<async_graphql::Request>(&bytes) {
+        Ok(graphql_request) => execute(&state, graphql_request).await,
+        Err(error) => refused(
+            StatusCode::BAD_REQUEST,
+            &format!("the body is not a GraphQL request ({{\"query\": \"…\"}}): {error}"),
+        ),
+    }
+}
+
+/// `GET /graphql?query=…`, or GraphiQL for a browser asking for HTML.
+#[handler]
+pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
+    let query_string = request.uri().query().unwrap_or_default();
+    let wants_html = request
+        .header(header::ACCEPT)
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html && !query_string.contains("query=") {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Catalogue des projets du programme 10 %")
+                .finish(),
+        )
+        .into_response();
+    }
+    if query_string.len() > state.max_body_bytes {
+        return refused(
+            StatusCode::URI_TOO_LONG,
+            &format!(
+                "the query string exceeds {} bytes; use POST",
+                state.max_body_bytes
+            ),
+        );
+    }
+    match async_graphql::http::parse_query_string(query_string) {
+        Ok(graphql_request) => execute(&state, graphql_request).await,
+        Err(error) => refused(
+            StatusCode::BAD_REQUEST,
+            &format!("not a GraphQL GET request (?query=…): {error}"),
+        ),
+    }
+}
+
+/// `GET /schema.graphql`: the SDL clients generate code from.
+#[handler]
+pub async fn schema(state: Data<&AppState>) -> Response {
+    Response::builder()
+        .content_type("text/plain; charset=utf-8")
+        .body(state.sdl.to_string())
+}

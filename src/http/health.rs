@@ -1,0 +1,27 @@
+//! Health probes for load balancers and Kubernetes.
+
+use poem::http::StatusCode;
+use poem::web::{Data, Json};
+use poem::{IntoResponse, Response, handler};
+
+use super::AppState;
+
+/// `GET /health/live`: the process answers.
+#[handler]
+pub async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "live" }))
+}
+
+/// `GET /health/ready`: the database answers too.
+#[handler]
+pub async fn ready(state: Data<&AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            Json(serde_json::json!({ "status": "unavailable", "reason": "database" }))
+                .with_status(StatusCode::SERVICE_UNAVAILABLE)
+                .into_response()
+        }
+    }
+}

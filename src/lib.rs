@@ -1,0 +1,100 @@
+//! The catalogue gateway: one GraphQL API over the programme 10% projects.
+//!
+//! [`App::build`] wires everything from a [`Config`]; `main` and every
+//! integration test use it.
+
+pub mod catalogue;
+pub mod config;
+pub mod graphql;
+pub mod http;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+
+pub use config::Config;
+use store::Store;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("catalogue seed: {0}")]
+    Seed(#[from] catalogue::files::LoadError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A gateway ready to serve: database migrated (and seeded when empty),
+/// listener bound.
+pub struct App {
+    acceptor: TcpAcceptor,
+    address: SocketAddr,
+    store: Store,
+    shutdown_grace: Duration,
+    state: http::AppState,
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let store = Store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        if let Some(dir) = &config.seed_dir
+            && store.is_empty().await?
+        {
+            let catalogue = catalogue::files::load_dir(dir)?;
+            let report = store.import(&catalogue, chrono::Utc::now()).await?;
+            tracing::info!(dir = %dir.display(), %report, "seeded the empty database");
+        }
+        let acceptor = TcpListener::bind(config.listen)
+            .into_acceptor()
+            .await
+            .map_err(|source| StartError::Listen {
+                address: config.listen,
+                source,
+            })?;
+        let address = acceptor
+            .local_addr()
+            .into_iter()
+            .find_map(|a| a.as_socket_addr().copied())
+            .unwrap_or(config.listen);
+        let schema = graphql::build_schema(Some(store.clone()));
+        let state = http::AppState::new(schema, store.clone(), config.max_body_bytes);
+        Ok(Self {
+            acceptor,
+            address,
+            store,
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+            state,
+        })
+    }
+
+    /// The address actually bound (the port is chosen when configured as 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The database, for tests that check what a request left behind.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn serve_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> std::io::Result<()> {
+        let endpoint = http::routes(self.state.clone());
+        tracing::info!(address = %self.address, "serving GraphQL at /graphql");
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(endpoint, shutdown, Some(self.shutdown_grace))
+            .await
+    }
+}

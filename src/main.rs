@@ -1,0 +1,128 @@
+//! `catalogue-gateway`: serve the catalogue, or manage its database.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use catalogue_gateway::config::{Config, LogFormat};
+use catalogue_gateway::{App, catalogue, graphql, store::Store};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "GraphQL gateway to the catalogue of the programme 10% projects"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the GraphQL schema (SDL); needs no configuration.
+    Schema,
+    #[command(flatten)]
+    WithDatabase(DatabaseCommand),
+}
+
+/// The commands that read the configuration and open the database.
+#[derive(Subcommand)]
+enum DatabaseCommand {
+    /// Serve the API (the default): migrate, seed an empty database, listen.
+    Serve,
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Check the catalogue files in DIR, then write them into the database.
+    Import { dir: PathBuf },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = match Cli::parse().command {
+        Some(Command::Schema) => {
+            print!("{}", graphql::build_schema(None).sdl());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::WithDatabase(command)) => command,
+        None => DatabaseCommand::Serve,
+    };
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+    let outcome = match command {
+        DatabaseCommand::Serve => serve(config).await,
+        DatabaseCommand::Migrate => migrate(config).await,
+        DatabaseCommand::Import { dir } => import(config, dir).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    app.serve_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    store.close().await?;
+    println!("database schema is up to date");
+    Ok(())
+}
+
+async fn import(config: Config, dir: PathBuf) -> anyhow::Result<()> {
+    let catalogue = catalogue::files::load_dir(&dir)?;
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    let report = store.import(&catalogue, chrono::Utc::now()).await?;
+    store.close().await?;
+    println!("imported {}: {report}", dir.display());
+    Ok(())
+}
+
+/// Resolves on SIGTERM (Kubernetes, systemd) or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

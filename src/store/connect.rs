@@ -1,0 +1,85 @@
+//! Opening the database and bringing its schema up to date.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database};
+
+use super::{Store, StoreError};
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`). For SQLite, the
+    /// file and its directory are created when missing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let sqlite_dir = sqlite_file(url)
+            .and_then(|path| std::path::Path::new(path).parent())
+            .filter(|dir| !dir.as_os_str().is_empty());
+        if let Some(dir) = sqlite_dir {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Setup {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let mut options = ConnectOptions::new(with_sqlite_create_mode(url));
+        options
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let mut db = Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&statements);
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self { db, statements })
+    }
+
+    /// Applies the migrations not yet applied.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Ok(Migrator::up(&self.db, None).await?)
+    }
+}
+
+/// The file path of a `sqlite://` URL, or `None` for in-memory and other databases.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// SQLite refuses to open a missing file unless asked to create it.
+fn with_sqlite_create_mode(url: &str) -> String {
+    if sqlite_file(url).is_some() && !url.contains("mode=") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rwc")
+    } else {
+        url.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_file("sqlite://data/catalogue.db"),
+            Some("data/catalogue.db")
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/x.db?mode=rwc"),
+            Some("/tmp/x.db")
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://localhost/test"), None);
+        assert_eq!(
+            with_sqlite_create_mode("sqlite://a.db"),
+            "sqlite://a.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! sea-orm entities: one module per table, the shape of the rows and nothing more.
+
+pub mod dataset;
+pub mod link;
+pub mod organization;
+pub mod project;
+pub mod project_organization;
+pub mod project_season;
+pub mod project_source;
+pub mod project_tag;
+pub mod repository;
+pub mod tag;

@@ -1,0 +1,32 @@
+//! The `project` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "project")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub name: String,
+    /// The name folded to lowercase ASCII: what paging orders by.
+    pub sort_key: String,
+    #[sea_orm(column_type = "Text")]
+    pub summary: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub status: Option<String>,
+    pub website: Option<String>,
+    pub documentation: Option<String>,
+    pub visibility: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    /// Bumped by every change, so writers can detect concurrent edits.
+    pub version: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

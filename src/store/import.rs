@@ -1,0 +1,526 @@
+//! Writing the catalogue files' content into the database, in one
+//! transaction. Importing the same catalogue twice leaves the database as it
+//! was: rows keep their ids, and timestamps and versions move only when
+//! something changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait, TryIntoModel,
+};
+
+use super::entities::{
+    dataset, link, organization, project, project_organization, project_season, project_source,
+    project_tag, repository, tag,
+};
+use super::{Store, StoreError};
+use crate::catalogue::{Catalogue, Organization, Project, Slug};
+
+/// What an import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub organizations_created: usize,
+    pub organizations_updated: usize,
+    pub projects_created: usize,
+    pub projects_updated: usize,
+    pub projects_unchanged: usize,
+}
+
+impl ImportReport {
+    /// Whether the import changed anything.
+    pub fn changed(&self) -> bool {
+        self.organizations_created
+            + self.organizations_updated
+            + self.projects_created
+            + self.projects_updated
+            > 0
+    }
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "organizations: {} created, {} updated; projects: {} created, {} updated, {} unchanged",
+            self.organizations_created,
+            self.organizations_updated,
+            self.projects_created,
+            self.projects_updated,
+            self.projects_unchanged
+        )
+    }
+}
+
+/// Whether a row was created, changed or left as it was.
+#[derive(PartialEq, Eq)]
+enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+fn position(index: usize) -> i32 {
+    i32::try_from(index).unwrap_or(i32::MAX)
+}
+
+impl Store {
+    /// Writes `catalogue` into the database: organizations and projects are
+    /// matched by slug, links by URL. Rows the catalogue does not mention are
+    /// kept. All or nothing.
+    pub async fn import(
+        &self,
+        catalogue: &Catalogue,
+        now: DateTime<Utc>,
+    ) -> Result<ImportReport, StoreError> {
+        let txn = self.db.begin().await?;
+        let mut report = ImportReport::default();
+
+        let mut organization_ids = HashMap::new();
+        for organization in &catalogue.organizations {
+            let (id, outcome) = upsert_organization(&txn, organization, now).await?;
+            organization_ids.insert(organization.slug.clone(), id);
+            match outcome {
+                Outcome::Created => report.organizations_created += 1,
+                Outcome::Updated => report.organizations_updated += 1,
+                Outcome::Unchanged => {}
+            }
+        }
+        // Projects may name organizations imported earlier and absent from these files.
+        for row in organization::Entity::find().all(&txn).await? {
+            if let Ok(slug) = Slug::parse(&row.slug) {
+                organization_ids.entry(slug).or_insert(row.id);
+            }
+        }
+
+        let tag_ids = upsert_tags(&txn, catalogue).await?;
+        for project in &catalogue.projects {
+            match upsert_project(&txn, project, &organization_ids, &tag_ids, now).await? {
+                Outcome::Created => report.projects_created += 1,
+                Outcome::Updated => report.projects_updated += 1,
+                Outcome::Unchanged => report.projects_unchanged += 1,
+            }
+        }
+        txn.commit().await?;
+        Ok(report)
+    }
+
+    /// Whether the catalogue holds no project yet.
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(project::Entity::find().one(&self.db).await?.is_none())
+    }
+}
+
+async fn upsert_organization(
+    txn: &DatabaseTransaction,
+    organization: &Organization,
+    now: DateTime<Utc>,
+) -> Result<(i64, Outcome), StoreError> {
+    let current = organization::Entity::find()
+        .filter(organization::Column::Slug.eq(organization.slug.as_str()))
+        .one(txn)
+        .await?;
+    let wanted = organization::Model {
+        id: current.as_ref().map_or(0, |c| c.id),
+        slug: organization.slug.to_string(),
+        name: organization.name.to_string(),
+        sort_key: organization.name.sort_key(),
+        acronym: organization.acronym.as_ref().map(ToString::to_string),
+        kind: organization.kind.as_db().to_owned(),
+        siret: organization.siret.as_ref().map(ToString::to_string),
+        siren: organization.siren.as_ref().map(ToString::to_string),
+        website: organization.website.as_ref().map(ToString::to_string),
+        created_at: current.as_ref().map_or(now, |c| c.created_at),
+        updated_at: current.as_ref().map_or(now, |c| c.updated_at),
+    };
+    match current {
+        None => {
+            let mut row = wanted.into_active_model().reset_all();
+            row.not_set(organization::Column::Id);
+            let inserted = row.insert(txn).await?;
+            Ok((inserted.id, Outcome::Created))
+        }
+        Some(current) if current == wanted => Ok((current.id, Outcome::Unchanged)),
+        Some(current) => {
+            let row = organization::Model {
+                updated_at: now,
+                ..wanted
+            }
+            .into_active_model()
+            .reset_all();
+            row.update(txn).await?;
+            Ok((current.id, Outcome::Updated))
+        }
+    }
+}
+
+/// Creates the tags the catalogue uses; a slug's label is the first one met
+/// in file order, so importing twice gives the same labels.
+async fn upsert_tags(
+    txn: &DatabaseTransaction,
+    catalogue: &Catalogue,
+) -> Result<HashMap<String, i64>, StoreError> {
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for project in &catalogue.projects {
+        for label in &project.tags {
+            if let Ok(slug) = Slug::from_label(label) {
+                labels
+                    .entry(slug.to_string())
+                    .or_insert_with(|| label.to_string());
+            }
+        }
+    }
+    let existing: HashMap<String, tag::Model> = tag::Entity::find()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| (row.slug.clone(), row))
+        .collect();
+    let mut ids = HashMap::new();
+    for (slug, label) in labels {
+        let id = match existing.get(&slug) {
+            Some(row) if row.label == label => row.id,
+            Some(row) => {
+                tag::Model {
+                    label,
+                    ..row.clone()
+                }
+                .into_active_model()
+                .reset_all()
+                .update(txn)
+                .await?;
+                row.id
+            }
+            None => {
+                let mut row = tag::Model {
+                    id: 0,
+                    slug: slug.clone(),
+                    label,
+                }
+                .into_active_model()
+                .reset_all();
+                row.not_set(tag::Column::Id);
+                row.insert(txn).await?.id
+            }
+        };
+        ids.insert(slug, id);
+    }
+    Ok(ids)
+}
+
+async fn upsert_project(
+    txn: &DatabaseTransaction,
+    project: &Project,
+    organization_ids: &HashMap<Slug, i64>,
+    tag_ids: &HashMap<String, i64>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, StoreError> {
+    let current = project::Entity::find()
+        .filter(project::Column::Slug.eq(project.slug.as_str()))
+        .one(txn)
+        .await?;
+    let wanted = project::Model {
+        id: current.as_ref().map_or(0, |c| c.id),
+        slug: project.slug.to_string(),
+        name: project.name.to_string(),
+        sort_key: project.name.sort_key(),
+        summary: project.summary.to_string(),
+        description: project.description.trim().to_owned(),
+        status: project.status.map(|s| s.as_db().to_owned()),
+        website: project.website.as_ref().map(ToString::to_string),
+        documentation: project.documentation.as_ref().map(ToString::to_string),
+        visibility: project.visibility.as_db().to_owned(),
+        created_at: current.as_ref().map_or(now, |c| c.created_at),
+        updated_at: current.as_ref().map_or(now, |c| c.updated_at),
+        version: current.as_ref().map_or(1, |c| c.version),
+    };
+    let (id, mut outcome) = match &current {
+        None => {
+            let mut row = wanted.clone().into_active_model().reset_all();
+            row.not_set(project::Column::Id);
+            (row.insert(txn).await?.id, Outcome::Created)
+        }
+        Some(current) if *current == wanted => (current.id, Outcome::Unchanged),
+        Some(current) => (current.id, Outcome::Updated),
+    };
+
+    let children_changed = sync_children(txn, id, project, organization_ids, tag_ids).await?;
+    if outcome == Outcome::Unchanged && children_changed {
+        outcome = Outcome::Updated;
+    }
+    if outcome == Outcome::Updated {
+        project::Model {
+            id,
+            updated_at: now,
+            version: wanted.version + 1,
+            ..wanted
+        }
+        .into_active_model()
+        .reset_all()
+        .update(txn)
+        .await?;
+    }
+    Ok(outcome)
+}
+
+/// Brings every child table of project `id` in line with `project`; tells
+/// whether anything changed.
+async fn sync_children(
+    txn: &DatabaseTransaction,
+    id: i64,
+    project: &Project,
+    organization_ids: &HashMap<Slug, i64>,
+    tag_ids: &HashMap<String, i64>,
+) -> Result<bool, StoreError> {
+    let seasons = project
+        .seasons
+        .iter()
+        .map(|season| project_season::Model {
+            project_id: id,
+            season: i32::from(season.number()),
+        })
+        .collect();
+    let tags = project
+        .tags
+        .iter()
+        .enumerate()
+        .filter_map(|(i, label)| {
+            let slug = Slug::from_label(label).ok()?;
+            Some(project_tag::Model {
+                project_id: id,
+                tag_id: *tag_ids.get(slug.as_str())?,
+                position: position(i),
+            })
+        })
+        .collect();
+    let participations = project
+        .organizations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, participation)| {
+            Some(project_organization::Model {
+                project_id: id,
+                organization_id: *organization_ids.get(&participation.organization)?,
+                role: participation.role.as_db().to_owned(),
+                position: position(i),
+            })
+        })
+        .collect();
+    let sources = project
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, source)| project_source::Model {
+            project_id: id,
+            position: position(i),
+            title: source.title.to_string(),
+            url: source.url.as_ref().map(ToString::to_string),
+        })
+        .collect();
+    let repositories = project
+        .repositories
+        .iter()
+        .enumerate()
+        .map(|(i, code)| repository::Model {
+            id: 0,
+            project_id: id,
+            url: code.url.to_string(),
+            forge: code.forge.as_db().to_owned(),
+            owner: code.owner.clone(),
+            name: code.name.clone(),
+            role: code.role.as_db().to_owned(),
+            language: code.language.as_ref().map(ToString::to_string),
+            license: code.license.as_ref().map(ToString::to_string),
+            access: code.access.as_db().to_owned(),
+            position: position(i),
+        })
+        .collect();
+    let datasets = project
+        .datasets
+        .iter()
+        .enumerate()
+        .map(|(i, data)| dataset::Model {
+            id: 0,
+            project_id: id,
+            url: data.url.to_string(),
+            provider: data.provider.as_db().to_owned(),
+            title: data.title.to_string(),
+            description: data.description.as_ref().map(ToString::to_string),
+            access: data.access.as_db().to_owned(),
+            position: position(i),
+        })
+        .collect();
+    let links = project
+        .links
+        .iter()
+        .enumerate()
+        .map(|(i, other)| link::Model {
+            id: 0,
+            project_id: id,
+            url: other.url.to_string(),
+            kind: other.kind.as_db().to_owned(),
+            title: other.title.to_string(),
+            access: other.access.as_db().to_owned(),
+            position: position(i),
+        })
+        .collect();
+
+    let mut changed = false;
+    changed |=
+        replace_rows::<project_season::Entity>(txn, project_season::Column::ProjectId, id, seasons)
+            .await?;
+    changed |=
+        replace_rows::<project_tag::Entity>(txn, project_tag::Column::ProjectId, id, tags).await?;
+    changed |= replace_rows::<project_organization::Entity>(
+        txn,
+        project_organization::Column::ProjectId,
+        id,
+        participations,
+    )
+    .await?;
+    changed |=
+        replace_rows::<project_source::Entity>(txn, project_source::Column::ProjectId, id, sources)
+            .await?;
+    changed |= sync_by_url::<repository::Entity>(
+        txn,
+        LinkTable {
+            project_column: repository::Column::ProjectId,
+            id_column: repository::Column::Id,
+            url: |row| &row.url,
+            id: |row| row.id,
+        },
+        id,
+        repositories,
+    )
+    .await?;
+    changed |= sync_by_url::<dataset::Entity>(
+        txn,
+        LinkTable {
+            project_column: dataset::Column::ProjectId,
+            id_column: dataset::Column::Id,
+            url: |row| &row.url,
+            id: |row| row.id,
+        },
+        id,
+        datasets,
+    )
+    .await?;
+    changed |= sync_by_url::<link::Entity>(
+        txn,
+        LinkTable {
+            project_column: link::Column::ProjectId,
+            id_column: link::Column::Id,
+            url: |row| &row.url,
+            id: |row| row.id,
+        },
+        id,
+        links,
+    )
+    .await?;
+    Ok(changed)
+}
+
+/// Replaces a project's rows in a table without ids of its own, when they differ.
+async fn replace_rows<E>(
+    txn: &DatabaseTransaction,
+    project_column: E::Column,
+    project_id: i64,
+    wanted: Vec<E::Model>,
+) -> Result<bool, StoreError>
+where
+    E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel> + PartialEq + Send + Sync,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let current = E::find()
+        .filter(project_column.eq(project_id))
+        .all(txn)
+        .await?;
+    let same = current.len() == wanted.len() && wanted.iter().all(|row| current.contains(row));
+    if same {
+        return Ok(false);
+    }
+    E::delete_many()
+        .filter(project_column.eq(project_id))
+        .exec(txn)
+        .await?;
+    if !wanted.is_empty() {
+        E::insert_many(
+            wanted
+                .into_iter()
+                .map(|row| row.into_active_model().reset_all()),
+        )
+        .exec(txn)
+        .await?;
+    }
+    Ok(true)
+}
+
+/// How to read a link table: links have ids of their own and are matched by URL.
+struct LinkTable<E: EntityTrait> {
+    project_column: E::Column,
+    id_column: E::Column,
+    url: fn(&E::Model) -> &String,
+    id: fn(&E::Model) -> i64,
+}
+
+/// Updates, inserts and deletes a project's links so they match `wanted`,
+/// keeping the id of every link whose URL stays.
+async fn sync_by_url<E>(
+    txn: &DatabaseTransaction,
+    table: LinkTable<E>,
+    project_id: i64,
+    wanted: Vec<E::Model>,
+) -> Result<bool, StoreError>
+where
+    E: EntityTrait,
+    E::Model: IntoActiveModel<E::ActiveModel> + PartialEq + Send + Sync,
+    E::ActiveModel:
+        ActiveModelTrait<Entity = E> + ActiveModelBehavior + TryIntoModel<E::Model> + Send,
+{
+    let mut current: HashMap<String, E::Model> = E::find()
+        .filter(table.project_column.eq(project_id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| ((table.url)(&row).clone(), row))
+        .collect();
+    let mut changed = false;
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    for row in wanted {
+        match current.remove((table.url)(&row)) {
+            Some(existing) => {
+                let mut candidate = row.into_active_model().reset_all();
+                candidate.set(table.id_column, (table.id)(&existing).into());
+                if candidate.clone().try_into_model()? != existing {
+                    updates.push(candidate);
+                }
+            }
+            None => {
+                let mut candidate = row.into_active_model().reset_all();
+                candidate.not_set(table.id_column);
+                inserts.push(candidate);
+            }
+        }
+    }
+    if !current.is_empty() {
+        let gone: Vec<i64> = current.values().map(table.id).collect();
+        E::delete_many()
+            .filter(table.id_column.is_in(gone))
+            .exec(txn)
+            .await?;
+        changed = true;
+    }
+    for row in updates {
+        row.update(txn).await?;
+        changed = true;
+    }
+    for row in inserts {
+        row.insert(txn).await?;
+        changed = true;
+    }
+    Ok(changed)
+}

@@ -1,0 +1,66 @@
+//! Storage: sea-orm entities and the queries the API needs. The only module
+//! that speaks SQL; it knows nothing of GraphQL or tokens.
+
+mod connect;
+mod entities;
+mod import;
+mod links;
+mod organizations;
+mod paging;
+mod projects;
+mod records;
+mod tags;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sea_orm::DatabaseConnection;
+
+pub use import::ImportReport;
+pub use links::{DatasetFilter, RepositoryFilter};
+pub use paging::{Page, PageDirection, SortValue};
+pub use projects::{ProjectFilter, ProjectOrderField};
+pub use records::{
+    DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
+    RepositoryRecord, SourceRecord, TagCount, TagRecord,
+};
+
+/// What can go wrong in storage. Callers log it and answer a generic error:
+/// database messages are not for clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cannot prepare the database at {path}: {source}")]
+    Setup {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A stored value this version cannot read (written by a newer version?).
+    #[error("unreadable value {value:?} in {column}")]
+    Unreadable { column: &'static str, value: String },
+}
+
+/// The catalogue's database.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// How many SQL statements this store has executed since it was opened.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.db.ping().await?)
+    }
+
+    /// Closes the connection pool.
+    pub async fn close(self) -> Result<(), StoreError> {
+        Ok(self.db.close().await?)
+    }
+}

@@ -1,0 +1,209 @@
+//! What queries return: rows read back into the catalogue's own types.
+
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+use super::entities::{dataset, link, organization, project, repository};
+use crate::catalogue::{
+    Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
+    RepositoryRole,
+};
+
+/// Reads a vocabulary value back from its database spelling.
+fn decode<T>(
+    column: &'static str,
+    value: &str,
+    from_db: fn(&str) -> Option<T>,
+) -> Result<T, StoreError> {
+    from_db(value).ok_or_else(|| StoreError::Unreadable {
+        column,
+        value: value.to_owned(),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectRecord {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub sort_key: String,
+    pub summary: String,
+    pub description: String,
+    pub status: Option<ProjectStatus>,
+    pub website: Option<String>,
+    pub documentation: Option<String>,
+    pub visibility: Access,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl TryFrom<project::Model> for ProjectRecord {
+    type Error = StoreError;
+    fn try_from(row: project::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            status: row
+                .status
+                .as_deref()
+                .map(|s| decode("project.status", s, ProjectStatus::from_db))
+                .transpose()?,
+            visibility: decode("project.visibility", &row.visibility, Access::from_db)?,
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            sort_key: row.sort_key,
+            summary: row.summary,
+            description: row.description,
+            website: row.website,
+            documentation: row.documentation,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            version: row.version,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganizationRecord {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub sort_key: String,
+    pub acronym: Option<String>,
+    pub kind: OrganizationKind,
+    pub siret: Option<String>,
+    pub siren: Option<String>,
+    pub website: Option<String>,
+}
+
+impl TryFrom<organization::Model> for OrganizationRecord {
+    type Error = StoreError;
+    fn try_from(row: organization::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            kind: decode("organization.kind", &row.kind, OrganizationKind::from_db)?,
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            sort_key: row.sort_key,
+            acronym: row.acronym,
+            siret: row.siret,
+            siren: row.siren,
+            website: row.website,
+        })
+    }
+}
+
+/// An organization's part in a project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParticipationRecord {
+    pub role: ParticipationRole,
+    pub organization: OrganizationRecord,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepositoryRecord {
+    pub id: i64,
+    pub project_id: i64,
+    pub url: String,
+    pub forge: Forge,
+    pub owner: Option<String>,
+    pub name: Option<String>,
+    pub role: RepositoryRole,
+    pub language: Option<String>,
+    pub license: Option<String>,
+    pub access: Access,
+}
+
+impl TryFrom<repository::Model> for RepositoryRecord {
+    type Error = StoreError;
+    fn try_from(row: repository::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            forge: decode("repository.forge", &row.forge, Forge::from_db)?,
+            role: decode("repository.role", &row.role, RepositoryRole::from_db)?,
+            access: decode("repository.access", &row.access, Access::from_db)?,
+            id: row.id,
+            project_id: row.project_id,
+            url: row.url,
+            owner: row.owner,
+            name: row.name,
+            language: row.language,
+            license: row.license,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetRecord {
+    pub id: i64,
+    pub project_id: i64,
+    pub url: String,
+    pub provider: DataProvider,
+    pub title: String,
+    pub description: Option<String>,
+    pub access: Access,
+}
+
+impl TryFrom<dataset::Model> for DatasetRecord {
+    type Error = StoreError;
+    fn try_from(row: dataset::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            provider: decode("dataset.provider", &row.provider, DataProvider::from_db)?,
+            access: decode("dataset.access", &row.access, Access::from_db)?,
+            id: row.id,
+            project_id: row.project_id,
+            url: row.url,
+            title: row.title,
+            description: row.description,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkRecord {
+    pub id: i64,
+    pub project_id: i64,
+    pub url: String,
+    pub kind: LinkKind,
+    pub title: String,
+    pub access: Access,
+}
+
+impl TryFrom<link::Model> for LinkRecord {
+    type Error = StoreError;
+    fn try_from(row: link::Model) -> Result<Self, StoreError> {
+        Ok(Self {
+            kind: decode("link.kind", &row.kind, LinkKind::from_db)?,
+            access: decode("link.access", &row.access, Access::from_db)?,
+            id: row.id,
+            project_id: row.project_id,
+            url: row.url,
+            title: row.title,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRecord {
+    pub title: String,
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagRecord {
+    pub slug: String,
+    pub label: String,
+}
+
+/// A tag and how many projects the reader may see carry it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagCount {
+    pub tag: TagRecord,
+    pub projects: i64,
+}
+
+/// Converts every row, stopping at the first unreadable one.
+pub(super) fn convert_all<M, R: TryFrom<M, Error = StoreError>>(
+    rows: Vec<M>,
+) -> Result<Vec<R>, StoreError> {
+    rows.into_iter().map(R::try_from).collect()
+}

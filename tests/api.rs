@@ -1,0 +1,392 @@
+//! The GraphQL read API over the real catalogue, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Backend, TestApp};
+use serde_json::{Value, json};
+
+const SEVEN: [&str; 7] = [
+    "cartiflette",
+    "chartsgouv",
+    "formiable",
+    "impact-environnemental",
+    "poufdoc",
+    "transformers",
+    "trouver-mon-expert-data",
+];
+
+fn slugs(connection: &Value) -> Vec<String> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| edge["node"]["slug"].as_str().expect("slug").to_owned())
+        .collect()
+}
+
+async fn seven_projects_and_their_links_are_served(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let data = app
+        .data(
+            "{ projects(first: 100) { totalCount edges { node { slug name summary seasons
+                 organizations { role organization { slug name } }
+                 repositories { url forge owner name access }
+                 datasets { url provider title access }
+                 links { url kind access }
+                 sources { title url } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["projects"]["totalCount"], 7);
+    let served: BTreeSet<String> = slugs(&data["projects"]).into_iter().collect();
+    assert_eq!(served, SEVEN.iter().map(|s| (*s).to_owned()).collect());
+
+    let nodes: Vec<&Value> = data["projects"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .collect();
+    let project = |slug: &str| *nodes.iter().find(|n| n["slug"] == slug).unwrap();
+
+    let chartsgouv = project("chartsgouv");
+    assert_eq!(
+        chartsgouv["repositories"][0]["url"],
+        "https://github.com/etalab-ia/chartsgouv"
+    );
+    assert_eq!(chartsgouv["repositories"][0]["forge"], "GITHUB");
+    assert_eq!(chartsgouv["repositories"][0]["owner"], "etalab-ia");
+    let cartiflette = project("cartiflette");
+    assert_eq!(cartiflette["seasons"], json!([1, 2, 3]));
+    assert!(cartiflette["datasets"].as_array().unwrap().len() >= 2);
+    assert!(
+        project("poufdoc")["datasets"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://www.data.gouv.fr/")
+    );
+    assert!(
+        project("impact-environnemental")["repositories"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    for node in &nodes {
+        assert!(
+            !node["sources"].as_array().unwrap().is_empty(),
+            "{} lists no source",
+            node["slug"]
+        );
+        assert!(
+            !node["organizations"].as_array().unwrap().is_empty(),
+            "{} has no organization",
+            node["slug"]
+        );
+        // Agents-only material (Tchap rooms, credentialed buckets) is never served to anonymous callers.
+        for list in ["repositories", "datasets", "links"] {
+            for link in node[list].as_array().unwrap() {
+                assert_eq!(
+                    link["access"], "PUBLIC",
+                    "{list} of {}: {link}",
+                    node["slug"]
+                );
+            }
+        }
+    }
+}
+
+async fn agents_only_links_are_stored_but_not_served(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = app.database.connect().await;
+    let snapshot = common::snapshot(&db).await;
+    let stored_for_agents = ["link", "dataset", "repository"]
+        .iter()
+        .flat_map(|table| snapshot[*table].as_array().unwrap().clone())
+        .filter(|row| row["access"] == "AGENTS")
+        .count();
+    assert!(
+        stored_for_agents >= 2,
+        "the Tchap room and the FormIAble bucket are stored"
+    );
+
+    let data = app
+        .data(
+            "{ transformers: project(slug: \"transformers\") { links { kind } }
+               formiable: project(slug: \"formiable\") { datasets { url } }
+               datasets(first: 100) { totalCount edges { node { access } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        data["transformers"]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["kind"] != "CHAT")
+    );
+    assert!(data["formiable"]["datasets"].as_array().unwrap().is_empty());
+    let served = data["datasets"]["edges"].as_array().unwrap();
+    assert_eq!(data["datasets"]["totalCount"], served.len());
+    assert!(served.iter().all(|e| e["node"]["access"] == "PUBLIC"));
+}
+
+const PAGE_QUERY: &str =
+    "query Page($first: Int, $after: String, $last: Int, $before: String, $order: ProjectOrder) {
+  projects(first: $first, after: $after, last: $last, before: $before, orderBy: $order) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { slug } }
+  }
+}";
+
+async fn paging_by_three_visits_every_project_once_both_ways(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for order in [
+        json!({"field": "NAME", "direction": "ASC"}),
+        json!({"field": "NAME", "direction": "DESC"}),
+        json!({"field": "CREATED_AT", "direction": "ASC"}),
+        json!({"field": "UPDATED_AT", "direction": "DESC"}),
+    ] {
+        let mut forward = Vec::new();
+        let mut after = Value::Null;
+        let mut pages = 0;
+        loop {
+            let data = app
+                .data(
+                    PAGE_QUERY,
+                    json!({"first": 3, "after": after, "order": order}),
+                )
+                .await;
+            let projects = &data["projects"];
+            assert_eq!(projects["totalCount"], 7);
+            assert!(slugs(projects).len() <= 3);
+            forward.extend(slugs(projects));
+            pages += 1;
+            assert_eq!(projects["pageInfo"]["hasPreviousPage"], pages > 1);
+            if projects["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = projects["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(pages, 3, "7 projects in pages of 3 ({order})");
+
+        let mut backward = Vec::new();
+        let mut before = Value::Null;
+        loop {
+            let data = app
+                .data(
+                    PAGE_QUERY,
+                    json!({"last": 3, "before": before, "order": order}),
+                )
+                .await;
+            let projects = &data["projects"];
+            let mut page = slugs(projects);
+            page.extend(backward);
+            backward = page;
+            if projects["pageInfo"]["hasPreviousPage"] == false {
+                break;
+            }
+            before = projects["pageInfo"]["startCursor"].clone();
+        }
+
+        assert_eq!(
+            forward, backward,
+            "both directions give one order ({order})"
+        );
+        let unique: BTreeSet<&String> = forward.iter().collect();
+        assert_eq!(unique.len(), 7, "every project once ({order}): {forward:?}");
+    }
+
+    let by_name = app.data(PAGE_QUERY, json!({"first": 7})).await;
+    assert_eq!(slugs(&by_name["projects"])[0], "cartiflette");
+    assert_eq!(slugs(&by_name["projects"])[6], "trouver-mon-expert-data");
+}
+
+async fn node_ids_round_trip(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let data = app
+        .data(
+            "{ projects(first: 100) { edges { node { id slug
+                 repositories { id url } datasets { id url } links { id url }
+                 organizations { organization { id slug } } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut checked = 0;
+    for edge in data["projects"]["edges"].as_array().unwrap() {
+        let project = &edge["node"];
+        let mut expected = vec![(project["id"].clone(), "Project", project["slug"].clone())];
+        for (list, kind) in [
+            ("repositories", "Repository"),
+            ("datasets", "Dataset"),
+            ("links", "Link"),
+        ] {
+            for item in project[list].as_array().unwrap() {
+                expected.push((item["id"].clone(), kind, item["url"].clone()));
+            }
+        }
+        for participation in project["organizations"].as_array().unwrap() {
+            let organization = &participation["organization"];
+            expected.push((
+                organization["id"].clone(),
+                "Organization",
+                organization["slug"].clone(),
+            ));
+        }
+        for (id, kind, key) in expected {
+            let answer = app
+                .data(
+                    "query($id: ID!) { node(id: $id) { __typename id
+                       ... on Project { key: slug } ... on Organization { key: slug }
+                       ... on Repository { key: url } ... on Dataset { key: url } ... on Link { key: url } } }",
+                    json!({"id": id}),
+                )
+                .await;
+            assert_eq!(answer["node"]["__typename"], kind);
+            assert_eq!(answer["node"]["id"], id);
+            assert_eq!(answer["node"]["key"], key);
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "only {checked} ids checked");
+
+    let unknown = app
+        .data("{ node(id: \"UHJvamVjdDo5OTk5OTk\") { id } }", json!({}))
+        .await;
+    assert_eq!(
+        unknown["node"],
+        Value::Null,
+        "Project:999999 does not exist"
+    );
+}
+
+async fn filters_return_exactly_the_expected_projects(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cases = [
+        (json!({"tag": "dataviz"}), vec!["chartsgouv"]),
+        (json!({"tag": "apache-superset"}), vec!["chartsgouv"]),
+        (
+            json!({"organization": "insee"}),
+            vec!["cartiflette", "formiable"],
+        ),
+        (
+            json!({"organization": "assemblee-nationale"}),
+            vec!["impact-environnemental", "transformers"],
+        ),
+        (json!({"season": 1}), vec!["cartiflette"]),
+        (json!({"season": 2}), SEVEN.to_vec()),
+        (json!({"season": 3}), vec!["cartiflette"]),
+        (
+            json!({"forge": "GITHUB"}),
+            vec![
+                "cartiflette",
+                "chartsgouv",
+                "formiable",
+                "poufdoc",
+                "transformers",
+            ],
+        ),
+        (json!({"forge": "GITLAB"}), vec![]),
+        (
+            json!({"hasCode": false}),
+            vec!["impact-environnemental", "trouver-mon-expert-data"],
+        ),
+        (
+            json!({"hasData": true}),
+            vec!["cartiflette", "poufdoc", "trouver-mon-expert-data"],
+        ),
+        (
+            json!({"hasData": false, "hasCode": true}),
+            vec!["chartsgouv", "formiable", "transformers"],
+        ),
+        (json!({"text": "superset"}), vec!["chartsgouv"]),
+        (
+            json!({"text": "CodeCarbon"}),
+            vec!["impact-environnemental"],
+        ),
+        (json!({"text": "100%_"}), vec![]),
+        (json!({"tag": "dataviz", "organization": "insee"}), vec![]),
+    ];
+    for (filter, expected) in cases {
+        let data = app
+            .data(
+                "query($filter: ProjectFilter) { projects(filter: $filter, first: 100) { totalCount edges { node { slug } } } }",
+                json!({"filter": filter}),
+            )
+            .await;
+        assert_eq!(slugs(&data["projects"]), expected, "filter {filter}");
+        assert_eq!(
+            data["projects"]["totalCount"],
+            expected.len(),
+            "totalCount for {filter}"
+        );
+    }
+}
+
+async fn cross_project_lists_and_tags(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let data = app
+        .data(
+            "{ python: repositories(filter: {language: \"python\"}, first: 100) { edges { node { url project { slug } } } }
+               insee: repositories(filter: {organization: \"insee\"}, first: 100) { totalCount }
+               gitlab: repositories(filter: {forge: GITLAB}) { totalCount }
+               datagouv: datasets(filter: {provider: DATA_GOUV}, first: 100) { totalCount edges { node { url project { slug } } } }
+               organizations(first: 100) { totalCount edges { node { slug projects { slug } } } }
+               insee_org: organization(slug: \"insee\") { acronym kind }
+               missing: project(slug: \"does-not-exist\") { slug }
+               tags { projectCount tag { slug label } } }",
+            json!({}),
+        )
+        .await;
+    let python = data["python"]["edges"].as_array().unwrap();
+    assert!(
+        python
+            .iter()
+            .any(|e| e["node"]["project"]["slug"] == "formiable"),
+        "{python:?}"
+    );
+    assert!(data["insee"]["totalCount"].as_i64().unwrap() >= 2);
+    assert_eq!(data["gitlab"]["totalCount"], 0);
+    // PoufDoc and TED share the Place de l'emploi public dataset: two links, one per project.
+    let datagouv = data["datagouv"]["edges"].as_array().unwrap();
+    assert_eq!(datagouv.len(), 3, "{datagouv:?}");
+    assert_eq!(
+        data["insee_org"],
+        json!({"acronym": "INSEE", "kind": "DIRECTORATE"})
+    );
+    assert_eq!(data["missing"], Value::Null);
+    let insee_projects: Vec<&Value> = data["organizations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["slug"] == "insee")
+        .unwrap()["node"]["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["slug"])
+        .collect();
+    assert_eq!(insee_projects, vec!["cartiflette", "formiable"]);
+    let tags = data["tags"].as_array().unwrap();
+    let ssp_cloud = tags
+        .iter()
+        .find(|t| t["tag"]["slug"] == "ssp-cloud")
+        .expect("the SSP Cloud tag");
+    assert_eq!(ssp_cloud["projectCount"], 2, "ChartsGouv and Transformers");
+    let counts: Vec<i64> = tags
+        .iter()
+        .map(|t| t["projectCount"].as_i64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most used first");
+}
+
+on_both_backends!(
+    seven_projects_and_their_links_are_served,
+    agents_only_links_are_stored_but_not_served,
+    paging_by_three_visits_every_project_once_both_ways,
+    node_ids_round_trip,
+    filters_return_exactly_the_expected_projects,
+    cross_project_lists_and_tags,
+);

@@ -1,0 +1,301 @@
+//! The real gateway on a random port, on a fresh SQLite file or a fresh
+//! PostgreSQL database, for integration tests.
+
+#![allow(dead_code)] // each test binary uses part of this module
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use catalogue_gateway::{App, Config};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, FromQueryResult, JsonValue, Statement,
+};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// The storage backends every storage test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` as two tests, `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )+
+        }
+    };
+}
+
+/// The repository's own catalogue directory.
+pub fn catalogue_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue")
+}
+
+/// A database of its own for one test; PostgreSQL ones are dropped afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    postgres_name: Option<String>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("CATALOGUE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("catalogue.db").display());
+                Self {
+                    url,
+                    _sqlite_dir: Some(dir),
+                    postgres_name: None,
+                }
+            }
+            Backend::Postgres => {
+                static NEXT: AtomicU32 = AtomicU32::new(0);
+                let name = format!(
+                    "catalogue_test_{}_{}_{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed),
+                    chrono::Utc::now().timestamp_micros() % 1_000_000
+                );
+                let admin_url = postgres_admin_url();
+                let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin_url} is required (run `make test`): {e}")
+                });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create the test database");
+                admin.close().await.ok();
+                let mut url = url::Url::parse(&admin_url).expect("admin URL");
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    _sqlite_dir: None,
+                    postgres_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub async fn connect(&self) -> DatabaseConnection {
+        Database::connect(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs outside async context: use a runtime of its own on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&postgres_admin_url()).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// The gateway serving on a random port.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub database: TestDatabase,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// The gateway with the repository's seven projects.
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with_seed(backend, Some(catalogue_dir())).await
+    }
+
+    pub async fn spawn_with_seed(backend: Backend, seed_dir: Option<PathBuf>) -> Self {
+        let database = TestDatabase::create(backend).await;
+        Self::spawn_on(database, seed_dir).await
+    }
+
+    pub async fn spawn_on(database: TestDatabase, seed_dir: Option<PathBuf>) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter("info")
+                .with_test_writer()
+                .try_init();
+        }
+        let config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: database.url.clone(),
+            seed_dir,
+            ..Config::default()
+        };
+        let app = App::build(config).await.expect("the gateway starts");
+        let base_url = format!("http://{}", app.address());
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.serve_until(async {
+                let _ = stop.await;
+            })
+            .await
+            .expect("the gateway serves");
+        });
+        Self {
+            base_url,
+            client: reqwest::Client::new(),
+            database,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// POSTs a query; returns the whole JSON answer (data and errors).
+    pub async fn query(&self, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("POST /graphql");
+        assert_eq!(
+            response.status(),
+            200,
+            "POST /graphql answered {}",
+            response.status()
+        );
+        response.json().await.expect("a JSON answer")
+    }
+
+    /// POSTs a query that must succeed; returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let answer = self.query(query, variables).await;
+        assert!(
+            answer.get("errors").is_none(),
+            "unexpected errors: {answer:#}"
+        );
+        answer["data"].clone()
+    }
+
+    /// The SQL statements the gateway has run so far, read from /metrics.
+    pub async fn statements_executed(&self) -> u64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|line| line.strip_prefix("catalogue_db_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("catalogue_db_statements_total in /metrics")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// The catalogue tables, in an order where parents come first.
+pub const TABLES: [&str; 10] = [
+    "organization",
+    "project",
+    "project_season",
+    "tag",
+    "project_tag",
+    "project_organization",
+    "repository",
+    "dataset",
+    "link",
+    "project_source",
+];
+
+/// Every row of every catalogue table, in a stable order: equal snapshots
+/// mean an unchanged database.
+pub async fn snapshot(db: &DatabaseConnection) -> Value {
+    let mut tables = serde_json::Map::new();
+    for table in TABLES {
+        let statement = Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT * FROM {table} ORDER BY 1, 2"),
+        );
+        let rows = JsonValue::find_by_statement(statement)
+            .all(db)
+            .await
+            .expect("read a table");
+        tables.insert(table.to_owned(), Value::Array(rows));
+    }
+    Value::Object(tables)
+}
+
+/// Writes a catalogue of `projects` made-up projects to `dir`, each with
+/// organizations, tags, seasons, code, data, links and a source: for
+/// measuring, never served as real.
+pub fn write_generated_catalogue(dir: &Path, projects: usize) {
+    let mut organizations = String::from("organizations:\n");
+    for o in 0..10 {
+        organizations.push_str(&format!(
+            "  - slug: org-{o}\n    name: Organisation {o}\n    kind: other\n"
+        ));
+    }
+    std::fs::write(dir.join("organizations.yaml"), organizations).unwrap();
+    for p in 0..projects {
+        let text = format!(
+            "slug: project-{p:03}\nname: Projet {p:03}\nsummary: Projet généré pour les mesures.\nseasons: [{season}]\n\
+             tags: [tag {a}, tag {b}]\norganizations:\n  - organization: org-{a}\n    role: sponsor\n  - organization: org-{b}\n    role: contributor\n\
+             repositories:\n  - url: https://github.com/example/project-{p}\n  - url: https://gitlab.com/example/group/project-{p}\n\
+             datasets:\n  - url: https://www.data.gouv.fr/fr/datasets/project-{p}/\n    provider: data-gouv\n    title: Données {p}\n\
+             links:\n  - url: https://example.org/{p}/docs\n    kind: documentation\n    title: Documentation\n\
+             sources:\n  - title: généré\n",
+            season = p % 3 + 1,
+            a = p % 10,
+            b = (p + 3) % 10,
+        );
+        std::fs::write(dir.join(format!("project-{p:03}.yaml")), text).unwrap();
+    }
+}
