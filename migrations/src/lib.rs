@@ -15,3 +15,42 @@ impl MigratorTrait for Migrator {
         vec![Box::new(m20261123_000001_catalogue::Migration)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm_migration::sea_orm::Database;
+
+    #[tokio::test]
+    async fn migrations_go_up_down_and_up_again() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        let manager = SchemaManager::new(&db);
+        Migrator::up(&db, None).await.unwrap();
+        for table in [
+            "organization",
+            "project",
+            "repository",
+            "dataset",
+            "link",
+            "project_source",
+        ] {
+            assert!(manager.has_table(table).await.unwrap(), "{table} after up");
+        }
+        assert!(
+            manager
+                .has_index("repository", "idx_repository_language_lower")
+                .await
+                .unwrap()
+        );
+        Migrator::down(&db, None).await.unwrap();
+        assert!(
+            !manager.has_table("project").await.unwrap(),
+            "project after down"
+        );
+        Migrator::up(&db, None).await.unwrap();
+        assert!(
+            manager.has_table("project").await.unwrap(),
+            "project after up again"
+        );
+    }
+}

@@ -339,8 +339,12 @@ impl MigrationTrait for Migration {
         manager
             .create_index(index(Repository::Table, &[Repository::Forge]).to_owned())
             .await?;
+        // The language filter ignores case: index what it compares.
         manager
-            .create_index(index(Repository::Table, &[Repository::Language]).to_owned())
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX idx_repository_language_lower ON repository (lower(language))",
+            )
             .await?;
 
         manager

@@ -1,14 +1,16 @@
 //! Reading projects: filtered, ordered pages, counts and lookups.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, Select};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
+};
 
 use super::entities::{
-    dataset, organization, project, project_organization, project_season, project_tag, repository,
-    tag,
+    dataset, organization, project, project_organization, project_season, project_source,
+    project_tag, repository, tag,
 };
 use super::paging::{Page, SortValue, apply_page, finish_page, in_subquery};
-use super::records::{ProjectRecord, convert_all};
+use super::records::{ProjectRecord, SourceRecord, convert_all};
 use super::{Store, StoreError};
 use crate::catalogue::{Audience, Forge, ProjectStatus, Season};
 
@@ -261,9 +263,7 @@ impl Store {
     pub async fn sources_of_projects(
         &self,
         ids: &[i64],
-    ) -> Result<Vec<(i64, super::SourceRecord)>, StoreError> {
-        use super::entities::project_source;
-        use sea_orm::QueryOrder;
+    ) -> Result<Vec<(i64, SourceRecord)>, StoreError> {
         Ok(project_source::Entity::find()
             .filter(project_source::Column::ProjectId.is_in(ids.iter().copied()))
             .order_by_asc(project_source::Column::Position)
@@ -273,7 +273,7 @@ impl Store {
             .map(|row| {
                 (
                     row.project_id,
-                    super::SourceRecord {
+                    SourceRecord {
                         title: row.title,
                         url: row.url,
                     },
