@@ -195,15 +195,7 @@ async fn get_graphiql_schema_and_health(backend: Backend) {
             .contains("graphiql")
     );
 
-    let sdl = app
-        .client
-        .get(app.url("/schema.graphql"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let sdl = app.get_text("/schema.graphql").await;
     let committed = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/schema/schema.graphql"
@@ -220,15 +212,7 @@ async fn get_graphiql_schema_and_health(backend: Backend) {
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["status"], status);
     }
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get_text("/metrics").await;
     assert!(metrics.contains("catalogue_http_requests_total{class=\"2xx\"}"));
 }
 

@@ -85,26 +85,17 @@ children_loader!(
 children_loader!(
     /// A project's code repositories.
     RepositoriesOf => RepositoryRecord,
-    |loader, ids| async {
-        let rows = loader.store.repositories_of_projects(&ids, loader.audience).await?;
-        Ok::<_, StoreError>(rows.into_iter().map(|r| (r.project_id, r)))
-    }
+    |loader, ids| loader.store.repositories_of_projects(&ids, loader.audience)
 );
 children_loader!(
     /// A project's datasets.
     DatasetsOf => DatasetRecord,
-    |loader, ids| async {
-        let rows = loader.store.datasets_of_projects(&ids, loader.audience).await?;
-        Ok::<_, StoreError>(rows.into_iter().map(|r| (r.project_id, r)))
-    }
+    |loader, ids| loader.store.datasets_of_projects(&ids, loader.audience)
 );
 children_loader!(
     /// A project's other links.
     LinksOf => LinkRecord,
-    |loader, ids| async {
-        let rows = loader.store.links_of_projects(&ids, loader.audience).await?;
-        Ok::<_, StoreError>(rows.into_iter().map(|r| (r.project_id, r)))
-    }
+    |loader, ids| loader.store.links_of_projects(&ids, loader.audience)
 );
 
 /// A project by its row id (the project of a repository, dataset or link).

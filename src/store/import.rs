@@ -383,42 +383,9 @@ async fn sync_children(
     changed |=
         replace_rows::<project_source::Entity>(txn, project_source::Column::ProjectId, id, sources)
             .await?;
-    changed |= sync_by_url::<repository::Entity>(
-        txn,
-        LinkTable {
-            project_column: repository::Column::ProjectId,
-            id_column: repository::Column::Id,
-            url: |row| &row.url,
-            id: |row| row.id,
-        },
-        id,
-        repositories,
-    )
-    .await?;
-    changed |= sync_by_url::<dataset::Entity>(
-        txn,
-        LinkTable {
-            project_column: dataset::Column::ProjectId,
-            id_column: dataset::Column::Id,
-            url: |row| &row.url,
-            id: |row| row.id,
-        },
-        id,
-        datasets,
-    )
-    .await?;
-    changed |= sync_by_url::<link::Entity>(
-        txn,
-        LinkTable {
-            project_column: link::Column::ProjectId,
-            id_column: link::Column::Id,
-            url: |row| &row.url,
-            id: |row| row.id,
-        },
-        id,
-        links,
-    )
-    .await?;
+    changed |= sync_by_url(txn, &REPOSITORIES, id, repositories).await?;
+    changed |= sync_by_url(txn, &DATASETS, id, datasets).await?;
+    changed |= sync_by_url(txn, &LINKS, id, links).await?;
     Ok(changed)
 }
 
@@ -466,11 +433,32 @@ struct LinkTable<E: EntityTrait> {
     id: fn(&E::Model) -> i64,
 }
 
+const REPOSITORIES: LinkTable<repository::Entity> = LinkTable {
+    project_column: repository::Column::ProjectId,
+    id_column: repository::Column::Id,
+    url: |row| &row.url,
+    id: |row| row.id,
+};
+
+const DATASETS: LinkTable<dataset::Entity> = LinkTable {
+    project_column: dataset::Column::ProjectId,
+    id_column: dataset::Column::Id,
+    url: |row| &row.url,
+    id: |row| row.id,
+};
+
+const LINKS: LinkTable<link::Entity> = LinkTable {
+    project_column: link::Column::ProjectId,
+    id_column: link::Column::Id,
+    url: |row| &row.url,
+    id: |row| row.id,
+};
+
 /// Updates, inserts and deletes a project's links so they match `wanted`,
 /// keeping the id of every link whose URL stays.
 async fn sync_by_url<E>(
     txn: &DatabaseTransaction,
-    table: LinkTable<E>,
+    table: &LinkTable<E>,
     project_id: i64,
     wanted: Vec<E::Model>,
 ) -> Result<bool, StoreError>

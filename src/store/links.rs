@@ -233,49 +233,52 @@ impl Store {
         )
     }
 
-    /// The readable repositories of each project among `project_ids`, in file order.
+    /// The readable repositories of each project among `project_ids`, in
+    /// file order, as (project id, repository) pairs.
     pub async fn repositories_of_projects(
         &self,
         project_ids: &[i64],
         audience: Audience,
-    ) -> Result<Vec<RepositoryRecord>, StoreError> {
-        convert_all(
-            repository::Entity::find()
-                .filter(repository::Column::ProjectId.is_in(project_ids.iter().copied()))
-                .filter(repository::Column::Access.is_in(readable(audience)))
-                .order_by_asc(repository::Column::Position)
-                .all(&self.db)
-                .await?,
-        )
+    ) -> Result<Vec<(i64, RepositoryRecord)>, StoreError> {
+        let rows = repository::Entity::find()
+            .filter(repository::Column::ProjectId.is_in(project_ids.iter().copied()))
+            .filter(repository::Column::Access.is_in(readable(audience)))
+            .order_by_asc(repository::Column::Position)
+            .all(&self.db)
+            .await?;
+        let records: Vec<RepositoryRecord> = convert_all(rows)?;
+        Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 
+    /// The readable datasets of each project among `project_ids`, in file order.
     pub async fn datasets_of_projects(
         &self,
         project_ids: &[i64],
         audience: Audience,
-    ) -> Result<Vec<DatasetRecord>, StoreError> {
-        convert_all(
-            dataset::Entity::find()
-                .filter(dataset::Column::ProjectId.is_in(project_ids.iter().copied()))
-                .filter(dataset::Column::Access.is_in(readable(audience)))
-                .order_by_asc(dataset::Column::Position)
-                .all(&self.db)
-                .await?,
-        )
+    ) -> Result<Vec<(i64, DatasetRecord)>, StoreError> {
+        let rows = dataset::Entity::find()
+            .filter(dataset::Column::ProjectId.is_in(project_ids.iter().copied()))
+            .filter(dataset::Column::Access.is_in(readable(audience)))
+            .order_by_asc(dataset::Column::Position)
+            .all(&self.db)
+            .await?;
+        let records: Vec<DatasetRecord> = convert_all(rows)?;
+        Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 
+    /// The readable other links of each project among `project_ids`, in file order.
     pub async fn links_of_projects(
         &self,
         project_ids: &[i64],
         audience: Audience,
-    ) -> Result<Vec<LinkRecord>, StoreError> {
-        convert_all(
-            link::Entity::find()
-                .filter(link::Column::ProjectId.is_in(project_ids.iter().copied()))
-                .filter(link::Column::Access.is_in(readable(audience)))
-                .order_by_asc(link::Column::Position)
-                .all(&self.db)
-                .await?,
-        )
+    ) -> Result<Vec<(i64, LinkRecord)>, StoreError> {
+        let rows = link::Entity::find()
+            .filter(link::Column::ProjectId.is_in(project_ids.iter().copied()))
+            .filter(link::Column::Access.is_in(readable(audience)))
+            .order_by_asc(link::Column::Position)
+            .all(&self.db)
+            .await?;
+        let records: Vec<LinkRecord> = convert_all(rows)?;
+        Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 }

@@ -215,18 +215,18 @@ impl TestApp {
         answer["data"].clone()
     }
 
+    /// GETs `path`; returns the body as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = self.client.get(self.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.text().await.expect("a text body")
+    }
+
     /// The SQL statements the gateway has run so far, read from /metrics.
     pub async fn statements_executed(&self) -> u64 {
-        let text = self
-            .client
-            .get(self.url("/metrics"))
-            .send()
+        self.get_text("/metrics")
             .await
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
+            .lines()
             .find_map(|line| line.strip_prefix("catalogue_db_statements_total "))
             .and_then(|n| n.trim().parse().ok())
             .expect("catalogue_db_statements_total in /metrics")
