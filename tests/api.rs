@@ -275,7 +275,7 @@ async fn filters_return_exactly_the_expected_projects(backend: Backend) {
             json!({"organization": "assemblee-nationale"}),
             vec!["impact-environnemental", "transformers"],
         ),
-        (json!({"season": 1}), vec!["cartiflette"]),
+        (json!({"season": 1}), vec!["cartiflette", "formiable"]),
         (json!({"season": 2}), SEVEN.to_vec()),
         (json!({"season": 3}), vec!["cartiflette"]),
         (
