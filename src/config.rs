@@ -34,6 +34,38 @@ pub struct Config {
     /// How long in-flight requests may take to finish after SIGTERM, in seconds.
     pub shutdown_grace_seconds: u64,
     pub log_format: LogFormat,
+    /// The issuer whose tokens are trusted (`iss`); its keys come from the
+    /// `jwks_uri` of `<issuer>/.well-known/openid-configuration`.
+    pub oidc_issuer: Option<String>,
+    /// The issuer's JWKS, when it publishes no discovery document.
+    pub jwks_url: Option<String>,
+    /// The `aud` every token must carry.
+    pub jwt_audience: Option<String>,
+    /// More trusted issuers (TOML only): e.g. ProConnect for people and an
+    /// internal issuer for other administrations' tools.
+    pub issuers: Vec<IssuerConfig>,
+    /// Emails or subs of the catalogue's administrators.
+    pub admins: Vec<String>,
+    /// Signature algorithms accepted (asymmetric only).
+    pub jwt_algorithms: Vec<String>,
+    /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+    pub jwt_leeway_seconds: u64,
+    /// Least time between two JWKS fetches caused by unknown key ids, in seconds.
+    pub jwks_refetch_seconds: u64,
+    /// How often the JWKS is refreshed in the background, in seconds.
+    pub jwks_refresh_seconds: u64,
+}
+
+/// One trusted token issuer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Exactly the `iss` its tokens carry.
+    pub issuer: String,
+    /// Its JWKS; when absent, read from its discovery document.
+    pub jwks_url: Option<String>,
+    /// The `aud` its tokens must carry.
+    pub audience: String,
 }
 
 impl Default for Config {
@@ -45,6 +77,15 @@ impl Default for Config {
             max_body_bytes: 256 * 1024,
             shutdown_grace_seconds: 20,
             log_format: LogFormat::Text,
+            oidc_issuer: None,
+            jwks_url: None,
+            jwt_audience: None,
+            issuers: Vec::new(),
+            admins: Vec::new(),
+            jwt_algorithms: vec!["RS256".to_owned(), "ES256".to_owned(), "PS256".to_owned()],
+            jwt_leeway_seconds: 60,
+            jwks_refetch_seconds: 30,
+            jwks_refresh_seconds: 3600,
         }
     }
 }
@@ -122,10 +163,16 @@ impl Config {
                     .map_err(|e| bad(format!("`{value}` is not a byte count ({e})")))?
             }
             "SHUTDOWN_GRACE_SECONDS" => {
-                self.shutdown_grace_seconds = value
-                    .parse()
-                    .map_err(|e| bad(format!("`{value}` is not a number of seconds ({e})")))?
+                self.shutdown_grace_seconds = seconds(value).map_err(bad)?
             }
+            "OIDC_ISSUER" => self.oidc_issuer = non_empty(value),
+            "JWKS_URL" => self.jwks_url = non_empty(value),
+            "JWT_AUDIENCE" => self.jwt_audience = non_empty(value),
+            "ADMINS" => self.admins = list(value),
+            "JWT_ALGORITHMS" => self.jwt_algorithms = list(value),
+            "JWT_LEEWAY_SECONDS" => self.jwt_leeway_seconds = seconds(value).map_err(bad)?,
+            "JWKS_REFETCH_SECONDS" => self.jwks_refetch_seconds = seconds(value).map_err(bad)?,
+            "JWKS_REFRESH_SECONDS" => self.jwks_refresh_seconds = seconds(value).map_err(bad)?,
             "LOG_FORMAT" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,
@@ -136,14 +183,76 @@ impl Config {
             _ => {
                 return Err(bad(format!(
                     "unknown setting; known: {FILE_VARIABLE}, CATALOGUE_LISTEN, CATALOGUE_DATABASE_URL, \
-                     CATALOGUE_SEED_DIR, CATALOGUE_MAX_BODY_BYTES, CATALOGUE_SHUTDOWN_GRACE_SECONDS, CATALOGUE_LOG_FORMAT"
+                     CATALOGUE_SEED_DIR, CATALOGUE_MAX_BODY_BYTES, CATALOGUE_SHUTDOWN_GRACE_SECONDS, CATALOGUE_LOG_FORMAT, \
+                     CATALOGUE_OIDC_ISSUER, CATALOGUE_JWKS_URL, CATALOGUE_JWT_AUDIENCE, CATALOGUE_ADMINS, \
+                     CATALOGUE_JWT_ALGORITHMS, CATALOGUE_JWT_LEEWAY_SECONDS, CATALOGUE_JWKS_REFETCH_SECONDS, \
+                     CATALOGUE_JWKS_REFRESH_SECONDS"
                 )));
             }
         }
         Ok(())
     }
 
+    /// Every trusted issuer: the one of `oidc_issuer`/`jwks_url`/`jwt_audience`,
+    /// then those of `issuers`.
+    pub fn trusted_issuers(&self) -> Result<Vec<IssuerConfig>, ConfigError> {
+        let mut trusted = Vec::new();
+        match (&self.oidc_issuer, &self.jwks_url, &self.jwt_audience) {
+            (None, None, None) => {}
+            (Some(issuer), jwks_url, Some(audience)) => trusted.push(IssuerConfig {
+                issuer: issuer.clone(),
+                jwks_url: jwks_url.clone(),
+                audience: audience.clone(),
+            }),
+            (None, Some(_), _) => {
+                return Err(ConfigError::Conflict(
+                    "CATALOGUE_JWKS_URL is set without CATALOGUE_OIDC_ISSUER: set the issuer too, tokens' `iss` is checked against it".into(),
+                ));
+            }
+            (_, _, None) => {
+                return Err(ConfigError::Conflict(
+                    "a token issuer is configured without CATALOGUE_JWT_AUDIENCE: set the audience tokens must carry".into(),
+                ));
+            }
+            (None, None, Some(_)) => {
+                return Err(ConfigError::Conflict(
+                    "CATALOGUE_JWT_AUDIENCE is set without CATALOGUE_OIDC_ISSUER: set the issuer whose tokens to trust".into(),
+                ));
+            }
+        }
+        trusted.extend(self.issuers.iter().cloned());
+        let mut seen = std::collections::HashSet::new();
+        for issuer in &trusted {
+            if !seen.insert(issuer.issuer.as_str()) {
+                return Err(ConfigError::Conflict(format!(
+                    "issuer `{}` is configured twice",
+                    issuer.issuer
+                )));
+            }
+        }
+        Ok(trusted)
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
+        self.trusted_issuers()?;
+        for name in &self.jwt_algorithms {
+            if !matches!(
+                name.as_str(),
+                "RS256"
+                    | "RS384"
+                    | "RS512"
+                    | "PS256"
+                    | "PS384"
+                    | "PS512"
+                    | "ES256"
+                    | "ES384"
+                    | "EdDSA"
+            ) {
+                return Err(ConfigError::Conflict(format!(
+                    "jwt_algorithms: `{name}` is not accepted; use asymmetric algorithms (RS256, PS256, ES256, …): keys come from a public JWKS"
+                )));
+            }
+        }
         let url = self.database_url.as_str();
         if !(url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -162,6 +271,27 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn non_empty(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+/// A comma-separated list, blanks dropped.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn seconds(value: &str) -> Result<u64, String> {
+    value
+        .parse()
+        .map_err(|e| format!("`{value}` is not a number of seconds ({e})"))
 }
 
 /// The URL with its password replaced, fit for messages and logs.

@@ -25,6 +25,8 @@ pub enum StartError {
     Store(#[from] store::StoreError),
     #[error("catalogue seed: {0}")]
     Seed(#[from] catalogue::files::LoadError),
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -65,8 +67,10 @@ impl App {
             .into_iter()
             .find_map(|a| a.as_socket_addr().copied())
             .unwrap_or(config.listen);
+        let authenticator = auth::Authenticator::from_config(&config)?;
         let schema = graphql::build_schema(Some(store.clone()));
-        let state = http::AppState::new(schema, store.clone(), config.max_body_bytes);
+        let state =
+            http::AppState::new(schema, store.clone(), authenticator, config.max_body_bytes);
         Ok(Self {
             acceptor,
             address,
@@ -98,3 +102,4 @@ impl App {
             .await
     }
 }
+pub mod auth;

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::CatalogueSchema;
 use super::loaders::CatalogueLoader;
+use crate::auth::Principal;
 use crate::catalogue::Audience;
 use crate::store::Store;
 
@@ -28,11 +29,16 @@ pub fn audience(ctx: &Context<'_>) -> Audience {
         .unwrap_or(Audience::Public)
 }
 
+/// Who is asking; a request that does not say is anonymous.
+pub fn principal<'a>(ctx: &Context<'a>) -> Option<&'a Principal> {
+    ctx.data_opt::<Principal>()
+}
+
 pub fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<CatalogueLoader>> {
     ctx.data::<DataLoader<CatalogueLoader>>()
 }
 
-/// Executes `request` for `audience` with a DataLoader of its own: rows are
+/// Executes `request` for `principal` with a DataLoader of its own: rows are
 /// batched within the request and never shared between requests (or between
 /// callers who may see different things).
 ///
@@ -45,8 +51,9 @@ pub async fn execute(
     schema: &CatalogueSchema,
     request: async_graphql::Request,
     store: Store,
-    audience: Audience,
+    principal: Principal,
 ) -> async_graphql::Response {
+    let audience = principal.audience();
     let (passes, _) = watch::channel(0u64);
     let passes = Arc::new(passes);
     let spawner_passes = Arc::clone(&passes);
@@ -60,7 +67,7 @@ pub async fn execute(
         })
     })
     .delay(Duration::ZERO);
-    let request = request.data(audience).data(loader);
+    let request = request.data(audience).data(principal).data(loader);
     CountingPasses {
         execution: Box::pin(schema.execute(request)),
         passes,

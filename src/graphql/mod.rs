@@ -5,6 +5,7 @@ mod errors;
 mod ids;
 mod links;
 mod loaders;
+mod me;
 mod node;
 mod organization;
 mod paging;
@@ -25,6 +26,7 @@ pub struct Query(
     links::CodeAndDataQuery,
     project::TagQuery,
     node::NodeQuery,
+    me::MeQuery,
 );
 
 pub type CatalogueSchema = Schema<Query, EmptyMutation, EmptySubscription>;

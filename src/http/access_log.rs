@@ -8,10 +8,24 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use tracing::Instrument;
 
 use super::metrics::RequestCounters;
+use crate::auth::Principal;
 
 /// The GraphQL operation a response answered, for the access log.
 #[derive(Clone)]
 pub struct OperationName(pub String);
+
+/// Who a response answered, for the access log: a pseudonym, never a name or email.
+#[derive(Clone)]
+pub struct Caller(pub String);
+
+impl Caller {
+    pub fn of(principal: &Principal) -> Self {
+        Self(principal.agent().map_or_else(
+            || "anonymous".to_owned(),
+            |agent| format!("agent:{}", agent.sub_hash()),
+        ))
+    }
+}
 
 pub struct AccessLog {
     pub counters: Arc<RequestCounters>,
@@ -53,10 +67,16 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
                 .get::<OperationName>()
                 .map(|o| o.0.as_str())
                 .unwrap_or("-");
+            let caller = response
+                .extensions()
+                .get::<Caller>()
+                .map(|c| c.0.as_str())
+                .unwrap_or("-");
             tracing::info!(
                 status,
                 latency_ms = started.elapsed().as_secs_f64() * 1000.0,
                 operation,
+                caller,
                 "answered"
             );
             Ok(response)

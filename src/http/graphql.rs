@@ -7,8 +7,8 @@ use poem::web::{Data, Html};
 use poem::{Body, IntoResponse, Request, Response, handler};
 
 use super::AppState;
-use super::access_log::OperationName;
-use crate::catalogue::Audience;
+use super::access_log::{Caller, OperationName};
+use crate::auth::Rejection;
 use crate::graphql::{self, code};
 
 const JSON: &str = "application/json";
@@ -24,25 +24,46 @@ fn refused(status: StatusCode, message: &str) -> Response {
         .body(body.to_string())
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
+/// A present but invalid token: 401 with the reason, never a downgrade to anonymous.
+fn unauthenticated(rejection: &Rejection) -> Response {
+    tracing::info!(reason = rejection.reason(), "refused a bearer token");
+    let body = serde_json::json!({
+        "errors": [{
+            "message": rejection.to_string(),
+            "extensions": { "code": code::UNAUTHENTICATED, "reason": rejection.reason() }
+        }]
+    });
+    Response::builder()
+        .status(StatusCode::UNAUTHORIZED)
+        .header(
+            header::WWW_AUTHENTICATE,
+            format!("Bearer error=\"invalid_token\", error_description=\"{rejection}\""),
+        )
+        .content_type(JSON)
+        .body(body.to_string())
+}
+
+async fn execute(
+    state: &AppState,
+    http_request: &Request,
+    request: async_graphql::Request,
+) -> Response {
     if request.query.trim().is_empty() {
         return refused(StatusCode::BAD_REQUEST, "the request has no `query`");
     }
+    let authorization = http_request.header(header::AUTHORIZATION);
+    let principal = match state.authenticator.authenticate(authorization).await {
+        Ok(principal) => principal,
+        Err(rejection) => return unauthenticated(&rejection),
+    };
+    let caller = Caller::of(&principal);
     let operation = request.operation_name.clone();
-    let response = graphql::execute(
-        &state.schema,
-        request,
-        state.store.clone(),
-        Audience::Public,
-    )
-    .await;
-    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
-        r#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#.to_owned()
-    });
-    let mut http = Response::builder().content_type(JSON).body(body);
+    let response = graphql::execute(&state.schema, request, state.store.clone(), principal).await;
+    let mut http = async_graphql_poem::GraphQLResponse::from(response).into_response();
     if let Some(name) = operation {
         http.extensions_mut().insert(OperationName(name));
     }
+    http.extensions_mut().insert(caller);
     http
 }
 
@@ -72,7 +93,7 @@ pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Resp
         }
     };
     match serde_json::from_slice::<async_graphql::Request>(&bytes) {
-        Ok(graphql_request) => execute(&state, graphql_request).await,
+        Ok(graphql_request) => execute(&state, request, graphql_request).await,
         Err(error) => refused(
             StatusCode::BAD_REQUEST,
             &format!("the body is not a GraphQL request ({{\"query\": \"…\"}}): {error}"),
@@ -106,7 +127,7 @@ pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
         );
     }
     match async_graphql::http::parse_query_string(query_string) {
-        Ok(graphql_request) => execute(&state, graphql_request).await,
+        Ok(graphql_request) => execute(&state, request, graphql_request).await,
         Err(error) => refused(
             StatusCode::BAD_REQUEST,
             &format!("not a GraphQL GET request (?query=…): {error}"),

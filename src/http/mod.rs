@@ -11,16 +11,16 @@ use std::sync::Arc;
 use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Route, get};
 
+use crate::auth::Authenticator;
 use crate::graphql::CatalogueSchema;
 use crate::store::Store;
-
-pub use access_log::OperationName;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
     pub schema: CatalogueSchema,
     pub store: Store,
+    pub authenticator: Authenticator,
     /// The SDL, rendered once.
     pub sdl: Arc<str>,
     pub max_body_bytes: usize,
@@ -28,11 +28,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(schema: CatalogueSchema, store: Store, max_body_bytes: usize) -> Self {
+    pub fn new(
+        schema: CatalogueSchema,
+        store: Store,
+        authenticator: Authenticator,
+        max_body_bytes: usize,
+    ) -> Self {
         let sdl = schema.sdl().into();
         Self {
             schema,
             store,
+            authenticator,
             sdl,
             max_body_bytes,
             requests: Arc::default(),

@@ -13,6 +13,8 @@ use sea_orm::{
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub mod issuer;
+
 /// The storage backends every storage test runs on.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -152,18 +154,28 @@ impl TestApp {
     }
 
     pub async fn spawn_on(database: TestDatabase, seed_dir: Option<PathBuf>) -> Self {
+        Self::spawn_configured(database, seed_dir, |_| {}).await
+    }
+
+    /// The gateway with the seven projects and a configuration of the test's own.
+    pub async fn spawn_configured(
+        database: TestDatabase,
+        seed_dir: Option<PathBuf>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter("info")
                 .with_test_writer()
                 .try_init();
         }
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: database.url.clone(),
             seed_dir,
             ..Config::default()
         };
+        configure(&mut config);
         let app = App::build(config).await.expect("the gateway starts");
         let base_url = format!("http://{}", app.address());
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -185,6 +197,34 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
+    }
+
+    /// POSTs a query with `Authorization: Bearer <token>`; returns the HTTP
+    /// status, the `WWW-Authenticate` header and the JSON answer.
+    pub async fn query_as(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Option<String>, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("POST /graphql");
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap_or_default().to_owned());
+        (
+            status,
+            challenge,
+            response.json().await.expect("a JSON answer"),
+        )
     }
 
     /// POSTs a query; returns the whole JSON answer (data and errors).

@@ -1,0 +1,232 @@
+//! An issuer's signing keys, fetched from its JWKS and cached. Unknown key
+//! ids trigger a refetch at most once per interval, so forged ids cannot make
+//! us hammer the issuer; a failed fetch keeps the keys we have.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+
+use crate::config::IssuerConfig;
+
+/// The outcome of looking a key id up.
+pub(super) enum KeyLookup {
+    Found(DecodingKey),
+    /// The issuer does not publish this key id.
+    Unknown,
+    /// We have never managed to fetch the issuer's keys.
+    Unavailable,
+}
+
+struct CachedKey {
+    key: DecodingKey,
+    /// The algorithm the JWK is restricted to, when it says.
+    algorithm: Option<Algorithm>,
+}
+
+#[derive(Default)]
+struct Cache {
+    keys: HashMap<String, CachedKey>,
+    /// When an unknown key id last caused a fetch.
+    last_unknown_key_fetch: Option<Instant>,
+    jwks_url: Option<String>,
+}
+
+pub(super) struct IssuerKeys {
+    config: IssuerConfig,
+    http: reqwest::Client,
+    refetch_interval: Duration,
+    cache: RwLock<Cache>,
+    fetching: tokio::sync::Mutex<()>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+impl IssuerKeys {
+    pub(super) fn new(
+        config: IssuerConfig,
+        http: reqwest::Client,
+        refetch_interval: Duration,
+    ) -> Arc<Self> {
+        let cache = Cache {
+            jwks_url: config.jwks_url.clone(),
+            ..Cache::default()
+        };
+        Arc::new(Self {
+            config,
+            http,
+            refetch_interval,
+            cache: RwLock::new(cache),
+            fetching: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub(super) fn issuer(&self) -> &str {
+        &self.config.issuer
+    }
+
+    pub(super) fn audience(&self) -> &str {
+        &self.config.audience
+    }
+
+    fn cached(&self, kid: &str, algorithm: Algorithm) -> Option<Result<DecodingKey, ()>> {
+        let cache = self
+            .cache
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.keys.get(kid).map(|cached| match cached.algorithm {
+            Some(restricted) if restricted != algorithm => Err(()),
+            _ => Ok(cached.key.clone()),
+        })
+    }
+
+    /// The key `kid` for a token signed with `algorithm`.
+    pub(super) async fn key(&self, kid: &str, algorithm: Algorithm) -> KeyLookup {
+        match self.cached(kid, algorithm) {
+            Some(Ok(key)) => return KeyLookup::Found(key),
+            Some(Err(())) => return KeyLookup::Unknown,
+            None => {}
+        }
+        let _one_fetch_at_a_time = self.fetching.lock().await;
+        if let Some(found) = self.cached(kid, algorithm) {
+            return found.map_or(KeyLookup::Unknown, KeyLookup::Found);
+        }
+        let may_fetch = {
+            let mut cache = self
+                .cache
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let due = cache
+                .last_unknown_key_fetch
+                .is_none_or(|at| at.elapsed() >= self.refetch_interval);
+            if due {
+                cache.last_unknown_key_fetch = Some(Instant::now());
+            }
+            due
+        };
+        if may_fetch && let Err(error) = self.refresh().await {
+            tracing::warn!(issuer = %self.config.issuer, %error, "cannot fetch the issuer's keys; keeping the cached ones");
+        }
+        match self.cached(kid, algorithm) {
+            Some(Ok(key)) => KeyLookup::Found(key),
+            Some(Err(())) => KeyLookup::Unknown,
+            None if self.has_no_keys() => KeyLookup::Unavailable,
+            None => KeyLookup::Unknown,
+        }
+    }
+
+    fn has_no_keys(&self) -> bool {
+        self.cache
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .keys
+            .is_empty()
+    }
+
+    /// Fetches the JWKS (discovering its URL first if needed) and replaces
+    /// the cached keys; on failure the cached keys stay.
+    pub(super) async fn refresh(&self) -> Result<usize, String> {
+        let known_url = self
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .jwks_url
+            .clone();
+        let jwks_url = match known_url {
+            Some(url) => url,
+            None => self.discover().await?,
+        };
+        let set: JwkSet = self
+            .http
+            .get(&jwks_url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| format!("GET {jwks_url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("{jwks_url} is not a JWKS: {e}"))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
+            // Keys meant for encryption, or of a kind we cannot verify with, are skipped.
+            if matches!(
+                jwk.common.public_key_use,
+                Some(jsonwebtoken::jwk::PublicKeyUse::Encryption)
+            ) {
+                continue;
+            }
+            if let Ok(key) = DecodingKey::from_jwk(jwk) {
+                let algorithm = jwk
+                    .common
+                    .key_algorithm
+                    .and_then(|a| a.to_string().parse::<Algorithm>().ok());
+                keys.insert(kid, CachedKey { key, algorithm });
+            }
+        }
+        if keys.is_empty() {
+            return Err(format!("{jwks_url} holds no usable signing key"));
+        }
+        let count = keys.len();
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).keys = keys;
+        Ok(count)
+    }
+
+    async fn discover(&self) -> Result<String, String> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.config.issuer.trim_end_matches('/')
+        );
+        let discovery: Discovery = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|e| format!("GET {url}: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("{url} is not a discovery document: {e}"))?;
+        if discovery.issuer != self.config.issuer {
+            return Err(format!(
+                "{url} names issuer `{}`, not `{}`",
+                discovery.issuer, self.config.issuer
+            ));
+        }
+        self.cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .jwks_url = Some(discovery.jwks_uri.clone());
+        Ok(discovery.jwks_uri)
+    }
+}
+
+/// Fetches `keys` now, then every `every` while the gateway holds them.
+pub(super) fn spawn_refresh(keys: &Arc<IssuerKeys>, every: Duration) {
+    let held = Arc::downgrade(keys);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every.max(Duration::from_secs(1)));
+        loop {
+            ticks.tick().await;
+            let Some(keys) = held.upgrade() else { break };
+            let _one_fetch_at_a_time = keys.fetching.lock().await;
+            match keys.refresh().await {
+                Ok(count) => {
+                    tracing::debug!(issuer = %keys.issuer(), count, "refreshed the issuer's keys")
+                }
+                Err(error) => {
+                    tracing::warn!(issuer = %keys.issuer(), %error, "key refresh failed; keeping the cached keys")
+                }
+            }
+        }
+    });
+}

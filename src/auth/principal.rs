@@ -1,0 +1,89 @@
+//! The caller, decoded once per request.
+
+use std::collections::HashSet;
+
+use sha2::{Digest, Sha256};
+
+use super::token::{Claims, Rejection};
+use crate::catalogue::Audience;
+
+/// Who a request comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// No token.
+    Anonymous,
+    /// A public agent with a valid token.
+    Agent(Box<Agent>),
+}
+
+impl Principal {
+    /// What the principal may read.
+    pub fn audience(&self) -> Audience {
+        match self {
+            Principal::Anonymous => Audience::Public,
+            Principal::Agent(_) => Audience::Agents,
+        }
+    }
+
+    pub fn agent(&self) -> Option<&Agent> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Agent(agent) => Some(agent.as_ref()),
+        }
+    }
+}
+
+/// A public agent, from ProConnect's claims. People are recognised by email:
+/// ProConnect's `sub` differs for each service and identity provider.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Agent {
+    pub sub: String,
+    pub email: String,
+    pub given_name: Option<String>,
+    pub usual_name: Option<String>,
+    pub uid: Option<String>,
+    pub siret: Option<String>,
+    pub siren: Option<String>,
+    pub organizational_unit: Option<String>,
+    pub idp_id: Option<String>,
+    pub is_admin: bool,
+}
+
+impl Agent {
+    pub(super) fn from_claims(claims: Claims, admins: &HashSet<String>) -> Result<Self, Rejection> {
+        let email = claims
+            .email
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| e.contains('@'))
+            .ok_or(Rejection::MissingEmail)?;
+        let is_admin = admins.contains(&email) || admins.contains(&claims.sub.to_lowercase());
+        Ok(Self {
+            sub: claims.sub,
+            email,
+            given_name: claims.given_name,
+            usual_name: claims.usual_name,
+            uid: claims.uid,
+            siret: claims.siret,
+            siren: claims.siren,
+            organizational_unit: claims.organizational_unit,
+            idp_id: claims.idp_id,
+            is_admin,
+        })
+    }
+
+    /// A stable pseudonym for logs: the start of the SHA-256 of `sub`.
+    pub fn sub_hash(&self) -> String {
+        let digest = Sha256::digest(self.sub.as_bytes());
+        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Personal data stays out of logs, even in debug output.
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("sub_hash", &self.sub_hash())
+            .field("is_admin", &self.is_admin)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,122 @@
+//! Validating one bearer JWT: header, issuer, key, signature, claims.
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
+use serde::Deserialize;
+
+use super::keys::{IssuerKeys, KeyLookup};
+
+/// The claims the gateway reads (ProConnect's names).
+#[derive(Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub email: Option<String>,
+    pub given_name: Option<String>,
+    pub usual_name: Option<String>,
+    pub uid: Option<String>,
+    pub siret: Option<String>,
+    pub siren: Option<String>,
+    pub organizational_unit: Option<String>,
+    pub idp_id: Option<String>,
+}
+
+/// Why a token was refused; each has a fixed reason code for clients and logs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("the Authorization header is not `Bearer <token>`")]
+    NotBearer,
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token's algorithm is not accepted")]
+    Algorithm,
+    #[error("the token's issuer is not trusted")]
+    UnknownIssuer,
+    #[error("the token's key id is not among the issuer's keys")]
+    UnknownKey,
+    #[error("the token's signature is invalid")]
+    Signature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token is for another audience")]
+    Audience,
+    #[error("the token lacks a required claim")]
+    MissingClaim,
+    #[error("the token carries no email")]
+    MissingEmail,
+    #[error("the issuer's keys cannot be fetched")]
+    KeysUnavailable,
+}
+
+impl Rejection {
+    /// The fixed code logs and `extensions.reason` carry.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejection::NotBearer => "not_bearer",
+            Rejection::Malformed => "malformed",
+            Rejection::Algorithm => "algorithm",
+            Rejection::UnknownIssuer => "unknown_issuer",
+            Rejection::UnknownKey => "unknown_key",
+            Rejection::Signature => "bad_signature",
+            Rejection::Expired => "expired",
+            Rejection::NotYetValid => "not_yet_valid",
+            Rejection::Audience => "wrong_audience",
+            Rejection::MissingClaim => "missing_claim",
+            Rejection::MissingEmail => "missing_email",
+            Rejection::KeysUnavailable => "keys_unavailable",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IssuerOnly {
+    iss: Option<String>,
+}
+
+pub(super) async fn validate(
+    token: &str,
+    issuers: &[std::sync::Arc<IssuerKeys>],
+    algorithms: &[Algorithm],
+    leeway_seconds: u64,
+) -> Result<Claims, Rejection> {
+    // `alg: none` and unknown algorithms fail here: jsonwebtoken knows no such algorithm.
+    let header = decode_header(token).map_err(|_| Rejection::Malformed)?;
+    if !algorithms.contains(&header.alg) {
+        return Err(Rejection::Algorithm);
+    }
+    // The issuer is read before the signature is checked only to pick whose keys check it.
+    let unverified: IssuerOnly =
+        jsonwebtoken::dangerous::insecure_decode_claims::<IssuerOnly>(token)
+            .map_err(|_| Rejection::Malformed)?;
+    let issuer = unverified
+        .iss
+        .as_deref()
+        .and_then(|iss| issuers.iter().find(|i| i.issuer() == iss))
+        .ok_or(Rejection::UnknownIssuer)?;
+    let kid = header.kid.as_deref().ok_or(Rejection::UnknownKey)?;
+    let key = match issuer.key(kid, header.alg).await {
+        KeyLookup::Found(key) => key,
+        KeyLookup::Unknown => return Err(Rejection::UnknownKey),
+        KeyLookup::Unavailable => return Err(Rejection::KeysUnavailable),
+    };
+    let mut validation = Validation::new(header.alg);
+    validation.algorithms = vec![header.alg];
+    validation.leeway = leeway_seconds;
+    validation.validate_nbf = true;
+    validation.set_issuer(&[issuer.issuer()]);
+    validation.set_audience(&[issuer.audience()]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    decode::<Claims>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|error| match error.kind() {
+            ErrorKind::ExpiredSignature => Rejection::Expired,
+            ErrorKind::ImmatureSignature => Rejection::NotYetValid,
+            ErrorKind::InvalidAudience => Rejection::Audience,
+            ErrorKind::InvalidIssuer => Rejection::UnknownIssuer,
+            ErrorKind::InvalidSignature => Rejection::Signature,
+            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => Rejection::Algorithm,
+            ErrorKind::MissingRequiredClaim(_) => Rejection::MissingClaim,
+            _ => Rejection::Malformed,
+        })
+}

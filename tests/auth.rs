@@ -1,0 +1,306 @@
+//! Bearer tokens from a trusted issuer (a test OIDC issuer on loopback):
+//! accepted ones see agents-only material, invalid ones get 401, keys rotate,
+//! unknown key ids cannot make the gateway hammer the issuer, and cached keys
+//! outlive an issuer outage.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::issuer::{AUDIENCE, SigningKey, TestIssuer};
+use common::{Backend, TestApp, TestDatabase};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin@numerique.gouv.fr";
+const AGENT: &str = "camille.agent@insee.fr";
+
+async fn gateway_trusting(backend: Backend, issuer: &TestIssuer) -> TestApp {
+    let database = TestDatabase::create(backend).await;
+    let issuer_url = issuer.url.clone();
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), move |config| {
+        config.oidc_issuer = Some(issuer_url);
+        config.jwt_audience = Some(AUDIENCE.to_owned());
+        config.admins = vec![ADMIN.to_owned()];
+    })
+    .await;
+    // The gateway fetches the issuer's keys as it starts; wait for that first fetch.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while issuer.jwks_fetches() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the gateway never fetched the JWKS"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app
+}
+
+const ME: &str = "{ me { sub email givenName usualName siret isAdmin } }";
+
+async fn rs256_and_es256_tokens_are_accepted(backend: Backend) {
+    let rsa = SigningKey::rsa("rsa-1");
+    let ec = SigningKey::ec("ec-1");
+    let issuer = TestIssuer::start(&[&rsa, &ec]).await;
+    let app = gateway_trusting(backend, &issuer).await;
+
+    for key in [&rsa, &ec] {
+        let (status, _, answer) = app
+            .query_as(&key.sign(&issuer.claims(AGENT)), ME, json!({}))
+            .await;
+        assert_eq!(status, 200, "{:?}: {answer}", key.algorithm);
+        assert_eq!(answer["data"]["me"]["email"], AGENT);
+        assert_eq!(answer["data"]["me"]["isAdmin"], false);
+        assert_eq!(answer["data"]["me"]["siret"], "12002701600019");
+    }
+    let (_, _, answer) = app
+        .query_as(&rsa.sign(&issuer.claims(ADMIN)), ME, json!({}))
+        .await;
+    assert_eq!(answer["data"]["me"]["isAdmin"], true);
+    assert_eq!(
+        app.data(ME, json!({})).await["me"],
+        Value::Null,
+        "anonymous"
+    );
+}
+
+async fn agents_see_agents_only_material_and_anonymous_callers_do_not(backend: Backend) {
+    let key = SigningKey::rsa("rsa-1");
+    let issuer = TestIssuer::start(&[&key]).await;
+    let app = gateway_trusting(backend, &issuer).await;
+    let token = key.sign(&issuer.claims(AGENT));
+    let query = "{ project(slug: \"transformers\") { links { id kind access } }
+                   formiable: project(slug: \"formiable\") { datasets { id access } }
+                   datasets(first: 100) { totalCount }
+                   hasData: projects(filter: {hasData: true}) { totalCount } }";
+
+    let (status, _, as_agent) = app.query_as(&token, query, json!({})).await;
+    assert_eq!(status, 200);
+    let agent = &as_agent["data"];
+    let chat = agent["project"]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "CHAT")
+        .expect("the agent sees the Tchap room")
+        .clone();
+    assert_eq!(chat["access"], "AGENTS");
+    let bucket = agent["formiable"]["datasets"][0].clone();
+    assert_eq!(bucket["access"], "AGENTS");
+
+    let anonymous = app.data(query, json!({})).await;
+    assert!(
+        anonymous["project"]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["kind"] != "CHAT")
+    );
+    assert!(
+        anonymous["formiable"]["datasets"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        anonymous["datasets"]["totalCount"].as_i64().unwrap() + 1,
+        agent["datasets"]["totalCount"].as_i64().unwrap()
+    );
+    assert_eq!(
+        anonymous["hasData"]["totalCount"].as_i64().unwrap() + 1,
+        agent["hasData"]["totalCount"].as_i64().unwrap(),
+        "FormIAble has data only for agents"
+    );
+
+    for id in [&chat["id"], &bucket["id"]] {
+        let node = "query($id: ID!) { node(id: $id) { id } }";
+        assert_eq!(
+            app.data(node, json!({"id": id})).await["node"],
+            Value::Null,
+            "anonymous node({id})"
+        );
+        let (_, _, answer) = app.query_as(&token, node, json!({"id": id})).await;
+        assert_eq!(answer["data"]["node"]["id"], *id, "agent node({id})");
+    }
+}
+
+fn forge(header: &Value, claims: &Value) -> String {
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    format!("{}.{}.", part(header), part(claims))
+}
+
+async fn invalid_tokens_get_401_with_a_code_and_a_challenge(backend: Backend) {
+    let key = SigningKey::rsa("rsa-1");
+    let stranger = SigningKey::rsa("rsa-1");
+    let issuer = TestIssuer::start(&[&key]).await;
+    let app = gateway_trusting(backend, &issuer).await;
+    let claims = issuer.claims(AGENT);
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut changed = claims.clone();
+        change(&mut changed);
+        key.sign(&changed)
+    };
+    let now = jsonwebtoken::get_current_timestamp();
+    // HS256 with the issuer's public key as the secret: the classic key-confusion attack.
+    let public_key_as_secret = {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("rsa-1".to_owned());
+        let secret = serde_json::to_vec(&key.jwk).unwrap();
+        encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap()
+    };
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "expired",
+            with(&|c| c["exp"] = json!(now - 3600)),
+            "expired",
+        ),
+        (
+            "not yet valid",
+            with(&|c| c["nbf"] = json!(now + 3600)),
+            "not_yet_valid",
+        ),
+        (
+            "wrong issuer",
+            with(&|c| c["iss"] = json!("https://evil.example/api/v2")),
+            "unknown_issuer",
+        ),
+        (
+            "wrong audience",
+            with(&|c| c["aud"] = json!("another-service")),
+            "wrong_audience",
+        ),
+        (
+            "no email",
+            with(&|c| {
+                c.as_object_mut()
+                    .unwrap()
+                    .remove("email")
+                    .map(|_| ())
+                    .unwrap()
+            }),
+            "missing_email",
+        ),
+        ("bad signature", stranger.sign(&claims), "bad_signature"),
+        (
+            "unknown key",
+            SigningKey::rsa("rsa-unknown").sign(&claims),
+            "unknown_key",
+        ),
+        ("malformed", "not.a.jwt".to_owned(), "malformed"),
+        (
+            "alg none",
+            forge(&json!({"alg": "none", "kid": "rsa-1"}), &claims),
+            "malformed",
+        ),
+        (
+            "HMAC with the public key",
+            public_key_as_secret,
+            "algorithm",
+        ),
+    ];
+    let before = common::snapshot(&app.database.connect().await).await;
+    for (what, token, reason) in cases {
+        let (status, challenge, answer) = app.query_as(&token, ME, json!({})).await;
+        assert_eq!(status, 401, "{what}: {answer}");
+        assert!(
+            challenge
+                .as_deref()
+                .is_some_and(|c| c.starts_with("Bearer error=\"invalid_token\"")),
+            "{what}: {challenge:?}"
+        );
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{what}"
+        );
+        assert_eq!(
+            answer["errors"][0]["extensions"]["reason"], reason,
+            "{what}"
+        );
+        assert!(
+            answer.get("data").is_none(),
+            "{what}: no data for a refused token"
+        );
+        assert!(
+            !answer.to_string().contains(AGENT),
+            "{what}: the answer echoes a claim"
+        );
+    }
+    let (status, _, _) = app.query_as("", ME, json!({})).await;
+    assert_eq!(status, 401, "an empty bearer token");
+    let basic = app
+        .client
+        .post(app.url("/graphql"))
+        .header("authorization", "Basic YWRtaW46YWRtaW4=")
+        .json(&json!({"query": ME}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        basic.status(),
+        401,
+        "a non-bearer scheme is refused, not ignored"
+    );
+    assert_eq!(
+        common::snapshot(&app.database.connect().await).await,
+        before
+    );
+}
+
+async fn rotated_keys_are_picked_up_and_unknown_kids_cannot_hammer_the_issuer(backend: Backend) {
+    let first = SigningKey::rsa("2026-01");
+    let issuer = TestIssuer::start(&[&first]).await;
+    let app = gateway_trusting(backend, &issuer).await;
+    let (status, _, _) = app
+        .query_as(&first.sign(&issuer.claims(AGENT)), ME, json!({}))
+        .await;
+    assert_eq!(status, 200);
+
+    // The issuer rotates: a new key signs from now on.
+    let second = SigningKey::ec("2026-02");
+    issuer.publish(&second);
+    let (status, _, answer) = app
+        .query_as(&second.sign(&issuer.claims(AGENT)), ME, json!({}))
+        .await;
+    assert_eq!(
+        status, 200,
+        "the new key is fetched on its first use: {answer}"
+    );
+    let fetches = issuer.jwks_fetches();
+
+    // A burst of forged key ids within the refetch interval: at most one more fetch.
+    let forger = SigningKey::rsa("forged");
+    for i in 0..25 {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(format!("forged-{i}"));
+        let token = encode(&header, &issuer.claims(AGENT), &forger.encoding).unwrap();
+        let (status, _, _) = app.query_as(&token, ME, json!({})).await;
+        assert_eq!(status, 401);
+    }
+    assert!(
+        issuer.jwks_fetches() <= fetches + 1,
+        "{} JWKS fetches for 25 unknown kids",
+        issuer.jwks_fetches() - fetches
+    );
+}
+
+async fn cached_keys_keep_working_while_the_issuer_is_down(backend: Backend) {
+    let key = SigningKey::ec("ec-1");
+    let issuer = TestIssuer::start(&[&key]).await;
+    let app = gateway_trusting(backend, &issuer).await;
+    issuer.set_down(true);
+    let (status, _, answer) = app
+        .query_as(&key.sign(&issuer.claims(AGENT)), ME, json!({}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["me"]["email"], AGENT);
+}
+
+on_both_backends!(
+    rs256_and_es256_tokens_are_accepted,
+    agents_see_agents_only_material_and_anonymous_callers_do_not,
+    invalid_tokens_get_401_with_a_code_and_a_challenge,
+    rotated_keys_are_picked_up_and_unknown_kids_cannot_hammer_the_issuer,
+    cached_keys_keep_working_while_the_issuer_is_down,
+);

@@ -1,0 +1,159 @@
+//! A test OIDC issuer on loopback: discovery document and JWKS served from
+//! keys generated in the test, and tokens signed with them.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::{Data, Json};
+use poem::{EndpointExt, IntoResponse, Response, Route, Server, get, handler};
+use serde_json::{Value, json};
+
+pub const AUDIENCE: &str = "catalogue-test";
+
+/// A signing key the issuer publishes (or not).
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    pub encoding: EncodingKey,
+    pub jwk: Jwk,
+}
+
+impl SigningKey {
+    pub fn rsa(kid: &str) -> Self {
+        use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
+        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("an RSA key");
+        let pem = private.to_pkcs1_pem(LineEnding::LF).expect("PEM");
+        Self::from_encoding(
+            kid,
+            Algorithm::RS256,
+            EncodingKey::from_rsa_pem(pem.as_bytes()).expect("RSA PEM"),
+        )
+    }
+
+    pub fn ec(kid: &str) -> Self {
+        use p256::pkcs8::{EncodePrivateKey, LineEnding};
+        let private = p256::SecretKey::random(&mut rand::thread_rng());
+        let pem = private.to_pkcs8_pem(LineEnding::LF).expect("PEM");
+        Self::from_encoding(
+            kid,
+            Algorithm::ES256,
+            EncodingKey::from_ec_pem(pem.as_bytes()).expect("EC PEM"),
+        )
+    }
+
+    fn from_encoding(kid: &str, algorithm: Algorithm, encoding: EncodingKey) -> Self {
+        let mut jwk = Jwk::from_encoding_key(&encoding, algorithm).expect("a JWK");
+        jwk.common.key_id = Some(kid.to_owned());
+        Self {
+            kid: kid.to_owned(),
+            algorithm,
+            encoding,
+            jwk,
+        }
+    }
+
+    /// A token with these claims, signed by this key.
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = Header::new(self.algorithm);
+        header.kid = Some(self.kid.clone());
+        encode(&header, claims, &self.encoding).expect("a signed token")
+    }
+}
+
+#[derive(Default)]
+struct IssuerState {
+    published: Mutex<Vec<Jwk>>,
+    jwks_fetches: AtomicUsize,
+    down: AtomicBool,
+}
+
+/// The issuer, serving until dropped.
+pub struct TestIssuer {
+    pub url: String,
+    state: Arc<IssuerState>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+#[handler]
+fn discovery(issuer: Data<&String>, state: Data<&Arc<IssuerState>>) -> Response {
+    if state.down.load(Ordering::SeqCst) {
+        return poem::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    Json(json!({ "issuer": issuer.0, "jwks_uri": format!("{}/jwks", issuer.0) })).into_response()
+}
+
+#[handler]
+fn jwks(state: Data<&Arc<IssuerState>>) -> Response {
+    if state.down.load(Ordering::SeqCst) {
+        return poem::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let keys = state.published.lock().unwrap().clone();
+    Json(JwkSet { keys }).into_response()
+}
+
+impl TestIssuer {
+    pub async fn start(keys: &[&SigningKey]) -> Self {
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("bind the issuer");
+        let address = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .copied()
+            .expect("a socket address");
+        // Shaped like ProConnect's issuers, which end in /api/v2.
+        let url = format!("http://{address}/api/v2");
+        let state = Arc::new(IssuerState::default());
+        let issuer = Self {
+            url: url.clone(),
+            state: Arc::clone(&state),
+            _server: tokio::spawn(async move {
+                let routes = Route::new()
+                    .at("/api/v2/.well-known/openid-configuration", get(discovery))
+                    .at("/api/v2/jwks", get(jwks))
+                    .data(url)
+                    .data(state);
+                let _ = Server::new_with_acceptor(acceptor).run(routes).await;
+            }),
+        };
+        for key in keys {
+            issuer.publish(key);
+        }
+        issuer
+    }
+
+    pub fn publish(&self, key: &SigningKey) {
+        self.state.published.lock().unwrap().push(key.jwk.clone());
+    }
+
+    pub fn jwks_fetches(&self) -> usize {
+        self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.state.down.store(down, Ordering::SeqCst);
+    }
+
+    /// ProConnect-style claims for `email`, valid for five minutes.
+    pub fn claims(&self, email: &str) -> Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        json!({
+            "iss": self.url,
+            "aud": AUDIENCE,
+            "sub": format!("sub-{email}"),
+            "exp": now + 300,
+            "iat": now,
+            "email": email,
+            "given_name": "Camille",
+            "usual_name": "Agent",
+            "uid": "42",
+            "siret": "12002701600019",
+            "idp_id": "test-idp",
+        })
+    }
+}
