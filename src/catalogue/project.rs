@@ -113,19 +113,33 @@ impl TryFrom<CodeLinkFields> for CodeLink {
     type Error = ValueError;
 
     fn try_from(fields: CodeLinkFields) -> Result<Self, ValueError> {
-        let forge = fields
-            .forge
-            .unwrap_or_else(|| forge_of_host(fields.url.host()));
-        let (owner, name) = owner_and_name(&fields.url, forge)?;
+        let mut link = Self::new(fields.url, fields.forge, fields.role, fields.access)?;
+        link.language = fields.language;
+        link.license = fields.license;
+        Ok(link)
+    }
+}
+
+impl CodeLink {
+    /// A code link at `url`; the forge follows from the host unless given,
+    /// and the owner and name from the path on GitHub and GitLab.
+    pub fn new(
+        url: HttpUrl,
+        forge: Option<Forge>,
+        role: RepositoryRole,
+        access: Access,
+    ) -> Result<Self, ValueError> {
+        let forge = forge.unwrap_or_else(|| forge_of_host(url.host()));
+        let (owner, name) = owner_and_name(&url, forge)?;
         Ok(Self {
-            url: fields.url,
+            url,
             forge,
             owner,
             name,
-            role: fields.role,
-            language: fields.language,
-            license: fields.license,
-            access: fields.access,
+            role,
+            language: None,
+            license: None,
+            access,
         })
     }
 }

@@ -98,6 +98,12 @@ children_loader!(
     |loader, ids| loader.store.links_of_projects(&ids, loader.audience)
 );
 
+children_loader!(
+    /// The emails of a project's maintainers.
+    MaintainersOf => String,
+    |loader, ids| loader.store.maintainers_of_projects(&ids)
+);
+
 /// A project by its row id (the project of a repository, dataset or link).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProjectById(pub i64);

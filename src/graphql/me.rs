@@ -2,7 +2,9 @@
 
 use async_graphql::{Context, Object};
 
-use super::context::principal;
+use super::context::{principal, store};
+use super::errors::OrInternal;
+use super::project::Project;
 use crate::auth::Agent;
 
 /// The agent behind the request's token.
@@ -54,6 +56,15 @@ impl Me {
     /// The identity provider the agent signed in with.
     async fn idp_id(&self) -> Option<&str> {
         self.0.idp_id.as_deref()
+    }
+
+    /// The projects the agent maintains.
+    async fn maintainer_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+        let projects = store(ctx)?
+            .projects_maintained_by(&self.0.email)
+            .await
+            .or_internal()?;
+        Ok(projects.into_iter().map(Project).collect())
     }
 
     /// Whether the agent administers the catalogue.

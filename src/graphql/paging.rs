@@ -125,6 +125,7 @@ pub enum ListTotal {
     Organizations,
     Repositories(RepositoryFilter),
     Datasets(DatasetFilter),
+    AuditLog,
 }
 
 #[Object]
@@ -138,6 +139,7 @@ impl ListTotal {
             Self::Organizations => store.organization_count().await,
             Self::Repositories(filter) => store.repository_count(filter, audience).await,
             Self::Datasets(filter) => store.dataset_count(filter, audience).await,
+            Self::AuditLog => store.audit_count().await,
         }
         .or_internal()
     }

@@ -4,12 +4,13 @@ use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::context::{audience, loader, store};
+use super::context::{audience, loader, principal, store};
 use super::errors::{OrInternal, bad_input};
 use super::ids::{NodeType, global_id};
 use super::links::{Dataset, Link, Repository};
 use super::loaders::{
-    DatasetsOf, LinksOf, ParticipationsOf, RepositoriesOf, SeasonsOf, SourcesOf, TagsOf,
+    DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, RepositoriesOf, SeasonsOf, SourcesOf,
+    TagsOf,
 };
 use super::organization::Organization;
 use super::paging::{ListTotal, PageArgs, connection, encode_cursor};
@@ -143,6 +144,19 @@ impl Project {
             .or_internal()?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Link).collect())
+    }
+
+    /// Who maintains the entry, by email: for signed-in agents only (null
+    /// for anonymous callers).
+    async fn maintainers(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
+        if principal(ctx).and_then(|p| p.agent()).is_none() {
+            return Ok(None);
+        }
+        let emails = loader(ctx)?
+            .load_one(MaintainersOf(self.0.id))
+            .await
+            .or_internal()?;
+        Ok(Some(emails.unwrap_or_default()))
     }
 
     /// The public documents this entry's facts were read from.

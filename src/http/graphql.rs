@@ -127,11 +127,36 @@ pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
         );
     }
     match async_graphql::http::parse_query_string(query_string) {
+        Ok(graphql_request) if selects_mutation(&graphql_request) => refused(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations are sent with POST: a GET must not change anything",
+        ),
         Ok(graphql_request) => execute(&state, request, graphql_request).await,
         Err(error) => refused(
             StatusCode::BAD_REQUEST,
             &format!("not a GraphQL GET request (?query=…): {error}"),
         ),
+    }
+}
+
+/// Whether the operation `request` would run is a mutation. A document that
+/// does not parse is left to the executor, which reports it with its code.
+fn selects_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let is_mutation = |ty: OperationType| ty == OperationType::Mutation;
+    match &document.operations {
+        DocumentOperations::Single(operation) => is_mutation(operation.node.ty),
+        DocumentOperations::Multiple(operations) => match &request.operation_name {
+            Some(name) => operations
+                .get(name.as_str())
+                .is_some_and(|operation| is_mutation(operation.node.ty)),
+            None => operations
+                .values()
+                .any(|operation| is_mutation(operation.node.ty)),
+        },
     }
 }
 

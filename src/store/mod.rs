@@ -10,6 +10,7 @@ mod paging;
 mod projects;
 mod records;
 mod tags;
+mod writes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +25,7 @@ pub use records::{
     DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
     RepositoryRecord, SourceRecord, TagCount, TagRecord,
 };
+pub use writes::{Actor, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError};
 
 /// What can go wrong in storage. Callers log it and answer a generic error:
 /// database messages are not for clients.

@@ -282,7 +282,7 @@ impl Drop for TestApp {
 }
 
 /// The catalogue tables, in an order where parents come first.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 12] = [
     "organization",
     "project",
     "project_season",
@@ -293,6 +293,8 @@ pub const TABLES: [&str; 10] = [
     "dataset",
     "link",
     "project_source",
+    "project_maintainer",
+    "audit_entry",
 ];
 
 /// Every row of every catalogue table, in a stable order: equal snapshots

@@ -1,9 +1,11 @@
 //! sea-orm entities: one module per table, the shape of the rows and nothing more.
 
+pub mod audit_entry;
 pub mod dataset;
 pub mod link;
 pub mod organization;
 pub mod project;
+pub mod project_maintainer;
 pub mod project_organization;
 pub mod project_season;
 pub mod project_source;
