@@ -54,6 +54,10 @@ pub struct Config {
     pub jwks_refetch_seconds: u64,
     /// How often the JWKS is refreshed in the background, in seconds.
     pub jwks_refresh_seconds: u64,
+    /// Trust tokens from `catalogue-gateway dev-token` (front-end development only).
+    pub dev_auth: bool,
+    /// The local key dev tokens are signed with; created on first use.
+    pub dev_key_file: PathBuf,
 }
 
 /// One trusted token issuer.
@@ -86,6 +90,8 @@ impl Default for Config {
             jwt_leeway_seconds: 60,
             jwks_refetch_seconds: 30,
             jwks_refresh_seconds: 3600,
+            dev_auth: false,
+            dev_key_file: PathBuf::from("data/dev-signing-key.pem"),
         }
     }
 }
@@ -173,6 +179,14 @@ impl Config {
             "JWT_LEEWAY_SECONDS" => self.jwt_leeway_seconds = seconds(value).map_err(bad)?,
             "JWKS_REFETCH_SECONDS" => self.jwks_refetch_seconds = seconds(value).map_err(bad)?,
             "JWKS_REFRESH_SECONDS" => self.jwks_refresh_seconds = seconds(value).map_err(bad)?,
+            "DEV_AUTH" => {
+                self.dev_auth = match value {
+                    "1" | "true" => true,
+                    "0" | "false" | "" => false,
+                    _ => return Err(bad(format!("`{value}` is neither 1 nor 0"))),
+                }
+            }
+            "DEV_KEY_FILE" => self.dev_key_file = PathBuf::from(value),
             "LOG_FORMAT" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,
@@ -186,7 +200,7 @@ impl Config {
                      CATALOGUE_SEED_DIR, CATALOGUE_MAX_BODY_BYTES, CATALOGUE_SHUTDOWN_GRACE_SECONDS, CATALOGUE_LOG_FORMAT, \
                      CATALOGUE_OIDC_ISSUER, CATALOGUE_JWKS_URL, CATALOGUE_JWT_AUDIENCE, CATALOGUE_ADMINS, \
                      CATALOGUE_JWT_ALGORITHMS, CATALOGUE_JWT_LEEWAY_SECONDS, CATALOGUE_JWKS_REFETCH_SECONDS, \
-                     CATALOGUE_JWKS_REFRESH_SECONDS"
+                     CATALOGUE_JWKS_REFRESH_SECONDS, CATALOGUE_DEV_AUTH, CATALOGUE_DEV_KEY_FILE"
                 )));
             }
         }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use catalogue_gateway::auth::DevKey;
 use catalogue_gateway::config::{Config, LogFormat};
 use catalogue_gateway::{App, catalogue, graphql, store::Store};
 use clap::{Parser, Subcommand};
@@ -21,6 +22,19 @@ struct Cli {
 enum Command {
     /// Print the GraphQL schema (SDL); needs no configuration.
     Schema,
+    /// Mint a token for front-end development, trusted only by a gateway
+    /// started with `serve --dev` (or CATALOGUE_DEV_AUTH=1).
+    DevToken {
+        /// The email the token carries.
+        #[arg(long)]
+        email: String,
+        /// Make its holder an administrator of the dev gateway.
+        #[arg(long)]
+        admin: bool,
+        /// How long the token lasts.
+        #[arg(long, default_value_t = 480)]
+        minutes: u64,
+    },
     #[command(flatten)]
     WithDatabase(DatabaseCommand),
 }
@@ -29,7 +43,11 @@ enum Command {
 #[derive(Subcommand)]
 enum DatabaseCommand {
     /// Serve the API (the default): migrate, seed an empty database, listen.
-    Serve,
+    Serve {
+        /// Trust tokens from `dev-token` (front-end development only; never in production).
+        #[arg(long)]
+        dev: bool,
+    },
     /// Bring the database schema up to date, then exit.
     Migrate,
     /// Check the catalogue files in DIR, then write them into the database.
@@ -43,11 +61,21 @@ async fn main() -> ExitCode {
             print!("{}", graphql::build_schema(None).sdl());
             return ExitCode::SUCCESS;
         }
+        Some(Command::DevToken {
+            email,
+            admin,
+            minutes,
+        }) => return dev_token(&email, admin, minutes),
         Some(Command::WithDatabase(command)) => command,
-        None => DatabaseCommand::Serve,
+        None => DatabaseCommand::Serve { dev: false },
     };
     let config = match Config::from_env() {
-        Ok(config) => config,
+        Ok(mut config) => {
+            if let DatabaseCommand::Serve { dev: true } = command {
+                config.dev_auth = true;
+            }
+            config
+        }
         Err(error) => {
             eprintln!("configuration: {error}");
             return ExitCode::from(2);
@@ -55,7 +83,7 @@ async fn main() -> ExitCode {
     };
     init_logging(config.log_format);
     let outcome = match command {
-        DatabaseCommand::Serve => serve(config).await,
+        DatabaseCommand::Serve { .. } => serve(config).await,
         DatabaseCommand::Migrate => migrate(config).await,
         DatabaseCommand::Import { dir } => import(config, dir).await,
     };
@@ -63,6 +91,23 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dev_token(email: &str, admin: bool, minutes: u64) -> ExitCode {
+    let minted = Config::from_env()
+        .map_err(|e| e.to_string())
+        .and_then(|config| DevKey::load_or_create(&config.dev_key_file).map_err(|e| e.to_string()))
+        .and_then(|key| key.mint(email, admin, minutes).map_err(|e| e.to_string()));
+    match minted {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("dev-token: {error}");
             ExitCode::FAILURE
         }
     }

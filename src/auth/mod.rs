@@ -3,6 +3,7 @@
 //! [`Principal`]. A token that is present but invalid is an error, never a
 //! silent downgrade to anonymous.
 
+mod dev;
 mod keys;
 mod principal;
 mod token;
@@ -13,10 +14,11 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
+pub use dev::{DEV_AUDIENCE, DEV_ISSUER, DevKey, DevKeyError};
 pub use principal::{Agent, Principal};
 pub use token::Rejection;
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, IssuerConfig};
 use keys::IssuerKeys;
 
 /// Validates bearer tokens against the trusted issuers' published keys.
@@ -38,7 +40,7 @@ impl Authenticator {
             .user_agent(concat!("catalogue-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Conflict(format!("cannot build the HTTP client: {e}")))?;
-        let issuers = config
+        let mut issuers: Vec<Arc<IssuerKeys>> = config
             .trusted_issuers()?
             .into_iter()
             .map(|issuer| {
@@ -51,6 +53,25 @@ impl Authenticator {
                 keys
             })
             .collect();
+        if config.dev_auth {
+            let key = DevKey::load_or_create(&config.dev_key_file)
+                .map_err(|e| ConfigError::Conflict(e.to_string()))?;
+            tracing::warn!(
+                key = %config.dev_key_file.display(),
+                "DEV AUTH IS ON: anyone holding the dev key can sign in as anyone. Never use --dev / CATALOGUE_DEV_AUTH in production."
+            );
+            issuers.push(IssuerKeys::fixed(
+                IssuerConfig {
+                    issuer: DEV_ISSUER.to_owned(),
+                    jwks_url: None,
+                    audience: DEV_AUDIENCE.to_owned(),
+                },
+                http.clone(),
+                dev::DEV_KEY_ID,
+                key.decoding,
+                Algorithm::ES256,
+            ));
+        }
         let algorithms = config
             .jwt_algorithms
             .iter()
@@ -79,10 +100,11 @@ impl Authenticator {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(Rejection::NotBearer)?;
-        let claims =
+        let (claims, from_dev_issuer) =
             token::validate(token, &self.issuers, &self.algorithms, self.leeway_seconds).await?;
         Ok(Principal::Agent(Box::new(Agent::from_claims(
             claims,
+            from_dev_issuer,
             &self.admins,
         )?)))
     }

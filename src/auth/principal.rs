@@ -50,13 +50,19 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub(super) fn from_claims(claims: Claims, admins: &HashSet<String>) -> Result<Self, Rejection> {
+    pub(super) fn from_claims(
+        claims: Claims,
+        from_dev_issuer: bool,
+        admins: &HashSet<String>,
+    ) -> Result<Self, Rejection> {
         let email = claims
             .email
             .map(|e| e.trim().to_lowercase())
             .filter(|e| e.contains('@'))
             .ok_or(Rejection::MissingEmail)?;
-        let is_admin = admins.contains(&email) || admins.contains(&claims.sub.to_lowercase());
+        let is_admin = admins.contains(&email)
+            || admins.contains(&claims.sub.to_lowercase())
+            || (from_dev_issuer && claims.dev_admin);
         Ok(Self {
             sub: claims.sub,
             email,
