@@ -373,4 +373,45 @@ mod tests {
             .unwrap_err();
         assert!(!error.to_string().contains("secret"), "{error}");
     }
+
+    #[test]
+    fn trusted_issuers_come_from_variables_and_the_file_and_must_be_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gateway.toml");
+        std::fs::write(
+            &file,
+            "[[issuers]]\nissuer = \"https://tools.example.gouv.fr\"\naudience = \"catalogue\"\njwks_url = \"https://tools.example.gouv.fr/jwks\"\n",
+        )
+        .unwrap();
+        let config = Config::from_vars(vars(&[
+            ("CATALOGUE_CONFIG", file.to_str().unwrap()),
+            ("CATALOGUE_OIDC_ISSUER", "https://proconnect.example/api/v2"),
+            ("CATALOGUE_JWT_AUDIENCE", "catalogue"),
+            ("CATALOGUE_ADMINS", "a@x.gouv.fr, b@y.gouv.fr"),
+        ]))
+        .unwrap();
+        let issuers = config.trusted_issuers().unwrap();
+        assert_eq!(issuers.len(), 2);
+        assert_eq!(issuers[0].issuer, "https://proconnect.example/api/v2");
+        assert_eq!(
+            issuers[1].jwks_url.as_deref(),
+            Some("https://tools.example.gouv.fr/jwks")
+        );
+        assert_eq!(config.admins, vec!["a@x.gouv.fr", "b@y.gouv.fr"]);
+
+        for (pairs, says) in [
+            (
+                vec![("CATALOGUE_OIDC_ISSUER", "https://i")],
+                "CATALOGUE_JWT_AUDIENCE",
+            ),
+            (
+                vec![("CATALOGUE_JWKS_URL", "https://i/jwks")],
+                "CATALOGUE_OIDC_ISSUER",
+            ),
+            (vec![("CATALOGUE_JWT_ALGORITHMS", "RS256,HS256")], "HS256"),
+        ] {
+            let error = Config::from_vars(vars(&pairs)).unwrap_err();
+            assert!(error.to_string().contains(says), "{error}");
+        }
+    }
 }

@@ -374,7 +374,67 @@ async fn writes_are_audited_for_administrators_only(backend: Backend) {
     );
 }
 
+/// A project for agents only stays out of every anonymous answer.
+async fn an_agents_only_project_is_invisible_to_anonymous_callers(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let created = setup
+        .ok(
+            Some(&setup.admin),
+            "mutation { createProject(input: {slug: \"interne\", name: \"Projet interne\", summary: \"Pour les agents.\", visibility: AGENTS}) { project { id } } }",
+            json!({}),
+        )
+        .await;
+    let project_id = created["createProject"]["project"]["id"].clone();
+    let added = setup
+        .ok(
+            Some(&setup.admin),
+            "mutation { addRepository(input: {projectSlug: \"interne\", url: \"https://github.com/example/interne\"}) { repository { id access } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        added["addRepository"]["repository"]["access"], "PUBLIC",
+        "a public link of an agents-only project"
+    );
+    let repository_id = added["addRepository"]["repository"]["id"].clone();
+    let query = "query($p: ID!, $r: ID!) {
+        project(slug: \"interne\") { slug }
+        projects(filter: {text: \"interne\"}) { totalCount }
+        all: projects { totalCount }
+        repositories(first: 100) { totalCount edges { node { url } } }
+        githubProjects: projects(filter: {forge: GITHUB}) { totalCount }
+        p: node(id: $p) { id }
+        r: node(id: $r) { id }
+    }";
+    let variables = json!({"p": project_id, "r": repository_id});
+    let anonymous = setup.ok(None, query, variables.clone()).await;
+    let agent = setup.ok(Some(&setup.agent), query, variables).await;
+    assert_eq!(anonymous["project"], Value::Null);
+    assert_eq!(agent["project"]["slug"], "interne");
+    assert_eq!(anonymous["projects"]["totalCount"], 0);
+    assert_eq!(agent["projects"]["totalCount"], 1);
+    assert_eq!(anonymous["all"]["totalCount"], 7);
+    assert_eq!(agent["all"]["totalCount"], 8);
+    for counted in ["repositories", "githubProjects"] {
+        assert_eq!(
+            anonymous[counted]["totalCount"].as_i64().unwrap() + 1,
+            agent[counted]["totalCount"].as_i64().unwrap(),
+            "{counted}"
+        );
+    }
+    assert!(
+        !anonymous["repositories"]
+            .to_string()
+            .contains("example/interne")
+    );
+    assert_eq!(anonymous["p"], Value::Null);
+    assert_eq!(anonymous["r"], Value::Null);
+    assert_eq!(agent["p"]["id"], project_id);
+    assert_eq!(agent["r"]["id"], repository_id);
+}
+
 on_both_backends!(
+    an_agents_only_project_is_invisible_to_anonymous_callers,
     every_mutation_allows_and_forbids_the_right_callers,
     a_stale_version_is_a_conflict_and_writes_nothing,
     bad_input_names_its_field_and_writes_nothing,
