@@ -5,12 +5,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::issuer::{AUDIENCE, SigningKey, TestIssuer};
-use common::{Backend, TestApp, TestDatabase};
+use common::issuer::{SigningKey, TestIssuer};
+use common::{Backend, TestApp};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -18,24 +16,7 @@ const ADMIN: &str = "admin@numerique.gouv.fr";
 const AGENT: &str = "camille.agent@insee.fr";
 
 async fn gateway_trusting(backend: Backend, issuer: &TestIssuer) -> TestApp {
-    let database = TestDatabase::create(backend).await;
-    let issuer_url = issuer.url.clone();
-    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), move |config| {
-        config.oidc_issuer = Some(issuer_url);
-        config.jwt_audience = Some(AUDIENCE.to_owned());
-        config.admins = vec![ADMIN.to_owned()];
-    })
-    .await;
-    // The gateway fetches the issuer's keys as it starts; wait for that first fetch.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while issuer.jwks_fetches() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the gateway never fetched the JWKS"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    app
+    common::issuer::gateway_trusting(backend, issuer, &[ADMIN]).await
 }
 
 const ME: &str = "{ me { sub email givenName usualName siret isAdmin } }";

@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::issuer::{AUDIENCE, SigningKey, TestIssuer};
-use common::{Backend, TestApp, TestDatabase, snapshot};
+use common::issuer::{SigningKey, TestIssuer};
+use common::{Backend, TestApp, snapshot};
 use serde_json::{Value, json};
 
 const ADMIN: &str = "admin@numerique.gouv.fr";
@@ -26,23 +24,7 @@ impl Setup {
     async fn new(backend: Backend) -> Self {
         let key = SigningKey::ec("ec-1");
         let issuer = TestIssuer::start(&[&key]).await;
-        let issuer_url = issuer.url.clone();
-        let database = TestDatabase::create(backend).await;
-        let app =
-            TestApp::spawn_configured(database, Some(common::catalogue_dir()), move |config| {
-                config.oidc_issuer = Some(issuer_url);
-                config.jwt_audience = Some(AUDIENCE.to_owned());
-                config.admins = vec![ADMIN.to_owned()];
-            })
-            .await;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while issuer.jwks_fetches() == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the gateway never fetched the JWKS"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let app = common::issuer::gateway_trusting(backend, &issuer, &[ADMIN]).await;
         let setup = Self {
             admin: key.sign(&issuer.claims(ADMIN)),
             maintainer: key.sign(&issuer.claims(MAINTAINER)),

@@ -181,16 +181,7 @@ impl IssuerKeys {
             Some(url) => url,
             None => self.discover().await?,
         };
-        let set: JwkSet = self
-            .http
-            .get(&jwks_url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| format!("GET {jwks_url}: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("{jwks_url} is not a JWKS: {e}"))?;
+        let set: JwkSet = self.get_json(&jwks_url, "a JWKS").await?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             let Some(kid) = jwk.common.key_id.clone() else {
@@ -219,21 +210,29 @@ impl IssuerKeys {
         Ok(count)
     }
 
-    async fn discover(&self) -> Result<String, String> {
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            self.config.issuer.trim_end_matches('/')
-        );
-        let discovery: Discovery = self
-            .http
-            .get(&url)
+    /// GETs `url` and reads it as JSON; the error says which URL and why.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, String> {
+        self.http
+            .get(url)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
             .map_err(|e| format!("GET {url}: {e}"))?
             .json()
             .await
-            .map_err(|e| format!("{url} is not a discovery document: {e}"))?;
+            .map_err(|e| format!("{url} is not {what}: {e}"))
+    }
+
+    async fn discover(&self) -> Result<String, String> {
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.config.issuer.trim_end_matches('/')
+        );
+        let discovery: Discovery = self.get_json(&url, "a discovery document").await?;
         if discovery.issuer != self.config.issuer {
             return Err(format!(
                 "{url} names issuer `{}`, not `{}`",

@@ -302,13 +302,13 @@ impl Store {
     ) -> Result<RepositoryRecord, WriteError> {
         let txn = self.db.begin().await?;
         let project = project_for_update(&txn, slug).await?;
-        let existing = repository::Entity::find()
+        let urls = repository::Entity::find()
             .filter(repository::Column::ProjectId.eq(project.id))
             .all(&txn)
-            .await?;
-        if existing.iter().any(|r| r.url == code.url.as_str()) {
-            return Err(duplicate_url(&code.url.to_string()));
-        }
+            .await?
+            .into_iter()
+            .map(|row| row.url);
+        let position = free_slot(urls, code.url.as_str())?;
         let row = repository::ActiveModel {
             project_id: Set(project.id),
             url: Set(code.url.to_string()),
@@ -319,23 +319,12 @@ impl Store {
             language: Set(code.language.map(|l| l.to_string())),
             license: Set(code.license.map(|l| l.to_string())),
             access: Set(code.access.as_db().to_owned()),
-            position: Set(next_position(existing.len())),
+            position: Set(position),
             ..Default::default()
         }
         .insert(&txn)
         .await?;
-        touch(&txn, &project, now).await?;
-        audit(
-            &txn,
-            actor,
-            now,
-            "addRepository",
-            format!("project:{slug}"),
-            None,
-            json(&row),
-        )
-        .await?;
-        txn.commit().await?;
+        link_added(txn, actor, &project, now, "addRepository", json(&row)).await?;
         Ok(RepositoryRecord::try_from(row)?)
     }
 
@@ -348,13 +337,13 @@ impl Store {
     ) -> Result<DatasetRecord, WriteError> {
         let txn = self.db.begin().await?;
         let project = project_for_update(&txn, slug).await?;
-        let existing = dataset::Entity::find()
+        let urls = dataset::Entity::find()
             .filter(dataset::Column::ProjectId.eq(project.id))
             .all(&txn)
-            .await?;
-        if existing.iter().any(|r| r.url == data.url.as_str()) {
-            return Err(duplicate_url(&data.url.to_string()));
-        }
+            .await?
+            .into_iter()
+            .map(|row| row.url);
+        let position = free_slot(urls, data.url.as_str())?;
         let row = dataset::ActiveModel {
             project_id: Set(project.id),
             url: Set(data.url.to_string()),
@@ -362,23 +351,12 @@ impl Store {
             title: Set(data.title.to_string()),
             description: Set(data.description.map(|d| d.to_string())),
             access: Set(data.access.as_db().to_owned()),
-            position: Set(next_position(existing.len())),
+            position: Set(position),
             ..Default::default()
         }
         .insert(&txn)
         .await?;
-        touch(&txn, &project, now).await?;
-        audit(
-            &txn,
-            actor,
-            now,
-            "addDataset",
-            format!("project:{slug}"),
-            None,
-            json(&row),
-        )
-        .await?;
-        txn.commit().await?;
+        link_added(txn, actor, &project, now, "addDataset", json(&row)).await?;
         Ok(DatasetRecord::try_from(row)?)
     }
 
@@ -391,36 +369,25 @@ impl Store {
     ) -> Result<LinkRecord, WriteError> {
         let txn = self.db.begin().await?;
         let project = project_for_update(&txn, slug).await?;
-        let existing = link::Entity::find()
+        let urls = link::Entity::find()
             .filter(link::Column::ProjectId.eq(project.id))
             .all(&txn)
-            .await?;
-        if existing.iter().any(|r| r.url == other.url.as_str()) {
-            return Err(duplicate_url(&other.url.to_string()));
-        }
+            .await?
+            .into_iter()
+            .map(|row| row.url);
+        let position = free_slot(urls, other.url.as_str())?;
         let row = link::ActiveModel {
             project_id: Set(project.id),
             url: Set(other.url.to_string()),
             kind: Set(other.kind.as_db().to_owned()),
             title: Set(other.title.to_string()),
             access: Set(other.access.as_db().to_owned()),
-            position: Set(next_position(existing.len())),
+            position: Set(position),
             ..Default::default()
         }
         .insert(&txn)
         .await?;
-        touch(&txn, &project, now).await?;
-        audit(
-            &txn,
-            actor,
-            now,
-            "addLink",
-            format!("project:{slug}"),
-            None,
-            json(&row),
-        )
-        .await?;
-        txn.commit().await?;
+        link_added(txn, actor, &project, now, "addLink", json(&row)).await?;
         Ok(LinkRecord::try_from(row)?)
     }
 
@@ -589,13 +556,41 @@ impl Store {
     }
 }
 
-fn duplicate_url(url: &str) -> WriteError {
-    WriteError::Invalid {
-        field: "input.url",
-        message: format!("`{url}` is already a link of this project"),
+/// The position after a project's `existing` link URLs, unless `url` is among them.
+fn free_slot(existing: impl Iterator<Item = String>, url: &str) -> Result<i32, WriteError> {
+    let mut count = 0;
+    for existing in existing {
+        if existing == url {
+            return Err(WriteError::Invalid {
+                field: "input.url",
+                message: format!("`{url}` is already a link of this project"),
+            });
+        }
+        count += 1;
     }
+    Ok(count)
 }
 
-fn next_position(count: usize) -> i32 {
-    i32::try_from(count).unwrap_or(i32::MAX)
+/// Ends a write that added a link: bumps the project, audits, commits.
+async fn link_added(
+    txn: DatabaseTransaction,
+    actor: &Actor,
+    project: &project::Model,
+    now: DateTime<Utc>,
+    action: &str,
+    after: Option<String>,
+) -> Result<(), WriteError> {
+    touch(&txn, project, now).await?;
+    audit(
+        &txn,
+        actor,
+        now,
+        action,
+        format!("project:{}", project.slug),
+        None,
+        after,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -157,3 +157,31 @@ impl TestIssuer {
         })
     }
 }
+
+/// The gateway with the seven projects, trusting `issuer`, with `admins`;
+/// returns once it has fetched the issuer's keys.
+pub async fn gateway_trusting(
+    backend: super::Backend,
+    issuer: &TestIssuer,
+    admins: &[&str],
+) -> super::TestApp {
+    let database = super::TestDatabase::create(backend).await;
+    let issuer_url = issuer.url.clone();
+    let admins: Vec<String> = admins.iter().map(|a| (*a).to_owned()).collect();
+    let app =
+        super::TestApp::spawn_configured(database, Some(super::catalogue_dir()), move |config| {
+            config.oidc_issuer = Some(issuer_url);
+            config.jwt_audience = Some(AUDIENCE.to_owned());
+            config.admins = admins;
+        })
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while issuer.jwks_fetches() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway never fetched the JWKS"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    app
+}
