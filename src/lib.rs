@@ -52,8 +52,17 @@ impl App {
             && store.is_empty().await?
         {
             let catalogue = catalogue::files::load_dir(dir)?;
-            let report = store.import(&catalogue, chrono::Utc::now()).await?;
-            tracing::info!(dir = %dir.display(), %report, "seeded the empty database");
+            match store.import(&catalogue, chrono::Utc::now()).await {
+                Ok(report) => {
+                    tracing::info!(dir = %dir.display(), %report, "seeded the empty database")
+                }
+                // Replicas starting together on an empty database race to seed
+                // it: the one that loses finds the catalogue already there.
+                Err(error) if !store.is_empty().await? => {
+                    tracing::info!(%error, "another replica seeded the database first")
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
         let acceptor = TcpListener::bind(config.listen)
             .into_acceptor()

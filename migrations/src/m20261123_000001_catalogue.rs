@@ -32,6 +32,7 @@ enum Project {
     SortKey,
     Summary,
     Description,
+    SearchText,
     Status,
     Website,
     Documentation,
@@ -191,6 +192,9 @@ impl MigrationTrait for Migration {
                     .col(sort_column(Project::SortKey, backend))
                     .col(text(Project::Summary))
                     .col(text(Project::Description))
+                    // Name, summary and description folded (accents, case) by
+                    // the application, so both backends match text alike.
+                    .col(text(Project::SearchText))
                     .col(string_null(Project::Status))
                     .col(string_null(Project::Website))
                     .col(string_null(Project::Documentation))

@@ -13,7 +13,7 @@ pub use enums::{
 pub use project::{
     Catalogue, CodeLink, DataLink, Organization, OtherLink, Participation, Project, Source,
 };
-pub use values::{HttpUrl, Label, Season, Siren, Siret, Slug, ValueError};
+pub use values::{HttpUrl, Label, Season, Siren, Siret, Slug, ValueError, folded};
 
 /// Who a read is for: what a caller may see follows from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -84,6 +84,11 @@ impl Slug {
 }
 parsed_from_string!(Slug);
 
+/// `text` folded for matching: accents dropped, lowercase.
+pub fn folded(text: &str) -> String {
+    fold_to_ascii(text).to_lowercase()
+}
+
 /// Replaces the accented Latin letters of French with their base letters.
 pub fn fold_to_ascii(text: &str) -> String {
     let mut folded = String::with_capacity(text.len());
@@ -174,7 +179,7 @@ impl Label {
     /// The label folded to lowercase ASCII: lists are ordered by it, so
     /// "École" sorts with "ecole" on every database.
     pub fn sort_key(&self) -> String {
-        fold_to_ascii(&self.0).to_lowercase()
+        folded(&self.0)
     }
 }
 parsed_from_string!(Label);

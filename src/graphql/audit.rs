@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::context::store;
 use super::errors::OrInternal;
 use super::guards::AdminOnly;
-use super::paging::{ListTotal, PageArgs, connection, encode_cursor};
+use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::store::{AuditRecord, SortValue};
 
 const ORDERING: &str = "audit:id:desc";
@@ -72,7 +72,7 @@ impl AuditQuery {
             last: None,
             before: None,
         }
-        .page(ORDERING)?;
+        .page(ORDERING, CursorKind::Id)?;
         let (rows, more) = store(ctx)?.audit_page(&page).await.or_internal()?;
         let nodes = rows
             .into_iter()

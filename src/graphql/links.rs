@@ -8,7 +8,7 @@ use super::context::{audience, loader, store};
 use super::errors::OrInternal;
 use super::ids::{NodeType, global_id};
 use super::loaders::ProjectById;
-use super::paging::{ListTotal, PageArgs, connection, encode_cursor};
+use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use super::project::Project;
 use crate::catalogue::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
 use crate::store::{
@@ -207,7 +207,7 @@ impl CodeAndDataQuery {
             last,
             before,
         }
-        .page(REPOSITORY_ORDERING)?;
+        .page(REPOSITORY_ORDERING, CursorKind::Id)?;
         let input = filter.unwrap_or_default();
         let filter = RepositoryFilter {
             language: input.language,
@@ -253,7 +253,7 @@ impl CodeAndDataQuery {
             last,
             before,
         }
-        .page(DATASET_ORDERING)?;
+        .page(DATASET_ORDERING, CursorKind::Id)?;
         let input = filter.unwrap_or_default();
         let filter = DatasetFilter {
             provider: input.provider,

@@ -33,12 +33,21 @@ pub struct Query(
     audit::AuditQuery,
 );
 
+/// Deepest selection accepted.
+pub const MAX_DEPTH: usize = 10;
+/// Largest query cost accepted; lists that lead back up the graph count tenfold.
+pub const MAX_COMPLEXITY: usize = 1000;
+
 pub type CatalogueSchema = Schema<Query, mutations::Mutation, EmptySubscription>;
 
 /// The one schema builder: serve, the tests and `catalogue-gateway schema` all use it.
 pub fn build_schema(store: Option<Store>) -> CatalogueSchema {
+    // Organizations and projects refer to each other: without these limits one
+    // small query could ask for an exponential answer.
     let mut builder = Schema::build(Query::default(), mutations::Mutation, EmptySubscription)
-        .extension(errors::ErrorCodes);
+        .extension(errors::ErrorCodes)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY);
     if let Some(store) = store {
         builder = builder.data(store);
     }

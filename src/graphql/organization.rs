@@ -7,7 +7,7 @@ use super::context::{loader, store};
 use super::errors::OrInternal;
 use super::ids::{NodeType, global_id};
 use super::loaders::ProjectsOf;
-use super::paging::{ListTotal, PageArgs, connection, encode_cursor};
+use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use super::project::Project;
 use crate::catalogue::OrganizationKind;
 use crate::store::OrganizationRecord;
@@ -60,6 +60,7 @@ impl Organization {
     }
 
     /// The projects it takes part in that the caller may see, by name.
+    #[graphql(complexity = "10 * child_complexity")]
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
         let rows = loader(ctx)?
             .load_one(ProjectsOf(self.0.id))
@@ -90,7 +91,7 @@ impl OrganizationQuery {
             last,
             before,
         }
-        .page(ORDERING)?;
+        .page(ORDERING, CursorKind::Text)?;
         let (rows, more) = store(ctx)?.organization_page(&page).await.or_internal()?;
         let nodes = rows
             .into_iter()

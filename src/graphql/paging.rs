@@ -55,7 +55,20 @@ pub fn encode_cursor(ordering: &str, value: &SortValue, id: i64) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
 }
 
-fn decode_cursor(cursor: &str, ordering: &str) -> async_graphql::Result<(SortValue, i64)> {
+/// What kind of value an ordering's cursors carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorKind {
+    Text,
+    Time,
+    /// Ordered by id alone.
+    Id,
+}
+
+fn decode_cursor(
+    cursor: &str,
+    ordering: &str,
+    kind: CursorKind,
+) -> async_graphql::Result<(SortValue, i64)> {
     let invalid = || bad_input(format!("`{cursor}` is not a cursor of this list"));
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
@@ -64,11 +77,11 @@ fn decode_cursor(cursor: &str, ordering: &str) -> async_graphql::Result<(SortVal
             "`{cursor}` belongs to another ordering of this list; start again without `after`/`before`"
         )));
     }
-    let value = match (data.text, data.time) {
-        (Some(text), None) => SortValue::Text(text),
-        (None, Some(time)) => SortValue::Time(time),
-        (None, None) => SortValue::None,
-        (Some(_), Some(_)) => return Err(invalid()),
+    let value = match (kind, data.text, data.time) {
+        (CursorKind::Text, Some(text), None) => SortValue::Text(text),
+        (CursorKind::Time, None, Some(time)) => SortValue::Time(time),
+        (CursorKind::Id, None, None) => SortValue::None,
+        _ => return Err(invalid()),
     };
     Ok((value, data.id))
 }
@@ -84,7 +97,7 @@ fn page_size(name: &str, value: i32) -> async_graphql::Result<u64> {
 
 impl PageArgs {
     /// The page these arguments ask for, in the list ordered by `ordering`.
-    pub fn page(&self, ordering: &str) -> async_graphql::Result<Page> {
+    pub fn page(&self, ordering: &str, kind: CursorKind) -> async_graphql::Result<Page> {
         if self.first.is_some() && self.last.is_some() {
             return Err(bad_input("give `first` or `last`, not both"));
         }
@@ -108,7 +121,7 @@ impl PageArgs {
         )?;
         let boundary = cursor
             .as_deref()
-            .map(|c| decode_cursor(c, ordering))
+            .map(|c| decode_cursor(c, ordering, kind))
             .transpose()?;
         Ok(Page {
             limit,

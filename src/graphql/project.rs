@@ -13,7 +13,7 @@ use super::loaders::{
     TagsOf,
 };
 use super::organization::Organization;
-use super::paging::{ListTotal, PageArgs, connection, encode_cursor};
+use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, Season};
 use crate::store::{
     ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord, SourceRecord, TagRecord,
@@ -107,6 +107,7 @@ impl Project {
     }
 
     /// The administrations that run or contribute to the project.
+    #[graphql(complexity = "10 * child_complexity")]
     async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
         let participations = loader(ctx)?
             .load_one(ParticipationsOf(self.0.id))
@@ -304,6 +305,15 @@ impl ProjectOrder {
         }
     }
 
+    fn cursor_kind(&self) -> CursorKind {
+        match self.field {
+            ProjectOrderFieldInput::Name => CursorKind::Text,
+            ProjectOrderFieldInput::CreatedAt | ProjectOrderFieldInput::UpdatedAt => {
+                CursorKind::Time
+            }
+        }
+    }
+
     /// The name cursors carry, so a cursor is refused by another ordering.
     fn cursor_name(&self) -> String {
         let field = match self.field {
@@ -345,7 +355,7 @@ impl ProjectQuery {
             last,
             before,
         }
-        .page(&ordering)?;
+        .page(&ordering, order.cursor_kind())?;
         let filter = filter.unwrap_or_default().parse()?;
         let field = order.field();
         let ascending = order.direction == OrderDirection::Asc;

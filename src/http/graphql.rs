@@ -70,7 +70,10 @@ async fn execute(
 /// `POST /graphql` with a JSON body `{query, operationName, variables}`.
 #[handler]
 pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Response {
-    let content_type = request.content_type().unwrap_or_default();
+    let content_type = request
+        .content_type()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if !content_type.starts_with(JSON) {
         return refused(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

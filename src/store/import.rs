@@ -16,6 +16,7 @@ use super::entities::{
     dataset, link, organization, project, project_organization, project_season, project_source,
     project_tag, repository, tag,
 };
+use super::projects::search_text;
 use super::{Store, StoreError};
 use crate::catalogue::{Catalogue, Organization, Project, Slug};
 
@@ -228,6 +229,11 @@ async fn upsert_project(
         sort_key: project.name.sort_key(),
         summary: project.summary.to_string(),
         description: project.description.trim().to_owned(),
+        search_text: search_text(
+            project.name.as_str(),
+            project.summary.as_str(),
+            project.description.trim(),
+        ),
         status: project.status.map(|s| s.as_db().to_owned()),
         website: project.website.as_ref().map(ToString::to_string),
         documentation: project.documentation.as_ref().map(ToString::to_string),

@@ -1,6 +1,6 @@
 //! Reading projects: filtered, ordered pages, counts and lookups.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
 };
@@ -12,7 +12,7 @@ use super::entities::{
 use super::paging::{Page, SortValue, apply_page, finish_page, in_subquery};
 use super::records::{ProjectRecord, SourceRecord, convert_all};
 use super::{Store, StoreError};
-use crate::catalogue::{Audience, Forge, ProjectStatus, Season};
+use crate::catalogue::{Audience, Forge, ProjectStatus, Season, folded};
 
 /// Which projects a list holds; every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -95,14 +95,19 @@ fn projects_with_data(audience: Audience) -> SelectStatement {
         .to_owned()
 }
 
-/// `LOWER(column) LIKE %needle%`, with the needle's own wildcards escaped.
-fn contains(column: project::Column, needle: &str) -> sea_orm::sea_query::SimpleExpr {
-    let escaped = needle
-        .to_lowercase()
+/// What the text filter searches for a project.
+pub(super) fn search_text(name: &str, summary: &str, description: &str) -> String {
+    folded(&format!("{name}\n{summary}\n{description}"))
+}
+
+/// `search_text LIKE %needle%`, the needle folded like the column and its
+/// own wildcards escaped.
+fn contains(needle: &str) -> sea_orm::sea_query::SimpleExpr {
+    let escaped = folded(needle)
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
-    Expr::expr(Func::lower(Expr::col((project::Entity, column))))
+    Expr::col((project::Entity, project::Column::SearchText))
         .like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }
 
@@ -114,12 +119,7 @@ fn filter_condition(filter: &ProjectFilter, audience: Audience) -> Condition {
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
-        condition = condition.add(
-            Condition::any()
-                .add(contains(project::Column::Name, text))
-                .add(contains(project::Column::Summary, text))
-                .add(contains(project::Column::Description, text)),
-        );
+        condition = condition.add(contains(text));
     }
     if let Some(slug) = &filter.tag {
         condition = condition.add(project_id_in(

@@ -3,14 +3,16 @@
 //! rows before and after as JSON.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::Serialize;
 
 use super::entities::{audit_entry, dataset, link, project, project_maintainer, repository};
 use super::paging::{Page, apply_page, finish_page};
+use super::projects::search_text;
 use super::records::{DatasetRecord, LinkRecord, ProjectRecord, RepositoryRecord, convert_all};
 use super::{Store, StoreError};
 use crate::catalogue::{Access, CodeLink, DataLink, Label, OtherLink, ProjectStatus, Slug};
@@ -117,12 +119,16 @@ async fn audit(
     Ok(())
 }
 
+/// The project `slug`, locked until the transaction ends (PostgreSQL's
+/// `FOR UPDATE`; SQLite lets one writer at a time anyway), so concurrent
+/// writes to one project run one after the other.
 async fn project_for_update(
     txn: &DatabaseTransaction,
     slug: &str,
 ) -> Result<project::Model, WriteError> {
     project::Entity::find()
         .filter(project::Column::Slug.eq(slug))
+        .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| WriteError::ProjectNotFound(slug.to_owned()))
@@ -134,11 +140,26 @@ async fn touch(
     project: &project::Model,
     now: DateTime<Utc>,
 ) -> Result<(), WriteError> {
-    let mut row = project.clone().into_active_model();
-    row.version = Set(project.version + 1);
-    row.updated_at = Set(now);
-    row.update(txn).await?;
+    project::Entity::update_many()
+        .col_expr(
+            project::Column::Version,
+            Expr::col(project::Column::Version).add(1),
+        )
+        .col_expr(project::Column::UpdatedAt, Expr::value(now))
+        .filter(project::Column::Id.eq(project.id))
+        .exec(txn)
+        .await?;
     Ok(())
+}
+
+/// A unique index refused the row: another write added the same thing first.
+fn unique_violation(error: sea_orm::DbErr, field: &'static str, message: String) -> WriteError {
+    match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            WriteError::Invalid { field, message }
+        }
+        _ => WriteError::from(error),
+    }
 }
 
 impl Store {
@@ -218,6 +239,11 @@ impl Store {
             sort_key: Set(new.name.sort_key()),
             summary: Set(new.summary.to_string()),
             description: Set(new.description.trim().to_owned()),
+            search_text: Set(search_text(
+                new.name.as_str(),
+                new.summary.as_str(),
+                new.description.trim(),
+            )),
             status: Set(Some(ProjectStatus::Active.as_db().to_owned())),
             website: Set(None),
             documentation: Set(None),
@@ -228,7 +254,14 @@ impl Store {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| {
+            unique_violation(
+                e,
+                "input.slug",
+                format!("`{}` is already the slug of a project", new.slug),
+            )
+        })?;
         audit(
             &txn,
             actor,
@@ -276,9 +309,34 @@ impl Store {
         if let Some(visibility) = changes.visibility {
             row.visibility = Set(visibility.as_db().to_owned());
         }
+        let text_of = |value: &sea_orm::ActiveValue<String>, current: &str| match value {
+            sea_orm::ActiveValue::Set(text) | sea_orm::ActiveValue::Unchanged(text) => text.clone(),
+            sea_orm::ActiveValue::NotSet => current.to_owned(),
+        };
+        row.search_text = Set(search_text(
+            &text_of(&row.name, &current.name),
+            &text_of(&row.summary, &current.summary),
+            &text_of(&row.description, &current.description),
+        ));
         row.version = Set(current.version + 1);
         row.updated_at = Set(now);
-        let updated = row.update(&txn).await?;
+        // The version in the WHERE clause makes the check and the write one step.
+        let changed = project::Entity::update_many()
+            .set(row)
+            .filter(project::Column::Id.eq(current.id))
+            .filter(project::Column::Version.eq(expected_version))
+            .exec(&txn)
+            .await?;
+        if changed.rows_affected == 0 {
+            return Err(WriteError::Conflict {
+                expected: expected_version,
+                current: current.version + 1,
+            });
+        }
+        let updated = project::Entity::find_by_id(current.id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| WriteError::ProjectNotFound(slug.to_owned()))?;
         audit(
             &txn,
             actor,
@@ -307,7 +365,7 @@ impl Store {
             .all(&txn)
             .await?
             .into_iter()
-            .map(|row| row.url);
+            .map(|row| (row.url, row.position));
         let position = free_slot(urls, code.url.as_str())?;
         let row = repository::ActiveModel {
             project_id: Set(project.id),
@@ -323,7 +381,14 @@ impl Store {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| {
+            unique_violation(
+                e,
+                "input.url",
+                "this URL is already a link of this project".to_owned(),
+            )
+        })?;
         link_added(txn, actor, &project, now, "addRepository", json(&row)).await?;
         Ok(RepositoryRecord::try_from(row)?)
     }
@@ -342,7 +407,7 @@ impl Store {
             .all(&txn)
             .await?
             .into_iter()
-            .map(|row| row.url);
+            .map(|row| (row.url, row.position));
         let position = free_slot(urls, data.url.as_str())?;
         let row = dataset::ActiveModel {
             project_id: Set(project.id),
@@ -355,7 +420,14 @@ impl Store {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| {
+            unique_violation(
+                e,
+                "input.url",
+                "this URL is already a link of this project".to_owned(),
+            )
+        })?;
         link_added(txn, actor, &project, now, "addDataset", json(&row)).await?;
         Ok(DatasetRecord::try_from(row)?)
     }
@@ -374,7 +446,7 @@ impl Store {
             .all(&txn)
             .await?
             .into_iter()
-            .map(|row| row.url);
+            .map(|row| (row.url, row.position));
         let position = free_slot(urls, other.url.as_str())?;
         let row = link::ActiveModel {
             project_id: Set(project.id),
@@ -386,7 +458,14 @@ impl Store {
             ..Default::default()
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(|e| {
+            unique_violation(
+                e,
+                "input.url",
+                "this URL is already a link of this project".to_owned(),
+            )
+        })?;
         link_added(txn, actor, &project, now, "addLink", json(&row)).await?;
         Ok(LinkRecord::try_from(row)?)
     }
@@ -556,19 +635,20 @@ impl Store {
     }
 }
 
-/// The position after a project's `existing` link URLs, unless `url` is among them.
-fn free_slot(existing: impl Iterator<Item = String>, url: &str) -> Result<i32, WriteError> {
-    let mut count = 0;
-    for existing in existing {
+/// The position after a project's `existing` links (URL, position), unless
+/// `url` is among them.
+fn free_slot(existing: impl Iterator<Item = (String, i32)>, url: &str) -> Result<i32, WriteError> {
+    let mut next = 0;
+    for (existing, position) in existing {
         if existing == url {
             return Err(WriteError::Invalid {
                 field: "input.url",
                 message: format!("`{url}` is already a link of this project"),
             });
         }
-        count += 1;
+        next = std::cmp::max(next, position.saturating_add(1));
     }
-    Ok(count)
+    Ok(next)
 }
 
 /// Ends a write that added a link: bumps the project, audits, commits.

@@ -16,6 +16,9 @@ pub struct Model {
     pub summary: String,
     #[sea_orm(column_type = "Text")]
     pub description: String,
+    /// Name, summary and description folded to lowercase ASCII: what the text filter searches.
+    #[sea_orm(column_type = "Text")]
+    pub search_text: String,
     pub status: Option<String>,
     pub website: Option<String>,
     pub documentation: Option<String>,
