@@ -307,6 +307,15 @@ async fn filters_return_exactly_the_expected_projects(backend: Backend) {
             vec!["impact-environnemental"],
         ),
         (json!({"text": "100%_"}), vec![]),
+        // Accents and case are ignored alike on both backends.
+        (
+            json!({"text": "État"}),
+            vec!["chartsgouv", "trouver-mon-expert-data"],
+        ),
+        (
+            json!({"text": "ETAT"}),
+            vec!["chartsgouv", "trouver-mon-expert-data"],
+        ),
         (json!({"tag": "dataviz", "organization": "insee"}), vec![]),
     ];
     for (filter, expected) in cases {

@@ -81,6 +81,28 @@ async fn bad_graphql_input_answers_coded_errors(backend: Backend) {
             "BAD_USER_INPUT",
         ),
         ("{ nodes(ids: []) { id } __typename }", json!({}), ""),
+        // Cursors whose value does not fit their ordering (hand-made): refused, never a 500.
+        (
+            "{ projects(orderBy: {field: CREATED_AT}, after: \"eyJvIjoicHJvamVjdHM6Y3JlYXRlZDphc2MiLCJ0Ijoienp6IiwiaSI6M30\") { totalCount } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "{ projects(after: \"eyJvIjoicHJvamVjdHM6bmFtZTphc2MiLCJpIjozfQ\") { totalCount } }",
+            json!({}),
+            "BAD_USER_INPUT",
+        ),
+        (
+            "query A { __typename } query B { __typename }",
+            json!({}),
+            "OPERATION_RESOLUTION_FAILURE",
+        ),
+        // Organizations and projects lead to each other: deep or costly selections are refused.
+        (
+            "{ organizations { edges { node { projects { organizations { organization { projects { organizations { organization { projects { slug } } } } } } } } } } }",
+            json!({}),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
     ];
     for (query, variables, expected) in cases {
         let answer = app.query(query, variables).await;
@@ -125,6 +147,13 @@ async fn malformed_requests_get_4xx_with_a_code(backend: Backend) {
             .body(body)
             .send()
     };
+    let mixed_case = post(
+        "{\"query\": \"{ __typename }\"}",
+        "Application/JSON; charset=utf-8",
+    )
+    .await
+    .unwrap();
+    assert_eq!(mixed_case.status(), 200, "media types are case-insensitive");
     for (body, content_type, status) in [
         ("{not json", "application/json", 400),
         ("{\"variables\": {}}", "application/json", 400),

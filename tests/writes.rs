@@ -228,6 +228,41 @@ async fn a_stale_version_is_a_conflict_and_writes_nothing(backend: Backend) {
     );
 }
 
+/// Concurrent writers from one version: exactly one wins, the others get
+/// CONFLICT; concurrent adds of one URL: exactly one link.
+async fn concurrent_writes_do_not_lose_updates(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let version = setup.version("cartiflette").await;
+    let update = "mutation($v: Int!, $s: String!) { updateProject(slug: \"cartiflette\", input: {summary: $s}, expectedVersion: $v) { project { version } } }";
+    let answers = futures_util::future::join_all((0..8).map(|i| {
+        setup.send(
+            Some(&setup.admin),
+            update,
+            json!({"v": version, "s": format!("Résumé {i}.")}),
+        )
+    }))
+    .await;
+    let won = answers.iter().filter(|a| a.get("errors").is_none()).count();
+    let conflicts = answers
+        .iter()
+        .filter(|a| a["errors"][0]["extensions"]["code"] == "CONFLICT")
+        .count();
+    assert_eq!((won, conflicts), (1, 7), "{answers:#?}");
+    assert_eq!(setup.version("cartiflette").await, version + 1);
+
+    let add = "mutation { addLink(input: {projectSlug: \"cartiflette\", url: \"https://example.org/same\", kind: DEMO, title: \"Démo\"}) { link { id } } }";
+    let answers = futures_util::future::join_all(
+        (0..6).map(|_| setup.send(Some(&setup.admin), add, json!({}))),
+    )
+    .await;
+    let added = answers.iter().filter(|a| a.get("errors").is_none()).count();
+    let refused = answers
+        .iter()
+        .filter(|a| a["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT")
+        .count();
+    assert_eq!((added, refused), (1, 5), "{answers:#?}");
+}
+
 async fn bad_input_names_its_field_and_writes_nothing(backend: Backend) {
     let setup = Setup::new(backend).await;
     let db = setup.app.database.connect().await;
@@ -417,6 +452,7 @@ async fn an_agents_only_project_is_invisible_to_anonymous_callers(backend: Backe
 
 on_both_backends!(
     an_agents_only_project_is_invisible_to_anonymous_callers,
+    concurrent_writes_do_not_lose_updates,
     every_mutation_allows_and_forbids_the_right_callers,
     a_stale_version_is_a_conflict_and_writes_nothing,
     bad_input_names_its_field_and_writes_nothing,
