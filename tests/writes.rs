@@ -263,6 +263,36 @@ async fn concurrent_writes_do_not_lose_updates(backend: Backend) {
     assert_eq!((added, refused), (1, 5), "{answers:#?}");
 }
 
+/// Re-importing the catalogue files keeps what was added through the API.
+async fn an_import_keeps_links_added_through_the_api(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    setup.add_link("https://example.org/slides/kept").await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
+        .arg("import")
+        .arg(common::catalogue_dir())
+        .env("CATALOGUE_DATABASE_URL", &setup.app.database.url)
+        .output()
+        .expect("run catalogue-gateway import");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let links = setup
+        .ok(
+            None,
+            "{ project(slug: \"poufdoc\") { links { url } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        links
+            .to_string()
+            .contains("https://example.org/slides/kept"),
+        "the import removed a link added through the API: {links}"
+    );
+}
+
 async fn bad_input_names_its_field_and_writes_nothing(backend: Backend) {
     let setup = Setup::new(backend).await;
     let db = setup.app.database.connect().await;
@@ -453,6 +483,7 @@ async fn an_agents_only_project_is_invisible_to_anonymous_callers(backend: Backe
 on_both_backends!(
     an_agents_only_project_is_invisible_to_anonymous_callers,
     concurrent_writes_do_not_lose_updates,
+    an_import_keeps_links_added_through_the_api,
     every_mutation_allows_and_forbids_the_right_callers,
     a_stale_version_is_a_conflict_and_writes_nothing,
     bad_input_names_its_field_and_writes_nothing,

@@ -80,6 +80,7 @@ enum Repository {
     Id,
     ProjectId,
     Url,
+    Origin,
     Forge,
     Owner,
     Name,
@@ -96,6 +97,7 @@ enum Dataset {
     Id,
     ProjectId,
     Url,
+    Origin,
     Provider,
     Title,
     Description,
@@ -109,6 +111,7 @@ enum Link {
     Id,
     ProjectId,
     Url,
+    Origin,
     Kind,
     Title,
     Access,
@@ -321,6 +324,9 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(Repository::Id))
                     .col(big_integer(Repository::ProjectId))
                     .col(string(Repository::Url))
+                    // FILE rows belong to the catalogue files (import may remove them),
+                    // API rows to the people who added them.
+                    .col(string(Repository::Origin))
                     .col(string(Repository::Forge))
                     .col(string_null(Repository::Owner))
                     .col(string_null(Repository::Name))
@@ -358,6 +364,9 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(Dataset::Id))
                     .col(big_integer(Dataset::ProjectId))
                     .col(string(Dataset::Url))
+                    // FILE rows belong to the catalogue files (import may remove them),
+                    // API rows to the people who added them.
+                    .col(string(Dataset::Origin))
                     .col(string(Dataset::Provider))
                     .col(string(Dataset::Title))
                     .col(text_null(Dataset::Description))
@@ -385,6 +394,9 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(Link::Id))
                     .col(big_integer(Link::ProjectId))
                     .col(string(Link::Url))
+                    // FILE rows belong to the catalogue files (import may remove them),
+                    // API rows to the people who added them.
+                    .col(string(Link::Origin))
                     .col(string(Link::Kind))
                     .col(string(Link::Title))
                     .col(string(Link::Access))

@@ -55,6 +55,9 @@ impl fmt::Display for ImportReport {
     }
 }
 
+/// The `origin` of link rows written from the catalogue files.
+const FROM_FILES: &str = "FILE";
+
 /// Whether a row was created, changed or left as it was.
 #[derive(PartialEq, Eq)]
 enum Outcome {
@@ -333,6 +336,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: code.url.to_string(),
+            origin: FROM_FILES.to_owned(),
             forge: code.forge.as_db().to_owned(),
             owner: code.owner.clone(),
             name: code.name.clone(),
@@ -351,6 +355,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: data.url.to_string(),
+            origin: FROM_FILES.to_owned(),
             provider: data.provider.as_db().to_owned(),
             title: data.title.to_string(),
             description: data.description.as_ref().map(ToString::to_string),
@@ -366,6 +371,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: other.url.to_string(),
+            origin: FROM_FILES.to_owned(),
             kind: other.kind.as_db().to_owned(),
             title: other.title.to_string(),
             access: other.access.as_db().to_owned(),
@@ -437,6 +443,8 @@ struct LinkTable<E: EntityTrait> {
     id_column: E::Column,
     url: fn(&E::Model) -> &String,
     id: fn(&E::Model) -> i64,
+    /// Whether the row came from the files; only those may be removed by an import.
+    from_files: fn(&E::Model) -> bool,
 }
 
 const REPOSITORIES: LinkTable<repository::Entity> = LinkTable {
@@ -444,6 +452,7 @@ const REPOSITORIES: LinkTable<repository::Entity> = LinkTable {
     id_column: repository::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
+    from_files: |row| row.origin == FROM_FILES,
 };
 
 const DATASETS: LinkTable<dataset::Entity> = LinkTable {
@@ -451,6 +460,7 @@ const DATASETS: LinkTable<dataset::Entity> = LinkTable {
     id_column: dataset::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
+    from_files: |row| row.origin == FROM_FILES,
 };
 
 const LINKS: LinkTable<link::Entity> = LinkTable {
@@ -458,6 +468,7 @@ const LINKS: LinkTable<link::Entity> = LinkTable {
     id_column: link::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
+    from_files: |row| row.origin == FROM_FILES,
 };
 
 /// Updates, inserts and deletes a project's links so they match `wanted`,
@@ -500,6 +511,8 @@ where
             }
         }
     }
+    // Links added through the API are not the files' to remove.
+    current.retain(|_, row| (table.from_files)(row));
     if !current.is_empty() {
         let gone: Vec<i64> = current.values().map(table.id).collect();
         E::delete_many()

@@ -370,6 +370,7 @@ impl Store {
         let row = repository::ActiveModel {
             project_id: Set(project.id),
             url: Set(code.url.to_string()),
+            origin: Set("API".to_owned()),
             forge: Set(code.forge.as_db().to_owned()),
             owner: Set(code.owner),
             name: Set(code.name),
@@ -412,6 +413,7 @@ impl Store {
         let row = dataset::ActiveModel {
             project_id: Set(project.id),
             url: Set(data.url.to_string()),
+            origin: Set("API".to_owned()),
             provider: Set(data.provider.as_db().to_owned()),
             title: Set(data.title.to_string()),
             description: Set(data.description.map(|d| d.to_string())),
@@ -451,6 +453,7 @@ impl Store {
         let row = link::ActiveModel {
             project_id: Set(project.id),
             url: Set(other.url.to_string()),
+            origin: Set("API".to_owned()),
             kind: Set(other.kind.as_db().to_owned()),
             title: Set(other.title.to_string()),
             access: Set(other.access.as_db().to_owned()),

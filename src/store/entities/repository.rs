@@ -9,6 +9,8 @@ pub struct Model {
     pub id: i64,
     pub project_id: i64,
     pub url: String,
+    /// `FILE` (from the catalogue files) or `API` (added through a mutation).
+    pub origin: String,
     pub forge: String,
     pub owner: Option<String>,
     pub name: Option<String>,
