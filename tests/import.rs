@@ -5,23 +5,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{Backend, TestDatabase, catalogue_dir, snapshot};
 
 fn import(database: &TestDatabase, dir: &Path) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
-        .arg("import")
-        .arg(dir)
-        .env("CATALOGUE_DATABASE_URL", &database.url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run catalogue-gateway import");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    common::run_import(&database.url, dir)
 }
 
 /// A copy of the real catalogue in a temporary directory, to spoil.

@@ -267,17 +267,8 @@ async fn concurrent_writes_do_not_lose_updates(backend: Backend) {
 async fn an_import_keeps_links_added_through_the_api(backend: Backend) {
     let setup = Setup::new(backend).await;
     setup.add_link("https://example.org/slides/kept").await;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
-        .arg("import")
-        .arg(common::catalogue_dir())
-        .env("CATALOGUE_DATABASE_URL", &setup.app.database.url)
-        .output()
-        .expect("run catalogue-gateway import");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (ok, _, stderr) = common::run_import(&setup.app.database.url, &common::catalogue_dir());
+    assert!(ok, "{stderr}");
     let links = setup
         .ok(
             None,

@@ -281,6 +281,23 @@ impl Drop for TestApp {
     }
 }
 
+/// Runs `catalogue-gateway import DIR` against `database_url`; returns
+/// whether it succeeded, its standard output and its standard error.
+pub fn run_import(database_url: &str, dir: &Path) -> (bool, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
+        .arg("import")
+        .arg(dir)
+        .env("CATALOGUE_DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run catalogue-gateway import");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// The catalogue tables, in an order where parents come first.
 pub const TABLES: [&str; 12] = [
     "organization",
