@@ -252,6 +252,47 @@ async fn node_ids_round_trip(backend: Backend) {
     }
     assert!(checked > 30, "only {checked} ids checked");
 
+    // nodes(ids): the same objects, in the order asked, null where there is none.
+    let mut ids: Vec<Value> = data["projects"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|edge| {
+            let project = &edge["node"];
+            let mut ids = vec![project["id"].clone()];
+            for list in ["repositories", "datasets", "links"] {
+                ids.extend(
+                    project[list]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|item| item["id"].clone()),
+                );
+            }
+            ids
+        })
+        .take(40)
+        .collect();
+    ids.reverse();
+    ids.push(json!("UHJvamVjdDo5OTk5OTk"));
+    ids.push(ids[0].clone());
+    let answer = app
+        .data(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({"ids": ids}),
+        )
+        .await;
+    let served: Vec<Value> = answer["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].clone())
+        .collect();
+    let mut expected = ids.clone();
+    let unknown = expected.len() - 2;
+    expected[unknown] = Value::Null;
+    assert_eq!(served, expected);
+
     let unknown = app
         .data("{ node(id: \"UHJvamVjdDo5OTk5OTk\") { id } }", json!({}))
         .await;

@@ -26,6 +26,7 @@ async fn project_of(ctx: &Context<'_>, project_id: i64) -> async_graphql::Result
         .map(Project))
 }
 
+#[derive(Clone)]
 pub struct Repository(pub RepositoryRecord);
 
 /// A code repository of a project.
@@ -82,6 +83,7 @@ impl Repository {
     }
 }
 
+#[derive(Clone)]
 pub struct Dataset(pub DatasetRecord);
 
 /// A dataset of a project.
@@ -123,6 +125,7 @@ impl Dataset {
     }
 }
 
+#[derive(Clone)]
 pub struct Link(pub LinkRecord);
 
 /// Another link of a project: documentation, demo, package, video, …

@@ -1,5 +1,7 @@
 //! The Relay `Node` interface: any object with a global id can be fetched back by it.
 
+use std::collections::HashMap;
+
 use async_graphql::{Context, ID, Interface, Object};
 
 use super::context::{audience, store};
@@ -11,7 +13,7 @@ use super::paging::MAX_PAGE_SIZE;
 use super::project::Project;
 
 /// An object with a global id.
-#[derive(Interface)]
+#[derive(Interface, Clone)]
 #[graphql(field(name = "id", ty = "ID", desc = "Global id, accepted by `node(id:)`."))]
 pub enum Node {
     Project(Project),
@@ -21,43 +23,75 @@ pub enum Node {
     Link(Link),
 }
 
-async fn fetch(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
-    let (node_type, row) = parse_global_id(id)?;
+/// The objects behind `ids` that the caller may see: one query per type asked for.
+async fn fetch(
+    ctx: &Context<'_>,
+    ids: &[(NodeType, i64)],
+) -> async_graphql::Result<HashMap<(NodeType, i64), Node>> {
     let store = store(ctx)?;
     let audience = audience(ctx);
-    let ids = [row];
-    Ok(match node_type {
-        NodeType::Project => store
-            .projects_by_ids(&ids, audience)
-            .await
-            .or_internal()?
-            .pop()
-            .map(|r| Node::Project(Project(r))),
-        NodeType::Organization => store
-            .organizations_by_ids(&ids)
-            .await
-            .or_internal()?
-            .pop()
-            .map(|r| Node::Organization(Organization(r))),
-        NodeType::Repository => store
-            .repositories_by_ids(&ids, audience)
-            .await
-            .or_internal()?
-            .pop()
-            .map(|r| Node::Repository(Repository(r))),
-        NodeType::Dataset => store
-            .datasets_by_ids(&ids, audience)
-            .await
-            .or_internal()?
-            .pop()
-            .map(|r| Node::Dataset(Dataset(r))),
-        NodeType::Link => store
-            .links_by_ids(&ids, audience)
-            .await
-            .or_internal()?
-            .pop()
-            .map(|r| Node::Link(Link(r))),
-    })
+    let rows_of = |wanted: NodeType| -> Vec<i64> {
+        ids.iter()
+            .filter(|(t, _)| *t == wanted)
+            .map(|(_, row)| *row)
+            .collect()
+    };
+    let mut found = HashMap::new();
+    for node_type in [
+        NodeType::Project,
+        NodeType::Organization,
+        NodeType::Repository,
+        NodeType::Dataset,
+        NodeType::Link,
+    ] {
+        let rows = rows_of(node_type);
+        if rows.is_empty() {
+            continue;
+        }
+        let nodes: Vec<(i64, Node)> = match node_type {
+            NodeType::Project => store
+                .projects_by_ids(&rows, audience)
+                .await
+                .or_internal()?
+                .into_iter()
+                .map(|r| (r.id, Node::Project(Project(r))))
+                .collect(),
+            NodeType::Organization => store
+                .organizations_by_ids(&rows)
+                .await
+                .or_internal()?
+                .into_iter()
+                .map(|r| (r.id, Node::Organization(Organization(r))))
+                .collect(),
+            NodeType::Repository => store
+                .repositories_by_ids(&rows, audience)
+                .await
+                .or_internal()?
+                .into_iter()
+                .map(|r| (r.id, Node::Repository(Repository(r))))
+                .collect(),
+            NodeType::Dataset => store
+                .datasets_by_ids(&rows, audience)
+                .await
+                .or_internal()?
+                .into_iter()
+                .map(|r| (r.id, Node::Dataset(Dataset(r))))
+                .collect(),
+            NodeType::Link => store
+                .links_by_ids(&rows, audience)
+                .await
+                .or_internal()?
+                .into_iter()
+                .map(|r| (r.id, Node::Link(Link(r))))
+                .collect(),
+        };
+        found.extend(
+            nodes
+                .into_iter()
+                .map(|(row, node)| ((node_type, row), node)),
+        );
+    }
+    Ok(found)
 }
 
 #[derive(Default)]
@@ -67,7 +101,8 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// The object with this global id; null when there is none (or the caller may not see it).
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
-        fetch(ctx, &id).await
+        let key = parse_global_id(&id)?;
+        Ok(fetch(ctx, &[key]).await?.remove(&key))
     }
 
     /// The objects with these global ids, in the same order (at most 100).
@@ -81,10 +116,11 @@ impl NodeQuery {
                 "ask for at most {MAX_PAGE_SIZE} ids at once"
             )));
         }
-        let mut nodes = Vec::with_capacity(ids.len());
-        for id in &ids {
-            nodes.push(fetch(ctx, id).await?);
-        }
-        Ok(nodes)
+        let keys = ids
+            .iter()
+            .map(parse_global_id)
+            .collect::<async_graphql::Result<Vec<_>>>()?;
+        let found = fetch(ctx, &keys).await?;
+        Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
     }
 }

@@ -14,6 +14,7 @@ use crate::store::OrganizationRecord;
 
 const ORDERING: &str = "organizations:name:asc";
 
+#[derive(Clone)]
 pub struct Organization(pub OrganizationRecord);
 
 /// A public body that runs or contributes to projects.

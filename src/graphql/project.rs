@@ -19,6 +19,7 @@ use crate::store::{
     ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord, SourceRecord, TagRecord,
 };
 
+#[derive(Clone)]
 pub struct Project(pub ProjectRecord);
 
 /// A project of the programme 10%: what it is, who runs it, and where its
