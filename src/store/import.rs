@@ -17,7 +17,7 @@ use super::entities::{
     project_tag, repository, tag,
 };
 use super::projects::search_text;
-use super::{Store, StoreError};
+use super::{ORIGIN_FILE, Store, StoreError};
 use crate::catalogue::{Catalogue, Organization, Project, Slug};
 
 /// What an import changed.
@@ -54,9 +54,6 @@ impl fmt::Display for ImportReport {
         )
     }
 }
-
-/// The `origin` of link rows written from the catalogue files.
-const FROM_FILES: &str = "FILE";
 
 /// Whether a row was created, changed or left as it was.
 #[derive(PartialEq, Eq)]
@@ -336,7 +333,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: code.url.to_string(),
-            origin: FROM_FILES.to_owned(),
+            origin: ORIGIN_FILE.to_owned(),
             forge: code.forge.as_db().to_owned(),
             owner: code.owner.clone(),
             name: code.name.clone(),
@@ -355,7 +352,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: data.url.to_string(),
-            origin: FROM_FILES.to_owned(),
+            origin: ORIGIN_FILE.to_owned(),
             provider: data.provider.as_db().to_owned(),
             title: data.title.to_string(),
             description: data.description.as_ref().map(ToString::to_string),
@@ -371,7 +368,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: other.url.to_string(),
-            origin: FROM_FILES.to_owned(),
+            origin: ORIGIN_FILE.to_owned(),
             kind: other.kind.as_db().to_owned(),
             title: other.title.to_string(),
             access: other.access.as_db().to_owned(),
@@ -452,7 +449,7 @@ const REPOSITORIES: LinkTable<repository::Entity> = LinkTable {
     id_column: repository::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
-    from_files: |row| row.origin == FROM_FILES,
+    from_files: |row| row.origin == ORIGIN_FILE,
 };
 
 const DATASETS: LinkTable<dataset::Entity> = LinkTable {
@@ -460,7 +457,7 @@ const DATASETS: LinkTable<dataset::Entity> = LinkTable {
     id_column: dataset::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
-    from_files: |row| row.origin == FROM_FILES,
+    from_files: |row| row.origin == ORIGIN_FILE,
 };
 
 const LINKS: LinkTable<link::Entity> = LinkTable {
@@ -468,7 +465,7 @@ const LINKS: LinkTable<link::Entity> = LinkTable {
     id_column: link::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
-    from_files: |row| row.origin == FROM_FILES,
+    from_files: |row| row.origin == ORIGIN_FILE,
 };
 
 /// Updates, inserts and deletes a project's links so they match `wanted`,

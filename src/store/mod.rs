@@ -27,6 +27,11 @@ pub use records::{
 };
 pub use writes::{Actor, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError};
 
+/// The `origin` of a link row that came from the catalogue files: an import may remove it.
+const ORIGIN_FILE: &str = "FILE";
+/// The `origin` of a link row added through the API: an import leaves it alone.
+const ORIGIN_API: &str = "API";
+
 /// What can go wrong in storage. Callers log it and answer a generic error:
 /// database messages are not for clients.
 #[derive(Debug, thiserror::Error)]

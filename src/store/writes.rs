@@ -14,7 +14,7 @@ use super::entities::{audit_entry, dataset, link, project, project_maintainer, r
 use super::paging::{Page, apply_page, finish_page};
 use super::projects::search_text;
 use super::records::{DatasetRecord, LinkRecord, ProjectRecord, RepositoryRecord, convert_all};
-use super::{Store, StoreError};
+use super::{ORIGIN_API, Store, StoreError};
 use crate::catalogue::{Access, CodeLink, DataLink, Label, OtherLink, ProjectStatus, Slug};
 
 /// Who writes, for the audit trail.
@@ -366,11 +366,12 @@ impl Store {
             .await?
             .into_iter()
             .map(|row| (row.url, row.position));
-        let position = free_slot(urls, code.url.as_str())?;
+        let url = code.url.as_str();
+        let position = free_slot(urls, url)?;
         let row = repository::ActiveModel {
             project_id: Set(project.id),
             url: Set(code.url.to_string()),
-            origin: Set("API".to_owned()),
+            origin: Set(ORIGIN_API.to_owned()),
             forge: Set(code.forge.as_db().to_owned()),
             owner: Set(code.owner),
             name: Set(code.name),
@@ -383,13 +384,7 @@ impl Store {
         }
         .insert(&txn)
         .await
-        .map_err(|e| {
-            unique_violation(
-                e,
-                "input.url",
-                "this URL is already a link of this project".to_owned(),
-            )
-        })?;
+        .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
         link_added(txn, actor, &project, now, "addRepository", json(&row)).await?;
         Ok(RepositoryRecord::try_from(row)?)
     }
@@ -409,11 +404,12 @@ impl Store {
             .await?
             .into_iter()
             .map(|row| (row.url, row.position));
-        let position = free_slot(urls, data.url.as_str())?;
+        let url = data.url.as_str();
+        let position = free_slot(urls, url)?;
         let row = dataset::ActiveModel {
             project_id: Set(project.id),
             url: Set(data.url.to_string()),
-            origin: Set("API".to_owned()),
+            origin: Set(ORIGIN_API.to_owned()),
             provider: Set(data.provider.as_db().to_owned()),
             title: Set(data.title.to_string()),
             description: Set(data.description.map(|d| d.to_string())),
@@ -423,13 +419,7 @@ impl Store {
         }
         .insert(&txn)
         .await
-        .map_err(|e| {
-            unique_violation(
-                e,
-                "input.url",
-                "this URL is already a link of this project".to_owned(),
-            )
-        })?;
+        .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
         link_added(txn, actor, &project, now, "addDataset", json(&row)).await?;
         Ok(DatasetRecord::try_from(row)?)
     }
@@ -449,11 +439,12 @@ impl Store {
             .await?
             .into_iter()
             .map(|row| (row.url, row.position));
-        let position = free_slot(urls, other.url.as_str())?;
+        let url = other.url.as_str();
+        let position = free_slot(urls, url)?;
         let row = link::ActiveModel {
             project_id: Set(project.id),
             url: Set(other.url.to_string()),
-            origin: Set("API".to_owned()),
+            origin: Set(ORIGIN_API.to_owned()),
             kind: Set(other.kind.as_db().to_owned()),
             title: Set(other.title.to_string()),
             access: Set(other.access.as_db().to_owned()),
@@ -462,13 +453,7 @@ impl Store {
         }
         .insert(&txn)
         .await
-        .map_err(|e| {
-            unique_violation(
-                e,
-                "input.url",
-                "this URL is already a link of this project".to_owned(),
-            )
-        })?;
+        .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
         link_added(txn, actor, &project, now, "addLink", json(&row)).await?;
         Ok(LinkRecord::try_from(row)?)
     }
@@ -638,6 +623,10 @@ impl Store {
     }
 }
 
+fn duplicate_link_message(url: &str) -> String {
+    format!("`{url}` is already a link of this project")
+}
+
 /// The position after a project's `existing` links (URL, position), unless
 /// `url` is among them.
 fn free_slot(existing: impl Iterator<Item = (String, i32)>, url: &str) -> Result<i32, WriteError> {
@@ -646,7 +635,7 @@ fn free_slot(existing: impl Iterator<Item = (String, i32)>, url: &str) -> Result
         if existing == url {
             return Err(WriteError::Invalid {
                 field: "input.url",
-                message: format!("`{url}` is already a link of this project"),
+                message: duplicate_link_message(url),
             });
         }
         next = std::cmp::max(next, position.saturating_add(1));
