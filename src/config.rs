@@ -58,7 +58,55 @@ pub struct Config {
     pub dev_auth: bool,
     /// The local key dev tokens are signed with; created on first use.
     pub dev_key_file: PathBuf,
+    /// The gateway's public base URL: the `iss` and `aud` of the tokens it
+    /// mints and the base of its sign-in URLs. Unset: `http://<listen address>`.
+    pub public_url: Option<String>,
+    /// How long the gateway's own tokens last, in seconds.
+    pub token_lifetime_seconds: u64,
+    /// A P-256 PKCS#8 PEM file to sign the gateway's tokens with; unset: a key
+    /// generated on first start and kept in the database for every replica.
+    pub signing_key_file: Option<PathBuf>,
+    /// ProConnect's issuer (`…/api/v2`); unset: no sign-in, no introspection.
+    pub proconnect_issuer: Option<String>,
+    pub proconnect_client_id: Option<String>,
+    pub proconnect_client_secret: Option<Secret>,
+    /// Registered at ProConnect; unset: `<public_url>/auth/callback`.
+    pub proconnect_redirect_url: Option<String>,
+    /// Space-separated scopes asked for.
+    pub proconnect_scopes: String,
+    /// `acr_values` asked for; when set, the ID token's `acr` must be one of them.
+    pub proconnect_acr_values: Option<String>,
+    /// The one algorithm the client was registered with at ProConnect.
+    pub proconnect_signing_alg: String,
+    /// Origins of the portals a sign-in may return to (the gateway's own is always allowed).
+    pub signin_redirect_origins: Vec<String>,
 }
+
+/// A credential: deserialized like a string, never printed.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// ProConnect's default scopes: the claims the catalogue reads.
+pub const PROCONNECT_SCOPES: &str =
+    "openid email given_name usual_name uid siret organizational_unit idp_id";
 
 /// One trusted token issuer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -92,6 +140,17 @@ impl Default for Config {
             jwks_refresh_seconds: 3600,
             dev_auth: false,
             dev_key_file: PathBuf::from("data/dev-signing-key.pem"),
+            public_url: None,
+            token_lifetime_seconds: 3600,
+            signing_key_file: None,
+            proconnect_issuer: None,
+            proconnect_client_id: None,
+            proconnect_client_secret: None,
+            proconnect_redirect_url: None,
+            proconnect_scopes: PROCONNECT_SCOPES.to_owned(),
+            proconnect_acr_values: None,
+            proconnect_signing_alg: "RS256".to_owned(),
+            signin_redirect_origins: Vec::new(),
         }
     }
 }
@@ -187,6 +246,23 @@ impl Config {
                 }
             }
             "DEV_KEY_FILE" => self.dev_key_file = PathBuf::from(value),
+            "PUBLIC_URL" => self.public_url = non_empty(value),
+            "TOKEN_LIFETIME_SECONDS" => {
+                self.token_lifetime_seconds = seconds(value).map_err(bad)?
+            }
+            "SIGNING_KEY_FILE" => {
+                self.signing_key_file = (!value.is_empty()).then(|| PathBuf::from(value))
+            }
+            "PROCONNECT_ISSUER" => self.proconnect_issuer = non_empty(value),
+            "PROCONNECT_CLIENT_ID" => self.proconnect_client_id = non_empty(value),
+            "PROCONNECT_CLIENT_SECRET" => {
+                self.proconnect_client_secret = non_empty(value).map(Secret)
+            }
+            "PROCONNECT_REDIRECT_URL" => self.proconnect_redirect_url = non_empty(value),
+            "PROCONNECT_SCOPES" => self.proconnect_scopes = value.trim().to_owned(),
+            "PROCONNECT_ACR_VALUES" => self.proconnect_acr_values = non_empty(value),
+            "PROCONNECT_SIGNING_ALG" => self.proconnect_signing_alg = value.trim().to_owned(),
+            "SIGNIN_REDIRECT_ORIGINS" => self.signin_redirect_origins = list(value),
             "LOG_FORMAT" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,
@@ -200,7 +276,11 @@ impl Config {
                      CATALOGUE_SEED_DIR, CATALOGUE_MAX_BODY_BYTES, CATALOGUE_SHUTDOWN_GRACE_SECONDS, CATALOGUE_LOG_FORMAT, \
                      CATALOGUE_OIDC_ISSUER, CATALOGUE_JWKS_URL, CATALOGUE_JWT_AUDIENCE, CATALOGUE_ADMINS, \
                      CATALOGUE_JWT_ALGORITHMS, CATALOGUE_JWT_LEEWAY_SECONDS, CATALOGUE_JWKS_REFETCH_SECONDS, \
-                     CATALOGUE_JWKS_REFRESH_SECONDS, CATALOGUE_DEV_AUTH, CATALOGUE_DEV_KEY_FILE"
+                     CATALOGUE_JWKS_REFRESH_SECONDS, CATALOGUE_DEV_AUTH, CATALOGUE_DEV_KEY_FILE, \
+                     CATALOGUE_PUBLIC_URL, CATALOGUE_TOKEN_LIFETIME_SECONDS, CATALOGUE_SIGNING_KEY_FILE, \
+                     CATALOGUE_PROCONNECT_ISSUER, CATALOGUE_PROCONNECT_CLIENT_ID, CATALOGUE_PROCONNECT_CLIENT_SECRET, \
+                     CATALOGUE_PROCONNECT_REDIRECT_URL, CATALOGUE_PROCONNECT_SCOPES, CATALOGUE_PROCONNECT_ACR_VALUES, \
+                     CATALOGUE_PROCONNECT_SIGNING_ALG, CATALOGUE_SIGNIN_REDIRECT_ORIGINS"
                 )));
             }
         }
@@ -277,6 +357,7 @@ impl Config {
                 redact_password(url)
             )));
         }
+        self.check_signin()?;
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Conflict(format!(
                 "max_body_bytes = {} leaves no room for a query; use at least 1024",
@@ -285,6 +366,98 @@ impl Config {
         }
         Ok(())
     }
+}
+
+impl Config {
+    /// ProConnect is all or nothing; URLs must parse; the algorithm must be one
+    /// ProConnect signs with.
+    fn check_signin(&self) -> Result<(), ConfigError> {
+        let conflict = |message: String| Err(ConfigError::Conflict(message));
+        if let Some(url) = &self.public_url
+            && !is_http_url(url)
+        {
+            return conflict(format!("public_url `{url}` is not an http(s) URL"));
+        }
+        if self.token_lifetime_seconds < 60 {
+            return conflict("token_lifetime_seconds must be at least 60".into());
+        }
+        for origin in &self.signin_redirect_origins {
+            if !is_http_url(origin) {
+                return conflict(format!(
+                    "signin_redirect_origins: `{origin}` is not an origin like https://portail.example.gouv.fr"
+                ));
+            }
+        }
+        let proconnect = [
+            (
+                "CATALOGUE_PROCONNECT_ISSUER",
+                self.proconnect_issuer.is_some(),
+            ),
+            (
+                "CATALOGUE_PROCONNECT_CLIENT_ID",
+                self.proconnect_client_id.is_some(),
+            ),
+            (
+                "CATALOGUE_PROCONNECT_CLIENT_SECRET",
+                self.proconnect_client_secret.is_some(),
+            ),
+        ];
+        let missing: Vec<&str> = proconnect
+            .iter()
+            .filter(|(_, set)| !set)
+            .map(|(name, _)| *name)
+            .collect();
+        if !missing.is_empty() && missing.len() < proconnect.len() {
+            return conflict(format!(
+                "ProConnect is partly configured: set {} too",
+                missing.join(", ")
+            ));
+        }
+        if let Some(issuer) = &self.proconnect_issuer
+            && !is_http_url(issuer)
+        {
+            return conflict(format!(
+                "proconnect_issuer `{issuer}` is not an http(s) URL"
+            ));
+        }
+        if let Some(url) = &self.proconnect_redirect_url
+            && !is_http_url(url)
+        {
+            return conflict(format!(
+                "proconnect_redirect_url `{url}` is not an http(s) URL"
+            ));
+        }
+        if !matches!(
+            self.proconnect_signing_alg.as_str(),
+            "RS256" | "ES256" | "HS256"
+        ) {
+            return conflict(format!(
+                "proconnect_signing_alg `{}` is not one ProConnect signs with: RS256, ES256 or HS256, as registered for the client",
+                self.proconnect_signing_alg
+            ));
+        }
+        if !self
+            .proconnect_scopes
+            .split_whitespace()
+            .any(|scope| scope == "openid")
+        {
+            return conflict("proconnect_scopes must include `openid`".into());
+        }
+        Ok(())
+    }
+
+    /// The gateway's public base URL, without a trailing slash.
+    pub fn public_url_or(&self, bound: std::net::SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+fn is_http_url(value: &str) -> bool {
+    url::Url::parse(value)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
 }
 
 fn non_empty(value: &str) -> Option<String> {

@@ -3,6 +3,7 @@
 //! [`App::build`] wires everything from a [`Config`]; `main` and every
 //! integration test use it.
 
+pub mod auth;
 pub mod catalogue;
 pub mod config;
 pub mod graphql;
@@ -27,6 +28,13 @@ pub enum StartError {
     Seed(#[from] catalogue::files::LoadError),
     #[error("configuration: {0}")]
     Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    SigningKeys(#[from] auth::signing_keys::SigningKeyError),
+    #[error("cannot read the signing key file {path}: {source}")]
+    SigningKeyFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -76,10 +84,10 @@ impl App {
             .into_iter()
             .find_map(|a| a.as_socket_addr().copied())
             .unwrap_or(config.listen);
-        let authenticator = auth::Authenticator::from_config(&config)?;
+        let own_issuer = own_issuer(&config, &store, address).await?;
+        let authenticator = auth::Authenticator::from_config(&config, own_issuer)?;
         let schema = graphql::build_schema(Some(store.clone()));
-        let state =
-            http::AppState::new(schema, store.clone(), authenticator, config.max_body_bytes);
+        let state = http::AppState::new(schema, store.clone(), authenticator, &config);
         Ok(Self {
             acceptor,
             address,
@@ -111,4 +119,31 @@ impl App {
             .await
     }
 }
-pub mod auth;
+
+/// The gateway's own issuer: its public URL and its signing keys (from the
+/// configured file, or shared through the database).
+async fn own_issuer(
+    config: &Config,
+    store: &Store,
+    bound: SocketAddr,
+) -> Result<std::sync::Arc<auth::OwnIssuer>, StartError> {
+    let configured_pem =
+        match &config.signing_key_file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
+                StartError::SigningKeyFile {
+                    path: path.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
+    let lifetime = Duration::from_secs(config.token_lifetime_seconds);
+    let keys =
+        auth::signing_keys::SigningKeys::open(store.clone(), configured_pem.as_deref(), lifetime)
+            .await?;
+    Ok(std::sync::Arc::new(auth::OwnIssuer::new(
+        config.public_url_or(bound),
+        lifetime,
+        std::sync::Arc::new(keys),
+    )))
+}

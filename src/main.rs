@@ -52,6 +52,10 @@ enum DatabaseCommand {
     Migrate,
     /// Check the catalogue files in DIR, then write them into the database.
     Import { dir: PathBuf },
+    /// Sign the gateway's new tokens with a new key; the previous key stays
+    /// published until the tokens it signed have expired. Every replica
+    /// notices within a minute.
+    RotateSigningKey,
 }
 
 #[tokio::main]
@@ -86,6 +90,7 @@ async fn main() -> ExitCode {
         DatabaseCommand::Serve { .. } => serve(config).await,
         DatabaseCommand::Migrate => migrate(config).await,
         DatabaseCommand::Import { dir } => import(config, dir).await,
+        DatabaseCommand::RotateSigningKey => rotate_signing_key(config).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,6 +151,26 @@ async fn import(config: Config, dir: PathBuf) -> anyhow::Result<()> {
     let report = store.import(&catalogue, chrono::Utc::now()).await?;
     store.close().await?;
     println!("imported {}: {report}", dir.display());
+    Ok(())
+}
+
+async fn rotate_signing_key(config: Config) -> anyhow::Result<()> {
+    use catalogue_gateway::auth::signing_keys;
+    if config.signing_key_file.is_some() {
+        anyhow::bail!(
+            "CATALOGUE_SIGNING_KEY_FILE is set: rotate by pointing it at a new key file and restarting"
+        );
+    }
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    let kid = signing_keys::add(&store, &signing_keys::generate_pem()).await?;
+    let retired_before = chrono::Utc::now()
+        - chrono::Duration::seconds(config.token_lifetime_seconds as i64 * 2 + 3600);
+    let deleted = store
+        .delete_signing_keys_retired_before(retired_before)
+        .await?;
+    store.close().await?;
+    println!("new signing key {kid}; {deleted} long-retired key(s) deleted");
     Ok(())
 }
 

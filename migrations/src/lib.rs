@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_catalogue;
 mod m20261123_000002_writes;
+mod m20261123_000003_signin;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_catalogue::Migration),
             Box::new(m20261123_000002_writes::Migration),
+            Box::new(m20261123_000003_signin::Migration),
         ]
     }
 }
@@ -37,6 +39,8 @@ mod tests {
             "dataset",
             "link",
             "project_source",
+            "signing_key",
+            "signin_attempt",
         ] {
             assert!(manager.has_table(table).await.unwrap(), "{table} after up");
         }

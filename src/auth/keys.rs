@@ -10,6 +10,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
+use super::signing_keys::SigningKeys;
 use crate::config::IssuerConfig;
 
 /// The outcome of looking a key id up.
@@ -35,10 +36,19 @@ struct Cache {
     jwks_url: Option<String>,
 }
 
+/// Where an issuer's keys come from.
+enum Source {
+    /// Its JWKS, over HTTP.
+    Jwks,
+    /// Given at start (dev mode): never fetched.
+    Fixed,
+    /// The gateway's own keys, from the database.
+    Own(Arc<SigningKeys>),
+}
+
 pub(super) struct IssuerKeys {
     config: IssuerConfig,
-    /// Keys given at start (dev mode): never fetched.
-    fixed: bool,
+    source: Source,
     http: reqwest::Client,
     refetch_interval: Duration,
     cache: RwLock<Cache>,
@@ -63,7 +73,7 @@ impl IssuerKeys {
         };
         Arc::new(Self {
             config,
-            fixed: false,
+            source: Source::Jwks,
             http,
             refetch_interval,
             cache: RwLock::new(cache),
@@ -89,7 +99,7 @@ impl IssuerKeys {
         );
         Arc::new(Self {
             config,
-            fixed: true,
+            source: Source::Fixed,
             http,
             refetch_interval: Duration::MAX,
             cache: RwLock::new(Cache {
@@ -100,9 +110,46 @@ impl IssuerKeys {
         })
     }
 
+    /// The gateway itself, its keys read from the database.
+    pub(super) fn own(
+        config: IssuerConfig,
+        http: reqwest::Client,
+        keys: Arc<SigningKeys>,
+        refetch_interval: Duration,
+    ) -> Arc<Self> {
+        let issuer = Arc::new(Self {
+            config,
+            source: Source::Own(keys),
+            http,
+            refetch_interval,
+            cache: RwLock::new(Cache::default()),
+            fetching: tokio::sync::Mutex::new(()),
+        });
+        issuer.take_own_keys();
+        issuer
+    }
+
+    /// Caches the gateway's published keys as last read.
+    fn take_own_keys(&self) -> usize {
+        let Source::Own(ring) = &self.source else {
+            return 0;
+        };
+        let keys: HashMap<String, CachedKey> = ring
+            .verification_keys()
+            .into_iter()
+            .map(|(kid, key)| {
+                let algorithm = Some(Algorithm::ES256);
+                (kid, CachedKey { key, algorithm })
+            })
+            .collect();
+        let count = keys.len();
+        self.cache.write().unwrap_or_else(|p| p.into_inner()).keys = keys;
+        count
+    }
+
     /// Whether this issuer's tokens come from `catalogue-gateway dev-token`.
     pub(super) fn is_dev(&self) -> bool {
-        self.fixed
+        matches!(self.source, Source::Fixed)
     }
 
     pub(super) fn issuer(&self) -> &str {
@@ -129,7 +176,7 @@ impl IssuerKeys {
         match self.cached(kid, algorithm) {
             Some(Ok(key)) => return KeyLookup::Found(key),
             Some(Err(())) => return KeyLookup::Unknown,
-            None if self.fixed => return KeyLookup::Unknown,
+            None if self.is_dev() => return KeyLookup::Unknown,
             None => {}
         }
         let _one_fetch_at_a_time = self.fetching.lock().await;
@@ -171,6 +218,14 @@ impl IssuerKeys {
     /// Fetches the JWKS (discovering its URL first if needed) and replaces
     /// the cached keys; on failure the cached keys stay.
     pub(super) async fn refresh(&self) -> Result<usize, String> {
+        match &self.source {
+            Source::Jwks => {}
+            Source::Fixed => return Ok(1),
+            Source::Own(ring) => {
+                ring.reload().await.map_err(|e| e.to_string())?;
+                return Ok(self.take_own_keys());
+            }
+        }
         let known_url = self
             .cache
             .read()

@@ -1,11 +1,14 @@
-//! Who is asking: bearer JWTs from trusted issuers (ProConnect, the gateway's
-//! own sign-in, administrations' identity services) validated into a
-//! [`Principal`]. A token that is present but invalid is an error, never a
-//! silent downgrade to anonymous.
+//! Who is asking: bearer JWTs from trusted issuers (the gateway's own
+//! sign-in, administrations' identity services) and opaque ProConnect access
+//! tokens (by introspection), validated into a [`Principal`]. A token that is
+//! present but invalid is an error, never a silent downgrade to anonymous.
 
 mod dev;
 mod keys;
+mod own_tokens;
 mod principal;
+pub mod proconnect;
+pub mod signing_keys;
 mod token;
 
 use std::collections::HashSet;
@@ -15,8 +18,10 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 
 pub use dev::{DEV_AUDIENCE, DEV_ISSUER, DevKey, DevKeyError};
+pub use own_tokens::OwnIssuer;
 pub use principal::{Agent, Principal};
-pub use token::Rejection;
+pub use proconnect::ProConnect;
+pub use token::{Claims, Rejection};
 
 use crate::config::{Config, ConfigError, IssuerConfig};
 use keys::IssuerKeys;
@@ -28,18 +33,22 @@ pub struct Authenticator {
     algorithms: Arc<Vec<Algorithm>>,
     leeway_seconds: u64,
     admins: Arc<HashSet<String>>,
+    own: Arc<OwnIssuer>,
+    proconnect: Option<Arc<ProConnect>>,
 }
 
 impl Authenticator {
-    /// The authenticator `config` describes; starts each issuer's background
-    /// key refresh. Keys are fetched on first use, so an issuer that is down
-    /// at start does not stop the gateway.
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+    /// The authenticator `config` describes, trusting the gateway's own
+    /// tokens (`own`); starts each issuer's background key refresh. Keys are
+    /// fetched on first use, so an issuer that is down at start does not stop
+    /// the gateway.
+    pub fn from_config(config: &Config, own: Arc<OwnIssuer>) -> Result<Self, ConfigError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("catalogue-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Conflict(format!("cannot build the HTTP client: {e}")))?;
+        let proconnect = ProConnect::from_config(config, own.issuer(), http.clone())?;
         let mut issuers: Vec<Arc<IssuerKeys>> = config
             .trusted_issuers()?
             .into_iter()
@@ -53,6 +62,18 @@ impl Authenticator {
                 keys
             })
             .collect();
+        let own_keys = IssuerKeys::own(
+            IssuerConfig {
+                issuer: own.issuer().to_owned(),
+                jwks_url: None,
+                audience: own.issuer().to_owned(),
+            },
+            http.clone(),
+            Arc::clone(own.keys()),
+            signing_keys::RELOAD_INTERVAL,
+        );
+        keys::spawn_refresh(&own_keys, signing_keys::RELOAD_INTERVAL);
+        issuers.push(own_keys);
         if config.dev_auth {
             let key = DevKey::load_or_create(&config.dev_key_file)
                 .map_err(|e| ConfigError::Conflict(e.to_string()))?;
@@ -86,7 +107,19 @@ impl Authenticator {
             algorithms: Arc::new(algorithms),
             leeway_seconds: config.jwt_leeway_seconds,
             admins: Arc::new(config.admins.iter().map(|a| a.to_lowercase()).collect()),
+            own,
+            proconnect,
         })
+    }
+
+    /// The gateway as an issuer of its own tokens.
+    pub fn own_issuer(&self) -> &Arc<OwnIssuer> {
+        &self.own
+    }
+
+    /// ProConnect, when configured.
+    pub fn proconnect(&self) -> Option<&Arc<ProConnect>> {
+        self.proconnect.as_ref()
     }
 
     /// The principal behind an `Authorization` header value, or why it is refused.
@@ -100,12 +133,33 @@ impl Authenticator {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(Rejection::NotBearer)?;
-        let (claims, from_dev_issuer) =
-            token::validate(token, &self.issuers, &self.algorithms, self.leeway_seconds).await?;
+        self.authenticate_token(token).await
+    }
+
+    /// The principal behind a bearer token: a JWT from a trusted issuer, or
+    /// an opaque ProConnect access token checked by introspection.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Principal, Rejection> {
+        let (claims, from_dev_issuer) = if token::looks_like_jwt(token) {
+            token::validate(token, &self.issuers, &self.algorithms, self.leeway_seconds).await?
+        } else {
+            (self.introspect(token).await?, false)
+        };
         Ok(Principal::Agent(Box::new(Agent::from_claims(
             claims,
             from_dev_issuer,
             &self.admins,
         )?)))
+    }
+
+    async fn introspect(&self, token: &str) -> Result<Claims, Rejection> {
+        let proconnect = self.proconnect.as_ref().ok_or(Rejection::Malformed)?;
+        match proconnect.introspect(token).await {
+            Ok(Some(claims)) => Ok(claims),
+            Ok(None) => Err(Rejection::Inactive),
+            Err(error) => {
+                tracing::warn!(%error, "cannot introspect an access token");
+                Err(Rejection::IntrospectionFailed)
+            }
+        }
     }
 }

@@ -79,7 +79,12 @@ impl Agent {
 
     /// A stable pseudonym for logs: the start of the SHA-256 of `sub`.
     pub fn sub_hash(&self) -> String {
-        let digest = Sha256::digest(self.sub.as_bytes());
+        Self::pseudonym(&self.sub)
+    }
+
+    /// The pseudonym logs use for the subject `sub`.
+    pub fn pseudonym(sub: &str) -> String {
+        let digest = Sha256::digest(sub.as_bytes());
         digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
     }
 }

@@ -2,25 +2,51 @@
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation, decode, decode_header};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::keys::{IssuerKeys, KeyLookup};
 
-/// The claims the gateway reads (ProConnect's names).
-#[derive(Deserialize)]
+/// The claims the gateway reads and writes (ProConnect's names).
+#[derive(Clone, Default, Deserialize, Serialize)]
 pub struct Claims {
     pub sub: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub usual_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub siret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub siren: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organizational_unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub idp_id: Option<String>,
     /// Honoured only in tokens from the dev issuer.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev_admin: bool,
+}
+
+impl Claims {
+    /// These claims completed by `other`'s where these have none.
+    pub fn completed_by(self, other: Claims) -> Claims {
+        Claims {
+            sub: self.sub,
+            email: self.email.or(other.email),
+            given_name: self.given_name.or(other.given_name),
+            usual_name: self.usual_name.or(other.usual_name),
+            uid: self.uid.or(other.uid),
+            siret: self.siret.or(other.siret),
+            siren: self.siren.or(other.siren),
+            organizational_unit: self.organizational_unit.or(other.organizational_unit),
+            idp_id: self.idp_id.or(other.idp_id),
+            dev_admin: false,
+        }
+    }
 }
 
 /// Why a token was refused; each has a fixed reason code for clients and logs.
@@ -50,6 +76,10 @@ pub enum Rejection {
     MissingEmail,
     #[error("the issuer's keys cannot be fetched")]
     KeysUnavailable,
+    #[error("the access token is not active")]
+    Inactive,
+    #[error("the access token cannot be checked with its issuer")]
+    IntrospectionFailed,
 }
 
 impl Rejection {
@@ -68,8 +98,16 @@ impl Rejection {
             Rejection::MissingClaim => "missing_claim",
             Rejection::MissingEmail => "missing_email",
             Rejection::KeysUnavailable => "keys_unavailable",
+            Rejection::Inactive => "inactive",
+            Rejection::IntrospectionFailed => "introspection_failed",
         }
     }
+}
+
+/// Whether `token` has a JWT's three dot-separated parts (else it may be an
+/// opaque access token).
+pub(super) fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,9 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 
 use super::AppState;
 use super::access_log::{Caller, OperationName};
-use crate::auth::Rejection;
+use super::cookies;
+use super::signin::TOKEN_COOKIE;
+use crate::auth::{Principal, Rejection};
 use crate::graphql::{self, code};
 
 const JSON: &str = "application/json";
@@ -43,6 +45,18 @@ fn unauthenticated(rejection: &Rejection) -> Response {
         .body(body.to_string())
 }
 
+/// The caller: the `Authorization` header, else the token cookie of
+/// same-site portals, else anonymous.
+async fn authenticate(state: &AppState, request: &Request) -> Result<Principal, Rejection> {
+    if let Some(authorization) = request.header(header::AUTHORIZATION) {
+        return state.authenticator.authenticate(Some(authorization)).await;
+    }
+    match cookies::read(request, TOKEN_COOKIE).filter(|token| !token.is_empty()) {
+        Some(token) => state.authenticator.authenticate_token(&token).await,
+        None => Ok(Principal::Anonymous),
+    }
+}
+
 async fn execute(
     state: &AppState,
     http_request: &Request,
@@ -51,8 +65,7 @@ async fn execute(
     if request.query.trim().is_empty() {
         return refused(StatusCode::BAD_REQUEST, "the request has no `query`");
     }
-    let authorization = http_request.header(header::AUTHORIZATION);
-    let principal = match state.authenticator.authenticate(authorization).await {
+    let principal = match authenticate(state, http_request).await {
         Ok(principal) => principal,
         Err(rejection) => return unauthenticated(&rejection),
     };

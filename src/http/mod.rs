@@ -1,10 +1,14 @@
 //! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL),
-//! `/schema.graphql`, `/health/*`, `/metrics`.
+//! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
+//! the gateway's keys under `/.well-known/*`.
 
 mod access_log;
+mod cookies;
 mod graphql;
 mod health;
 mod metrics;
+mod signin;
+mod well_known;
 
 use std::sync::Arc;
 
@@ -12,8 +16,10 @@ use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Route, get};
 
 use crate::auth::Authenticator;
+use crate::config::Config;
 use crate::graphql::CatalogueSchema;
 use crate::store::Store;
+use signin::SigninSettings;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -25,6 +31,7 @@ pub struct AppState {
     pub sdl: Arc<str>,
     pub max_body_bytes: usize,
     pub requests: Arc<metrics::RequestCounters>,
+    signin: Arc<SigninSettings>,
 }
 
 impl AppState {
@@ -32,16 +39,21 @@ impl AppState {
         schema: CatalogueSchema,
         store: Store,
         authenticator: Authenticator,
-        max_body_bytes: usize,
+        config: &Config,
     ) -> Self {
         let sdl = schema.sdl().into();
+        let signin = Arc::new(SigninSettings::new(
+            authenticator.own_issuer().issuer(),
+            &config.signin_redirect_origins,
+        ));
         Self {
             schema,
             store,
             authenticator,
             sdl,
-            max_body_bytes,
+            max_body_bytes: config.max_body_bytes,
             requests: Arc::default(),
+            signin,
         }
     }
 }
@@ -55,6 +67,15 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::metrics))
+        .at("/auth/login", get(signin::login))
+        .at("/auth/callback", get(signin::callback))
+        .at("/auth/logout", get(signin::logout))
+        .at("/auth/logout/callback", get(signin::logout_callback))
+        .at("/.well-known/jwks.json", get(well_known::jwks))
+        .at(
+            "/.well-known/openid-configuration",
+            get(well_known::discovery),
+        )
         .data(state)
         .with(CatchPanic::new())
         .with(access_log::AccessLog { counters })

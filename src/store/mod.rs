@@ -9,6 +9,7 @@ mod organizations;
 mod paging;
 mod projects;
 mod records;
+mod signin;
 mod tags;
 mod writes;
 
@@ -25,6 +26,7 @@ pub use records::{
     DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
     RepositoryRecord, SourceRecord, TagCount, TagRecord,
 };
+pub use signin::{SigninAttempt, StoredSigningKey};
 pub use writes::{Actor, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError};
 
 /// The `origin` of a link row that came from the catalogue files: an import may remove it.

@@ -13,7 +13,9 @@ use sea_orm::{
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub mod browser;
 pub mod issuer;
+pub mod provider;
 
 /// The storage backends every storage test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +108,17 @@ impl TestDatabase {
         Database::connect(&self.url)
             .await
             .expect("connect to the test database")
+    }
+}
+
+impl TestDatabase {
+    /// The same database for a second gateway; the first one's handle drops it.
+    pub fn shared(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            _sqlite_dir: None,
+            postgres_name: None,
+        }
     }
 }
 
@@ -284,13 +297,18 @@ impl Drop for TestApp {
 /// Runs `catalogue-gateway import DIR` against `database_url`; returns
 /// whether it succeeded, its standard output and its standard error.
 pub fn run_import(database_url: &str, dir: &Path) -> (bool, String, String) {
+    run_cli(database_url, &["import".as_ref(), dir.as_os_str()])
+}
+
+/// Runs the `catalogue-gateway` binary with `args` on `database_url`;
+/// returns whether it succeeded, its stdout and its stderr.
+pub fn run_cli(database_url: &str, args: &[&std::ffi::OsStr]) -> (bool, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
-        .arg("import")
-        .arg(dir)
+        .args(args)
         .env("CATALOGUE_DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
         .output()
-        .expect("run catalogue-gateway import");
+        .expect("run catalogue-gateway");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

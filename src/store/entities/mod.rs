@@ -11,4 +11,6 @@ pub mod project_season;
 pub mod project_source;
 pub mod project_tag;
 pub mod repository;
+pub mod signin_attempt;
+pub mod signing_key;
 pub mod tag;

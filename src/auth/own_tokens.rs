@@ -1,0 +1,95 @@
+//! The gateway as a token issuer: after a ProConnect sign-in it mints its own
+//! ES256 JWT carrying ProConnect's claims, and publishes the keys that verify it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, Header, encode};
+use serde::Serialize;
+
+use super::signing_keys::SigningKeys;
+use super::token::Claims;
+
+/// Mints and describes the gateway's own tokens.
+pub struct OwnIssuer {
+    /// The gateway's public URL: `iss` and `aud` of its tokens.
+    issuer: String,
+    lifetime: Duration,
+    keys: Arc<SigningKeys>,
+}
+
+#[derive(Serialize)]
+struct OwnClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    iat: u64,
+    exp: u64,
+    #[serde(flatten)]
+    person: &'a Claims,
+}
+
+impl OwnIssuer {
+    pub fn new(issuer: String, lifetime: Duration, keys: Arc<SigningKeys>) -> Self {
+        Self {
+            issuer,
+            lifetime,
+            keys,
+        }
+    }
+
+    /// `iss` of the gateway's tokens.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    pub(super) fn keys(&self) -> &Arc<SigningKeys> {
+        &self.keys
+    }
+
+    /// A token for `person`, signed with the current key.
+    pub fn mint(&self, person: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let (kid, key) = self.keys.signing();
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid);
+        header.typ = Some("JWT".to_owned());
+        // Only the claims the catalogue reads; never the dev-only flag.
+        let person = Claims {
+            dev_admin: false,
+            ..person.clone()
+        };
+        let claims = OwnClaims {
+            iss: &self.issuer,
+            aud: &self.issuer,
+            iat: now,
+            exp: now + self.lifetime.as_secs(),
+            person: &person,
+        };
+        encode(&header, &claims, &key)
+    }
+
+    /// The keys that verify the gateway's tokens (`/.well-known/jwks.json`).
+    pub fn jwks(&self) -> JwkSet {
+        self.keys.jwks()
+    }
+
+    /// The discovery document (`/.well-known/openid-configuration`): enough
+    /// for another service to trust the gateway as an issuer.
+    pub fn discovery(&self) -> serde_json::Value {
+        serde_json::json!({
+            "issuer": self.issuer,
+            "jwks_uri": format!("{}/.well-known/jwks.json", self.issuer),
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "subject_types_supported": ["public"],
+            "claims_supported": [
+                "sub", "email", "given_name", "usual_name", "uid", "siret",
+                "organizational_unit", "idp_id"
+            ],
+        })
+    }
+}

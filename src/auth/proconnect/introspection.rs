@@ -1,0 +1,142 @@
+//! Checking an opaque ProConnect access token at the introspection endpoint
+//! (RFC 7662; signed answers per RFC 9701). Answers are cached under a hash
+//! of the token, never the token, and no longer than the token lives.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{ProConnect, ProviderError, media_type};
+use crate::auth::token::Claims;
+
+/// How long "inactive" is remembered: an inactive token never becomes active.
+const INACTIVE_MEMORY: Duration = Duration::from_secs(300);
+/// Past this many entries, expired ones are dropped (and all, if none expired).
+const MAX_ENTRIES: usize = 10_000;
+
+struct Entry {
+    /// `None`: the token is not active.
+    claims: Option<Claims>,
+    until: Instant,
+}
+
+#[derive(Default)]
+pub(super) struct IntrospectionCache {
+    entries: Mutex<HashMap<[u8; 32], Entry>>,
+}
+
+impl IntrospectionCache {
+    fn get(&self, key: &[u8; 32]) -> Option<Option<Claims>> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|entry| entry.until > Instant::now())
+            .map(|entry| entry.claims.clone())
+    }
+
+    fn put(&self, key: [u8; 32], claims: Option<Claims>, ttl: Duration) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            let now = Instant::now();
+            entries.retain(|_, entry| entry.until > now);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            key,
+            Entry {
+                claims,
+                until: Instant::now() + ttl,
+            },
+        );
+    }
+}
+
+/// RFC 7662's answer, as far as the gateway reads it.
+#[derive(Deserialize)]
+struct Introspection {
+    #[serde(default)]
+    active: bool,
+    exp: Option<u64>,
+    sub: Option<String>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// RFC 9701's signed answer wraps RFC 7662's in `token_introspection`.
+#[derive(Deserialize)]
+struct SignedIntrospection {
+    token_introspection: Option<serde_json::Value>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ProConnect {
+    /// The person an opaque access token stands for, or `None` when
+    /// ProConnect says it is not active.
+    pub async fn introspect(&self, token: &str) -> Result<Option<Claims>, ProviderError> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(known) = self.introspected.get(&key) {
+            return Ok(known);
+        }
+        let metadata = self.metadata().await?;
+        let endpoint = metadata.introspection_endpoint.as_deref().ok_or_else(|| {
+            ProviderError::Unavailable("ProConnect publishes no introspection_endpoint".into())
+        })?;
+        let response = self
+            .post_form(
+                endpoint,
+                &[("token", token)],
+                "application/token-introspection+jwt, application/json;q=0.9",
+            )
+            .await?
+            .error_for_status()
+            .map_err(|e| ProviderError::Unavailable(format!("introspection: {e}")))?;
+        let signed = media_type(&response) == "application/token-introspection+jwt";
+        let body = response
+            .text()
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("introspection: {e}")))?;
+        let answer: Introspection = if signed {
+            let outer: SignedIntrospection = self.verify_signed(body.trim(), &[]).await?;
+            let inner = outer
+                .token_introspection
+                .unwrap_or(serde_json::Value::Object(outer.rest));
+            serde_json::from_value(inner)
+        } else {
+            serde_json::from_str(&body)
+        }
+        .map_err(|e| ProviderError::Unavailable(format!("introspection answer: {e}")))?;
+
+        let now = jsonwebtoken::get_current_timestamp();
+        let remaining = answer.exp.map(|exp| exp.saturating_sub(now));
+        let (true, Some(sub), Some(remaining @ 1..)) = (answer.active, answer.sub, remaining)
+        else {
+            self.introspected.put(key, None, INACTIVE_MEMORY);
+            return Ok(None);
+        };
+        let mut fields = answer.rest;
+        fields.insert("sub".into(), serde_json::Value::String(sub));
+        let mut claims: Claims = serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(|e| ProviderError::Unavailable(format!("introspection answer: {e}")))?;
+        claims.dev_admin = false;
+        // ProConnect's answer names the subject, not the person: userinfo does.
+        if claims.email.is_none()
+            && let Some(info) = self.userinfo(token).await?
+        {
+            if info.sub != claims.sub {
+                return Err(ProviderError::Forged(
+                    "userinfo is about another subject than the introspected token".into(),
+                ));
+            }
+            claims = info.completed_by(claims);
+        }
+        self.introspected
+            .put(key, Some(claims.clone()), Duration::from_secs(remaining));
+        Ok(Some(claims))
+    }
+}

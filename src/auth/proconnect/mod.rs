@@ -1,0 +1,237 @@
+//! ProConnect as seen by the gateway: an OpenID provider it signs people in
+//! with (authorization-code flow) and whose opaque access tokens it checks
+//! by introspection. Every JWT ProConnect signs for us is verified with the
+//! one algorithm registered for our client, never the one its header names.
+
+mod introspection;
+mod signin;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+pub use signin::{AuthorizationRequest, SignedIn};
+
+use super::keys::{IssuerKeys, KeyLookup};
+use crate::config::{Config, ConfigError, IssuerConfig, Secret};
+use introspection::IntrospectionCache;
+
+/// What went wrong talking to ProConnect; the detail is for logs and has no
+/// personal data or secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// ProConnect cannot be reached or answered something unusable.
+    #[error("ProConnect is unavailable: {0}")]
+    Unavailable(String),
+    /// ProConnect refused a request (e.g. `invalid_grant` for a used code).
+    #[error("ProConnect refused: {0}")]
+    Refused(String),
+    /// A JWT that should come from ProConnect does not verify.
+    #[error("invalid token from ProConnect: {0}")]
+    Forged(String),
+}
+
+/// The parts of ProConnect's discovery document the gateway uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: Option<String>,
+    pub end_session_endpoint: Option<String>,
+    pub introspection_endpoint: Option<String>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+}
+
+/// The client's registration and ProConnect's published metadata and keys.
+pub struct ProConnect {
+    issuer: String,
+    client_id: String,
+    client_secret: Secret,
+    redirect_url: String,
+    scopes: String,
+    acr_values: Option<String>,
+    algorithm: Algorithm,
+    leeway_seconds: u64,
+    http: reqwest::Client,
+    metadata: tokio::sync::OnceCell<Metadata>,
+    keys: Arc<IssuerKeys>,
+    introspected: IntrospectionCache,
+}
+
+impl ProConnect {
+    /// The client `config` registers, or `None` when ProConnect is not configured.
+    pub fn from_config(
+        config: &Config,
+        public_url: &str,
+        http: reqwest::Client,
+    ) -> Result<Option<Arc<Self>>, ConfigError> {
+        let (Some(issuer), Some(client_id), Some(client_secret)) = (
+            &config.proconnect_issuer,
+            &config.proconnect_client_id,
+            &config.proconnect_client_secret,
+        ) else {
+            return Ok(None);
+        };
+        let algorithm: Algorithm = config.proconnect_signing_alg.parse().map_err(|_| {
+            ConfigError::Conflict(format!(
+                "proconnect_signing_alg: unknown algorithm `{}`",
+                config.proconnect_signing_alg
+            ))
+        })?;
+        let keys = IssuerKeys::new(
+            IssuerConfig {
+                issuer: issuer.clone(),
+                jwks_url: None,
+                audience: client_id.clone(),
+            },
+            http.clone(),
+            Duration::from_secs(config.jwks_refetch_seconds),
+        );
+        Ok(Some(Arc::new(Self {
+            issuer: issuer.clone(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            redirect_url: config
+                .proconnect_redirect_url
+                .clone()
+                .unwrap_or_else(|| format!("{public_url}/auth/callback")),
+            scopes: config.proconnect_scopes.clone(),
+            acr_values: config.proconnect_acr_values.clone(),
+            algorithm,
+            leeway_seconds: config.jwt_leeway_seconds,
+            http,
+            metadata: tokio::sync::OnceCell::new(),
+            keys,
+            introspected: IntrospectionCache::default(),
+        })))
+    }
+
+    /// ProConnect's discovery document, fetched once; a failed fetch is
+    /// retried on the next use.
+    pub async fn metadata(&self) -> Result<&Metadata, ProviderError> {
+        self.metadata
+            .get_or_try_init(|| async {
+                let url = format!(
+                    "{}/.well-known/openid-configuration",
+                    self.issuer.trim_end_matches('/')
+                );
+                let metadata: Metadata = self
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(reqwest::Response::error_for_status)
+                    .map_err(|e| ProviderError::Unavailable(format!("GET {url}: {e}")))?
+                    .json()
+                    .await
+                    .map_err(|e| {
+                        ProviderError::Unavailable(format!(
+                            "{url} is not a discovery document: {e}"
+                        ))
+                    })?;
+                if metadata.issuer != self.issuer {
+                    return Err(ProviderError::Unavailable(format!(
+                        "{url} names issuer `{}`, not the configured `{}`",
+                        metadata.issuer, self.issuer
+                    )));
+                }
+                Ok(metadata)
+            })
+            .await
+    }
+
+    /// A key for `purpose` derived from the client secret: every replica
+    /// has the same one, nobody without the secret can compute it.
+    pub fn derived_key(&self, purpose: &str) -> Vec<u8> {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(b"catalogue-gateway\0");
+        hash.update(purpose.as_bytes());
+        hash.update(b"\0");
+        hash.update(self.client_secret.expose().as_bytes());
+        hash.finalize().to_vec()
+    }
+
+    /// The claims of a JWT ProConnect signed for this client (ID token,
+    /// userinfo or introspection answer); `required` lists the registered
+    /// claims it must carry besides `iss` and `aud`.
+    async fn verify_signed<T: DeserializeOwned>(
+        &self,
+        jwt: &str,
+        required: &[&str],
+    ) -> Result<T, ProviderError> {
+        let forged = |why: String| ProviderError::Forged(why);
+        let header = decode_header(jwt).map_err(|_| forged("not a JWT".into()))?;
+        if header.alg != self.algorithm {
+            return Err(forged(format!(
+                "signed with {:?}, but the client is registered for {:?}",
+                header.alg, self.algorithm
+            )));
+        }
+        let key = if self.algorithm == Algorithm::HS256 {
+            DecodingKey::from_secret(self.client_secret.expose().as_bytes())
+        } else {
+            let kid = header
+                .kid
+                .as_deref()
+                .ok_or_else(|| forged("no key id".into()))?;
+            match self.keys.key(kid, self.algorithm).await {
+                KeyLookup::Found(key) => key,
+                KeyLookup::Unknown => return Err(forged(format!("unknown key id `{kid}`"))),
+                KeyLookup::Unavailable => {
+                    return Err(ProviderError::Unavailable(
+                        "ProConnect's keys cannot be fetched".into(),
+                    ));
+                }
+            }
+        };
+        let metadata = self.metadata().await?;
+        let mut validation = Validation::new(self.algorithm);
+        validation.leeway = self.leeway_seconds;
+        validation.set_issuer(&[&metadata.issuer]);
+        validation.set_audience(&[&self.client_id]);
+        let mut claims = vec!["iss", "aud"];
+        claims.extend_from_slice(required);
+        validation.set_required_spec_claims(&claims);
+        decode::<T>(jwt, &key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| forged(e.to_string()))
+    }
+
+    /// POSTs a form with the client's credentials (`client_secret_post`, the
+    /// method ProConnect offers besides `private_key_jwt`).
+    async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        accept: &str,
+    ) -> Result<reqwest::Response, ProviderError> {
+        let mut fields = form.to_vec();
+        fields.push(("client_id", &self.client_id));
+        fields.push(("client_secret", self.client_secret.expose()));
+        self.http
+            .post(url)
+            .header(reqwest::header::ACCEPT, accept)
+            .form(&fields)
+            .send()
+            .await
+            .map_err(|e| ProviderError::Unavailable(format!("POST {url}: {e}")))
+    }
+}
+
+/// The media type of a response, lowercased, without parameters.
+fn media_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}

@@ -1,0 +1,585 @@
+//! Sign-in with ProConnect for portals: `/auth/login` sends the browser to
+//! ProConnect, `/auth/callback` turns its answer into a gateway token handed
+//! back to the portal, `/auth/logout` ends the ProConnect session.
+//!
+//! A sign-in attempt is stored (under a hash of its `state`) so that the
+//! callback may reach any replica and succeeds once; the browser that started
+//! it is recognised by a signed cookie holding the `state`.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Html, Query};
+use poem::{IntoResponse, Request, Response, handler};
+use rand::RngCore;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use super::cookies::{self, CookieSigner, CookieSpec};
+use crate::auth::proconnect::ProviderError;
+use crate::auth::{Agent, ProConnect};
+use crate::store::SigninAttempt;
+
+/// How long a browser has to come back from ProConnect.
+const ATTEMPT_SECONDS: i64 = 600;
+const SIGNIN_COOKIE: &str = "catalogue_signin";
+const ID_TOKEN_COOKIE: &str = "catalogue_id_token";
+/// The cookie same-site portals use instead of an `Authorization` header.
+pub const TOKEN_COOKIE: &str = "catalogue_token";
+const MODE_FRAGMENT: &str = "fragment";
+const MODE_COOKIE: &str = "cookie";
+const MODE_LOGOUT: &str = "logout";
+
+/// What sign-in needs besides ProConnect.
+pub struct SigninSettings {
+    /// The gateway's public URL; its origin is always an allowed redirect.
+    public_url: String,
+    /// Origins (`scheme://host[:port]`) portals may be sent back to.
+    allowed_origins: Vec<String>,
+    secure_cookies: bool,
+}
+
+impl SigninSettings {
+    pub fn new(public_url: &str, redirect_origins: &[String]) -> Self {
+        let mut allowed_origins: Vec<String> = redirect_origins
+            .iter()
+            .filter_map(|origin| origin_of(origin))
+            .collect();
+        allowed_origins.extend(origin_of(public_url));
+        Self {
+            public_url: public_url.to_owned(),
+            allowed_origins,
+            secure_cookies: public_url.starts_with("https://"),
+        }
+    }
+
+    fn cookie<'a>(&self, name: &'a str, path: &'a str) -> CookieSpec<'a> {
+        CookieSpec {
+            name,
+            path,
+            secure: self.secure_cookies,
+        }
+    }
+
+    /// `redirect` when its origin is allowed.
+    fn allowed_redirect(&self, redirect: &str) -> Option<String> {
+        let origin = origin_of(redirect)?;
+        self.allowed_origins
+            .contains(&origin)
+            .then(|| redirect.to_owned())
+    }
+}
+
+/// `scheme://host[:port]` of an http(s) URL.
+fn origin_of(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    matches!(parsed.scheme(), "http" | "https")
+        .then(|| parsed.origin().ascii_serialization())
+        .filter(|origin| origin != "null")
+}
+
+/// 32 random bytes, URL-safe: 43 characters.
+fn random_value() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn state_hash(state: &str) -> String {
+    Sha256::digest(state.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A refused sign-in step: a page for browsers, JSON for programs; never a token.
+struct Refusal {
+    status: StatusCode,
+    reason: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason,
+            message: message.into(),
+        }
+    }
+
+    fn from_provider(error: &ProviderError) -> Self {
+        match error {
+            ProviderError::Unavailable(_) => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "provider_unavailable",
+                "ProConnect cannot be reached; try again later",
+            ),
+            ProviderError::Refused(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "provider_refused",
+                "ProConnect refused to complete the sign-in (code expired or already used); sign in again",
+            ),
+            ProviderError::Forged(_) => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_id_token",
+                "ProConnect's answer does not verify; nothing was issued",
+            ),
+        }
+    }
+
+    fn into_response(self, request: &Request) -> Response {
+        tracing::warn!(
+            reason = self.reason,
+            status = self.status.as_u16(),
+            "sign-in step refused"
+        );
+        let wants_html = request
+            .header(header::ACCEPT)
+            .is_some_and(|accept| accept.contains("text/html"));
+        let response = if wants_html {
+            Html(format!(
+                "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Connexion impossible</title>\
+                 <main><h1>Connexion impossible</h1><p>{}</p><p><code>{}</code></p></main></html>",
+                html_escape(&self.message),
+                self.reason
+            ))
+            .into_response()
+        } else {
+            poem::web::Json(serde_json::json!({
+                "error": self.reason,
+                "error_description": self.message,
+            }))
+            .into_response()
+        };
+        response
+            .with_status(self.status)
+            .with_header(header::CACHE_CONTROL, "no-store")
+            .into_response()
+    }
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn proconnect(state: &AppState) -> Result<&Arc<ProConnect>, Refusal> {
+    state.authenticator.proconnect().ok_or_else(|| {
+        Refusal::new(
+            StatusCode::NOT_FOUND,
+            "signin_not_configured",
+            "sign-in is not configured on this gateway (CATALOGUE_PROCONNECT_ISSUER)",
+        )
+    })
+}
+
+fn signer(proconnect: &ProConnect) -> CookieSigner {
+    CookieSigner::new(proconnect.derived_key("sign-in cookie"))
+}
+
+/// A redirect that no cache keeps.
+fn redirect_to(location: &str) -> poem::ResponseBuilder {
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, location)
+        .header(header::CACHE_CONTROL, "no-store")
+        .header("Referrer-Policy", "no-referrer")
+}
+
+#[derive(Deserialize)]
+pub struct LoginParams {
+    redirect: Option<String>,
+    mode: Option<String>,
+}
+
+/// `GET /auth/login?redirect=<portal URL>[&mode=cookie]`.
+#[handler]
+pub async fn login(
+    request: &Request,
+    Query(params): Query<LoginParams>,
+    state: Data<&AppState>,
+) -> Response {
+    match start_login(&state, params).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(request),
+    }
+}
+
+async fn start_login(state: &AppState, params: LoginParams) -> Result<Response, Refusal> {
+    let proconnect = proconnect(state)?;
+    let settings = &state.signin;
+    let redirect = match params.redirect {
+        Some(redirect) => settings.allowed_redirect(&redirect).ok_or_else(|| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "redirect_not_allowed",
+                "`redirect` is not on an allowed origin (CATALOGUE_SIGNIN_REDIRECT_ORIGINS)",
+            )
+        })?,
+        None => format!("{}/", settings.public_url),
+    };
+    let mode = match params.mode.as_deref() {
+        None | Some(MODE_FRAGMENT) => MODE_FRAGMENT,
+        Some(MODE_COOKIE) => MODE_COOKIE,
+        Some(_) => {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad_mode",
+                "`mode` is `fragment` (the default) or `cookie`",
+            ));
+        }
+    };
+    let (signin_state, nonce, verifier) = (random_value(), random_value(), random_value());
+    let authorization = proconnect
+        .authorization_request(&signin_state, &nonce, &verifier)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "cannot start a sign-in");
+            Refusal::from_provider(&e)
+        })?;
+    save_attempt(
+        state,
+        SigninAttempt {
+            state_hash: state_hash(&signin_state),
+            nonce,
+            code_verifier: if authorization.uses_pkce {
+                verifier
+            } else {
+                String::new()
+            },
+            redirect,
+            mode: mode.to_owned(),
+            expires_at: Utc::now() + chrono::Duration::seconds(ATTEMPT_SECONDS),
+        },
+    )
+    .await?;
+    Ok(redirect_to(&authorization.url)
+        .header(
+            header::SET_COOKIE,
+            settings.cookie(SIGNIN_COOKIE, "/auth").set(
+                &signer(proconnect).sign(&signin_state),
+                ATTEMPT_SECONDS as u64,
+            ),
+        )
+        .finish())
+}
+
+async fn save_attempt(state: &AppState, attempt: SigninAttempt) -> Result<(), Refusal> {
+    state
+        .store
+        .save_signin_attempt(&attempt)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot record a sign-in attempt");
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the sign-in cannot be recorded now; try again later",
+            )
+        })
+}
+
+/// The attempt this browser started with `state`, taken so it completes once.
+async fn take_attempt(
+    state: &AppState,
+    proconnect: &ProConnect,
+    request: &Request,
+    returned_state: Option<&str>,
+) -> Result<SigninAttempt, Refusal> {
+    let returned_state = returned_state.ok_or_else(|| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "missing_state",
+            "the answer carries no `state`",
+        )
+    })?;
+    let cookie_state = cookies::read(request, SIGNIN_COOKIE);
+    let signer = signer(proconnect);
+    let bound = cookie_state
+        .as_deref()
+        .and_then(|signed| signer.verify(signed))
+        .is_some_and(|cookie_state| cookie_state == returned_state);
+    if !bound {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "state_mismatch",
+            "this browser did not start this sign-in (state and cookie differ); sign in again",
+        ));
+    }
+    let attempt = state
+        .store
+        .take_signin_attempt(&state_hash(returned_state))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cannot read a sign-in attempt");
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the sign-in cannot be checked now; try again later",
+            )
+        })?;
+    attempt.ok_or_else(|| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "state_unknown",
+            "this sign-in is unknown, expired or already completed; sign in again",
+        )
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /auth/callback?code=…&state=…` (or `?error=…&state=…`), from ProConnect.
+#[handler]
+pub async fn callback(
+    request: &Request,
+    Query(params): Query<CallbackParams>,
+    state: Data<&AppState>,
+) -> Response {
+    let clear_signin_cookie = state.signin.cookie(SIGNIN_COOKIE, "/auth").clear();
+    let response = match complete_login(&state, request, params).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(request),
+    };
+    response
+        .with_header(header::SET_COOKIE, clear_signin_cookie)
+        .into_response()
+}
+
+async fn complete_login(
+    state: &AppState,
+    request: &Request,
+    params: CallbackParams,
+) -> Result<Response, Refusal> {
+    let proconnect = proconnect(state)?;
+    let attempt = take_attempt(state, proconnect, request, params.state.as_deref()).await?;
+    if attempt.mode == MODE_LOGOUT {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "state_unknown",
+            "this state belongs to a logout, not a sign-in",
+        ));
+    }
+    if let Some(error) = params.error {
+        let error = match error.as_str() {
+            "access_denied"
+            | "login_required"
+            | "consent_required"
+            | "interaction_required"
+            | "invalid_scope"
+            | "invalid_request"
+            | "unauthorized_client"
+            | "server_error"
+            | "temporarily_unavailable" => error,
+            _ => "other".to_owned(),
+        };
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "provider_error",
+            format!("ProConnect ended the sign-in: {error}"),
+        ));
+    }
+    let code = params.code.ok_or_else(|| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "missing_code",
+            "the answer carries no `code`",
+        )
+    })?;
+    let verifier = (!attempt.code_verifier.is_empty()).then_some(attempt.code_verifier.as_str());
+    let signed_in = proconnect
+        .complete(&code, verifier, &attempt.nonce)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "sign-in failed at ProConnect");
+            Refusal::from_provider(&e)
+        })?;
+    let has_email = signed_in
+        .claims
+        .email
+        .as_deref()
+        .is_some_and(|email| email.contains('@'));
+    if !has_email {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "missing_email",
+            "ProConnect gave no email for this person (ask for the `email` scope)",
+        ));
+    }
+    let own = state.authenticator.own_issuer();
+    let token = own.mint(&signed_in.claims).map_err(|error| {
+        tracing::error!(%error, "cannot sign a token");
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "signing_failed",
+            "the gateway cannot sign a token now",
+        )
+    })?;
+    let lifetime = own.lifetime().as_secs();
+    tracing::info!(
+        sub_hash = %Agent::pseudonym(&signed_in.claims.sub),
+        mode = %attempt.mode,
+        "signed in with ProConnect"
+    );
+    let settings = &state.signin;
+    let id_token_cookie = settings
+        .cookie(ID_TOKEN_COOKIE, "/auth")
+        .set(&signed_in.id_token, lifetime);
+    let response = if attempt.mode == MODE_COOKIE {
+        redirect_to(&attempt.redirect).header(
+            header::SET_COOKIE,
+            settings.cookie(TOKEN_COOKIE, "/").set(&token, lifetime),
+        )
+    } else {
+        // In the fragment, never the query: it stays in the browser, out of
+        // servers' logs and Referer headers.
+        let mut location = url::Url::parse(&attempt.redirect).map_err(|_| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "redirect_not_allowed",
+                "bad redirect",
+            )
+        })?;
+        let fragment = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("access_token", &token)
+            .append_pair("token_type", "Bearer")
+            .append_pair("expires_in", &lifetime.to_string())
+            .finish();
+        location.set_fragment(Some(&fragment));
+        redirect_to(location.as_str())
+    };
+    Ok(response
+        .header(header::SET_COOKIE, id_token_cookie)
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutParams {
+    redirect: Option<String>,
+}
+
+/// `GET /auth/logout?redirect=<portal URL>`: forgets the gateway's cookies and
+/// ends the ProConnect session (`id_token_hint`), then returns to the portal.
+#[handler]
+pub async fn logout(
+    request: &Request,
+    Query(params): Query<LogoutParams>,
+    state: Data<&AppState>,
+) -> Response {
+    match start_logout(&state, request, params).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(request),
+    }
+}
+
+async fn start_logout(
+    state: &AppState,
+    request: &Request,
+    params: LogoutParams,
+) -> Result<Response, Refusal> {
+    let settings = &state.signin;
+    let redirect = match params.redirect {
+        Some(redirect) => settings.allowed_redirect(&redirect).ok_or_else(|| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "redirect_not_allowed",
+                "`redirect` is not on an allowed origin (CATALOGUE_SIGNIN_REDIRECT_ORIGINS)",
+            )
+        })?,
+        None => format!("{}/", settings.public_url),
+    };
+    let forget = [
+        settings.cookie(TOKEN_COOKIE, "/").clear(),
+        settings.cookie(ID_TOKEN_COOKIE, "/auth").clear(),
+    ];
+    let id_token = cookies::read(request, ID_TOKEN_COOKIE).filter(|t| !t.is_empty());
+    let mut response = match (state.authenticator.proconnect(), id_token) {
+        (Some(proconnect), Some(id_token)) => {
+            let logout_state = random_value();
+            let end_session = proconnect
+                .end_session_url(
+                    &id_token,
+                    &logout_state,
+                    &format!("{}/auth/logout/callback", settings.public_url),
+                )
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "cannot end a ProConnect session");
+                    Refusal::from_provider(&e)
+                })?;
+            match end_session {
+                Some(url) => {
+                    save_attempt(
+                        state,
+                        SigninAttempt {
+                            state_hash: state_hash(&logout_state),
+                            nonce: String::new(),
+                            code_verifier: String::new(),
+                            redirect,
+                            mode: MODE_LOGOUT.to_owned(),
+                            expires_at: Utc::now() + chrono::Duration::seconds(ATTEMPT_SECONDS),
+                        },
+                    )
+                    .await?;
+                    redirect_to(&url).header(
+                        header::SET_COOKIE,
+                        settings.cookie(SIGNIN_COOKIE, "/auth").set(
+                            &signer(proconnect).sign(&logout_state),
+                            ATTEMPT_SECONDS as u64,
+                        ),
+                    )
+                }
+                None => redirect_to(&redirect),
+            }
+        }
+        _ => redirect_to(&redirect),
+    };
+    for cookie in forget {
+        response = response.header(header::SET_COOKIE, cookie);
+    }
+    Ok(response.finish())
+}
+
+#[derive(Deserialize)]
+pub struct LogoutCallbackParams {
+    state: Option<String>,
+}
+
+/// `GET /auth/logout/callback?state=…`: back from ProConnect, on to the portal.
+#[handler]
+pub async fn logout_callback(
+    request: &Request,
+    Query(params): Query<LogoutCallbackParams>,
+    state: Data<&AppState>,
+) -> Response {
+    let clear_signin_cookie = state.signin.cookie(SIGNIN_COOKIE, "/auth").clear();
+    let outcome = async {
+        let proconnect = proconnect(&state)?;
+        let attempt = take_attempt(&state, proconnect, request, params.state.as_deref()).await?;
+        if attempt.mode != MODE_LOGOUT {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "state_unknown",
+                "this state belongs to a sign-in, not a logout",
+            ));
+        }
+        Ok(redirect_to(&attempt.redirect).finish())
+    }
+    .await;
+    outcome
+        .unwrap_or_else(|refusal| refusal.into_response(request))
+        .with_header(header::SET_COOKIE, clear_signin_cookie)
+        .into_response()
+}

@@ -1,0 +1,134 @@
+//! What sign-in needs to share between replicas: the gateway's signing keys
+//! and the sign-in attempts in flight. Opaque strings to this module.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::entities::{signin_attempt, signing_key};
+use super::{Store, StoreError};
+
+/// One of the gateway's signing keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub private_key_pem: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// A sign-in that went to the provider and has not come back yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigninAttempt {
+    pub state_hash: String,
+    pub nonce: String,
+    pub code_verifier: String,
+    pub redirect: String,
+    pub mode: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Every signing key, newest first.
+    pub async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, StoreError> {
+        Ok(signing_key::Entity::find()
+            .order_by_desc(signing_key::Column::CreatedAt)
+            .order_by_desc(signing_key::Column::Kid)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| StoredSigningKey {
+                kid: row.kid,
+                private_key_pem: row.private_key_pem,
+                created_at: row.created_at,
+                retired_at: row.retired_at,
+            })
+            .collect())
+    }
+
+    /// Adds `key` and retires the keys in use before it, in one transaction.
+    /// A key id already stored is left as it is.
+    pub async fn add_signing_key(&self, key: &StoredSigningKey) -> Result<(), StoreError> {
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        signing_key::Entity::update_many()
+            .col_expr(
+                signing_key::Column::RetiredAt,
+                sea_orm::sea_query::Expr::value(key.created_at),
+            )
+            .filter(signing_key::Column::RetiredAt.is_null())
+            .filter(signing_key::Column::Kid.ne(key.kid.as_str()))
+            .exec(&txn)
+            .await?;
+        signing_key::Entity::insert(signing_key::ActiveModel {
+            kid: Set(key.kid.clone()),
+            private_key_pem: Set(key.private_key_pem.clone()),
+            created_at: Set(key.created_at),
+            retired_at: Set(None),
+        })
+        .on_conflict_do_nothing_on([signing_key::Column::Kid])
+        .exec(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes keys retired before `before`: no token they signed is still valid.
+    pub async fn delete_signing_keys_retired_before(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(signing_key::Entity::delete_many()
+            .filter(signing_key::Column::RetiredAt.lt(before))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+
+    /// Records a sign-in attempt, and forgets the expired ones.
+    pub async fn save_signin_attempt(&self, attempt: &SigninAttempt) -> Result<(), StoreError> {
+        signin_attempt::Entity::delete_many()
+            .filter(signin_attempt::Column::ExpiresAt.lt(Utc::now()))
+            .exec(&self.db)
+            .await?;
+        signin_attempt::Entity::insert(signin_attempt::ActiveModel {
+            state_hash: Set(attempt.state_hash.clone()),
+            nonce: Set(attempt.nonce.clone()),
+            code_verifier: Set(attempt.code_verifier.clone()),
+            redirect: Set(attempt.redirect.clone()),
+            mode: Set(attempt.mode.clone()),
+            expires_at: Set(attempt.expires_at),
+        })
+        .exec(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The unexpired attempt with this state hash, removed so that it can be
+    /// completed once only: of two concurrent callers, one gets it.
+    pub async fn take_signin_attempt(
+        &self,
+        state_hash: &str,
+    ) -> Result<Option<SigninAttempt>, StoreError> {
+        let Some(row) = signin_attempt::Entity::find_by_id(state_hash.to_owned())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let deleted = signin_attempt::Entity::delete_by_id(state_hash.to_owned())
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        if deleted != 1 || row.expires_at <= Utc::now() {
+            return Ok(None);
+        }
+        Ok(Some(SigninAttempt {
+            state_hash: row.state_hash,
+            nonce: row.nonce,
+            code_verifier: row.code_verifier,
+            redirect: row.redirect,
+            mode: row.mode,
+            expires_at: row.expires_at,
+        }))
+    }
+}
