@@ -587,4 +587,47 @@ mod tests {
             assert!(error.to_string().contains(says), "{error}");
         }
     }
+
+    #[test]
+    fn proconnect_is_all_or_nothing_and_its_secret_is_never_printed() {
+        let complete = [
+            (
+                "CATALOGUE_PROCONNECT_ISSUER",
+                "https://fca.integ01.dev-agentconnect.fr/api/v2",
+            ),
+            ("CATALOGUE_PROCONNECT_CLIENT_ID", "client"),
+            ("CATALOGUE_PROCONNECT_CLIENT_SECRET", "very-secret-value"),
+        ];
+        let config = Config::from_vars(vars(&complete)).unwrap();
+        assert!(!format!("{config:?}").contains("very-secret-value"));
+        assert_eq!(config.proconnect_scopes, PROCONNECT_SCOPES);
+
+        let error = Config::from_vars(vars(&complete[..2])).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("CATALOGUE_PROCONNECT_CLIENT_SECRET"),
+            "{error}"
+        );
+        for (name, value, says) in [
+            (
+                "CATALOGUE_PROCONNECT_SIGNING_ALG",
+                "none",
+                "RS256, ES256 or HS256",
+            ),
+            ("CATALOGUE_PROCONNECT_SCOPES", "email", "openid"),
+            (
+                "CATALOGUE_SIGNIN_REDIRECT_ORIGINS",
+                "portail.gouv.fr",
+                "origin",
+            ),
+            ("CATALOGUE_PUBLIC_URL", "catalogue", "public_url"),
+            ("CATALOGUE_TOKEN_LIFETIME_SECONDS", "10", "at least 60"),
+        ] {
+            let mut pairs = complete.to_vec();
+            pairs.push((name, value));
+            let error = Config::from_vars(vars(&pairs)).unwrap_err();
+            assert!(error.to_string().contains(says), "{name}: {error}");
+        }
+    }
 }

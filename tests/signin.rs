@@ -459,3 +459,19 @@ on_both_backends!(
     opaque_access_tokens_are_introspected,
     replicas_accept_each_others_tokens_across_a_rotation,
 );
+
+/// Without ProConnect, sign-in says so; the gateway still publishes its keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_proconnect_sign_in_is_not_found() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut browser = Browser::new(&app.url(""), "http://127.0.0.1:9");
+    let step = browser
+        .get(&app.url(&format!("/auth/login?redirect={PORTAL}/")))
+        .await;
+    assert_refused(&step, 404, "signin_not_configured");
+    let jwks: JwkSet = serde_json::from_str(&app.get_text("/.well-known/jwks.json").await).unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+    let (status, _, answer) = app.query_as("opaque-token", ME, json!({})).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["errors"][0]["extensions"]["reason"], "malformed");
+}
