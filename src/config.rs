@@ -80,6 +80,18 @@ pub struct Config {
     pub proconnect_signing_alg: String,
     /// Origins of the portals a sign-in may return to (the gateway's own is always allowed).
     pub signin_redirect_origins: Vec<String>,
+    /// `redis://…`: the response cache shared by every replica; unset: in-process.
+    pub redis_url: Option<Secret>,
+    /// Prefix of the gateway's Redis keys (deployments may share a Redis).
+    pub redis_prefix: String,
+    /// How long Redis may take to answer before the cache is skipped, in milliseconds.
+    pub redis_timeout_ms: u64,
+    /// How long an answer stays in the response cache, in seconds.
+    pub cache_ttl_seconds: u64,
+    /// Size of the in-process response cache, in bytes.
+    pub cache_memory_bytes: u64,
+    /// `max-age` of public answers to GET requests, for browsers and CDNs, in seconds.
+    pub http_max_age_seconds: u64,
 }
 
 /// A credential: deserialized like a string, never printed.
@@ -151,6 +163,12 @@ impl Default for Config {
             proconnect_acr_values: None,
             proconnect_signing_alg: "RS256".to_owned(),
             signin_redirect_origins: Vec::new(),
+            redis_url: None,
+            redis_prefix: "catalogue:".to_owned(),
+            redis_timeout_ms: 250,
+            cache_ttl_seconds: 300,
+            cache_memory_bytes: 64 * 1024 * 1024,
+            http_max_age_seconds: 60,
         }
     }
 }
@@ -263,6 +281,20 @@ impl Config {
             "PROCONNECT_ACR_VALUES" => self.proconnect_acr_values = non_empty(value),
             "PROCONNECT_SIGNING_ALG" => self.proconnect_signing_alg = value.trim().to_owned(),
             "SIGNIN_REDIRECT_ORIGINS" => self.signin_redirect_origins = list(value),
+            "REDIS_URL" => self.redis_url = non_empty(value).map(Secret),
+            "REDIS_PREFIX" => self.redis_prefix = value.to_owned(),
+            "REDIS_TIMEOUT_MS" => {
+                self.redis_timeout_ms = value
+                    .parse()
+                    .map_err(|e| bad(format!("`{value}` is not a number of milliseconds ({e})")))?
+            }
+            "CACHE_TTL_SECONDS" => self.cache_ttl_seconds = seconds(value).map_err(bad)?,
+            "CACHE_MEMORY_BYTES" => {
+                self.cache_memory_bytes = value
+                    .parse()
+                    .map_err(|e| bad(format!("`{value}` is not a byte count ({e})")))?
+            }
+            "HTTP_MAX_AGE_SECONDS" => self.http_max_age_seconds = seconds(value).map_err(bad)?,
             "LOG_FORMAT" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,
@@ -280,7 +312,9 @@ impl Config {
                      CATALOGUE_PUBLIC_URL, CATALOGUE_TOKEN_LIFETIME_SECONDS, CATALOGUE_SIGNING_KEY_FILE, \
                      CATALOGUE_PROCONNECT_ISSUER, CATALOGUE_PROCONNECT_CLIENT_ID, CATALOGUE_PROCONNECT_CLIENT_SECRET, \
                      CATALOGUE_PROCONNECT_REDIRECT_URL, CATALOGUE_PROCONNECT_SCOPES, CATALOGUE_PROCONNECT_ACR_VALUES, \
-                     CATALOGUE_PROCONNECT_SIGNING_ALG, CATALOGUE_SIGNIN_REDIRECT_ORIGINS"
+                     CATALOGUE_PROCONNECT_SIGNING_ALG, CATALOGUE_SIGNIN_REDIRECT_ORIGINS, \
+                     CATALOGUE_REDIS_URL, CATALOGUE_REDIS_PREFIX, CATALOGUE_REDIS_TIMEOUT_MS, \
+                     CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_HTTP_MAX_AGE_SECONDS"
                 )));
             }
         }
@@ -358,6 +392,19 @@ impl Config {
             )));
         }
         self.check_signin()?;
+        if let Some(url) = &self.redis_url
+            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+        {
+            return Err(ConfigError::Conflict(format!(
+                "redis_url `{}` is neither redis://… nor rediss://…",
+                redact_password(url.expose())
+            )));
+        }
+        if self.cache_ttl_seconds == 0 {
+            return Err(ConfigError::Conflict(
+                "cache_ttl_seconds must be at least 1".into(),
+            ));
+        }
         if self.max_body_bytes < 1024 {
             return Err(ConfigError::Conflict(format!(
                 "max_body_bytes = {} leaves no room for a query; use at least 1024",

@@ -4,6 +4,7 @@
 //! integration test use it.
 
 pub mod auth;
+pub mod cache;
 pub mod catalogue;
 pub mod config;
 pub mod graphql;
@@ -35,6 +36,8 @@ pub enum StartError {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Cache(#[from] cache::CacheError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -87,7 +90,8 @@ impl App {
         let own_issuer = own_issuer(&config, &store, address).await?;
         let authenticator = auth::Authenticator::from_config(&config, own_issuer)?;
         let schema = graphql::build_schema(Some(store.clone()));
-        let state = http::AppState::new(schema, store.clone(), authenticator, &config);
+        let cache = response_cache(&config).await?;
+        let state = http::AppState::new(schema, store.clone(), authenticator, cache, &config);
         Ok(Self {
             acceptor,
             address,
@@ -118,6 +122,25 @@ impl App {
             .run_with_graceful_shutdown(endpoint, shutdown, Some(self.shutdown_grace))
             .await
     }
+}
+
+/// The response cache: Redis when configured, in-process otherwise.
+pub async fn response_cache(config: &Config) -> Result<cache::ResponseCache, StartError> {
+    let store: std::sync::Arc<dyn cache::CacheStore> = match &config.redis_url {
+        Some(url) => std::sync::Arc::new(
+            cache::RedisStore::connect(
+                url.expose(),
+                &config.redis_prefix,
+                Duration::from_millis(config.redis_timeout_ms),
+            )
+            .await?,
+        ),
+        None => std::sync::Arc::new(cache::MemoryStore::new(config.cache_memory_bytes)),
+    };
+    Ok(cache::ResponseCache::new(
+        store,
+        Duration::from_secs(config.cache_ttl_seconds),
+    ))
 }
 
 /// The gateway's own issuer: its public URL and its signing keys (from the

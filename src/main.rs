@@ -150,6 +150,13 @@ async fn import(config: Config, dir: PathBuf) -> anyhow::Result<()> {
     store.migrate().await?;
     let report = store.import(&catalogue, chrono::Utc::now()).await?;
     store.close().await?;
+    if config.redis_url.is_some() {
+        // Gateways sharing this Redis stop serving answers from before the import.
+        catalogue_gateway::response_cache(&config)
+            .await?
+            .bump_generation()
+            .await;
+    }
     println!("imported {}: {report}", dir.display());
     Ok(())
 }

@@ -59,7 +59,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Every write, newest first, a page at a time (administrators).
-    #[graphql(guard = "AdminOnly")]
+    #[graphql(guard = "AdminOnly", cache_control(private))]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

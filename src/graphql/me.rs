@@ -78,7 +78,8 @@ pub struct MeQuery;
 
 #[Object]
 impl MeQuery {
-    /// The signed-in agent; null for anonymous callers.
+    /// The signed-in agent; null for anonymous callers. Never cached.
+    #[graphql(cache_control(private))]
     async fn me(&self, ctx: &Context<'_>) -> Option<Me> {
         principal(ctx).and_then(|p| p.agent()).cloned().map(Me)
     }

@@ -8,9 +8,11 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 
 use super::AppState;
 use super::access_log::{Caller, OperationName};
+use super::caching;
 use super::cookies;
 use super::signin::TOKEN_COOKIE;
 use crate::auth::{Principal, Rejection};
+use crate::cache::{Scope, cache_key, normalise};
 use crate::graphql::{self, code};
 
 const JSON: &str = "application/json";
@@ -57,10 +59,18 @@ async fn authenticate(state: &AppState, request: &Request) -> Result<Principal, 
     }
 }
 
+/// How the request came: only answers to GET may be kept by browsers and CDNs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
 async fn execute(
     state: &AppState,
     http_request: &Request,
     request: async_graphql::Request,
+    method: Method,
 ) -> Response {
     if request.query.trim().is_empty() {
         return refused(StatusCode::BAD_REQUEST, "the request has no `query`");
@@ -71,13 +81,93 @@ async fn execute(
     };
     let caller = Caller::of(&principal);
     let operation = request.operation_name.clone();
-    let response = graphql::execute(&state.schema, request, state.store.clone(), principal).await;
-    let mut http = async_graphql_poem::GraphQLResponse::from(response).into_response();
+    let mutation = selects_mutation(&request);
+    let scope = match principal {
+        Principal::Anonymous => Scope::Public,
+        Principal::Agent(_) => Scope::Agents,
+    };
+    let key = if mutation {
+        None
+    } else {
+        answer_key(state, &request, scope).await
+    };
+    let cached = match &key {
+        Some(key) => state.cache.get(key).await,
+        None => None,
+    };
+    let (body, freshness) = match cached {
+        Some(body) => (body, Freshness::Hit),
+        None => {
+            let response =
+                graphql::execute(&state.schema, request, state.store.clone(), principal).await;
+            if mutation {
+                // Whatever it changed, answers cached before are out of date.
+                state.cache.bump_generation().await;
+            }
+            let shareable = response.is_ok() && response.cache_control.public;
+            let body = serde_json::to_vec(&response).unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot serialise an answer");
+                br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
+                    .to_vec()
+            });
+            match (&key, shareable) {
+                (Some(key), true) => {
+                    state.cache.put(key, &body).await;
+                    (body, Freshness::Miss)
+                }
+                _ => (body, Freshness::Uncacheable),
+            }
+        }
+    };
+    let policy = caching::Policy {
+        public_get: method == Method::Get && scope == Scope::Public,
+        shareable: freshness != Freshness::Uncacheable,
+        authenticated: scope == Scope::Agents,
+        max_age_seconds: state.http_max_age_seconds,
+    };
+    let mut http = caching::respond(http_request, body, &policy);
+    if freshness != Freshness::Uncacheable {
+        http.headers_mut().insert(
+            "x-cache",
+            header::HeaderValue::from_static(if freshness == Freshness::Hit {
+                "HIT"
+            } else {
+                "MISS"
+            }),
+        );
+    }
     if let Some(name) = operation {
         http.extensions_mut().insert(OperationName(name));
     }
     http.extensions_mut().insert(caller);
     http
+}
+
+/// Where an answer came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Freshness {
+    Hit,
+    Miss,
+    /// Not kept: a mutation, an error, or an answer for one caller only.
+    Uncacheable,
+}
+
+/// The cache key of a read-only request, or `None` when the cache cannot
+/// say which generation is current.
+async fn answer_key(
+    state: &AppState,
+    request: &async_graphql::Request,
+    scope: Scope,
+) -> Option<String> {
+    let generation = state.cache.generation().await?;
+    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+    Some(cache_key(
+        generation,
+        scope,
+        request.operation_name.as_deref(),
+        &variables,
+        &normalise(&request.query),
+    ))
 }
 
 /// `POST /graphql` with a JSON body `{query, operationName, variables}`.
@@ -109,7 +199,7 @@ pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Resp
         }
     };
     match serde_json::from_slice::<async_graphql::Request>(&bytes) {
-        Ok(graphql_request) => execute(&state, request, graphql_request).await,
+        Ok(graphql_request) => execute(&state, request, graphql_request, Method::Post).await,
         Err(error) => refused(
             StatusCode::BAD_REQUEST,
             &format!("the body is not a GraphQL request ({{\"query\": \"…\"}}): {error}"),
@@ -147,7 +237,7 @@ pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations are sent with POST: a GET must not change anything",
         ),
-        Ok(graphql_request) => execute(&state, request, graphql_request).await,
+        Ok(graphql_request) => execute(&state, request, graphql_request, Method::Get).await,
         Err(error) => refused(
             StatusCode::BAD_REQUEST,
             &format!("not a GraphQL GET request (?query=…): {error}"),

@@ -12,11 +12,21 @@ pub async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "live" }))
 }
 
-/// `GET /health/ready`: the database answers too.
+/// `GET /health/ready`: the database answers too. A failing cache leaves the
+/// gateway ready (the database answers instead) and is reported as degraded.
 #[handler]
 pub async fn ready(state: Data<&AppState>) -> Response {
+    let cache = if state.cache.is_degraded() {
+        "degraded"
+    } else {
+        "ok"
+    };
     match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(()) => Json(serde_json::json!({
+            "status": "ready",
+            "cache": { "kind": state.cache.kind(), "status": cache },
+        }))
+        .into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");
             Json(serde_json::json!({ "status": "unavailable", "reason": "database" }))

@@ -3,6 +3,7 @@
 //! the gateway's keys under `/.well-known/*`.
 
 mod access_log;
+mod caching;
 mod cookies;
 mod graphql;
 mod health;
@@ -16,6 +17,7 @@ use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Route, get};
 
 use crate::auth::Authenticator;
+use crate::cache::ResponseCache;
 use crate::config::Config;
 use crate::graphql::CatalogueSchema;
 use crate::store::Store;
@@ -32,6 +34,9 @@ pub struct AppState {
     pub max_body_bytes: usize,
     pub requests: Arc<metrics::RequestCounters>,
     signin: Arc<SigninSettings>,
+    pub cache: ResponseCache,
+    /// `max-age` of public answers to GET requests.
+    http_max_age_seconds: u64,
 }
 
 impl AppState {
@@ -39,6 +44,7 @@ impl AppState {
         schema: CatalogueSchema,
         store: Store,
         authenticator: Authenticator,
+        cache: ResponseCache,
         config: &Config,
     ) -> Self {
         let sdl = schema.sdl().into();
@@ -54,6 +60,8 @@ impl AppState {
             max_body_bytes: config.max_body_bytes,
             requests: Arc::default(),
             signin,
+            cache,
+            http_max_age_seconds: config.http_max_age_seconds,
         }
     }
 }

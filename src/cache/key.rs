@@ -1,0 +1,134 @@
+//! Cache keys: a hash of everything an answer depends on.
+
+use sha2::{Digest, Sha256};
+
+/// Whose answer it is: answers differ by what the reader may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Public,
+    Agents,
+}
+
+impl Scope {
+    fn tag(self) -> &'static str {
+        match self {
+            Scope::Public => "public",
+            Scope::Agents => "agents",
+        }
+    }
+}
+
+/// The document with comments dropped and insignificant whitespace and
+/// commas collapsed, strings left as they are: two spellings of one query
+/// share a key.
+pub fn normalise(document: &str) -> String {
+    let mut out = String::with_capacity(document.len());
+    let mut chars = document.chars().peekable();
+    let mut pending_space = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                for next in chars.by_ref() {
+                    if next == '\n' || next == '\r' {
+                        break;
+                    }
+                }
+                pending_space = true;
+            }
+            c if c.is_whitespace() || c == ',' || c == '\u{feff}' => pending_space = true,
+            '"' => {
+                if pending_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push('"');
+                copy_string(&mut chars, &mut out);
+            }
+            c => {
+                if pending_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// Copies a string literal after its opening quote, block strings included.
+fn copy_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut String) {
+    let block = {
+        let mut lookahead = chars.clone();
+        lookahead.next() == Some('"') && lookahead.next() == Some('"')
+    };
+    if block {
+        out.push_str("\"\"");
+        chars.next();
+        chars.next();
+        let mut quotes = 0;
+        for c in chars.by_ref() {
+            out.push(c);
+            quotes = if c == '"' { quotes + 1 } else { 0 };
+            if quotes == 3 {
+                return;
+            }
+        }
+        return;
+    }
+    let mut escaped = false;
+    for c in chars.by_ref() {
+        out.push(c);
+        match c {
+            '\\' if !escaped => escaped = true,
+            '"' if !escaped => return,
+            _ => escaped = false,
+        }
+    }
+}
+
+/// The key of an answer: generation, scope, operation, variables, document.
+pub fn cache_key(
+    generation: u64,
+    scope: Scope,
+    operation_name: Option<&str>,
+    variables: &str,
+    normalised_document: &str,
+) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        scope.tag(),
+        operation_name.unwrap_or_default(),
+        variables,
+        normalised_document,
+    ] {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
+    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("g{generation}:{digest}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_of_one_query_normalise_alike_and_strings_do_not_change() {
+        let a = "query Q { projects(first: 3, filter: {search: \"a  b\"}) { totalCount } }";
+        let b = "query Q {\n  # count them\n  projects(first: 3 filter: {search: \"a  b\"}) {\n    totalCount\n  }\n}\n";
+        assert_eq!(normalise(a), normalise(b));
+        assert!(normalise(a).contains("\"a  b\""));
+        assert_ne!(normalise(a), normalise(&a.replace("a  b", "a b")));
+        let block = "{ x(s: \"\"\"a  # not a comment\n\"\"\") }";
+        assert!(normalise(block).contains("a  # not a comment\n"));
+        assert_ne!(
+            cache_key(1, Scope::Public, None, "{}", "{ x }"),
+            cache_key(1, Scope::Agents, None, "{}", "{ x }")
+        );
+        assert_ne!(
+            cache_key(1, Scope::Public, None, "{}", "{ x }"),
+            cache_key(2, Scope::Public, None, "{}", "{ x }")
+        );
+    }
+}

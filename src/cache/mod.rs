@@ -1,0 +1,105 @@
+//! The response cache: answers to read-only GraphQL requests, keyed by what
+//! decides them (normalised document, operation name, variables, the
+//! reader's visibility scope) and by the catalogue generation, which every
+//! write bumps so that every replica stops serving older answers at once.
+//!
+//! Two stores behind one trait: Redis when `CATALOGUE_REDIS_URL` is set
+//! (shared by replicas), in-process otherwise. A failing store is a cache
+//! miss, never an error: the database answers.
+
+mod key;
+mod memory;
+mod redis_store;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+pub use key::{Scope, cache_key, normalise};
+pub use memory::MemoryStore;
+pub use redis_store::RedisStore;
+
+/// Why the cache store did not answer.
+#[derive(Debug, thiserror::Error)]
+#[error("cache: {0}")]
+pub struct CacheError(pub String);
+
+/// Where cached answers and the generation counter live.
+#[async_trait::async_trait]
+pub trait CacheStore: Send + Sync {
+    /// The current catalogue generation.
+    async fn generation(&self) -> Result<u64, CacheError>;
+    /// Moves to a new generation: every answer cached before is out of date.
+    async fn bump_generation(&self) -> Result<u64, CacheError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
+    /// `redis` or `memory`, for health and metrics.
+    fn kind(&self) -> &'static str;
+}
+
+/// The cache as the HTTP layer uses it: failures logged once per episode
+/// and reported by readiness, never passed on.
+#[derive(Clone)]
+pub struct ResponseCache {
+    store: Arc<dyn CacheStore>,
+    ttl: Duration,
+    degraded: Arc<AtomicBool>,
+}
+
+impl ResponseCache {
+    pub fn new(store: Arc<dyn CacheStore>, ttl: Duration) -> Self {
+        Self {
+            store,
+            ttl,
+            degraded: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    /// Whether the last use of the store failed.
+    pub fn is_degraded(&self) -> bool {
+        self.degraded.load(Ordering::Relaxed)
+    }
+
+    fn outcome<T>(&self, result: Result<T, CacheError>) -> Option<T> {
+        match result {
+            Ok(value) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::info!(cache = self.kind(), "the cache answers again");
+                }
+                Some(value)
+            }
+            Err(error) => {
+                if !self.degraded.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(cache = self.kind(), %error, "the cache fails; answering from the database");
+                }
+                None
+            }
+        }
+    }
+
+    /// The current generation, or `None` when the store cannot say.
+    pub async fn generation(&self) -> Option<u64> {
+        let result = self.store.generation().await;
+        self.outcome(result)
+    }
+
+    /// Marks every cached answer out of date (after a write).
+    pub async fn bump_generation(&self) {
+        let result = self.store.bump_generation().await;
+        self.outcome(result);
+    }
+
+    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let result = self.store.get(key).await;
+        self.outcome(result).flatten()
+    }
+
+    pub async fn put(&self, key: &str, value: &[u8]) {
+        let result = self.store.put(key, value, self.ttl).await;
+        self.outcome(result);
+    }
+}

@@ -1,0 +1,65 @@
+//! HTTP caching of GraphQL answers: public answers to GET carry
+//! `Cache-Control: public, max-age` and an `ETag` (and `If-None-Match` gets
+//! 304); everything else tells caches not to keep it. Answers vary by the
+//! credentials that decided them.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::{Request, Response};
+use sha2::{Digest, Sha256};
+
+/// What decides an answer's caching headers.
+pub struct Policy {
+    /// An anonymous caller's GET: browsers and CDNs may keep the answer.
+    pub public_get: bool,
+    /// The answer is the same for everyone in the caller's scope.
+    pub shareable: bool,
+    /// The caller is signed in.
+    pub authenticated: bool,
+    pub max_age_seconds: u64,
+}
+
+fn etag_of(body: &[u8]) -> String {
+    format!("\"{}\"", URL_SAFE_NO_PAD.encode(Sha256::digest(body)))
+}
+
+/// Whether `If-None-Match` names `etag` (or `*`).
+fn matches(request: &Request, etag: &str) -> bool {
+    request
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|candidate| candidate.trim().trim_start_matches("W/"))
+        .any(|candidate| candidate == etag || candidate == "*")
+}
+
+/// The HTTP answer carrying the GraphQL answer `body`.
+pub fn respond(request: &Request, body: Vec<u8>, policy: &Policy) -> Response {
+    let vary = HeaderValue::from_static("Authorization, Cookie");
+    if policy.public_get && policy.shareable {
+        let etag = etag_of(&body);
+        let cache_control = format!("public, max-age={}", policy.max_age_seconds);
+        let builder = Response::builder()
+            .header(header::ETAG, etag.as_str())
+            .header(header::CACHE_CONTROL, cache_control)
+            .header(header::VARY, vary);
+        return if matches(request, &etag) {
+            builder.status(StatusCode::NOT_MODIFIED).finish()
+        } else {
+            builder.content_type("application/json").body(body)
+        };
+    }
+    let cache_control = if policy.authenticated {
+        "private, no-store"
+    } else {
+        "no-store"
+    };
+    Response::builder()
+        .header(header::CACHE_CONTROL, cache_control)
+        .header(header::VARY, vary)
+        .content_type("application/json")
+        .body(body)
+}

@@ -1,0 +1,260 @@
+//! The response cache, in process and in a real Redis: hits after misses,
+//! answers never crossing between callers who may see different things,
+//! invalidation across two gateways sharing Redis, and HTTP caching headers.
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use catalogue_gateway::auth::DevKey;
+use catalogue_gateway::config::{Config, Secret};
+use common::{Backend, TestApp, TestDatabase, catalogue_dir};
+use serde_json::{Value, json};
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+
+/// Keys of their own for each test, so tests sharing the Redis never meet.
+fn redis_prefix() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "catalogue-test:{}:{}:{}:",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        jsonwebtoken::get_current_timestamp()
+    )
+}
+
+/// A dev key and a gateway trusting it, with Redis under `prefix` or in-process.
+struct Setup {
+    key: DevKey,
+    _key_dir: tempfile::TempDir,
+    key_file: std::path::PathBuf,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("dev.pem");
+        Self {
+            key: DevKey::load_or_create(&key_file).unwrap(),
+            _key_dir: dir,
+            key_file,
+        }
+    }
+
+    fn token(&self, email: &str, admin: bool) -> String {
+        self.key.mint(email, admin, 30).unwrap()
+    }
+
+    async fn gateway(&self, database: TestDatabase, redis_prefix: Option<&str>) -> TestApp {
+        let key_file = self.key_file.clone();
+        let prefix = redis_prefix.map(str::to_owned);
+        TestApp::spawn_configured(
+            database,
+            Some(catalogue_dir()),
+            move |config: &mut Config| {
+                config.dev_auth = true;
+                config.dev_key_file = key_file;
+                if let Some(prefix) = prefix {
+                    config.redis_url = Some(Secret::new(REDIS));
+                    config.redis_prefix = prefix;
+                }
+            },
+        )
+        .await
+    }
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+}
+
+async fn get(app: &TestApp, query: &str, token: Option<&str>, etag: Option<&str>) -> Answer {
+    let mut request = reqwest::Client::new()
+        .get(app.url("/graphql"))
+        .query(&[("query", query)]);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(etag) = etag {
+        request = request.header("if-none-match", etag);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+const PROJECTS: &str = "{ projects(first: 3) { totalCount edges { node { slug maintainers } } } }";
+
+async fn a_repeated_query_is_answered_without_the_database(redis: bool) {
+    let setup = Setup::new();
+    let prefix = redis_prefix();
+    let app = setup
+        .gateway(
+            TestDatabase::create(Backend::Sqlite).await,
+            redis.then_some(prefix.as_str()),
+        )
+        .await;
+    let miss = get(&app, PROJECTS, None, None).await;
+    assert_eq!(miss.header("x-cache"), Some("MISS"));
+    let statements = app.statements_executed().await;
+    let hit = get(&app, PROJECTS, None, None).await;
+    assert_eq!(hit.header("x-cache"), Some("HIT"));
+    assert_eq!(hit.body, miss.body);
+    // Another spelling of the same document shares the entry.
+    let respelled = get(&app, &PROJECTS.replace(' ', "\n  "), None, None).await;
+    assert_eq!(respelled.header("x-cache"), Some("HIT"));
+    assert_eq!(
+        app.statements_executed().await,
+        statements,
+        "hits never reach the database"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_query_is_answered_from_the_in_process_cache() {
+    a_repeated_query_is_answered_without_the_database(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_query_is_answered_from_redis() {
+    a_repeated_query_is_answered_without_the_database(true).await;
+}
+
+/// Same document, alternating callers: each gets the answer for its scope;
+/// `me` is never cached at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_never_cross_between_anonymous_callers_and_agents() {
+    let setup = Setup::new();
+    let prefix = redis_prefix();
+    let app = setup
+        .gateway(TestDatabase::create(Backend::Sqlite).await, Some(&prefix))
+        .await;
+    let agent = setup.token("camille@insee.fr", false);
+    for round in 0..2 {
+        let anonymous = get(&app, PROJECTS, None, None).await;
+        let signed_in = get(&app, PROJECTS, Some(&agent), None).await;
+        let expected = if round == 0 { "MISS" } else { "HIT" };
+        assert_eq!(anonymous.header("x-cache"), Some(expected));
+        assert_eq!(signed_in.header("x-cache"), Some(expected));
+        let node = |answer: &Answer| answer.body["data"]["projects"]["edges"][0]["node"].clone();
+        assert_eq!(
+            node(&anonymous)["maintainers"],
+            Value::Null,
+            "{}",
+            anonymous.body
+        );
+        assert!(
+            node(&signed_in)["maintainers"].is_array(),
+            "{}",
+            signed_in.body
+        );
+    }
+    for email in ["a@insee.fr", "b@dinum.gouv.fr", "a@insee.fr"] {
+        let me = get(
+            &app,
+            "{ me { email } }",
+            Some(&setup.token(email, false)),
+            None,
+        )
+        .await;
+        assert_eq!(me.body["data"]["me"]["email"], email);
+        assert_eq!(
+            me.header("x-cache"),
+            None,
+            "answers about the caller are not kept"
+        );
+        assert_eq!(me.header("cache-control"), Some("private, no-store"));
+    }
+    let anonymous_me = get(&app, "{ me { email } }", None, None).await;
+    assert_eq!(anonymous_me.body["data"]["me"], Value::Null);
+}
+
+/// Two gateways share the database and Redis: a write through one is seen
+/// through the other at once.
+async fn a_write_through_one_gateway_is_seen_through_the_other(backend: Backend) {
+    let setup = Setup::new();
+    let prefix = redis_prefix();
+    let first = setup
+        .gateway(TestDatabase::create(backend).await, Some(&prefix))
+        .await;
+    let second = setup.gateway(first.database.shared(), Some(&prefix)).await;
+    let admin = setup.token("admin@numerique.gouv.fr", true);
+    let read = "{ project(slug: \"poufdoc\") { summary version } }";
+    get(&second, read, None, None).await;
+    let before = get(&second, read, None, None).await;
+    assert_eq!(before.header("x-cache"), Some("HIT"));
+
+    let version = before.body["data"]["project"]["version"].clone();
+    let (status, _, answer) = first
+        .query_as(
+            &admin,
+            "mutation($v: Int!) { updateProject(slug: \"poufdoc\", input: {summary: \"Rapports, vite.\"}, expectedVersion: $v) { project { summary } } }",
+            json!({ "v": version }),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.get("errors").is_none(), "{answer}");
+
+    let after = get(&second, read, None, None).await;
+    assert_eq!(after.header("x-cache"), Some("MISS"));
+    assert_eq!(after.body["data"]["project"]["summary"], "Rapports, vite.");
+}
+
+/// Public answers to GET carry what a CDN needs; others tell caches to keep nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_caching_headers_and_conditional_requests() {
+    let setup = Setup::new();
+    let app = setup
+        .gateway(TestDatabase::create(Backend::Sqlite).await, None)
+        .await;
+    let public = get(&app, PROJECTS, None, None).await;
+    assert_eq!(public.status, 200);
+    assert_eq!(public.header("cache-control"), Some("public, max-age=60"));
+    assert_eq!(public.header("vary"), Some("Authorization, Cookie"));
+    let etag = public.header("etag").expect("an ETag").to_owned();
+
+    let revalidated = get(&app, PROJECTS, None, Some(&etag)).await;
+    assert_eq!(revalidated.status, 304);
+    assert_eq!(revalidated.header("etag"), Some(etag.as_str()));
+    let changed = get(&app, PROJECTS, None, Some("\"something-else\"")).await;
+    assert_eq!(changed.status, 200);
+
+    let agent = get(
+        &app,
+        PROJECTS,
+        Some(&setup.token("c@insee.fr", false)),
+        Some(&etag),
+    )
+    .await;
+    assert_eq!(agent.status, 200, "an agent's answer is not the public one");
+    assert_eq!(agent.header("cache-control"), Some("private, no-store"));
+    assert_eq!(agent.header("etag"), None);
+
+    let posted = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": PROJECTS }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.headers()["cache-control"], "no-store");
+    let failed = get(&app, "{ project(slug: \"nope\") { nope } }", None, None).await;
+    assert_eq!(failed.header("cache-control"), Some("no-store"));
+    assert_eq!(failed.header("x-cache"), None, "errors are not kept");
+}
+
+on_both_backends!(a_write_through_one_gateway_is_seen_through_the_other);
