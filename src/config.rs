@@ -80,6 +80,9 @@ pub struct Config {
     pub proconnect_signing_alg: String,
     /// Origins of the portals a sign-in may return to (the gateway's own is always allowed).
     pub signin_redirect_origins: Vec<String>,
+    /// ProConnect client ids of other administrations' tools whose access
+    /// tokens are accepted (checked by introspection); ours always is.
+    pub proconnect_introspection_clients: Vec<String>,
     /// `redis://…`: the response cache shared by every replica; unset: in-process.
     pub redis_url: Option<Secret>,
     /// Prefix of the gateway's Redis keys (deployments may share a Redis).
@@ -163,6 +166,7 @@ impl Default for Config {
             proconnect_acr_values: None,
             proconnect_signing_alg: "RS256".to_owned(),
             signin_redirect_origins: Vec::new(),
+            proconnect_introspection_clients: Vec::new(),
             redis_url: None,
             redis_prefix: "catalogue:".to_owned(),
             redis_timeout_ms: 250,
@@ -281,6 +285,9 @@ impl Config {
             "PROCONNECT_ACR_VALUES" => self.proconnect_acr_values = non_empty(value),
             "PROCONNECT_SIGNING_ALG" => self.proconnect_signing_alg = value.trim().to_owned(),
             "SIGNIN_REDIRECT_ORIGINS" => self.signin_redirect_origins = list(value),
+            "PROCONNECT_INTROSPECTION_CLIENTS" => {
+                self.proconnect_introspection_clients = list(value)
+            }
             "REDIS_URL" => self.redis_url = non_empty(value).map(Secret),
             "REDIS_PREFIX" => self.redis_prefix = value.to_owned(),
             "REDIS_TIMEOUT_MS" => {
@@ -313,6 +320,7 @@ impl Config {
                      CATALOGUE_PROCONNECT_ISSUER, CATALOGUE_PROCONNECT_CLIENT_ID, CATALOGUE_PROCONNECT_CLIENT_SECRET, \
                      CATALOGUE_PROCONNECT_REDIRECT_URL, CATALOGUE_PROCONNECT_SCOPES, CATALOGUE_PROCONNECT_ACR_VALUES, \
                      CATALOGUE_PROCONNECT_SIGNING_ALG, CATALOGUE_SIGNIN_REDIRECT_ORIGINS, \
+                     CATALOGUE_PROCONNECT_INTROSPECTION_CLIENTS, \
                      CATALOGUE_REDIS_URL, CATALOGUE_REDIS_PREFIX, CATALOGUE_REDIS_TIMEOUT_MS, \
                      CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_HTTP_MAX_AGE_SECONDS"
                 )));

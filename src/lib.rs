@@ -160,6 +160,13 @@ async fn own_issuer(
             })?),
             None => None,
         };
+    if config.proconnect_issuer.is_some() && config.public_url.is_none() {
+        tracing::warn!(
+            public_url = %config.public_url_or(bound),
+            "CATALOGUE_PUBLIC_URL is not set: sign-in uses the listen address as the gateway's URL; \
+             set it to the URL browsers see (and that ProConnect has registered)"
+        );
+    }
     let lifetime = Duration::from_secs(config.token_lifetime_seconds);
     let keys =
         auth::signing_keys::SigningKeys::open(store.clone(), configured_pem.as_deref(), lifetime)

@@ -145,10 +145,14 @@ async fn the_gateways_keys_verify_its_tokens(backend: Backend) {
     let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::ec("pc-ec")))).await;
     let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
         config.proconnect_signing_alg = "ES256".to_owned();
+        // Other issuers' algorithms; the gateway's own tokens are ES256 regardless.
+        config.jwt_algorithms = vec!["RS256".to_owned()];
     })
     .await;
     let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
     let token = minted_token(&steps);
+    let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
 
     let discovery: Value =
         serde_json::from_str(&app.get_text("/.well-known/openid-configuration").await).unwrap();
@@ -279,6 +283,12 @@ async fn the_registered_algorithm_and_acr_are_enforced(backend: Backend) {
         (200, &json!(PERSON_EMAIL))
     );
 
+    // Registered for RS256 (the default); the provider signs HS256 with the
+    // client secret, the classic algorithm confusion.
+    let app = gateway_on(TestDatabase::create(backend).await, &hs256, |_| {}).await;
+    let (_, steps) = sign_in(&app, &hs256, &format!("redirect={PORTAL}/")).await;
+    assert_refused(steps.last().unwrap(), 401, "invalid_id_token");
+
     // Registered for ES256; the provider signs RS256.
     let rs256 = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
     let app = gateway_on(TestDatabase::create(backend).await, &rs256, |config| {
@@ -370,10 +380,14 @@ async fn same_site_portals_get_a_cookie_and_logout_ends_the_session(backend: Bac
 }
 
 async fn opaque_access_tokens_are_introspected(backend: Backend) {
+    const TOOL: &str = "another-administrations-tool";
     let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
-    let app = gateway(backend, &provider).await;
+    let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
+        config.proconnect_introspection_clients = vec![TOOL.to_owned()];
+    })
+    .await;
 
-    let token = provider.issue_access_token();
+    let token = provider.issue_access_token(TOOL);
     for _ in 0..2 {
         let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
         assert_eq!(status, 200, "{answer}");
@@ -384,14 +398,19 @@ async fn opaque_access_tokens_are_introspected(backend: Backend) {
     }
     assert_eq!(provider.introspections(), 1, "the answer is cached");
 
-    let revoked = provider.issue_access_token();
+    let revoked = provider.issue_access_token(TOOL);
     provider.revoke(&revoked);
-    for refused in [revoked.as_str(), "an-opaque-token-nobody-issued"] {
+    let unlisted = provider.issue_access_token("a-tool-nobody-allowed");
+    for (refused, reason) in [
+        (revoked.as_str(), "inactive"),
+        ("an-opaque-token-nobody-issued", "inactive"),
+        (unlisted.as_str(), "untrusted_client"),
+    ] {
         let (status, challenge, answer) = app.query_as(refused, ME, json!({})).await;
         assert_eq!(status, 401, "{answer}");
         assert!(challenge.unwrap().contains("invalid_token"));
         assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
-        assert_eq!(answer["errors"][0]["extensions"]["reason"], "inactive");
+        assert_eq!(answer["errors"][0]["extensions"]["reason"], reason);
     }
 
     provider.behave(Behaviour {
@@ -399,7 +418,7 @@ async fn opaque_access_tokens_are_introspected(backend: Backend) {
         ..Behaviour::default()
     });
     let (status, _, answer) = app
-        .query_as(&provider.issue_access_token(), ME, json!({}))
+        .query_as(&provider.issue_access_token(TOOL), ME, json!({}))
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["me"]["email"], PERSON_EMAIL);
@@ -450,7 +469,34 @@ async fn replicas_accept_each_others_tokens_across_a_rotation(backend: Backend) 
     }
 }
 
+/// A key used again (a configured key file restored after a rotation) is
+/// put back in use: there is always exactly one signing key.
+async fn a_key_used_again_becomes_the_signing_key_again(backend: Backend) {
+    use catalogue_gateway::auth::signing_keys;
+    let database = TestDatabase::create(backend).await;
+    let store = catalogue_gateway::store::Store::connect(&database.url)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let first = signing_keys::generate_pem();
+    let first_kid = signing_keys::add(&store, &first).await.unwrap();
+    signing_keys::add(&store, &signing_keys::generate_pem())
+        .await
+        .unwrap();
+    assert_eq!(signing_keys::add(&store, &first).await.unwrap(), first_kid);
+    let keys = store.signing_keys().await.unwrap();
+    let in_use: Vec<&str> = keys
+        .iter()
+        .filter(|key| key.retired_at.is_none())
+        .map(|key| key.kid.as_str())
+        .collect();
+    assert_eq!(in_use, vec![first_kid.as_str()]);
+    assert_eq!(keys.len(), 2);
+    store.close().await.unwrap();
+}
+
 on_both_backends!(
+    a_key_used_again_becomes_the_signing_key_again,
     sign_in_ends_with_a_token_the_api_accepts,
     the_gateways_keys_verify_its_tokens,
     refused_sign_ins_mint_nothing,

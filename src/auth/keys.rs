@@ -147,6 +147,12 @@ impl IssuerKeys {
         count
     }
 
+    /// Whether this issuer's keys are the gateway's own (dev or not): each is
+    /// restricted to its one algorithm.
+    pub(super) fn has_fixed_algorithm(&self) -> bool {
+        !matches!(self.source, Source::Jwks)
+    }
+
     /// Whether this issuer's tokens come from `catalogue-gateway dev-token`.
     pub(super) fn is_dev(&self) -> bool {
         matches!(self.source, Source::Fixed)

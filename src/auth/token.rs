@@ -78,6 +78,8 @@ pub enum Rejection {
     KeysUnavailable,
     #[error("the access token is not active")]
     Inactive,
+    #[error("the access token was issued to a client whose tokens are not accepted")]
+    UntrustedClient,
     #[error("the access token cannot be checked with its issuer")]
     IntrospectionFailed,
 }
@@ -99,6 +101,7 @@ impl Rejection {
             Rejection::MissingEmail => "missing_email",
             Rejection::KeysUnavailable => "keys_unavailable",
             Rejection::Inactive => "inactive",
+            Rejection::UntrustedClient => "untrusted_client",
             Rejection::IntrospectionFailed => "introspection_failed",
         }
     }
@@ -133,8 +136,9 @@ pub(super) async fn validate(
         .as_deref()
         .and_then(|iss| issuers.iter().find(|i| i.issuer() == iss))
         .ok_or(Rejection::UnknownIssuer)?;
-    // Dev tokens are ES256 whatever the accepted list says; other issuers follow the list.
-    if !algorithms.contains(&header.alg) && !issuer.is_dev() {
+    // The gateway's own and dev tokens are ES256 whatever the accepted list
+    // says (their keys are restricted to it); other issuers follow the list.
+    if !algorithms.contains(&header.alg) && !issuer.has_fixed_algorithm() {
         return Err(Rejection::Algorithm);
     }
     let kid = header.kid.as_deref().ok_or(Rejection::UnknownKey)?;

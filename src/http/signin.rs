@@ -478,10 +478,22 @@ pub async fn logout(
     Query(params): Query<LogoutParams>,
     state: Data<&AppState>,
 ) -> Response {
-    match start_logout(&state, request, params).await {
+    let response = match start_logout(&state, request, params).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(request),
-    }
+    };
+    // Signed out here even when ProConnect cannot be told.
+    let settings = &state.signin;
+    response
+        .with_header(
+            header::SET_COOKIE,
+            settings.cookie(TOKEN_COOKIE, "/").clear(),
+        )
+        .with_header(
+            header::SET_COOKIE,
+            settings.cookie(ID_TOKEN_COOKIE, "/auth").clear(),
+        )
+        .into_response()
 }
 
 async fn start_logout(
@@ -500,12 +512,8 @@ async fn start_logout(
         })?,
         None => format!("{}/", settings.public_url),
     };
-    let forget = [
-        settings.cookie(TOKEN_COOKIE, "/").clear(),
-        settings.cookie(ID_TOKEN_COOKIE, "/auth").clear(),
-    ];
     let id_token = cookies::read(request, ID_TOKEN_COOKIE).filter(|t| !t.is_empty());
-    let mut response = match (state.authenticator.proconnect(), id_token) {
+    let response = match (state.authenticator.proconnect(), id_token) {
         (Some(proconnect), Some(id_token)) => {
             let logout_state = random_value();
             let end_session = proconnect
@@ -546,9 +554,6 @@ async fn start_logout(
         }
         _ => redirect_to(&redirect),
     };
-    for cookie in forget {
-        response = response.header(header::SET_COOKIE, cookie);
-    }
     Ok(response.finish())
 }
 

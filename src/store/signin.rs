@@ -45,16 +45,14 @@ impl Store {
             .collect())
     }
 
-    /// Adds `key` and retires the keys in use before it, in one transaction.
-    /// A key id already stored is left as it is.
+    /// Makes `key` the signing key and retires the keys in use before it, in
+    /// one transaction. A key stored before (even retired) is put back in use.
     pub async fn add_signing_key(&self, key: &StoredSigningKey) -> Result<(), StoreError> {
         use sea_orm::TransactionTrait;
+        use sea_orm::sea_query::{Expr, OnConflict};
         let txn = self.db.begin().await?;
         signing_key::Entity::update_many()
-            .col_expr(
-                signing_key::Column::RetiredAt,
-                sea_orm::sea_query::Expr::value(key.created_at),
-            )
+            .col_expr(signing_key::Column::RetiredAt, Expr::value(key.created_at))
             .filter(signing_key::Column::RetiredAt.is_null())
             .filter(signing_key::Column::Kid.ne(key.kid.as_str()))
             .exec(&txn)
@@ -65,7 +63,14 @@ impl Store {
             created_at: Set(key.created_at),
             retired_at: Set(None),
         })
-        .on_conflict_do_nothing_on([signing_key::Column::Kid])
+        .on_conflict(
+            OnConflict::column(signing_key::Column::Kid)
+                .update_columns([
+                    signing_key::Column::CreatedAt,
+                    signing_key::Column::RetiredAt,
+                ])
+                .to_owned(),
+        )
         .exec(&txn)
         .await?;
         txn.commit().await?;

@@ -58,6 +58,8 @@ struct Grant {
 
 struct AccessToken {
     sub: String,
+    /// The client it was issued to.
+    client: String,
     active: bool,
 }
 
@@ -99,10 +101,11 @@ impl State {
         }
     }
 
-    fn person(&self, sub: &str) -> Value {
+    /// Userinfo's claims, signed for the client the token was issued to.
+    fn person(&self, sub: &str, client: &str) -> Value {
         json!({
             "iss": self.issuer,
-            "aud": CLIENT_ID,
+            "aud": client,
             "sub": sub,
             "email": PERSON_EMAIL,
             "given_name": "Camille",
@@ -214,7 +217,7 @@ fn token_endpoint(Form(form): Form<HashMap<String, String>>, state: Data<&Arc<St
     }
     let behaviour = state.behaviour.lock().unwrap().clone();
     let sub = "proconnect-sub-for-this-client";
-    let access_token = state.issue(sub);
+    let access_token = state.issue(sub, CLIENT_ID);
     let now = jsonwebtoken::get_current_timestamp();
     let id_token = state.sign(
         &json!({
@@ -240,12 +243,13 @@ fn token_endpoint(Form(form): Form<HashMap<String, String>>, state: Data<&Arc<St
 }
 
 impl State {
-    fn issue(&self, sub: &str) -> String {
+    fn issue(&self, sub: &str, client: &str) -> String {
         let token = random();
         self.access_tokens.lock().unwrap().insert(
             token.clone(),
             AccessToken {
                 sub: sub.to_owned(),
+                client: client.to_owned(),
                 active: true,
             },
         );
@@ -259,11 +263,11 @@ fn userinfo(request: &Request, state: Data<&Arc<State>>) -> Response {
         .header("authorization")
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or_default();
-    let sub = match state.access_tokens.lock().unwrap().get(token) {
-        Some(known) if known.active => known.sub.clone(),
+    let (sub, client) = match state.access_tokens.lock().unwrap().get(token) {
+        Some(known) if known.active => (known.sub.clone(), known.client.clone()),
         _ => return StatusCode::UNAUTHORIZED.into_response(),
     };
-    let person = state.person(&sub);
+    let person = state.person(&sub, &client);
     if state.behaviour.lock().unwrap().userinfo_json {
         return Json(person).into_response();
     }
@@ -289,13 +293,13 @@ fn introspect(Form(form): Form<HashMap<String, String>>, state: Data<&Arc<State>
         Some(known) if known.active => json!({
             "active": true,
             "sub": known.sub,
-            "client_id": "another-administrations-tool",
+            "client_id": known.client,
             "scope": "openid email",
             "token_type": "Bearer",
             "exp": now + 60,
             "iat": now,
             "iss": state.issuer,
-            "aud": "another-administrations-tool",
+            "aud": known.client,
         }),
         _ => json!({ "active": false }),
     };
@@ -377,9 +381,10 @@ impl TestProvider {
         *self.state.behaviour.lock().unwrap() = behaviour;
     }
 
-    /// An opaque access token, as ProConnect gives another administration's tool.
-    pub fn issue_access_token(&self) -> String {
-        self.state.issue("sub-at-another-administrations-tool")
+    /// An opaque access token, as ProConnect gives the tool `client`.
+    pub fn issue_access_token(&self, client: &str) -> String {
+        self.state
+            .issue("sub-at-another-administrations-tool", client)
     }
 
     pub fn revoke(&self, token: &str) {

@@ -17,9 +17,18 @@ const INACTIVE_MEMORY: Duration = Duration::from_secs(300);
 /// Past this many entries, expired ones are dropped (and all, if none expired).
 const MAX_ENTRIES: usize = 10_000;
 
+/// What ProConnect said about a token.
+#[derive(Clone)]
+pub enum Introspected {
+    Active(Claims),
+    /// Expired, revoked or unknown.
+    Inactive,
+    /// Active, but issued to a client the gateway does not accept tokens of.
+    UntrustedClient,
+}
+
 struct Entry {
-    /// `None`: the token is not active.
-    claims: Option<Claims>,
+    outcome: Introspected,
     until: Instant,
 }
 
@@ -29,15 +38,15 @@ pub(super) struct IntrospectionCache {
 }
 
 impl IntrospectionCache {
-    fn get(&self, key: &[u8; 32]) -> Option<Option<Claims>> {
+    fn get(&self, key: &[u8; 32]) -> Option<Introspected> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
             .filter(|entry| entry.until > Instant::now())
-            .map(|entry| entry.claims.clone())
+            .map(|entry| entry.outcome.clone())
     }
 
-    fn put(&self, key: [u8; 32], claims: Option<Claims>, ttl: Duration) {
+    fn put(&self, key: [u8; 32], outcome: Introspected, ttl: Duration) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES {
             let now = Instant::now();
@@ -49,7 +58,7 @@ impl IntrospectionCache {
         entries.insert(
             key,
             Entry {
-                claims,
+                outcome,
                 until: Instant::now() + ttl,
             },
         );
@@ -63,6 +72,7 @@ struct Introspection {
     active: bool,
     exp: Option<u64>,
     sub: Option<String>,
+    client_id: Option<String>,
     #[serde(flatten)]
     rest: serde_json::Map<String, serde_json::Value>,
 }
@@ -76,9 +86,9 @@ struct SignedIntrospection {
 }
 
 impl ProConnect {
-    /// The person an opaque access token stands for, or `None` when
-    /// ProConnect says it is not active.
-    pub async fn introspect(&self, token: &str) -> Result<Option<Claims>, ProviderError> {
+    /// What ProConnect says about an opaque access token: the person it
+    /// stands for when it is active and issued to a client we accept.
+    pub async fn introspect(&self, token: &str) -> Result<Introspected, ProviderError> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(known) = self.introspected.get(&key) {
             return Ok(known);
@@ -102,7 +112,8 @@ impl ProConnect {
             .await
             .map_err(|e| ProviderError::Unavailable(format!("introspection: {e}")))?;
         let answer: Introspection = if signed {
-            let outer: SignedIntrospection = self.verify_signed(body.trim(), &[]).await?;
+            let outer: SignedIntrospection =
+                self.verify_signed(body.trim(), self.for_us(&[])).await?;
             let inner = outer
                 .token_introspection
                 .unwrap_or(serde_json::Value::Object(outer.rest));
@@ -116,8 +127,18 @@ impl ProConnect {
         let remaining = answer.exp.map(|exp| exp.saturating_sub(now));
         let (true, Some(sub), Some(remaining @ 1..)) = (answer.active, answer.sub, remaining)
         else {
-            self.introspected.put(key, None, INACTIVE_MEMORY);
-            return Ok(None);
+            self.introspected
+                .put(key, Introspected::Inactive, INACTIVE_MEMORY);
+            return Ok(Introspected::Inactive);
+        };
+        let ttl = Duration::from_secs(remaining);
+        let Some(client) = answer
+            .client_id
+            .filter(|client| self.accepted_clients.contains(client))
+        else {
+            self.introspected
+                .put(key, Introspected::UntrustedClient, ttl);
+            return Ok(Introspected::UntrustedClient);
         };
         let mut fields = answer.rest;
         fields.insert("sub".into(), serde_json::Value::String(sub));
@@ -126,7 +147,7 @@ impl ProConnect {
         claims.dev_admin = false;
         // ProConnect's answer names the subject, not the person: userinfo does.
         if claims.email.is_none()
-            && let Some(info) = self.userinfo(token).await?
+            && let Some(info) = self.userinfo(token, Some(&client)).await?
         {
             if info.sub != claims.sub {
                 return Err(ProviderError::Forged(
@@ -136,7 +157,7 @@ impl ProConnect {
             claims = info.completed_by(claims);
         }
         self.introspected
-            .put(key, Some(claims.clone()), Duration::from_secs(remaining));
-        Ok(Some(claims))
+            .put(key, Introspected::Active(claims.clone()), ttl);
+        Ok(Introspected::Active(claims))
     }
 }

@@ -13,6 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+pub use introspection::Introspected;
 pub use signin::{AuthorizationRequest, SignedIn};
 
 use super::keys::{IssuerKeys, KeyLookup};
@@ -47,6 +48,17 @@ pub struct Metadata {
     pub code_challenge_methods_supported: Vec<String>,
 }
 
+/// What a signed answer must be: for whom, signed how, carrying what.
+struct Expectation<'a> {
+    audience: &'a str,
+    algorithms: &'a [Algorithm],
+    required: &'a [&'a str],
+}
+
+/// The algorithms another client's userinfo may be verified with: those whose
+/// keys ProConnect publishes (another client's secret is not ours to know).
+const PUBLISHED_KEY_ALGORITHMS: &[Algorithm] = &[Algorithm::RS256, Algorithm::ES256];
+
 /// The client's registration and ProConnect's published metadata and keys.
 pub struct ProConnect {
     issuer: String,
@@ -60,6 +72,8 @@ pub struct ProConnect {
     http: reqwest::Client,
     metadata: tokio::sync::OnceCell<Metadata>,
     keys: Arc<IssuerKeys>,
+    /// Clients whose access tokens are accepted by introspection (ours included).
+    accepted_clients: std::collections::HashSet<String>,
     introspected: IntrospectionCache,
 }
 
@@ -107,6 +121,12 @@ impl ProConnect {
             http,
             metadata: tokio::sync::OnceCell::new(),
             keys,
+            accepted_clients: config
+                .proconnect_introspection_clients
+                .iter()
+                .cloned()
+                .chain([client_id.clone()])
+                .collect(),
             introspected: IntrospectionCache::default(),
         })))
     }
@@ -157,30 +177,43 @@ impl ProConnect {
         hash.finalize().to_vec()
     }
 
-    /// The claims of a JWT ProConnect signed for this client (ID token,
-    /// userinfo or introspection answer); `required` lists the registered
-    /// claims it must carry besides `iss` and `aud`.
+    /// What a JWT ProConnect signed for this client must look like: the
+    /// registered algorithm, `aud` = our client id.
+    fn for_us<'a>(&'a self, required: &'a [&'a str]) -> Expectation<'a> {
+        Expectation {
+            audience: &self.client_id,
+            algorithms: std::slice::from_ref(&self.algorithm),
+            required,
+        }
+    }
+
+    /// The claims of a JWT ProConnect signed (ID token, userinfo or
+    /// introspection answer), checked against `expected`.
     async fn verify_signed<T: DeserializeOwned>(
         &self,
         jwt: &str,
-        required: &[&str],
+        expected: Expectation<'_>,
     ) -> Result<T, ProviderError> {
         let forged = |why: String| ProviderError::Forged(why);
         let header = decode_header(jwt).map_err(|_| forged("not a JWT".into()))?;
-        if header.alg != self.algorithm {
+        if !expected.algorithms.contains(&header.alg) {
             return Err(forged(format!(
-                "signed with {:?}, but the client is registered for {:?}",
-                header.alg, self.algorithm
+                "signed with {:?}, but {:?} is expected",
+                header.alg, expected.algorithms
             )));
         }
-        let key = if self.algorithm == Algorithm::HS256 {
+        let key = if header.alg == Algorithm::HS256 {
+            // Only ever for our client: the key is our secret.
+            if expected.audience != self.client_id {
+                return Err(forged("HS256 for another client".into()));
+            }
             DecodingKey::from_secret(self.client_secret.expose().as_bytes())
         } else {
             let kid = header
                 .kid
                 .as_deref()
                 .ok_or_else(|| forged("no key id".into()))?;
-            match self.keys.key(kid, self.algorithm).await {
+            match self.keys.key(kid, header.alg).await {
                 KeyLookup::Found(key) => key,
                 KeyLookup::Unknown => return Err(forged(format!("unknown key id `{kid}`"))),
                 KeyLookup::Unavailable => {
@@ -191,12 +224,12 @@ impl ProConnect {
             }
         };
         let metadata = self.metadata().await?;
-        let mut validation = Validation::new(self.algorithm);
+        let mut validation = Validation::new(header.alg);
         validation.leeway = self.leeway_seconds;
         validation.set_issuer(&[&metadata.issuer]);
-        validation.set_audience(&[&self.client_id]);
+        validation.set_audience(&[expected.audience]);
         let mut claims = vec!["iss", "aud"];
-        claims.extend_from_slice(required);
+        claims.extend_from_slice(expected.required);
         validation.set_required_spec_claims(&claims);
         decode::<T>(jwt, &key, &validation)
             .map(|data| data.claims)

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use super::{ProConnect, ProviderError, media_type};
+use super::{Expectation, PUBLISHED_KEY_ALGORITHMS, ProConnect, ProviderError, media_type};
 use crate::auth::token::Claims;
 
 /// Where to send the browser, and whether PKCE was used.
@@ -116,6 +116,11 @@ impl ProConnect {
             .post_form(&metadata.token_endpoint, &form, "application/json")
             .await?;
         let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(ProviderError::Unavailable(
+                "the token endpoint refused the gateway's client credentials (check CATALOGUE_PROCONNECT_CLIENT_ID and _SECRET)".into(),
+            ));
+        }
         if status.is_client_error() {
             let error = response
                 .json::<ErrorResponse>()
@@ -130,7 +135,7 @@ impl ProConnect {
             .await
             .map_err(|e| ProviderError::Unavailable(format!("token endpoint answer: {e}")))?;
         let id: IdTokenClaims = self
-            .verify_signed(&tokens.id_token, &["exp", "sub"])
+            .verify_signed(&tokens.id_token, self.for_us(&["exp", "sub"]))
             .await?;
         if id.nonce.as_deref() != Some(nonce) {
             return Err(ProviderError::Forged(
@@ -147,7 +152,7 @@ impl ProConnect {
                 "the ID token's acr is not among those asked for ({asked})"
             )));
         }
-        let person = match self.userinfo(&tokens.access_token).await? {
+        let person = match self.userinfo(&tokens.access_token, None).await? {
             Some(info) if info.sub != id.person.sub => {
                 return Err(ProviderError::Forged(
                     "userinfo is about another subject than the ID token".into(),
@@ -163,11 +168,13 @@ impl ProConnect {
     }
 
     /// What userinfo says about the holder of `access_token` (`None` when the
-    /// provider has no userinfo endpoint). ProConnect answers a signed JWT;
-    /// plain JSON is accepted from providers that send it.
+    /// provider has no userinfo endpoint). ProConnect answers a JWT signed for
+    /// the client the token was issued to: us, or `other_client` (an
+    /// introspected token); plain JSON is accepted from providers that send it.
     pub(super) async fn userinfo(
         &self,
         access_token: &str,
+        other_client: Option<&str>,
     ) -> Result<Option<Claims>, ProviderError> {
         let metadata = self.metadata().await?;
         let Some(endpoint) = &metadata.userinfo_endpoint else {
@@ -187,7 +194,15 @@ impl ProConnect {
             .await
             .map_err(|e| ProviderError::Unavailable(format!("userinfo: {e}")))?;
         let claims = if signed {
-            self.verify_signed(body.trim(), &["sub"]).await?
+            let expected = match other_client {
+                Some(client) if client != self.client_id => Expectation {
+                    audience: client,
+                    algorithms: PUBLISHED_KEY_ALGORITHMS,
+                    required: &["sub"],
+                },
+                _ => self.for_us(&["sub"]),
+            };
+            self.verify_signed(body.trim(), expected).await?
         } else {
             serde_json::from_str(&body)
                 .map_err(|e| ProviderError::Unavailable(format!("userinfo answer: {e}")))?
