@@ -154,7 +154,7 @@ impl Authenticator {
     async fn introspect(&self, token: &str) -> Result<Claims, Rejection> {
         let proconnect = self.proconnect.as_ref().ok_or(Rejection::Malformed)?;
         match proconnect.introspect(token).await {
-            Ok(proconnect::Introspected::Active(claims)) => Ok(claims),
+            Ok(proconnect::Introspected::Active(claims)) => Ok(*claims),
             Ok(proconnect::Introspected::Inactive) => Err(Rejection::Inactive),
             Ok(proconnect::Introspected::UntrustedClient) => Err(Rejection::UntrustedClient),
             Err(error) => {

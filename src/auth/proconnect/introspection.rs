@@ -20,7 +20,7 @@ const MAX_ENTRIES: usize = 10_000;
 /// What ProConnect said about a token.
 #[derive(Clone)]
 pub enum Introspected {
-    Active(Claims),
+    Active(Box<Claims>),
     /// Expired, revoked or unknown.
     Inactive,
     /// Active, but issued to a client the gateway does not accept tokens of.
@@ -157,7 +157,7 @@ impl ProConnect {
             claims = info.completed_by(claims);
         }
         self.introspected
-            .put(key, Introspected::Active(claims.clone()), ttl);
-        Ok(Introspected::Active(claims))
+            .put(key, Introspected::Active(Box::new(claims.clone())), ttl);
+        Ok(Introspected::Active(Box::new(claims)))
     }
 }
