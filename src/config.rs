@@ -95,6 +95,30 @@ pub struct Config {
     pub cache_memory_bytes: u64,
     /// `max-age` of public answers to GET requests, for browsers and CDNs, in seconds.
     pub http_max_age_seconds: u64,
+    /// Deepest selection accepted.
+    pub max_depth: usize,
+    /// Largest query cost accepted.
+    pub max_complexity: usize,
+    /// Most aliases in one document.
+    pub max_aliases: usize,
+    /// Most root fields in one operation.
+    pub max_root_fields: usize,
+    /// Most operations in one batched POST.
+    pub max_batch: usize,
+    /// Whether `__schema`/`__type` introspection is answered.
+    pub introspection: bool,
+    /// Accept only the documents of `persisted_queries_file` (production front-ends).
+    pub persisted_only: bool,
+    /// An Apollo persisted-query manifest (JSON) of the documents registered in advance.
+    pub persisted_queries_file: Option<PathBuf>,
+    /// How long a document registered by automatic persisted queries is kept, in seconds.
+    pub persisted_query_ttl_seconds: u64,
+    /// Requests per minute each caller (agent `sub`, else client IP) may make; 0: no limit.
+    pub rate_limit_per_minute: u64,
+    /// Requests a caller may make at once above the steady rate.
+    pub rate_limit_burst: u64,
+    /// Origins allowed to read the API from a browser (`*`: any, without credentials).
+    pub cors_origins: Vec<String>,
 }
 
 /// A credential: deserialized like a string, never printed.
@@ -173,6 +197,18 @@ impl Default for Config {
             cache_ttl_seconds: 300,
             cache_memory_bytes: 64 * 1024 * 1024,
             http_max_age_seconds: 60,
+            max_depth: 10,
+            max_complexity: 1000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            max_batch: 10,
+            introspection: true,
+            persisted_only: false,
+            persisted_queries_file: None,
+            persisted_query_ttl_seconds: 7 * 24 * 3600,
+            rate_limit_per_minute: 600,
+            rate_limit_burst: 100,
+            cors_origins: vec!["*".to_owned()],
         }
     }
 }
@@ -260,13 +296,7 @@ impl Config {
             "JWT_LEEWAY_SECONDS" => self.jwt_leeway_seconds = seconds(value).map_err(bad)?,
             "JWKS_REFETCH_SECONDS" => self.jwks_refetch_seconds = seconds(value).map_err(bad)?,
             "JWKS_REFRESH_SECONDS" => self.jwks_refresh_seconds = seconds(value).map_err(bad)?,
-            "DEV_AUTH" => {
-                self.dev_auth = match value {
-                    "1" | "true" => true,
-                    "0" | "false" | "" => false,
-                    _ => return Err(bad(format!("`{value}` is neither 1 nor 0"))),
-                }
-            }
+            "DEV_AUTH" => self.dev_auth = flag(value).map_err(bad)?,
             "DEV_KEY_FILE" => self.dev_key_file = PathBuf::from(value),
             "PUBLIC_URL" => self.public_url = non_empty(value),
             "TOKEN_LIFETIME_SECONDS" => {
@@ -302,6 +332,22 @@ impl Config {
                     .map_err(|e| bad(format!("`{value}` is not a byte count ({e})")))?
             }
             "HTTP_MAX_AGE_SECONDS" => self.http_max_age_seconds = seconds(value).map_err(bad)?,
+            "MAX_DEPTH" => self.max_depth = count(value).map_err(bad)?,
+            "MAX_COMPLEXITY" => self.max_complexity = count(value).map_err(bad)?,
+            "MAX_ALIASES" => self.max_aliases = count(value).map_err(bad)?,
+            "MAX_ROOT_FIELDS" => self.max_root_fields = count(value).map_err(bad)?,
+            "MAX_BATCH" => self.max_batch = count(value).map_err(bad)?,
+            "INTROSPECTION" => self.introspection = flag(value).map_err(bad)?,
+            "PERSISTED_ONLY" => self.persisted_only = flag(value).map_err(bad)?,
+            "PERSISTED_QUERIES_FILE" => {
+                self.persisted_queries_file = (!value.is_empty()).then(|| PathBuf::from(value))
+            }
+            "PERSISTED_QUERY_TTL_SECONDS" => {
+                self.persisted_query_ttl_seconds = seconds(value).map_err(bad)?
+            }
+            "RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = seconds(value).map_err(bad)?,
+            "RATE_LIMIT_BURST" => self.rate_limit_burst = seconds(value).map_err(bad)?,
+            "CORS_ORIGINS" => self.cors_origins = list(value),
             "LOG_FORMAT" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,
@@ -322,7 +368,11 @@ impl Config {
                      CATALOGUE_PROCONNECT_SIGNING_ALG, CATALOGUE_SIGNIN_REDIRECT_ORIGINS, \
                      CATALOGUE_PROCONNECT_INTROSPECTION_CLIENTS, \
                      CATALOGUE_REDIS_URL, CATALOGUE_REDIS_PREFIX, CATALOGUE_REDIS_TIMEOUT_MS, \
-                     CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_HTTP_MAX_AGE_SECONDS"
+                     CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_HTTP_MAX_AGE_SECONDS, \
+                     CATALOGUE_MAX_DEPTH, CATALOGUE_MAX_COMPLEXITY, CATALOGUE_MAX_ALIASES, CATALOGUE_MAX_ROOT_FIELDS, \
+                     CATALOGUE_MAX_BATCH, CATALOGUE_INTROSPECTION, CATALOGUE_PERSISTED_ONLY, \
+                     CATALOGUE_PERSISTED_QUERIES_FILE, CATALOGUE_PERSISTED_QUERY_TTL_SECONDS, \
+                     CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, CATALOGUE_CORS_ORIGINS"
                 )));
             }
         }
@@ -407,6 +457,23 @@ impl Config {
                 "redis_url `{}` is neither redis://… nor rediss://…",
                 redact_password(url.expose())
             )));
+        }
+        if self.persisted_only && self.persisted_queries_file.is_none() {
+            return Err(ConfigError::Conflict(
+                "persisted_only needs persisted_queries_file: the documents it accepts".into(),
+            ));
+        }
+        if self.max_batch == 0 || self.max_root_fields == 0 || self.max_depth == 0 {
+            return Err(ConfigError::Conflict(
+                "max_batch, max_root_fields and max_depth must be at least 1".into(),
+            ));
+        }
+        for origin in self.cors_origins.iter().filter(|o| o.as_str() != "*") {
+            if !is_http_url(origin) {
+                return Err(ConfigError::Conflict(format!(
+                    "cors_origins: `{origin}` is neither `*` nor an origin like https://portail.example.gouv.fr"
+                )));
+            }
         }
         if self.cache_ttl_seconds == 0 {
             return Err(ConfigError::Conflict(
@@ -501,6 +568,17 @@ impl Config {
         Ok(())
     }
 
+    /// The operation limits the schema enforces.
+    pub fn limits(&self) -> crate::graphql::Limits {
+        crate::graphql::Limits {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            max_aliases: self.max_aliases,
+            max_root_fields: self.max_root_fields,
+            introspection: self.introspection,
+        }
+    }
+
     /// The gateway's public base URL, without a trailing slash.
     pub fn public_url_or(&self, bound: std::net::SocketAddr) -> String {
         match &self.public_url {
@@ -528,6 +606,20 @@ fn list(value: &str) -> Vec<String> {
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+fn count(value: &str) -> Result<usize, String> {
+    value
+        .parse()
+        .map_err(|e| format!("`{value}` is not a count ({e})"))
+}
+
+fn flag(value: &str) -> Result<bool, String> {
+    match value {
+        "1" | "true" => Ok(true),
+        "0" | "false" | "" => Ok(false),
+        _ => Err(format!("`{value}` is neither 1 nor 0")),
+    }
 }
 
 fn seconds(value: &str) -> Result<u64, String> {

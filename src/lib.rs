@@ -89,9 +89,9 @@ impl App {
             .unwrap_or(config.listen);
         let own_issuer = own_issuer(&config, &store, address).await?;
         let authenticator = auth::Authenticator::from_config(&config, own_issuer)?;
-        let schema = graphql::build_schema(Some(store.clone()));
+        let schema = graphql::build_schema(Some(store.clone()), &config.limits());
         let cache = response_cache(&config).await?;
-        let state = http::AppState::new(schema, store.clone(), authenticator, cache, &config);
+        let state = http::AppState::new(schema, store.clone(), authenticator, cache, &config)?;
         Ok(Self {
             acceptor,
             address,
@@ -127,14 +127,11 @@ impl App {
 /// The response cache: Redis when configured, in-process otherwise.
 pub async fn response_cache(config: &Config) -> Result<cache::ResponseCache, StartError> {
     let store: std::sync::Arc<dyn cache::CacheStore> = match &config.redis_url {
-        Some(url) => std::sync::Arc::new(
-            cache::RedisStore::connect(
-                url.expose(),
-                &config.redis_prefix,
-                Duration::from_millis(config.redis_timeout_ms),
-            )
-            .await?,
-        ),
+        Some(url) => std::sync::Arc::new(cache::RedisStore::new(
+            url.expose(),
+            &config.redis_prefix,
+            Duration::from_millis(config.redis_timeout_ms),
+        )?),
         None => std::sync::Arc::new(cache::MemoryStore::new(config.cache_memory_bytes)),
     };
     Ok(cache::ResponseCache::new(

@@ -62,7 +62,10 @@ enum DatabaseCommand {
 async fn main() -> ExitCode {
     let command = match Cli::parse().command {
         Some(Command::Schema) => {
-            print!("{}", graphql::build_schema(None).sdl());
+            print!(
+                "{}",
+                graphql::build_schema(None, &Config::default().limits()).sdl()
+            );
             return ExitCode::SUCCESS;
         }
         Some(Command::DevToken {

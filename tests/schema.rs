@@ -2,7 +2,11 @@
 
 #[test]
 fn committed_schema_matches_the_code() {
-    let built = catalogue_gateway::graphql::build_schema(None).sdl();
+    let built = catalogue_gateway::graphql::build_schema(
+        None,
+        &catalogue_gateway::Config::default().limits(),
+    )
+    .sdl();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql");
     let committed = std::fs::read_to_string(path).expect("schema/schema.graphql exists");
     assert!(
@@ -13,7 +17,11 @@ fn committed_schema_matches_the_code() {
 
 #[test]
 fn every_type_and_field_is_documented() {
-    let sdl = catalogue_gateway::graphql::build_schema(None).sdl();
+    let sdl = catalogue_gateway::graphql::build_schema(
+        None,
+        &catalogue_gateway::Config::default().limits(),
+    )
+    .sdl();
     let lines: Vec<&str> = sdl.lines().collect();
     let mut inside_description = false;
     for (i, line) in lines.iter().enumerate() {

@@ -1,7 +1,9 @@
 //! The in-process store (moka), for a single gateway without Redis.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
@@ -10,7 +12,13 @@ use super::{CacheError, CacheStore};
 pub struct MemoryStore {
     generation: AtomicU64,
     entries: Cache<String, (Vec<u8>, Duration)>,
+    /// Token buckets: tokens left and when they were counted.
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
+
+/// Past this many buckets, full ones are forgotten (a full bucket and a
+/// missing one are the same).
+const MAX_BUCKETS: usize = 100_000;
 
 /// Gives each entry the time to live it was put with.
 struct PerEntryTtl;
@@ -38,6 +46,7 @@ impl MemoryStore {
                 })
                 .expire_after(PerEntryTtl)
                 .build(),
+            buckets: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -49,8 +58,7 @@ impl CacheStore for MemoryStore {
     }
 
     async fn bump_generation(&self) -> Result<u64, CacheError> {
-        // Older generations' entries are unreachable now; drop them.
-        self.entries.invalidate_all();
+        // Older generations' answers are unreachable now and age out.
         Ok(self.generation.fetch_add(1, Ordering::AcqRel) + 1)
     }
 
@@ -63,6 +71,32 @@ impl CacheStore for MemoryStore {
             .insert(key.to_owned(), (value.to_vec(), ttl))
             .await;
         Ok(())
+    }
+
+    async fn take_token(
+        &self,
+        bucket: &str,
+        per_minute: u64,
+        burst: u64,
+    ) -> Result<Option<Duration>, CacheError> {
+        let per_second = per_minute as f64 / 60.0;
+        let burst = burst.max(1) as f64;
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_second < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(bucket.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(None)
+        } else {
+            Ok(Some(Duration::from_secs_f64((1.0 - *tokens) / per_second)))
+        }
     }
 
     fn kind(&self) -> &'static str {

@@ -12,7 +12,7 @@ mod memory;
 mod redis_store;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 pub use key::{Scope, cache_key, normalise};
@@ -33,6 +33,15 @@ pub trait CacheStore: Send + Sync {
     async fn bump_generation(&self) -> Result<u64, CacheError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
+    /// Takes one token from the bucket `bucket` (refilled at `per_minute`,
+    /// holding at most `burst`): `Ok(None)` when there was one, else how long
+    /// until there is.
+    async fn take_token(
+        &self,
+        bucket: &str,
+        per_minute: u64,
+        burst: u64,
+    ) -> Result<Option<Duration>, CacheError>;
     /// `redis` or `memory`, for health and metrics.
     fn kind(&self) -> &'static str;
 }
@@ -44,6 +53,8 @@ pub struct ResponseCache {
     store: Arc<dyn CacheStore>,
     ttl: Duration,
     degraded: Arc<AtomicBool>,
+    bump_pending: Arc<AtomicBool>,
+    errors: Arc<AtomicU64>,
 }
 
 impl ResponseCache {
@@ -52,11 +63,18 @@ impl ResponseCache {
             store,
             ttl,
             degraded: Arc::new(AtomicBool::new(false)),
+            bump_pending: Arc::new(AtomicBool::new(false)),
+            errors: Arc::default(),
         }
     }
 
     pub fn kind(&self) -> &'static str {
         self.store.kind()
+    }
+
+    /// How many times the store failed.
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
     }
 
     /// Whether the last use of the store failed.
@@ -73,6 +91,7 @@ impl ResponseCache {
                 Some(value)
             }
             Err(error) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
                 if !self.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(cache = self.kind(), %error, "the cache fails; answering from the database");
                 }
@@ -81,25 +100,66 @@ impl ResponseCache {
         }
     }
 
-    /// The current generation, or `None` when the store cannot say.
+    /// The current generation, or `None` when the store cannot say. A bump
+    /// the store missed (it was down during a write) is made first.
     pub async fn generation(&self) -> Option<u64> {
+        if self.bump_pending.load(Ordering::Acquire) {
+            let result = self.store.bump_generation().await;
+            let bumped = self.outcome(result)?;
+            self.bump_pending.store(false, Ordering::Release);
+            return Some(bumped);
+        }
         let result = self.store.generation().await;
         self.outcome(result)
     }
 
-    /// Marks every cached answer out of date (after a write).
+    /// Marks every cached answer out of date (after a write); when the store
+    /// is down, the bump is made as soon as it answers again.
     pub async fn bump_generation(&self) {
         let result = self.store.bump_generation().await;
+        if self.outcome(result).is_none() {
+            self.bump_pending.store(true, Ordering::Release);
+        }
+    }
+
+    /// The document registered (automatic persisted queries) under `hash`.
+    pub async fn document(&self, hash: &str) -> Option<String> {
+        let result = self.store.get(&format!("document:{hash}")).await;
+        self.outcome(result)
+            .flatten()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+    }
+
+    /// Registers `document` under its `hash` for `ttl`.
+    pub async fn remember_document(&self, hash: &str, document: &str, ttl: Duration) {
+        let result = self
+            .store
+            .put(&format!("document:{hash}"), document.as_bytes(), ttl)
+            .await;
         self.outcome(result);
     }
 
+    /// Takes a token from `bucket`; `Some(wait)` when it is empty. A cache
+    /// that does not answer lets the request through.
+    pub async fn take_token(&self, bucket: &str, per_minute: u64, burst: u64) -> Option<Duration> {
+        let result = self
+            .store
+            .take_token(&format!("rate:{bucket}"), per_minute, burst)
+            .await;
+        self.outcome(result).flatten()
+    }
+
+    /// The cached answer under `key`.
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        let result = self.store.get(key).await;
+        let result = self.store.get(&format!("answer:{key}")).await;
         self.outcome(result).flatten()
     }
 
     pub async fn put(&self, key: &str, value: &[u8]) {
-        let result = self.store.put(key, value, self.ttl).await;
+        let result = self
+            .store
+            .put(&format!("answer:{key}"), value, self.ttl)
+            .await;
         self.outcome(result);
     }
 }

@@ -26,6 +26,11 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
     pub const OPERATION_RESOLUTION_FAILURE: &str = "OPERATION_RESOLUTION_FAILURE";
+    pub const OPERATION_LIMIT_EXCEEDED: &str = "OPERATION_LIMIT_EXCEEDED";
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    pub const PERSISTED_QUERY_NOT_ALLOWED: &str = "PERSISTED_QUERY_NOT_ALLOWED";
+    pub const PERSISTED_QUERY_HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
 }
 
 const INTERNAL_MESSAGE: &str = "internal error; it has been logged";
@@ -111,7 +116,14 @@ impl Extension for ErrorCodes {
         next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
-                .map(|error| with_code(error, code::GRAPHQL_VALIDATION_FAILED))
+                .map(|error| {
+                    let code = if super::limits::is_depth_or_complexity(&error) {
+                        code::OPERATION_LIMIT_EXCEEDED
+                    } else {
+                        code::GRAPHQL_VALIDATION_FAILED
+                    };
+                    with_code(error, code)
+                })
                 .collect()
         })
     }

@@ -5,6 +5,7 @@ mod context;
 mod errors;
 mod guards;
 mod ids;
+pub mod limits;
 mod links;
 mod loaders;
 mod me;
@@ -18,6 +19,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 pub use context::execute;
 pub use errors::code;
+pub use limits::Limits;
 
 use crate::store::Store;
 
@@ -33,21 +35,24 @@ pub struct Query(
     audit::AuditQuery,
 );
 
-/// Deepest selection accepted.
-pub const MAX_DEPTH: usize = 10;
-/// Largest query cost accepted; lists that lead back up the graph count tenfold.
-pub const MAX_COMPLEXITY: usize = 1000;
-
 pub type CatalogueSchema = Schema<Query, mutations::Mutation, EmptySubscription>;
 
 /// The one schema builder: serve, the tests and `catalogue-gateway schema` all use it.
-pub fn build_schema(store: Option<Store>) -> CatalogueSchema {
+pub fn build_schema(store: Option<Store>, limits: &Limits) -> CatalogueSchema {
     // Organizations and projects refer to each other: without these limits one
-    // small query could ask for an exponential answer.
+    // small query could ask for an exponential answer. (Lists that lead back up
+    // the graph count tenfold in the complexity.)
     let mut builder = Schema::build(Query::default(), mutations::Mutation, EmptySubscription)
         .extension(errors::ErrorCodes)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY);
+        .extension(limits::AliasAndRootFieldLimits {
+            max_aliases: limits.max_aliases,
+            max_root_fields: limits.max_root_fields,
+        })
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
     if let Some(store) = store {
         builder = builder.data(store);
     }

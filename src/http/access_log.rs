@@ -61,12 +61,13 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
                 Err(error) => error.into_response(),
             };
             let status = response.status().as_u16();
-            self.counters.record(status);
+            let latency = started.elapsed();
             let operation = response
                 .extensions()
                 .get::<OperationName>()
-                .map(|o| o.0.as_str())
-                .unwrap_or("-");
+                .map(|o| o.0.as_str());
+            self.counters.record(operation, status, latency);
+            let operation = operation.unwrap_or("-");
             let caller = response
                 .extensions()
                 .get::<Caller>()
@@ -74,7 +75,7 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
                 .unwrap_or("-");
             tracing::info!(
                 status,
-                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                latency_ms = latency.as_secs_f64() * 1000.0,
                 operation,
                 caller,
                 "answered"

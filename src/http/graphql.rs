@@ -8,24 +8,25 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 
 use super::AppState;
 use super::access_log::{Caller, OperationName};
-use super::caching;
-use super::cookies;
+use super::answer::{self, Freshness, error_body};
 use super::signin::TOKEN_COOKIE;
+use super::{caching, cookies, rate_limit};
 use crate::auth::{Principal, Rejection};
-use crate::cache::{Scope, cache_key, normalise};
-use crate::graphql::{self, code};
+use crate::cache::Scope;
+use crate::graphql::code;
 
 const JSON: &str = "application/json";
 
 /// A request that never reached GraphQL: a GraphQL-shaped error with a code.
 fn refused(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": code::BAD_REQUEST } }]
-    });
+    refused_with(status, code::BAD_REQUEST, message)
+}
+
+fn refused_with(status: StatusCode, code: &str, message: &str) -> Response {
     Response::builder()
         .status(status)
         .content_type(JSON)
-        .body(body.to_string())
+        .body(error_body(code, message))
 }
 
 /// A present but invalid token: 401 with the reason, never a downgrade to anonymous.
@@ -66,75 +67,63 @@ enum Method {
     Post,
 }
 
+/// The caller, or the answer refusing them (bad token, over the rate limit).
+async fn admit(
+    state: &AppState,
+    http_request: &Request,
+    operations: usize,
+) -> Result<Principal, Response> {
+    let principal = authenticate(state, http_request)
+        .await
+        .map_err(|rejection| unauthenticated(&rejection))?;
+    let bucket = rate_limit::bucket(&principal, http_request);
+    match rate_limit::check(state, &bucket, operations).await {
+        Some(too_many) => Err(too_many),
+        None => Ok(principal),
+    }
+}
+
 async fn execute(
     state: &AppState,
     http_request: &Request,
     request: async_graphql::Request,
     method: Method,
 ) -> Response {
-    if request.query.trim().is_empty() {
-        return refused(StatusCode::BAD_REQUEST, "the request has no `query`");
-    }
-    let principal = match authenticate(state, http_request).await {
+    let principal = match admit(state, http_request, 1).await {
         Ok(principal) => principal,
-        Err(rejection) => return unauthenticated(&rejection),
+        Err(refusal) => return refusal,
     };
+    let request = match answer::with_document(state, request).await {
+        Ok(request) => request,
+        Err(refusal) => return refused_with(refusal.status, refusal.code, &refusal.message),
+    };
+    if method == Method::Get && answer::selects_mutation(&request) {
+        return refused(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations are sent with POST: a GET must not change anything",
+        );
+    }
     let caller = Caller::of(&principal);
+    let scope = answer::scope_of(&principal);
     let operation = request.operation_name.clone();
-    let mutation = selects_mutation(&request);
-    let scope = match principal {
-        Principal::Anonymous => Scope::Public,
-        Principal::Agent(_) => Scope::Agents,
-    };
-    let key = if mutation {
-        None
-    } else {
-        answer_key(state, &request, scope).await
-    };
-    let cached = match &key {
-        Some(key) => state.cache.get(key).await,
-        None => None,
-    };
-    let (body, freshness) = match cached {
-        Some(body) => (body, Freshness::Hit),
-        None => {
-            let response =
-                graphql::execute(&state.schema, request, state.store.clone(), principal).await;
-            if mutation {
-                // Whatever it changed, answers cached before are out of date.
-                state.cache.bump_generation().await;
-            }
-            let shareable = response.is_ok() && response.cache_control.public;
-            let body = serde_json::to_vec(&response).unwrap_or_else(|error| {
-                tracing::error!(%error, "cannot serialise an answer");
-                br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#
-                    .to_vec()
-            });
-            match (&key, shareable) {
-                (Some(key), true) => {
-                    state.cache.put(key, &body).await;
-                    (body, Freshness::Miss)
-                }
-                _ => (body, Freshness::Uncacheable),
-            }
-        }
-    };
+    let answered = answer::answer(state, principal, request).await;
     let policy = caching::Policy {
         public_get: method == Method::Get && scope == Scope::Public,
-        shareable: freshness != Freshness::Uncacheable,
+        shareable: answered.freshness != Freshness::Uncacheable,
         authenticated: scope == Scope::Agents,
         max_age_seconds: state.http_max_age_seconds,
     };
-    let mut http = caching::respond(http_request, body, &policy);
-    if freshness != Freshness::Uncacheable {
-        http.headers_mut().insert(
-            "x-cache",
-            header::HeaderValue::from_static(if freshness == Freshness::Hit {
-                "HIT"
-            } else {
-                "MISS"
-            }),
-        );
+    let mut http = caching::respond(http_request, answered.body, &policy);
+    match answered.freshness {
+        Freshness::Hit => {
+            http.headers_mut()
+                .insert("x-cache", header::HeaderValue::from_static("HIT"));
+        }
+        Freshness::Miss => {
+            http.headers_mut()
+                .insert("x-cache", header::HeaderValue::from_static("MISS"));
+        }
+        Freshness::Uncacheable => {}
     }
     if let Some(name) = operation {
         http.extensions_mut().insert(OperationName(name));
@@ -143,31 +132,50 @@ async fn execute(
     http
 }
 
-/// Where an answer came from.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Freshness {
-    Hit,
-    Miss,
-    /// Not kept: a mutation, an error, or an answer for one caller only.
-    Uncacheable,
-}
-
-/// The cache key of a read-only request, or `None` when the cache cannot
-/// say which generation is current.
-async fn answer_key(
+/// A batched POST: each operation answered in turn, for one caller.
+async fn execute_batch(
     state: &AppState,
-    request: &async_graphql::Request,
-    scope: Scope,
-) -> Option<String> {
-    let generation = state.cache.generation().await?;
-    let variables = serde_json::to_string(&request.variables).unwrap_or_default();
-    Some(cache_key(
-        generation,
-        scope,
-        request.operation_name.as_deref(),
-        &variables,
-        &normalise(&request.query),
-    ))
+    http_request: &Request,
+    requests: Vec<async_graphql::Request>,
+) -> Response {
+    if requests.is_empty() || requests.len() > state.max_batch {
+        return refused_with(
+            StatusCode::BAD_REQUEST,
+            code::OPERATION_LIMIT_EXCEEDED,
+            &format!(
+                "a batch holds 1 to {} operations; this one holds {}",
+                state.max_batch,
+                requests.len()
+            ),
+        );
+    }
+    let principal = match admit(state, http_request, requests.len()).await {
+        Ok(principal) => principal,
+        Err(refusal) => return refusal,
+    };
+    let caller = Caller::of(&principal);
+    let mut body = b"[".to_vec();
+    for (index, request) in requests.into_iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        match answer::with_document(state, request).await {
+            Ok(request) => {
+                body.extend(answer::answer(state, principal.clone(), request).await.body)
+            }
+            Err(refusal) => body.extend(error_body(refusal.code, &refusal.message)),
+        }
+    }
+    body.push(b']');
+    let policy = caching::Policy {
+        public_get: false,
+        shareable: false,
+        authenticated: principal.agent().is_some(),
+        max_age_seconds: state.http_max_age_seconds,
+    };
+    let mut http = caching::respond(http_request, body, &policy);
+    http.extensions_mut().insert(caller);
+    http
 }
 
 /// `POST /graphql` with a JSON body `{query, operationName, variables}`.
@@ -198,8 +206,13 @@ pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Resp
             );
         }
     };
-    match serde_json::from_slice::<async_graphql::Request>(&bytes) {
-        Ok(graphql_request) => execute(&state, request, graphql_request, Method::Post).await,
+    match serde_json::from_slice::<async_graphql::BatchRequest>(&bytes) {
+        Ok(async_graphql::BatchRequest::Single(graphql_request)) => {
+            execute(&state, request, graphql_request, Method::Post).await
+        }
+        Ok(async_graphql::BatchRequest::Batch(requests)) => {
+            execute_batch(&state, request, requests).await
+        }
         Err(error) => refused(
             StatusCode::BAD_REQUEST,
             &format!("the body is not a GraphQL request ({{\"query\": \"…\"}}): {error}"),
@@ -233,36 +246,11 @@ pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
         );
     }
     match async_graphql::http::parse_query_string(query_string) {
-        Ok(graphql_request) if selects_mutation(&graphql_request) => refused(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "mutations are sent with POST: a GET must not change anything",
-        ),
         Ok(graphql_request) => execute(&state, request, graphql_request, Method::Get).await,
         Err(error) => refused(
             StatusCode::BAD_REQUEST,
             &format!("not a GraphQL GET request (?query=…): {error}"),
         ),
-    }
-}
-
-/// Whether the operation `request` would run is a mutation. A document that
-/// does not parse is left to the executor, which reports it with its code.
-fn selects_mutation(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let is_mutation = |ty: OperationType| ty == OperationType::Mutation;
-    match &document.operations {
-        DocumentOperations::Single(operation) => is_mutation(operation.node.ty),
-        DocumentOperations::Multiple(operations) => match &request.operation_name {
-            Some(name) => operations
-                .get(name.as_str())
-                .is_some_and(|operation| is_mutation(operation.node.ty)),
-            None => operations
-                .values()
-                .any(|operation| is_mutation(operation.node.ty)),
-        },
     }
 }
 

@@ -16,10 +16,10 @@ pub async fn live() -> Json<serde_json::Value> {
 /// gateway ready (the database answers instead) and is reported as degraded.
 #[handler]
 pub async fn ready(state: Data<&AppState>) -> Response {
-    let cache = if state.cache.is_degraded() {
-        "degraded"
-    } else {
+    let cache = if state.cache.generation().await.is_some() {
         "ok"
+    } else {
+        "degraded"
     };
     match state.store.ping().await {
         Ok(()) => Json(serde_json::json!({

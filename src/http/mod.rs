@@ -3,22 +3,26 @@
 //! the gateway's keys under `/.well-known/*`.
 
 mod access_log;
+mod answer;
 mod caching;
 mod cookies;
 mod graphql;
 mod health;
 mod metrics;
+mod persisted;
+mod rate_limit;
 mod signin;
 mod well_known;
 
 use std::sync::Arc;
 
-use poem::middleware::CatchPanic;
+use poem::http::Method;
+use poem::middleware::{CatchPanic, Cors};
 use poem::{Endpoint, EndpointExt, Route, get};
 
 use crate::auth::Authenticator;
 use crate::cache::ResponseCache;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::graphql::CatalogueSchema;
 use crate::store::Store;
 use signin::SigninSettings;
@@ -37,6 +41,13 @@ pub struct AppState {
     pub cache: ResponseCache,
     /// `max-age` of public answers to GET requests.
     http_max_age_seconds: u64,
+    persisted: Arc<persisted::PersistedQueries>,
+    cache_counters: Arc<metrics::CacheCounters>,
+    rate_limited: Arc<rate_limit::RateLimited>,
+    rate_limit_per_minute: u64,
+    rate_limit_burst: u64,
+    max_batch: usize,
+    cors: Arc<Vec<String>>,
 }
 
 impl AppState {
@@ -46,13 +57,13 @@ impl AppState {
         authenticator: Authenticator,
         cache: ResponseCache,
         config: &Config,
-    ) -> Self {
+    ) -> Result<Self, ConfigError> {
         let sdl = schema.sdl().into();
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
             &config.signin_redirect_origins,
         ));
-        Self {
+        Ok(Self {
             schema,
             store,
             authenticator,
@@ -62,13 +73,37 @@ impl AppState {
             signin,
             cache,
             http_max_age_seconds: config.http_max_age_seconds,
-        }
+            persisted: Arc::new(persisted::PersistedQueries::from_config(config)?),
+            cache_counters: Arc::default(),
+            rate_limited: Arc::default(),
+            rate_limit_per_minute: config.rate_limit_per_minute,
+            rate_limit_burst: config.rate_limit_burst,
+            max_batch: config.max_batch,
+            cors: Arc::new(config.cors_origins.clone()),
+        })
+    }
+}
+
+/// Browsers may read the API from the configured origins (`*`: any), never
+/// with credentials: portals send tokens in `Authorization`.
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(["content-type", "authorization", "if-none-match"])
+        .expose_headers(["etag", "retry-after", "x-cache"])
+        .allow_credentials(false)
+        .max_age(600);
+    if origins.iter().any(|origin| origin == "*") {
+        cors
+    } else {
+        cors.allow_origins(origins.iter().map(String::as_str))
     }
 }
 
 /// Every route of the gateway, with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
     let counters = Arc::clone(&state.requests);
+    let cors = cors(&state.cors);
     Route::new()
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/schema.graphql", get(graphql::schema))
@@ -85,6 +120,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
             get(well_known::discovery),
         )
         .data(state)
+        .with(cors)
         .with(CatchPanic::new())
         .with(access_log::AccessLog { counters })
 }

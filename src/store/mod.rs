@@ -63,6 +63,20 @@ impl Store {
         self.statements.load(Ordering::Relaxed)
     }
 
+    /// Connections in the pool, and how many of them are idle.
+    pub fn pool_use(&self) -> (u32, usize) {
+        match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        }
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         Ok(self.db.ping().await?)

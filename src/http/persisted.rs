@@ -1,0 +1,186 @@
+//! Persisted queries: Apollo's automatic persisted queries (a client sends
+//! `extensions.persistedQuery.sha256Hash`, and the document once when the
+//! gateway does not know it yet), and an optional allow-list mode where only
+//! the documents of a manifest are accepted.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use poem::http::StatusCode;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::cache::ResponseCache;
+use crate::config::{Config, ConfigError};
+use crate::graphql::code;
+
+/// Why a request's document cannot be had.
+pub struct Refusal {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// The documents registered in advance, and the mode.
+pub struct PersistedQueries {
+    only_registered: bool,
+    /// sha256 (hex) → document.
+    registered: HashMap<String, String>,
+    ttl: Duration,
+}
+
+/// Apollo's persisted-query manifest (`generate-persisted-query-manifest`).
+#[derive(Deserialize)]
+struct Manifest {
+    operations: Vec<ManifestOperation>,
+}
+
+#[derive(Deserialize)]
+struct ManifestOperation {
+    id: String,
+    body: String,
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn load_manifest(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let bad = |message: String| ConfigError::BadFile {
+        path: path.to_owned(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    let manifest: Manifest = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("not a persisted-query manifest: {e}")))?;
+    let mut registered = HashMap::new();
+    for (index, operation) in manifest.operations.into_iter().enumerate() {
+        if sha256_hex(&operation.body) != operation.id.to_ascii_lowercase() {
+            return Err(bad(format!(
+                "operations[{index}].id is not the SHA-256 of its body"
+            )));
+        }
+        registered.insert(operation.id.to_ascii_lowercase(), operation.body);
+    }
+    Ok(registered)
+}
+
+/// `extensions.persistedQuery` of a request.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PersistedQueryExtension {
+    version: u32,
+    sha256_hash: String,
+}
+
+impl PersistedQueries {
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let registered = match &config.persisted_queries_file {
+            Some(path) => load_manifest(path)?,
+            None => HashMap::new(),
+        };
+        Ok(Self {
+            only_registered: config.persisted_only,
+            registered,
+            ttl: Duration::from_secs(config.persisted_query_ttl_seconds),
+        })
+    }
+
+    /// The request with its document: given, registered in advance, or
+    /// remembered from an earlier request.
+    pub async fn resolve(
+        &self,
+        cache: &ResponseCache,
+        mut request: async_graphql::Request,
+    ) -> Result<async_graphql::Request, Refusal> {
+        let extension = match request.extensions.get("persistedQuery") {
+            Some(value) => Some(
+                value
+                    .clone()
+                    .into_json()
+                    .ok()
+                    .and_then(|json| serde_json::from_value::<PersistedQueryExtension>(json).ok())
+                    .filter(|p| p.version == 1 && p.sha256_hash.len() == 64)
+                    .ok_or_else(|| Refusal {
+                        status: StatusCode::BAD_REQUEST,
+                        code: code::BAD_REQUEST,
+                        message: "extensions.persistedQuery must be {version: 1, sha256Hash: <64 hex digits>}".into(),
+                    })?,
+            ),
+            None => None,
+        };
+        let has_document = !request.query.trim().is_empty();
+        match (extension, has_document) {
+            (None, true) => {
+                if self.only_registered
+                    && !self.registered.contains_key(&sha256_hex(&request.query))
+                {
+                    return Err(not_allowed());
+                }
+                Ok(request)
+            }
+            (None, false) => Err(Refusal {
+                status: StatusCode::BAD_REQUEST,
+                code: code::BAD_REQUEST,
+                message: "the request has no `query`".into(),
+            }),
+            (Some(extension), true) => {
+                let hash = extension.sha256_hash.to_ascii_lowercase();
+                if sha256_hex(&request.query) != hash {
+                    return Err(Refusal {
+                        status: StatusCode::BAD_REQUEST,
+                        code: code::PERSISTED_QUERY_HASH_MISMATCH,
+                        message: "sha256Hash is not the SHA-256 of the query".into(),
+                    });
+                }
+                if self.only_registered {
+                    if !self.registered.contains_key(&hash) {
+                        return Err(not_allowed());
+                    }
+                } else {
+                    cache
+                        .remember_document(&hash, &request.query, self.ttl)
+                        .await;
+                }
+                Ok(request)
+            }
+            (Some(extension), false) => {
+                let hash = extension.sha256_hash.to_ascii_lowercase();
+                let document = match self.registered.get(&hash) {
+                    Some(document) => Some(document.clone()),
+                    None if self.only_registered => return Err(not_allowed()),
+                    None => cache.document(&hash).await,
+                };
+                match document {
+                    Some(document) => {
+                        request.query = document;
+                        Ok(request)
+                    }
+                    None => Err(Refusal {
+                        // Apollo clients answer this by sending the document.
+                        status: StatusCode::OK,
+                        code: code::PERSISTED_QUERY_NOT_FOUND,
+                        message: "PersistedQueryNotFound".into(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn not_allowed() -> Refusal {
+    Refusal {
+        status: StatusCode::BAD_REQUEST,
+        code: code::PERSISTED_QUERY_NOT_ALLOWED,
+        message:
+            "this gateway accepts only the documents registered in its persisted-query manifest"
+                .into(),
+    }
+}
