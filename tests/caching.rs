@@ -258,3 +258,84 @@ async fn http_caching_headers_and_conditional_requests() {
 }
 
 on_both_backends!(a_write_through_one_gateway_is_seen_through_the_other);
+
+async fn ready(app: &TestApp) -> Value {
+    let response = reqwest::get(app.url("/health/ready")).await.unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "a failing cache leaves the gateway ready"
+    );
+    response.json().await.unwrap()
+}
+
+/// Redis stops mid-test: answers stay right (from the database), readiness
+/// says the cache is degraded, and the gateway reconnects by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_is_not_an_outage() {
+    let mut redis = common::redis::TestRedis::start();
+    let url = redis.url();
+    let app = TestApp::spawn_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        Some(catalogue_dir()),
+        move |config| config.redis_url = Some(Secret::new(url)),
+    )
+    .await;
+    let first = get(&app, PROJECTS, None, None).await;
+    assert_eq!(
+        get(&app, PROJECTS, None, None).await.header("x-cache"),
+        Some("HIT")
+    );
+    assert_eq!(ready(&app).await["cache"]["status"], "ok");
+
+    redis.stop();
+    let during = get(&app, PROJECTS, None, None).await;
+    assert_eq!(during.status, 200);
+    assert_eq!(during.body, first.body, "the database answers the same");
+    assert_eq!(during.header("x-cache"), None);
+    let health = ready(&app).await;
+    assert_eq!(health["status"], "ready");
+    assert_eq!(
+        health["cache"],
+        json!({ "kind": "redis", "status": "degraded" })
+    );
+
+    redis.resume();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if get(&app, PROJECTS, None, None)
+            .await
+            .header("x-cache")
+            .is_some()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway never reconnected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        get(&app, PROJECTS, None, None).await.header("x-cache"),
+        Some("HIT")
+    );
+    assert_eq!(ready(&app).await["cache"]["status"], "ok");
+}
+
+/// A gateway starts while its Redis is down, and answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_starts_while_redis_is_down() {
+    let mut redis = common::redis::TestRedis::start();
+    redis.stop();
+    let url = redis.url();
+    let app = TestApp::spawn_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        Some(catalogue_dir()),
+        move |config| config.redis_url = Some(Secret::new(url)),
+    )
+    .await;
+    let answer = get(&app, PROJECTS, None, None).await;
+    assert_eq!(answer.body["data"]["projects"]["totalCount"], 7);
+    assert_eq!(ready(&app).await["cache"]["status"], "degraded");
+}

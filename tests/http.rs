@@ -276,7 +276,10 @@ async fn statement_count_of_a_page_does_not_grow_with_its_size(backend: Backend)
         counts[0], counts[1]
     );
     assert_eq!(counts[0], counts[1], "statements for 5 vs 50 projects");
-    assert_eq!(counts[2], 0, "a repeated page comes from the response cache");
+    assert_eq!(
+        counts[2], 0,
+        "a repeated page comes from the response cache"
+    );
     assert!(counts[1] <= 12, "{} statements for one page", counts[1]);
 }
 

@@ -77,11 +77,6 @@ impl ResponseCache {
         self.errors.load(Ordering::Relaxed)
     }
 
-    /// Whether the last use of the store failed.
-    pub fn is_degraded(&self) -> bool {
-        self.degraded.load(Ordering::Relaxed)
-    }
-
     fn outcome<T>(&self, result: Result<T, CacheError>) -> Option<T> {
         match result {
             Ok(value) => {

@@ -1,6 +1,7 @@
 //! Operation limits, checked before any resolver runs: depth and complexity
-//! (async-graphql's validation), aliases and root fields (here, on the
-//! parsed document). Each violation is an error coded OPERATION_LIMIT_EXCEEDED.
+//! (async-graphql's validation), aliases, root fields and introspection
+//! (here, on the parsed document). Each violation is an error coded
+//! OPERATION_LIMIT_EXCEEDED (INTROSPECTION_DISABLED for introspection).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,53 +25,63 @@ pub struct Limits {
     pub introspection: bool,
 }
 
-/// An error for a request over a limit.
-pub fn exceeded(message: String) -> ServerError {
+fn coded(message: String, code: &str) -> ServerError {
     let mut error = ServerError::new(message, None);
     error
         .extensions
         .get_or_insert_with(Default::default)
-        .set("code", code::OPERATION_LIMIT_EXCEEDED);
+        .set("code", code);
     error
 }
 
-/// The extension counting aliases and root fields.
-pub struct AliasAndRootFieldLimits {
-    pub max_aliases: usize,
-    pub max_root_fields: usize,
+/// An error for a request over a limit.
+fn exceeded(message: String) -> ServerError {
+    coded(message, code::OPERATION_LIMIT_EXCEEDED)
 }
 
-impl ExtensionFactory for AliasAndRootFieldLimits {
+/// The extension checking aliases, root fields and introspection.
+pub struct DocumentLimits {
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+    pub introspection: bool,
+}
+
+impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasAndRootFieldLimits {
+        Arc::new(DocumentLimits {
             max_aliases: self.max_aliases,
             max_root_fields: self.max_root_fields,
+            introspection: self.introspection,
         })
     }
 }
 
 type Fragments = std::collections::HashMap<Name, Positioned<FragmentDefinition>>;
 
-/// Fields selected at the top of `set`, through fragments; each fragment once.
-fn root_fields(set: &SelectionSet, fragments: &Fragments, seen: &mut HashSet<Name>) -> usize {
-    set.items
-        .iter()
-        .map(|selection| match &selection.node {
-            Selection::Field(_) => 1,
+/// The names of the fields selected at the top of `set`, through
+/// fragments; each fragment once.
+fn root_fields<'a>(
+    set: &'a SelectionSet,
+    fragments: &'a Fragments,
+    seen: &mut HashSet<&'a Name>,
+    names: &mut Vec<&'a str>,
+) {
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => names.push(field.node.name.node.as_str()),
             Selection::InlineFragment(inline) => {
-                root_fields(&inline.node.selection_set.node, fragments, seen)
+                root_fields(&inline.node.selection_set.node, fragments, seen, names)
             }
             Selection::FragmentSpread(spread) => {
                 let name = &spread.node.fragment_name.node;
-                match fragments.get(name) {
-                    Some(fragment) if seen.insert(name.clone()) => {
-                        root_fields(&fragment.node.selection_set.node, fragments, seen)
-                    }
-                    _ => 0,
+                if let Some(fragment) = fragments.get(name)
+                    && seen.insert(name)
+                {
+                    root_fields(&fragment.node.selection_set.node, fragments, seen, names);
                 }
             }
-        })
-        .sum()
+        }
+    }
 }
 
 /// Aliased fields anywhere in `set` (fragments are counted where defined).
@@ -87,7 +98,7 @@ fn aliases(set: &SelectionSet) -> usize {
         .sum()
 }
 
-impl AliasAndRootFieldLimits {
+impl DocumentLimits {
     fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
         let operations: Vec<_> = match &document.operations {
             DocumentOperations::Single(operation) => vec![operation],
@@ -110,16 +121,26 @@ impl AliasAndRootFieldLimits {
             )));
         }
         for operation in operations {
-            let count = root_fields(
+            let mut names = Vec::new();
+            root_fields(
                 &operation.node.selection_set.node,
                 &document.fragments,
                 &mut HashSet::new(),
+                &mut names,
             );
-            if count > self.max_root_fields {
+            if names.len() > self.max_root_fields {
                 return Err(exceeded(format!(
-                    "an operation selects {count} root fields; at most {} are accepted",
+                    "an operation selects {} root fields; at most {} are accepted",
+                    names.len(),
                     self.max_root_fields
                 )));
+            }
+            if !self.introspection && names.iter().any(|n| *n == "__schema" || *n == "__type") {
+                return Err(coded(
+                    "introspection is disabled on this gateway; the schema is at /schema.graphql"
+                        .into(),
+                    code::INTROSPECTION_DISABLED,
+                ));
             }
         }
         Ok(())
@@ -127,7 +148,7 @@ impl AliasAndRootFieldLimits {
 }
 
 #[async_trait::async_trait]
-impl Extension for AliasAndRootFieldLimits {
+impl Extension for DocumentLimits {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,

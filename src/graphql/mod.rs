@@ -44,9 +44,10 @@ pub fn build_schema(store: Option<Store>, limits: &Limits) -> CatalogueSchema {
     // the graph count tenfold in the complexity.)
     let mut builder = Schema::build(Query::default(), mutations::Mutation, EmptySubscription)
         .extension(errors::ErrorCodes)
-        .extension(limits::AliasAndRootFieldLimits {
+        .extension(limits::DocumentLimits {
             max_aliases: limits.max_aliases,
             max_root_fields: limits.max_root_fields,
+            introspection: limits.introspection,
         })
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 pub mod browser;
 pub mod issuer;
 pub mod provider;
+pub mod redis;
 
 /// The storage backends every storage test runs on.
 #[derive(Debug, Clone, Copy)]
