@@ -68,7 +68,13 @@ async fn main() {
         let cold = start_up(backend).await;
         let dir = tempfile::tempdir().unwrap();
         common::write_generated_catalogue(dir.path(), 60);
-        let app = TestApp::spawn_with_seed(backend, Some(dir.path().to_owned())).await;
+        // The database path: with the response cache, repeats would be hits.
+        let app = TestApp::spawn_configured(
+            TestDatabase::create(backend).await,
+            Some(dir.path().to_owned()),
+            |config| config.cache_answers = false,
+        )
+        .await;
         println!(
             "{backend:?}: cold start (migrate + seed 7 projects) {:.1} ms",
             cold.as_secs_f64() * 1000.0

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use catalogue_gateway::auth::DevKey;
 use catalogue_gateway::config::{Config, Secret};
+use common::http_answer::{Answer, get};
 use common::{Backend, TestApp, TestDatabase, catalogue_dir};
 use serde_json::{Value, json};
 
@@ -62,39 +63,6 @@ impl Setup {
             },
         )
         .await
-    }
-}
-
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-}
-
-async fn get(app: &TestApp, query: &str, token: Option<&str>, etag: Option<&str>) -> Answer {
-    let mut request = reqwest::Client::new()
-        .get(app.url("/graphql"))
-        .query(&[("query", query)]);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(etag) = etag {
-        request = request.header("if-none-match", etag);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    Answer {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
     }
 }
 
@@ -259,6 +227,16 @@ async fn http_caching_headers_and_conditional_requests() {
 
 on_both_backends!(a_write_through_one_gateway_is_seen_through_the_other);
 
+/// A gateway whose cache is the Redis at `url`.
+async fn gateway_on_redis(url: String) -> TestApp {
+    TestApp::spawn_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        Some(catalogue_dir()),
+        move |config| config.redis_url = Some(Secret::new(url)),
+    )
+    .await
+}
+
 async fn ready(app: &TestApp) -> Value {
     let response = reqwest::get(app.url("/health/ready")).await.unwrap();
     assert_eq!(
@@ -274,13 +252,7 @@ async fn ready(app: &TestApp) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_is_not_an_outage() {
     let mut redis = common::redis::TestRedis::start();
-    let url = redis.url();
-    let app = TestApp::spawn_configured(
-        TestDatabase::create(Backend::Sqlite).await,
-        Some(catalogue_dir()),
-        move |config| config.redis_url = Some(Secret::new(url)),
-    )
-    .await;
+    let app = gateway_on_redis(redis.url()).await;
     let first = get(&app, PROJECTS, None, None).await;
     assert_eq!(
         get(&app, PROJECTS, None, None).await.header("x-cache"),
@@ -328,14 +300,24 @@ async fn redis_going_away_is_not_an_outage() {
 async fn a_gateway_starts_while_redis_is_down() {
     let mut redis = common::redis::TestRedis::start();
     redis.stop();
-    let url = redis.url();
-    let app = TestApp::spawn_configured(
-        TestDatabase::create(Backend::Sqlite).await,
-        Some(catalogue_dir()),
-        move |config| config.redis_url = Some(Secret::new(url)),
-    )
-    .await;
+    let app = gateway_on_redis(redis.url()).await;
     let answer = get(&app, PROJECTS, None, None).await;
     assert_eq!(answer.body["data"]["projects"]["totalCount"], 7);
     assert_eq!(ready(&app).await["cache"]["status"], "degraded");
+}
+
+/// With the response cache off, every request reaches the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_response_cache_can_be_turned_off() {
+    let app = TestApp::spawn_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        Some(catalogue_dir()),
+        |config| config.cache_answers = false,
+    )
+    .await;
+    get(&app, PROJECTS, None, None).await;
+    let before = app.statements_executed().await;
+    let again = get(&app, PROJECTS, None, None).await;
+    assert_eq!(again.header("x-cache"), None);
+    assert!(app.statements_executed().await > before);
 }

@@ -6,6 +6,7 @@ mod common;
 
 use catalogue_gateway::config::{Config, Secret};
 use catalogue_gateway::{App, auth::DevKey};
+use common::http_answer::{Answer, post};
 use common::{Backend, TestApp, TestDatabase, catalogue_dir};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -27,33 +28,6 @@ async fn gateway(configure: impl FnOnce(&mut Config)) -> TestApp {
         configure,
     )
     .await
-}
-
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-impl Answer {
-    fn code(&self) -> &str {
-        self.body["errors"][0]["extensions"]["code"]
-            .as_str()
-            .unwrap_or_default()
-    }
-}
-
-async fn post(app: &TestApp, body: &Value, token: Option<&str>) -> Answer {
-    let mut request = reqwest::Client::new().post(app.url("/graphql")).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    Answer {
-        status: response.status().as_u16(),
-        headers: response.headers().clone(),
-        body: response.json().await.unwrap_or(Value::Null),
-    }
 }
 
 fn persisted(hash: &str) -> Value {

@@ -75,7 +75,7 @@ pub async fn answer(
     request: async_graphql::Request,
 ) -> Answer {
     let mutation = selects_mutation(&request);
-    let key = if mutation {
+    let key = if mutation || !state.cache_answers {
         None
     } else {
         answer_key(state, &request, scope_of(&principal)).await

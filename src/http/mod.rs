@@ -48,6 +48,7 @@ pub struct AppState {
     rate_limit_burst: u64,
     max_batch: usize,
     cors: Arc<Vec<String>>,
+    cache_answers: bool,
 }
 
 impl AppState {
@@ -80,6 +81,7 @@ impl AppState {
             rate_limit_burst: config.rate_limit_burst,
             max_batch: config.max_batch,
             cors: Arc::new(config.cors_origins.clone()),
+            cache_answers: config.cache_answers,
         })
     }
 }

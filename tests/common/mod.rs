@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 pub mod browser;
+pub mod http_answer;
 pub mod issuer;
 pub mod provider;
 pub mod redis;
