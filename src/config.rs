@@ -120,6 +120,9 @@ pub struct Config {
     pub rate_limit_per_minute: u64,
     /// Requests a caller may make at once above the steady rate.
     pub rate_limit_burst: u64,
+    /// The gateway runs behind one reverse proxy that appends the client's
+    /// address to `X-Forwarded-For`: rate limits use that address.
+    pub trust_forwarded_for: bool,
     /// Origins allowed to read the API from a browser (`*`: any, without credentials).
     pub cors_origins: Vec<String>,
 }
@@ -212,6 +215,7 @@ impl Default for Config {
             persisted_query_ttl_seconds: 7 * 24 * 3600,
             rate_limit_per_minute: 600,
             rate_limit_burst: 100,
+            trust_forwarded_for: false,
             cors_origins: vec!["*".to_owned()],
         }
     }
@@ -352,6 +356,7 @@ impl Config {
             }
             "RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = seconds(value).map_err(bad)?,
             "RATE_LIMIT_BURST" => self.rate_limit_burst = seconds(value).map_err(bad)?,
+            "TRUST_FORWARDED_FOR" => self.trust_forwarded_for = flag(value).map_err(bad)?,
             "CORS_ORIGINS" => self.cors_origins = list(value),
             "LOG_FORMAT" => {
                 self.log_format = match value {
@@ -377,7 +382,8 @@ impl Config {
                      CATALOGUE_MAX_DEPTH, CATALOGUE_MAX_COMPLEXITY, CATALOGUE_MAX_ALIASES, CATALOGUE_MAX_ROOT_FIELDS, \
                      CATALOGUE_MAX_BATCH, CATALOGUE_INTROSPECTION, CATALOGUE_PERSISTED_ONLY, \
                      CATALOGUE_PERSISTED_QUERIES_FILE, CATALOGUE_PERSISTED_QUERY_TTL_SECONDS, \
-                     CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, CATALOGUE_CORS_ORIGINS"
+                     CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, CATALOGUE_TRUST_FORWARDED_FOR, \
+                     CATALOGUE_CORS_ORIGINS"
                 )));
             }
         }

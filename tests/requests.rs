@@ -322,6 +322,24 @@ async fn callers_over_their_rate_get_429_with_retry_after() {
         200
     );
     assert_eq!(over_the_rate_limit(&first, Some(&agent)).await.status, 429);
+    // Behind a trusted reverse proxy, each client address has its own bucket.
+    let proxied = gateway(|config| {
+        config.rate_limit_per_minute = 6;
+        config.rate_limit_burst = 1;
+        config.trust_forwarded_for = true;
+    })
+    .await;
+    let from = |address: &'static str| {
+        reqwest::Client::new()
+            .post(proxied.url("/graphql"))
+            .header("x-forwarded-for", format!("203.0.113.9, {address}"))
+            .json(&json!({ "query": COUNT }))
+            .send()
+    };
+    assert_eq!(from("198.51.100.1").await.unwrap().status(), 200);
+    assert_eq!(from("198.51.100.1").await.unwrap().status(), 429);
+    assert_eq!(from("198.51.100.2").await.unwrap().status(), 200);
+
     let metrics = first.get_text("/metrics").await;
     assert!(
         !metrics.contains("catalogue_rate_limited_requests_total 0\n"),

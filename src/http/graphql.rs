@@ -76,7 +76,7 @@ async fn admit(
     let principal = authenticate(state, http_request)
         .await
         .map_err(|rejection| unauthenticated(&rejection))?;
-    let bucket = rate_limit::bucket(&principal, http_request);
+    let bucket = rate_limit::bucket(state, &principal, http_request);
     match rate_limit::check(state, &bucket, operations).await {
         Some(too_many) => Err(too_many),
         None => Ok(principal),

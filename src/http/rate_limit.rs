@@ -20,18 +20,27 @@ impl RateLimited {
     }
 }
 
-/// The bucket a request draws from.
-pub fn bucket(principal: &Principal, request: &Request) -> String {
-    match principal.agent() {
-        Some(agent) => format!("agent:{}", agent.sub_hash()),
-        None => format!(
-            "ip:{}",
-            request
-                .remote_addr()
-                .as_socket_addr()
-                .map_or_else(|| "unknown".to_owned(), |address| address.ip().to_string())
-        ),
+/// The bucket a request draws from: the agent's, else the client address's
+/// (the one our reverse proxy appended to `X-Forwarded-For`, when trusted).
+pub fn bucket(state: &AppState, principal: &Principal, request: &Request) -> String {
+    if let Some(agent) = principal.agent() {
+        return format!("agent:{}", agent.sub_hash());
     }
+    let forwarded = state
+        .trust_forwarded_for
+        .then(|| request.header("x-forwarded-for"))
+        .flatten()
+        .and_then(|list| list.rsplit(',').next())
+        .map(str::trim)
+        .filter(|address| address.parse::<std::net::IpAddr>().is_ok());
+    let address = match forwarded {
+        Some(address) => address.to_owned(),
+        None => request
+            .remote_addr()
+            .as_socket_addr()
+            .map_or_else(|| "unknown".to_owned(), |address| address.ip().to_string()),
+    };
+    format!("ip:{address}")
 }
 
 /// `Some(429 answer)` when the bucket has fewer than `cost` tokens.
