@@ -167,6 +167,19 @@ async fn a_write_through_one_gateway_is_seen_through_the_other(backend: Backend)
     let before = get(&second, read, None, None).await;
     assert_eq!(before.header("x-cache"), Some("HIT"));
 
+    // A mutation refused (here: anonymous) changes nothing and keeps the cache.
+    let refused = common::http_answer::post(
+        &first,
+        &json!({ "query": "mutation { archiveProject(slug: \"poufdoc\", expectedVersion: 1) { project { slug } } }" }),
+        None,
+    )
+    .await;
+    assert_eq!(refused.code(), "UNAUTHENTICATED", "{}", refused.body);
+    assert_eq!(
+        get(&second, read, None, None).await.header("x-cache"),
+        Some("HIT")
+    );
+
     let version = before.body["data"]["project"]["version"].clone();
     let (status, _, answer) = first
         .query_as(
@@ -193,7 +206,24 @@ async fn http_caching_headers_and_conditional_requests() {
     let public = get(&app, PROJECTS, None, None).await;
     assert_eq!(public.status, 200);
     assert_eq!(public.header("cache-control"), Some("public, max-age=60"));
-    assert_eq!(public.header("vary"), Some("Authorization, Cookie"));
+    assert_eq!(public.header("vary"), Some("Origin, Authorization, Cookie"));
+    // A browser's request (with Origin, answered by CORS) varies the same way.
+    let from_portal = reqwest::Client::new()
+        .get(app.url("/graphql"))
+        .query(&[("query", PROJECTS)])
+        .header("origin", "https://portail.example.gouv.fr")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        from_portal.headers()["vary"],
+        "Origin, Authorization, Cookie"
+    );
+    assert!(
+        from_portal
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
     let etag = public.header("etag").expect("an ETag").to_owned();
 
     let revalidated = get(&app, PROJECTS, None, Some(&etag)).await;

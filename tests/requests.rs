@@ -87,6 +87,23 @@ async fn automatic_persisted_queries_round_trip(redis_prefix: Option<String>) {
     );
     let malformed = post(&app, &json!({ "extensions": persisted("abc") }), None).await;
     assert_eq!((malformed.status, malformed.code()), (400, "BAD_REQUEST"));
+
+    // A document that does not validate is not kept.
+    let invalid = "{ nope }";
+    let answer = post(
+        &app,
+        &json!({ "query": invalid, "extensions": persisted(&sha256_hex(invalid)) }),
+        None,
+    )
+    .await;
+    assert_eq!(answer.code(), "GRAPHQL_VALIDATION_FAILED");
+    let again = post(
+        &app,
+        &json!({ "extensions": persisted(&sha256_hex(invalid)) }),
+        None,
+    )
+    .await;
+    assert_eq!(again.code(), "PERSISTED_QUERY_NOT_FOUND");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,28 +192,31 @@ async fn operation_limits_refuse_before_any_resolver_runs() {
     let app = gateway(|config| {
         config.max_aliases = 2;
         config.max_root_fields = 2;
+        config.max_depth = 3;
         config.max_complexity = 10;
         config.max_batch = 2;
         config.introspection = false;
         config.max_body_bytes = 2048;
     })
     .await;
+    // Each case breaks one limit only, and the message says which.
     let cases = [
         (
             "aliases",
-            "{ a: tags { projectCount } b: tags { projectCount } c: tags { projectCount } }",
+            "{ a: tags { n1: projectCount n2: projectCount } }",
         ),
         (
             "root fields",
             "query { tags { projectCount } organizations(first: 1) { totalCount } ...More } fragment More on Query { projects(first: 1) { totalCount } }",
         ),
         (
-            "depth",
-            "{ organizations { edges { node { projects { organizations { organization { projects { organizations { organization { projects { slug } } } } } } } } } } }",
+            "nested too deep",
+            "{ projects(first: 1) { edges { node { slug } } } }",
         ),
         (
-            "complexity",
-            "{ projects(first: 50) { edges { node { slug organizations { organization { slug } } } } } }",
+            "too complex",
+            // Lists that lead back up the graph count tenfold.
+            "{ project(slug: \"cartiflette\") { organizations { role } } }",
         ),
     ];
     for (limit, query) in cases {
@@ -208,6 +228,8 @@ async fn operation_limits_refuse_before_any_resolver_runs() {
             "{limit}: {}",
             answer.body
         );
+        let message = answer.body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(limit), "{limit}: {message}");
         assert_eq!(answer.body["data"], Value::Null, "{limit}");
         assert_eq!(
             app.statements_executed().await,

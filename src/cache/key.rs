@@ -67,8 +67,16 @@ fn copy_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut S
         chars.next();
         chars.next();
         let mut quotes = 0;
-        for c in chars.by_ref() {
+        while let Some(c) = chars.next() {
             out.push(c);
+            if c == '\\' && chars.clone().take(3).eq("\"\"\"".chars()) {
+                // `\"""` is an escaped triple quote, not the end.
+                for _ in 0..3 {
+                    out.extend(chars.next());
+                }
+                quotes = 0;
+                continue;
+            }
             quotes = if c == '"' { quotes + 1 } else { 0 };
             if quotes == 3 {
                 return;
@@ -122,6 +130,8 @@ mod tests {
         assert_ne!(normalise(a), normalise(&a.replace("a  b", "a b")));
         let block = "{ x(s: \"\"\"a  # not a comment\n\"\"\") }";
         assert!(normalise(block).contains("a  # not a comment\n"));
+        let escaped = |inner: &str| format!("{{ x(s: \"\"\"\\\"\"\" {inner}\"\"\") }}");
+        assert_ne!(normalise(&escaped("a,b")), normalise(&escaped("a b")));
         assert_ne!(
             cache_key(1, Scope::Public, None, "{}", "{ x }"),
             cache_key(1, Scope::Agents, None, "{}", "{ x }")

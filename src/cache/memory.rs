@@ -73,12 +73,14 @@ impl CacheStore for MemoryStore {
         Ok(())
     }
 
-    async fn take_token(
+    async fn take_tokens(
         &self,
         bucket: &str,
+        cost: u64,
         per_minute: u64,
         burst: u64,
     ) -> Result<Option<Duration>, CacheError> {
+        let cost = cost as f64;
         let per_second = per_minute as f64 / 60.0;
         let burst = burst.max(1) as f64;
         let now = Instant::now();
@@ -87,15 +89,19 @@ impl CacheStore for MemoryStore {
             buckets.retain(|_, (tokens, at)| {
                 *tokens + now.duration_since(*at).as_secs_f64() * per_second < burst
             });
+            // Still full: forget everyone rather than grow without bound.
+            if buckets.len() >= MAX_BUCKETS {
+                buckets.clear();
+            }
         }
         let (tokens, at) = buckets.entry(bucket.to_owned()).or_insert((burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        if *tokens >= cost {
+            *tokens -= cost;
             Ok(None)
         } else {
-            Ok(Some(Duration::from_secs_f64((1.0 - *tokens) / per_second)))
+            Ok(Some(Duration::from_secs_f64((cost - *tokens) / per_second)))
         }
     }
 

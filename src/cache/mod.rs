@@ -33,12 +33,13 @@ pub trait CacheStore: Send + Sync {
     async fn bump_generation(&self) -> Result<u64, CacheError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
-    /// Takes one token from the bucket `bucket` (refilled at `per_minute`,
-    /// holding at most `burst`): `Ok(None)` when there was one, else how long
-    /// until there is.
-    async fn take_token(
+    /// Takes `cost` tokens from the bucket `bucket` (refilled at
+    /// `per_minute`, holding at most `burst`), all or none: `Ok(None)` when
+    /// there were enough, else how long until there are.
+    async fn take_tokens(
         &self,
         bucket: &str,
+        cost: u64,
         per_minute: u64,
         burst: u64,
     ) -> Result<Option<Duration>, CacheError>;
@@ -55,7 +56,13 @@ pub struct ResponseCache {
     degraded: Arc<AtomicBool>,
     bump_pending: Arc<AtomicBool>,
     errors: Arc<AtomicU64>,
+    /// When the store last failed, in ms since `clock`; 0: it answers.
+    failed_at_ms: Arc<AtomicU64>,
+    clock: std::time::Instant,
 }
+
+/// How long a failing store is left alone before it is tried again.
+const REST: Duration = Duration::from_secs(1);
 
 impl ResponseCache {
     pub fn new(store: Arc<dyn CacheStore>, ttl: Duration) -> Self {
@@ -65,6 +72,8 @@ impl ResponseCache {
             degraded: Arc::new(AtomicBool::new(false)),
             bump_pending: Arc::new(AtomicBool::new(false)),
             errors: Arc::default(),
+            failed_at_ms: Arc::default(),
+            clock: std::time::Instant::now(),
         }
     }
 
@@ -80,6 +89,7 @@ impl ResponseCache {
     fn outcome<T>(&self, result: Result<T, CacheError>) -> Option<T> {
         match result {
             Ok(value) => {
+                self.failed_at_ms.store(0, Ordering::Relaxed);
                 if self.degraded.swap(false, Ordering::Relaxed) {
                     tracing::info!(cache = self.kind(), "the cache answers again");
                 }
@@ -87,6 +97,8 @@ impl ResponseCache {
             }
             Err(error) => {
                 self.errors.fetch_add(1, Ordering::Relaxed);
+                let now = (self.clock.elapsed().as_millis() as u64).max(1);
+                self.failed_at_ms.store(now, Ordering::Relaxed);
                 if !self.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(cache = self.kind(), %error, "the cache fails; answering from the database");
                 }
@@ -98,11 +110,16 @@ impl ResponseCache {
     /// The current generation, or `None` when the store cannot say. A bump
     /// the store missed (it was down during a write) is made first.
     pub async fn generation(&self) -> Option<u64> {
-        if self.bump_pending.load(Ordering::Acquire) {
+        if self.resting() {
+            return None;
+        }
+        if self.bump_pending.swap(false, Ordering::AcqRel) {
             let result = self.store.bump_generation().await;
-            let bumped = self.outcome(result)?;
-            self.bump_pending.store(false, Ordering::Release);
-            return Some(bumped);
+            let bumped = self.outcome(result);
+            if bumped.is_none() {
+                self.bump_pending.store(true, Ordering::Release);
+            }
+            return bumped;
         }
         let result = self.store.generation().await;
         self.outcome(result)
@@ -117,8 +134,19 @@ impl ResponseCache {
         }
     }
 
+    /// Whether the store failed less than [`REST`] ago: it is skipped, so a
+    /// Redis that hangs costs one timeout per rest, not one per request.
+    fn resting(&self) -> bool {
+        let failed_at = self.failed_at_ms.load(Ordering::Relaxed);
+        failed_at != 0
+            && self.clock.elapsed().as_millis() as u64 - failed_at < REST.as_millis() as u64
+    }
+
     /// The document registered (automatic persisted queries) under `hash`.
     pub async fn document(&self, hash: &str) -> Option<String> {
+        if self.resting() {
+            return None;
+        }
         let result = self.store.get(&format!("document:{hash}")).await;
         self.outcome(result)
             .flatten()
@@ -134,18 +162,30 @@ impl ResponseCache {
         self.outcome(result);
     }
 
-    /// Takes a token from `bucket`; `Some(wait)` when it is empty. A cache
-    /// that does not answer lets the request through.
-    pub async fn take_token(&self, bucket: &str, per_minute: u64, burst: u64) -> Option<Duration> {
+    /// Takes `cost` tokens from `bucket`; `Some(wait)` when there are not
+    /// enough. A cache that does not answer lets the request through.
+    pub async fn take_tokens(
+        &self,
+        bucket: &str,
+        cost: u64,
+        per_minute: u64,
+        burst: u64,
+    ) -> Option<Duration> {
+        if self.resting() {
+            return None;
+        }
         let result = self
             .store
-            .take_token(&format!("rate:{bucket}"), per_minute, burst)
+            .take_tokens(&format!("rate:{bucket}"), cost, per_minute, burst)
             .await;
         self.outcome(result).flatten()
     }
 
     /// The cached answer under `key`.
     pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
+        if self.resting() {
+            return None;
+        }
         let result = self.store.get(&format!("answer:{key}")).await;
         self.outcome(result).flatten()
     }

@@ -12,10 +12,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use super::{CacheError, CacheStore};
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
-/// clock, the same for every replica), take one token or say how long to wait.
+/// clock, the same for every replica), take `cost` tokens or say how long to wait.
 const TAKE_TOKEN: &str = r#"
 local per_ms = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -23,10 +24,10 @@ local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * per_ms)
 local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
+if tokens >= cost then
+  tokens = tokens - cost
 else
-  wait = math.ceil((1 - tokens) / per_ms)
+  wait = math.ceil((cost - tokens) / per_ms)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / per_ms) + 1000)
@@ -137,9 +138,10 @@ impl CacheStore for RedisStore {
             .map_err(failed)
     }
 
-    async fn take_token(
+    async fn take_tokens(
         &self,
         bucket: &str,
+        cost: u64,
         per_minute: u64,
         burst: u64,
     ) -> Result<Option<Duration>, CacheError> {
@@ -148,6 +150,7 @@ impl CacheStore for RedisStore {
             .key(self.key(bucket))
             .arg(per_ms)
             .arg(burst.max(1))
+            .arg(cost)
             .invoke_async(&mut self.connection().await?)
             .await
             .map_err(failed)?;

@@ -2,7 +2,7 @@
 //! persisted), then the response cache, then the schema.
 
 use super::AppState;
-use super::persisted::Refusal;
+use super::persisted::{Refusal, Registration};
 use crate::auth::Principal;
 use crate::cache::{Scope, cache_key, normalise};
 use crate::graphql;
@@ -16,10 +16,23 @@ pub enum Freshness {
     Uncacheable,
 }
 
-/// An answer's JSON body, and whether it came from the cache.
+/// An answer's JSON body, whether it came from the cache, and whether the
+/// operation ran (some root field has data: it parsed, validated and did
+/// something).
 pub struct Answer {
     pub body: Vec<u8>,
     pub freshness: Freshness,
+    pub ran: bool,
+}
+
+/// Whether some root field of `response` (other than `__typename`) has data.
+fn ran(response: &async_graphql::Response) -> bool {
+    match &response.data {
+        async_graphql::Value::Object(fields) => fields.iter().any(|(name, value)| {
+            name.as_str() != "__typename" && *value != async_graphql::Value::Null
+        }),
+        _ => false,
+    }
 }
 
 /// A GraphQL error body with a code.
@@ -60,12 +73,27 @@ pub fn selects_mutation(request: &async_graphql::Request) -> bool {
     }
 }
 
-/// The document of `request` (persisted queries resolved).
+/// The document of `request` (persisted queries resolved), and the document
+/// to register under its hash once it has run.
 pub async fn with_document(
     state: &AppState,
     request: async_graphql::Request,
-) -> Result<async_graphql::Request, Refusal> {
+) -> Result<(async_graphql::Request, Option<Registration>), Refusal> {
     state.persisted.resolve(&state.cache, request).await
+}
+
+/// Registers a persisted document only once it has run: a document that
+/// does not parse, validate or fit the limits is never stored.
+pub async fn register_if_ran(
+    state: &AppState,
+    registration: Option<Registration>,
+    answered: &Answer,
+) {
+    if let Some(registration) = registration
+        && answered.ran
+    {
+        state.persisted.register(&state.cache, registration).await;
+    }
 }
 
 /// The answer to `request` (its document resolved) for `principal`.
@@ -87,10 +115,12 @@ pub async fn answer(
         return Answer {
             body,
             freshness: Freshness::Hit,
+            ran: true,
         };
     }
     let response = graphql::execute(&state.schema, request, state.store.clone(), principal).await;
-    if mutation {
+    let ran = ran(&response);
+    if mutation && ran {
         // Whatever it changed, answers cached before are out of date.
         state.cache.bump_generation().await;
     }
@@ -109,11 +139,13 @@ pub async fn answer(
             Answer {
                 body,
                 freshness: Freshness::Miss,
+                ran,
             }
         }
         _ => Answer {
             body,
             freshness: Freshness::Uncacheable,
+            ran,
         },
     }
 }

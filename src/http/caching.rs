@@ -1,7 +1,9 @@
 //! HTTP caching of GraphQL answers: public answers to GET carry
 //! `Cache-Control: public, max-age` and an `ETag` (and `If-None-Match` gets
-//! 304); everything else tells caches not to keep it. Answers vary by the
-//! credentials that decided them.
+//! 304); everything else tells caches not to keep it. Every answer varies by
+//! the credentials that decided it and the origin CORS answered
+//! ([`vary_by_caller`], applied outside the CORS middleware, which would
+//! replace it).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -36,16 +38,26 @@ fn matches(request: &Request, etag: &str) -> bool {
         .any(|candidate| candidate == etag || candidate == "*")
 }
 
+/// What every answer varies by.
+const VARY: &str = "Origin, Authorization, Cookie";
+
+/// Sets `Vary` on every answer, whatever the inner layers set.
+pub async fn vary_by_caller(response: poem::Result<Response>) -> poem::Result<Response> {
+    let mut response = response?;
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static(VARY));
+    Ok(response)
+}
+
 /// The HTTP answer carrying the GraphQL answer `body`.
 pub fn respond(request: &Request, body: Vec<u8>, policy: &Policy) -> Response {
-    let vary = HeaderValue::from_static("Authorization, Cookie");
     if policy.public_get && policy.shareable {
         let etag = etag_of(&body);
         let cache_control = format!("public, max-age={}", policy.max_age_seconds);
         let builder = Response::builder()
             .header(header::ETAG, etag.as_str())
-            .header(header::CACHE_CONTROL, cache_control)
-            .header(header::VARY, vary);
+            .header(header::CACHE_CONTROL, cache_control);
         return if matches(request, &etag) {
             builder.status(StatusCode::NOT_MODIFIED).finish()
         } else {
@@ -59,7 +71,6 @@ pub fn respond(request: &Request, body: Vec<u8>, policy: &Policy) -> Response {
     };
     Response::builder()
         .header(header::CACHE_CONTROL, cache_control)
-        .header(header::VARY, vary)
         .content_type("application/json")
         .body(body)
 }

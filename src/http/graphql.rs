@@ -25,6 +25,7 @@ fn refused(status: StatusCode, message: &str) -> Response {
 fn refused_with(status: StatusCode, code: &str, message: &str) -> Response {
     Response::builder()
         .status(status)
+        .header(header::CACHE_CONTROL, "no-store")
         .content_type(JSON)
         .body(error_body(code, message))
 }
@@ -40,6 +41,7 @@ fn unauthenticated(rejection: &Rejection) -> Response {
     });
     Response::builder()
         .status(StatusCode::UNAUTHORIZED)
+        .header(header::CACHE_CONTROL, "no-store")
         .header(
             header::WWW_AUTHENTICATE,
             format!("Bearer error=\"invalid_token\", error_description=\"{rejection}\""),
@@ -67,18 +69,24 @@ enum Method {
     Post,
 }
 
-/// The caller, or the answer refusing them (bad token, over the rate limit).
+/// The caller, or the answer refusing them (bad token, over the rate
+/// limit). A refused token still costs its client address a token, so bad
+/// tokens cannot be sprayed (each may cost an introspection call).
 async fn admit(
     state: &AppState,
     http_request: &Request,
     operations: usize,
 ) -> Result<Principal, Response> {
-    let principal = authenticate(state, http_request)
-        .await
-        .map_err(|rejection| unauthenticated(&rejection))?;
+    let (principal, refusal) = match authenticate(state, http_request).await {
+        Ok(principal) => (principal, None),
+        Err(rejection) => (Principal::Anonymous, Some(unauthenticated(&rejection))),
+    };
     let bucket = rate_limit::bucket(state, &principal, http_request);
-    match rate_limit::check(state, &bucket, operations).await {
-        Some(too_many) => Err(too_many),
+    if let Some(too_many) = rate_limit::check(state, &bucket, operations).await {
+        return Err(too_many);
+    }
+    match refusal {
+        Some(refusal) => Err(refusal),
         None => Ok(principal),
     }
 }
@@ -93,8 +101,8 @@ async fn execute(
         Ok(principal) => principal,
         Err(refusal) => return refusal,
     };
-    let request = match answer::with_document(state, request).await {
-        Ok(request) => request,
+    let (request, to_register) = match answer::with_document(state, request).await {
+        Ok(resolved) => resolved,
         Err(refusal) => return refused_with(refusal.status, refusal.code, &refusal.message),
     };
     if method == Method::Get && answer::selects_mutation(&request) {
@@ -107,6 +115,7 @@ async fn execute(
     let scope = answer::scope_of(&principal);
     let operation = request.operation_name.clone();
     let answered = answer::answer(state, principal, request).await;
+    answer::register_if_ran(state, to_register, &answered).await;
     let policy = caching::Policy {
         public_get: method == Method::Get && scope == Scope::Public,
         shareable: answered.freshness != Freshness::Uncacheable,
@@ -160,8 +169,10 @@ async fn execute_batch(
             body.push(b',');
         }
         match answer::with_document(state, request).await {
-            Ok(request) => {
-                body.extend(answer::answer(state, principal.clone(), request).await.body)
+            Ok((request, to_register)) => {
+                let answered = answer::answer(state, principal.clone(), request).await;
+                answer::register_if_ran(state, to_register, &answered).await;
+                body.extend(answered.body);
             }
             Err(refusal) => body.extend(error_body(refusal.code, &refusal.message)),
         }
@@ -227,13 +238,15 @@ pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
     let wants_html = request
         .header(header::ACCEPT)
         .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html && !query_string.contains("query=") {
+    // Only the bare URL is GraphiQL, so an answer's URL has one representation.
+    if wants_html && query_string.is_empty() {
         return Html(
             GraphiQLSource::build()
                 .endpoint("/graphql")
                 .title("Catalogue des projets du programme 10 %")
                 .finish(),
         )
+        .with_header(header::CACHE_CONTROL, "no-cache")
         .into_response();
     }
     if query_string.len() > state.max_body_bytes {

@@ -125,6 +125,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         )
         .data(state)
         .with(cors)
+        .after(caching::vary_by_caller)
         .with(CatchPanic::new())
         .with(access_log::AccessLog { counters })
 }

@@ -22,6 +22,12 @@ pub struct Refusal {
     pub message: String,
 }
 
+/// A document to keep under its hash once it has run.
+pub struct Registration {
+    hash: String,
+    document: String,
+}
+
 /// The documents registered in advance, and the mode.
 pub struct PersistedQueries {
     only_registered: bool,
@@ -93,13 +99,21 @@ impl PersistedQueries {
         })
     }
 
+    /// Keeps a document that ran under its hash (automatic persisted queries).
+    pub async fn register(&self, cache: &ResponseCache, registration: Registration) {
+        cache
+            .remember_document(&registration.hash, &registration.document, self.ttl)
+            .await;
+    }
+
     /// The request with its document: given, registered in advance, or
-    /// remembered from an earlier request.
+    /// remembered from an earlier request; and the document to register once
+    /// it has run, when the client asked for that.
     pub async fn resolve(
         &self,
         cache: &ResponseCache,
         mut request: async_graphql::Request,
-    ) -> Result<async_graphql::Request, Refusal> {
+    ) -> Result<(async_graphql::Request, Option<Registration>), Refusal> {
         let extension = match request.extensions.get("persistedQuery") {
             Some(value) => Some(
                 value
@@ -124,7 +138,7 @@ impl PersistedQueries {
                 {
                     return Err(not_allowed());
                 }
-                Ok(request)
+                Ok((request, None))
             }
             (None, false) => Err(Refusal {
                 status: StatusCode::BAD_REQUEST,
@@ -144,12 +158,13 @@ impl PersistedQueries {
                     if !self.registered.contains_key(&hash) {
                         return Err(not_allowed());
                     }
-                } else {
-                    cache
-                        .remember_document(&hash, &request.query, self.ttl)
-                        .await;
+                    return Ok((request, None));
                 }
-                Ok(request)
+                let registration = Registration {
+                    hash,
+                    document: request.query.clone(),
+                };
+                Ok((request, Some(registration)))
             }
             (Some(extension), false) => {
                 let hash = extension.sha256_hash.to_ascii_lowercase();
@@ -161,7 +176,7 @@ impl PersistedQueries {
                 match document {
                     Some(document) => {
                         request.query = document;
-                        Ok(request)
+                        Ok((request, None))
                     }
                     None => Err(Refusal {
                         // Apollo clients answer this by sending the document.

@@ -1,6 +1,7 @@
 //! Rate limiting per caller: a token bucket per agent (`sub`) or, for
 //! anonymous callers, per client IP; shared through Redis when configured.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use poem::http::{StatusCode, header};
@@ -21,55 +22,65 @@ impl RateLimited {
 }
 
 /// The bucket a request draws from: the agent's, else the client address's
-/// (the one our reverse proxy appended to `X-Forwarded-For`, when trusted).
+/// (the last one in `X-Forwarded-For`, appended by our reverse proxy, when
+/// trusted). IPv6 clients are counted by /64, the block one client usually has.
 pub fn bucket(state: &AppState, principal: &Principal, request: &Request) -> String {
     if let Some(agent) = principal.agent() {
         return format!("agent:{}", agent.sub_hash());
     }
     let forwarded = state
         .trust_forwarded_for
-        .then(|| request.header("x-forwarded-for"))
-        .flatten()
-        .and_then(|list| list.rsplit(',').next())
-        .map(str::trim)
-        .filter(|address| address.parse::<std::net::IpAddr>().is_ok());
-    let address = match forwarded {
-        Some(address) => address.to_owned(),
-        None => request
-            .remote_addr()
-            .as_socket_addr()
-            .map_or_else(|| "unknown".to_owned(), |address| address.ip().to_string()),
-    };
-    format!("ip:{address}")
+        .then(|| {
+            request
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|line| line.to_str().ok())
+                .flat_map(|line| line.split(','))
+                .last()
+                .and_then(|address| address.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    let address = forwarded.or_else(|| request.remote_addr().as_socket_addr().map(|a| a.ip()));
+    match address {
+        Some(IpAddr::V6(v6)) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("ip6:{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        Some(IpAddr::V4(v4)) => format!("ip:{v4}"),
+        None => "ip:unknown".to_owned(),
+    }
 }
 
-/// `Some(429 answer)` when the bucket has fewer than `cost` tokens.
+/// `Some(429 answer)` when the bucket has fewer than `cost` tokens; the
+/// tokens are taken all at once or not at all.
 pub async fn check(state: &AppState, bucket: &str, cost: usize) -> Option<Response> {
     if state.rate_limit_per_minute == 0 {
         return None;
     }
-    for _ in 0..cost {
-        if let Some(wait) = state
-            .cache
-            .take_token(bucket, state.rate_limit_per_minute, state.rate_limit_burst)
-            .await
-        {
-            state.rate_limited.0.fetch_add(1, Ordering::Relaxed);
-            let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let body = serde_json::json!({
-                "errors": [{
-                    "message": format!("too many requests; retry in {retry_after} s"),
-                    "extensions": { "code": code::RATE_LIMITED }
-                }]
-            });
-            return Some(
-                Response::builder()
-                    .status(StatusCode::TOO_MANY_REQUESTS)
-                    .header(header::RETRY_AFTER, retry_after.to_string())
-                    .content_type("application/json")
-                    .body(body.to_string()),
-            );
-        }
-    }
-    None
+    let wait = state
+        .cache
+        .take_tokens(
+            bucket,
+            cost as u64,
+            state.rate_limit_per_minute,
+            state.rate_limit_burst,
+        )
+        .await?;
+    state.rate_limited.0.fetch_add(1, Ordering::Relaxed);
+    let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let body = serde_json::json!({
+        "errors": [{
+            "message": format!("too many requests; retry in {retry_after} s"),
+            "extensions": { "code": code::RATE_LIMITED }
+        }]
+    });
+    Some(
+        Response::builder()
+            .status(StatusCode::TOO_MANY_REQUESTS)
+            .header(header::RETRY_AFTER, retry_after.to_string())
+            .header(header::CACHE_CONTROL, "no-store")
+            .content_type("application/json")
+            .body(body.to_string()),
+    )
 }
