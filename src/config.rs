@@ -125,6 +125,26 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Origins allowed to read the API from a browser (`*`: any, without credentials).
     pub cors_origins: Vec<String>,
+    /// GitHub's REST API.
+    pub github_api_url: String,
+    /// gitlab.com's API v4 (self-hosted instances: `https://<host>/api/v4`).
+    pub gitlab_api_url: String,
+    /// data.gouv.fr (its API is under `/api/1`).
+    pub datagouv_api_url: String,
+    /// PyPI (its JSON API is under `/pypi`).
+    pub pypi_url: String,
+    /// A GitHub token, for a higher rate limit.
+    pub github_token: Option<Secret>,
+    /// A GitLab token.
+    pub gitlab_token: Option<Secret>,
+    /// Requests at once to one upstream host.
+    pub harvest_concurrency_per_host: usize,
+    /// Time an upstream request may take, in seconds.
+    pub harvest_timeout_seconds: u64,
+    /// Longest wait a rate limit may impose before a link is deferred, in seconds.
+    pub harvest_max_wait_seconds: u64,
+    /// How often `serve` harvests, in seconds (with up to 10% jitter); 0: never.
+    pub harvest_interval_seconds: u64,
 }
 
 /// A credential: deserialized like a string, never printed.
@@ -217,6 +237,16 @@ impl Default for Config {
             rate_limit_burst: 100,
             trust_forwarded_for: false,
             cors_origins: vec!["*".to_owned()],
+            github_api_url: "https://api.github.com".to_owned(),
+            gitlab_api_url: "https://gitlab.com/api/v4".to_owned(),
+            datagouv_api_url: "https://www.data.gouv.fr".to_owned(),
+            pypi_url: "https://pypi.org".to_owned(),
+            github_token: None,
+            gitlab_token: None,
+            harvest_concurrency_per_host: 4,
+            harvest_timeout_seconds: 10,
+            harvest_max_wait_seconds: 30,
+            harvest_interval_seconds: 6 * 3600,
         }
     }
 }
@@ -358,6 +388,24 @@ impl Config {
             "RATE_LIMIT_BURST" => self.rate_limit_burst = seconds(value).map_err(bad)?,
             "TRUST_FORWARDED_FOR" => self.trust_forwarded_for = flag(value).map_err(bad)?,
             "CORS_ORIGINS" => self.cors_origins = list(value),
+            "GITHUB_API_URL" => self.github_api_url = value.trim().to_owned(),
+            "GITLAB_API_URL" => self.gitlab_api_url = value.trim().to_owned(),
+            "DATAGOUV_API_URL" => self.datagouv_api_url = value.trim().to_owned(),
+            "PYPI_URL" => self.pypi_url = value.trim().to_owned(),
+            "GITHUB_TOKEN" => self.github_token = non_empty(value).map(Secret),
+            "GITLAB_TOKEN" => self.gitlab_token = non_empty(value).map(Secret),
+            "HARVEST_CONCURRENCY_PER_HOST" => {
+                self.harvest_concurrency_per_host = count(value).map_err(bad)?
+            }
+            "HARVEST_TIMEOUT_SECONDS" => {
+                self.harvest_timeout_seconds = seconds(value).map_err(bad)?
+            }
+            "HARVEST_MAX_WAIT_SECONDS" => {
+                self.harvest_max_wait_seconds = seconds(value).map_err(bad)?
+            }
+            "HARVEST_INTERVAL_SECONDS" => {
+                self.harvest_interval_seconds = seconds(value).map_err(bad)?
+            }
             "LOG_FORMAT" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,
@@ -383,7 +431,10 @@ impl Config {
                      CATALOGUE_MAX_BATCH, CATALOGUE_INTROSPECTION, CATALOGUE_PERSISTED_ONLY, \
                      CATALOGUE_PERSISTED_QUERIES_FILE, CATALOGUE_PERSISTED_QUERY_TTL_SECONDS, \
                      CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, CATALOGUE_TRUST_FORWARDED_FOR, \
-                     CATALOGUE_CORS_ORIGINS"
+                     CATALOGUE_CORS_ORIGINS, CATALOGUE_GITHUB_API_URL, CATALOGUE_GITLAB_API_URL, \
+                     CATALOGUE_DATAGOUV_API_URL, CATALOGUE_PYPI_URL, CATALOGUE_GITHUB_TOKEN, CATALOGUE_GITLAB_TOKEN, \
+                     CATALOGUE_HARVEST_CONCURRENCY_PER_HOST, CATALOGUE_HARVEST_TIMEOUT_SECONDS, \
+                     CATALOGUE_HARVEST_MAX_WAIT_SECONDS, CATALOGUE_HARVEST_INTERVAL_SECONDS"
                 )));
             }
         }
@@ -483,6 +534,18 @@ impl Config {
             if !is_http_url(origin) {
                 return Err(ConfigError::Conflict(format!(
                     "cors_origins: `{origin}` is neither `*` nor an origin like https://portail.example.gouv.fr"
+                )));
+            }
+        }
+        for (name, url) in [
+            ("github_api_url", &self.github_api_url),
+            ("gitlab_api_url", &self.gitlab_api_url),
+            ("datagouv_api_url", &self.datagouv_api_url),
+            ("pypi_url", &self.pypi_url),
+        ] {
+            if !is_http_url(url) {
+                return Err(ConfigError::Conflict(format!(
+                    "{name} `{url}` is not an http(s) URL"
                 )));
             }
         }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cache;
 pub mod catalogue;
 pub mod config;
+pub mod federation;
 pub mod graphql;
 pub mod http;
 pub mod store;
@@ -38,6 +39,8 @@ pub enum StartError {
     },
     #[error("{0}")]
     Cache(#[from] cache::CacheError),
+    #[error("harvester: {0}")]
+    Harvest(#[from] federation::HarvestError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -91,7 +94,23 @@ impl App {
         let authenticator = auth::Authenticator::from_config(&config, own_issuer)?;
         let schema = graphql::build_schema(Some(store.clone()), &config.limits());
         let cache = response_cache(&config).await?;
-        let state = http::AppState::new(schema, store.clone(), authenticator, cache, &config)?;
+        let harvester = std::sync::Arc::new(federation::Harvester::from_config(
+            &config,
+            store.clone(),
+            Some(cache.clone()),
+        )?);
+        federation::schedule(
+            std::sync::Arc::clone(&harvester),
+            config.harvest_interval_seconds,
+        );
+        let state = http::AppState::new(
+            schema,
+            store.clone(),
+            authenticator,
+            cache,
+            harvester,
+            &config,
+        )?;
         Ok(Self {
             acceptor,
             address,

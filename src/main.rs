@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use catalogue_gateway::auth::DevKey;
 use catalogue_gateway::config::{Config, LogFormat};
+use catalogue_gateway::federation::Harvester;
 use catalogue_gateway::{App, catalogue, graphql, store::Store};
 use clap::{Parser, Subcommand};
 
@@ -52,6 +53,13 @@ enum DatabaseCommand {
     Migrate,
     /// Check the catalogue files in DIR, then write them into the database.
     Import { dir: PathBuf },
+    /// Harvest what GitHub, GitLab, data.gouv.fr and PyPI say about the
+    /// catalogue's code, data and packages (one harvester at a time).
+    Harvest {
+        /// Only this project.
+        #[arg(long)]
+        project: Option<String>,
+    },
     /// Sign the gateway's new tokens with a new key; the previous key stays
     /// published until the tokens it signed have expired. Every replica
     /// notices within a minute.
@@ -94,6 +102,7 @@ async fn main() -> ExitCode {
         DatabaseCommand::Migrate => migrate(config).await,
         DatabaseCommand::Import { dir } => import(config, dir).await,
         DatabaseCommand::RotateSigningKey => rotate_signing_key(config).await,
+        DatabaseCommand::Harvest { project } => harvest(config, project).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -161,6 +170,48 @@ async fn import(config: Config, dir: PathBuf) -> anyhow::Result<()> {
             .await;
     }
     println!("imported {}: {report}", dir.display());
+    Ok(())
+}
+
+async fn harvest(config: Config, project: Option<String>) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    let cache = match config.redis_url {
+        // Gateways sharing this Redis stop serving answers from before the harvest.
+        Some(_) => Some(catalogue_gateway::response_cache(&config).await?),
+        None => None,
+    };
+    let harvester = Harvester::from_config(&config, store.clone(), cache)?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} links {elapsed}")
+            .expect("a valid template"),
+    );
+    let outcome = harvester
+        .run(project.as_deref(), &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .await;
+    bar.finish_and_clear();
+    store.close().await?;
+    match outcome? {
+        Some(summary) => {
+            for outcome in summary
+                .outcomes
+                .iter()
+                .filter(|o| o.status == "ERROR" || o.status == "NOT_FOUND")
+            {
+                println!(
+                    "{} {}: {}",
+                    outcome.status,
+                    outcome.url,
+                    outcome.message.as_deref().unwrap_or_default()
+                );
+            }
+            println!("harvested {summary}");
+        }
+        None => println!("another harvester is running; skipped this run"),
+    }
     Ok(())
 }
 

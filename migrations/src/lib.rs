@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_catalogue;
 mod m20261123_000002_writes;
 mod m20261123_000003_signin;
+mod m20261123_000004_harvest;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_catalogue::Migration),
             Box::new(m20261123_000002_writes::Migration),
             Box::new(m20261123_000003_signin::Migration),
+            Box::new(m20261123_000004_harvest::Migration),
         ]
     }
 }
@@ -41,6 +43,8 @@ mod tests {
             "project_source",
             "signing_key",
             "signin_attempt",
+            "harvest_result",
+            "harvest_lease",
         ] {
             assert!(manager.has_table(table).await.unwrap(), "{table} after up");
         }

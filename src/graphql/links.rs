@@ -4,13 +4,17 @@
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, InputObject, Object};
 
+use chrono::{DateTime, Utc};
+
 use super::context::{audience, loader, store};
 use super::errors::OrInternal;
+use super::harvest::{DatasetResource, Harvest, PackageRelease, Release, facts_of, harvest_of};
 use super::ids::{NodeType, global_id};
 use super::loaders::ProjectById;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use super::project::Project;
 use crate::catalogue::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
+use crate::federation::facts::{DatasetFacts, PackageFacts, RepositoryFacts};
 use crate::store::{
     DatasetFilter, DatasetRecord, LinkRecord, RepositoryFilter, RepositoryRecord, SortValue,
 };
@@ -28,6 +32,16 @@ async fn project_of(ctx: &Context<'_>, project_id: i64) -> async_graphql::Result
 
 #[derive(Clone)]
 pub struct Repository(pub RepositoryRecord);
+
+impl Repository {
+    fn subject(&self) -> String {
+        format!("repository:{}", self.0.id)
+    }
+
+    async fn upstream(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RepositoryFacts>> {
+        facts_of(ctx, self.subject()).await
+    }
+}
 
 /// A code repository of a project.
 #[Object]
@@ -62,19 +76,104 @@ impl Repository {
         self.0.role
     }
 
-    /// Main programming language, when known.
-    async fn language(&self) -> Option<&str> {
-        self.0.language.as_deref()
+    /// Main programming language: the catalogue's, else the forge's.
+    async fn language(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        if let Some(language) = &self.0.language {
+            return Ok(Some(language.clone()));
+        }
+        Ok(self.upstream(ctx).await?.and_then(|facts| facts.language))
     }
 
-    /// Licence as an SPDX identifier (e.g. `EUPL-1.2`), when known.
-    async fn license(&self) -> Option<&str> {
-        self.0.license.as_deref()
+    /// Licence as an SPDX identifier (e.g. `EUPL-1.2`): the catalogue's, else the forge's.
+    async fn license(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        if let Some(license) = &self.0.license {
+            return Ok(Some(license.clone()));
+        }
+        Ok(self.upstream(ctx).await?.and_then(|facts| facts.license))
     }
 
     /// Who may read this link.
     async fn access(&self) -> Access {
         self.0.access
+    }
+
+    /// The forge's description of the repository (harvested).
+    async fn upstream_description(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<String>> {
+        Ok(self
+            .upstream(ctx)
+            .await?
+            .and_then(|facts| facts.description))
+    }
+
+    /// The forge's topics (harvested).
+    async fn topics(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        Ok(self
+            .upstream(ctx)
+            .await?
+            .map(|facts| facts.topics)
+            .unwrap_or_default())
+    }
+
+    /// Stars on the forge (harvested).
+    async fn stars(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
+        Ok(self.upstream(ctx).await?.and_then(|facts| facts.stars))
+    }
+
+    /// Forks on the forge (harvested).
+    async fn forks(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
+        Ok(self.upstream(ctx).await?.and_then(|facts| facts.forks))
+    }
+
+    /// Open issues on the forge (harvested).
+    async fn open_issues(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
+        Ok(self
+            .upstream(ctx)
+            .await?
+            .and_then(|facts| facts.open_issues))
+    }
+
+    /// The default branch (harvested).
+    async fn default_branch(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self
+            .upstream(ctx)
+            .await?
+            .and_then(|facts| facts.default_branch))
+    }
+
+    /// Whether the forge marks the repository archived (harvested; null before any harvest).
+    async fn archived(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        Ok(self.upstream(ctx).await?.map(|facts| facts.archived))
+    }
+
+    /// Last push (GitHub) or activity (GitLab) (harvested).
+    async fn last_activity_at(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        Ok(self
+            .upstream(ctx)
+            .await?
+            .and_then(|facts| facts.last_activity_at))
+    }
+
+    /// The latest release (harvested).
+    async fn latest_release(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Release>> {
+        Ok(self
+            .upstream(ctx)
+            .await?
+            .and_then(|facts| facts.latest_release)
+            .map(Release::from))
+    }
+
+    /// How the last harvest went; null before the first.
+    async fn harvest(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Harvest>> {
+        Ok(harvest_of(ctx, self.subject())
+            .await?
+            .as_ref()
+            .map(Harvest::of))
     }
 
     /// The project it belongs to.
@@ -85,6 +184,16 @@ impl Repository {
 
 #[derive(Clone)]
 pub struct Dataset(pub DatasetRecord);
+
+impl Dataset {
+    fn subject(&self) -> String {
+        format!("dataset:{}", self.0.id)
+    }
+
+    async fn upstream(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DatasetFacts>> {
+        facts_of(ctx, self.subject()).await
+    }
+}
 
 /// A dataset of a project.
 #[Object]
@@ -119,6 +228,47 @@ impl Dataset {
         self.0.access
     }
 
+    /// The portal's licence identifier (harvested; e.g. `lov2`).
+    async fn license(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.upstream(ctx).await?.and_then(|facts| facts.license))
+    }
+
+    /// The organization that publishes it on the portal (harvested).
+    async fn publisher(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self
+            .upstream(ctx)
+            .await?
+            .and_then(|facts| facts.organization))
+    }
+
+    /// When the portal says it was last updated (harvested).
+    async fn updated_at(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        Ok(self.upstream(ctx).await?.and_then(|facts| facts.updated_at))
+    }
+
+    /// Its files, as the portal lists them (harvested).
+    async fn resources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DatasetResource>> {
+        Ok(self
+            .upstream(ctx)
+            .await?
+            .map(|facts| {
+                facts
+                    .resources
+                    .into_iter()
+                    .map(DatasetResource::from)
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// How the last harvest went; null before the first.
+    async fn harvest(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Harvest>> {
+        Ok(harvest_of(ctx, self.subject())
+            .await?
+            .as_ref()
+            .map(Harvest::of))
+    }
+
     /// The project it belongs to.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         project_of(ctx, self.0.project_id).await
@@ -127,6 +277,12 @@ impl Dataset {
 
 #[derive(Clone)]
 pub struct Link(pub LinkRecord);
+
+impl Link {
+    fn subject(&self) -> String {
+        format!("link:{}", self.0.id)
+    }
+}
 
 /// Another link of a project: documentation, demo, package, video, …
 #[Object]
@@ -154,6 +310,22 @@ impl Link {
     /// Who may read this link.
     async fn access(&self) -> Access {
         self.0.access
+    }
+
+    /// For a package: its latest release, as its registry lists it (harvested).
+    async fn package(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PackageRelease>> {
+        Ok(facts_of::<PackageFacts>(ctx, self.subject())
+            .await?
+            .map(PackageRelease::from))
+    }
+
+    /// How the last harvest went; null before the first (and for links no
+    /// upstream service describes).
+    async fn harvest(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Harvest>> {
+        Ok(harvest_of(ctx, self.subject())
+            .await?
+            .as_ref()
+            .map(Harvest::of))
     }
 
     /// The project it belongs to.

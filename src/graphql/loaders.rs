@@ -9,8 +9,8 @@ use async_graphql::dataloader::Loader;
 
 use crate::catalogue::Audience;
 use crate::store::{
-    DatasetRecord, LinkRecord, ParticipationRecord, ProjectRecord, RepositoryRecord, SourceRecord,
-    Store, StoreError, TagRecord,
+    DatasetRecord, HarvestRecord, LinkRecord, ParticipationRecord, ProjectRecord, RepositoryRecord,
+    SourceRecord, Store, StoreError, TagRecord,
 };
 
 /// Loads a request's related rows, as `audience` may see them.
@@ -125,6 +125,31 @@ impl Loader<ProjectById> for CatalogueLoader {
         Ok(projects
             .into_iter()
             .map(|p| (ProjectById(p.id), p))
+            .collect())
+    }
+}
+
+/// The last harvest of a link, by subject (`repository:<id>`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HarvestOf(pub String);
+
+impl Loader<HarvestOf> for CatalogueLoader {
+    type Value = HarvestRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[HarvestOf],
+    ) -> Result<HashMap<HarvestOf, HarvestRecord>, Arc<StoreError>> {
+        let subjects: Vec<String> = keys.iter().map(|key| key.0.clone()).collect();
+        let records = self
+            .store
+            .harvest_results(&subjects)
+            .await
+            .map_err(Arc::new)?;
+        Ok(records
+            .into_iter()
+            .map(|r| (HarvestOf(r.subject.clone()), r))
             .collect())
     }
 }

@@ -4,6 +4,7 @@ mod audit;
 mod context;
 mod errors;
 mod guards;
+mod harvest;
 mod ids;
 pub mod limits;
 mod links;

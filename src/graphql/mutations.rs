@@ -8,6 +8,7 @@ use chrono::Utc;
 use super::context::{audience, store};
 use super::errors::{OrInternal, bad_input, code, internal};
 use super::guards::{AdminOnly, EditorOf, EditorOfLink, signed_in};
+use super::harvest::HarvestStatus;
 use super::ids::{NodeType, parse_global_id};
 use super::links::{Dataset, Link, Repository};
 use super::project::Project;
@@ -15,6 +16,7 @@ use crate::catalogue::{
     Access, CodeLink, DataLink, DataProvider, HttpUrl, Label, LinkKind, OtherLink, ProjectStatus,
     RepositoryRole, Slug,
 };
+use crate::federation::{HarvestError, Harvester};
 use crate::store::{Actor, LinkTable, NewProject, ProjectChanges, WriteError};
 
 fn actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
@@ -55,6 +57,26 @@ pub(super) fn link_table(node_type: NodeType) -> async_graphql::Result<LinkTable
         NodeType::Link => Ok(LinkTable::Link),
         _ => Err(bad_input("id: not the id of a repository, dataset or link")),
     }
+}
+
+/// What `refreshProject` did.
+#[derive(SimpleObject)]
+pub struct RefreshProjectPayload {
+    /// Each harvested link, by URL.
+    links: Vec<LinkHarvest>,
+    /// How many links' facts changed.
+    changed: i32,
+}
+
+/// One link's harvest.
+#[derive(SimpleObject)]
+pub struct LinkHarvest {
+    /// The link.
+    url: String,
+    /// How its harvest went.
+    status: HarvestStatus,
+    /// What went wrong, for ERROR and NOT_FOUND.
+    message: Option<String>,
 }
 
 /// A new project.
@@ -273,6 +295,52 @@ impl Mutation {
             .await
             .map_err(write_error)?;
         project_payload(ctx, &slug).await
+    }
+
+    /// Harvests a project's code, data and packages from their upstream
+    /// services now (its maintainers and administrators); returns how each
+    /// link went. CONFLICT when a refresh of the project is already running.
+    #[graphql(guard = "EditorOf::project(&slug)")]
+    async fn refresh_project(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<RefreshProjectPayload> {
+        let harvester = ctx.data::<std::sync::Arc<Harvester>>()?;
+        let summary = harvester
+            .run(Some(&slug), &|_, _| {})
+            .await
+            .map_err(|error| match error {
+                HarvestError::UnknownProject(_) => async_graphql::Error::new(error.to_string())
+                    .extend_with(|_, e| e.set("code", code::NOT_FOUND)),
+                HarvestError::Store(error) => internal(&error),
+                HarvestError::Client(_) => {
+                    tracing::error!(%error, "cannot harvest");
+                    async_graphql::Error::new("internal error; it has been logged")
+                        .extend_with(|_, e| e.set("code", code::INTERNAL_SERVER_ERROR))
+                }
+            })?
+            .ok_or_else(|| {
+                async_graphql::Error::new("a refresh of this project is already running")
+                    .extend_with(|_, e| e.set("code", code::CONFLICT))
+            })?;
+        Ok(RefreshProjectPayload {
+            links: summary
+                .outcomes
+                .into_iter()
+                .map(|outcome| LinkHarvest {
+                    url: outcome.url,
+                    status: match outcome.status {
+                        "OK" => HarvestStatus::Ok,
+                        "NOT_MODIFIED" => HarvestStatus::NotModified,
+                        "NOT_FOUND" => HarvestStatus::NotFound,
+                        _ => HarvestStatus::Error,
+                    },
+                    message: outcome.message,
+                })
+                .collect(),
+            changed: summary.changed as i32,
+        })
     }
 
     /// Adds a code repository to a project (its maintainers and administrators).

@@ -118,6 +118,7 @@ pub async fn answer(
             ran: true,
         };
     }
+    let request = request.data(std::sync::Arc::clone(&state.harvester));
     let response = graphql::execute(&state.schema, request, state.store.clone(), principal).await;
     let ran = ran(&response);
     if mutation && ran {

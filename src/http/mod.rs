@@ -23,6 +23,7 @@ use poem::{Endpoint, EndpointExt, Route, get};
 use crate::auth::Authenticator;
 use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError};
+use crate::federation::Harvester;
 use crate::graphql::CatalogueSchema;
 use crate::store::Store;
 use signin::SigninSettings;
@@ -50,6 +51,7 @@ pub struct AppState {
     max_batch: usize,
     cors: Arc<Vec<String>>,
     cache_answers: bool,
+    harvester: Arc<Harvester>,
 }
 
 impl AppState {
@@ -58,6 +60,7 @@ impl AppState {
         store: Store,
         authenticator: Authenticator,
         cache: ResponseCache,
+        harvester: Arc<Harvester>,
         config: &Config,
     ) -> Result<Self, ConfigError> {
         let sdl = schema.sdl().into();
@@ -84,6 +87,7 @@ impl AppState {
             max_batch: config.max_batch,
             cors: Arc::new(config.cors_origins.clone()),
             cache_answers: config.cache_answers,
+            harvester,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 mod connect;
 mod entities;
+mod harvest;
 mod import;
 mod links;
 mod organizations;
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::DatabaseConnection;
 
+pub use harvest::{FreshFacts, HarvestRecord, HarvestWrite};
 pub use import::ImportReport;
 pub use links::{DatasetFilter, RepositoryFilter};
 pub use paging::{Page, PageDirection, SortValue};

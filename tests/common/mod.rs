@@ -18,6 +18,7 @@ pub mod http_answer;
 pub mod issuer;
 pub mod provider;
 pub mod redis;
+pub mod upstream;
 
 /// The storage backends every storage test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -305,8 +306,18 @@ pub fn run_import(database_url: &str, dir: &Path) -> (bool, String, String) {
 /// Runs the `catalogue-gateway` binary with `args` on `database_url`;
 /// returns whether it succeeded, its stdout and its stderr.
 pub fn run_cli(database_url: &str, args: &[&std::ffi::OsStr]) -> (bool, String, String) {
+    run_cli_with(database_url, args, &[])
+}
+
+/// [`run_cli`] with more environment variables.
+pub fn run_cli_with(
+    database_url: &str,
+    args: &[&std::ffi::OsStr],
+    environment: &[(String, String)],
+) -> (bool, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
         .args(args)
+        .envs(environment.iter().map(|(k, v)| (k, v)))
         .env("CATALOGUE_DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
         .output()

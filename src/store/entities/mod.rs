@@ -2,6 +2,8 @@
 
 pub mod audit_entry;
 pub mod dataset;
+pub mod harvest_lease;
+pub mod harvest_result;
 pub mod link;
 pub mod organization;
 pub mod project;

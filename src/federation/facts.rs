@@ -1,0 +1,61 @@
+//! What upstream sources say about a link, in the shape the gateway keeps
+//! (as JSON in `harvest_result.facts`) and serves.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A code repository, from GitHub or GitLab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepositoryFacts {
+    pub description: Option<String>,
+    pub language: Option<String>,
+    /// SPDX identifier where the forge gives one.
+    pub license: Option<String>,
+    pub topics: Vec<String>,
+    pub stars: Option<i64>,
+    pub forks: Option<i64>,
+    pub open_issues: Option<i64>,
+    pub default_branch: Option<String>,
+    pub archived: bool,
+    /// Last push (GitHub) or last activity (GitLab).
+    pub last_activity_at: Option<DateTime<Utc>>,
+    pub latest_release: Option<Release>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    pub tag: String,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// A dataset on data.gouv.fr.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetFacts {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub license: Option<String>,
+    pub organization: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub resources: Vec<Resource>,
+}
+
+/// One file of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub title: Option<String>,
+    pub format: Option<String>,
+    pub url: String,
+    pub size_bytes: Option<i64>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A package on PyPI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageFacts {
+    pub name: String,
+    pub version: String,
+    pub released_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+    /// (label, URL), as the package declares them.
+    pub project_urls: Vec<(String, String)>,
+}

@@ -1,0 +1,149 @@
+//! What upstream services last said about a link, as the API serves it.
+
+use async_graphql::{Context, Enum, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+
+use super::context::loader;
+use super::errors::OrInternal;
+use super::loaders::HarvestOf;
+use crate::federation::facts;
+use crate::store::HarvestRecord;
+
+/// How the last harvest of a link went.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum HarvestStatus {
+    /// The upstream service answered; its facts are current.
+    Ok,
+    /// The upstream service said nothing changed since the previous harvest.
+    NotModified,
+    /// The upstream service failed or could not be reached; the last good facts are kept.
+    Error,
+    /// The upstream service does not know the link.
+    NotFound,
+}
+
+/// The last harvest of a link.
+#[derive(SimpleObject)]
+pub struct Harvest {
+    /// How it went.
+    pub status: HarvestStatus,
+    /// When it ran.
+    pub at: DateTime<Utc>,
+    /// What went wrong, for ERROR and NOT_FOUND.
+    pub message: Option<String>,
+    /// When the harvested facts last changed.
+    pub changed_at: Option<DateTime<Utc>>,
+}
+
+impl Harvest {
+    pub fn of(record: &HarvestRecord) -> Self {
+        let status = match record.status.as_str() {
+            "OK" => HarvestStatus::Ok,
+            "NOT_MODIFIED" => HarvestStatus::NotModified,
+            "NOT_FOUND" => HarvestStatus::NotFound,
+            _ => HarvestStatus::Error,
+        };
+        Self {
+            status,
+            at: record.harvested_at,
+            message: record.message.clone(),
+            changed_at: record.facts_changed_at,
+        }
+    }
+}
+
+/// A release of a repository.
+#[derive(SimpleObject)]
+pub struct Release {
+    /// Its tag, e.g. `v1.2.3`.
+    pub tag: String,
+    /// When it was published.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl From<facts::Release> for Release {
+    fn from(release: facts::Release) -> Self {
+        Self {
+            tag: release.tag,
+            published_at: release.published_at,
+        }
+    }
+}
+
+/// A file of a dataset, as its portal lists it.
+#[derive(SimpleObject)]
+pub struct DatasetResource {
+    /// Its name on the portal.
+    pub title: Option<String>,
+    /// Its format, as the portal says (`csv`, `json`, `pdf`, …).
+    pub format: Option<String>,
+    /// Where to download it.
+    pub url: String,
+    /// Its size, when the portal knows it.
+    pub size_bytes: Option<i64>,
+    /// When it last changed, as the portal says.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<facts::Resource> for DatasetResource {
+    fn from(resource: facts::Resource) -> Self {
+        Self {
+            title: resource.title,
+            format: resource.format,
+            url: resource.url,
+            size_bytes: resource.size_bytes,
+            updated_at: resource.updated_at,
+        }
+    }
+}
+
+/// The latest release of a package, as its registry lists it.
+#[derive(SimpleObject)]
+pub struct PackageRelease {
+    /// The package's name on its registry.
+    pub name: String,
+    /// Its latest version.
+    pub version: String,
+    /// When that version was uploaded.
+    pub released_at: Option<DateTime<Utc>>,
+    /// The package's one-line summary.
+    pub summary: Option<String>,
+}
+
+impl From<facts::PackageFacts> for PackageRelease {
+    fn from(package: facts::PackageFacts) -> Self {
+        Self {
+            name: package.name,
+            version: package.version,
+            released_at: package.released_at,
+            summary: package.summary,
+        }
+    }
+}
+
+/// The last harvest of `subject`, if any.
+pub async fn harvest_of(
+    ctx: &Context<'_>,
+    subject: String,
+) -> async_graphql::Result<Option<HarvestRecord>> {
+    loader(ctx)?
+        .load_one(HarvestOf(subject))
+        .await
+        .or_internal()
+}
+
+/// The last good facts of `subject`, if any.
+pub async fn facts_of<T: DeserializeOwned>(
+    ctx: &Context<'_>,
+    subject: String,
+) -> async_graphql::Result<Option<T>> {
+    let Some(record) = harvest_of(ctx, subject).await? else {
+        return Ok(None);
+    };
+    Ok(record.facts.as_deref().and_then(|json| {
+        serde_json::from_str(json)
+            .inspect_err(|error| tracing::error!(%error, subject = %record.subject, "unreadable harvested facts"))
+            .ok()
+    }))
+}
