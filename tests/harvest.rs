@@ -257,6 +257,50 @@ async fn one_harvester_at_a_time(backend: Backend) {
     );
 }
 
+/// A repository on gitlab.com is read from GitLab's API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_repositories_are_harvested_from_gitlab() {
+    let setup = setup(Backend::Sqlite).await;
+    let (status, _, added) = setup
+        .app
+        .query_as(
+            &setup.admin,
+            "mutation { addRepository(input: {projectSlug: \"chartsgouv\", url: \"https://gitlab.com/test-group/test-project\", role: COMPANION}) { repository { forge } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, &added["data"]["addRepository"]["repository"]["forge"]), (200, &json!("GITLAB")), "{added}");
+    setup.refresh("chartsgouv").await;
+    let answer = setup
+        .app
+        .data(
+            "{ project(slug: \"chartsgouv\") { repositories { url stars license topics lastActivityAt latestRelease { tag } harvest { status } } } }",
+            json!({}),
+        )
+        .await;
+    let gitlab = answer["project"]["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["url"].as_str().unwrap().starts_with("https://gitlab.com/"))
+        .unwrap()
+        .clone();
+    assert_eq!(gitlab["harvest"]["status"], "OK", "{gitlab}");
+    assert_eq!(gitlab["stars"], 11);
+    assert_eq!(gitlab["license"], "eupl-1.2");
+    assert_eq!(gitlab["topics"], json!(["dataviz"]));
+    assert_eq!(gitlab["latestRelease"]["tag"], "0.4.0");
+    assert!(
+        setup
+            .upstream
+            .requests()
+            .iter()
+            .any(|path| path == "/api/v4/projects/test-group%2Ftest-project"),
+        "{:?}",
+        setup.upstream.requests()
+    );
+}
+
 /// Refreshing is for the project's maintainers and administrators.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_is_refused_to_anonymous_callers() {
