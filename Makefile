@@ -1,18 +1,21 @@
 # The commands a newcomer needs; see README.md.
 CARGO ?= cargo
 
-.PHONY: run test services lint schema bench-cache
+.PHONY: run test services node-deps lint schema bench-cache
 
 ## Serve the gateway on SQLite with the seven projects: http://127.0.0.1:8080/graphql
 run:
 	$(CARGO) run --locked --bin catalogue-gateway -- serve
 
-## Make sure PostgreSQL and Redis are up, then run every test (SQLite and PostgreSQL).
-test: services
+## Make sure PostgreSQL, Redis and the federation composer are there, then run every test (SQLite and PostgreSQL).
+test: services node-deps
 	$(CARGO) test --locked --workspace --all-targets
 
 services:
 	@bash scripts/ensure-services.sh
+
+node-deps:
+	@bash scripts/ensure-node-deps.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

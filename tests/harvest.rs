@@ -269,7 +269,14 @@ async fn gitlab_repositories_are_harvested_from_gitlab() {
             json!({}),
         )
         .await;
-    assert_eq!((status, &added["data"]["addRepository"]["repository"]["forge"]), (200, &json!("GITLAB")), "{added}");
+    assert_eq!(
+        (
+            status,
+            &added["data"]["addRepository"]["repository"]["forge"]
+        ),
+        (200, &json!("GITLAB")),
+        "{added}"
+    );
     setup.refresh("chartsgouv").await;
     let answer = setup
         .app
@@ -282,7 +289,12 @@ async fn gitlab_repositories_are_harvested_from_gitlab() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|r| r["url"].as_str().unwrap().starts_with("https://gitlab.com/"))
+        .find(|r| {
+            r["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://gitlab.com/")
+        })
         .unwrap()
         .clone();
     assert_eq!(gitlab["harvest"]["status"], "OK", "{gitlab}");

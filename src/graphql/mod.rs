@@ -3,6 +3,7 @@
 mod audit;
 mod context;
 mod errors;
+mod federation;
 mod guards;
 mod harvest;
 mod ids;
@@ -34,6 +35,7 @@ pub struct Query(
     node::NodeQuery,
     me::MeQuery,
     audit::AuditQuery,
+    federation::EntityQuery,
 );
 
 pub type CatalogueSchema = Schema<Query, mutations::Mutation, EmptySubscription>;
@@ -44,6 +46,7 @@ pub fn build_schema(store: Option<Store>, limits: &Limits) -> CatalogueSchema {
     // small query could ask for an exponential answer. (Lists that lead back up
     // the graph count tenfold in the complexity.)
     let mut builder = Schema::build(Query::default(), mutations::Mutation, EmptySubscription)
+        .enable_federation()
         .extension(errors::ErrorCodes)
         .extension(limits::DocumentLimits {
             max_aliases: limits.max_aliases,

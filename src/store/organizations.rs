@@ -49,6 +49,18 @@ impl Store {
             .transpose()
     }
 
+    pub async fn organization_by_siret(
+        &self,
+        siret: &str,
+    ) -> Result<Option<OrganizationRecord>, StoreError> {
+        organization::Entity::find()
+            .filter(organization::Column::Siret.eq(siret))
+            .one(&self.db)
+            .await?
+            .map(OrganizationRecord::try_from)
+            .transpose()
+    }
+
     pub async fn organizations_by_ids(
         &self,
         ids: &[i64],
