@@ -131,11 +131,37 @@ async fn harvested_fields_land_in_the_database_and_graphql(backend: Backend) {
     );
     assert_eq!(package["harvest"]["status"], "OK");
 
+    // The main repository's publiccode.yml: contacts for agents only.
+    let publiccode = "{ project(slug: \"poufdoc\") { license publiccode { name shortDescription
+        longDescription license developmentStatus maintenanceType categories contacts { name email } } } }";
+    let anonymous = setup.app.data(publiccode, json!({})).await["project"].clone();
+    assert_eq!(anonymous["license"], "EUPL-1.2", "{anonymous}");
+    assert_eq!(
+        anonymous["publiccode"]["shortDescription"],
+        "Description courte de test"
+    );
+    assert_eq!(anonymous["publiccode"]["developmentStatus"], "beta");
+    assert_eq!(anonymous["publiccode"]["maintenanceType"], "internal");
+    assert_eq!(
+        anonymous["publiccode"]["categories"],
+        json!(["data-visualization", "data-analytics"])
+    );
+    assert_eq!(anonymous["publiccode"]["contacts"], Value::Null);
+    let (_, _, agent) = setup
+        .app
+        .query_as(&setup.admin, publiccode, json!({}))
+        .await;
+    assert_eq!(
+        agent["data"]["project"]["publiccode"]["contacts"],
+        json!([{ "name": "Fixture team", "email": "fixture@example.org" }])
+    );
+
     // The requests the harvest made: the real APIs' paths.
     let requests = setup.upstream.requests();
     for path in [
         "/repos/cdugeai/poufdoc",
         "/repos/cdugeai/poufdoc/releases/latest",
+        "/repos/cdugeai/poufdoc/contents/publiccode.yml",
         "/api/1/datasets/les-offres-diffusees-sur-la-place-de-lemploi-public/",
         "/pypi/cartiflette/json",
     ] {

@@ -20,6 +20,9 @@ pub struct RepositoryFacts {
     /// Last push (GitHub) or last activity (GitLab).
     pub last_activity_at: Option<DateTime<Utc>>,
     pub latest_release: Option<Release>,
+    /// Its `publiccode.yml`, when it has one.
+    #[serde(default)]
+    pub publiccode: Option<PublicCode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,4 +61,31 @@ pub struct PackageFacts {
     pub summary: Option<String>,
     /// (label, URL), as the package declares them.
     pub project_urls: Vec<(String, String)>,
+}
+
+/// A repository's `publiccode.yml` (the European standard for public
+/// software metadata), as far as the catalogue uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicCode {
+    pub name: Option<String>,
+    /// In French when given, else English, else any language.
+    pub short_description: Option<String>,
+    pub long_description: Option<String>,
+    /// SPDX expression (`legal.license`).
+    pub license: Option<String>,
+    /// `concept`, `development`, `beta`, `stable` or `obsolete`.
+    pub development_status: Option<String>,
+    /// `internal`, `contract`, `community` or `none`.
+    pub maintenance_type: Option<String>,
+    /// Personal data: served to signed-in agents only.
+    pub contacts: Vec<Contact>,
+    pub categories: Vec<String>,
+}
+
+/// A maintenance contact of a `publiccode.yml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub name: String,
+    pub email: Option<String>,
+    pub affiliation: Option<String>,
 }

@@ -10,6 +10,33 @@ pub fn repository_url(api: &str, owner: &str, name: &str) -> String {
     format!("{}/repos/{owner}/{name}", api.trim_end_matches('/'))
 }
 
+pub fn publiccode_url(api: &str, owner: &str, name: &str) -> String {
+    format!(
+        "{}/contents/publiccode.yml",
+        repository_url(api, owner, name)
+    )
+}
+
+/// The file of a contents-API answer (`content`, base64 with line breaks).
+pub fn file_content(body: &str) -> Result<String, String> {
+    use base64::Engine;
+    #[derive(Deserialize)]
+    struct Contents {
+        content: String,
+        encoding: String,
+    }
+    let contents: Contents =
+        serde_json::from_str(body).map_err(|e| format!("malformed contents JSON: {e}"))?;
+    if contents.encoding != "base64" {
+        return Err(format!("unexpected encoding `{}`", contents.encoding));
+    }
+    let compact: String = contents.content.split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .map_err(|e| format!("malformed base64 content: {e}"))?;
+    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8".to_owned())
+}
+
 pub fn latest_release_url(api: &str, owner: &str, name: &str) -> String {
     format!("{}/releases/latest", repository_url(api, owner, name))
 }
@@ -72,5 +99,6 @@ pub fn facts(repo: &str, release: Option<&str>) -> Result<RepositoryFacts, Strin
         archived: repo.archived,
         last_activity_at: repo.pushed_at,
         latest_release,
+        publiccode: None,
     })
 }

@@ -27,6 +27,13 @@ pub fn project_url(api: &str, owner: &str, name: &str) -> String {
     format!("{api}/projects/{}?license=true", project_id(owner, name))
 }
 
+pub fn publiccode_url(api: &str, owner: &str, name: &str) -> String {
+    format!(
+        "{api}/projects/{}/repository/files/publiccode.yml/raw",
+        project_id(owner, name)
+    )
+}
+
 pub fn releases_url(api: &str, owner: &str, name: &str) -> String {
     format!(
         "{api}/projects/{}/releases?per_page=1",
@@ -86,5 +93,6 @@ pub fn facts(project: &str, releases: Option<&str>) -> Result<RepositoryFacts, S
         archived: project.archived,
         last_activity_at: project.last_activity_at,
         latest_release,
+        publiccode: None,
     })
 }

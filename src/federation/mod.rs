@@ -7,6 +7,7 @@ mod datagouv;
 pub mod facts;
 mod github;
 mod gitlab;
+mod publiccode;
 mod pypi;
 
 use std::time::Duration;
@@ -344,19 +345,31 @@ impl Harvester {
                     .upstream
                     .get(&github::repository_url(api, owner, name), conditional, auth)
                     .await;
-                let release = match repo {
-                    Fetched::Fresh { .. } => Some(
-                        self.upstream
-                            .get(
-                                &github::latest_release_url(api, owner, name),
-                                Conditional::default(),
-                                auth,
-                            )
-                            .await,
+                let (release, publiccode) = match repo {
+                    Fetched::Fresh { .. } => (
+                        Some(
+                            self.upstream
+                                .get(
+                                    &github::latest_release_url(api, owner, name),
+                                    Conditional::default(),
+                                    auth,
+                                )
+                                .await,
+                        ),
+                        read_publiccode(
+                            self.upstream
+                                .get(
+                                    &github::publiccode_url(api, owner, name),
+                                    Conditional::default(),
+                                    auth,
+                                )
+                                .await,
+                            github::file_content,
+                        ),
                     ),
-                    _ => None,
+                    _ => (None, None),
                 };
-                with_release(repo, release, github::facts)
+                with_release(repo, release, publiccode, github::facts)
             }
             Target::Gitlab { api, owner, name } => {
                 let auth = token(&self.endpoints.gitlab_token, TokenHeader::PrivateToken);
@@ -364,19 +377,31 @@ impl Harvester {
                     .upstream
                     .get(&gitlab::project_url(api, owner, name), conditional, auth)
                     .await;
-                let releases = match project {
-                    Fetched::Fresh { .. } => Some(
-                        self.upstream
-                            .get(
-                                &gitlab::releases_url(api, owner, name),
-                                Conditional::default(),
-                                auth,
-                            )
-                            .await,
+                let (releases, publiccode) = match project {
+                    Fetched::Fresh { .. } => (
+                        Some(
+                            self.upstream
+                                .get(
+                                    &gitlab::releases_url(api, owner, name),
+                                    Conditional::default(),
+                                    auth,
+                                )
+                                .await,
+                        ),
+                        read_publiccode(
+                            self.upstream
+                                .get(
+                                    &gitlab::publiccode_url(api, owner, name),
+                                    Conditional::default(),
+                                    auth,
+                                )
+                                .await,
+                            |raw| Ok(raw.to_owned()),
+                        ),
                     ),
-                    _ => None,
+                    _ => (None, None),
                 };
-                with_release(project, releases, gitlab::facts)
+                with_release(project, releases, publiccode, gitlab::facts)
             }
             Target::DataGouv { api_url } => convert(
                 self.upstream.get(api_url, conditional, None).await,
@@ -461,6 +486,7 @@ fn convert<T: serde::Serialize>(
 fn with_release(
     repository: Fetched,
     release: Option<Fetched>,
+    publiccode: Option<facts::PublicCode>,
     facts: fn(&str, Option<&str>) -> Result<facts::RepositoryFacts, String>,
 ) -> Harvested {
     let (body, etag, last_modified) = match repository {
@@ -482,10 +508,31 @@ fn with_release(
     };
     match facts(&body, release.as_deref()) {
         Ok(facts) => Harvested::Facts {
-            json: to_json(&facts),
+            json: to_json(&facts::RepositoryFacts {
+                publiccode,
+                ..facts
+            }),
             etag,
             last_modified,
         },
         Err(why) => Harvested::Failed(why),
+    }
+}
+
+/// A repository's `publiccode.yml`, when it has a readable one; an unreadable
+/// one is the repository's problem, logged and left out.
+fn read_publiccode(
+    fetched: Fetched,
+    file: impl Fn(&str) -> Result<String, String>,
+) -> Option<facts::PublicCode> {
+    let Fetched::Fresh { body, .. } = fetched else {
+        return None;
+    };
+    match file(&body).and_then(|yaml| publiccode::parse(&yaml)) {
+        Ok(publiccode) => Some(publiccode),
+        Err(why) => {
+            tracing::warn!(%why, "ignoring an unreadable publiccode.yml");
+            None
+        }
     }
 }

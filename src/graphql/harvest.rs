@@ -1,10 +1,10 @@
 //! What upstream services last said about a link, as the API serves it.
 
-use async_graphql::{Context, Enum, SimpleObject};
+use async_graphql::{Context, Enum, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
-use super::context::loader;
+use super::context::{loader, principal};
 use super::errors::OrInternal;
 use super::loaders::HarvestOf;
 use crate::federation::facts;
@@ -119,6 +119,75 @@ impl From<facts::PackageFacts> for PackageRelease {
             released_at: package.released_at,
             summary: package.summary,
         }
+    }
+}
+
+/// A project's `publiccode.yml`, as its main repository publishes it.
+pub struct PublicCodeInfo(pub facts::PublicCode);
+
+/// A maintenance contact of a `publiccode.yml`.
+#[derive(SimpleObject)]
+pub struct PublicCodeContact {
+    /// Their name.
+    pub name: String,
+    /// Their email, when given.
+    pub email: Option<String>,
+    /// Their organization, when given.
+    pub affiliation: Option<String>,
+}
+
+/// What a project's `publiccode.yml` says.
+#[Object]
+impl PublicCodeInfo {
+    /// The software's name.
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+
+    /// Short description (French when given, else English, else any language).
+    async fn short_description(&self) -> Option<&str> {
+        self.0.short_description.as_deref()
+    }
+
+    /// Long description, same language choice.
+    async fn long_description(&self) -> Option<&str> {
+        self.0.long_description.as_deref()
+    }
+
+    /// Licence (SPDX expression).
+    async fn license(&self) -> Option<&str> {
+        self.0.license.as_deref()
+    }
+
+    /// `concept`, `development`, `beta`, `stable` or `obsolete`.
+    async fn development_status(&self) -> Option<&str> {
+        self.0.development_status.as_deref()
+    }
+
+    /// `internal`, `contract`, `community` or `none`.
+    async fn maintenance_type(&self) -> Option<&str> {
+        self.0.maintenance_type.as_deref()
+    }
+
+    /// Categories from the publiccode.yml vocabulary.
+    async fn categories(&self) -> &[String] {
+        &self.0.categories
+    }
+
+    /// Maintenance contacts: for signed-in agents only (null for anonymous callers).
+    async fn contacts(&self, ctx: &Context<'_>) -> Option<Vec<PublicCodeContact>> {
+        principal(ctx).and_then(|p| p.agent())?;
+        Some(
+            self.0
+                .contacts
+                .iter()
+                .map(|c| PublicCodeContact {
+                    name: c.name.clone(),
+                    email: c.email.clone(),
+                    affiliation: c.affiliation.clone(),
+                })
+                .collect(),
+        )
     }
 }
 

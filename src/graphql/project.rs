@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::context::{audience, loader, principal, store};
 use super::errors::{OrInternal, bad_input};
+use super::harvest::{PublicCodeInfo, facts_of};
 use super::ids::{NodeType, global_id};
 use super::links::{Dataset, Link, Repository};
 use super::loaders::{
@@ -14,13 +15,39 @@ use super::loaders::{
 };
 use super::organization::Organization;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, Season};
+use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, RepositoryRole, Season};
+use crate::federation::facts::{PublicCode, RepositoryFacts};
 use crate::store::{
     ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord, SourceRecord, TagRecord,
 };
 
 #[derive(Clone)]
 pub struct Project(pub ProjectRecord);
+
+impl Project {
+    /// The `publiccode.yml` of the project's first main repository that has one.
+    async fn publiccode_facts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<PublicCode>> {
+        let repositories = loader(ctx)?
+            .load_one(RepositoriesOf(self.0.id))
+            .await
+            .or_internal()?
+            .unwrap_or_default();
+        for repository in repositories
+            .iter()
+            .filter(|r| r.role == RepositoryRole::Main)
+        {
+            let facts: Option<RepositoryFacts> =
+                facts_of(ctx, format!("repository:{}", repository.id)).await?;
+            if let Some(publiccode) = facts.and_then(|f| f.publiccode) {
+                return Ok(Some(publiccode));
+            }
+        }
+        Ok(None)
+    }
+}
 
 /// A project of the programme 10%: what it is, who runs it, and where its
 /// code and data live.
@@ -46,14 +73,45 @@ impl Project {
         &self.0.summary
     }
 
-    /// Longer presentation, in Markdown; empty when the catalogue has none.
-    async fn description(&self) -> &str {
-        &self.0.description
+    /// Longer presentation, in Markdown: the catalogue's, else its main
+    /// repository's `publiccode.yml` description; empty when neither has one.
+    async fn description(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        if !self.0.description.is_empty() {
+            return Ok(self.0.description.clone());
+        }
+        Ok(self
+            .publiccode_facts(ctx)
+            .await?
+            .and_then(|p| p.long_description.or(p.short_description))
+            .unwrap_or_default())
     }
 
-    /// Where the project stands; null when the catalogue does not know.
-    async fn status(&self) -> Option<ProjectStatus> {
-        self.0.status
+    /// Where the project stands: the catalogue's, else what its main
+    /// repository's `publiccode.yml` says (`obsolete` → ARCHIVED, other
+    /// statuses → ACTIVE); null when neither says.
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProjectStatus>> {
+        if self.0.status.is_some() {
+            return Ok(self.0.status);
+        }
+        Ok(self
+            .publiccode_facts(ctx)
+            .await?
+            .and_then(|p| p.development_status)
+            .map(|status| match status.as_str() {
+                "obsolete" => ProjectStatus::Archived,
+                _ => ProjectStatus::Active,
+            }))
+    }
+
+    /// The project's licence (SPDX), from its main repository's `publiccode.yml`.
+    async fn license(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.publiccode_facts(ctx).await?.and_then(|p| p.license))
+    }
+
+    /// What the project's main repository's `publiccode.yml` says (harvested);
+    /// null when it has none.
+    async fn publiccode(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PublicCodeInfo>> {
+        Ok(self.publiccode_facts(ctx).await?.map(PublicCodeInfo))
     }
 
     /// The programme seasons the project took part in, in increasing order.

@@ -14,6 +14,8 @@ use poem::{EndpointExt, IntoResponse, Request, Response, Route, Server, get, han
 
 const GITHUB_REPOSITORY: &str = include_str!("../fixtures/github-repository.json");
 const GITHUB_RELEASE: &str = include_str!("../fixtures/github-release.json");
+const GITHUB_PUBLICCODE: &str = include_str!("../fixtures/github-publiccode.json");
+const PUBLICCODE_YML: &str = include_str!("../fixtures/publiccode.yml");
 const GITLAB_PROJECT: &str = include_str!("../fixtures/gitlab-project.json");
 const GITLAB_RELEASES: &str = include_str!("../fixtures/gitlab-releases.json");
 const DATAGOUV_DATASET: &str = include_str!("../fixtures/datagouv-dataset.json");
@@ -111,6 +113,12 @@ async fn answer(request: &Request, path: &str, state: &State) -> Response {
     }
     let (body, etag) = if path.starts_with("/repos/") && path.ends_with("/releases/latest") {
         (GITHUB_RELEASE, "\"gh-release-v1\"")
+    } else if path.starts_with("/repos/") && path.ends_with("/contents/publiccode.yml") {
+        (GITHUB_PUBLICCODE, "\"gh-publiccode-v1\"")
+    } else if path.starts_with("/api/v4/projects/")
+        && path.ends_with("/repository/files/publiccode.yml/raw")
+    {
+        (PUBLICCODE_YML, "\"gl-publiccode-v1\"")
     } else if path.starts_with("/repos/") {
         (GITHUB_REPOSITORY, "\"gh-repository-v1\"")
     } else if path.starts_with("/api/v4/projects/") && path.ends_with("/releases") {
