@@ -31,6 +31,12 @@ struct Setup {
 }
 
 async fn setup(backend: Backend) -> Setup {
+    setup_with(backend, false).await
+}
+
+/// The gateway on its own database, its upstream services the fixture
+/// server; `cache_answers` as given.
+async fn setup_with(backend: Backend, cache_answers: bool) -> Setup {
     let upstream = TestUpstream::start().await;
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("dev.pem");
@@ -44,7 +50,7 @@ async fn setup(backend: Backend) -> Setup {
         |config| {
             config.dev_auth = true;
             config.dev_key_file = key_file;
-            config.cache_answers = false;
+            config.cache_answers = cache_answers;
             upstream.configure(config);
         },
     )
@@ -336,6 +342,29 @@ async fn gitlab_repositories_are_harvested_from_gitlab() {
             .any(|path| path == "/api/v4/projects/test-group%2Ftest-project"),
         "{:?}",
         setup.upstream.requests()
+    );
+}
+
+/// A harvest that changes facts moves the cache generation: cached answers
+/// from before are not served again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_harvest_that_changes_facts_is_not_hidden_by_the_cache() {
+    use common::http_answer::get;
+    let setup = setup_with(Backend::Sqlite, true).await;
+    let stars = "{ project(slug: \"poufdoc\") { repositories { stars } } }";
+    get(&setup.app, stars, None, None).await;
+    let cached = get(&setup.app, stars, None, None).await;
+    assert_eq!(cached.header("x-cache"), Some("HIT"));
+    assert_eq!(
+        cached.body["data"]["project"]["repositories"][0]["stars"],
+        Value::Null
+    );
+    setup.refresh("poufdoc").await;
+    let fresh = get(&setup.app, stars, None, None).await;
+    assert_eq!(fresh.header("x-cache"), Some("MISS"));
+    assert_eq!(
+        fresh.body["data"]["project"]["repositories"][0]["stars"],
+        42
     );
 }
 

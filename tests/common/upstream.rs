@@ -42,6 +42,8 @@ struct State {
     most_in_flight: AtomicUsize,
     /// While set, requests wait for the gate to open.
     gate: Mutex<Option<tokio::sync::watch::Receiver<bool>>>,
+    /// How long each answer takes, standing for the network and the service.
+    latency: Mutex<Duration>,
 }
 
 pub struct TestUpstream {
@@ -67,6 +69,10 @@ async fn serve(request: &Request, state: Data<&Arc<State>>) -> Response {
     let gate = state.gate.lock().unwrap().clone();
     if let Some(mut gate) = gate {
         let _ = gate.wait_for(|open| *open).await;
+    }
+    let latency = *state.latency.lock().unwrap();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
     let response = answer(request, &path, &state).await;
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -210,6 +216,11 @@ impl TestUpstream {
         if let Some(sender) = self.gate.lock().unwrap().take() {
             let _ = sender.send(true);
         }
+    }
+
+    /// Makes each answer take `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        *self.state.latency.lock().unwrap() = latency;
     }
 
     /// The paths requested so far.
