@@ -8,13 +8,15 @@ mod common;
 use common::{Backend, TestApp};
 use serde_json::json;
 
-/// Where `make test` installs `@apollo/composition` and `graphql`.
+/// Where `make test` (scripts/ensure-node-deps.sh) installs
+/// `@apollo/composition` and `graphql`: `$CATALOGUE_NODE_DIR/node_modules`.
 fn node_modules() -> std::path::PathBuf {
-    match std::env::var_os("CATALOGUE_NODE_MODULES") {
+    let dir: std::path::PathBuf = match std::env::var_os("CATALOGUE_NODE_DIR") {
         Some(dir) => dir.into(),
         None => std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
-            .join(".cache/catalogue-gateway/node/node_modules"),
-    }
+            .join(".cache/catalogue-gateway/node"),
+    };
+    dir.join("node_modules")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

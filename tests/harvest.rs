@@ -345,22 +345,45 @@ async fn gitlab_repositories_are_harvested_from_gitlab() {
     );
 }
 
-/// A harvest that changes facts moves the cache generation: cached answers
-/// from before are not served again.
+/// A harvest that changes facts moves the cache generation shared through
+/// Redis: answers the gateway cached before are not served again, though the
+/// harvest ran in another process (the command line).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_harvest_that_changes_facts_is_not_hidden_by_the_cache() {
     use common::http_answer::get;
-    let setup = setup_with(Backend::Sqlite, true).await;
+    let upstream = TestUpstream::start().await;
+    let prefix = format!(
+        "catalogue-test:harvest:{}:{}:",
+        std::process::id(),
+        jsonwebtoken::get_current_timestamp()
+    );
+    let redis = "redis://127.0.0.1:6379";
+    let app = TestApp::spawn_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        Some(catalogue_dir()),
+        |config| {
+            config.redis_url = Some(catalogue_gateway::config::Secret::new(redis));
+            config.redis_prefix = prefix.clone();
+        },
+    )
+    .await;
     let stars = "{ project(slug: \"poufdoc\") { repositories { stars } } }";
-    get(&setup.app, stars, None, None).await;
-    let cached = get(&setup.app, stars, None, None).await;
+    get(&app, stars, None, None).await;
+    let cached = get(&app, stars, None, None).await;
     assert_eq!(cached.header("x-cache"), Some("HIT"));
     assert_eq!(
         cached.body["data"]["project"]["repositories"][0]["stars"],
         Value::Null
     );
-    setup.refresh("poufdoc").await;
-    let fresh = get(&setup.app, stars, None, None).await;
+
+    let mut environment = upstream.environment();
+    environment.push(("CATALOGUE_REDIS_URL".into(), redis.into()));
+    environment.push(("CATALOGUE_REDIS_PREFIX".into(), prefix.clone()));
+    let (ok, stdout, stderr) =
+        common::run_cli_with(&app.database.url, &["harvest".as_ref()], &environment);
+    assert!(ok, "{stdout}{stderr}");
+
+    let fresh = get(&app, stars, None, None).await;
     assert_eq!(fresh.header("x-cache"), Some("MISS"));
     assert_eq!(
         fresh.body["data"]["project"]["repositories"][0]["stars"],

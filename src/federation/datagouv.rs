@@ -15,7 +15,9 @@ pub fn dataset_url(api: &str, page_url: &str) -> Option<String> {
             _ => continue,
         }
     };
-    (!slug.is_empty()).then(|| format!("{}/api/1/datasets/{slug}/", api.trim_end_matches('/')))
+    // `/datasets/r/<id>` is a resource permalink, not a dataset.
+    (!slug.is_empty() && slug != "r")
+        .then(|| format!("{}/api/1/datasets/{slug}/", api.trim_end_matches('/')))
 }
 
 #[derive(Deserialize)]

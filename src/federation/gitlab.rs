@@ -14,7 +14,10 @@ pub fn api_base(configured_gitlab_com: &str, repository_url: &str) -> Option<Str
     Some(if host == "gitlab.com" {
         configured_gitlab_com.trim_end_matches('/').to_owned()
     } else {
-        format!("{}://{host}/api/v4", parsed.scheme())
+        match parsed.port() {
+            Some(port) => format!("{}://{host}:{port}/api/v4", parsed.scheme()),
+            None => format!("{}://{host}/api/v4", parsed.scheme()),
+        }
     })
 }
 

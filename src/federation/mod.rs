@@ -21,9 +21,65 @@ use crate::config::{Config, Secret};
 use crate::store::{FreshFacts, HarvestWrite, Store, StoreError};
 use client::{Conditional, Fetched, TokenHeader, Upstream};
 
-/// The lease a full harvest holds; a one-project refresh holds its own.
+/// The lease a harvest holds, renewed while it runs.
 const LEASE: &str = "harvest";
-const LEASE_TIME: Duration = Duration::from_secs(15 * 60);
+const LEASE_TIME: Duration = Duration::from_secs(5 * 60);
+
+/// Holds the lease for one run: renews it every third of its time, gives it
+/// back when dropped (also when the run is cancelled).
+struct LeaseGuard {
+    store: Store,
+    holder: String,
+    renewal: tokio::task::JoinHandle<()>,
+}
+
+impl LeaseGuard {
+    fn hold(store: Store, holder: String) -> Self {
+        let renewing = (store.clone(), holder.clone());
+        let renewal = tokio::spawn(async move {
+            let (store, holder) = renewing;
+            loop {
+                tokio::time::sleep(LEASE_TIME / 3).await;
+                let until = Utc::now() + chrono::Duration::from_std(LEASE_TIME).unwrap_or_default();
+                if let Err(error) = store.take_lease(LEASE, &holder, until).await {
+                    tracing::warn!(%error, "cannot renew the harvest lease");
+                }
+            }
+        });
+        Self {
+            store,
+            holder,
+            renewal,
+        }
+    }
+}
+
+impl LeaseGuard {
+    /// Gives the lease back now.
+    async fn release(mut self) {
+        self.renewal.abort();
+        let holder = std::mem::take(&mut self.holder);
+        if let Err(error) = self.store.release_lease(LEASE, &holder).await {
+            tracing::warn!(%error, "cannot release the harvest lease; it expires by itself");
+        }
+    }
+}
+
+/// A run cancelled midway (its request dropped) still gives the lease back.
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.renewal.abort();
+        if self.holder.is_empty() {
+            return;
+        }
+        let (store, holder) = (self.store.clone(), std::mem::take(&mut self.holder));
+        tokio::spawn(async move {
+            if let Err(error) = store.release_lease(LEASE, &holder).await {
+                tracing::warn!(%error, "cannot release the harvest lease; it expires by itself");
+            }
+        });
+    }
+}
 /// Links harvested at once (each host also has its own limit).
 const LINKS_AT_ONCE: usize = 16;
 
@@ -51,7 +107,7 @@ pub struct LinkOutcome {
 #[derive(Debug, Default)]
 pub struct Summary {
     pub outcomes: Vec<LinkOutcome>,
-    /// Links whose facts changed.
+    /// Links whose facts or harvest status changed (what the API serves).
     pub changed: usize,
 }
 
@@ -96,6 +152,8 @@ enum Target {
         api: String,
         owner: String,
         name: String,
+        /// The configured instance (gitlab.com): the only one our token is for.
+        ours: bool,
     },
     DataGouv {
         api_url: String,
@@ -160,18 +218,16 @@ impl Harvester {
         slug: Option<&str>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Option<Summary>, HarvestError> {
-        let lease = match slug {
-            Some(slug) => format!("{LEASE}:{slug}"),
-            None => LEASE.to_owned(),
-        };
+        // A full harvest and a one-project refresh share the lease, so two
+        // runs never write the same links at once.
+        let holder = format!("{}:{}", self.holder, rand::random::<u64>());
         let until = Utc::now() + chrono::Duration::from_std(LEASE_TIME).unwrap_or_default();
-        if !self.store.take_lease(&lease, &self.holder, until).await? {
+        if !self.store.take_lease(LEASE, &holder, until).await? {
             return Ok(None);
         }
+        let lease = LeaseGuard::hold(self.store.clone(), holder);
         let outcome = self.harvest(slug, progress).await;
-        if let Err(error) = self.store.release_lease(&lease, &self.holder).await {
-            tracing::warn!(%error, "cannot release the harvest lease; it expires by itself");
-        }
+        lease.release().await;
         let summary = outcome?;
         if summary.changed > 0
             && let Some(cache) = &self.cache
@@ -221,15 +277,26 @@ impl Harvester {
             else {
                 continue;
             };
+            let host = url::Url::parse(&repository.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned));
             let target = match repository.forge {
-                Forge::Github => Target::Github { owner, name },
+                // Only github.com is GitHub's API; another host saying GitHub is not asked.
+                Forge::Github if host.as_deref() == Some("github.com") => {
+                    Target::Github { owner, name }
+                }
                 Forge::Gitlab => {
                     match gitlab::api_base(&self.endpoints.gitlab_api, &repository.url) {
-                        Some(api) => Target::Gitlab { api, owner, name },
+                        Some(api) => Target::Gitlab {
+                            ours: api == self.endpoints.gitlab_api.trim_end_matches('/'),
+                            api,
+                            owner,
+                            name,
+                        },
                         None => continue,
                     }
                 }
-                Forge::Other => continue,
+                Forge::Github | Forge::Other => continue,
             };
             jobs.push(Job {
                 subject: format!("repository:{}", repository.id),
@@ -277,7 +344,7 @@ impl Harvester {
     }
 
     /// Fetches one link and records what came back; returns the outcome and
-    /// whether the facts changed.
+    /// whether what the API serves about it changed.
     async fn harvest_one(&self, job: Job) -> Result<(LinkOutcome, bool), StoreError> {
         let previous = self
             .store
@@ -356,7 +423,7 @@ impl Harvester {
                                 )
                                 .await,
                         ),
-                        read_publiccode(
+                        Some(read_publiccode(
                             self.upstream
                                 .get(
                                     &github::publiccode_url(api, owner, name),
@@ -365,14 +432,20 @@ impl Harvester {
                                 )
                                 .await,
                             github::file_content,
-                        ),
+                        )),
                     ),
                     _ => (None, None),
                 };
                 with_release(repo, release, publiccode, github::facts)
             }
-            Target::Gitlab { api, owner, name } => {
-                let auth = token(&self.endpoints.gitlab_token, TokenHeader::PrivateToken);
+            Target::Gitlab {
+                api,
+                owner,
+                name,
+                ours,
+            } => {
+                let auth = token(&self.endpoints.gitlab_token, TokenHeader::PrivateToken)
+                    .filter(|_| *ours);
                 let project = self
                     .upstream
                     .get(&gitlab::project_url(api, owner, name), conditional, auth)
@@ -388,7 +461,7 @@ impl Harvester {
                                 )
                                 .await,
                         ),
-                        read_publiccode(
+                        Some(read_publiccode(
                             self.upstream
                                 .get(
                                     &gitlab::publiccode_url(api, owner, name),
@@ -397,7 +470,7 @@ impl Harvester {
                                 )
                                 .await,
                             |raw| Ok(raw.to_owned()),
-                        ),
+                        )),
                     ),
                     _ => (None, None),
                 };
@@ -420,17 +493,19 @@ fn token(secret: &Option<Secret>, header: TokenHeader) -> Option<(&str, TokenHea
     secret.as_ref().map(|secret| (secret.expose(), header))
 }
 
-/// Harvests every `every_seconds` (0: never), from a little after start,
-/// with up to 10% jitter so replicas do not all try at once (one runs; the
-/// others find the lease taken and say so).
+/// Harvests a minute or so after start, then every `every_seconds` (0:
+/// never), with up to 10% jitter so replicas do not all try at once (one
+/// runs; the others find the lease taken and say so).
 pub fn schedule(harvester: std::sync::Arc<Harvester>, every_seconds: u64) {
     if every_seconds == 0 {
         return;
     }
     tokio::spawn(async move {
+        let mut wait = 60.0;
         loop {
-            let jitter = rand::random::<f64>() * 0.1 * every_seconds as f64;
-            tokio::time::sleep(Duration::from_secs_f64(every_seconds as f64 + jitter)).await;
+            let jitter = rand::random::<f64>() * 0.1 * wait;
+            tokio::time::sleep(Duration::from_secs_f64(wait + jitter)).await;
+            wait = every_seconds as f64;
             match harvester.run(None, &|_, _| {}).await {
                 Ok(Some(summary)) => tracing::info!(%summary, "harvested the catalogue"),
                 Ok(None) => tracing::info!("another replica is harvesting; skipped this run"),
@@ -486,7 +561,7 @@ fn convert<T: serde::Serialize>(
 fn with_release(
     repository: Fetched,
     release: Option<Fetched>,
-    publiccode: Option<facts::PublicCode>,
+    publiccode: Option<Result<Option<facts::PublicCode>, String>>,
     facts: fn(&str, Option<&str>) -> Result<facts::RepositoryFacts, String>,
 ) -> Harvested {
     let (body, etag, last_modified) = match repository {
@@ -498,6 +573,10 @@ fn with_release(
         Fetched::NotModified => return Harvested::NotModified,
         Fetched::NotFound => return Harvested::NotFound,
         Fetched::Failed(why) => return Harvested::Failed(why),
+    };
+    let publiccode = match publiccode.transpose() {
+        Ok(publiccode) => publiccode.flatten(),
+        Err(why) => return Harvested::Failed(why),
     };
     let release = match release {
         Some(Fetched::Fresh { body, .. }) => Some(body),
@@ -519,20 +598,23 @@ fn with_release(
     }
 }
 
-/// A repository's `publiccode.yml`, when it has a readable one; an unreadable
-/// one is the repository's problem, logged and left out.
+/// A repository's `publiccode.yml`: `Ok(None)` when it has none (or an
+/// unreadable one, the repository's problem, logged); `Err` when it could
+/// not be fetched, so the link fails and keeps its last good facts.
 fn read_publiccode(
     fetched: Fetched,
     file: impl Fn(&str) -> Result<String, String>,
-) -> Option<facts::PublicCode> {
-    let Fetched::Fresh { body, .. } = fetched else {
-        return None;
+) -> Result<Option<facts::PublicCode>, String> {
+    let body = match fetched {
+        Fetched::Fresh { body, .. } => body,
+        Fetched::NotFound | Fetched::NotModified => return Ok(None),
+        Fetched::Failed(why) => return Err(format!("publiccode.yml: {why}")),
     };
     match file(&body).and_then(|yaml| publiccode::parse(&yaml)) {
-        Ok(publiccode) => Some(publiccode),
+        Ok(publiccode) => Ok(Some(publiccode)),
         Err(why) => {
             tracing::warn!(%why, "ignoring an unreadable publiccode.yml");
-            None
+            Ok(None)
         }
     }
 }

@@ -314,6 +314,9 @@ impl Link {
 
     /// For a package: its latest release, as its registry lists it (harvested).
     async fn package(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PackageRelease>> {
+        if self.0.kind != LinkKind::Package {
+            return Ok(None);
+        }
         Ok(facts_of::<PackageFacts>(ctx, self.subject())
             .await?
             .map(PackageRelease::from))

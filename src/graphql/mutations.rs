@@ -64,7 +64,7 @@ pub(super) fn link_table(node_type: NodeType) -> async_graphql::Result<LinkTable
 pub struct RefreshProjectPayload {
     /// Each harvested link, by URL.
     links: Vec<LinkHarvest>,
-    /// How many links' facts changed.
+    /// How many links' facts or harvest status changed.
     changed: i32,
 }
 
@@ -299,7 +299,7 @@ impl Mutation {
 
     /// Harvests a project's code, data and packages from their upstream
     /// services now (its maintainers and administrators); returns how each
-    /// link went. CONFLICT when a refresh of the project is already running.
+    /// link went. CONFLICT while another harvest is running.
     #[graphql(guard = "EditorOf::project(&slug)")]
     async fn refresh_project(
         &self,
@@ -321,7 +321,7 @@ impl Mutation {
                 }
             })?
             .ok_or_else(|| {
-                async_graphql::Error::new("a refresh of this project is already running")
+                async_graphql::Error::new("a harvest is running; try again in a moment")
                     .extend_with(|_, e| e.set("code", code::CONFLICT))
             })?;
         Ok(RefreshProjectPayload {

@@ -88,14 +88,28 @@ impl Store {
     }
 
     /// Records a harvest; failures keep the last good facts. Returns whether
-    /// the facts changed.
+    /// what the API serves changed (the facts, or the status and message).
     pub async fn record_harvest(&self, write: &HarvestWrite<'_>) -> Result<bool, StoreError> {
         let previous = harvest_result::Entity::find_by_id(write.subject.to_owned())
             .one(&self.db)
             .await?;
-        let changed = write.fresh.as_ref().is_some_and(|fresh| {
+        let facts_changed = write.fresh.as_ref().is_some_and(|fresh| {
             previous.as_ref().and_then(|p| p.facts.as_deref()) != Some(fresh.facts)
         });
+        // NOT_MODIFIED after OK serves the same facts: not a change worth a new cache generation.
+        let served_status = |status: &str| {
+            if status == "NOT_MODIFIED" {
+                "OK"
+            } else {
+                status
+            }
+            .to_owned()
+        };
+        let status_changed = previous.as_ref().is_none_or(|p| {
+            served_status(&p.status) != served_status(write.status)
+                || p.message.as_deref() != write.message
+        });
+        let changed = facts_changed;
         let mut row = harvest_result::ActiveModel {
             subject: Set(write.subject.to_owned()),
             project_id: Set(write.project_id),
@@ -113,23 +127,32 @@ impl Store {
                 row.facts_changed_at = Set(Some(write.at));
             }
         }
-        match previous {
-            Some(_) => {
-                harvest_result::Entity::update(row).exec(&self.db).await?;
-            }
+        let inserted = match previous {
+            Some(_) => false,
             None => {
+                let mut first = row.clone();
                 if write.fresh.is_none() {
-                    row.etag = Set(None);
-                    row.last_modified = Set(None);
-                    row.facts = Set(None);
+                    first.etag = Set(None);
+                    first.last_modified = Set(None);
+                    first.facts = Set(None);
                 }
                 if !changed {
-                    row.facts_changed_at = Set(None);
+                    first.facts_changed_at = Set(None);
                 }
-                harvest_result::Entity::insert(row).exec(&self.db).await?;
+                // Another writer may have inserted it meanwhile: then update.
+                matches!(
+                    harvest_result::Entity::insert(first)
+                        .on_conflict_do_nothing_on([harvest_result::Column::Subject])
+                        .exec(&self.db)
+                        .await?,
+                    sea_orm::TryInsertResult::Inserted(_)
+                )
             }
+        };
+        if !inserted {
+            harvest_result::Entity::update(row).exec(&self.db).await?;
         }
-        Ok(changed)
+        Ok(facts_changed || status_changed)
     }
 
     /// Takes the lease `name` for `holder` until `until`, if nobody else

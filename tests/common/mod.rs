@@ -189,6 +189,8 @@ impl TestApp {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: database.url.clone(),
             seed_dir,
+            // Never the real upstream services from a test.
+            harvest_interval_seconds: 0,
             ..Config::default()
         };
         configure(&mut config);
