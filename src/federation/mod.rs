@@ -407,36 +407,15 @@ impl Harvester {
         match target {
             Target::Github { owner, name } => {
                 let api = &self.endpoints.github_api;
-                let auth = token(&self.endpoints.github_token, TokenHeader::Bearer);
-                let repo = self
-                    .upstream
-                    .get(&github::repository_url(api, owner, name), conditional, auth)
-                    .await;
-                let (release, publiccode) = match repo {
-                    Fetched::Fresh { .. } => (
-                        Some(
-                            self.upstream
-                                .get(
-                                    &github::latest_release_url(api, owner, name),
-                                    Conditional::default(),
-                                    auth,
-                                )
-                                .await,
-                        ),
-                        Some(read_publiccode(
-                            self.upstream
-                                .get(
-                                    &github::publiccode_url(api, owner, name),
-                                    Conditional::default(),
-                                    auth,
-                                )
-                                .await,
-                            github::file_content,
-                        )),
-                    ),
-                    _ => (None, None),
+                let forge = ForgeApi {
+                    repository: github::repository_url(api, owner, name),
+                    release: github::latest_release_url(api, owner, name),
+                    publiccode: github::publiccode_url(api, owner, name),
+                    token: token(&self.endpoints.github_token, TokenHeader::Bearer),
+                    publiccode_file: github::file_content,
+                    facts: github::facts,
                 };
-                with_release(repo, release, publiccode, github::facts)
+                self.repository(forge, conditional).await
             }
             Target::Gitlab {
                 api,
@@ -444,37 +423,16 @@ impl Harvester {
                 name,
                 ours,
             } => {
-                let auth = token(&self.endpoints.gitlab_token, TokenHeader::PrivateToken)
-                    .filter(|_| *ours);
-                let project = self
-                    .upstream
-                    .get(&gitlab::project_url(api, owner, name), conditional, auth)
-                    .await;
-                let (releases, publiccode) = match project {
-                    Fetched::Fresh { .. } => (
-                        Some(
-                            self.upstream
-                                .get(
-                                    &gitlab::releases_url(api, owner, name),
-                                    Conditional::default(),
-                                    auth,
-                                )
-                                .await,
-                        ),
-                        Some(read_publiccode(
-                            self.upstream
-                                .get(
-                                    &gitlab::publiccode_url(api, owner, name),
-                                    Conditional::default(),
-                                    auth,
-                                )
-                                .await,
-                            |raw| Ok(raw.to_owned()),
-                        )),
-                    ),
-                    _ => (None, None),
+                let forge = ForgeApi {
+                    repository: gitlab::project_url(api, owner, name),
+                    release: gitlab::releases_url(api, owner, name),
+                    publiccode: gitlab::publiccode_url(api, owner, name),
+                    token: token(&self.endpoints.gitlab_token, TokenHeader::PrivateToken)
+                        .filter(|_| *ours),
+                    publiccode_file: |raw| Ok(raw.to_owned()),
+                    facts: gitlab::facts,
                 };
-                with_release(project, releases, publiccode, gitlab::facts)
+                self.repository(forge, conditional).await
             }
             Target::DataGouv { api_url } => convert(
                 self.upstream.get(api_url, conditional, None).await,
@@ -485,6 +443,45 @@ impl Harvester {
                 pypi::facts,
             ),
         }
+    }
+}
+
+/// Where a forge keeps what the harvest reads about one repository.
+struct ForgeApi<'a> {
+    repository: String,
+    release: String,
+    publiccode: String,
+    token: Option<(&'a str, TokenHeader)>,
+    /// The `publiccode.yml` text of the publiccode answer.
+    publiccode_file: fn(&str) -> Result<String, String>,
+    facts: fn(&str, Option<&str>) -> Result<facts::RepositoryFacts, String>,
+}
+
+impl Harvester {
+    /// A repository, completed by its latest release and `publiccode.yml`
+    /// when it changed.
+    async fn repository(&self, forge: ForgeApi<'_>, conditional: Conditional<'_>) -> Harvested {
+        let repository = self
+            .upstream
+            .get(&forge.repository, conditional, forge.token)
+            .await;
+        if !matches!(repository, Fetched::Fresh { .. }) {
+            return with_release(repository, None, None, forge.facts);
+        }
+        let release = self
+            .upstream
+            .get(&forge.release, Conditional::default(), forge.token)
+            .await;
+        let publiccode = self
+            .upstream
+            .get(&forge.publiccode, Conditional::default(), forge.token)
+            .await;
+        with_release(
+            repository,
+            Some(release),
+            Some(read_publiccode(publiccode, forge.publiccode_file)),
+            forge.facts,
+        )
     }
 }
 
