@@ -8,8 +8,8 @@ use async_graphql::{Context, ID, Object};
 use super::context::{audience, store};
 use super::errors::OrInternal;
 use super::ids::{NodeType, parse_global_id};
-use super::organization::Organization;
-use super::project::Project;
+use super::organization::{Organization, organization_by_slug};
+use super::project::{Project, project_by_slug};
 
 #[derive(Default)]
 pub struct EntityQuery;
@@ -40,11 +40,7 @@ impl EntityQuery {
         ctx: &Context<'_>,
         slug: String,
     ) -> async_graphql::Result<Option<Project>> {
-        Ok(store(ctx)?
-            .project_by_slug(&slug, audience(ctx))
-            .await
-            .or_internal()?
-            .map(Project))
+        project_by_slug(ctx, &slug).await
     }
 
     #[graphql(entity)]
@@ -53,11 +49,7 @@ impl EntityQuery {
         ctx: &Context<'_>,
         slug: String,
     ) -> async_graphql::Result<Option<Organization>> {
-        Ok(store(ctx)?
-            .organization_by_slug(&slug)
-            .await
-            .or_internal()?
-            .map(Organization))
+        organization_by_slug(ctx, &slug).await
     }
 
     #[graphql(entity)]

@@ -112,10 +112,18 @@ impl OrganizationQuery {
         ctx: &Context<'_>,
         slug: String,
     ) -> async_graphql::Result<Option<Organization>> {
-        Ok(store(ctx)?
-            .organization_by_slug(&slug)
-            .await
-            .or_internal()?
-            .map(Organization))
+        organization_by_slug(ctx, &slug).await
     }
+}
+
+/// The organization with `slug` (also federation's entity).
+pub(super) async fn organization_by_slug(
+    ctx: &Context<'_>,
+    slug: &str,
+) -> async_graphql::Result<Option<Organization>> {
+    Ok(store(ctx)?
+        .organization_by_slug(slug)
+        .await
+        .or_internal()?
+        .map(Organization))
 }

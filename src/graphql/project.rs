@@ -440,12 +440,20 @@ impl ProjectQuery {
         ctx: &Context<'_>,
         slug: String,
     ) -> async_graphql::Result<Option<Project>> {
-        Ok(store(ctx)?
-            .project_by_slug(&slug, audience(ctx))
-            .await
-            .or_internal()?
-            .map(Project))
+        project_by_slug(ctx, &slug).await
     }
+}
+
+/// The project with `slug`, as the caller may see it (also federation's entity).
+pub(super) async fn project_by_slug(
+    ctx: &Context<'_>,
+    slug: &str,
+) -> async_graphql::Result<Option<Project>> {
+    Ok(store(ctx)?
+        .project_by_slug(slug, audience(ctx))
+        .await
+        .or_internal()?
+        .map(Project))
 }
 
 /// How many projects carry a tag.
