@@ -91,9 +91,9 @@ impl App {
             .find_map(|a| a.as_socket_addr().copied())
             .unwrap_or(config.listen);
         let own_issuer = own_issuer(&config, &store, address).await?;
-        let authenticator = auth::Authenticator::from_config(&config, own_issuer)?;
-        let schema = graphql::build_schema(Some(store.clone()), &config.limits());
         let cache = response_cache(&config).await?;
+        let authenticator = auth::Authenticator::from_config(&config, own_issuer, cache.clone())?;
+        let schema = graphql::build_schema(Some(store.clone()), &config.limits());
         let harvester = std::sync::Arc::new(federation::Harvester::from_config(
             &config,
             store.clone(),

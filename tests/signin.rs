@@ -424,6 +424,36 @@ async fn opaque_access_tokens_are_introspected(backend: Backend) {
     assert_eq!(answer["data"]["me"]["email"], PERSON_EMAIL);
 }
 
+/// With Redis, introspection answers are shared: a second replica does not
+/// ask ProConnect again about a token the first already checked.
+async fn introspection_answers_are_shared_through_redis(backend: Backend) {
+    const TOOL: &str = "another-administrations-tool";
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let prefix = format!(
+        "catalogue-test:introspection:{}:{}:",
+        std::process::id(),
+        jsonwebtoken::get_current_timestamp()
+    );
+    let shared = |config: &mut Config| {
+        config.proconnect_introspection_clients = vec![TOOL.to_owned()];
+        config.redis_url = Some(Secret::new("redis://127.0.0.1:6379"));
+        config.redis_prefix = prefix.clone();
+    };
+    let first = gateway_on(TestDatabase::create(backend).await, &provider, shared).await;
+    let second = gateway_on(first.database.shared(), &provider, shared).await;
+    let token = provider.issue_access_token(TOOL);
+    for app in [&first, &second] {
+        let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["data"]["me"]["email"], PERSON_EMAIL);
+    }
+    assert_eq!(
+        provider.introspections(),
+        1,
+        "the second replica used the shared answer"
+    );
+}
+
 /// Replicas share the signing keys through the database: one accepts what
 /// another minted, before and after a key rotation.
 async fn replicas_accept_each_others_tokens_across_a_rotation(backend: Backend) {
@@ -503,6 +533,7 @@ on_both_backends!(
     the_registered_algorithm_and_acr_are_enforced,
     same_site_portals_get_a_cookie_and_logout_ends_the_session,
     opaque_access_tokens_are_introspected,
+    introspection_answers_are_shared_through_redis,
     replicas_accept_each_others_tokens_across_a_rotation,
 );
 

@@ -39,16 +39,20 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// The authenticator `config` describes, trusting the gateway's own
-    /// tokens (`own`); starts each issuer's background key refresh. Keys are
+    /// tokens (`own`), keeping introspection answers in `cache`; starts each issuer's background key refresh. Keys are
     /// fetched on first use, so an issuer that is down at start does not stop
     /// the gateway.
-    pub fn from_config(config: &Config, own: Arc<OwnIssuer>) -> Result<Self, ConfigError> {
+    pub fn from_config(
+        config: &Config,
+        own: Arc<OwnIssuer>,
+        cache: crate::cache::ResponseCache,
+    ) -> Result<Self, ConfigError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("catalogue-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Conflict(format!("cannot build the HTTP client: {e}")))?;
-        let proconnect = ProConnect::from_config(config, own.issuer(), http.clone())?;
+        let proconnect = ProConnect::from_config(config, own.issuer(), http.clone(), cache)?;
         let mut issuers: Vec<Arc<IssuerKeys>> = config
             .trusted_issuers()?
             .into_iter()

@@ -142,24 +142,36 @@ impl ResponseCache {
             && self.clock.elapsed().as_millis() as u64 - failed_at < REST.as_millis() as u64
     }
 
-    /// The document registered (automatic persisted queries) under `hash`.
-    pub async fn document(&self, hash: &str) -> Option<String> {
+    /// The value kept under `key` by [`ResponseCache::remember`].
+    pub async fn recall(&self, key: &str) -> Option<Vec<u8>> {
         if self.resting() {
             return None;
         }
-        let result = self.store.get(&format!("document:{hash}")).await;
-        self.outcome(result)
-            .flatten()
+        let result = self.store.get(key).await;
+        self.outcome(result).flatten()
+    }
+
+    /// Keeps `value` under `key` for `ttl`, outside the answers' generations
+    /// (persisted documents, introspection answers).
+    pub async fn remember(&self, key: &str, value: &[u8], ttl: Duration) {
+        if self.resting() {
+            return;
+        }
+        let result = self.store.put(key, value, ttl).await;
+        self.outcome(result);
+    }
+
+    /// The document registered (automatic persisted queries) under `hash`.
+    pub async fn document(&self, hash: &str) -> Option<String> {
+        self.recall(&format!("document:{hash}"))
+            .await
             .and_then(|bytes| String::from_utf8(bytes).ok())
     }
 
     /// Registers `document` under its `hash` for `ttl`.
     pub async fn remember_document(&self, hash: &str, document: &str, ttl: Duration) {
-        let result = self
-            .store
-            .put(&format!("document:{hash}"), document.as_bytes(), ttl)
+        self.remember(&format!("document:{hash}"), document.as_bytes(), ttl)
             .await;
-        self.outcome(result);
     }
 
     /// Takes `cost` tokens from `bucket`; `Some(wait)` when there are not

@@ -2,23 +2,20 @@
 //! (RFC 7662; signed answers per RFC 9701). Answers are cached under a hash
 //! of the token, never the token, and no longer than the token lives.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{ProConnect, ProviderError, media_type};
 use crate::auth::token::Claims;
+use crate::cache::ResponseCache;
 
 /// How long "inactive" is remembered: an inactive token never becomes active.
 const INACTIVE_MEMORY: Duration = Duration::from_secs(300);
-/// Past this many entries, expired ones are dropped (and all, if none expired).
-const MAX_ENTRIES: usize = 10_000;
 
 /// What ProConnect said about a token.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 pub enum Introspected {
     Active(Box<Claims>),
     /// Expired, revoked or unknown.
@@ -27,41 +24,33 @@ pub enum Introspected {
     UntrustedClient,
 }
 
-struct Entry {
-    outcome: Introspected,
-    until: Instant,
-}
-
-#[derive(Default)]
+/// Answers kept in the response cache's store (Redis when configured, so
+/// replicas share them) under a hash of the token.
 pub(super) struct IntrospectionCache {
-    entries: Mutex<HashMap<[u8; 32], Entry>>,
+    cache: ResponseCache,
 }
 
 impl IntrospectionCache {
-    fn get(&self, key: &[u8; 32]) -> Option<Introspected> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(key)
-            .filter(|entry| entry.until > Instant::now())
-            .map(|entry| entry.outcome.clone())
+    pub(super) fn new(cache: ResponseCache) -> Self {
+        Self { cache }
     }
 
-    fn put(&self, key: [u8; 32], outcome: Introspected, ttl: Duration) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            let now = Instant::now();
-            entries.retain(|_, entry| entry.until > now);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
+    fn key(token_hash: &[u8; 32]) -> String {
+        let hex: String = token_hash.iter().map(|b| format!("{b:02x}")).collect();
+        format!("introspection:{hex}")
+    }
+
+    async fn get(&self, token_hash: &[u8; 32]) -> Option<Introspected> {
+        let bytes = self.cache.recall(&Self::key(token_hash)).await?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    async fn put(&self, token_hash: [u8; 32], outcome: Introspected, ttl: Duration) {
+        if let Ok(bytes) = serde_json::to_vec(&outcome) {
+            self.cache
+                .remember(&Self::key(&token_hash), &bytes, ttl)
+                .await;
         }
-        entries.insert(
-            key,
-            Entry {
-                outcome,
-                until: Instant::now() + ttl,
-            },
-        );
     }
 }
 
@@ -90,7 +79,7 @@ impl ProConnect {
     /// stands for when it is active and issued to a client we accept.
     pub async fn introspect(&self, token: &str) -> Result<Introspected, ProviderError> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(known) = self.introspected.get(&key) {
+        if let Some(known) = self.introspected.get(&key).await {
             return Ok(known);
         }
         let metadata = self.metadata().await?;
@@ -128,7 +117,8 @@ impl ProConnect {
         let (true, Some(sub), Some(remaining @ 1..)) = (answer.active, answer.sub, remaining)
         else {
             self.introspected
-                .put(key, Introspected::Inactive, INACTIVE_MEMORY);
+                .put(key, Introspected::Inactive, INACTIVE_MEMORY)
+                .await;
             return Ok(Introspected::Inactive);
         };
         let ttl = Duration::from_secs(remaining);
@@ -137,7 +127,8 @@ impl ProConnect {
             .filter(|client| self.accepted_clients.contains(client))
         else {
             self.introspected
-                .put(key, Introspected::UntrustedClient, ttl);
+                .put(key, Introspected::UntrustedClient, ttl)
+                .await;
             return Ok(Introspected::UntrustedClient);
         };
         let mut fields = answer.rest;
@@ -157,7 +148,8 @@ impl ProConnect {
             claims = info.completed_by(claims);
         }
         self.introspected
-            .put(key, Introspected::Active(Box::new(claims.clone())), ttl);
+            .put(key, Introspected::Active(Box::new(claims.clone())), ttl)
+            .await;
         Ok(Introspected::Active(Box::new(claims)))
     }
 }

@@ -17,6 +17,7 @@ pub use introspection::Introspected;
 pub use signin::{AuthorizationRequest, SignedIn};
 
 use super::keys::{IssuerKeys, KeyLookup};
+use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError, IssuerConfig, Secret};
 use introspection::IntrospectionCache;
 
@@ -83,6 +84,7 @@ impl ProConnect {
         config: &Config,
         public_url: &str,
         http: reqwest::Client,
+        cache: ResponseCache,
     ) -> Result<Option<Arc<Self>>, ConfigError> {
         let (Some(issuer), Some(client_id), Some(client_secret)) = (
             &config.proconnect_issuer,
@@ -127,7 +129,7 @@ impl ProConnect {
                 .cloned()
                 .chain([client_id.clone()])
                 .collect(),
-            introspected: IntrospectionCache::default(),
+            introspected: IntrospectionCache::new(cache),
         })))
     }
 
