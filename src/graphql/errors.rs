@@ -66,7 +66,8 @@ impl<T> OrInternal<T> for Result<T, Arc<StoreError>> {
     }
 }
 
-fn with_code(mut error: ServerError, code: &str) -> ServerError {
+/// `error` with `code`, unless it already has one.
+pub(super) fn with_code(mut error: ServerError, code: &str) -> ServerError {
     let extensions = error.extensions.get_or_insert_with(Default::default);
     if extensions.get("code").is_none() {
         extensions.set("code", code);

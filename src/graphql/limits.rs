@@ -12,7 +12,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
 
-use super::errors::code;
+use super::errors::{code, with_code};
 
 /// The limits (from the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,12 +26,7 @@ pub struct Limits {
 }
 
 fn coded(message: String, code: &str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error
-        .extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    error
+    with_code(ServerError::new(message, None), code)
 }
 
 /// An error for a request over a limit.

@@ -65,12 +65,22 @@ impl SigninSettings {
         }
     }
 
-    /// `redirect` when its origin is allowed.
-    fn allowed_redirect(&self, redirect: &str) -> Option<String> {
-        let origin = origin_of(redirect)?;
-        self.allowed_origins
-            .contains(&origin)
-            .then(|| redirect.to_owned())
+    /// Where to send the browser back: `redirect` when its origin is
+    /// allowed, the gateway's own page when none is given.
+    fn portal(&self, redirect: Option<String>) -> Result<String, Refusal> {
+        let Some(redirect) = redirect else {
+            return Ok(format!("{}/", self.public_url));
+        };
+        let allowed =
+            origin_of(&redirect).is_some_and(|origin| self.allowed_origins.contains(&origin));
+        if !allowed {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "redirect_not_allowed",
+                "`redirect` is not on an allowed origin (CATALOGUE_SIGNIN_REDIRECT_ORIGINS)",
+            ));
+        }
+        Ok(redirect)
     }
 }
 
@@ -80,6 +90,11 @@ fn origin_of(url: &str) -> Option<String> {
     matches!(parsed.scheme(), "http" | "https")
         .then(|| parsed.origin().ascii_serialization())
         .filter(|origin| origin != "null")
+}
+
+/// When an attempt started now stops being completable.
+fn attempt_expiry() -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::seconds(ATTEMPT_SECONDS)
 }
 
 /// 32 random bytes, URL-safe: 43 characters.
@@ -215,16 +230,7 @@ pub async fn login(
 async fn start_login(state: &AppState, params: LoginParams) -> Result<Response, Refusal> {
     let proconnect = proconnect(state)?;
     let settings = &state.signin;
-    let redirect = match params.redirect {
-        Some(redirect) => settings.allowed_redirect(&redirect).ok_or_else(|| {
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "redirect_not_allowed",
-                "`redirect` is not on an allowed origin (CATALOGUE_SIGNIN_REDIRECT_ORIGINS)",
-            )
-        })?,
-        None => format!("{}/", settings.public_url),
-    };
+    let redirect = settings.portal(params.redirect)?;
     let mode = match params.mode.as_deref() {
         None | Some(MODE_FRAGMENT) => MODE_FRAGMENT,
         Some(MODE_COOKIE) => MODE_COOKIE,
@@ -256,7 +262,7 @@ async fn start_login(state: &AppState, params: LoginParams) -> Result<Response, 
             },
             redirect,
             mode: mode.to_owned(),
-            expires_at: Utc::now() + chrono::Duration::seconds(ATTEMPT_SECONDS),
+            expires_at: attempt_expiry(),
         },
     )
     .await?;
@@ -502,16 +508,7 @@ async fn start_logout(
     params: LogoutParams,
 ) -> Result<Response, Refusal> {
     let settings = &state.signin;
-    let redirect = match params.redirect {
-        Some(redirect) => settings.allowed_redirect(&redirect).ok_or_else(|| {
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "redirect_not_allowed",
-                "`redirect` is not on an allowed origin (CATALOGUE_SIGNIN_REDIRECT_ORIGINS)",
-            )
-        })?,
-        None => format!("{}/", settings.public_url),
-    };
+    let redirect = settings.portal(params.redirect)?;
     let id_token = cookies::read(request, ID_TOKEN_COOKIE).filter(|t| !t.is_empty());
     let response = match (state.authenticator.proconnect(), id_token) {
         (Some(proconnect), Some(id_token)) => {
@@ -537,7 +534,7 @@ async fn start_logout(
                             code_verifier: String::new(),
                             redirect,
                             mode: MODE_LOGOUT.to_owned(),
-                            expires_at: Utc::now() + chrono::Duration::seconds(ATTEMPT_SECONDS),
+                            expires_at: attempt_expiry(),
                         },
                     )
                     .await?;
