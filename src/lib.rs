@@ -10,6 +10,7 @@ pub mod config;
 pub mod federation;
 pub mod graphql;
 pub mod http;
+pub mod search;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -39,6 +40,8 @@ pub enum StartError {
     },
     #[error("{0}")]
     Cache(#[from] cache::CacheError),
+    #[error("{0}")]
+    Search(#[from] search::SearchError),
     #[error("harvester: {0}")]
     Harvest(#[from] federation::HarvestError),
     #[error("cannot listen on {address}: {source}")]
@@ -93,7 +96,9 @@ impl App {
         let own_issuer = own_issuer(&config, &store, address).await?;
         let cache = response_cache(&config).await?;
         let authenticator = auth::Authenticator::from_config(&config, own_issuer, cache.clone())?;
-        let schema = graphql::build_schema(Some(store.clone()), &config.limits());
+        let search = std::sync::Arc::new(search::SearchIndex::build(store.clone()).await?);
+        follow_catalogue_changes(std::sync::Arc::clone(&search), cache.clone());
+        let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits());
         let harvester = std::sync::Arc::new(federation::Harvester::from_config(
             &config,
             store.clone(),
@@ -141,6 +146,39 @@ impl App {
             .run_with_graceful_shutdown(endpoint, shutdown, Some(self.shutdown_grace))
             .await
     }
+}
+
+/// Replays the catalogue's journal of changes every second, so the search
+/// index stays current between searches, and an in-process answer cache
+/// forgets answers made stale by changes from elsewhere (another replica,
+/// `import`, `harvest`). A Redis cache needs no help: writers bump it.
+fn follow_catalogue_changes(
+    search: std::sync::Arc<search::SearchIndex>,
+    cache: cache::ResponseCache,
+) {
+    let mut changes = search.changes();
+    if cache.kind() == "memory" {
+        let cache = cache.clone();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                cache.bump_generation().await;
+            }
+        });
+    }
+    tokio::spawn(async move {
+        let mut failing = false;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match search.catch_up().await {
+                Ok(()) => failing = false,
+                Err(error) if !failing => {
+                    failing = true;
+                    tracing::warn!(%error, "cannot read the catalogue's changes; search may lag until the database answers");
+                }
+                Err(_) => {}
+            }
+        }
+    });
 }
 
 /// The response cache: Redis when configured, in-process otherwise.

@@ -36,6 +36,22 @@ enum Command {
         #[arg(long, default_value_t = 480)]
         minutes: u64,
     },
+    /// Write a made-up catalogue (varied French and English text, `.example`
+    /// URLs) to DIR, to measure search and paging at scale with `import`.
+    Generate {
+        /// How many projects.
+        #[arg(long)]
+        projects: usize,
+        /// How many repositories each project has.
+        #[arg(long, default_value_t = 10)]
+        repos_per_project: usize,
+        /// The same seed writes the same catalogue.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Where to write the files (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     #[command(flatten)]
     WithDatabase(DatabaseCommand),
 }
@@ -72,7 +88,7 @@ async fn main() -> ExitCode {
         Some(Command::Schema) => {
             print!(
                 "{}",
-                graphql::build_schema(None, &Config::default().limits()).sdl()
+                graphql::build_schema(None, None, &Config::default().limits()).sdl()
             );
             return ExitCode::SUCCESS;
         }
@@ -81,6 +97,12 @@ async fn main() -> ExitCode {
             admin,
             minutes,
         }) => return dev_token(&email, admin, minutes),
+        Some(Command::Generate {
+            projects,
+            repos_per_project,
+            seed,
+            out,
+        }) => return generate(&out, projects, repos_per_project, seed),
         Some(Command::WithDatabase(command)) => command,
         None => DatabaseCommand::Serve { dev: false },
     };
@@ -125,6 +147,24 @@ fn dev_token(email: &str, admin: bool, minutes: u64) -> ExitCode {
         }
         Err(error) => {
             eprintln!("dev-token: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn generate(out: &std::path::Path, projects: usize, repositories: usize, seed: u64) -> ExitCode {
+    let size = catalogue::synthetic::Size {
+        projects,
+        repositories_per_project: repositories,
+        seed,
+    };
+    match catalogue::synthetic::write(out, size) {
+        Ok(written) => {
+            println!("wrote {written} to {}", out.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("generate: cannot write to {}: {error}", out.display());
             ExitCode::FAILURE
         }
     }

@@ -4,6 +4,7 @@
 fn committed_schema_matches_the_code() {
     let built = catalogue_gateway::graphql::build_schema(
         None,
+        None,
         &catalogue_gateway::Config::default().limits(),
     )
     .sdl();
@@ -18,6 +19,7 @@ fn committed_schema_matches_the_code() {
 #[test]
 fn every_type_and_field_is_documented() {
     let sdl = catalogue_gateway::graphql::build_schema(
+        None,
         None,
         &catalogue_gateway::Config::default().limits(),
     )

@@ -9,6 +9,7 @@ mod m20261123_000001_catalogue;
 mod m20261123_000002_writes;
 mod m20261123_000003_signin;
 mod m20261123_000004_harvest;
+mod m20261123_000005_changes;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_writes::Migration),
             Box::new(m20261123_000003_signin::Migration),
             Box::new(m20261123_000004_harvest::Migration),
+            Box::new(m20261123_000005_changes::Migration),
         ]
     }
 }
@@ -45,6 +47,8 @@ mod tests {
             "signin_attempt",
             "harvest_result",
             "harvest_lease",
+            "catalogue_revision",
+            "catalogue_change",
         ] {
             assert!(manager.has_table(table).await.unwrap(), "{table} after up");
         }

@@ -4,6 +4,7 @@
 mod enums;
 pub mod files;
 mod project;
+pub mod synthetic;
 mod values;
 
 pub use enums::{

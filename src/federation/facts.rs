@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::ProjectStatus;
+
 /// A code repository, from GitHub or GitLab.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepositoryFacts {
@@ -80,6 +82,19 @@ pub struct PublicCode {
     /// Personal data: served to signed-in agents only.
     pub contacts: Vec<Contact>,
     pub categories: Vec<String>,
+}
+
+impl PublicCode {
+    /// The project status its `developmentStatus` stands for: `obsolete` →
+    /// ARCHIVED, any other → ACTIVE.
+    pub fn project_status(&self) -> Option<ProjectStatus> {
+        self.development_status
+            .as_deref()
+            .map(|status| match status {
+                "obsolete" => ProjectStatus::Archived,
+                _ => ProjectStatus::Active,
+            })
+    }
 }
 
 /// A maintenance contact of a `publiccode.yml`.

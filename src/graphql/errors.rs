@@ -42,8 +42,8 @@ pub fn bad_input(message: impl Into<String>) -> async_graphql::Error {
 }
 
 /// A failure of ours: logged in full, reported without detail.
-pub fn internal(error: &StoreError) -> async_graphql::Error {
-    tracing::error!(%error, "storage failed while answering a query");
+pub fn internal(error: &dyn std::fmt::Display) -> async_graphql::Error {
+    tracing::error!(%error, "failed while answering a query");
     async_graphql::Error::new(INTERNAL_MESSAGE)
         .extend_with(|_, e| e.set("code", code::INTERNAL_SERVER_ERROR))
 }
@@ -54,6 +54,12 @@ pub trait OrInternal<T> {
 }
 
 impl<T> OrInternal<T> for Result<T, StoreError> {
+    fn or_internal(self) -> async_graphql::Result<T> {
+        self.map_err(|error| internal(&error))
+    }
+}
+
+impl<T> OrInternal<T> for Result<T, crate::search::SearchError> {
     fn or_internal(self) -> async_graphql::Result<T> {
         self.map_err(|error| internal(&error))
     }

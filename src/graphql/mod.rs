@@ -16,6 +16,7 @@ mod node;
 mod organization;
 mod paging;
 mod project;
+mod search;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -23,6 +24,9 @@ pub use context::execute;
 pub use errors::code;
 pub use limits::Limits;
 
+use std::sync::Arc;
+
+use crate::search::SearchIndex;
 use crate::store::Store;
 
 /// The root of every read.
@@ -36,12 +40,17 @@ pub struct Query(
     me::MeQuery,
     audit::AuditQuery,
     federation::EntityQuery,
+    search::SearchQuery,
 );
 
 pub type CatalogueSchema = Schema<Query, mutations::Mutation, EmptySubscription>;
 
 /// The one schema builder: serve, the tests and `catalogue-gateway schema` all use it.
-pub fn build_schema(store: Option<Store>, limits: &Limits) -> CatalogueSchema {
+pub fn build_schema(
+    store: Option<Store>,
+    search: Option<Arc<SearchIndex>>,
+    limits: &Limits,
+) -> CatalogueSchema {
     // Organizations and projects refer to each other: without these limits one
     // small query could ask for an exponential answer. (Lists that lead back up
     // the graph count tenfold in the complexity.)
@@ -60,6 +69,9 @@ pub fn build_schema(store: Option<Store>, limits: &Limits) -> CatalogueSchema {
     }
     if let Some(store) = store {
         builder = builder.data(store);
+    }
+    if let Some(search) = search {
+        builder = builder.data(search);
     }
     builder.finish()
 }

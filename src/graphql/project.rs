@@ -96,11 +96,7 @@ impl Project {
         Ok(self
             .publiccode_facts(ctx)
             .await?
-            .and_then(|p| p.development_status)
-            .map(|status| match status.as_str() {
-                "obsolete" => ProjectStatus::Archived,
-                _ => ProjectStatus::Active,
-            }))
+            .and_then(|p| p.project_status()))
     }
 
     /// The project's licence (SPDX), from its main repository's `publiccode.yml`.

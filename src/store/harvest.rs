@@ -3,8 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
 
+use super::changes::{ChangedSubject, record_changes};
 use super::entities::{harvest_lease, harvest_result, project};
 use super::{Store, StoreError};
 
@@ -90,8 +94,9 @@ impl Store {
     /// Records a harvest; failures keep the last good facts. Returns whether
     /// what the API serves changed (the facts, or the status and message).
     pub async fn record_harvest(&self, write: &HarvestWrite<'_>) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
         let previous = harvest_result::Entity::find_by_id(write.subject.to_owned())
-            .one(&self.db)
+            .one(&txn)
             .await?;
         let facts_changed = write.fresh.as_ref().is_some_and(|fresh| {
             previous.as_ref().and_then(|p| p.facts.as_deref()) != Some(fresh.facts)
@@ -143,15 +148,19 @@ impl Store {
                 matches!(
                     harvest_result::Entity::insert(first)
                         .on_conflict_do_nothing_on([harvest_result::Column::Subject])
-                        .exec(&self.db)
+                        .exec(&txn)
                         .await?,
                     sea_orm::TryInsertResult::Inserted(_)
                 )
             }
         };
         if !inserted {
-            harvest_result::Entity::update(row).exec(&self.db).await?;
+            harvest_result::Entity::update(row).exec(&txn).await?;
         }
+        if facts_changed {
+            record_changes(&txn, [ChangedSubject::Project(write.project_id)], write.at).await?;
+        }
+        txn.commit().await?;
         Ok(facts_changed || status_changed)
     }
 

@@ -12,6 +12,7 @@ use sea_orm::{
     IntoActiveModel, QueryFilter, TransactionTrait, TryIntoModel,
 };
 
+use super::changes::{ChangedSubject, record_changes};
 use super::entities::{
     dataset, link, organization, project, project_organization, project_season, project_source,
     project_tag, repository, tag,
@@ -79,6 +80,7 @@ impl Store {
         let txn = self.db.begin().await?;
         let mut report = ImportReport::default();
 
+        let mut changed = Vec::new();
         let mut organization_ids = HashMap::new();
         for organization in &catalogue.organizations {
             let (id, outcome) = upsert_organization(&txn, organization, now).await?;
@@ -86,8 +88,9 @@ impl Store {
             match outcome {
                 Outcome::Created => report.organizations_created += 1,
                 Outcome::Updated => report.organizations_updated += 1,
-                Outcome::Unchanged => {}
+                Outcome::Unchanged => continue,
             }
+            changed.push(ChangedSubject::Organization(id));
         }
         // Projects may name organizations imported earlier and absent from these files.
         for row in organization::Entity::find().all(&txn).await? {
@@ -98,12 +101,19 @@ impl Store {
 
         let tag_ids = upsert_tags(&txn, catalogue).await?;
         for project in &catalogue.projects {
-            match upsert_project(&txn, project, &organization_ids, &tag_ids, now).await? {
+            let (id, outcome) =
+                upsert_project(&txn, project, &organization_ids, &tag_ids, now).await?;
+            match outcome {
                 Outcome::Created => report.projects_created += 1,
                 Outcome::Updated => report.projects_updated += 1,
-                Outcome::Unchanged => report.projects_unchanged += 1,
+                Outcome::Unchanged => {
+                    report.projects_unchanged += 1;
+                    continue;
+                }
             }
+            changed.push(ChangedSubject::Project(id));
         }
+        record_changes(&txn, changed, now).await?;
         txn.commit().await?;
         Ok(report)
     }
@@ -217,7 +227,7 @@ async fn upsert_project(
     organization_ids: &HashMap<Slug, i64>,
     tag_ids: &HashMap<String, i64>,
     now: DateTime<Utc>,
-) -> Result<Outcome, StoreError> {
+) -> Result<(i64, Outcome), StoreError> {
     let current = project::Entity::find()
         .filter(project::Column::Slug.eq(project.slug.as_str()))
         .one(txn)
@@ -268,7 +278,7 @@ async fn upsert_project(
         .update(txn)
         .await?;
     }
-    Ok(outcome)
+    Ok((id, outcome))
 }
 
 /// Brings every child table of project `id` in line with `project`; tells

@@ -1,6 +1,7 @@
 //! Storage: sea-orm entities and the queries the API needs. The only module
 //! that speaks SQL; it knows nothing of GraphQL or tokens.
 
+mod changes;
 mod connect;
 mod entities;
 mod harvest;
@@ -10,6 +11,7 @@ mod organizations;
 mod paging;
 mod projects;
 mod records;
+mod search_source;
 mod signin;
 mod tags;
 mod writes;
@@ -19,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::DatabaseConnection;
 
+pub use changes::{ChangedSubject, ChangesSince};
 pub use harvest::{FreshFacts, HarvestRecord, HarvestWrite};
 pub use import::ImportReport;
 pub use links::{DatasetFilter, RepositoryFilter};
@@ -28,6 +31,7 @@ pub use records::{
     DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
     RepositoryRecord, SourceRecord, TagCount, TagRecord,
 };
+pub use search_source::ProjectBundle;
 pub use signin::{SigninAttempt, StoredSigningKey};
 pub use writes::{Actor, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError};
 

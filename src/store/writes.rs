@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use serde::Serialize;
 
+use super::changes::{ChangedSubject, record_changes};
 use super::entities::{audit_entry, dataset, link, project, project_maintainer, repository};
 use super::paging::{Page, apply_page, finish_page};
 use super::projects::search_text;
@@ -134,7 +135,8 @@ async fn project_for_update(
         .ok_or_else(|| WriteError::ProjectNotFound(slug.to_owned()))
 }
 
-/// Bumps the version and `updatedAt` of a project whose links changed.
+/// Bumps the version and `updatedAt` of a project whose links changed, and
+/// records the change for the search indexes.
 async fn touch(
     txn: &DatabaseTransaction,
     project: &project::Model,
@@ -149,6 +151,7 @@ async fn touch(
         .filter(project::Column::Id.eq(project.id))
         .exec(txn)
         .await?;
+    record_changes(txn, [ChangedSubject::Project(project.id)], now).await?;
     Ok(())
 }
 
@@ -272,6 +275,7 @@ impl Store {
             json(&row),
         )
         .await?;
+        record_changes(&txn, [ChangedSubject::Project(row.id)], now).await?;
         txn.commit().await?;
         Ok(ProjectRecord::try_from(row)?)
     }
@@ -347,6 +351,7 @@ impl Store {
             json(&updated),
         )
         .await?;
+        record_changes(&txn, [ChangedSubject::Project(updated.id)], now).await?;
         txn.commit().await?;
         Ok(ProjectRecord::try_from(updated)?)
     }

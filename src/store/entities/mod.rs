@@ -1,6 +1,8 @@
 //! sea-orm entities: one module per table, the shape of the rows and nothing more.
 
 pub mod audit_entry;
+pub mod catalogue_change;
+pub mod catalogue_revision;
 pub mod dataset;
 pub mod harvest_lease;
 pub mod harvest_result;

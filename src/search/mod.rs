@@ -1,0 +1,361 @@
+//! French-aware full-text search and facets over projects, repositories,
+//! datasets and organizations.
+//!
+//! Each replica keeps a tantivy index in memory, built from the database at
+//! start-up. Before answering, it replays the database's journal of changes
+//! (`store::ChangesSince`) and reindexes what changed, so a write committed
+//! on any replica, or by a harvest, is searchable at once everywhere; both
+//! storage backends feed the same index, so they give the same hits.
+
+mod analysis;
+mod collect;
+mod documents;
+mod query;
+mod schema;
+mod snippets;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tantivy::collector::Count;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+pub use analysis::{QueryWord, query_words};
+pub use documents::HitKind;
+pub use query::Selection;
+pub use schema::Dimension;
+pub use snippets::Snippet;
+
+use analysis::Synonyms;
+use collect::{FacetCounts, TopHits};
+use documents::{organization_document, organization_subject, project_documents, project_subject};
+use schema::{Fields, LABEL_SEPARATOR};
+
+use crate::catalogue::Audience;
+use crate::store::{ChangedSubject, Store, StoreError};
+
+/// Projects read from the database per batch while indexing.
+const BATCH: usize = 500;
+/// The indexing memory budget (tantivy's minimum is 15 MB).
+const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search task: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// A page of hits, best first.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// How many documents match, across all pages.
+    pub total: u64,
+    pub hits: Vec<SearchHit>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub kind: HitKind,
+    pub id: i64,
+    pub score: f32,
+    pub snippets: Vec<Snippet>,
+}
+
+/// One value of a dimension and how many matching documents carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetValue {
+    /// What a filter on this dimension takes (`GITHUB`, `insee`, `2`).
+    pub value: String,
+    /// What to show (an organization's or a tag's name; else the value).
+    pub label: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Facets {
+    /// How many documents match.
+    pub total: u64,
+    /// By dimension, most frequent value first.
+    pub dimensions: Vec<(Dimension, Vec<FacetValue>)>,
+}
+
+/// What has been replayed from the journal.
+struct Replayed {
+    revision: i64,
+    /// The number of the last catch-up that completed.
+    catch_up: u64,
+}
+
+/// What search threads share.
+struct Engine {
+    fields: Fields,
+    synonyms: Synonyms,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+}
+
+pub struct SearchIndex {
+    store: Store,
+    engine: Arc<Engine>,
+    replayed: tokio::sync::Mutex<Replayed>,
+    catch_ups_started: AtomicU64,
+    /// The last revision replayed that changed something.
+    changed: tokio::sync::watch::Sender<i64>,
+}
+
+impl SearchIndex {
+    /// Builds the index of everything in the database.
+    pub async fn build(store: Store) -> Result<Self, SearchError> {
+        let started = Instant::now();
+        let fields = Fields::new();
+        let index = Index::create_in_ram(fields.schema.clone());
+        analysis::register(&index);
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let engine = Arc::new(Engine {
+            fields,
+            synonyms: Synonyms::load(),
+            reader,
+            writer: Mutex::new(writer),
+        });
+        // Read the revision first: changes committed while the build reads
+        // are replayed again at the first catch-up (reindexing is idempotent).
+        let revision = store.catalogue_revision().await?;
+        let projects = store.project_ids(None).await?;
+        let organizations = store.organization_ids().await?;
+        let index = Self {
+            store,
+            engine,
+            replayed: tokio::sync::Mutex::new(Replayed {
+                revision,
+                catch_up: 0,
+            }),
+            catch_ups_started: AtomicU64::new(0),
+            changed: tokio::sync::watch::Sender::new(revision),
+        };
+        index.reindex(&projects, &organizations).await?;
+        tracing::info!(
+            documents = index.engine.reader.searcher().num_docs(),
+            projects = projects.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        );
+        Ok(index)
+    }
+
+    /// How many documents the index holds.
+    pub fn documents(&self) -> u64 {
+        self.engine.reader.searcher().num_docs()
+    }
+
+    /// Tells each time a catch-up replays changes, wherever they were made.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.changed.subscribe()
+    }
+
+    /// Replays the changes committed since the last catch-up. Callers that
+    /// arrive while one runs wait for it and then run their own, unless
+    /// another that started after they arrived has completed meanwhile.
+    pub async fn catch_up(&self) -> Result<(), SearchError> {
+        let arrived_after = self.catch_ups_started.load(Ordering::SeqCst);
+        let mut replayed = self.replayed.lock().await;
+        if replayed.catch_up > arrived_after {
+            return Ok(());
+        }
+        let number = self.catch_ups_started.fetch_add(1, Ordering::SeqCst) + 1;
+        let changes = self.store.changes_since(replayed.revision).await?;
+        if !changes.subjects.is_empty() {
+            let mut projects = Vec::new();
+            let mut organizations = Vec::new();
+            for subject in &changes.subjects {
+                match *subject {
+                    ChangedSubject::Project(id) => projects.push(id),
+                    ChangedSubject::Organization(id) => organizations.push(id),
+                }
+            }
+            self.reindex(&projects, &organizations).await?;
+            self.changed.send_replace(changes.revision);
+        }
+        replayed.revision = changes.revision;
+        replayed.catch_up = number;
+        Ok(())
+    }
+
+    /// Replaces the documents of `projects` and `organizations` (and of the
+    /// projects those organizations take part in: they show their names).
+    async fn reindex(&self, projects: &[i64], organizations: &[i64]) -> Result<(), SearchError> {
+        let mut project_ids: BTreeSet<i64> = projects.iter().copied().collect();
+        let mut documents = Vec::new();
+        let mut subjects = Vec::new();
+        for chunk in organizations.chunks(BATCH) {
+            for (organization, its_projects) in
+                self.store.organizations_with_projects(chunk).await?
+            {
+                documents.push(organization_document(&self.engine.fields, &organization));
+                project_ids.extend(its_projects);
+            }
+        }
+        subjects.extend(organizations.iter().map(|&id| organization_subject(id)));
+        let project_ids: Vec<i64> = project_ids.into_iter().collect();
+        subjects.extend(project_ids.iter().map(|&id| project_subject(id)));
+        for chunk in project_ids.chunks(BATCH) {
+            for bundle in self.store.project_bundles(chunk).await? {
+                documents.extend(project_documents(&self.engine.fields, &bundle));
+            }
+            // Hand each batch over as it comes: memory stays bounded.
+            self.write(
+                std::mem::take(&mut subjects),
+                std::mem::take(&mut documents),
+                false,
+            )
+            .await?;
+        }
+        self.write(subjects, documents, true).await
+    }
+
+    /// Deletes the documents of `subjects`, adds `documents`, and when
+    /// `commit`, makes everything written so far searchable.
+    async fn write(
+        &self,
+        subjects: Vec<String>,
+        documents: Vec<TantivyDocument>,
+        commit: bool,
+    ) -> Result<(), SearchError> {
+        let engine = Arc::clone(&self.engine);
+        tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
+            let mut writer = engine
+                .writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for subject in subjects {
+                writer.delete_term(Term::from_field_text(engine.fields.subject, &subject));
+            }
+            for document in documents {
+                writer.add_document(document)?;
+            }
+            if commit {
+                writer.commit()?;
+                engine.reader.reload()?;
+            }
+            Ok(())
+        })
+        .await?
+    }
+
+    /// The hits of `selection` that `audience` may read, best first, from
+    /// `offset`, at most `limit` of them.
+    pub async fn search(
+        &self,
+        selection: Selection,
+        audience: Audience,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchPage, SearchError> {
+        self.catch_up().await?;
+        let engine = Arc::clone(&self.engine);
+        tokio::task::spawn_blocking(move || engine.search(&selection, audience, offset, limit))
+            .await?
+    }
+
+    /// How many documents of `selection` that `audience` may read carry each
+    /// value of each dimension; at most `limit` values a dimension.
+    pub async fn facets(
+        &self,
+        selection: Selection,
+        audience: Audience,
+        limit: usize,
+    ) -> Result<Facets, SearchError> {
+        self.catch_up().await?;
+        let engine = Arc::clone(&self.engine);
+        tokio::task::spawn_blocking(move || engine.facets(&selection, audience, limit)).await?
+    }
+}
+
+impl Engine {
+    fn search(
+        &self,
+        selection: &Selection,
+        audience: Audience,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchPage, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = query::build(&self.fields, &self.synonyms, selection, audience);
+        let top = searcher.search(
+            &query,
+            &TopHits {
+                keep: offset.saturating_add(limit),
+                key_field: "key",
+            },
+        )?;
+        let mut highlighter = snippets::Highlighter::new(&selection.words, &self.synonyms);
+        let mut hits = Vec::with_capacity(limit);
+        for ranked in top.hits.into_iter().skip(offset) {
+            let document: TantivyDocument = searcher.doc(ranked.address)?;
+            hits.push(SearchHit {
+                kind: ranked.key.kind(),
+                id: ranked.key.id(),
+                score: ranked.score,
+                snippets: highlighter.snippets(&self.fields, &document),
+            });
+        }
+        Ok(SearchPage {
+            total: top.total,
+            hits,
+        })
+    }
+
+    fn facets(
+        &self,
+        selection: &Selection,
+        audience: Audience,
+        limit: usize,
+    ) -> Result<Facets, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = query::build(&self.fields, &self.synonyms, selection, audience);
+        let columns: Vec<_> = Dimension::ALL
+            .iter()
+            .map(|&dimension| self.fields.dimension(dimension, audience).facet)
+            .collect();
+        let (total, counts) = searcher.search(
+            &query,
+            &(Count, FacetCounts::new(&columns, &self.fields.schema)),
+        )?;
+        let dimensions = Dimension::ALL
+            .iter()
+            .zip(counts)
+            .map(|(&dimension, counts)| {
+                let mut values: Vec<FacetValue> = counts
+                    .into_iter()
+                    .map(|(value, count)| {
+                        let (value, label) = value
+                            .split_once(LABEL_SEPARATOR)
+                            .map(|(v, l)| (v.to_owned(), l.to_owned()))
+                            .unwrap_or_else(|| (value.clone(), value));
+                        FacetValue {
+                            value,
+                            label,
+                            count,
+                        }
+                    })
+                    .collect();
+                values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
+                values.truncate(limit);
+                (dimension, values)
+            })
+            .collect();
+        Ok(Facets {
+            total: total as u64,
+            dimensions,
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! The journal of catalogue changes: each write transaction records, under
+//! the next catalogue revision, which projects and organizations it changed.
+//! Search indexes replay it to stay fresh on every replica (see the
+//! `m20261123_000005_changes` migration for why revisions never skip).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::entities::{catalogue_change, catalogue_revision};
+use super::{Store, StoreError};
+
+/// What a change touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangedSubject {
+    /// A project, its code and data links, or what was harvested about them.
+    Project(i64),
+    Organization(i64),
+}
+
+impl ChangedSubject {
+    fn to_db(self) -> String {
+        match self {
+            Self::Project(id) => format!("project:{id}"),
+            Self::Organization(id) => format!("organization:{id}"),
+        }
+    }
+
+    fn from_db(value: &str) -> Option<Self> {
+        let (kind, id) = value.split_once(':')?;
+        let id = id.parse().ok()?;
+        match kind {
+            "project" => Some(Self::Project(id)),
+            "organization" => Some(Self::Organization(id)),
+            _ => None,
+        }
+    }
+}
+
+/// The changes committed after some revision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangesSince {
+    /// The last revision read; ask from here next time.
+    pub revision: i64,
+    pub subjects: BTreeSet<ChangedSubject>,
+}
+
+/// Takes the next revision and records `subjects` under it. Call it last in
+/// the write's transaction: it queues the other writers until the commit.
+pub(super) async fn record_changes(
+    txn: &impl ConnectionTrait,
+    subjects: impl IntoIterator<Item = ChangedSubject>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let subjects: BTreeSet<ChangedSubject> = subjects.into_iter().collect();
+    if subjects.is_empty() {
+        return Ok(());
+    }
+    let revision = catalogue_revision::Entity::update_many()
+        .col_expr(
+            catalogue_revision::Column::Value,
+            Expr::col(catalogue_revision::Column::Value).add(1),
+        )
+        .filter(catalogue_revision::Column::Id.eq(1))
+        .exec_with_returning(txn)
+        .await?
+        .first()
+        .map(|row| row.value)
+        .ok_or_else(|| StoreError::Unreadable {
+            column: "catalogue_revision.value",
+            value: "no row".to_owned(),
+        })?;
+    let subjects: Vec<ChangedSubject> = subjects.into_iter().collect();
+    // Bounded statements: SQLite takes at most 32,766 parameters.
+    for chunk in subjects.chunks(1000) {
+        let rows = chunk.iter().map(|subject| catalogue_change::ActiveModel {
+            revision: Set(revision),
+            subject: Set(subject.to_db()),
+            at: Set(at),
+        });
+        catalogue_change::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The last revision committed.
+    pub async fn catalogue_revision(&self) -> Result<i64, StoreError> {
+        Ok(catalogue_revision::Entity::find_by_id(1)
+            .one(&self.db)
+            .await?
+            .map_or(0, |row| row.value))
+    }
+
+    /// What the revisions after `revision` changed.
+    pub async fn changes_since(&self, revision: i64) -> Result<ChangesSince, StoreError> {
+        let rows = catalogue_change::Entity::find()
+            .filter(catalogue_change::Column::Revision.gt(revision))
+            .order_by_asc(catalogue_change::Column::Revision)
+            .all(&self.db)
+            .await?;
+        let mut changes = ChangesSince {
+            revision,
+            subjects: BTreeSet::new(),
+        };
+        for row in rows {
+            let subject =
+                ChangedSubject::from_db(&row.subject).ok_or_else(|| StoreError::Unreadable {
+                    column: "catalogue_change.subject",
+                    value: row.subject.clone(),
+                })?;
+            changes.subjects.insert(subject);
+            changes.revision = std::cmp::max(changes.revision, row.revision);
+        }
+        Ok(changes)
+    }
+}

@@ -1,0 +1,126 @@
+//! What the search index is built from: each project with everything about
+//! it that can be searched or filtered on, read in a few statements per batch.
+
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::entities::{harvest_result, organization, project_organization};
+use super::harvest::HarvestRecord;
+use super::records::{
+    DatasetRecord, OrganizationRecord, ProjectRecord, RepositoryRecord, TagRecord, convert_all,
+};
+use super::{Store, StoreError};
+use crate::catalogue::Audience;
+
+/// A project and everything searchable about it, whoever may read it.
+#[derive(Debug, Clone)]
+pub struct ProjectBundle {
+    pub project: ProjectRecord,
+    pub tags: Vec<TagRecord>,
+    pub seasons: Vec<i32>,
+    pub organizations: Vec<OrganizationRecord>,
+    pub repositories: Vec<RepositoryRecord>,
+    pub datasets: Vec<DatasetRecord>,
+    /// The last harvest of each of its links, by subject (`repository:<id>`, …).
+    pub harvested: HashMap<String, HarvestRecord>,
+}
+
+/// Groups `(key, item)` pairs by key.
+fn grouped<T>(pairs: Vec<(i64, T)>) -> HashMap<i64, Vec<T>> {
+    let mut grouped: HashMap<i64, Vec<T>> = HashMap::new();
+    for (project_id, item) in pairs {
+        grouped.entry(project_id).or_default().push(item);
+    }
+    grouped
+}
+
+impl Store {
+    /// The projects among `ids` with everything searchable about them,
+    /// agents-only material included: the index decides who sees what.
+    pub async fn project_bundles(&self, ids: &[i64]) -> Result<Vec<ProjectBundle>, StoreError> {
+        let projects = self.projects_by_ids(ids, Audience::Agents).await?;
+        let mut tags = grouped(self.tags_of_projects(ids).await?);
+        let mut seasons = grouped(self.seasons_of_projects(ids).await?);
+        let mut organizations = grouped(
+            self.participations_of_projects(ids)
+                .await?
+                .into_iter()
+                .map(|(id, participation)| (id, participation.organization))
+                .collect(),
+        );
+        let mut repositories = grouped(self.repositories_of_projects(ids, Audience::Agents).await?);
+        let mut datasets = grouped(self.datasets_of_projects(ids, Audience::Agents).await?);
+        let mut harvested = grouped(
+            harvest_result::Entity::find()
+                .filter(harvest_result::Column::ProjectId.is_in(ids.iter().copied()))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|row| (row.project_id, HarvestRecord::from(row)))
+                .collect(),
+        );
+        Ok(projects
+            .into_iter()
+            .map(|project| {
+                let id = project.id;
+                let mut seasons = seasons.remove(&id).unwrap_or_default();
+                seasons.sort_unstable();
+                ProjectBundle {
+                    tags: tags.remove(&id).unwrap_or_default(),
+                    seasons,
+                    organizations: organizations.remove(&id).unwrap_or_default(),
+                    repositories: repositories.remove(&id).unwrap_or_default(),
+                    datasets: datasets.remove(&id).unwrap_or_default(),
+                    harvested: harvested
+                        .remove(&id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|record| (record.subject.clone(), record))
+                        .collect(),
+                    project,
+                }
+            })
+            .collect())
+    }
+
+    /// The ids of every organization.
+    pub async fn organization_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(organization::Entity::find()
+            .select_only()
+            .column(organization::Column::Id)
+            .order_by_asc(organization::Column::Id)
+            .into_tuple::<i64>()
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The organizations among `ids`, and the ids of the projects each takes part in.
+    pub async fn organizations_with_projects(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<(OrganizationRecord, Vec<i64>)>, StoreError> {
+        let organizations: Vec<OrganizationRecord> = convert_all(
+            organization::Entity::find()
+                .filter(organization::Column::Id.is_in(ids.iter().copied()))
+                .all(&self.db)
+                .await?,
+        )?;
+        let mut projects = grouped(
+            project_organization::Entity::find()
+                .filter(project_organization::Column::OrganizationId.is_in(ids.iter().copied()))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|row| (row.organization_id, row.project_id))
+                .collect(),
+        );
+        Ok(organizations
+            .into_iter()
+            .map(|organization| {
+                let projects = projects.remove(&organization.id).unwrap_or_default();
+                (organization, projects)
+            })
+            .collect())
+    }
+}

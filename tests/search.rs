@@ -1,0 +1,620 @@
+//! Search and facets on the real seven projects: accents, stemming, typos,
+//! ranking, facet counts that agree with the hits, agents-only material
+//! hidden from the public, freshness across gateways sharing a database, and
+//! the same hits on SQLite and PostgreSQL.
+
+mod common;
+
+use catalogue_gateway::Config;
+use catalogue_gateway::auth::DevKey;
+use catalogue_gateway::config::Secret;
+use common::upstream::TestUpstream;
+use common::{Backend, TestApp, TestDatabase, catalogue_dir};
+use serde_json::{Value, json};
+
+const SEARCH: &str = "query($q: String!, $kinds: [SearchKind!], $filter: SearchFilter,
+                            $first: Int, $after: String) {
+    search(query: $q, kinds: $kinds, filter: $filter, first: $first, after: $after) {
+        totalCount
+        pageInfo { hasNextPage hasPreviousPage endCursor }
+        edges { cursor node {
+            score
+            snippets { field text html }
+            object {
+                __typename
+                ... on Project { slug }
+                ... on Repository { url }
+                ... on Dataset { url }
+                ... on Organization { slug }
+            } } } } }";
+
+const FACETS: &str = "query($q: String, $kinds: [SearchKind!], $filter: SearchFilter) {
+    facets(query: $q, kinds: $kinds, filter: $filter, limit: 500) {
+        totalCount
+        kinds { value label count } languages { value label count }
+        licenses { value label count } forges { value label count }
+        organizations { value label count } tags { value label count }
+        seasons { value label count } statuses { value label count }
+        access { value label count } } }";
+
+const ADMIN: &str = "admin@numerique.gouv.fr";
+const AGENT: &str = "agent@culture.gouv.fr";
+
+/// A gateway (or several on one database) with the dev issuer's tokens.
+struct Setup {
+    app: TestApp,
+    key_file: std::path::PathBuf,
+    admin: String,
+    agent: String,
+    _key_dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn new(backend: Backend) -> Self {
+        Self::with(backend, |_| {}).await
+    }
+
+    async fn with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("dev.pem");
+        let key = DevKey::load_or_create(&key_file).unwrap();
+        let app = spawn(TestDatabase::create(backend).await, &key_file, configure).await;
+        Self {
+            app,
+            admin: key.mint(ADMIN, true, 30).unwrap(),
+            agent: key.mint(AGENT, false, 30).unwrap(),
+            key_file,
+            _key_dir: dir,
+        }
+    }
+
+    /// A second gateway on the same database, with its own search index.
+    async fn second_gateway(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        spawn(self.app.database.shared(), &self.key_file, configure).await
+    }
+
+    async fn as_admin(&self, app: &TestApp, query: &str, variables: Value) -> Value {
+        let (status, _, answer) = app.query_as(&self.admin, query, variables).await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.get("errors").is_none(), "{answer:#}");
+        answer["data"].clone()
+    }
+
+    async fn as_agent(&self, query: &str, variables: Value) -> Value {
+        let (status, _, answer) = self.app.query_as(&self.agent, query, variables).await;
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.get("errors").is_none(), "{answer:#}");
+        answer["data"].clone()
+    }
+}
+
+async fn spawn(
+    database: TestDatabase,
+    key_file: &std::path::Path,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
+    let key_file = key_file.to_owned();
+    TestApp::spawn_configured(database, Some(catalogue_dir()), move |config| {
+        config.dev_auth = true;
+        config.dev_key_file = key_file;
+        configure(config);
+    })
+    .await
+}
+
+/// Each hit as `Type:slug-or-url`, best first.
+fn hits(search: &Value) -> Vec<String> {
+    search["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| {
+            let object = &edge["node"]["object"];
+            let name = object["slug"].as_str().or(object["url"].as_str()).unwrap();
+            format!("{}:{name}", object["__typename"].as_str().unwrap())
+        })
+        .collect()
+}
+
+async fn search(app: &TestApp, query: &str) -> Value {
+    search_with(app, json!({ "q": query, "first": 100 })).await
+}
+
+async fn search_with(app: &TestApp, variables: Value) -> Value {
+    app.data(SEARCH, variables).await["search"].clone()
+}
+
+fn projects(search: &Value) -> Vec<String> {
+    hits(search)
+        .into_iter()
+        .filter_map(|hit| hit.strip_prefix("Project:").map(str::to_owned))
+        .collect()
+}
+
+async fn accents_and_case_are_ignored(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let plain = search(&app, "donnees").await;
+    assert!(
+        projects(&plain).contains(&"chartsgouv".to_owned()),
+        "ChartsGouv says « visualisation de données »: {plain:#}"
+    );
+    for spelling in ["Données", "DONNÉES", "données"] {
+        assert_eq!(
+            hits(&search(&app, spelling).await),
+            hits(&plain),
+            "{spelling}"
+        );
+    }
+    let snippet = &plain["edges"][0]["node"]["snippets"];
+    assert!(
+        snippet.to_string().contains("<mark>données</mark>"),
+        "the accented word is marked as written: {snippet}"
+    );
+}
+
+async fn inflections_are_folded_by_stemming(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(projects(&search(&app, "rapports").await), ["poufdoc"]);
+    assert_eq!(projects(&search(&app, "rapport").await), ["poufdoc"]);
+    // Cartiflette's summary says « fonds de carte ».
+    assert!(projects(&search(&app, "cartes").await).contains(&"cartiflette".to_owned()));
+    // « cartographie » is not in Cartiflette's text: its synonyms (carte, géographique, geospatial) are.
+    let cartographie = search(&app, "cartographie").await;
+    assert!(
+        projects(&cartographie).contains(&"cartiflette".to_owned()),
+        "{cartographie:#}"
+    );
+}
+
+async fn one_typo_is_tolerated_in_long_words_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for typo in ["cartiflete", "catriflette", "cartifllette", "poufdic"] {
+        let found = projects(&search(&app, typo).await);
+        assert_eq!(found.len(), 1, "{typo}: {found:?}");
+    }
+    assert_eq!(
+        projects(&search(&app, "cartiflette").await),
+        ["cartiflette"]
+    );
+    assert_eq!(projects(&search(&app, "poufdic").await), ["poufdoc"]);
+    // Two typos, or one in a word of fewer than five letters: nothing.
+    assert_eq!(search(&app, "cartiflettte2").await["totalCount"], 0);
+    assert_eq!(search(&app, "ogn").await["totalCount"], 0, "IGN misspelt");
+    assert!(search(&app, "ign").await["totalCount"].as_u64().unwrap() > 0);
+}
+
+async fn names_and_tags_rank_above_descriptions(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    // A project whose description names another project: the one named ranks first.
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { createProject(input: {slug: \"atelier-restitution\", name: \"Atelier restitution\",
+                summary: \"Un atelier\", description: \"Un atelier pour présenter PoufDoc et ses rapports.\"}) { project { slug } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        projects(&search(&setup.app, "poufdoc").await),
+        ["poufdoc", "atelier-restitution"]
+    );
+    // « reporting » is a tag of PoufDoc.
+    let reporting = search(&setup.app, "reporting").await;
+    assert_eq!(hits(&reporting)[0], "Project:poufdoc", "{reporting:#}");
+    let scores: Vec<f64> = reporting["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["score"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "best first: {scores:?}"
+    );
+}
+
+async fn queries_about_nothing_catalogued_find_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // No project of the seven anonymises personal data.
+    assert_eq!(
+        search(&app, "donnees personnelles anonymiser").await["totalCount"],
+        0
+    );
+    assert_eq!(search(&app, "xylophone").await["totalCount"], 0);
+}
+
+async fn every_kind_of_object_is_found(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let insee = hits(&search(&app, "INSEE").await);
+    assert_eq!(insee[0], "Organization:insee", "{insee:?}");
+    assert!(
+        insee.contains(&"Project:cartiflette".to_owned()),
+        "{insee:?}"
+    );
+    let datasets = search_with(&app, json!({ "q": "emploi public", "kinds": ["DATASET"] })).await;
+    // PoufDoc and TrouverMonExpertData both use the job offers of the Place de l'emploi public.
+    let offers = "Dataset:https://www.data.gouv.fr/fr/datasets/les-offres-diffusees-sur-la-place-de-lemploi-public/";
+    assert_eq!(hits(&datasets), [offers, offers]);
+    let repositories =
+        search_with(&app, json!({ "q": "cartiflette", "kinds": ["REPOSITORY"] })).await;
+    assert_eq!(
+        hits(&repositories),
+        [
+            "Repository:https://github.com/InseeFrLab/cartiflette",
+            "Repository:https://github.com/InseeFrLab/cartiflette-r"
+        ]
+    );
+}
+
+async fn harvested_text_is_searchable_once_harvested(backend: Backend) {
+    let upstream = TestUpstream::start().await;
+    let setup = Setup::with(backend, |config| upstream.configure(config)).await;
+    assert_eq!(search(&setup.app, "fixture").await["totalCount"], 0);
+    // Harvested by another process: the gateway hears of it through the database.
+    let (ok, stdout, stderr) = common::run_cli_with(
+        &setup.app.database.url,
+        &["harvest".as_ref()],
+        &upstream.environment(),
+    );
+    assert!(ok, "{stdout}{stderr}");
+    let found = hits(&search(&setup.app, "fixture repository description").await);
+    assert!(
+        found.contains(&"Repository:https://github.com/cdugeai/poufdoc".to_owned()),
+        "{found:?}"
+    );
+    let datasets = search_with(
+        &setup.app,
+        json!({ "q": "fixture dataset", "kinds": ["DATASET"] }),
+    )
+    .await;
+    assert!(datasets["totalCount"].as_u64().unwrap() > 0, "{datasets:#}");
+    // publiccode.yml descriptions count, in French when given.
+    assert!(
+        search(&setup.app, "description courte").await["totalCount"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+/// Checks that each facet value's count is what a search filtered on it finds.
+async fn assert_facets_match_hits(app: &TestApp, token: Option<&str>, query: &str) {
+    let send = |q: &'static str, variables: Value| async move {
+        match token {
+            Some(token) => {
+                let (_, _, answer) = app.query_as(token, q, variables).await;
+                assert!(answer.get("errors").is_none(), "{answer:#}");
+                answer["data"].clone()
+            }
+            None => app.data(q, variables).await,
+        }
+    };
+    let facets = send(FACETS, json!({ "q": query })).await["facets"].clone();
+    let total =
+        send(SEARCH, json!({ "q": query, "first": 0 })).await["search"]["totalCount"].clone();
+    assert_eq!(facets["totalCount"], total, "{query}");
+    let kinds: u64 = facets["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(Value::from(kinds), total, "every hit has one kind");
+    let filters = [
+        ("languages", "languages"),
+        ("licenses", "licenses"),
+        ("forges", "forges"),
+        ("organizations", "organizations"),
+        ("tags", "tags"),
+        ("seasons", "seasons"),
+        ("statuses", "statuses"),
+        ("access", "access"),
+    ];
+    let mut checked = 0;
+    for (facet, filter) in filters {
+        for value in facets[facet].as_array().unwrap() {
+            let filter_value: Value = if filter == "seasons" {
+                json!([value["value"].as_str().unwrap().parse::<i32>().unwrap()])
+            } else {
+                json!([value["value"]])
+            };
+            let filtered = send(
+                SEARCH,
+                json!({ "q": query, "first": 0, "filter": { filter: filter_value } }),
+            )
+            .await;
+            assert_eq!(
+                filtered["search"]["totalCount"], value["count"],
+                "{query}: {facet} = {value}"
+            );
+            checked += 1;
+        }
+    }
+    for kind in facets["kinds"].as_array().unwrap() {
+        let filtered = send(
+            SEARCH,
+            json!({ "q": query, "first": 0, "kinds": [kind["value"]] }),
+        )
+        .await;
+        assert_eq!(
+            filtered["search"]["totalCount"], kind["count"],
+            "{query}: {kind}"
+        );
+    }
+    assert!(
+        checked > 5,
+        "{query}: too few facet values to mean anything: {facets:#}"
+    );
+}
+
+async fn facet_counts_equal_the_hits_counts(backend: Backend) {
+    // Many small requests: above the default rate limit.
+    let setup = Setup::with(backend, |config| config.rate_limit_per_minute = 100_000).await;
+    for query in ["", "donnees", "carte"] {
+        assert_facets_match_hits(&setup.app, None, query).await;
+        assert_facets_match_hits(&setup.app, Some(&setup.agent), query).await;
+    }
+    let facets = setup.app.data(FACETS, json!({ "q": "" })).await["facets"].clone();
+    let insee = facets["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["value"] == "insee")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        insee["label"],
+        "Institut national de la statistique et des études économiques"
+    );
+    // Filters combine: every filter must hold, any value of one filter will do.
+    let both = search_with(
+        &setup.app,
+        json!({ "q": "", "kinds": ["PROJECT"], "filter": { "organizations": ["insee"], "seasons": [1, 2] } }),
+    )
+    .await;
+    assert!(
+        projects(&both).contains(&"cartiflette".to_owned()),
+        "{both:#}"
+    );
+}
+
+async fn agents_only_material_is_hidden_from_the_public(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let total = |facets: &Value| facets["totalCount"].as_u64().unwrap();
+    let public_before = total(&setup.app.data(FACETS, json!({ "q": "" })).await["facets"]);
+    let agents_before = total(&setup.as_agent(FACETS, json!({ "q": "" })).await["facets"]);
+    assert!(
+        agents_before > public_before,
+        "FormIAble's bucket is for agents"
+    );
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { createProject(input: {slug: \"projet-reserve\", name: \"Projet réservé zanzibar\",
+                summary: \"Réservé aux agents\", visibility: AGENTS}) { project { slug } } }",
+            json!({}),
+        )
+        .await;
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { addRepository(input: {projectSlug: \"poufdoc\", url: \"https://gitlab.com/interne/zanzibar-outil\",
+                access: AGENTS}) { repository { url } } }",
+            json!({}),
+        )
+        .await;
+
+    let public = search(&setup.app, "zanzibar").await;
+    assert_eq!(public["totalCount"], 0, "{public:#}");
+    let agent = setup.as_agent(SEARCH, json!({ "q": "zanzibar" })).await["search"].clone();
+    assert_eq!(
+        hits(&agent),
+        [
+            "Project:projet-reserve",
+            "Repository:https://gitlab.com/interne/zanzibar-outil"
+        ]
+    );
+
+    let public_facets = setup.app.data(FACETS, json!({ "q": "" })).await["facets"].clone();
+    let agent_facets = setup.as_agent(FACETS, json!({ "q": "" })).await["facets"].clone();
+    // Every public repository is on GitHub: GitLab comes from the agents-only one.
+    let text = public_facets.to_string();
+    assert!(!text.contains("GITLAB"), "{text}");
+    assert!(
+        !text.contains("\"AGENTS\""),
+        "no agents-only access facet: {text}"
+    );
+    assert!(agent_facets["forges"].to_string().contains("GITLAB"));
+    assert_eq!(total(&public_facets), public_before);
+    assert_eq!(total(&agent_facets), agents_before + 2);
+    // Asking for it by filter does not reveal it either, nor the public
+    // project it belongs to.
+    for filter in [
+        json!({ "forges": ["GITLAB"] }),
+        json!({ "access": ["AGENTS"] }),
+    ] {
+        let filtered = search_with(&setup.app, json!({ "q": "", "filter": filter })).await;
+        assert_eq!(filtered["totalCount"], 0, "{filter}: {filtered:#}");
+    }
+    let gitlab = setup
+        .as_agent(
+            SEARCH,
+            json!({ "q": "", "filter": { "forges": ["GITLAB"] } }),
+        )
+        .await["search"]
+        .clone();
+    assert_eq!(
+        hits(&gitlab),
+        [
+            "Project:poufdoc",
+            "Repository:https://gitlab.com/interne/zanzibar-outil"
+        ]
+    );
+}
+
+/// Replicas share Redis for their answer cache, as in production.
+fn shared_redis(prefix: &str) -> impl Fn(&mut Config) + Clone + use<> {
+    let prefix = format!("search-test:{prefix}:{}:", std::process::id());
+    move |config: &mut Config| {
+        config.redis_url = Some(Secret::new("redis://127.0.0.1:6379"));
+        config.redis_prefix = prefix.clone();
+    }
+}
+
+async fn a_write_is_searchable_at_once_through_another_gateway(backend: Backend) {
+    let redis = shared_redis(&format!("{backend:?}"));
+    let setup = Setup::with(backend, redis.clone()).await;
+    let other = setup.second_gateway(redis).await;
+    assert_eq!(search(&other, "ornithologie").await["totalCount"], 0);
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\",
+                summary: \"Comptages d'oiseaux\"}) { project { slug version } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(projects(&search(&other, "ornithologie").await), ["oiseaux"]);
+    // An update replaces what was indexed: the old name is no longer found.
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { updateProject(slug: \"oiseaux\", expectedVersion: 1, input: {name: \"Comptage des hirondelles\"}) { project { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(projects(&search(&other, "hirondelles").await), ["oiseaux"]);
+    assert_eq!(search(&other, "ornithologie").await["totalCount"], 0);
+    // Hidden from the public by a write on the second gateway: gone from the first one's hits.
+    setup
+        .as_admin(
+            &other,
+            "mutation { updateProject(slug: \"oiseaux\", expectedVersion: 2, input: {visibility: AGENTS}) { project { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(search(&setup.app, "hirondelles").await["totalCount"], 0);
+}
+
+/// Without Redis, each gateway's answer cache is its own: it forgets what
+/// changes made elsewhere made stale as soon as its index replays them.
+async fn in_process_caches_forget_answers_made_stale_elsewhere(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let other = setup.second_gateway(|_| {}).await;
+    assert_eq!(search(&other, "ornithologie").await["totalCount"], 0);
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\",
+                summary: \"Comptages d'oiseaux\"}) { project { slug } } }",
+            json!({}),
+        )
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while search(&other, "ornithologie").await["totalCount"] == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second gateway kept serving its stale answer"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn pages_cover_every_hit_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let all = search(&app, "").await;
+    let total = all["totalCount"].as_u64().unwrap();
+    assert!(total > 30, "{total}");
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = search_with(&app, json!({ "q": "", "first": 7, "after": after })).await;
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], !after.is_null());
+        seen.extend(hits(&page));
+        if page["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, hits(&all));
+    assert_eq!(seen.len() as u64, total);
+}
+
+async fn bad_input_is_refused_with_a_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cases = [
+        (
+            json!({ "q": "carte", "after": "bm90IGEgY3Vyc29y" }),
+            "after",
+        ),
+        (json!({ "q": "carte", "first": 1000 }), "first"),
+        (json!({ "q": "a".repeat(201) }), "query"),
+        (
+            json!({ "q": (1..=13).map(|n| format!("mot{n}")).collect::<Vec<_>>().join(" ") }),
+            "query",
+        ),
+        (
+            json!({ "q": "", "filter": { "tags": vec!["x"; 51] } }),
+            "filter.tags",
+        ),
+    ];
+    for (variables, field) in cases {
+        let answer = app.query(SEARCH, variables.clone()).await;
+        let error = &answer["errors"][0];
+        assert_eq!(
+            error["extensions"]["code"], "BAD_USER_INPUT",
+            "{variables}: {answer}"
+        );
+        assert!(
+            error["message"].as_str().unwrap().starts_with(field),
+            "{variables}: {answer}"
+        );
+    }
+}
+
+on_both_backends!(
+    accents_and_case_are_ignored,
+    inflections_are_folded_by_stemming,
+    one_typo_is_tolerated_in_long_words_only,
+    names_and_tags_rank_above_descriptions,
+    queries_about_nothing_catalogued_find_nothing,
+    every_kind_of_object_is_found,
+    harvested_text_is_searchable_once_harvested,
+    facet_counts_equal_the_hits_counts,
+    agents_only_material_is_hidden_from_the_public,
+    a_write_is_searchable_at_once_through_another_gateway,
+    in_process_caches_forget_answers_made_stale_elsewhere,
+    pages_cover_every_hit_once,
+    bad_input_is_refused_with_a_code,
+);
+
+/// The same queries give the same hits, in the same order, on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_backends_give_the_same_hits() {
+    let sqlite = TestApp::spawn(Backend::Sqlite).await;
+    let postgres = TestApp::spawn(Backend::Postgres).await;
+    for query in [
+        "",
+        "donnees",
+        "carte des communes",
+        "OCR factures",
+        "visualisation Superset",
+        "cartiflete",
+        "insee",
+        "formation intelligence artificielle",
+        "python",
+    ] {
+        let on_sqlite = search(&sqlite, query).await;
+        let on_postgres = search(&postgres, query).await;
+        assert_eq!(hits(&on_sqlite), hits(&on_postgres), "{query}");
+        assert_eq!(
+            on_sqlite["totalCount"], on_postgres["totalCount"],
+            "{query}"
+        );
+        assert_eq!(
+            sqlite.data(FACETS, json!({ "q": query })).await,
+            postgres.data(FACETS, json!({ "q": query })).await,
+            "{query}"
+        );
+    }
+}
