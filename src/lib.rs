@@ -97,7 +97,7 @@ impl App {
         let cache = response_cache(&config).await?;
         let authenticator = auth::Authenticator::from_config(&config, own_issuer, cache.clone())?;
         let search = std::sync::Arc::new(search::SearchIndex::build(store.clone()).await?);
-        follow_catalogue_changes(std::sync::Arc::clone(&search), cache.clone());
+        follow_catalogue_changes(std::sync::Arc::clone(&search), cache.clone(), store.clone());
         let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits());
         let harvester = std::sync::Arc::new(federation::Harvester::from_config(
             &config,
@@ -151,14 +151,18 @@ impl App {
 /// Replays the catalogue's journal of changes every second, so the search
 /// index stays current between searches, and an in-process answer cache
 /// forgets answers made stale by changes from elsewhere (another replica,
-/// `import`, `harvest`). A Redis cache needs no help: writers bump it.
+/// `import`, `harvest`); a Redis cache needs no help: writers bump it. Once
+/// an hour, forgets journal entries older than a day (a replica that missed
+/// them reindexes everything).
 fn follow_catalogue_changes(
     search: std::sync::Arc<search::SearchIndex>,
     cache: cache::ResponseCache,
+    store: Store,
 ) {
+    const TICK: Duration = Duration::from_secs(1);
+    const PRUNE_EVERY_TICKS: u32 = 3600;
     let mut changes = search.changes();
     if cache.kind() == "memory" {
-        let cache = cache.clone();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
                 cache.bump_generation().await;
@@ -167,8 +171,9 @@ fn follow_catalogue_changes(
     }
     tokio::spawn(async move {
         let mut failing = false;
+        let mut ticks = 0u32;
         loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(TICK).await;
             match search.catch_up().await {
                 Ok(()) => failing = false,
                 Err(error) if !failing => {
@@ -176,6 +181,13 @@ fn follow_catalogue_changes(
                     tracing::warn!(%error, "cannot read the catalogue's changes; search may lag until the database answers");
                 }
                 Err(_) => {}
+            }
+            ticks = (ticks + 1) % PRUNE_EVERY_TICKS;
+            if ticks == 0 {
+                let before = chrono::Utc::now() - chrono::Duration::days(1);
+                if let Err(error) = store.prune_changes(before).await {
+                    tracing::warn!(%error, "cannot prune the journal of changes");
+                }
             }
         }
     });

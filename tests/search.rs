@@ -8,6 +8,7 @@ mod common;
 use catalogue_gateway::Config;
 use catalogue_gateway::auth::DevKey;
 use catalogue_gateway::config::Secret;
+use catalogue_gateway::store::{ChangesSince, Store};
 use common::upstream::TestUpstream;
 use common::{Backend, TestApp, TestDatabase, catalogue_dir};
 use serde_json::{Value, json};
@@ -520,6 +521,36 @@ async fn in_process_caches_forget_answers_made_stale_elsewhere(backend: Backend)
     }
 }
 
+/// A replica that has not read changes before they were pruned from the
+/// journal reindexes everything rather than miss them.
+async fn a_replica_that_missed_pruned_changes_reindexes_everything(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let other = setup.second_gateway(|_| {}).await;
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\",
+                summary: \"Comptages d'oiseaux\"}) { project { slug } } }",
+            json!({}),
+        )
+        .await;
+    let store = Store::connect(&setup.app.database.url).await.unwrap();
+    let pruned = store
+        .prune_changes(chrono::Utc::now() + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(pruned >= 1);
+    assert!(matches!(
+        store.changes_since(0).await.unwrap(),
+        ChangesSince::Incomplete { .. }
+    ));
+    assert_eq!(projects(&search(&other, "ornithologie").await), ["oiseaux"]);
+    assert_eq!(
+        search(&other, "").await["totalCount"],
+        search(&setup.app, "").await["totalCount"]
+    );
+}
+
 async fn pages_cover_every_hit_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let all = search(&app, "").await;
@@ -584,6 +615,7 @@ on_both_backends!(
     agents_only_material_is_hidden_from_the_public,
     a_write_is_searchable_at_once_through_another_gateway,
     in_process_caches_forget_answers_made_stale_elsewhere,
+    a_replica_that_missed_pruned_changes_reindexes_everything,
     pages_cover_every_hit_once,
     bad_input_is_refused_with_a_code,
 );

@@ -34,7 +34,7 @@ use documents::{organization_document, organization_subject, project_documents, 
 use schema::{Fields, LABEL_SEPARATOR};
 
 use crate::catalogue::Audience;
-use crate::store::{ChangedSubject, Store, StoreError};
+use crate::store::{ChangedSubject, ChangesSince, Store, StoreError};
 
 /// Projects read from the database per batch while indexing.
 const BATCH: usize = 500;
@@ -92,6 +92,13 @@ struct Replayed {
     catch_up: u64,
 }
 
+/// What a write removes before adding.
+enum Removal {
+    /// The documents of the subjects given.
+    Subjects,
+    Everything,
+}
+
 /// What search threads share.
 struct Engine {
     fields: Fields,
@@ -130,8 +137,6 @@ impl SearchIndex {
         // Read the revision first: changes committed while the build reads
         // are replayed again at the first catch-up (reindexing is idempotent).
         let revision = store.catalogue_revision().await?;
-        let projects = store.project_ids(None).await?;
-        let organizations = store.organization_ids().await?;
         let index = Self {
             store,
             engine,
@@ -142,10 +147,10 @@ impl SearchIndex {
             catch_ups_started: AtomicU64::new(0),
             changed: tokio::sync::watch::Sender::new(revision),
         };
-        index.reindex(&projects, &organizations).await?;
+        let projects = index.reindex_everything().await?;
         tracing::info!(
-            documents = index.engine.reader.searcher().num_docs(),
-            projects = projects.len(),
+            documents = index.documents(),
+            projects,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "search index built"
         );
@@ -172,22 +177,45 @@ impl SearchIndex {
             return Ok(());
         }
         let number = self.catch_ups_started.fetch_add(1, Ordering::SeqCst) + 1;
-        let changes = self.store.changes_since(replayed.revision).await?;
-        if !changes.subjects.is_empty() {
-            let mut projects = Vec::new();
-            let mut organizations = Vec::new();
-            for subject in &changes.subjects {
-                match *subject {
-                    ChangedSubject::Project(id) => projects.push(id),
-                    ChangedSubject::Organization(id) => organizations.push(id),
+        let revision = match self.store.changes_since(replayed.revision).await? {
+            ChangesSince::Nothing => replayed.revision,
+            ChangesSince::Changes { revision, subjects } => {
+                let mut projects = Vec::new();
+                let mut organizations = Vec::new();
+                for subject in subjects {
+                    match subject {
+                        ChangedSubject::Project(id) => projects.push(id),
+                        ChangedSubject::Organization(id) => organizations.push(id),
+                    }
                 }
+                self.reindex(&projects, &organizations).await?;
+                revision
             }
-            self.reindex(&projects, &organizations).await?;
-            self.changed.send_replace(changes.revision);
+            ChangesSince::Incomplete { revision } => {
+                tracing::warn!(
+                    from = replayed.revision,
+                    "changes were pruned from the journal before this replica read them: reindexing everything"
+                );
+                self.write(Vec::new(), Vec::new(), Removal::Everything, false)
+                    .await?;
+                self.reindex_everything().await?;
+                revision
+            }
+        };
+        if revision != replayed.revision {
+            self.changed.send_replace(revision);
         }
-        replayed.revision = changes.revision;
+        replayed.revision = revision;
         replayed.catch_up = number;
         Ok(())
+    }
+
+    /// Indexes every project and organization; returns how many projects.
+    async fn reindex_everything(&self) -> Result<usize, SearchError> {
+        let projects = self.store.project_ids(None).await?;
+        let organizations = self.store.organization_ids().await?;
+        self.reindex(&projects, &organizations).await?;
+        Ok(projects.len())
     }
 
     /// Replaces the documents of `projects` and `organizations` (and of the
@@ -213,21 +241,24 @@ impl SearchIndex {
             }
             // Hand each batch over as it comes: memory stays bounded.
             self.write(
-                std::mem::take(&mut subjects),
                 std::mem::take(&mut documents),
+                std::mem::take(&mut subjects),
+                Removal::Subjects,
                 false,
             )
             .await?;
         }
-        self.write(subjects, documents, true).await
+        self.write(documents, subjects, Removal::Subjects, true)
+            .await
     }
 
-    /// Deletes the documents of `subjects`, adds `documents`, and when
-    /// `commit`, makes everything written so far searchable.
+    /// Deletes the documents of `subjects` (or every document), adds
+    /// `documents`, and when `commit`, makes everything written so far searchable.
     async fn write(
         &self,
-        subjects: Vec<String>,
         documents: Vec<TantivyDocument>,
+        subjects: Vec<String>,
+        removal: Removal,
         commit: bool,
     ) -> Result<(), SearchError> {
         let engine = Arc::clone(&self.engine);
@@ -236,8 +267,15 @@ impl SearchIndex {
                 .writer
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for subject in subjects {
-                writer.delete_term(Term::from_field_text(engine.fields.subject, &subject));
+            match removal {
+                Removal::Everything => {
+                    writer.delete_all_documents()?;
+                }
+                Removal::Subjects => {
+                    for subject in subjects {
+                        writer.delete_term(Term::from_field_text(engine.fields.subject, &subject));
+                    }
+                }
             }
             for document in documents {
                 writer.add_document(document)?;

@@ -41,12 +41,19 @@ impl ChangedSubject {
     }
 }
 
-/// The changes committed after some revision.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChangesSince {
-    /// The last revision read; ask from here next time.
-    pub revision: i64,
-    pub subjects: BTreeSet<ChangedSubject>,
+/// What was committed after some revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangesSince {
+    Nothing,
+    Changes {
+        /// The last revision read: ask from here next time.
+        revision: i64,
+        subjects: BTreeSet<ChangedSubject>,
+    },
+    /// Some of the changes are no longer in the journal (pruned): read everything again.
+    Incomplete {
+        revision: i64,
+    },
 }
 
 /// Takes the next revision and records `subjects` under it. Call it last in
@@ -98,26 +105,45 @@ impl Store {
             .map_or(0, |row| row.value))
     }
 
-    /// What the revisions after `revision` changed.
+    /// What the revisions after `revision` changed: one read of the
+    /// revision counter when nothing did.
     pub async fn changes_since(&self, revision: i64) -> Result<ChangesSince, StoreError> {
+        let latest = self.catalogue_revision().await?;
+        if latest <= revision {
+            return Ok(ChangesSince::Nothing);
+        }
+        // Every revision up to `latest` has committed (see the migration).
         let rows = catalogue_change::Entity::find()
             .filter(catalogue_change::Column::Revision.gt(revision))
+            .filter(catalogue_change::Column::Revision.lte(latest))
             .order_by_asc(catalogue_change::Column::Revision)
             .all(&self.db)
             .await?;
-        let mut changes = ChangesSince {
-            revision,
-            subjects: BTreeSet::new(),
-        };
+        if rows.first().map(|row| row.revision) != Some(revision + 1) {
+            return Ok(ChangesSince::Incomplete { revision: latest });
+        }
+        let mut subjects = BTreeSet::new();
         for row in rows {
             let subject =
                 ChangedSubject::from_db(&row.subject).ok_or_else(|| StoreError::Unreadable {
                     column: "catalogue_change.subject",
                     value: row.subject.clone(),
                 })?;
-            changes.subjects.insert(subject);
-            changes.revision = std::cmp::max(changes.revision, row.revision);
+            subjects.insert(subject);
         }
-        Ok(changes)
+        Ok(ChangesSince::Changes {
+            revision: latest,
+            subjects,
+        })
+    }
+
+    /// Forgets the changes recorded before `before`; returns how many.
+    /// Replicas replay the journal every second: old entries serve nobody.
+    pub async fn prune_changes(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(catalogue_change::Entity::delete_many()
+            .filter(catalogue_change::Column::At.lt(before))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
     }
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database};
 
 use super::{Store, StoreError};
 
@@ -38,7 +38,24 @@ impl Store {
 
     /// Applies the migrations not yet applied.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Ok(Migrator::up(&self.db, None).await?)
+        Migrator::up(&self.db, None).await?;
+        // SQLite's advice for long-lived connections: statistics for tables
+        // that lack them or grew much (PostgreSQL's autovacuum does this itself).
+        if self.db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            self.db
+                .execute_unprepared("PRAGMA optimize=0x10002")
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Brings the query planner's statistics up to date after the data grew
+    /// or changed in bulk. Without them SQLite filters 10,000 projects by
+    /// their (two-valued) visibility index and sorts them, rather than
+    /// walking the name index: 5 ms instead of 0.1 ms a page.
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        self.db.execute_unprepared("ANALYZE").await?;
+        Ok(())
     }
 }
 

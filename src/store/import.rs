@@ -115,6 +115,9 @@ impl Store {
         }
         record_changes(&txn, changed, now).await?;
         txn.commit().await?;
+        if report.changed() {
+            self.refresh_statistics().await?;
+        }
         Ok(report)
     }
 

@@ -1,0 +1,267 @@
+//! Search, facets and list paging at catalogue scale: a synthetic catalogue
+//! (`catalogue-gateway generate`, 10,000 projects × 10 repositories) imported
+//! into SQLite and into PostgreSQL, served by the real binary with the answer
+//! cache off; one client on loopback sends each request after the previous
+//! answer. Reports latency percentiles, the search index's build time (from
+//! the gateway's log) and the gateway's resident memory.
+//!
+//! `cargo bench --bench search_scale` measures (`BENCH_PROJECTS`,
+//! `BENCH_REPOS_PER_PROJECT` change the size); `cargo test` runs it on 60
+//! projects, to keep it working.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestDatabase};
+use serde_json::{Value, json};
+
+const SEARCHES: &[&str] = &[
+    "carte des communes",
+    "OCR factures",
+    "anonymisation de données",
+    "visualisation Superset",
+    "données de santé",
+    "python",
+    "prévision énergie",
+    "emploi public",
+    "cartografie",
+    "décisions justice",
+    "qualité air",
+    "open data",
+];
+
+const SEARCH: &str = "query($q: String!, $filter: SearchFilter) {
+    search(query: $q, filter: $filter, first: 20) { totalCount edges { cursor node { score
+        snippets { field html }
+        object { __typename
+            ... on Project { slug name summary }
+            ... on Repository { url language }
+            ... on Dataset { url title }
+            ... on Organization { slug name } } } } } }";
+
+const FACETS: &str = "query($q: String) { facets(query: $q) { totalCount
+    kinds { value count } languages { value count } licenses { value count }
+    forges { value count } organizations { value label count } tags { value label count }
+    seasons { value count } statuses { value count } access { value count } } }";
+
+const LIST_PAGE: &str = "query($after: String) { projects(first: 20, after: $after) {
+    edges { cursor node { slug name summary } } pageInfo { hasNextPage endCursor } } }";
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+/// The gateway binary serving `database_url`, and what its log said.
+struct Gateway {
+    child: Child,
+    url: String,
+    index_build_ms: u64,
+}
+
+impl Gateway {
+    fn start(database_url: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
+            .arg("serve")
+            .env("CATALOGUE_DATABASE_URL", database_url)
+            .env("CATALOGUE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("CATALOGUE_CACHE_ANSWERS", "false")
+            .env("CATALOGUE_HARVEST_INTERVAL_SECONDS", "0")
+            .env("CATALOGUE_RATE_LIMIT_PER_MINUTE", "100000000")
+            .env("CATALOGUE_RATE_LIMIT_BURST", "1000000")
+            .env("CATALOGUE_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start catalogue-gateway serve");
+        let mut log = BufReader::new(child.stderr.take().unwrap());
+        let mut index_build_ms = None;
+        let mut line = String::new();
+        while log.read_line(&mut line).unwrap_or(0) > 0 {
+            let entry: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            let fields = &entry["fields"];
+            if fields["message"] == "search index built" {
+                index_build_ms = fields["elapsed_ms"].as_u64();
+            }
+            if fields["message"] == "serving GraphQL at /graphql" {
+                break;
+            }
+            line.clear();
+        }
+        // Keep draining the log so the gateway never blocks on a full pipe.
+        std::thread::spawn(move || for _ in log.lines() {});
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}/graphql"),
+            index_build_ms: index_build_ms.expect("the gateway logs its index build"),
+        }
+    }
+
+    /// Resident memory, from /proc.
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &str, query: &str, variables: Value) -> Value {
+    let answer: Value = client
+        .post(url)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .json()
+        .await
+        .expect("a JSON answer");
+    assert!(answer.get("errors").is_none(), "{answer:#}");
+    answer["data"].clone()
+}
+
+/// Times each of `requests` (query, variables), after one untimed round.
+async fn timed(client: &reqwest::Client, url: &str, requests: &[(&str, Value)]) -> Vec<Duration> {
+    for (query, variables) in requests.iter().take(20) {
+        post(client, url, query, variables.clone()).await;
+    }
+    let mut timings = Vec::with_capacity(requests.len());
+    for (query, variables) in requests {
+        let started = Instant::now();
+        post(client, url, query, variables.clone()).await;
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    timings
+}
+
+/// The list pages a client walking the whole list would ask for.
+async fn list_pages(
+    client: &reqwest::Client,
+    url: &str,
+    pages: usize,
+) -> Vec<(&'static str, Value)> {
+    let mut requests = Vec::new();
+    let mut after = Value::Null;
+    for _ in 0..pages {
+        requests.push((LIST_PAGE, json!({ "after": after })));
+        let page = post(client, url, LIST_PAGE, json!({ "after": after })).await;
+        let info = &page["projects"]["pageInfo"];
+        if info["hasNextPage"] != true {
+            break;
+        }
+        after = info["endCursor"].clone();
+    }
+    requests
+}
+
+async fn measure(backend: Backend, catalogue: &std::path::Path, rounds: usize) -> Vec<String> {
+    let database = TestDatabase::create(backend).await;
+    let started = Instant::now();
+    let (ok, stdout, stderr) = common::run_import(&database.url, catalogue);
+    assert!(ok, "{stdout}{stderr}");
+    let import_s = started.elapsed().as_secs_f64();
+    let gateway = Gateway::start(&database.url);
+    let rss_start = gateway.rss_mib();
+    let client = reqwest::Client::new();
+
+    let mut searches = Vec::new();
+    let mut facets = Vec::new();
+    for _ in 0..rounds {
+        for (n, query) in SEARCHES.iter().enumerate() {
+            // Every third search also filters, as a portal's sidebar would.
+            let filter = match n % 3 {
+                0 => json!({ "languages": ["Python"] }),
+                1 => json!({ "seasons": [2], "statuses": ["ACTIVE"] }),
+                _ => Value::Null,
+            };
+            searches.push((SEARCH, json!({ "q": query, "filter": filter })));
+            facets.push((FACETS, json!({ "q": query })));
+        }
+        facets.push((FACETS, json!({ "q": "" })));
+    }
+    let search = timed(&client, &gateway.url, &searches).await;
+    let facet = timed(&client, &gateway.url, &facets).await;
+    let pages = list_pages(&client, &gateway.url, rounds * 12).await;
+    let list = timed(&client, &gateway.url, &pages).await;
+    let rss_end = gateway.rss_mib();
+    vec![
+        format!("{backend:?}"),
+        format!("{import_s:.1} s"),
+        format!("{} ms", gateway.index_build_ms),
+        format!(
+            "{:.1} / {:.1} ms",
+            percentile(&search, 0.5),
+            percentile(&search, 0.95)
+        ),
+        format!(
+            "{:.1} / {:.1} ms",
+            percentile(&facet, 0.5),
+            percentile(&facet, 0.95)
+        ),
+        format!(
+            "{:.1} / {:.1} ms",
+            percentile(&list, 0.5),
+            percentile(&list, 0.95)
+        ),
+        format!("{rss_start:.0} → {rss_end:.0} MiB"),
+        format!("{} / {} / {}", search.len(), facet.len(), list.len()),
+    ]
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let measuring = std::env::args().any(|arg| arg == "--bench");
+    let (projects, repositories, rounds) = if measuring {
+        (
+            env_or("BENCH_PROJECTS", 10_000),
+            env_or("BENCH_REPOS_PER_PROJECT", 10),
+            25,
+        )
+    } else {
+        (60, 3, 1)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let size = catalogue_gateway::catalogue::synthetic::Size {
+        projects,
+        repositories_per_project: repositories,
+        seed: 1,
+    };
+    let written = catalogue_gateway::catalogue::synthetic::write(dir.path(), size).unwrap();
+    println!("synthetic catalogue: {written}");
+    println!(
+        "| backend | import | index build | search p50 / p95 | facets p50 / p95 | list page p50 / p95 | RSS start → end | requests (search / facets / list) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let row = measure(backend, dir.path(), rounds).await;
+        println!("| {} |", row.join(" | "));
+    }
+}
