@@ -10,6 +10,7 @@ mod m20261123_000002_writes;
 mod m20261123_000003_signin;
 mod m20261123_000004_harvest;
 mod m20261123_000005_changes;
+mod m20261123_000006_project_visibility_index;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_signin::Migration),
             Box::new(m20261123_000004_harvest::Migration),
             Box::new(m20261123_000005_changes::Migration),
+            Box::new(m20261123_000006_project_visibility_index::Migration),
         ]
     }
 }

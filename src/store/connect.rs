@@ -50,9 +50,8 @@ impl Store {
     }
 
     /// Brings the query planner's statistics up to date after the data grew
-    /// or changed in bulk. Without them SQLite filters 10,000 projects by
-    /// their (two-valued) visibility index and sorts them, rather than
-    /// walking the name index: 5 ms instead of 0.1 ms a page.
+    /// or changed in bulk (an import), rather than waiting for PostgreSQL's
+    /// autovacuum or never, for SQLite.
     pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
         self.db.execute_unprepared("ANALYZE").await?;
         Ok(())
