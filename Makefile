@@ -1,14 +1,14 @@
 # The commands a newcomer needs; see README.md.
 CARGO ?= cargo
 
-.PHONY: run test services node-deps lint schema bench-cache
+.PHONY: run test services node-deps deploy-tools lint schema bench-cache
 
 ## Serve the gateway on SQLite with the seven projects: http://127.0.0.1:8080/graphql
 run:
 	$(CARGO) run --locked --bin catalogue-gateway -- serve
 
-## Make sure PostgreSQL, Redis and the federation composer are there, then run every test (SQLite and PostgreSQL).
-test: services node-deps
+## Make sure PostgreSQL, Redis, Node.js tools, Chromium and the manifest validators are there, then run every test (SQLite and PostgreSQL).
+test: services node-deps deploy-tools
 	$(CARGO) test --locked --workspace --all-targets
 
 services:
@@ -16,6 +16,9 @@ services:
 
 node-deps:
 	@bash scripts/ensure-node-deps.sh
+
+deploy-tools:
+	@bash scripts/ensure-deploy-tools.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -33,6 +33,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long in-flight requests may take to finish after SIGTERM, in seconds.
     pub shutdown_grace_seconds: u64,
+    /// Whether `serve` applies pending migrations at start; when off (a
+    /// separate `migrate` step runs them, as the Kubernetes Job does), it
+    /// refuses to start on a schema older than its own.
+    pub migrate_on_start: bool,
     pub log_format: LogFormat,
     /// The issuer whose tokens are trusted (`iss`); its keys come from the
     /// `jwks_uri` of `<issuer>/.well-known/openid-configuration`.
@@ -193,6 +197,7 @@ impl Default for Config {
             seed_dir: Some(PathBuf::from("catalogue")),
             max_body_bytes: 256 * 1024,
             shutdown_grace_seconds: 20,
+            migrate_on_start: true,
             log_format: LogFormat::Text,
             oidc_issuer: None,
             jwks_url: None,
@@ -406,6 +411,7 @@ impl Config {
             "HARVEST_INTERVAL_SECONDS" => {
                 self.harvest_interval_seconds = seconds(value).map_err(bad)?
             }
+            "MIGRATE_ON_START" => self.migrate_on_start = flag(value).map_err(bad)?,
             "LOG_FORMAT" => {
                 self.log_format = match value {
                     "text" => LogFormat::Text,
@@ -417,6 +423,7 @@ impl Config {
                 return Err(bad(format!(
                     "unknown setting; known: {FILE_VARIABLE}, CATALOGUE_LISTEN, CATALOGUE_DATABASE_URL, \
                      CATALOGUE_SEED_DIR, CATALOGUE_MAX_BODY_BYTES, CATALOGUE_SHUTDOWN_GRACE_SECONDS, CATALOGUE_LOG_FORMAT, \
+                     CATALOGUE_MIGRATE_ON_START, \
                      CATALOGUE_OIDC_ISSUER, CATALOGUE_JWKS_URL, CATALOGUE_JWT_AUDIENCE, CATALOGUE_ADMINS, \
                      CATALOGUE_JWT_ALGORITHMS, CATALOGUE_JWT_LEEWAY_SECONDS, CATALOGUE_JWKS_REFETCH_SECONDS, \
                      CATALOGUE_JWKS_REFRESH_SECONDS, CATALOGUE_DEV_AUTH, CATALOGUE_DEV_KEY_FILE, \

@@ -42,6 +42,10 @@ pub enum StartError {
     Cache(#[from] cache::CacheError),
     #[error("{0}")]
     Search(#[from] search::SearchError),
+    #[error(
+        "the database schema lacks migrations {0:?} and CATALOGUE_MIGRATE_ON_START is off: run `catalogue-gateway migrate` first"
+    )]
+    SchemaBehind(Vec<String>),
     #[error("harvester: {0}")]
     Harvest(#[from] federation::HarvestError),
     #[error("cannot listen on {address}: {source}")]
@@ -64,7 +68,14 @@ pub struct App {
 impl App {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = Store::connect(&config.database_url).await?;
-        store.migrate().await?;
+        if config.migrate_on_start {
+            store.migrate().await?;
+        } else {
+            let pending = store.pending_migrations().await?;
+            if !pending.is_empty() {
+                return Err(StartError::SchemaBehind(pending));
+            }
+        }
         if let Some(dir) = &config.seed_dir
             && store.is_empty().await?
         {

@@ -52,6 +52,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Ask the gateway listening at CATALOGUE_LISTEN whether it is ready
+    /// (`/health/ready`); exit 0 when it is. For container health checks.
+    Healthcheck,
     #[command(flatten)]
     WithDatabase(DatabaseCommand),
 }
@@ -103,6 +106,7 @@ async fn main() -> ExitCode {
             seed,
             out,
         }) => return generate(&out, projects, repos_per_project, seed),
+        Some(Command::Healthcheck) => return healthcheck().await,
         Some(Command::WithDatabase(command)) => command,
         None => DatabaseCommand::Serve { dev: false },
     };
@@ -165,6 +169,40 @@ fn generate(out: &std::path::Path, projects: usize, repositories: usize, seed: u
         }
         Err(error) => {
             eprintln!("generate: cannot write to {}: {error}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn healthcheck() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut address = config.listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let url = format!("http://{address}/health/ready");
+    let answer = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| e.to_string());
+    let answer = match answer {
+        Ok(client) => client.get(&url).send().await.map_err(|e| e.to_string()),
+        Err(error) => Err(error),
+    };
+    match answer {
+        Ok(response) if response.status().is_success() => ExitCode::SUCCESS,
+        Ok(response) => {
+            eprintln!("healthcheck: {url} answered {}", response.status());
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("healthcheck: {url}: {error}");
             ExitCode::FAILURE
         }
     }

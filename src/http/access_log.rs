@@ -1,5 +1,10 @@
-//! One log line per request: method, path, status, latency, operation name.
-//! The query string is left out: it may carry variables.
+//! One log line per request: method, path, status, latency, operation name,
+//! request id. The query string is left out: it may carry variables.
+//!
+//! The request id is the caller's `X-Request-Id` when it is a plausible id
+//! (a proxy or the client set it), else a new random one; every log line of
+//! the request carries it and the response returns it, so an operator can
+//! follow one request from the load balancer to the gateway's logs.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +30,21 @@ impl Caller {
             |agent| format!("agent:{}", agent.sub_hash()),
         ))
     }
+}
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Short, printable, no spaces: anything else is replaced rather than logged.
+fn plausible_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=".contains(&b))
+}
+
+/// 128 random bits, hex.
+fn new_request_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 pub struct AccessLog {
@@ -53,7 +73,13 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
     async fn call(&self, request: Request) -> Result<Response> {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let span = tracing::info_span!("request", %method, %path);
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| plausible_request_id(id))
+            .map_or_else(new_request_id, str::to_owned);
+        let span = tracing::info_span!("request", %method, %path, %request_id);
         async move {
             let started = Instant::now();
             let response = match self.inner.call(request).await {
@@ -80,6 +106,10 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
                 caller,
                 "answered"
             );
+            let mut response = response;
+            if let Ok(value) = poem::http::HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert(REQUEST_ID, value);
+            }
             Ok(response)
         }
         .instrument(span)

@@ -10,6 +10,7 @@ mod graphql;
 mod health;
 mod metrics;
 mod persisted;
+mod portal;
 mod rate_limit;
 mod signin;
 mod well_known;
@@ -97,8 +98,13 @@ impl AppState {
 fn cors(origins: &[String]) -> Cors {
     let cors = Cors::new()
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers(["content-type", "authorization", "if-none-match"])
-        .expose_headers(["etag", "retry-after", "x-cache"])
+        .allow_headers([
+            "content-type",
+            "authorization",
+            "if-none-match",
+            "x-request-id",
+        ])
+        .expose_headers(["etag", "retry-after", "x-cache", "x-request-id"])
         .allow_credentials(false)
         .max_age(600);
     if origins.iter().any(|origin| origin == "*") {
@@ -113,6 +119,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let counters = Arc::clone(&state.requests);
     let cors = cors(&state.cors);
     Route::new()
+        .at("/", get(portal::index))
+        .at("/portal/portal.css", get(portal::style))
+        .at("/portal/portal.js", get(portal::script))
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/schema.graphql", get(graphql::schema))
         .at("/health/live", get(health::live))

@@ -49,6 +49,15 @@ impl Store {
         Ok(())
     }
 
+    /// The migrations this version knows that the database has not had.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Migrator::get_pending_migrations_read_only(&self.db)
+            .await?
+            .iter()
+            .map(|migration| migration.name().to_owned())
+            .collect())
+    }
+
     /// Brings the query planner's statistics up to date after the data grew
     /// or changed in bulk (an import), rather than waiting for PostgreSQL's
     /// autovacuum or never, for SQLite.

@@ -51,15 +51,24 @@ pub(super) fn apply_page<E: EntityTrait>(
             column.lt(value)
         }
     };
+    let at_or_beyond = |column: E::Column, value: sea_orm::Value| -> SimpleExpr {
+        if runs_ascending {
+            column.gte(value)
+        } else {
+            column.lte(value)
+        }
+    };
     let mut select = select;
     if let Some((value, boundary_id)) = &page.boundary {
         let condition = match (sort, value) {
             (Some(column), SortValue::Text(text)) => tie_broken(
+                at_or_beyond(column, text.clone().into()),
                 beyond(column, text.clone().into()),
                 column.eq(text.clone()),
                 beyond(id, (*boundary_id).into()),
             ),
             (Some(column), SortValue::Time(time)) => tie_broken(
+                at_or_beyond(column, (*time).into()),
                 beyond(column, (*time).into()),
                 column.eq(*time),
                 beyond(id, (*boundary_id).into()),
@@ -79,11 +88,21 @@ pub(super) fn apply_page<E: EntityTrait>(
     select.order_by(id, order).limit(page.limit + 1)
 }
 
-/// `sort beyond value OR (sort = value AND id beyond boundary id)`.
-fn tie_broken(sort_beyond: SimpleExpr, sort_equal: SimpleExpr, id_beyond: SimpleExpr) -> Condition {
-    Condition::any()
-        .add(sort_beyond)
-        .add(Condition::all().add(sort_equal).add(id_beyond))
+/// `sort at or beyond value AND (sort beyond value OR (sort = value AND id
+/// beyond boundary id))`. The first term says the same as the rest, but in a
+/// form PostgreSQL turns into a start point in the index: without it a page
+/// 6,000 rows deep scanned those 6,000 rows (14.6 ms instead of 0.3 ms).
+fn tie_broken(
+    sort_at_or_beyond: SimpleExpr,
+    sort_beyond: SimpleExpr,
+    sort_equal: SimpleExpr,
+    id_beyond: SimpleExpr,
+) -> Condition {
+    Condition::all().add(sort_at_or_beyond).add(
+        Condition::any()
+            .add(sort_beyond)
+            .add(Condition::all().add(sort_equal).add(id_beyond)),
+    )
 }
 
 /// Trims the extra row fetched by `apply_page` and restores reading order;

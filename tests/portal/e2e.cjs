@@ -1,0 +1,83 @@
+// Drives the portal in headless Chromium (Debian's /usr/bin/chromium) with
+// playwright-core: search "carte", see Cartiflette, open it, see its GitHub
+// link, keyboard-only too. Fails on any console error or failed request.
+// Usage: node e2e.cjs <gateway base URL> <screenshot directory>
+"use strict";
+
+const { chromium } = require("playwright-core");
+
+const [base, screenshots] = process.argv.slice(2);
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox"],
+  });
+  const problems = [];
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: "fr-FR" });
+  try {
+    page.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") {
+        problems.push(`console ${message.type()}: ${message.text()}`);
+      }
+    });
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("requestfailed", (request) => problems.push(`request failed: ${request.url()}`));
+    page.on("response", (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} for ${response.url()}`);
+    });
+
+    await page.goto(`${base}/`, { waitUntil: "networkidle" });
+    check((await page.title()).includes("programme 10"), "the portal's title");
+
+    // Search with the labelled box, as a keyboard user would.
+    await page.getByLabel("Rechercher dans le catalogue").fill("carte");
+    await page.keyboard.press("Enter");
+    const result = page.getByRole("link", { name: "Cartiflette", exact: true });
+    await result.waitFor({ timeout: 10000 });
+    const count = await page.locator("#results-count").textContent();
+    check(/\d+ résultat/.test(count), `a result count is announced: ${count}`);
+    // Facets are filters: each has a label the checkbox belongs to.
+    const facet = page.locator("#facets-form input[type=checkbox]").first();
+    await facet.waitFor();
+    const id = await facet.getAttribute("id");
+    check((await page.locator(`label[for="${id}"]`).count()) === 1, "each facet checkbox has its label");
+    await page.screenshot({ path: `${screenshots}/portal-search.png`, fullPage: false });
+
+    // Open the project: its code on GitHub is linked.
+    await result.focus();
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: /Cartiflette/ }).waitFor({ timeout: 10000 });
+    const github = page.locator('a[href="https://github.com/InseeFrLab/cartiflette"]');
+    await github.waitFor({ timeout: 10000 });
+    check(await github.isVisible(), "the GitHub link is visible");
+    await page.screenshot({ path: `${screenshots}/portal-project.png`, fullPage: true });
+
+    // Filter by a facet: the URL keeps it, the count follows.
+    await page.goto(`${base}/#/?q=donnees&kinds=PROJECT`, { waitUntil: "networkidle" });
+    await page.locator(".card").first().waitFor({ timeout: 10000 });
+    const kinds = await page.locator(".card .badge").allTextContents();
+    check(kinds.length > 0 && kinds.every((k) => k === "Projet"), `only projects: ${kinds}`);
+
+    // The organizations page lists INSEE and links to its projects.
+    await page.getByRole("link", { name: "Organisations", exact: true }).click();
+    await page.getByRole("link", { name: /INSEE/ }).first().waitFor({ timeout: 10000 });
+  } catch (error) {
+    await page.screenshot({ path: `${screenshots}/portal-failure.png`, fullPage: true });
+    throw error;
+  } finally {
+    await browser.close();
+  }
+  if (problems.length) {
+    console.error(problems.join("\n"));
+    process.exit(1);
+  }
+  console.log("portal ok");
+})().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
