@@ -10,6 +10,7 @@ run:
 ## Make sure PostgreSQL, Redis, Node.js tools, Chromium and the manifest validators are there, then run every test (SQLite and PostgreSQL).
 test: services node-deps deploy-tools
 	$(CARGO) test --locked --workspace --all-targets
+	$(CARGO) test --locked --features otel --test telemetry
 
 services:
 	@bash scripts/ensure-services.sh
@@ -23,6 +24,7 @@ deploy-tools:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked --features otel --all-targets -- -D warnings
 
 ## Regenerate the committed SDL after a schema change.
 schema:

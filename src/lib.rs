@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod http;
 pub mod search;
 pub mod store;
+pub mod telemetry;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use catalogue_gateway::auth::DevKey;
-use catalogue_gateway::config::{Config, LogFormat};
+use catalogue_gateway::config::Config;
 use catalogue_gateway::federation::Harvester;
 use catalogue_gateway::{App, catalogue, graphql, store::Store};
 use clap::{Parser, Subcommand};
@@ -122,7 +122,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(config.log_format);
+    let _telemetry = catalogue_gateway::telemetry::init(config.log_format);
     let outcome = match command {
         DatabaseCommand::Serve { .. } => serve(config).await,
         DatabaseCommand::Migrate => migrate(config).await,
@@ -205,18 +205,6 @@ async fn healthcheck() -> ExitCode {
             eprintln!("healthcheck: {url}: {error}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 }
 
