@@ -175,11 +175,12 @@ fn generate(out: &std::path::Path, projects: usize, repositories: usize, seed: u
 }
 
 async fn healthcheck() -> ExitCode {
+    // Docker reads any exit code but 0 and 1 as reserved: failures are 1.
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("configuration: {error}");
-            return ExitCode::from(2);
+            return ExitCode::FAILURE;
         }
     };
     let mut address = config.listen;

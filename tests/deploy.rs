@@ -129,6 +129,36 @@ fn kubernetes_manifests_render_and_validate_offline() {
         job["spec"]["template"]["spec"]["containers"][0]["args"][0],
         "migrate"
     );
+    // A Job cannot change once created: its name follows the image's version.
+    let tag = container["image"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap();
+    assert!(
+        job["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .ends_with(&tag.replace('.', "-")),
+        "rename the migration Job with the image tag {tag}"
+    );
+    // Neither metrics nor health checks are published through the Ingress.
+    let paths: Vec<&str> = find(&overlay, "Ingress")["spec"]["rules"][0]["http"]["paths"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"/graphql") && paths.contains(&"/"),
+        "{paths:?}"
+    );
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.starts_with("/metrics") || p.starts_with("/health"))
+    );
 
     assert_eq!(
         find(&overlay, "PodDisruptionBudget")["spec"]["minAvailable"],
@@ -248,6 +278,9 @@ async fn healthcheck_says_whether_the_gateway_is_ready() {
             .unwrap()
     };
     assert!(check(&listen).status.success());
+    // Listening on every interface, the check asks the loopback one.
+    let port = listen.rsplit(':').next().unwrap();
+    assert!(check(&format!("0.0.0.0:{port}")).status.success());
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = closed.local_addr().unwrap();
     drop(closed);

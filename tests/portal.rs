@@ -56,10 +56,21 @@ async fn the_portal_is_served_with_its_assets_and_a_strict_policy() {
             .to_owned();
         assert!(served.starts_with(content_type), "{asset}: {served}");
     }
-    assert!(
-        !html.contains("<script>"),
-        "no inline script: the policy forbids it"
+    // No inline script or event handler: the policy would block them.
+    assert_eq!(
+        html.matches("<script").count(),
+        1,
+        "only the one external script"
     );
+    for handler in [
+        "onclick=",
+        "onload=",
+        "onsubmit=",
+        "onchange=",
+        "javascript:",
+    ] {
+        assert!(!html.contains(handler), "{handler}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -278,6 +278,55 @@ async fn harvested_text_is_searchable_once_harvested(backend: Backend) {
     );
 }
 
+/// What only an agents-only repository's `publiccode.yml` says (here, the
+/// status it implies) is not searchable or countable by the public.
+async fn an_agents_only_publiccode_lends_nothing_to_the_public(backend: Backend) {
+    let upstream = TestUpstream::start().await;
+    let setup = Setup::with(backend, |config| upstream.configure(config)).await;
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { createProject(input: {slug: \"outil-interne\", name: \"Outil zanzibar\",
+                summary: \"Un outil\"}) { project { slug } } }",
+            json!({}),
+        )
+        .await;
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { updateProject(slug: \"outil-interne\", expectedVersion: 1, input: {status: null}) { project { slug } } }",
+            json!({}),
+        )
+        .await;
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { addRepository(input: {projectSlug: \"outil-interne\",
+                url: \"https://github.com/interne/outil\", access: AGENTS}) { repository { url } } }",
+            json!({}),
+        )
+        .await;
+    setup
+        .as_admin(
+            &setup.app,
+            "mutation { refreshProject(slug: \"outil-interne\") { changed } }",
+            json!({}),
+        )
+        .await;
+    let active =
+        json!({ "q": "zanzibar", "kinds": ["PROJECT"], "filter": { "statuses": ["ACTIVE"] } });
+    let agents = setup.as_agent(SEARCH, active.clone()).await["search"].clone();
+    assert_eq!(
+        hits(&agents),
+        ["Project:outil-interne"],
+        "its publiccode.yml says beta"
+    );
+    assert_eq!(search_with(&setup.app, active).await["totalCount"], 0);
+    let facets = setup.app.data(FACETS, json!({ "q": "zanzibar" })).await["facets"].clone();
+    assert_eq!(facets["totalCount"], 1);
+    assert_eq!(facets["statuses"], json!([]), "{facets:#}");
+}
+
 /// Checks that each facet value's count is what a search filtered on it finds.
 async fn assert_facets_match_hits(app: &TestApp, token: Option<&str>, query: &str) {
     let send = |q: &'static str, variables: Value| async move {
@@ -377,6 +426,37 @@ async fn facet_counts_equal_the_hits_counts(backend: Backend) {
         projects(&both).contains(&"cartiflette".to_owned()),
         "{both:#}"
     );
+
+    // Disjunctive counts: a dimension filtered on is counted without its own
+    // filter, the others still apply.
+    let disjunctive = setup
+        .app
+        .data(
+            "query($kinds: [SearchKind!], $filter: SearchFilter) {
+                facets(query: \"\", kinds: $kinds, filter: $filter, disjunctive: true) {
+                    totalCount kinds { value count } organizations { value count } } }",
+            json!({ "kinds": ["PROJECT"], "filter": { "organizations": ["insee"] } }),
+        )
+        .await["facets"]
+        .clone();
+    let kinds = disjunctive["kinds"].as_array().unwrap();
+    assert!(kinds.len() > 1, "other kinds are offered: {disjunctive:#}");
+    for kind in kinds {
+        let alone = search_with(
+            &setup.app,
+            json!({ "q": "", "first": 0, "kinds": [kind["value"]], "filter": { "organizations": ["insee"] } }),
+        )
+        .await;
+        assert_eq!(alone["totalCount"], kind["count"], "{kind}");
+    }
+    for organization in disjunctive["organizations"].as_array().unwrap() {
+        let alone = search_with(
+            &setup.app,
+            json!({ "q": "", "first": 0, "kinds": ["PROJECT"], "filter": { "organizations": [organization["value"]] } }),
+        )
+        .await;
+        assert_eq!(alone["totalCount"], organization["count"], "{organization}");
+    }
 }
 
 async fn agents_only_material_is_hidden_from_the_public(backend: Backend) {
@@ -613,6 +693,7 @@ on_both_backends!(
     harvested_text_is_searchable_once_harvested,
     facet_counts_equal_the_hits_counts,
     agents_only_material_is_hidden_from_the_public,
+    an_agents_only_publiccode_lends_nothing_to_the_public,
     a_write_is_searchable_at_once_through_another_gateway,
     in_process_caches_forget_answers_made_stale_elsewhere,
     a_replica_that_missed_pruned_changes_reindexes_everything,

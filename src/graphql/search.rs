@@ -24,6 +24,9 @@ use crate::store::Store;
 const MAX_QUERY_CHARS: usize = 200;
 /// The most words a query may count (each word is matched several ways).
 const MAX_QUERY_WORDS: usize = 12;
+/// How deep a client may page into one ranking (results beyond are not
+/// worth reading; refine the query).
+const MAX_OFFSET: usize = 10_000;
 /// The most values one filter may list.
 const MAX_FILTER_VALUES: usize = 50;
 /// Facet values per dimension when `limit` is not given, and at most.
@@ -157,9 +160,8 @@ fn selection(
     })
 }
 
-fn index<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a SearchIndex> {
+fn index<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<SearchIndex>> {
     ctx.data::<Arc<SearchIndex>>()
-        .map(Arc::as_ref)
         .map_err(|_| internal(&"the search index is not set up"))
 }
 
@@ -346,9 +348,14 @@ impl SearchQuery {
             return Err(bad_input(format!("first: between 0 and {MAX_PAGE_SIZE}")));
         }
         let offset = match after.as_deref() {
-            Some(cursor) => decode_offset(cursor)? + 1,
+            Some(cursor) => decode_offset(cursor)?.saturating_add(1),
             None => 0,
         };
+        if offset > MAX_OFFSET {
+            return Err(bad_input(format!(
+                "after: at most {MAX_OFFSET} hits can be paged through; refine the query"
+            )));
+        }
         let audience = audience(ctx);
         let page = index(ctx)?
             .search(selection, audience, offset, first as usize)
@@ -391,7 +398,10 @@ impl SearchQuery {
     /// How many of the hits of `search(query, kinds, filter)` carry each
     /// language, licence, forge, organization, tag, season, status, access
     /// and kind: at most `limit` values per dimension (default 50), most
-    /// frequent first.
+    /// frequent first. With `disjunctive: true`, each dimension that `kinds`
+    /// or `filter` restricts is counted as if its own restriction were not
+    /// given, so a sidebar can offer the other values of a filter already in
+    /// use (any of a filter's values will do) with the hits each would add.
     async fn facets(
         &self,
         ctx: &Context<'_>,
@@ -399,6 +409,7 @@ impl SearchQuery {
         kinds: Option<Vec<SearchKind>>,
         filter: Option<SearchFilter>,
         limit: Option<i32>,
+        #[graphql(default = false)] disjunctive: bool,
     ) -> async_graphql::Result<SearchFacets> {
         let selection = selection(query.as_deref(), kinds, filter)?;
         let limit = limit.unwrap_or(DEFAULT_FACET_VALUES);
@@ -408,7 +419,7 @@ impl SearchQuery {
             )));
         }
         let facets = index(ctx)?
-            .facets(selection, audience(ctx), limit as usize)
+            .facets(selection, audience(ctx), limit as usize, disjunctive)
             .await
             .or_internal()?;
         let mut by_dimension: HashMap<Dimension, Vec<FacetValue>> = facets

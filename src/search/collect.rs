@@ -82,7 +82,7 @@ impl Collector for TopHits {
             segment,
             keys: reader.fast_fields().u64(self.key_field)?,
             total: 0,
-            heap: BinaryHeap::with_capacity(self.keep + 1),
+            heap: BinaryHeap::with_capacity(self.keep.min(1024) + 1),
         })
     }
 

@@ -194,13 +194,19 @@ pub fn project_documents(fields: &Fields, bundle: &ProjectBundle) -> Vec<Tantivy
             facts: facts(bundle, format!("repository:{}", record.id)),
         })
         .collect();
-    let publiccode = repositories
-        .iter()
-        .filter(|r| r.record.role == RepositoryRole::Main)
-        .find_map(RepositoryView::publiccode);
-    let status = project
-        .status
-        .or_else(|| publiccode.and_then(PublicCode::project_status));
+    // The `publiccode.yml` of the first main repository `audience` may read.
+    let publiccode = |audience: Audience| {
+        repositories
+            .iter()
+            .filter(|r| r.record.role == RepositoryRole::Main)
+            .filter(|r| audience.readable().contains(&r.record.access))
+            .find_map(RepositoryView::publiccode)
+    };
+    let status = |audience: Audience| {
+        project
+            .status
+            .or_else(|| publiccode(audience).and_then(PublicCode::project_status))
+    };
 
     // What a project's repositories, datasets and the project itself share.
     let project_context = |draft: &mut Draft| {
@@ -218,8 +224,11 @@ pub fn project_documents(fields: &Fields, bundle: &ProjectBundle) -> Vec<Tantivy
             let season = season.to_string();
             draft.value(Dimension::Season, &season, &season);
         }
-        if let Some(status) = status {
-            draft.value(Dimension::Status, status.as_db(), status.as_db());
+        for audience in [Audience::Public, Audience::Agents] {
+            if let Some(status) = status(audience) {
+                let status = status.as_db();
+                draft.value_for(Dimension::Status, status, status, audience);
+            }
         }
     };
 
@@ -237,7 +246,9 @@ pub fn project_documents(fields: &Fields, bundle: &ProjectBundle) -> Vec<Tantivy
     }
     draft.text(TextWeight::Body, &project.summary);
     draft.text(TextWeight::Body, &project.description);
-    if let Some(publiccode) = publiccode {
+    // Text is searched by everyone who reads the project: only a public
+    // repository's `publiccode.yml` may lend it words.
+    if let Some(publiccode) = publiccode(Audience::Public) {
         for text in [&publiccode.short_description, &publiccode.long_description]
             .into_iter()
             .flatten()

@@ -169,8 +169,15 @@ impl SearchIndex {
 
     /// Replays the changes committed since the last catch-up. Callers that
     /// arrive while one runs wait for it and then run their own, unless
-    /// another that started after they arrived has completed meanwhile.
-    pub async fn catch_up(&self) -> Result<(), SearchError> {
+    /// another that started after they arrived has completed meanwhile. The
+    /// replay runs in a task of its own: a caller that goes away (a client
+    /// disconnecting) does not stop it half-way.
+    pub async fn catch_up(self: &Arc<Self>) -> Result<(), SearchError> {
+        let index = Arc::clone(self);
+        tokio::spawn(async move { index.replay().await }).await?
+    }
+
+    async fn replay(&self) -> Result<(), SearchError> {
         let arrived_after = self.catch_ups_started.load(Ordering::SeqCst);
         let mut replayed = self.replayed.lock().await;
         if replayed.catch_up > arrived_after {
@@ -188,7 +195,8 @@ impl SearchIndex {
                         ChangedSubject::Organization(id) => organizations.push(id),
                     }
                 }
-                self.reindex(&projects, &organizations).await?;
+                self.or_roll_back(self.reindex(&projects, &organizations).await)
+                    .await?;
                 revision
             }
             ChangesSince::Incomplete { revision } => {
@@ -196,9 +204,14 @@ impl SearchIndex {
                     from = replayed.revision,
                     "changes were pruned from the journal before this replica read them: reindexing everything"
                 );
-                self.write(Vec::new(), Vec::new(), Removal::Everything, false)
-                    .await?;
-                self.reindex_everything().await?;
+                let rebuilt = match self
+                    .write(Vec::new(), Vec::new(), Removal::Everything, false)
+                    .await
+                {
+                    Ok(()) => self.reindex_everything().await.map(drop),
+                    Err(error) => Err(error),
+                };
+                self.or_roll_back(rebuilt).await?;
                 revision
             }
         };
@@ -208,6 +221,29 @@ impl SearchIndex {
         replayed.revision = revision;
         replayed.catch_up = number;
         Ok(())
+    }
+
+    /// Drops what a failed replay wrote but did not commit, so the next one
+    /// starts from the last commit.
+    async fn or_roll_back(&self, outcome: Result<(), SearchError>) -> Result<(), SearchError> {
+        if outcome.is_err() {
+            let engine = Arc::clone(&self.engine);
+            let rolled_back = tokio::task::spawn_blocking(move || {
+                engine
+                    .writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .rollback()
+            })
+            .await;
+            if let Err(error) = rolled_back
+                .map_err(SearchError::from)
+                .and_then(|r| r.map_err(SearchError::from))
+            {
+                tracing::error!(%error, "cannot roll the search index back after a failed replay");
+            }
+        }
+        outcome
     }
 
     /// Indexes every project and organization; returns how many projects.
@@ -292,7 +328,7 @@ impl SearchIndex {
     /// The hits of `selection` that `audience` may read, best first, from
     /// `offset`, at most `limit` of them.
     pub async fn search(
-        &self,
+        self: &Arc<Self>,
         selection: Selection,
         audience: Audience,
         offset: usize,
@@ -305,16 +341,22 @@ impl SearchIndex {
     }
 
     /// How many documents of `selection` that `audience` may read carry each
-    /// value of each dimension; at most `limit` values a dimension.
+    /// value of each dimension; at most `limit` values a dimension. With
+    /// `each_without_its_filter`, a dimension filtered on is counted without
+    /// its own filter.
     pub async fn facets(
-        &self,
+        self: &Arc<Self>,
         selection: Selection,
         audience: Audience,
         limit: usize,
+        each_without_its_filter: bool,
     ) -> Result<Facets, SearchError> {
         self.catch_up().await?;
         let engine = Arc::clone(&self.engine);
-        tokio::task::spawn_blocking(move || engine.facets(&selection, audience, limit)).await?
+        tokio::task::spawn_blocking(move || {
+            engine.facets(&selection, audience, limit, each_without_its_filter)
+        })
+        .await?
     }
 }
 
@@ -357,17 +399,33 @@ impl Engine {
         selection: &Selection,
         audience: Audience,
         limit: usize,
+        each_without_its_filter: bool,
     ) -> Result<Facets, SearchError> {
         let searcher = self.reader.searcher();
+        let column = |dimension: Dimension| self.fields.dimension(dimension, audience).facet;
+        let columns: Vec<_> = Dimension::ALL.iter().map(|&d| column(d)).collect();
         let query = query::build(&self.fields, &self.synonyms, selection, audience);
-        let columns: Vec<_> = Dimension::ALL
-            .iter()
-            .map(|&dimension| self.fields.dimension(dimension, audience).facet)
-            .collect();
-        let (total, counts) = searcher.search(
+        let (total, mut counts) = searcher.search(
             &query,
             &(Count, FacetCounts::new(&columns, &self.fields.schema)),
         )?;
+        if each_without_its_filter {
+            // A dimension filtered on is counted as if its own filter were
+            // absent: the values a portal may add to it, and how many each brings.
+            for (position, dimension) in Dimension::ALL.iter().enumerate() {
+                if !selection.filters.iter().any(|(d, _)| d == dimension) {
+                    continue;
+                }
+                let mut widened = selection.clone();
+                widened.filters.retain(|(d, _)| d != dimension);
+                let query = query::build(&self.fields, &self.synonyms, &widened, audience);
+                let mut one = searcher.search(
+                    &query,
+                    &FacetCounts::new(&[column(*dimension)], &self.fields.schema),
+                )?;
+                counts[position] = one.pop().unwrap_or_default();
+            }
+        }
         let dimensions = Dimension::ALL
             .iter()
             .zip(counts)

@@ -49,10 +49,14 @@ impl Dimension {
         }
     }
 
-    /// Whether a project takes this dimension from its repositories: then
-    /// what the public sees of it must come from public repositories only.
-    fn derived_from_repositories(self) -> bool {
-        matches!(self, Self::Language | Self::License | Self::Forge)
+    /// Whether a project takes this dimension from its repositories
+    /// (language, licence, forge; status from a `publiccode.yml`): then what
+    /// the public sees of it must come from public repositories only.
+    fn differs_by_audience(self) -> bool {
+        matches!(
+            self,
+            Self::Language | Self::License | Self::Forge | Self::Status
+        )
     }
 }
 
@@ -138,7 +142,7 @@ impl Fields {
             .iter()
             .map(|&dimension| {
                 let all = add_dimension("", dimension);
-                let public = if dimension.derived_from_repositories() {
+                let public = if dimension.differs_by_audience() {
                     add_dimension("public_", dimension)
                 } else {
                     all

@@ -122,8 +122,9 @@ fn window(text: &str, first: usize) -> (usize, usize) {
     // Start at a word.
     if start > 0 {
         start = text[start..first]
-            .find(char::is_whitespace)
-            .map_or(start, |space| start + space + 1);
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(start, |(space, c)| start + space + c.len_utf8());
     }
     let mut end = text[start..]
         .char_indices()
@@ -205,6 +206,17 @@ mod tests {
             highlight("cartiflete", "Cartiflette en Python"),
             "<mark>Cartiflette</mark> en Python"
         );
+    }
+
+    #[test]
+    fn a_cut_after_a_non_breaking_space_stays_on_a_character_boundary() {
+        let text = format!(
+            "{}\u{a0}:\u{a0}rapport {}",
+            "a".repeat(150),
+            "fin ".repeat(60)
+        );
+        let html = highlight("rapport", &text);
+        assert!(html.contains("<mark>rapport</mark>"), "{html}");
     }
 
     #[test]

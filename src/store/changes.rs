@@ -119,7 +119,10 @@ impl Store {
             .order_by_asc(catalogue_change::Column::Revision)
             .all(&self.db)
             .await?;
-        if rows.first().map(|row| row.revision) != Some(revision + 1) {
+        // Revisions have no gaps (each is taken by a transaction that records
+        // a change, or rolled back with it): a missing one was pruned.
+        let distinct: BTreeSet<i64> = rows.iter().map(|row| row.revision).collect();
+        if distinct.len() as i64 != latest - revision {
             return Ok(ChangesSince::Incomplete { revision: latest });
         }
         let mut subjects = BTreeSet::new();
@@ -137,11 +140,21 @@ impl Store {
         })
     }
 
-    /// Forgets the changes recorded before `before`; returns how many.
-    /// Replicas replay the journal every second: old entries serve nobody.
+    /// Forgets the revisions up to the last one recorded before `before`;
+    /// returns how many rows. Replicas replay the journal every second: old
+    /// entries serve nobody. Pruning a prefix of revisions (not by time alone,
+    /// as writers' clocks differ) keeps what is left free of holes.
     pub async fn prune_changes(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(catalogue_change::Entity::delete_many()
+        let last_old = catalogue_change::Entity::find()
             .filter(catalogue_change::Column::At.lt(before))
+            .order_by_desc(catalogue_change::Column::Revision)
+            .one(&self.db)
+            .await?;
+        let Some(last_old) = last_old else {
+            return Ok(0);
+        };
+        Ok(catalogue_change::Entity::delete_many()
+            .filter(catalogue_change::Column::Revision.lte(last_old.revision))
             .exec(&self.db)
             .await?
             .rows_affected)

@@ -94,9 +94,10 @@ impl Store {
     /// Records a harvest; failures keep the last good facts. Returns whether
     /// what the API serves changed (the facts, or the status and message).
     pub async fn record_harvest(&self, write: &HarvestWrite<'_>) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        // Read outside the transaction: on SQLite, a transaction that reads
+        // before it writes cannot wait for another writer (SQLITE_BUSY at once).
         let previous = harvest_result::Entity::find_by_id(write.subject.to_owned())
-            .one(&txn)
+            .one(&self.db)
             .await?;
         let facts_changed = write.fresh.as_ref().is_some_and(|fresh| {
             previous.as_ref().and_then(|p| p.facts.as_deref()) != Some(fresh.facts)
@@ -132,6 +133,7 @@ impl Store {
                 row.facts_changed_at = Set(Some(write.at));
             }
         }
+        let txn = self.db.begin().await?;
         let inserted = match previous {
             Some(_) => false,
             None => {

@@ -99,7 +99,20 @@ impl Store {
             }
         }
 
-        let tag_ids = upsert_tags(&txn, catalogue).await?;
+        let tags = upsert_tags(&txn, catalogue).await?;
+        let tag_ids = tags.ids;
+        // Projects keep a relabelled tag unchanged, yet show its new label.
+        if !tags.relabelled.is_empty() {
+            let carrying = project_tag::Entity::find()
+                .filter(project_tag::Column::TagId.is_in(tags.relabelled))
+                .all(&txn)
+                .await?;
+            changed.extend(
+                carrying
+                    .into_iter()
+                    .map(|row| ChangedSubject::Project(row.project_id)),
+            );
+        }
         for project in &catalogue.projects {
             let (id, outcome) =
                 upsert_project(&txn, project, &organization_ids, &tag_ids, now).await?;
@@ -115,8 +128,11 @@ impl Store {
         }
         record_changes(&txn, changed, now).await?;
         txn.commit().await?;
-        if report.changed() {
-            self.refresh_statistics().await?;
+        if report.changed()
+            && let Err(error) = self.refresh_statistics().await
+        {
+            // The import has committed: a stale plan is no reason to report it failed.
+            tracing::warn!(%error, "imported, but could not refresh the planner's statistics");
         }
         Ok(report)
     }
@@ -170,12 +186,15 @@ async fn upsert_organization(
     }
 }
 
+/// The tags of an import: ids by slug, and the tags whose label changed.
+struct Tags {
+    ids: HashMap<String, i64>,
+    relabelled: Vec<i64>,
+}
+
 /// Creates the tags the catalogue uses; a slug's label is the first one met
 /// in file order, so importing twice gives the same labels.
-async fn upsert_tags(
-    txn: &DatabaseTransaction,
-    catalogue: &Catalogue,
-) -> Result<HashMap<String, i64>, StoreError> {
+async fn upsert_tags(txn: &DatabaseTransaction, catalogue: &Catalogue) -> Result<Tags, StoreError> {
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     for project in &catalogue.projects {
         for label in &project.tags {
@@ -193,10 +212,12 @@ async fn upsert_tags(
         .map(|row| (row.slug.clone(), row))
         .collect();
     let mut ids = HashMap::new();
+    let mut relabelled = Vec::new();
     for (slug, label) in labels {
         let id = match existing.get(&slug) {
             Some(row) if row.label == label => row.id,
             Some(row) => {
+                relabelled.push(row.id);
                 tag::Model {
                     label,
                     ..row.clone()
@@ -221,7 +242,7 @@ async fn upsert_tags(
         };
         ids.insert(slug, id);
     }
-    Ok(ids)
+    Ok(Tags { ids, relabelled })
 }
 
 async fn upsert_project(

@@ -39,8 +39,9 @@ const SEARCH_QUERY = `query Search($q: String!, $kinds: [SearchKind!], $filter: 
         ... on Organization { slug name acronym }
       } } } } }`;
 
+// Disjunctive: a filter in use still offers its other values (any will do).
 const FACETS_QUERY = `query Facets($q: String, $kinds: [SearchKind!], $filter: SearchFilter) {
-  facets(query: $q, kinds: $kinds, filter: $filter, limit: 12) {
+  facets(query: $q, kinds: $kinds, filter: $filter, limit: 12, disjunctive: true) {
     totalCount
     ${FACETS.map((f) => `${f.field} { value label count }`).join("\n    ")} } }`;
 
@@ -50,7 +51,7 @@ const PROJECT_QUERY = `query Project($slug: String!) {
     tags { slug label }
     organizations { role organization { slug name acronym } }
     repositories { url forge language license access upstreamDescription }
-    datasets { url title provider description access }
+    datasets { url title description access }
     links { url kind title access } } }`;
 
 const ORGANIZATIONS_QUERY = `query Organizations {
@@ -61,10 +62,37 @@ const ORGANIZATION_QUERY = `query Organization($slug: String!) {
 
 const ME_QUERY = `query Me { me { email givenName usualName } }`;
 
-/** Runs a GraphQL operation; throws an Error with the server's message. */
+/** The values a filter may take, to drop what a hand-edited URL made up. */
+const ALLOWED = {
+  kinds: ["PROJECT", "REPOSITORY", "DATASET", "ORGANIZATION"],
+  forges: ["GITHUB", "GITLAB", "OTHER"],
+  statuses: ["ACTIVE", "COMPLETED", "ARCHIVED"],
+  access: ["PUBLIC", "AGENTS"],
+};
+
+/** Bumped by each navigation: an answer for an older view is dropped. */
+let currentView = 0;
+
+/**
+ * Runs a GraphQL operation; throws an Error with the server's message. A
+ * refused token (expired, say) is forgotten and the operation sent again
+ * anonymously.
+ */
 async function graphql(query, variables = {}) {
-  const headers = { "Content-Type": "application/json", Accept: "application/json" };
   const token = sessionStorage.getItem(TOKEN_KEY);
+  try {
+    return await send(query, variables, token);
+  } catch (error) {
+    if (!token || error.code !== "UNAUTHENTICATED") throw error;
+    sessionStorage.removeItem(TOKEN_KEY);
+    document.getElementById("signin-status").textContent =
+      `Jeton refusé (${error.message}) : affichage public.`;
+    return send(query, variables, null);
+  }
+}
+
+async function send(query, variables, token) {
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch("/graphql", {
     method: "POST",
@@ -112,10 +140,19 @@ function view() {
   return document.getElementById("view");
 }
 
+function errorMessage(error) {
+  return el("div", { class: "alert", role: "alert" },
+    el("p", {}, "Le catalogue n'a pas pu répondre : ", error.message));
+}
+
 function showError(error) {
-  view().replaceChildren(
-    el("div", { class: "alert", role: "alert" },
-      el("p", {}, "Le catalogue n'a pas pu répondre : ", error.message)));
+  view().replaceChildren(errorMessage(error));
+}
+
+/** Moves focus to a view's heading after a navigation (not on first load). */
+function focusHeading(heading, navigated) {
+  heading.setAttribute("tabindex", "-1");
+  if (navigated) heading.focus();
 }
 
 function setCurrentNav(name) {
@@ -130,8 +167,12 @@ function searchState() {
   const [, query = ""] = location.hash.split("?");
   const params = new URLSearchParams(query);
   const filters = {};
-  for (const facet of FACETS) filters[facet.argument] = params.getAll(facet.argument);
-  return { q: params.get("q") || "", filters };
+  for (const facet of FACETS) {
+    const allowed = ALLOWED[facet.argument];
+    filters[facet.argument] = params.getAll(facet.argument).filter((value) =>
+      facet.argument === "seasons" ? /^\d{1,2}$/.test(value) : !allowed || allowed.includes(value));
+  }
+  return { q: (params.get("q") || "").slice(0, 200), filters };
 }
 
 function searchHash(state) {
@@ -224,7 +265,7 @@ function facetFieldset(facet, values, state) {
   return values.length || chosen.size ? fieldset : null;
 }
 
-async function renderSearch() {
+async function renderSearch(mine, focusId) {
   setCurrentNav("search");
   const state = searchState();
   const template = document.getElementById("search-template");
@@ -236,7 +277,9 @@ async function renderSearch() {
     location.hash = searchHash({ q: input.value.trim(), filters: state.filters });
   });
   const facetsForm = document.getElementById("facets-form");
-  facetsForm.addEventListener("change", () => {
+  facetsForm.addEventListener("change", (event) => {
+    // The page is drawn again: keep the keyboard on the box just ticked.
+    pendingFocus = event.target.id;
     const filters = {};
     for (const facet of FACETS) {
       filters[facet.argument] = [...facetsForm.querySelectorAll(`input[name="${facet.argument}"]:checked`)]
@@ -254,19 +297,24 @@ async function renderSearch() {
       graphql(SEARCH_QUERY, variables),
       graphql(FACETS_QUERY, variables),
     ]);
+    if (mine !== currentView) return;
     const total = found.search.totalCount;
     count.textContent = total === 0 ? "Aucun résultat." : `${total} résultat${total > 1 ? "s" : ""}.`;
     list.replaceChildren(...found.search.edges.map((edge) => hitCard(edge.node)));
     facetsForm.replaceChildren(...FACETS
       .map((facet) => facetFieldset(facet, facets.facets[facet.field], state))
       .filter(Boolean));
-    renderMore(found.search.pageInfo, variables);
+    renderMore(found.search.pageInfo, variables, mine);
+    if (focusId) document.getElementById(focusId)?.focus();
   } catch (error) {
-    showError(error);
+    if (mine !== currentView) return;
+    // The form stays: the query or the filters can be corrected.
+    count.replaceChildren(errorMessage(error));
+    list.replaceChildren();
   }
 }
 
-function renderMore(pageInfo, variables) {
+function renderMore(pageInfo, variables, mine) {
   const more = document.getElementById("results-more");
   if (!pageInfo.hasNextPage) {
     more.replaceChildren();
@@ -274,12 +322,19 @@ function renderMore(pageInfo, variables) {
   }
   const button = el("button", { type: "button", class: "button button--secondary" }, "Plus de résultats");
   button.addEventListener("click", async () => {
+    button.disabled = true;
     try {
       const found = await graphql(SEARCH_QUERY, { ...variables, after: pageInfo.endCursor });
-      document.getElementById("results-list").append(...found.search.edges.map((edge) => hitCard(edge.node)));
-      renderMore(found.search.pageInfo, variables);
+      if (mine !== currentView) return;
+      const cards = found.search.edges.map((edge) => hitCard(edge.node));
+      document.getElementById("results-list").append(...cards);
+      renderMore(found.search.pageInfo, variables, mine);
+      // Keyboard users carry on from the first new result.
+      cards[0]?.querySelector("a")?.focus();
     } catch (error) {
-      showError(error);
+      if (mine !== currentView) return;
+      button.disabled = false;
+      more.append(errorMessage(error));
     }
   });
   more.replaceChildren(el("div", { class: "buttons" }, button));
@@ -289,11 +344,12 @@ function linkList(items, render) {
   return items.length ? el("ul", { class: "links" }, items.map((item) => el("li", {}, render(item)))) : el("p", {}, "Aucun.");
 }
 
-async function renderProject(slug) {
+async function renderProject(slug, mine, navigated) {
   setCurrentNav("search");
   view().replaceChildren(el("p", { role: "status" }, "Chargement…"));
   try {
     const { project } = await graphql(PROJECT_QUERY, { slug });
+    if (mine !== currentView) return;
     if (!project) {
       view().replaceChildren(el("h1", {}, "Projet introuvable"),
         el("p", {}, "Ce projet n'existe pas, ou il est réservé aux agents. ", el("a", { href: "#/" }, "Retour à la recherche")));
@@ -304,6 +360,11 @@ async function renderProject(slug) {
       el("p", { class: "breadcrumb" }, el("a", { href: "#/" }, "Recherche"), " › ", project.name),
       el("h1", { id: "project-title" }, project.name, " ", accessBadge(project.visibility)),
       el("p", { class: "lead" }, project.summary),
+      project.website || project.documentation
+        ? el("p", { class: "buttons" },
+          project.website && el("a", { href: project.website }, "Site du projet"),
+          project.documentation && el("a", { href: project.documentation }, "Documentation"))
+        : null,
       project.tags.length ? el("ul", { class: "tags", "aria-label": "Thématiques" },
         project.tags.map((tag) => el("li", { class: "tag" }, tag.label))) : null,
       el("p", {}, [
@@ -330,97 +391,109 @@ async function renderProject(slug) {
       el("h2", {}, "Liens"),
       linkList(project.links, (l) => [el("a", { href: l.url }, l.title), " ", accessBadge(l.access)]),
     );
-    document.getElementById("project-title").focus?.();
+    focusHeading(document.getElementById("project-title"), navigated);
   } catch (error) {
-    showError(error);
+    if (mine === currentView) showError(error);
   }
 }
 
-async function renderOrganizations() {
+async function renderOrganizations(mine, navigated) {
   setCurrentNav("organizations");
   view().replaceChildren(el("p", { role: "status" }, "Chargement…"));
   try {
     const { organizations } = await graphql(ORGANIZATIONS_QUERY);
+    if (mine !== currentView) return;
+    const heading = el("h1", {}, "Organisations");
     view().replaceChildren(
-      el("h1", {}, "Organisations"),
+      heading,
       el("ul", { class: "cards" }, organizations.edges.map(({ node }) =>
         el("li", { class: "card" },
           el("h2", { class: "card__title" },
             el("a", { href: `#/organisations/${encodeURIComponent(node.slug)}` },
               node.acronym ? `${node.name} (${node.acronym})` : node.name))))));
+    focusHeading(heading, navigated);
   } catch (error) {
-    showError(error);
+    if (mine === currentView) showError(error);
   }
 }
 
-async function renderOrganization(slug) {
+async function renderOrganization(slug, mine, navigated) {
   setCurrentNav("organizations");
   try {
     const { organization } = await graphql(ORGANIZATION_QUERY, { slug });
+    if (mine !== currentView) return;
     if (!organization) {
       view().replaceChildren(el("h1", {}, "Organisation introuvable"));
       return;
     }
+    const heading = el("h1", {}, organization.name);
     view().replaceChildren(
       el("p", { class: "breadcrumb" }, el("a", { href: "#/organisations" }, "Organisations"), " › ", organization.name),
-      el("h1", {}, organization.name),
+      heading,
       organization.website ? el("p", {}, el("a", { href: organization.website }, organization.website)) : null,
       el("h2", {}, "Projets"),
       el("ul", { class: "cards" }, organization.projects.map((project) =>
         el("li", { class: "card" },
           el("h3", { class: "card__title" }, el("a", { href: `#/projets/${encodeURIComponent(project.slug)}` }, project.name)),
           el("p", { class: "card__detail" }, project.summary)))));
+    focusHeading(heading, navigated);
   } catch (error) {
-    showError(error);
+    if (mine === currentView) showError(error);
   }
 }
 
-function route() {
+/** The id of the control to focus once the search view is drawn again. */
+let pendingFocus = null;
+
+function route(navigated = true) {
+  const mine = ++currentView;
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/";
   const project = path.match(/^\/projets\/([^/]+)$/);
   const organization = path.match(/^\/organisations\/([^/]+)$/);
-  if (project) return renderProject(decodeURIComponent(project[1]));
-  if (organization) return renderOrganization(decodeURIComponent(organization[1]));
-  if (path === "/organisations") return renderOrganizations();
+  if (project) return renderProject(decodeURIComponent(project[1]), mine, navigated);
+  if (organization) return renderOrganization(decodeURIComponent(organization[1]), mine, navigated);
+  if (path === "/organisations") return renderOrganizations(mine, navigated);
   document.title = "Catalogue du programme 10 %";
-  return renderSearch();
+  const focusId = pendingFocus;
+  pendingFocus = null;
+  return renderSearch(mine, focusId);
 }
 
+/** Says whether the token in use was accepted (a refused one is forgotten by `graphql`). */
 async function showSignedIn() {
   const status = document.getElementById("signin-status");
-  if (!sessionStorage.getItem(TOKEN_KEY)) {
-    status.textContent = "";
-    return;
-  }
+  if (!sessionStorage.getItem(TOKEN_KEY)) return;
   try {
     const { me } = await graphql(ME_QUERY);
-    status.textContent = me ? `Jeton accepté : vous voyez aussi ce qui est réservé aux agents (${me.email}).` : "";
+    if (me) status.textContent = `Jeton accepté : vous voyez aussi ce qui est réservé aux agents (${me.email}).`;
   } catch (error) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    status.textContent = `Jeton refusé : ${error.message}`;
+    status.textContent = `Le jeton n'a pas pu être vérifié : ${error.message}`;
   }
 }
 
 function setUpSignIn() {
   const form = document.getElementById("signin-form");
+  const status = document.getElementById("signin-status");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const token = document.getElementById("token").value.trim();
-    if (token) sessionStorage.setItem(TOKEN_KEY, token);
     document.getElementById("token").value = "";
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    status.textContent = "";
     await showSignedIn();
-    route();
+    route(false);
   });
-  document.getElementById("signout").addEventListener("click", async () => {
+  document.getElementById("signout").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
-    await showSignedIn();
-    route();
+    status.textContent = "Jeton oublié : affichage public.";
+    route(false);
   });
 }
 
-window.addEventListener("hashchange", route);
-document.addEventListener("DOMContentLoaded", () => {
+window.addEventListener("hashchange", () => route(true));
+document.addEventListener("DOMContentLoaded", async () => {
   setUpSignIn();
-  showSignedIn();
-  route();
+  await showSignedIn();
+  route(false);
 });
