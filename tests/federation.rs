@@ -8,20 +8,9 @@ mod common;
 use common::{Backend, TestApp};
 use serde_json::json;
 
-/// Where `make test` (scripts/ensure-node-deps.sh) installs
-/// `@apollo/composition` and `graphql`: `$CATALOGUE_NODE_DIR/node_modules`.
-fn node_modules() -> std::path::PathBuf {
-    let dir: std::path::PathBuf = match std::env::var_os("CATALOGUE_NODE_DIR") {
-        Some(dir) => dir.into(),
-        None => std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
-            .join(".cache/catalogue-gateway/node"),
-    };
-    dir.join("node_modules")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_subgraph_composes_with_another_that_extends_project() {
-    let modules = node_modules();
+    let modules = common::node_modules();
     assert!(
         modules.join("@apollo/composition").is_dir(),
         "{} has no @apollo/composition: run `make test`, which installs it",

@@ -8,15 +8,6 @@ mod common;
 
 use common::{Backend, TestApp};
 
-fn node_modules() -> std::path::PathBuf {
-    let dir: std::path::PathBuf = match std::env::var_os("CATALOGUE_NODE_DIR") {
-        Some(dir) => dir.into(),
-        None => std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
-            .join(".cache/catalogue-gateway/node"),
-    };
-    dir.join("node_modules")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portal_is_served_with_its_assets_and_a_strict_policy() {
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -75,7 +66,7 @@ async fn the_portal_is_served_with_its_assets_and_a_strict_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_finds_cartiflette_and_its_code_in_chromium() {
-    let modules = node_modules();
+    let modules = common::node_modules();
     assert!(
         modules.join("playwright-core").is_dir(),
         "{} has no playwright-core: run `make test`, which installs it",

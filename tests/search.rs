@@ -81,6 +81,17 @@ impl Setup {
         answer["data"].clone()
     }
 
+    /// Creates the project `oiseaux`, named « Ornithologie ouverte », on the first gateway.
+    async fn create_bird_project(&self) {
+        self.as_admin(
+            &self.app,
+            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\",
+                summary: \"Comptages d'oiseaux\"}) { project { slug } } }",
+            json!({}),
+        )
+        .await;
+    }
+
     async fn as_agent(&self, query: &str, variables: Value) -> Value {
         let (status, _, answer) = self.app.query_as(&self.agent, query, variables).await;
         assert_eq!(status, 200, "{answer}");
@@ -547,14 +558,7 @@ async fn a_write_is_searchable_at_once_through_another_gateway(backend: Backend)
     let setup = Setup::with(backend, redis.clone()).await;
     let other = setup.second_gateway(redis).await;
     assert_eq!(search(&other, "ornithologie").await["totalCount"], 0);
-    setup
-        .as_admin(
-            &setup.app,
-            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\",
-                summary: \"Comptages d'oiseaux\"}) { project { slug version } } }",
-            json!({}),
-        )
-        .await;
+    setup.create_bird_project().await;
     assert_eq!(projects(&search(&other, "ornithologie").await), ["oiseaux"]);
     // An update replaces what was indexed: the old name is no longer found.
     setup
@@ -583,14 +587,7 @@ async fn in_process_caches_forget_answers_made_stale_elsewhere(backend: Backend)
     let setup = Setup::new(backend).await;
     let other = setup.second_gateway(|_| {}).await;
     assert_eq!(search(&other, "ornithologie").await["totalCount"], 0);
-    setup
-        .as_admin(
-            &setup.app,
-            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\",
-                summary: \"Comptages d'oiseaux\"}) { project { slug } } }",
-            json!({}),
-        )
-        .await;
+    setup.create_bird_project().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while search(&other, "ornithologie").await["totalCount"] == 0 {
         assert!(
@@ -606,14 +603,7 @@ async fn in_process_caches_forget_answers_made_stale_elsewhere(backend: Backend)
 async fn a_replica_that_missed_pruned_changes_reindexes_everything(backend: Backend) {
     let setup = Setup::new(backend).await;
     let other = setup.second_gateway(|_| {}).await;
-    setup
-        .as_admin(
-            &setup.app,
-            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\",
-                summary: \"Comptages d'oiseaux\"}) { project { slug } } }",
-            json!({}),
-        )
-        .await;
+    setup.create_bird_project().await;
     let store = Store::connect(&setup.app.database.url).await.unwrap();
     let pruned = store
         .prune_changes(chrono::Utc::now() + chrono::Duration::minutes(1))

@@ -50,6 +50,17 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Where `make test` (scripts/ensure-node-deps.sh) installs the npm packages
+/// the federation and portal tests use: `$CATALOGUE_NODE_DIR/node_modules`.
+pub fn node_modules() -> PathBuf {
+    let dir: PathBuf = match std::env::var_os("CATALOGUE_NODE_DIR") {
+        Some(dir) => dir.into(),
+        None => Path::new(&std::env::var("HOME").unwrap_or_default())
+            .join(".cache/catalogue-gateway/node"),
+    };
+    dir.join("node_modules")
+}
+
 /// The repository's own catalogue directory.
 pub fn catalogue_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue")
