@@ -345,3 +345,100 @@ async fn every_answer_carries_a_request_id() {
     let replaced = get(Some("no spaces please")).await.unwrap();
     assert_ne!(replaced.headers()["x-request-id"], "no spaces please");
 }
+
+/// SIGTERM: the gateway stops taking connections, lets the request in flight
+/// finish (here a refresh waiting on a slow upstream), then exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_request_in_flight_finish() {
+    let upstream = common::upstream::TestUpstream::start().await;
+    upstream.set_latency(std::time::Duration::from_millis(1500));
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("dev.pem");
+    let admin = catalogue_gateway::auth::DevKey::load_or_create(&key)
+        .unwrap()
+        .mint("admin@numerique.gouv.fr", true, 30)
+        .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut gateway = Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
+        .args(["serve", "--dev"])
+        .envs(upstream.environment())
+        .env("CATALOGUE_LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "CATALOGUE_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("db.sqlite").display()),
+        )
+        .env("CATALOGUE_DEV_KEY_FILE", &key)
+        .env("CATALOGUE_SEED_DIR", common::catalogue_dir())
+        .env("CATALOGUE_HARVEST_INTERVAL_SECONDS", "0")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while client
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let refresh = tokio::spawn({
+        let client = client.clone();
+        let url = format!("{base}/graphql");
+        async move {
+            client
+                .post(url)
+                .bearer_auth(admin)
+                .json(&serde_json::json!({
+                    "query": "mutation { refreshProject(slug: \"poufdoc\") { links { url status } } }"
+                }))
+                .send()
+                .await
+        }
+    });
+    // The refresh is waiting on the upstream service when SIGTERM arrives.
+    while upstream.requests().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &gateway.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let answer = refresh
+        .await
+        .unwrap()
+        .expect("the request in flight is answered");
+    assert_eq!(answer.status(), 200);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    assert!(
+        !body["data"]["refreshProject"]["links"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let status = tokio::task::spawn_blocking(move || gateway.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "exited with {status}");
+    assert!(
+        client
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .is_err(),
+        "no new connections once stopped"
+    );
+}
