@@ -200,14 +200,16 @@ function variablesOf(state) {
 
 function hitCard(hit) {
   const object = hit.object;
-  const snippets = hit.snippets
-    .filter((s) => s.field !== "name")
-    .slice(0, 1)
-    .map((s) => {
-      const paragraph = el("p", { class: "snippet" });
-      paragraph.innerHTML = s.html; // escaped by the server, matches in <mark>
-      return paragraph;
-    });
+  // Where the words matched, the description first: escaped by the server, matches in <mark>.
+  const best = hit.snippets.find((s) => s.field === "description")
+    || hit.snippets.find((s) => s.field === "tags");
+  const snippets = best ? [best].map((s) => {
+    const paragraph = el("p", { class: "snippet" }, s.field === "tags" ? "Thématiques : " : null);
+    const extract = el("span");
+    extract.innerHTML = s.html;
+    paragraph.append(extract);
+    return paragraph;
+  }) : [];
   let badge, title, href, detail;
   switch (object.__typename) {
     case "Project":
@@ -238,8 +240,9 @@ function hitCard(hit) {
     el("span", { class: object.__typename === "Project" ? "badge badge--project" : "badge" }, badge),
     " ", accessBadge(object.access || object.visibility),
     el("h3", { class: "card__title" }, el("a", { href }, title, el("span", { "aria-hidden": "true" }, " →"))),
-    // A project's summary, unless an extract shows where the words matched.
-    detail && !(object.__typename === "Project" && snippets.length) ? el("p", { class: "card__detail" }, detail) : null,
+    // A project's summary, unless an extract of its description shows where the words matched.
+    detail && !(object.__typename === "Project" && best && best.field === "description")
+      ? el("p", { class: "card__detail" }, detail) : null,
     snippets);
 }
 
