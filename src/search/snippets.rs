@@ -87,13 +87,26 @@ impl Highlighter {
                 .collect()
         };
         for (name, field) in [("name", fields.name), ("tags", fields.tags)] {
-            let matched: Vec<String> = values(field)
-                .into_iter()
-                .filter(|value| !self.matches(value).is_empty())
-                .collect();
-            if !matched.is_empty() {
-                let text = matched.join(", ");
-                let ranges = self.matches(&text);
+            // The values that matched, joined, their ranges moved along.
+            let mut text = String::new();
+            let mut ranges = Vec::new();
+            for value in values(field) {
+                let matches = self.matches(&value);
+                if matches.is_empty() {
+                    continue;
+                }
+                if !text.is_empty() {
+                    text.push_str(", ");
+                }
+                let offset = text.len();
+                ranges.extend(
+                    matches
+                        .into_iter()
+                        .map(|(from, to)| (from + offset, to + offset)),
+                );
+                text.push_str(&value);
+            }
+            if !text.is_empty() {
                 snippets.push(snippet(name, &text, 0, text.len(), &ranges));
             }
         }
