@@ -8,8 +8,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, TransactionTrait, TryIntoModel,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait, TryIntoModel,
 };
 
 use super::changes::{ChangedSubject, record_changes};
@@ -78,6 +78,16 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ImportReport, StoreError> {
         let txn = self.db.begin().await?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            // The import's statements repeat for every project. After five
+            // runs PostgreSQL would keep a generic plan made while the tables
+            // were still empty (a sequential scan), and each lookup would then
+            // read every row inserted so far: 8.5 min instead of about one
+            // for 10,000 projects into a new database. Planning each
+            // execution sees the tables grow.
+            txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await?;
+        }
         let mut report = ImportReport::default();
 
         let mut changed = Vec::new();
