@@ -1,7 +1,7 @@
 # The commands a newcomer needs; see README.md.
 CARGO ?= cargo
 
-.PHONY: run test services node-deps deploy-tools lint schema bench-cache
+.PHONY: run test services node-deps deploy-tools lint schema bench soak
 
 ## Serve the gateway on SQLite with the seven projects: http://127.0.0.1:8080/graphql
 run:
@@ -30,6 +30,11 @@ lint:
 schema:
 	$(CARGO) run --locked --quiet --bin catalogue-gateway -- schema > schema/schema.graphql
 
-## Requests/s and p50/p99 of one public list query: uncached, cached in Redis, cached in process.
-bench-cache: services
-	bash benches/load/cache.sh
+## The gateway (uncached, cached in process, cached in Redis) beside PostGraphile and a bare
+## async-graphql endpoint, on 10,000 projects in PostgreSQL; writes docs/BENCHMARKS.md.
+bench: services
+	bash benches/load/run.sh
+
+## 60 s of mixed load and a writer while Redis, PostgreSQL and the upstream services fail.
+soak: services
+	bash benches/load/soak.sh

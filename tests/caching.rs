@@ -325,6 +325,102 @@ async fn redis_going_away_is_not_an_outage() {
     assert_eq!(ready(&app).await["cache"]["status"], "ok");
 }
 
+/// The Redis commands run since the last reset, by name (`INFO commandstats`).
+async fn redis_commands(url: &str) -> std::collections::BTreeMap<String, u64> {
+    let mut connection = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = stats
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .filter(|(name, _)| name != "info" && name != "config|resetstat")
+        .collect()
+}
+
+/// A cached answer costs one Redis command, which reads the generation and
+/// the answer together; after a write, the same key holds the new answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_answer_costs_one_redis_round_trip() {
+    let redis = common::redis::TestRedis::start();
+    let app = TestApp::spawn_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        Some(catalogue_dir()),
+        {
+            let url = redis.url();
+            move |config| {
+                config.redis_url = Some(Secret::new(url));
+                config.rate_limit_per_minute = 0;
+            }
+        },
+    )
+    .await;
+    let miss = get(&app, PROJECTS, None, None).await;
+    assert_eq!(miss.header("x-cache"), Some("MISS"));
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let hit = get(&app, PROJECTS, None, None).await;
+    assert_eq!(hit.header("x-cache"), Some("HIT"));
+    assert_eq!(hit.body, miss.body);
+    assert_eq!(
+        redis_commands(&redis.url()).await,
+        [("mget".to_owned(), 1)].into(),
+        "one round trip: MGET of the generation and the answer"
+    );
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*answer:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1);
+
+    // A new generation: the kept answer is stale, replaced under the same key.
+    let _: u64 = redis::cmd("INCR")
+        .arg("catalogue:generation") // the default prefix
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&app, PROJECTS, None, None).await.header("x-cache"),
+        Some("MISS")
+    );
+    assert_eq!(
+        get(&app, PROJECTS, None, None).await.header("x-cache"),
+        Some("HIT")
+    );
+    let keys_after: Vec<String> = redis::cmd("KEYS")
+        .arg("*answer:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys_after, keys,
+        "one key per question, whatever the generation"
+    );
+}
+
 /// A gateway starts while its Redis is down, and answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_starts_while_redis_is_down() {

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 
 use moka::future::Cache;
 
-use super::{CacheError, CacheStore};
+use bytes::Bytes;
+
+use super::{CacheError, CacheStore, stamped, unstamped};
 
 pub struct MemoryStore {
     generation: AtomicU64,
-    entries: Cache<String, (Vec<u8>, Duration)>,
+    entries: Cache<String, (Bytes, Duration)>,
     /// Token buckets: tokens left and when they were counted.
     buckets: Mutex<HashMap<String, (f64, Instant)>>,
 }
@@ -23,11 +25,11 @@ const MAX_BUCKETS: usize = 100_000;
 /// Gives each entry the time to live it was put with.
 struct PerEntryTtl;
 
-impl moka::Expiry<String, (Vec<u8>, Duration)> for PerEntryTtl {
+impl moka::Expiry<String, (Bytes, Duration)> for PerEntryTtl {
     fn expire_after_create(
         &self,
         _key: &String,
-        value: &(Vec<u8>, Duration),
+        value: &(Bytes, Duration),
         _created_at: std::time::Instant,
     ) -> Option<Duration> {
         Some(value.1)
@@ -41,7 +43,7 @@ impl MemoryStore {
             generation: AtomicU64::new(0),
             entries: Cache::builder()
                 .max_capacity(max_bytes)
-                .weigher(|key: &String, value: &(Vec<u8>, Duration)| {
+                .weigher(|key: &String, value: &(Bytes, Duration)| {
                     u32::try_from(key.len() + value.0.len()).unwrap_or(u32::MAX)
                 })
                 .expire_after(PerEntryTtl)
@@ -58,17 +60,38 @@ impl CacheStore for MemoryStore {
     }
 
     async fn bump_generation(&self) -> Result<u64, CacheError> {
-        // Older generations' answers are unreachable now and age out.
+        // Older generations' answers are never served again; they are
+        // replaced or age out.
         Ok(self.generation.fetch_add(1, Ordering::AcqRel) + 1)
     }
 
+    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let answer = self
+            .entries
+            .get(key)
+            .await
+            .and_then(|(value, _)| unstamped(generation, value));
+        Ok((generation, answer))
+    }
+
+    async fn put_answer(
+        &self,
+        key: &str,
+        generation: u64,
+        answer: &[u8],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.put(key, &stamped(generation, answer), ttl).await
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
-        Ok(self.entries.get(key).await.map(|(value, _)| value))
+        Ok(self.entries.get(key).await.map(|(value, _)| value.to_vec()))
     }
 
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
         self.entries
-            .insert(key.to_owned(), (value.to_vec(), ttl))
+            .insert(key.to_owned(), (Bytes::copy_from_slice(value), ttl))
             .await;
         Ok(())
     }

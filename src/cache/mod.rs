@@ -1,7 +1,9 @@
 //! The response cache: answers to read-only GraphQL requests, keyed by what
 //! decides them (normalised document, operation name, variables, the
-//! reader's visibility scope) and by the catalogue generation, which every
-//! write bumps so that every replica stops serving older answers at once.
+//! reader's visibility scope) and stamped with the catalogue generation they
+//! were computed in, which every write bumps so that every replica stops
+//! serving older answers at once. The generation and the answer are read
+//! together: one round trip per cached answer.
 //!
 //! Two stores behind one trait: Redis when `CATALOGUE_REDIS_URL` is set
 //! (shared by replicas), in-process otherwise. A failing store is a cache
@@ -14,6 +16,8 @@ mod redis_store;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+
+use bytes::Bytes;
 
 pub use key::{Scope, cache_key, normalise};
 pub use memory::MemoryStore;
@@ -31,6 +35,17 @@ pub trait CacheStore: Send + Sync {
     async fn generation(&self) -> Result<u64, CacheError>;
     /// Moves to a new generation: every answer cached before is out of date.
     async fn bump_generation(&self) -> Result<u64, CacheError>;
+    /// The current generation and the answer kept under `key`, in one
+    /// round trip; the answer is `None` unless it was kept in that generation.
+    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError>;
+    /// Keeps `answer` under `key`, stamped with the `generation` it was computed in.
+    async fn put_answer(
+        &self,
+        key: &str,
+        generation: u64,
+        answer: &[u8],
+        ttl: Duration,
+    ) -> Result<(), CacheError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
     /// Takes `cost` tokens from the bucket `bucket` (refilled at
@@ -59,6 +74,30 @@ pub struct ResponseCache {
     /// When the store last failed, in ms since `clock`; 0: it answers.
     failed_at_ms: Arc<AtomicU64>,
     clock: std::time::Instant,
+}
+
+/// What the cache holds for a request.
+pub enum Lookup {
+    /// The answer, computed in the current generation.
+    Hit(Bytes),
+    /// None yet: compute it, and keep it stamped with `generation`.
+    Miss { generation: u64 },
+}
+
+/// An answer as stores keep it: the generation it was computed in (8 bytes,
+/// little-endian), then the answer.
+fn stamped(generation: u64, answer: &[u8]) -> Vec<u8> {
+    let mut value = Vec::with_capacity(8 + answer.len());
+    value.extend_from_slice(&generation.to_le_bytes());
+    value.extend_from_slice(answer);
+    value
+}
+
+/// The answer in a stamped `value` if it was computed in `generation`
+/// (a view of `value`, not a copy).
+fn unstamped(generation: u64, value: Bytes) -> Option<Bytes> {
+    let stamp: [u8; 8] = value.get(..8)?.try_into().ok()?;
+    (u64::from_le_bytes(stamp) == generation).then(|| value.slice(8..))
 }
 
 /// How long a failing store is left alone before it is tried again.
@@ -107,22 +146,27 @@ impl ResponseCache {
         }
     }
 
-    /// The current generation, or `None` when the store cannot say. A bump
-    /// the store missed (it was down during a write) is made first.
+    /// The current generation, or `None` when the store cannot say.
     pub async fn generation(&self) -> Option<u64> {
-        if self.resting() {
+        if self.resting() || !self.make_pending_bump().await {
             return None;
-        }
-        if self.bump_pending.swap(false, Ordering::AcqRel) {
-            let result = self.store.bump_generation().await;
-            let bumped = self.outcome(result);
-            if bumped.is_none() {
-                self.bump_pending.store(true, Ordering::Release);
-            }
-            return bumped;
         }
         let result = self.store.generation().await;
         self.outcome(result)
+    }
+
+    /// Makes the bump the store missed (it was down during a write), if
+    /// any; false when the store still fails.
+    async fn make_pending_bump(&self) -> bool {
+        if !self.bump_pending.swap(false, Ordering::AcqRel) {
+            return true;
+        }
+        let result = self.store.bump_generation().await;
+        let bumped = self.outcome(result).is_some();
+        if !bumped {
+            self.bump_pending.store(true, Ordering::Release);
+        }
+        bumped
     }
 
     /// Marks every cached answer out of date (after a write); when the store
@@ -193,19 +237,25 @@ impl ResponseCache {
         self.outcome(result).flatten()
     }
 
-    /// The cached answer under `key`.
-    pub async fn get(&self, key: &str) -> Option<Vec<u8>> {
-        if self.resting() {
+    /// The answer kept under `key` in the current generation, or the
+    /// generation to keep a new one in; `None` when the store cannot say.
+    pub async fn answer(&self, key: &str) -> Option<Lookup> {
+        if self.resting() || !self.make_pending_bump().await {
             return None;
         }
-        let result = self.store.get(&format!("answer:{key}")).await;
-        self.outcome(result).flatten()
+        let result = self.store.answer(&format!("answer:{key}")).await;
+        let (generation, answer) = self.outcome(result)?;
+        Some(match answer {
+            Some(answer) => Lookup::Hit(answer),
+            None => Lookup::Miss { generation },
+        })
     }
 
-    pub async fn put(&self, key: &str, value: &[u8]) {
+    /// Keeps `answer` under `key`, computed in `generation`.
+    pub async fn put(&self, key: &str, generation: u64, answer: &[u8]) {
         let result = self
             .store
-            .put(&format!("answer:{key}"), value, self.ttl)
+            .put_answer(&format!("answer:{key}"), generation, answer, self.ttl)
             .await;
         self.outcome(result);
     }

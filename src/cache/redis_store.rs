@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{CacheError, CacheStore};
+use bytes::Bytes;
+
+use super::{CacheError, CacheStore, stamped, unstamped};
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
 /// clock, the same for every replica), take `cost` tokens or say how long to wait.
@@ -120,6 +122,28 @@ impl CacheStore for RedisStore {
             .incr(self.key("generation"), 1u64)
             .await
             .map_err(failed)
+    }
+
+    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
+        let (generation, value): (Option<u64>, Option<Vec<u8>>) = redis::cmd("MGET")
+            .arg(self.key("generation"))
+            .arg(self.key(key))
+            .query_async(&mut self.connection().await?)
+            .await
+            .map_err(failed)?;
+        let generation = generation.unwrap_or(0);
+        let answer = value.and_then(|value| unstamped(generation, value.into()));
+        Ok((generation, answer))
+    }
+
+    async fn put_answer(
+        &self,
+        key: &str,
+        generation: u64,
+        answer: &[u8],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.put(key, &stamped(generation, answer), ttl).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {

@@ -13,6 +13,8 @@ use async_graphql::dataloader::DataLoader;
 use tokio::sync::watch;
 
 use super::CatalogueSchema;
+use super::errors::{code, give_codes, with_code};
+use super::limits::DocumentLimits;
 use super::loaders::CatalogueLoader;
 use crate::auth::Principal;
 use crate::catalogue::Audience;
@@ -40,7 +42,9 @@ pub fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<Cat
 
 /// Executes `request` for `principal` with a DataLoader of its own: rows are
 /// batched within the request and never shared between requests (or between
-/// callers who may see different things).
+/// callers who may see different things). The document is parsed once
+/// (kept in `request` if the caller parsed it already) and checked against
+/// `limits` first; every error of the answer has a code.
 ///
 /// A batch starts when the execution has run out of work (its poll returned
 /// `Pending` without waking itself), not after a fixed delay: every resolver
@@ -49,10 +53,24 @@ pub fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<Cat
 /// statements whatever its size.
 pub async fn execute(
     schema: &CatalogueSchema,
-    request: async_graphql::Request,
+    limits: &DocumentLimits,
+    mut request: async_graphql::Request,
     store: Store,
     principal: Principal,
 ) -> async_graphql::Response {
+    match request.parsed_query() {
+        Ok(document) => {
+            if let Err(error) = limits.check(document) {
+                return async_graphql::Response::from_errors(vec![error]);
+            }
+        }
+        Err(error) => {
+            return async_graphql::Response::from_errors(vec![with_code(
+                error,
+                code::GRAPHQL_PARSE_FAILED,
+            )]);
+        }
+    }
     let audience = principal.audience();
     let (passes, _) = watch::channel(0u64);
     let passes = Arc::new(passes);
@@ -68,11 +86,13 @@ pub async fn execute(
     })
     .delay(Duration::ZERO);
     let request = request.data(audience).data(principal).data(loader);
-    CountingPasses {
+    let mut response = CountingPasses {
         execution: Box::pin(schema.execute(request)),
         passes,
     }
-    .await
+    .await;
+    give_codes(&mut response);
+    response
 }
 
 /// Counts the times an execution went idle: returned `Pending` without

@@ -3,14 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
-    NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{
-    ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{ErrorExtensions, Response, ServerError};
 
 use crate::store::StoreError;
 
@@ -81,82 +74,57 @@ pub(super) fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-/// Gives every error a code: parse and validation errors theirs, and any
-/// error a resolver raised without one is treated as ours (logged, hidden).
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
+/// Whether an error is async-graphql's depth or complexity limit.
+fn is_depth_or_complexity(error: &ServerError) -> bool {
+    matches!(
+        error.message.as_str(),
+        "Query is nested too deep." | "Query is too complex."
+    )
 }
 
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    /// What is left without a code failed between validation and execution:
-    /// choosing the operation to run (missing or unknown `operationName`).
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        response.errors = std::mem::take(&mut response.errors)
-            .into_iter()
-            .map(|error| with_code(error, code::OPERATION_RESOLUTION_FAILURE))
-            .collect();
-        response
-    }
+/// Whether an error says which operation to run is unclear (missing or
+/// unknown `operationName`).
+fn is_operation_resolution(error: &ServerError) -> bool {
+    error.message.starts_with("Unknown operation named ")
+        || error.message == "Operation name required in request."
+}
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|error| with_code(error, code::GRAPHQL_PARSE_FAILED))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| {
-                    let code = if super::limits::is_depth_or_complexity(&error) {
-                        code::OPERATION_LIMIT_EXCEEDED
-                    } else {
-                        code::GRAPHQL_VALIDATION_FAILED
-                    };
-                    with_code(error, code)
-                })
-                .collect()
-        })
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        for error in &mut response.errors {
-            let coded = error
-                .extensions
-                .as_ref()
-                .is_some_and(|e| e.get("code").is_some());
-            if !coded {
-                tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error");
-                error.message = INTERNAL_MESSAGE.to_owned();
-                error
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .set("code", code::INTERNAL_SERVER_ERROR);
-            }
+/// Gives every error of an executed request a code, once it has run: a
+/// resolver's error without one is treated as ours (logged, hidden); an
+/// error outside any field (validation, recursion and other limits, the
+/// choice of operation) gets the code of its kind.
+///
+/// Done on the response rather than by an async-graphql extension: any
+/// extension sends every field through the slow path of the executor
+/// (a registry lookup and boxed futures per field).
+pub(super) fn give_codes(response: &mut Response) {
+    for error in &mut response.errors {
+        if error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some())
+        {
+            continue;
         }
-        response
+        let code = if !error.path.is_empty() {
+            tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error");
+            error.message = INTERNAL_MESSAGE.to_owned();
+            code::INTERNAL_SERVER_ERROR
+        } else if is_depth_or_complexity(error) {
+            code::OPERATION_LIMIT_EXCEEDED
+        } else if is_operation_resolution(error) {
+            code::OPERATION_RESOLUTION_FAILURE
+        } else if error
+            .message
+            .starts_with("The recursion depth of the query")
+        {
+            code::GRAPHQL_PARSE_FAILED
+        } else {
+            code::GRAPHQL_VALIDATION_FAILED
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
     }
 }

@@ -1,16 +1,15 @@
 //! Operation limits, checked before any resolver runs: depth and complexity
 //! (async-graphql's validation), aliases, root fields and introspection
-//! (here, on the parsed document). Each violation is an error coded
-//! OPERATION_LIMIT_EXCEEDED (INTROSPECTION_DISABLED for introspection).
+//! (here, on the parsed document, by [`super::execute`]). Each violation is
+//! an error coded OPERATION_LIMIT_EXCEEDED (INTROSPECTION_DISABLED for
+//! introspection).
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Positioned, ServerError};
 
 use super::errors::{code, with_code};
 
@@ -34,20 +33,22 @@ fn exceeded(message: String) -> ServerError {
     coded(message, code::OPERATION_LIMIT_EXCEEDED)
 }
 
-/// The extension checking aliases, root fields and introspection.
+/// The limits on aliases, root fields and introspection, checked on the
+/// parsed document.
+#[derive(Debug, Clone, Copy)]
 pub struct DocumentLimits {
-    pub max_aliases: usize,
-    pub max_root_fields: usize,
-    pub introspection: bool,
+    max_aliases: usize,
+    max_root_fields: usize,
+    introspection: bool,
 }
 
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimits {
-            max_aliases: self.max_aliases,
-            max_root_fields: self.max_root_fields,
-            introspection: self.introspection,
-        })
+impl From<&Limits> for DocumentLimits {
+    fn from(limits: &Limits) -> Self {
+        Self {
+            max_aliases: limits.max_aliases,
+            max_root_fields: limits.max_root_fields,
+            introspection: limits.introspection,
+        }
     }
 }
 
@@ -94,7 +95,8 @@ fn aliases(set: &SelectionSet) -> usize {
 }
 
 impl DocumentLimits {
-    fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
+    /// The first limit `document` exceeds, as the error to answer.
+    pub(super) fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
         let operations: Vec<_> = match &document.operations {
             DocumentOperations::Single(operation) => vec![operation],
             DocumentOperations::Multiple(operations) => operations.values().collect(),
@@ -140,27 +142,4 @@ impl DocumentLimits {
         }
         Ok(())
     }
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentLimits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        self.check(&document)?;
-        Ok(document)
-    }
-}
-
-/// Whether a validation error is async-graphql's depth or complexity limit.
-pub fn is_depth_or_complexity(error: &ServerError) -> bool {
-    matches!(
-        error.message.as_str(),
-        "Query is nested too deep." | "Query is too complex."
-    )
 }

@@ -22,7 +22,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 pub use context::execute;
 pub use errors::code;
-pub use limits::Limits;
+pub use limits::{DocumentLimits, Limits};
 
 use std::sync::Arc;
 
@@ -54,14 +54,10 @@ pub fn build_schema(
     // Organizations and projects refer to each other: without these limits one
     // small query could ask for an exponential answer. (Lists that lead back up
     // the graph count tenfold in the complexity.)
+    // No extensions: `execute` checks the other limits and gives errors
+    // their codes (any extension would slow every field down).
     let mut builder = Schema::build(Query::default(), mutations::Mutation, EmptySubscription)
         .enable_federation()
-        .extension(errors::ErrorCodes)
-        .extension(limits::DocumentLimits {
-            max_aliases: limits.max_aliases,
-            max_root_fields: limits.max_root_fields,
-            introspection: limits.introspection,
-        })
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {

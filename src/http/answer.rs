@@ -1,10 +1,12 @@
 //! Answering one GraphQL request for a known caller: its document (given or
 //! persisted), then the response cache, then the schema.
 
+use bytes::Bytes;
+
 use super::AppState;
 use super::persisted::{Refusal, Registration};
 use crate::auth::Principal;
-use crate::cache::{Scope, cache_key, normalise};
+use crate::cache::{Lookup, Scope, cache_key, normalise};
 use crate::graphql;
 
 /// Where an answer came from.
@@ -20,7 +22,7 @@ pub enum Freshness {
 /// operation ran (some root field has data: it parsed, validated and did
 /// something).
 pub struct Answer {
-    pub body: Vec<u8>,
+    pub body: Bytes,
     pub freshness: Freshness,
     pub ran: bool,
 }
@@ -52,17 +54,19 @@ pub fn scope_of(principal: &Principal) -> Scope {
     }
 }
 
-/// Whether the operation `request` would run is a mutation. A document that
-/// does not parse is left to the executor, which reports it with its code.
-pub fn selects_mutation(request: &async_graphql::Request) -> bool {
+/// Whether the operation `request` would run is a mutation. The document
+/// is parsed once, kept in `request` for the executor; one that does not
+/// parse is left to the executor, which reports it with its code.
+fn selects_mutation(request: &mut async_graphql::Request) -> bool {
     use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+    let operation_name = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
         return false;
     };
     let is_mutation = |ty: OperationType| ty == OperationType::Mutation;
     match &document.operations {
         DocumentOperations::Single(operation) => is_mutation(operation.node.ty),
-        DocumentOperations::Multiple(operations) => match &request.operation_name {
+        DocumentOperations::Multiple(operations) => match &operation_name {
             Some(name) => operations
                 .get(name.as_str())
                 .is_some_and(|operation| is_mutation(operation.node.ty)),
@@ -96,75 +100,87 @@ pub async fn register_if_ran(
     }
 }
 
-/// The answer to `request` (its document resolved) for `principal`.
+/// A mutation sent where only reads are allowed (a GET).
+pub struct MutationRefused;
+
+/// The answer to `request` (its document resolved) for `principal`: the
+/// cached one when the cache holds it (looked up before the document is
+/// even parsed: only answers to queries are ever kept, so a hit is never a
+/// mutation's), else executed, and kept when anyone in the caller's scope
+/// may share it. With `read_only`, a mutation is refused, not run.
 pub async fn answer(
     state: &AppState,
     principal: Principal,
-    request: async_graphql::Request,
-) -> Answer {
-    let mutation = selects_mutation(&request);
-    let key = if mutation || !state.cache_answers {
-        None
-    } else {
-        answer_key(state, &request, scope_of(&principal)).await
-    };
-    if let Some(key) = &key
-        && let Some(body) = state.cache.get(key).await
-    {
-        state.cache_counters.hit();
-        return Answer {
-            body,
-            freshness: Freshness::Hit,
-            ran: true,
-        };
+    mut request: async_graphql::Request,
+    read_only: bool,
+) -> Result<Answer, MutationRefused> {
+    let key = state
+        .cache_answers
+        .then(|| answer_key(&request, scope_of(&principal)));
+    let mut slot = None;
+    if let Some(key) = key {
+        match state.cache.answer(&key).await {
+            Some(Lookup::Hit(body)) => {
+                state.cache_counters.hit();
+                return Ok(Answer {
+                    body,
+                    freshness: Freshness::Hit,
+                    ran: true,
+                });
+            }
+            Some(Lookup::Miss { generation }) => slot = Some((key, generation)),
+            // The store cannot say which generation is current: no caching.
+            None => {}
+        }
+    }
+    let mutation = selects_mutation(&mut request);
+    if mutation && read_only {
+        return Err(MutationRefused);
     }
     let request = request.data(std::sync::Arc::clone(&state.harvester));
-    let response = graphql::execute(&state.schema, request, state.store.clone(), principal).await;
+    let response = graphql::execute(
+        &state.schema,
+        &state.limits,
+        request,
+        state.store.clone(),
+        principal,
+    )
+    .await;
     let ran = ran(&response);
     if mutation && ran {
         // Whatever it changed, answers cached before are out of date.
         state.cache.bump_generation().await;
     }
-    let shareable = response.is_ok() && response.cache_control.public;
-    let body = serde_json::to_vec(&response).unwrap_or_else(|error| {
+    let shareable = !mutation && response.is_ok() && response.cache_control.public;
+    let body = Bytes::from(serde_json::to_vec(&response).unwrap_or_else(|error| {
         tracing::error!(%error, "cannot serialise an answer");
         error_body(
             graphql::code::INTERNAL_SERVER_ERROR,
             "internal error; it has been logged",
         )
-    });
-    match (key, shareable) {
-        (Some(key), true) => {
+    }));
+    let freshness = match slot {
+        Some((key, generation)) if shareable => {
             state.cache_counters.miss();
-            state.cache.put(&key, &body).await;
-            Answer {
-                body,
-                freshness: Freshness::Miss,
-                ran,
-            }
+            state.cache.put(&key, generation, &body).await;
+            Freshness::Miss
         }
-        _ => Answer {
-            body,
-            freshness: Freshness::Uncacheable,
-            ran,
-        },
-    }
+        _ => Freshness::Uncacheable,
+    };
+    Ok(Answer {
+        body,
+        freshness,
+        ran,
+    })
 }
 
-/// The cache key of a read-only request, or `None` when the cache cannot
-/// say which generation is current.
-async fn answer_key(
-    state: &AppState,
-    request: &async_graphql::Request,
-    scope: Scope,
-) -> Option<String> {
-    let generation = state.cache.generation().await?;
+/// The cache key of a request: what decides its answer.
+fn answer_key(request: &async_graphql::Request, scope: Scope) -> String {
     let variables = serde_json::to_string(&request.variables).unwrap_or_default();
-    Some(cache_key(
-        generation,
+    cache_key(
         scope,
         request.operation_name.as_deref(),
         &variables,
         &normalise(&request.query),
-    ))
+    )
 }

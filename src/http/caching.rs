@@ -7,6 +7,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Request, Response};
 use sha2::{Digest, Sha256};
@@ -51,7 +52,7 @@ pub async fn vary_by_caller(response: poem::Result<Response>) -> poem::Result<Re
 }
 
 /// The HTTP answer carrying the GraphQL answer `body`.
-pub fn respond(request: &Request, body: Vec<u8>, policy: &Policy) -> Response {
+pub fn respond(request: &Request, body: Bytes, policy: &Policy) -> Response {
     if policy.public_get && policy.shareable {
         let etag = etag_of(&body);
         let cache_control = format!("public, max-age={}", policy.max_age_seconds);

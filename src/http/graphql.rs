@@ -105,16 +105,16 @@ async fn execute(
         Ok(resolved) => resolved,
         Err(refusal) => return refused_with(refusal.status, refusal.code, &refusal.message),
     };
-    if method == Method::Get && answer::selects_mutation(&request) {
+    let caller = Caller::of(&principal);
+    let scope = answer::scope_of(&principal);
+    let operation = request.operation_name.clone();
+    let Ok(answered) = answer::answer(state, principal, request, method == Method::Get).await
+    else {
         return refused(
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations are sent with POST: a GET must not change anything",
         );
-    }
-    let caller = Caller::of(&principal);
-    let scope = answer::scope_of(&principal);
-    let operation = request.operation_name.clone();
-    let answered = answer::answer(state, principal, request).await;
+    };
     answer::register_if_ran(state, to_register, &answered).await;
     let policy = caching::Policy {
         public_get: method == Method::Get && scope == Scope::Public,
@@ -170,9 +170,12 @@ async fn execute_batch(
         }
         match answer::with_document(state, request).await {
             Ok((request, to_register)) => {
-                let answered = answer::answer(state, principal.clone(), request).await;
+                let Ok(answered) = answer::answer(state, principal.clone(), request, false).await
+                else {
+                    unreachable!("a batch is POSTed: its mutations are never refused");
+                };
                 answer::register_if_ran(state, to_register, &answered).await;
-                body.extend(answered.body);
+                body.extend_from_slice(&answered.body);
             }
             Err(refusal) => body.extend(error_body(refusal.code, &refusal.message)),
         }
@@ -184,7 +187,7 @@ async fn execute_batch(
         authenticated: principal.agent().is_some(),
         max_age_seconds: state.http_max_age_seconds,
     };
-    let mut http = caching::respond(http_request, body, &policy);
+    let mut http = caching::respond(http_request, body.into(), &policy);
     http.extensions_mut().insert(caller);
     http
 }

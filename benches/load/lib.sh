@@ -1,0 +1,188 @@
+# Helpers of the load benchmarks (run.sh), sourced from the repository root.
+# They set globals: GATEWAY, BARE, NODE, POSTGRAPHILE, DATABASE_URL, WORK.
+
+PG_ADMIN=${CATALOGUE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/catalogue-gateway
+GATEWAY_PORT=${BENCH_PORT:-18080}
+WORK=$(mktemp -d)
+export PGOPTIONS=--client-min-messages=warning
+DATABASE=
+declare -A SERVERS=()
+
+cleanup() {
+    local name
+    for name in "${!SERVERS[@]}"; do
+        kill "${SERVERS[$name]}" 2>/dev/null || true
+        wait "${SERVERS[$name]}" 2>/dev/null || true
+    done
+    if [ -n "$DATABASE" ]; then
+        psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" >/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ensure_wrk() {
+    command -v wrk >/dev/null && return
+    if [ "$(id -u)" = 0 ]; then
+        apt-get install -y -qq wrk >/dev/null
+    else
+        echo "wrk is missing: sudo apt-get install wrk" >&2
+        exit 1
+    fi
+}
+
+# PostGraphile and Node.js 22 (PostGraphile 5 needs it; Debian has 20) from
+# npm, at the versions locked in benches/load/postgraphile, in the cache.
+ensure_postgraphile() {
+    POSTGRAPHILE=$CACHE_DIR/postgraphile
+    local source=benches/load/postgraphile
+    mkdir -p "$POSTGRAPHILE"
+    cp "$source/graphile.config.mjs" "$POSTGRAPHILE/"
+    if ! cmp -s "$source/package-lock.json" "$POSTGRAPHILE/package-lock.json" ||
+        [ ! -x "$POSTGRAPHILE/node_modules/.bin/postgraphile" ]; then
+        command -v npm >/dev/null || {
+            echo "npm is missing: sudo apt-get install npm" >&2
+            exit 1
+        }
+        cp "$source/package.json" "$source/package-lock.json" "$POSTGRAPHILE/"
+        echo "installing PostGraphile into $POSTGRAPHILE…" >&2
+        (cd "$POSTGRAPHILE" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    fi
+    export NODE=$POSTGRAPHILE/node_modules/.bin/node
+}
+
+# The gateway and the bare ceiling (benches/bare-ceiling), release builds.
+build_release() {
+    cargo build --release --locked --quiet --workspace --bin catalogue-gateway --bin bare-ceiling
+    GATEWAY=${CARGO_TARGET_DIR:-target}/release/catalogue-gateway
+    BARE=${CARGO_TARGET_DIR:-target}/release/bare-ceiling
+}
+
+# A new database holding the seven projects and $1 synthetic ones, dropped
+# on exit: a copy (CREATE DATABASE … TEMPLATE) of a template database loaded
+# by an earlier run from the same migrations, catalogue files and generator,
+# else loaded now (migrate, import; several minutes at 10,000 projects) and
+# kept as that template. BENCH_RELOAD=1 loads it again anyway.
+fresh_catalogue_database() {
+    local projects=$1 fingerprint template
+    fingerprint=$(cat migrations/src/*.rs src/catalogue/synthetic.rs catalogue/* | sha256sum | cut -c1-12)
+    template=catalogue_bench_template_${projects}_$fingerprint
+    if [ "${BENCH_RELOAD:-0}" = 1 ] || ! database_exists "$template"; then
+        # Loaded under another name and renamed when complete: an interrupted
+        # load is never taken for a template.
+        local loading=catalogue_bench_loading url
+        psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $loading" >/dev/null
+        psql "$PG_ADMIN" -qc "CREATE DATABASE $loading" >/dev/null
+        url="${PG_ADMIN%/*}/$loading"
+        echo "loading the seven projects and $projects synthetic ones (kept as $template)…" >&2
+        "$GATEWAY" generate --projects "$projects" --out "$WORK/synthetic" >/dev/null
+        CATALOGUE_DATABASE_URL=$url RUST_LOG=warn "$GATEWAY" migrate >&2
+        CATALOGUE_DATABASE_URL=$url RUST_LOG=warn "$GATEWAY" import catalogue >/dev/null
+        CATALOGUE_DATABASE_URL=$url RUST_LOG=warn "$GATEWAY" import "$WORK/synthetic" >/dev/null
+        # Templates of other code or sizes are of no use any more.
+        local old
+        for old in $(psql "$PG_ADMIN" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'catalogue\_bench\_template\_%'"); do
+            psql "$PG_ADMIN" -qc "DROP DATABASE $old" >/dev/null
+        done
+        psql "$PG_ADMIN" -qc "ALTER DATABASE $loading RENAME TO $template" >/dev/null
+    fi
+    DATABASE=catalogue_bench_$$
+    psql "$PG_ADMIN" -qc "CREATE DATABASE $DATABASE TEMPLATE $template" >/dev/null
+    DATABASE_URL="${PG_ADMIN%/*}/$DATABASE"
+}
+
+database_exists() {
+    [ "$(psql "$PG_ADMIN" -Atc "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]
+}
+
+# Starts the server $1 with the command $3…, and waits until $2 answers a
+# GraphQL request.
+start_server() {
+    local name=$1 url=$2
+    shift 2
+    "$@" >"$WORK/$name.log" 2>&1 &
+    SERVERS[$name]=$!
+    for _ in $(seq 600); do
+        if curl -fs -H 'Content-Type: application/json' -d '{"query":"{ __typename }"}' \
+            "$url" >/dev/null 2>&1; then
+            return
+        fi
+        sleep 0.1
+    done
+    echo "$name did not start; its log:" >&2
+    cat "$WORK/$name.log" >&2
+    exit 1
+}
+
+stop_server() {
+    kill "${SERVERS[$1]}"
+    wait "${SERVERS[$1]}" 2>/dev/null || true
+    unset "SERVERS[$1]"
+}
+
+# The gateway on the bench database, with the extra NAME=value settings given.
+start_gateway() {
+    start_server gateway "http://127.0.0.1:$GATEWAY_PORT/graphql" \
+        env -u CATALOGUE_TEST_POSTGRES_URL CATALOGUE_LISTEN="127.0.0.1:$GATEWAY_PORT" CATALOGUE_DATABASE_URL="$DATABASE_URL" \
+        CATALOGUE_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn "$@" "$GATEWAY" serve
+}
+
+stop_gateway() {
+    stop_server gateway
+}
+
+# The JSON body asking `query`.
+request_body() {
+    python3 -c 'import json, sys; print(json.dumps({"query": sys.argv[1]}))' "$1"
+}
+
+# Fails unless `query` gets data and no error from $1 (so a typo in a query
+# cannot be measured as fast errors).
+check_answer() {
+    local url=$1 query=$2 what=$3 answer
+    answer=$(curl -s -H 'Content-Type: application/json' -d "$(request_body "$query")" "$url")
+    if ! python3 -c 'import json, sys
+answer = json.loads(sys.argv[1])
+sys.exit(0 if "errors" not in answer and all(answer["data"].values()) else 1)' "$answer"; then
+        echo "$what: the query does not get data: $answer" >&2
+        exit 1
+    fi
+}
+
+# One wrk run after a short warm-up; prints "req/s<TAB>p50<TAB>p99<TAB>non-2xx".
+measure() {
+    local url=$1 query=$2 connections=$3 seconds=$4
+    request_body "$query" >"$WORK/body.json"
+    export WRK_BODY_FILE=$WORK/body.json
+    wrk -t2 -c"$connections" -d2s -s benches/load/post.lua "$url" >/dev/null
+    wrk -t2 -c"$connections" -d"${seconds}s" --latency -s benches/load/post.lua "$url" | awk '
+        /Requests\/sec/ { rps = $2 }
+        /^ +50%/ { p50 = $2 }
+        /^ +99%/ { p99 = $2 }
+        /Non-2xx/ { failed = $NF }
+        END { printf "%.0f\t%s\t%s\t%d", rps, p50, p99, failed }'
+}
+
+# The Markdown report of the rows in $1 (see run.sh).
+write_report() {
+    python3 benches/load/report.py "$1"
+}
+
+# Replaces what lies between `<!-- $2:begin -->` and `<!-- $2:end -->` in
+# the file $1 by the contents of the file $3.
+replace_between_markers() {
+    python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+path, marker, insert = sys.argv[1:]
+text = open(path, encoding="utf-8").read()
+begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+if begin not in text or end not in text:
+    sys.exit(f"{path}: the markers {begin} and {end} are missing")
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+body = open(insert, encoding="utf-8").read()
+open(path, "w", encoding="utf-8").write(f"{head}{begin}\n{body}\n{end}{tail}")
+EOF
+}

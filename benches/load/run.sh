@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# `make bench`: the gateway beside PostGraphile v5 and a bare async-graphql
+# endpoint, in one run, on one fresh PostgreSQL database holding the seven
+# projects and a synthetic 10,000-project catalogue (a copy of the template
+# database the first run loads and keeps); wrk from loopback.
+# Prints a Markdown report and writes it into docs/BENCHMARKS.md between the
+# `load-benchmark` markers.
+#
+# Settings: BENCH_SECONDS (per measurement, default 10),
+# BENCH_CONCURRENCY (connections, default "8 64"),
+# BENCH_PROJECTS (default 10000), BENCH_ONLY (some of
+# "uncached memory redis postgraphile bare"; the report then goes to the
+# terminal only), BENCH_RELOAD=1 (load the catalogue again rather
+# than copy the template an earlier run kept), CATALOGUE_TEST_POSTGRES_URL,
+# BENCH_REDIS_URL.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source benches/load/lib.sh
+source benches/load/queries.sh
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+CONCURRENCY=${BENCH_CONCURRENCY:-8 64}
+PROJECTS=${BENCH_PROJECTS:-10000}
+POSTGRAPHILE_PORT=18081
+BARE_PORT=18082
+
+ensure_wrk
+ensure_postgraphile
+build_release
+fresh_catalogue_database "$PROJECTS"
+
+REPORT=$WORK/report.md
+ROWS=$WORK/rows.tsv # system, mode, query, connections, req/s, p50, p99, errors
+
+# Measures every query of the current server in mode $1 for system $2;
+# $3… are "label=query" pairs.
+measure_all() {
+    local mode=$1 system=$2 url=$3
+    shift 3
+    local pair label query connections
+    for pair in "$@"; do
+        label=${pair%%=*}
+        query=${pair#*=}
+        check_answer "$url" "$query" "$system $label"
+        for connections in $CONCURRENCY; do
+            printf '%s\t%s\t%s\t%s\t%s\n' "$system" "$mode" "$label" "$connections" \
+                "$(measure "$url" "$query" "$connections" "$SECONDS_PER_RUN")" >>"$ROWS"
+        done
+    done
+}
+
+OURS=(list="$OURS_LIST" nested="$OURS_NESTED" page="$OURS_PAGE" search="$OURS_SEARCH")
+GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/graphql
+
+ONLY=${BENCH_ONLY:-}
+# Whether the part $1 is to be measured.
+selected() {
+    [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
+}
+
+if selected uncached; then
+    start_gateway CATALOGUE_CACHE_ANSWERS=0
+    measure_all uncached gateway "$GATEWAY_URL" "${OURS[@]}"
+    stop_gateway
+fi
+if selected memory; then
+    start_gateway
+    measure_all "cached in process" gateway "$GATEWAY_URL" "${OURS[@]}"
+    stop_gateway
+fi
+if selected redis; then
+    start_gateway CATALOGUE_REDIS_URL="$REDIS" CATALOGUE_REDIS_PREFIX="catalogue-bench:$$:"
+    measure_all "cached in Redis" gateway "$GATEWAY_URL" "${OURS[@]}"
+    stop_gateway
+fi
+if selected postgraphile; then
+    start_server postgraphile "http://127.0.0.1:$POSTGRAPHILE_PORT/graphql" \
+        env DATABASE_URL="$DATABASE_URL" PORT="$POSTGRAPHILE_PORT" NODE_ENV=production \
+        GRAPHILE_ENV=production "$NODE" "$POSTGRAPHILE/node_modules/.bin/postgraphile" \
+        -C "$POSTGRAPHILE/graphile.config.mjs"
+    measure_all uncached postgraphile "http://127.0.0.1:$POSTGRAPHILE_PORT/graphql" \
+        list="$PG_LIST" nested="$PG_NESTED" page="$PG_PAGE"
+    stop_server postgraphile
+fi
+if selected bare; then
+    start_server bare "http://127.0.0.1:$BARE_PORT/graphql" "$BARE" "127.0.0.1:$BARE_PORT"
+    measure_all constant bare "http://127.0.0.1:$BARE_PORT/graphql" constant="{ hello }"
+    stop_server bare
+fi
+
+write_report "$ROWS" >"$REPORT"
+cat "$REPORT"
+if [ -z "$ONLY" ]; then
+    replace_between_markers docs/BENCHMARKS.md load-benchmark "$REPORT"
+    echo "written into docs/BENCHMARKS.md" >&2
+fi
