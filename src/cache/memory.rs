@@ -9,7 +9,7 @@ use moka::future::Cache;
 
 use bytes::Bytes;
 
-use super::{CacheError, CacheStore, stamped, unstamped};
+use super::{CacheError, CacheStore, unstamped};
 
 pub struct MemoryStore {
     generation: AtomicU64,
@@ -73,16 +73,6 @@ impl CacheStore for MemoryStore {
             .await
             .and_then(|(value, _)| unstamped(generation, value));
         Ok((generation, answer))
-    }
-
-    async fn put_answer(
-        &self,
-        key: &str,
-        generation: u64,
-        answer: &[u8],
-        ttl: Duration,
-    ) -> Result<(), CacheError> {
-        self.put(key, &stamped(generation, answer), ttl).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {

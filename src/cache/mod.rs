@@ -45,7 +45,9 @@ pub trait CacheStore: Send + Sync {
         generation: u64,
         answer: &[u8],
         ttl: Duration,
-    ) -> Result<(), CacheError>;
+    ) -> Result<(), CacheError> {
+        self.put(key, &stamped(generation, answer), ttl).await
+    }
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
     /// Takes `cost` tokens from the bucket `bucket` (refilled at

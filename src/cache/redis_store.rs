@@ -11,7 +11,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use bytes::Bytes;
 
-use super::{CacheError, CacheStore, stamped, unstamped};
+use super::{CacheError, CacheStore, unstamped};
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
 /// clock, the same for every replica), take `cost` tokens or say how long to wait.
@@ -134,16 +134,6 @@ impl CacheStore for RedisStore {
         let generation = generation.unwrap_or(0);
         let answer = value.and_then(|value| unstamped(generation, value.into()));
         Ok((generation, answer))
-    }
-
-    async fn put_answer(
-        &self,
-        key: &str,
-        generation: u64,
-        answer: &[u8],
-        ttl: Duration,
-    ) -> Result<(), CacheError> {
-        self.put(key, &stamped(generation, answer), ttl).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
