@@ -23,15 +23,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ensure_wrk() {
-    command -v wrk >/dev/null && return
+# Installs the Debian package $1 when its command $2 is missing (as root),
+# else says what to do.
+ensure_command() {
+    command -v "$2" >/dev/null && return
     if [ "$(id -u)" = 0 ]; then
-        apt-get install -y -qq wrk >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
     else
-        echo "wrk is missing: sudo apt-get install wrk" >&2
+        echo "$2 is missing: sudo apt-get install $1" >&2
         exit 1
     fi
 }
+
 
 # PostGraphile and Node.js 22 (PostGraphile 5 needs it; Debian has 20) from
 # npm, at the versions locked in benches/load/postgraphile, in the cache.
@@ -42,10 +45,7 @@ ensure_postgraphile() {
     cp "$source/graphile.config.mjs" "$POSTGRAPHILE/"
     if ! cmp -s "$source/package-lock.json" "$POSTGRAPHILE/package-lock.json" ||
         [ ! -x "$POSTGRAPHILE/node_modules/.bin/postgraphile" ]; then
-        command -v npm >/dev/null || {
-            echo "npm is missing: sudo apt-get install npm" >&2
-            exit 1
-        }
+        ensure_command npm npm
         cp "$source/package.json" "$source/package-lock.json" "$POSTGRAPHILE/"
         echo "installing PostGraphile into $POSTGRAPHILE…" >&2
         (cd "$POSTGRAPHILE" && npm ci --no-audit --no-fund --loglevel=error >&2)

@@ -24,7 +24,8 @@ PROJECTS=${BENCH_PROJECTS:-10000}
 POSTGRAPHILE_PORT=18081
 BARE_PORT=18082
 
-ensure_wrk
+ensure_command wrk wrk
+ensure_command python3 python3
 ensure_postgraphile
 build_release
 fresh_catalogue_database "$PROJECTS"
