@@ -69,3 +69,24 @@ async fn entities_resolve_by_their_keys() {
     assert_eq!(entities[2]["slug"], "insee");
     assert_eq!(entities[3], serde_json::Value::Null);
 }
+
+/// An error raised while executing outside any field (a representation
+/// without `__typename`) still carries a code, and its detail stays hidden.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entity_lookup_error_has_a_code() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let answer = app
+        .query(
+            "query($representations: [_Any!]!) { _entities(representations: $representations) {
+                __typename } }",
+            json!({ "representations": [{ "slug": "cartiflette" }] }),
+        )
+        .await;
+    let errors = answer["errors"].as_array().expect("an error");
+    assert!(
+        errors
+            .iter()
+            .all(|error| error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"),
+        "{answer:#}"
+    );
+}

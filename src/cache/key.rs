@@ -35,7 +35,9 @@ pub fn normalise(document: &str) -> String {
                 }
                 pending_space = true;
             }
-            c if c.is_whitespace() || c == ',' || c == '\u{feff}' => pending_space = true,
+            // GraphQL's insignificant characters only: a document with other
+            // whitespace does not parse, and must not share a valid one's key.
+            ' ' | '\t' | '\n' | '\r' | ',' | '\u{feff}' => pending_space = true,
             '"' => {
                 if pending_space && !out.is_empty() {
                     out.push(' ');
@@ -106,6 +108,8 @@ pub fn cache_key(
     normalised_document: &str,
 ) -> String {
     let mut hash = Sha256::new();
+    // An empty operation name is not a missing one (async-graphql refuses it).
+    hash.update([u8::from(operation_name.is_some())]);
     for part in [
         scope.tag(),
         operation_name.unwrap_or_default(),
@@ -146,5 +150,11 @@ mod tests {
             cache_key(Scope::Public, Some("Q"), "{}", "{ x }"),
             cache_key(Scope::Public, None, "{}", "{ x }")
         );
+        assert_ne!(
+            cache_key(Scope::Public, Some(""), "{}", "{ x }"),
+            cache_key(Scope::Public, None, "{}", "{ x }")
+        );
+        // A no-break space is not GraphQL whitespace: that document does not parse.
+        assert_ne!(normalise("{ x }"), normalise("{\u{a0}x }"));
     }
 }

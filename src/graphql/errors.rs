@@ -82,6 +82,15 @@ fn is_depth_or_complexity(error: &ServerError) -> bool {
     )
 }
 
+/// Whether an error is one async-graphql raises while resolving
+/// federation's `_entities` (without a path).
+fn is_entities_error(error: &ServerError) -> bool {
+    matches!(
+        error.message.as_str(),
+        "Entity not found." | "\"__typename\" must be an existing string."
+    )
+}
+
 /// Whether an error says which operation to run is unclear (missing or
 /// unknown `operationName`).
 fn is_operation_resolution(error: &ServerError) -> bool {
@@ -89,15 +98,20 @@ fn is_operation_resolution(error: &ServerError) -> bool {
         || error.message == "Operation name required in request."
 }
 
-/// Gives every error of an executed request a code, once it has run: a
-/// resolver's error without one is treated as ours (logged, hidden); an
-/// error outside any field (validation, recursion and other limits, the
-/// choice of operation) gets the code of its kind.
+/// Gives every error of an executed request a code, once it has run: an
+/// error raised while executing (in a field, or anywhere once there is
+/// data) without one is treated as ours (logged, hidden); an error before
+/// execution (validation, recursion and other limits, the choice of
+/// operation) gets the code of its kind.
 ///
 /// Done on the response rather than by an async-graphql extension: any
 /// extension sends every field through the slow path of the executor
 /// (a registry lookup and boxed futures per field).
 pub(super) fn give_codes(response: &mut Response) {
+    // Execution answers an object; it answers null only when a non-null
+    // root field failed, with an error that has a path, except federation's
+    // `_entities`, whose errors have none.
+    let executed = response.data != async_graphql::Value::Null;
     for error in &mut response.errors {
         if error
             .extensions
@@ -106,7 +120,7 @@ pub(super) fn give_codes(response: &mut Response) {
         {
             continue;
         }
-        let code = if !error.path.is_empty() {
+        let code = if executed || !error.path.is_empty() || is_entities_error(error) {
             tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error");
             error.message = INTERNAL_MESSAGE.to_owned();
             code::INTERNAL_SERVER_ERROR
