@@ -98,7 +98,8 @@ pub struct Config {
     pub cache_answers: bool,
     /// How long an answer stays in the response cache, in seconds.
     pub cache_ttl_seconds: u64,
-    /// Size of the in-process response cache, in bytes.
+    /// Size of the in-process response cache (with Redis: of the answers
+    /// also kept in process), in bytes.
     pub cache_memory_bytes: u64,
     /// `max-age` of public answers to GET requests, for browsers and CDNs, in seconds.
     pub http_max_age_seconds: u64,

@@ -212,6 +212,7 @@ pub async fn response_cache(config: &Config) -> Result<cache::ResponseCache, Sta
             url.expose(),
             &config.redis_prefix,
             Duration::from_millis(config.redis_timeout_ms),
+            config.cache_memory_bytes,
         )?),
         None => std::sync::Arc::new(cache::MemoryStore::new(config.cache_memory_bytes)),
     };

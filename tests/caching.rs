@@ -352,8 +352,10 @@ async fn redis_commands(url: &str) -> std::collections::BTreeMap<String, u64> {
         .collect()
 }
 
-/// A cached answer costs one Redis command, which reads the generation and
-/// the answer together; after a write, the same key holds the new answer.
+/// A cached answer costs one Redis command: a `GET` of the generation when
+/// the gateway keeps the answer near (it computed or fetched it), else an
+/// `MGET` of the generation and the answer; after a new generation, the same
+/// key holds the new answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_answer_costs_one_redis_round_trip() {
     let redis = common::redis::TestRedis::start();
@@ -386,8 +388,37 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
     assert_eq!(hit.body, miss.body);
     assert_eq!(
         redis_commands(&redis.url()).await,
-        [("mget".to_owned(), 1)].into(),
-        "one round trip: MGET of the generation and the answer"
+        [("get".to_owned(), 1)].into(),
+        "one round trip: GET of the generation (the answer is kept near)"
+    );
+    // Another gateway on the same Redis has no near copy: one MGET, then GETs.
+    let other = TestApp::spawn_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        Some(catalogue_dir()),
+        {
+            let url = redis.url();
+            move |config| {
+                config.redis_url = Some(Secret::new(url));
+                config.rate_limit_per_minute = 0;
+            }
+        },
+    )
+    .await;
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let from_redis = get(&other, PROJECTS, None, None).await;
+    assert_eq!(from_redis.header("x-cache"), Some("HIT"));
+    assert_eq!(from_redis.body, miss.body);
+    assert_eq!(
+        get(&other, PROJECTS, None, None).await.header("x-cache"),
+        Some("HIT")
+    );
+    assert_eq!(
+        redis_commands(&redis.url()).await,
+        [("mget".to_owned(), 1), ("get".to_owned(), 1)].into(),
     );
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*answer:*")
@@ -396,7 +427,8 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
         .unwrap();
     assert_eq!(keys.len(), 1);
 
-    // A new generation: the kept answer is stale, replaced under the same key.
+    // A new generation: the kept answers (near and in Redis) are stale;
+    // the new one replaces them under the same key.
     let _: u64 = redis::cmd("INCR")
         .arg("catalogue:generation") // the default prefix
         .query_async(&mut connection)
@@ -418,6 +450,51 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
     assert_eq!(
         keys_after, keys,
         "one key per question, whatever the generation"
+    );
+}
+
+/// Redis restarts empty after a write the gateway's near copy predates: the
+/// generation starts again above every earlier one, so that copy is never
+/// taken for current.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_does_not_revive_answers_kept_in_process() {
+    let mut redis = common::redis::TestRedis::start();
+    let app = gateway_on_redis(redis.url()).await;
+    assert_eq!(
+        get(&app, PROJECTS, None, None).await.header("x-cache"),
+        Some("MISS")
+    );
+    assert_eq!(
+        get(&app, PROJECTS, None, None).await.header("x-cache"),
+        Some("HIT")
+    );
+    // A write elsewhere moves the generation on; then Redis loses everything.
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: u64 = redis::cmd("INCR")
+        .arg("catalogue:generation")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    redis.stop();
+    redis.resume();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let first_cached = loop {
+        if let Some(cache) = get(&app, PROJECTS, None, None).await.header("x-cache") {
+            break cache.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway never reconnected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        first_cached, "MISS",
+        "the answer kept before the write is not served"
     );
 }
 

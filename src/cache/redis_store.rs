@@ -2,6 +2,11 @@
 //! prefix. Short timeouts: a slow Redis must cost a request little. The
 //! connection is made on first use, so a gateway starts while Redis is down,
 //! and the connection manager reconnects by itself afterwards.
+//!
+//! Answers are also kept near, in process, stamped like in Redis: while the
+//! generation has not moved, a hit costs one `GET` of the generation (a few
+//! bytes) instead of the answer's bytes from Redis. Redis still says which
+//! generation is current, so every replica stops serving older answers at once.
 
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -11,7 +16,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use bytes::Bytes;
 
-use super::{CacheError, CacheStore, unstamped};
+use moka::future::Cache;
+
+use super::{CacheError, CacheStore, stamped, unstamped};
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
 /// clock, the same for every replica), take `cost` tokens or say how long to wait.
@@ -36,6 +43,15 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / per_ms) + 1000)
 return wait
 "#;
 
+/// The first value of a generation counter Redis lost: the time in µs,
+/// above every generation counted before (from an earlier time, one per
+/// write), so no answer kept in process before can pass for current.
+fn fresh_generation() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |elapsed| elapsed.as_micros() as u64)
+}
+
 /// Least time between two attempts to make the first connection.
 const CONNECT_RETRY: Duration = Duration::from_secs(1);
 
@@ -45,6 +61,8 @@ pub struct RedisStore {
     prefix: String,
     connection: RwLock<Option<ConnectionManager>>,
     connecting: tokio::sync::Mutex<Option<Instant>>,
+    /// Stamped answers as in Redis, by key (without the prefix).
+    near: Cache<String, Bytes>,
 }
 
 fn failed(error: redis::RedisError) -> CacheError {
@@ -53,14 +71,26 @@ fn failed(error: redis::RedisError) -> CacheError {
 
 impl RedisStore {
     /// A store on `url` (checked now, connected on first use); keys start
-    /// with `prefix` (several deployments may share one Redis).
-    pub fn new(url: &str, prefix: &str, timeout: Duration) -> Result<Self, CacheError> {
+    /// with `prefix` (several deployments may share one Redis). At most
+    /// `near_bytes` of answers are kept in process too.
+    pub fn new(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        near_bytes: u64,
+    ) -> Result<Self, CacheError> {
         Ok(Self {
             client: redis::Client::open(url).map_err(failed)?,
             timeout,
             prefix: prefix.to_owned(),
             connection: RwLock::new(None),
             connecting: tokio::sync::Mutex::new(None),
+            near: Cache::builder()
+                .max_capacity(near_bytes)
+                .weigher(|key: &String, value: &Bytes| {
+                    u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
+                })
+                .build(),
         })
     }
 
@@ -102,38 +132,99 @@ impl RedisStore {
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
+
+    /// `generation` as read, or, when Redis has lost it (restarted empty,
+    /// evicted it), a fresh one set for every replica (the first to ask sets it).
+    async fn or_fresh(
+        &self,
+        connection: &mut ConnectionManager,
+        generation: Option<u64>,
+    ) -> Result<u64, CacheError> {
+        if let Some(generation) = generation {
+            return Ok(generation);
+        }
+        let fresh = fresh_generation();
+        let earlier: Option<u64> = redis::cmd("SET")
+            .arg(self.key("generation"))
+            .arg(fresh)
+            .arg("NX")
+            .arg("GET")
+            .query_async(connection)
+            .await
+            .map_err(failed)?;
+        Ok(earlier.unwrap_or(fresh))
+    }
 }
 
 #[async_trait::async_trait]
 impl CacheStore for RedisStore {
     async fn generation(&self) -> Result<u64, CacheError> {
-        let generation: Option<u64> = self
-            .connection()
-            .await?
+        let mut connection = self.connection().await?;
+        let generation: Option<u64> = connection
             .get(self.key("generation"))
             .await
             .map_err(failed)?;
-        Ok(generation.unwrap_or(0))
+        self.or_fresh(&mut connection, generation).await
     }
 
     async fn bump_generation(&self) -> Result<u64, CacheError> {
-        self.connection()
-            .await?
-            .incr(self.key("generation"), 1u64)
-            .await
-            .map_err(failed)
-    }
-
-    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
-        let (generation, value): (Option<u64>, Option<Vec<u8>>) = redis::cmd("MGET")
-            .arg(self.key("generation"))
-            .arg(self.key(key))
+        let key = self.key("generation");
+        let (generation,): (u64,) = redis::pipe()
+            .atomic()
+            .cmd("SET")
+            .arg(&key)
+            .arg(fresh_generation())
+            .arg("NX")
+            .ignore()
+            .incr(&key, 1u64)
             .query_async(&mut self.connection().await?)
             .await
             .map_err(failed)?;
-        let generation = generation.unwrap_or(0);
-        let answer = value.and_then(|value| unstamped(generation, value.into()));
+        Ok(generation)
+    }
+
+    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
+        let mut connection = self.connection().await?;
+        if let Some(near) = self.near.get(key).await {
+            let generation: Option<u64> = connection
+                .get(self.key("generation"))
+                .await
+                .map_err(failed)?;
+            let generation = self.or_fresh(&mut connection, generation).await?;
+            if let Some(answer) = unstamped(generation, near) {
+                return Ok((generation, Some(answer)));
+            }
+            // Out of date here; Redis may hold a newer one from another replica.
+            self.near.invalidate(key).await;
+        }
+        let (generation, value): (Option<u64>, Option<Vec<u8>>) = redis::cmd("MGET")
+            .arg(self.key("generation"))
+            .arg(self.key(key))
+            .query_async(&mut connection)
+            .await
+            .map_err(failed)?;
+        let generation = self.or_fresh(&mut connection, generation).await?;
+        let Some(value) = value.map(Bytes::from) else {
+            return Ok((generation, None));
+        };
+        let answer = unstamped(generation, value.clone());
+        if answer.is_some() {
+            self.near.insert(key.to_owned(), value).await;
+        }
         Ok((generation, answer))
+    }
+
+    async fn put_answer(
+        &self,
+        key: &str,
+        generation: u64,
+        answer: &[u8],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        let value = stamped(generation, answer);
+        self.put(key, &value, ttl).await?;
+        self.near.insert(key.to_owned(), value.into()).await;
+        Ok(())
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
