@@ -257,12 +257,16 @@ async fn http_caching_headers_and_conditional_requests() {
 
 on_both_backends!(a_write_through_one_gateway_is_seen_through_the_other);
 
-/// A gateway whose cache is the Redis at `url`.
+/// A gateway whose cache is the Redis at `url` (rate limiting off: only
+/// the answer cache talks to Redis).
 async fn gateway_on_redis(url: String) -> TestApp {
     TestApp::spawn_configured(
         TestDatabase::create(Backend::Sqlite).await,
         Some(catalogue_dir()),
-        move |config| config.redis_url = Some(Secret::new(url)),
+        move |config| {
+            config.redis_url = Some(Secret::new(url));
+            config.rate_limit_per_minute = 0;
+        },
     )
     .await
 }
@@ -284,10 +288,7 @@ async fn redis_going_away_is_not_an_outage() {
     let mut redis = common::redis::TestRedis::start();
     let app = gateway_on_redis(redis.url()).await;
     let first = get(&app, PROJECTS, None, None).await;
-    assert_eq!(
-        get(&app, PROJECTS, None, None).await.header("x-cache"),
-        Some("HIT")
-    );
+    assert_eq!(x_cache(&app).await.as_deref(), Some("HIT"));
     assert_eq!(ready(&app).await["cache"]["status"], "ok");
 
     redis.stop();
@@ -318,20 +319,38 @@ async fn redis_going_away_is_not_an_outage() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(
-        get(&app, PROJECTS, None, None).await.header("x-cache"),
-        Some("HIT")
-    );
+    assert_eq!(x_cache(&app).await.as_deref(), Some("HIT"));
     assert_eq!(ready(&app).await["cache"]["status"], "ok");
+}
+
+/// What the `X-Cache` header of the answer to [`PROJECTS`] says.
+async fn x_cache(app: &TestApp) -> Option<String> {
+    get(app, PROJECTS, None, None)
+        .await
+        .header("x-cache")
+        .map(str::to_owned)
+}
+
+async fn redis_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// What a write does to the cache: a new generation (default key prefix).
+async fn bump_generation(connection: &mut redis::aio::MultiplexedConnection) {
+    let _: u64 = redis::cmd("INCR")
+        .arg("catalogue:generation")
+        .query_async(connection)
+        .await
+        .unwrap();
 }
 
 /// The Redis commands run since the last reset, by name (`INFO commandstats`).
 async fn redis_commands(url: &str) -> std::collections::BTreeMap<String, u64> {
-    let mut connection = redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut connection = redis_connection(url).await;
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
         .query_async(&mut connection)
@@ -352,6 +371,14 @@ async fn redis_commands(url: &str) -> std::collections::BTreeMap<String, u64> {
         .collect()
 }
 
+async fn reset_command_stats(connection: &mut redis::aio::MultiplexedConnection) {
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(connection)
+        .await
+        .unwrap();
+}
+
 /// A cached answer costs one Redis command: a `GET` of the generation when
 /// the gateway keeps the answer near (it computed or fetched it), else an
 /// `MGET` of the generation and the answer; after a new generation, the same
@@ -359,30 +386,11 @@ async fn redis_commands(url: &str) -> std::collections::BTreeMap<String, u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_answer_costs_one_redis_round_trip() {
     let redis = common::redis::TestRedis::start();
-    let app = TestApp::spawn_configured(
-        TestDatabase::create(Backend::Sqlite).await,
-        Some(catalogue_dir()),
-        {
-            let url = redis.url();
-            move |config| {
-                config.redis_url = Some(Secret::new(url));
-                config.rate_limit_per_minute = 0;
-            }
-        },
-    )
-    .await;
+    let app = gateway_on_redis(redis.url()).await;
     let miss = get(&app, PROJECTS, None, None).await;
     assert_eq!(miss.header("x-cache"), Some("MISS"));
-    let mut connection = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let mut connection = redis_connection(&redis.url()).await;
+    reset_command_stats(&mut connection).await;
     let hit = get(&app, PROJECTS, None, None).await;
     assert_eq!(hit.header("x-cache"), Some("HIT"));
     assert_eq!(hit.body, miss.body);
@@ -392,30 +400,12 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
         "one round trip: GET of the generation (the answer is kept near)"
     );
     // Another gateway on the same Redis has no near copy: one MGET, then GETs.
-    let other = TestApp::spawn_configured(
-        TestDatabase::create(Backend::Sqlite).await,
-        Some(catalogue_dir()),
-        {
-            let url = redis.url();
-            move |config| {
-                config.redis_url = Some(Secret::new(url));
-                config.rate_limit_per_minute = 0;
-            }
-        },
-    )
-    .await;
-    let () = redis::cmd("CONFIG")
-        .arg("RESETSTAT")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let other = gateway_on_redis(redis.url()).await;
+    reset_command_stats(&mut connection).await;
     let from_redis = get(&other, PROJECTS, None, None).await;
     assert_eq!(from_redis.header("x-cache"), Some("HIT"));
     assert_eq!(from_redis.body, miss.body);
-    assert_eq!(
-        get(&other, PROJECTS, None, None).await.header("x-cache"),
-        Some("HIT")
-    );
+    assert_eq!(x_cache(&other).await.as_deref(), Some("HIT"));
     assert_eq!(
         redis_commands(&redis.url()).await,
         [("mget".to_owned(), 1), ("get".to_owned(), 1)].into(),
@@ -429,19 +419,9 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
 
     // A new generation: the kept answers (near and in Redis) are stale;
     // the new one replaces them under the same key.
-    let _: u64 = redis::cmd("INCR")
-        .arg("catalogue:generation") // the default prefix
-        .query_async(&mut connection)
-        .await
-        .unwrap();
-    assert_eq!(
-        get(&app, PROJECTS, None, None).await.header("x-cache"),
-        Some("MISS")
-    );
-    assert_eq!(
-        get(&app, PROJECTS, None, None).await.header("x-cache"),
-        Some("HIT")
-    );
+    bump_generation(&mut connection).await;
+    assert_eq!(x_cache(&app).await.as_deref(), Some("MISS"));
+    assert_eq!(x_cache(&app).await.as_deref(), Some("HIT"));
     let keys_after: Vec<String> = redis::cmd("KEYS")
         .arg("*answer:*")
         .query_async(&mut connection)
@@ -460,25 +440,11 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
 async fn a_redis_restart_does_not_revive_answers_kept_in_process() {
     let mut redis = common::redis::TestRedis::start();
     let app = gateway_on_redis(redis.url()).await;
-    assert_eq!(
-        get(&app, PROJECTS, None, None).await.header("x-cache"),
-        Some("MISS")
-    );
-    assert_eq!(
-        get(&app, PROJECTS, None, None).await.header("x-cache"),
-        Some("HIT")
-    );
+    assert_eq!(x_cache(&app).await.as_deref(), Some("MISS"));
+    assert_eq!(x_cache(&app).await.as_deref(), Some("HIT"));
     // A write elsewhere moves the generation on; then Redis loses everything.
-    let mut connection = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: u64 = redis::cmd("INCR")
-        .arg("catalogue:generation")
-        .query_async(&mut connection)
-        .await
-        .unwrap();
+    let mut connection = redis_connection(&redis.url()).await;
+    bump_generation(&mut connection).await;
     redis.stop();
     redis.resume();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
