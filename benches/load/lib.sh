@@ -19,6 +19,9 @@ cleanup() {
     if [ -n "$DATABASE" ]; then
         psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" >/dev/null || true
     fi
+    # The answers the Redis-cached gateway kept (run.sh's prefix).
+    redis-cli -u "$REDIS" --scan --pattern "catalogue-bench:$$:*" 2>/dev/null |
+        xargs -r redis-cli -u "$REDIS" del >/dev/null 2>&1 || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
