@@ -97,8 +97,6 @@ fn copy_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut S
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
 /// The key of an answer: scope, operation, variables, document (the
 /// generation is stamped on the answer, not in its key).
 pub fn cache_key(
@@ -119,12 +117,7 @@ pub fn cache_key(
         hash.update((part.len() as u64).to_le_bytes());
         hash.update(part.as_bytes());
     }
-    let mut key = String::with_capacity(64);
-    for byte in hash.finalize() {
-        key.push(char::from(HEX[usize::from(byte >> 4)]));
-        key.push(char::from(HEX[usize::from(byte & 0xf)]));
-    }
-    key
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

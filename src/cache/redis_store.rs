@@ -186,11 +186,7 @@ impl CacheStore for RedisStore {
     async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
         let mut connection = self.connection().await?;
         if let Some(near) = self.near.get(key).await {
-            let generation: Option<u64> = connection
-                .get(self.key("generation"))
-                .await
-                .map_err(failed)?;
-            let generation = self.or_fresh(&mut connection, generation).await?;
+            let generation = self.generation().await?;
             if let Some(answer) = unstamped(generation, near) {
                 return Ok((generation, Some(answer)));
             }
