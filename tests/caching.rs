@@ -56,6 +56,8 @@ impl Setup {
             move |config: &mut Config| {
                 config.dev_auth = true;
                 config.dev_key_file = key_file;
+                // Tests here ask again until a change shows; limits are tested elsewhere.
+                config.rate_limit_per_minute = 0;
                 if let Some(prefix) = prefix {
                     config.redis_url = Some(Secret::new(REDIS));
                     config.redis_prefix = prefix;
@@ -153,7 +155,7 @@ async fn answers_never_cross_between_anonymous_callers_and_agents() {
 }
 
 /// Two gateways share the database and Redis: a write through one is seen
-/// through the other at once.
+/// through the other as soon as it has read Redis's invalidation.
 async fn a_write_through_one_gateway_is_seen_through_the_other(backend: Backend) {
     let setup = Setup::new();
     let prefix = redis_prefix();
@@ -191,9 +193,15 @@ async fn a_write_through_one_gateway_is_seen_through_the_other(backend: Backend)
     assert_eq!(status, 200, "{answer}");
     assert!(answer.get("errors").is_none(), "{answer}");
 
-    let after = get(&second, read, None, None).await;
-    assert_eq!(after.header("x-cache"), Some("MISS"));
-    assert_eq!(after.body["data"]["project"]["summary"], "Rapports, vite.");
+    // The writer itself answers the write at once.
+    let mine = get(&first, read, None, None).await;
+    assert_eq!(mine.body["data"]["project"]["summary"], "Rapports, vite.");
+    // The other may take it from Redis, where the writer just kept it.
+    common::redis::once_invalidated(
+        || get(&second, read, None, None),
+        |answer| answer.body["data"]["project"]["summary"] == "Rapports, vite.",
+    )
+    .await;
 }
 
 /// Public answers to GET carry what a CDN needs; others tell caches to keep nothing.
@@ -367,7 +375,8 @@ async fn redis_commands(url: &str) -> std::collections::BTreeMap<String, u64> {
                 .ok()?;
             Some((name.to_owned(), calls))
         })
-        .filter(|(name, _)| name != "info" && name != "config|resetstat")
+        // The test's own commands, and the heartbeat of tracking connections.
+        .filter(|(name, _)| !matches!(name.as_str(), "info" | "config|resetstat" | "ping"))
         .collect()
 }
 
@@ -379,28 +388,31 @@ async fn reset_command_stats(connection: &mut redis::aio::MultiplexedConnection)
         .unwrap();
 }
 
-/// A cached answer costs one Redis command: a `GET` of the generation when
-/// the gateway keeps the answer near (it computed or fetched it), else an
-/// `MGET` of the generation and the answer; after a new generation, the same
-/// key holds the new answer.
+/// A cached answer costs no Redis command while Redis tracks the generation
+/// for the gateway, and the answer is kept in process (it computed or
+/// fetched it); else one: an `MGET` of the generation and the answer. After
+/// a new generation, the same key holds the new answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cached_answer_costs_one_redis_round_trip() {
+async fn a_cached_answer_costs_no_redis_round_trip_while_redis_tracks_the_generation() {
     let redis = common::redis::TestRedis::start();
+    let mut connection = redis_connection(&redis.url()).await;
+    // Set before the gateway asks: it would set it, and Redis would then
+    // announce that change too.
+    bump_generation(&mut connection).await;
     let app = gateway_on_redis(redis.url()).await;
+    common::redis::wait_for_tracking(&redis.url(), 1).await;
     let miss = get(&app, PROJECTS, None, None).await;
     assert_eq!(miss.header("x-cache"), Some("MISS"));
-    let mut connection = redis_connection(&redis.url()).await;
     reset_command_stats(&mut connection).await;
-    let hit = get(&app, PROJECTS, None, None).await;
-    assert_eq!(hit.header("x-cache"), Some("HIT"));
-    assert_eq!(hit.body, miss.body);
-    assert_eq!(
-        redis_commands(&redis.url()).await,
-        [("get".to_owned(), 1)].into(),
-        "one round trip: GET of the generation (the answer is kept near)"
-    );
-    // Another gateway on the same Redis has no near copy: one MGET, then GETs.
+    for _ in 0..3 {
+        let hit = get(&app, PROJECTS, None, None).await;
+        assert_eq!(hit.header("x-cache"), Some("HIT"));
+        assert_eq!(hit.body, miss.body);
+    }
+    assert_eq!(redis_commands(&redis.url()).await, [].into());
+    // Another gateway on the same Redis has no near copy: one MGET, then nothing.
     let other = gateway_on_redis(redis.url()).await;
+    common::redis::wait_for_tracking(&redis.url(), 2).await;
     reset_command_stats(&mut connection).await;
     let from_redis = get(&other, PROJECTS, None, None).await;
     assert_eq!(from_redis.header("x-cache"), Some("HIT"));
@@ -408,7 +420,7 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
     assert_eq!(x_cache(&other).await.as_deref(), Some("HIT"));
     assert_eq!(
         redis_commands(&redis.url()).await,
-        [("mget".to_owned(), 1), ("get".to_owned(), 1)].into(),
+        [("mget".to_owned(), 1)].into(),
     );
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*answer:*")
@@ -417,10 +429,13 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
         .unwrap();
     assert_eq!(keys.len(), 1);
 
-    // A new generation: the kept answers (near and in Redis) are stale;
-    // the new one replaces them under the same key.
+    // A new generation, set by anyone: the kept answers (near and in Redis)
+    // are stale; the new one replaces them under the same key.
     bump_generation(&mut connection).await;
-    assert_eq!(x_cache(&app).await.as_deref(), Some("MISS"));
+    let after =
+        common::redis::once_invalidated(|| x_cache(&app), |cache| cache.as_deref() != Some("HIT"))
+            .await;
+    assert_eq!(after.as_deref(), Some("MISS"));
     assert_eq!(x_cache(&app).await.as_deref(), Some("HIT"));
     let keys_after: Vec<String> = redis::cmd("KEYS")
         .arg("*answer:*")
@@ -431,6 +446,36 @@ async fn a_cached_answer_costs_one_redis_round_trip() {
         keys_after, keys,
         "one key per question, whatever the generation"
     );
+}
+
+/// The connection on which Redis tracks the generation is cut, and the
+/// generation moves before the gateway makes it again: the gateway does not
+/// take the generation it knew for current; it reads it from Redis, one
+/// `GET` per answer, until Redis tracks it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_tracking_connection_does_not_hide_a_new_generation() {
+    let redis = common::redis::TestRedis::start();
+    let app = gateway_on_redis(redis.url()).await;
+    common::redis::wait_for_tracking(&redis.url(), 1).await;
+    assert_eq!(x_cache(&app).await.as_deref(), Some("MISS"));
+    assert_eq!(x_cache(&app).await.as_deref(), Some("HIT"));
+    let mut connection = redis_connection(&redis.url()).await;
+    let killed: u64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .arg("SKIPME")
+        .arg("yes")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(killed >= 1);
+    bump_generation(&mut connection).await;
+    // Stale hits may come until the gateway has seen its connection go.
+    common::redis::once_invalidated(|| x_cache(&app), |cache| cache.as_deref() == Some("MISS"))
+        .await;
+    common::redis::wait_for_tracking(&redis.url(), 1).await;
+    assert_eq!(x_cache(&app).await.as_deref(), Some("HIT"));
 }
 
 /// Redis restarts empty after a write the gateway's near copy predates: the

@@ -383,7 +383,11 @@ async fn a_harvest_that_changes_facts_is_not_hidden_by_the_cache() {
         common::run_cli_with(&app.database.url, &["harvest".as_ref()], &environment);
     assert!(ok, "{stdout}{stderr}");
 
-    let fresh = get(&app, stars, None, None).await;
+    let fresh = common::redis::once_invalidated(
+        || get(&app, stars, None, None),
+        |answer| answer.body["data"]["project"]["repositories"][0]["stars"] == 42,
+    )
+    .await;
     assert_eq!(fresh.header("x-cache"), Some("MISS"));
     assert_eq!(
         fresh.body["data"]["project"]["repositories"][0]["stars"],

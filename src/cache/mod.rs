@@ -3,12 +3,14 @@
 //! reader's visibility scope) and stamped with the catalogue generation they
 //! were computed in, which every write bumps so that every replica stops
 //! serving older answers at once. The generation and the answer are read
-//! together: one round trip per cached answer.
+//! together: at most one round trip per cached answer (none while Redis
+//! tracks the generation for us).
 //!
 //! Two stores behind one trait: Redis when `CATALOGUE_REDIS_URL` is set
 //! (shared by replicas), in-process otherwise. A failing store is a cache
 //! miss, never an error: the database answers.
 
+mod generation_watch;
 mod key;
 mod memory;
 mod redis_store;

@@ -3,10 +3,10 @@
 //! connection is made on first use, so a gateway starts while Redis is down,
 //! and the connection manager reconnects by itself afterwards.
 //!
-//! Answers are also kept near, in process, stamped like in Redis: while the
-//! generation has not moved, a hit costs one `GET` of the generation (a few
-//! bytes) instead of the answer's bytes from Redis. Redis still says which
-//! generation is current, so every replica stops serving older answers at once.
+//! Answers are also kept near, in process, stamped like in Redis, and so is
+//! the generation while Redis tracks it for us ([`GenerationWatch`]): a hit
+//! then costs no Redis round trip. Without tracking, it costs one `GET` of
+//! the generation (a few bytes) instead of the answer's bytes.
 
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use bytes::Bytes;
 
 use moka::future::Cache;
 
+use super::generation_watch::GenerationWatch;
 use super::{CacheError, CacheStore, stamped, unstamped};
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
@@ -63,6 +64,7 @@ pub struct RedisStore {
     connecting: tokio::sync::Mutex<Option<Instant>>,
     /// Stamped answers as in Redis, by key (without the prefix).
     near: Cache<String, Bytes>,
+    generation: GenerationWatch,
 }
 
 fn failed(error: redis::RedisError) -> CacheError {
@@ -79,8 +81,11 @@ impl RedisStore {
         timeout: Duration,
         near_bytes: u64,
     ) -> Result<Self, CacheError> {
+        let client = redis::Client::open(url).map_err(failed)?;
+        let generation = GenerationWatch::start(&client, format!("{prefix}generation"), timeout);
         Ok(Self {
-            client: redis::Client::open(url).map_err(failed)?,
+            client,
+            generation,
             timeout,
             prefix: prefix.to_owned(),
             connection: RwLock::new(None),
@@ -159,17 +164,23 @@ impl RedisStore {
 #[async_trait::async_trait]
 impl CacheStore for RedisStore {
     async fn generation(&self) -> Result<u64, CacheError> {
+        if let Some(generation) = self.generation.known() {
+            return Ok(generation);
+        }
+        let ticket = self.generation.ticket();
         let mut connection = self.connection().await?;
         let generation: Option<u64> = connection
             .get(self.key("generation"))
             .await
             .map_err(failed)?;
-        self.or_fresh(&mut connection, generation).await
+        let generation = self.or_fresh(&mut connection, generation).await?;
+        self.generation.keep(ticket, generation);
+        Ok(generation)
     }
 
     async fn bump_generation(&self) -> Result<u64, CacheError> {
         let key = self.key("generation");
-        let (generation,): (u64,) = redis::pipe()
+        let bumped: Result<(u64,), _> = redis::pipe()
             .atomic()
             .cmd("SET")
             .arg(&key)
@@ -178,13 +189,14 @@ impl CacheStore for RedisStore {
             .ignore()
             .incr(&key, 1u64)
             .query_async(&mut self.connection().await?)
-            .await
-            .map_err(failed)?;
-        Ok(generation)
+            .await;
+        // Even a failed bump may have been made: this replica's next reader
+        // asks Redis rather than wait for the invalidation.
+        self.generation.forget();
+        Ok(bumped.map_err(failed)?.0)
     }
 
     async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
-        let mut connection = self.connection().await?;
         if let Some(near) = self.near.get(key).await {
             let generation = self.generation().await?;
             if let Some(answer) = unstamped(generation, near) {
@@ -193,6 +205,8 @@ impl CacheStore for RedisStore {
             // Out of date here; Redis may hold a newer one from another replica.
             self.near.invalidate(key).await;
         }
+        let ticket = self.generation.ticket();
+        let mut connection = self.connection().await?;
         let (generation, value): (Option<u64>, Option<Vec<u8>>) = redis::cmd("MGET")
             .arg(self.key("generation"))
             .arg(self.key(key))
@@ -200,6 +214,7 @@ impl CacheStore for RedisStore {
             .await
             .map_err(failed)?;
         let generation = self.or_fresh(&mut connection, generation).await?;
+        self.generation.keep(ticket, generation);
         let Some(value) = value.map(Bytes::from) else {
             return Ok((generation, None));
         };

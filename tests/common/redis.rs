@@ -68,3 +68,59 @@ impl Drop for TestRedis {
         self.stop();
     }
 }
+
+/// How many connections have the Redis at `url` track keys for them in
+/// broadcast mode: one per gateway, once it has made it.
+pub async fn tracking_connections(url: &str) -> usize {
+    let mut connection = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let clients: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    clients
+        .lines()
+        .filter(|client| {
+            client.split(' ').any(|field| {
+                field
+                    .strip_prefix("flags=")
+                    .is_some_and(|f| f.contains('B'))
+            })
+        })
+        .count()
+}
+
+/// Waits until `count` gateways have the Redis at `url` track the generation for them.
+pub async fn wait_for_tracking(url: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tracking_connections(url).await < count {
+        assert!(
+            Instant::now() < deadline,
+            "no gateway had Redis track the generation"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Asks again until `seen` holds. A gateway other than the writer drops
+/// the generation a write moved once it has read Redis's invalidation,
+/// which Redis sends before it acknowledges the write but the gateway
+/// reads in its own time (an instant).
+pub async fn once_invalidated<T, F: std::future::Future<Output = T>>(
+    mut ask: impl FnMut() -> F,
+    seen: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = ask().await;
+        if seen(&answer) {
+            return answer;
+        }
+        assert!(Instant::now() < deadline, "the invalidation never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
