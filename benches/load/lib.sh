@@ -127,8 +127,10 @@ stop_server() {
 
 # The gateway on the bench database, with the extra NAME=value settings given.
 start_gateway() {
+    # Without TLS to PostgreSQL, as PostGraphile's driver (ours would
+    # otherwise prefer it, and Debian's PostgreSQL offers it).
     start_server gateway "http://127.0.0.1:$GATEWAY_PORT/graphql" \
-        env -u CATALOGUE_TEST_POSTGRES_URL CATALOGUE_LISTEN="127.0.0.1:$GATEWAY_PORT" CATALOGUE_DATABASE_URL="$DATABASE_URL" \
+        env -u CATALOGUE_TEST_POSTGRES_URL CATALOGUE_LISTEN="127.0.0.1:$GATEWAY_PORT" CATALOGUE_DATABASE_URL="$DATABASE_URL?sslmode=disable" \
         CATALOGUE_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn "$@" "$GATEWAY" serve
 }
 

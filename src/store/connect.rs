@@ -26,6 +26,11 @@ impl Store {
         options
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
+            // A connection used less than a second ago is not pinged before
+            // use (a round trip per statement otherwise); one idle longer
+            // may have been cut, and is. A cut one in use fails its statement
+            // and is dropped.
+            .test_before_acquire_if_idle_for(Duration::from_secs(1))
             .sqlx_logging(false);
         let mut db = Database::connect(options).await?;
         let statements = Arc::new(AtomicU64::new(0));
