@@ -2,7 +2,8 @@
 //! decides them (normalised document, operation name, variables, the
 //! reader's visibility scope) and stamped with the catalogue generation they
 //! were computed in, which every write bumps so that every replica stops
-//! serving older answers at once. The generation and the answer are read
+//! serving older answers (the writer before it answers, the others as soon
+//! as Redis's invalidation reaches them). The generation and the answer are read
 //! together: at most one round trip per cached answer (none while Redis
 //! tracks the generation for us).
 //!
