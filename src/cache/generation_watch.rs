@@ -2,42 +2,68 @@
 //! changes: server-assisted client-side caching (`CLIENT TRACKING ON BCAST`)
 //! on a RESP3 connection of its own. A cached answer then costs no Redis
 //! round trip; while that connection is not there (not made yet, lost,
-//! Redis restarting) the generation is read from Redis at every request.
+//! Redis restarting, a Redis that refuses tracking) the generation is read
+//! from Redis at every request.
 //!
 //! Redis queues the invalidation while it runs the write, before it replies
-//! to the writer, so another replica stops serving older answers as soon as
-//! its connection has read that message (the same instant, give or take the
-//! scheduling of one task); a replica forgets the generation it bumps itself
-//! before the write is acknowledged.
+//! to the writer; another replica stops serving older answers once its
+//! connection has read that message (normally within the same millisecond).
+//! A connection that went silent is trusted for at most [`HEARTBEAT`] plus
+//! the Redis timeout after its last answer. A replica forgets the generation
+//! it bumps itself before the write is acknowledged.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind};
+use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, RedisError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-/// How often the tracking connection is checked (a peer that vanished
-/// without closing it sends nothing), and how long to wait before making it again.
+/// How often the tracking connection must prove it is alive (a peer that
+/// vanished without closing it sends nothing).
 const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How long to wait before making a lost tracking connection again.
+const RECONNECT: Duration = Duration::from_secs(1);
+/// How long to wait before asking again a Redis that refused tracking.
+const REFUSED: Duration = Duration::from_secs(60);
 
 pub struct GenerationWatch {
-    state: Arc<Watched>,
+    state: Arc<Mutex<Watched>>,
+    /// How long after the tracking connection's last answer it is still trusted.
+    lease: Duration,
     task: JoinHandle<()>,
 }
 
 #[derive(Default)]
 struct Watched {
-    now: Mutex<Now>,
-}
-
-#[derive(Default)]
-struct Now {
     /// Moves at every invalidation and whenever tracking starts or stops.
     epoch: u64,
-    tracking: bool,
+    /// When the tracking connection last answered; `None` while there is none.
+    alive_at: Option<Instant>,
     generation: Option<u64>,
+}
+
+impl Watched {
+    /// The generation moved: what was kept is stale.
+    fn invalidate(&mut self) {
+        self.epoch += 1;
+        self.generation = None;
+    }
+
+    fn start_tracking(&mut self) {
+        self.invalidate();
+        self.alive_at = Some(Instant::now());
+    }
+
+    fn stop_tracking(&mut self) {
+        self.invalidate();
+        self.alive_at = None;
+    }
+}
+
+fn lock(state: &Mutex<Watched>) -> MutexGuard<'_, Watched> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// When a reader asked Redis for the generation: what it read can be kept
@@ -45,60 +71,45 @@ struct Now {
 #[derive(Clone, Copy)]
 pub struct Ticket(u64);
 
-impl Watched {
-    fn now(&self) -> std::sync::MutexGuard<'_, Now> {
-        self.now.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The generation moved: what was kept is stale.
-    fn invalidate(&self) {
-        let mut now = self.now();
-        now.epoch += 1;
-        now.generation = None;
-    }
-
-    /// Redis will (or will no longer) say when the generation moves.
-    fn set_tracking(&self, tracking: bool) {
-        let mut now = self.now();
-        now.epoch += 1;
-        now.tracking = tracking;
-        now.generation = None;
-    }
-}
-
 impl GenerationWatch {
     /// Watches `key` on the Redis `client` talks to, from a task of its own
-    /// (stopped when the watch is dropped).
+    /// (stopped when the watch is dropped); to be called within a Tokio runtime.
     pub fn start(client: &redis::Client, key: String, timeout: Duration) -> Self {
         let info = client.get_connection_info().clone();
         let settings = info.redis_settings().clone();
         let info = info.set_redis_settings(settings.set_protocol(ProtocolVersion::RESP3));
-        let state = Arc::new(Watched::default());
-        let task = tokio::spawn(watch(state.clone(), info, key, timeout));
-        Self { state, task }
+        let state = Arc::default();
+        let task = tokio::spawn(watch(Arc::clone(&state), info, key, timeout));
+        Self {
+            state,
+            lease: HEARTBEAT + timeout,
+            task,
+        }
     }
 
     /// The current generation, when it is known here.
     pub fn known(&self) -> Option<u64> {
-        self.state.now().generation
+        let watched = lock(&self.state);
+        let alive = watched.alive_at.is_some_and(|at| at.elapsed() < self.lease);
+        watched.generation.filter(|_| alive)
     }
 
     pub fn ticket(&self) -> Ticket {
-        Ticket(self.state.now().epoch)
+        Ticket(lock(&self.state).epoch)
     }
 
     /// Keeps `generation`, read from Redis since `ticket` was taken, unless
     /// it may be stale already.
     pub fn keep(&self, ticket: Ticket, generation: u64) {
-        let mut now = self.state.now();
-        if now.tracking && now.epoch == ticket.0 {
-            now.generation = Some(generation);
+        let mut watched = lock(&self.state);
+        if watched.alive_at.is_some() && watched.epoch == ticket.0 {
+            watched.generation = Some(generation);
         }
     }
 
     /// Forgets the generation (this replica just moved it): the next reader asks Redis.
     pub fn forget(&self) {
-        self.state.invalidate();
+        lock(&self.state).invalidate();
     }
 }
 
@@ -108,57 +119,91 @@ impl Drop for GenerationWatch {
     }
 }
 
-async fn watch(state: Arc<Watched>, info: redis::ConnectionInfo, key: String, timeout: Duration) {
+async fn watch(
+    state: Arc<Mutex<Watched>>,
+    info: redis::ConnectionInfo,
+    key: String,
+    timeout: Duration,
+) {
+    let mut warned = false;
     loop {
-        if let Err(error) = track(&state, &info, &key, timeout).await {
-            tracing::debug!(%error, "Redis does not track the generation for us; reading it at every request");
+        let error = track(&state, &info, &key, timeout).await;
+        lock(&state).stop_tracking();
+        let unreachable = error.is_io_error()
+            || error.is_timeout()
+            || error.is_connection_refusal()
+            || error.is_connection_dropped();
+        if unreachable {
+            tracing::debug!(%error, "lost the Redis connection tracking the generation");
+            tokio::time::sleep(RECONNECT).await;
+        } else {
+            // Redis < 6, a proxy, an ACL: the gateway works, at one GET per cached answer.
+            if !std::mem::replace(&mut warned, true) {
+                tracing::warn!(%error, "Redis does not track the generation for us; reading it at every request");
+            }
+            tokio::time::sleep(REFUSED).await;
         }
-        state.set_tracking(false);
-        tokio::time::sleep(HEARTBEAT).await;
     }
 }
 
-/// Has Redis track `key` for us, and listens until the connection is lost.
+/// Has Redis track `key` for us, and listens until the connection fails.
 async fn track(
-    state: &Arc<Watched>,
+    state: &Arc<Mutex<Watched>>,
     info: &redis::ConnectionInfo,
     key: &str,
     timeout: Duration,
-) -> redis::RedisResult<()> {
+) -> RedisError {
     let lost = Arc::new(Notify::new());
-    let (listener, on_loss) = (state.clone(), lost.clone());
+    let (listener, on_loss) = (Arc::clone(state), Arc::clone(&lost));
     // The connection's own task hands invalidations over as it reads them.
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout))
         .set_push_sender(move |push: PushInfo| {
             match push.kind {
-                PushKind::Invalidate => listener.invalidate(),
+                PushKind::Invalidate => lock(&listener).invalidate(),
                 PushKind::Disconnection => {
-                    listener.set_tracking(false);
+                    lock(&listener).stop_tracking();
                     on_loss.notify_one();
                 }
                 _ => {}
             }
             Ok::<(), std::convert::Infallible>(())
         });
-    let mut connection: MultiplexedConnection = redis::Client::open(info.clone())?
-        .get_multiplexed_async_connection_with_config(&config)
-        .await?;
-    redis::cmd("CLIENT")
-        .arg("TRACKING")
-        .arg("ON")
-        .arg("BCAST")
-        .arg("PREFIX")
-        .arg(key)
-        .exec_async(&mut connection)
-        .await?;
-    state.set_tracking(true);
+    let connected = async {
+        let mut connection: MultiplexedConnection = redis::Client::open(info.clone())?
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        redis::cmd("CLIENT")
+            .arg("TRACKING")
+            .arg("ON")
+            .arg("BCAST")
+            .arg("PREFIX")
+            .arg(key)
+            .exec_async(&mut connection)
+            .await?;
+        Ok::<_, RedisError>(connection)
+    };
+    let mut connection = match connected.await {
+        Ok(connection) => connection,
+        Err(error) => return error,
+    };
+    lock(state).start_tracking();
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     loop {
         tokio::select! {
-            () = lost.notified() => return Ok(()),
-            _ = heartbeat.tick() => redis::cmd("PING").exec_async(&mut connection).await?,
+            () = lost.notified() => {
+                return std::io::Error::from(std::io::ErrorKind::ConnectionReset).into();
+            }
+            _ = heartbeat.tick() => {
+                if let Err(error) = redis::cmd("PING").exec_async(&mut connection).await {
+                    return error;
+                }
+                // Invalidations sent before the reply have been handled by now.
+                if let Some(alive_at) = lock(state).alive_at.as_mut() {
+                    *alive_at = Instant::now();
+                }
+            }
         }
     }
 }

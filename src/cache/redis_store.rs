@@ -64,7 +64,7 @@ pub struct RedisStore {
     connecting: tokio::sync::Mutex<Option<Instant>>,
     /// Stamped answers as in Redis, by key (without the prefix).
     near: Cache<String, Bytes>,
-    generation: GenerationWatch,
+    watch: GenerationWatch,
 }
 
 fn failed(error: redis::RedisError) -> CacheError {
@@ -74,7 +74,8 @@ fn failed(error: redis::RedisError) -> CacheError {
 impl RedisStore {
     /// A store on `url` (checked now, connected on first use); keys start
     /// with `prefix` (several deployments may share one Redis). At most
-    /// `near_bytes` of answers are kept in process too.
+    /// `near_bytes` of answers are kept in process too. Starts the
+    /// [`GenerationWatch`]'s task: to be called within a Tokio runtime.
     pub fn new(
         url: &str,
         prefix: &str,
@@ -82,10 +83,10 @@ impl RedisStore {
         near_bytes: u64,
     ) -> Result<Self, CacheError> {
         let client = redis::Client::open(url).map_err(failed)?;
-        let generation = GenerationWatch::start(&client, format!("{prefix}generation"), timeout);
+        let watch = GenerationWatch::start(&client, format!("{prefix}generation"), timeout);
         Ok(Self {
             client,
-            generation,
+            watch,
             timeout,
             prefix: prefix.to_owned(),
             connection: RwLock::new(None),
@@ -163,18 +164,16 @@ impl RedisStore {
 
 #[async_trait::async_trait]
 impl CacheStore for RedisStore {
+    /// Asks Redis (readiness wants to know that it answers).
     async fn generation(&self) -> Result<u64, CacheError> {
-        if let Some(generation) = self.generation.known() {
-            return Ok(generation);
-        }
-        let ticket = self.generation.ticket();
+        let ticket = self.watch.ticket();
         let mut connection = self.connection().await?;
         let generation: Option<u64> = connection
             .get(self.key("generation"))
             .await
             .map_err(failed)?;
         let generation = self.or_fresh(&mut connection, generation).await?;
-        self.generation.keep(ticket, generation);
+        self.watch.keep(ticket, generation);
         Ok(generation)
     }
 
@@ -192,20 +191,23 @@ impl CacheStore for RedisStore {
             .await;
         // Even a failed bump may have been made: this replica's next reader
         // asks Redis rather than wait for the invalidation.
-        self.generation.forget();
+        self.watch.forget();
         Ok(bumped.map_err(failed)?.0)
     }
 
     async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
         if let Some(near) = self.near.get(key).await {
-            let generation = self.generation().await?;
+            let generation = match self.watch.known() {
+                Some(generation) => generation,
+                None => self.generation().await?,
+            };
             if let Some(answer) = unstamped(generation, near) {
                 return Ok((generation, Some(answer)));
             }
             // Out of date here; Redis may hold a newer one from another replica.
             self.near.invalidate(key).await;
         }
-        let ticket = self.generation.ticket();
+        let ticket = self.watch.ticket();
         let mut connection = self.connection().await?;
         let (generation, value): (Option<u64>, Option<Vec<u8>>) = redis::cmd("MGET")
             .arg(self.key("generation"))
@@ -214,7 +216,7 @@ impl CacheStore for RedisStore {
             .await
             .map_err(failed)?;
         let generation = self.or_fresh(&mut connection, generation).await?;
-        self.generation.keep(ticket, generation);
+        self.watch.keep(ticket, generation);
         let Some(value) = value.map(Bytes::from) else {
             return Ok((generation, None));
         };

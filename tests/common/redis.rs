@@ -69,9 +69,9 @@ impl Drop for TestRedis {
     }
 }
 
-/// How many connections have the Redis at `url` track keys for them in
-/// broadcast mode: one per gateway, once it has made it.
-pub async fn tracking_connections(url: &str) -> usize {
+/// The ids of the connections that have the Redis at `url` track keys for
+/// them in broadcast mode: one per gateway, once it has made it.
+pub async fn tracking_connection_ids(url: &str) -> Vec<u64> {
     let mut connection = redis::Client::open(url)
         .unwrap()
         .get_multiplexed_async_connection()
@@ -84,20 +84,22 @@ pub async fn tracking_connections(url: &str) -> usize {
         .unwrap();
     clients
         .lines()
-        .filter(|client| {
-            client.split(' ').any(|field| {
-                field
-                    .strip_prefix("flags=")
-                    .is_some_and(|f| f.contains('B'))
-            })
+        .filter_map(|client| {
+            let field = |name: &str| {
+                client
+                    .split(' ')
+                    .find_map(|field| field.strip_prefix(name)?.strip_prefix('='))
+            };
+            field("flags")?.contains('B').then_some(())?;
+            field("id")?.parse().ok()
         })
-        .count()
+        .collect()
 }
 
 /// Waits until `count` gateways have the Redis at `url` track the generation for them.
 pub async fn wait_for_tracking(url: &str, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tracking_connections(url).await < count {
+    while tracking_connection_ids(url).await.len() < count {
         assert!(
             Instant::now() < deadline,
             "no gateway had Redis track the generation"
