@@ -367,6 +367,7 @@ async fn a_harvest_that_changes_facts_is_not_hidden_by_the_cache() {
         },
     )
     .await;
+    common::redis::wait_until_tracked(&app).await;
     let stars = "{ project(slug: \"poufdoc\") { repositories { stars } } }";
     get(&app, stars, None, None).await;
     let cached = get(&app, stars, None, None).await;

@@ -557,6 +557,7 @@ async fn a_write_is_searchable_through_another_gateway(backend: Backend) {
     let redis = shared_redis(&format!("{backend:?}"));
     let setup = Setup::with(backend, redis.clone()).await;
     let other = setup.second_gateway(redis).await;
+    common::redis::wait_until_tracked(&other).await;
     assert_eq!(search(&other, "ornithologie").await["totalCount"], 0);
     setup.create_bird_project().await;
     // The other gateway's cached answers last until it reads Redis's invalidation.

@@ -8,8 +8,8 @@
 //! Redis queues the invalidation while it runs the write, before it replies
 //! to the writer; another replica stops serving older answers once its
 //! connection has read that message (normally within the same millisecond).
-//! A connection that went silent is trusted for at most [`HEARTBEAT`] plus
-//! the Redis timeout after its last answer. A replica forgets the generation
+//! A connection that went silent is trusted for at most two [`HEARTBEAT`]s
+//! plus the Redis timeout after its last answer. A replica forgets the generation
 //! it bumps itself before the write is acknowledged.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -82,7 +82,8 @@ impl GenerationWatch {
         let task = tokio::spawn(watch(Arc::clone(&state), info, key, timeout));
         Self {
             state,
-            lease: HEARTBEAT + timeout,
+            // One missed beat (a busy process) does not drop tracking.
+            lease: 2 * HEARTBEAT + timeout,
             task,
         }
     }
@@ -90,8 +91,16 @@ impl GenerationWatch {
     /// The current generation, when it is known here.
     pub fn known(&self) -> Option<u64> {
         let watched = lock(&self.state);
-        let alive = watched.alive_at.is_some_and(|at| at.elapsed() < self.lease);
-        watched.generation.filter(|_| alive)
+        watched.generation.filter(|_| self.alive(&watched))
+    }
+
+    /// Whether Redis tracks the generation for us now.
+    pub fn tracking(&self) -> bool {
+        self.alive(&lock(&self.state))
+    }
+
+    fn alive(&self, watched: &Watched) -> bool {
+        watched.alive_at.is_some_and(|at| at.elapsed() < self.lease)
     }
 
     pub fn ticket(&self) -> Ticket {

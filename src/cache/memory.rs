@@ -121,4 +121,8 @@ impl CacheStore for MemoryStore {
     fn kind(&self) -> &'static str {
         "memory"
     }
+
+    fn generation_source(&self) -> &'static str {
+        "local"
+    }
 }

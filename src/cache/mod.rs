@@ -65,6 +65,10 @@ pub trait CacheStore: Send + Sync {
     ) -> Result<Option<Duration>, CacheError>;
     /// `redis` or `memory`, for health and metrics.
     fn kind(&self) -> &'static str;
+    /// Where the generation is known from, for readiness: `local` (in
+    /// process), `tracked` (kept in process while Redis tracks it) or
+    /// `read` (from Redis at every request).
+    fn generation_source(&self) -> &'static str;
 }
 
 /// The cache as the HTTP layer uses it: failures logged once per episode
@@ -123,6 +127,10 @@ impl ResponseCache {
 
     pub fn kind(&self) -> &'static str {
         self.store.kind()
+    }
+
+    pub fn generation_source(&self) -> &'static str {
+        self.store.generation_source()
     }
 
     /// How many times the store failed.

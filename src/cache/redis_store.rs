@@ -278,4 +278,12 @@ impl CacheStore for RedisStore {
     fn kind(&self) -> &'static str {
         "redis"
     }
+
+    fn generation_source(&self) -> &'static str {
+        if self.watch.tracking() {
+            "tracked"
+        } else {
+            "read"
+        }
+    }
 }

@@ -24,7 +24,11 @@ pub async fn ready(state: Data<&AppState>) -> Response {
     match state.store.ping().await {
         Ok(()) => Json(serde_json::json!({
             "status": "ready",
-            "cache": { "kind": state.cache.kind(), "status": cache },
+            "cache": {
+                "kind": state.cache.kind(),
+                "status": cache,
+                "generation": state.cache.generation_source(),
+            },
         }))
         .into_response(),
         Err(error) => {

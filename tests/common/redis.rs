@@ -70,7 +70,7 @@ impl Drop for TestRedis {
 }
 
 /// The ids of the connections that have the Redis at `url` track keys for
-/// them in broadcast mode: one per gateway, once it has made it.
+/// them in broadcast mode: one per gateway that has made it.
 pub async fn tracking_connection_ids(url: &str) -> Vec<u64> {
     let mut connection = redis::Client::open(url)
         .unwrap()
@@ -96,16 +96,32 @@ pub async fn tracking_connection_ids(url: &str) -> Vec<u64> {
         .collect()
 }
 
-/// Waits until `count` gateways have the Redis at `url` track the generation for them.
-pub async fn wait_for_tracking(url: &str, count: usize) {
+/// Where `app` says it knows the generation from (`/health/ready`).
+pub async fn generation_source(app: &super::TestApp) -> String {
+    let ready: serde_json::Value = reqwest::get(app.url("/health/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    ready["cache"]["generation"].as_str().unwrap().to_owned()
+}
+
+/// Waits until `app` says where it knows the generation from is `source`.
+pub async fn wait_for_generation_source(app: &super::TestApp, source: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tracking_connection_ids(url).await.len() < count {
+    while generation_source(app).await != source {
         assert!(
             Instant::now() < deadline,
-            "no gateway had Redis track the generation"
+            "the generation never came {source}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until Redis tracks the generation for `app`.
+pub async fn wait_until_tracked(app: &super::TestApp) {
+    wait_for_generation_source(app, "tracked").await;
 }
 
 /// Asks again until `seen` holds. A gateway other than the writer drops
