@@ -8,7 +8,7 @@
 //! then costs no Redis round trip. Without tracking, it costs one `GET` of
 //! the generation (a few bytes) instead of the answer's bytes.
 
-use std::sync::RwLock;
+use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
@@ -64,7 +64,9 @@ pub struct RedisStore {
     connecting: tokio::sync::Mutex<Option<Instant>>,
     /// Stamped answers as in Redis, by key (without the prefix).
     near: Cache<String, Bytes>,
-    watch: GenerationWatch,
+    /// Started by the first read, so that commands that only bump the
+    /// generation (`import`, `harvest`) do not have Redis track it.
+    watch: OnceLock<GenerationWatch>,
 }
 
 fn failed(error: redis::RedisError) -> CacheError {
@@ -74,19 +76,16 @@ fn failed(error: redis::RedisError) -> CacheError {
 impl RedisStore {
     /// A store on `url` (checked now, connected on first use); keys start
     /// with `prefix` (several deployments may share one Redis). At most
-    /// `near_bytes` of answers are kept in process too. Starts the
-    /// [`GenerationWatch`]'s task: to be called within a Tokio runtime.
+    /// `near_bytes` of answers are kept in process too.
     pub fn new(
         url: &str,
         prefix: &str,
         timeout: Duration,
         near_bytes: u64,
     ) -> Result<Self, CacheError> {
-        let client = redis::Client::open(url).map_err(failed)?;
-        let watch = GenerationWatch::start(&client, format!("{prefix}generation"), timeout);
         Ok(Self {
-            client,
-            watch,
+            client: redis::Client::open(url).map_err(failed)?,
+            watch: OnceLock::new(),
             timeout,
             prefix: prefix.to_owned(),
             connection: RwLock::new(None),
@@ -135,6 +134,12 @@ impl RedisStore {
         Ok(connection)
     }
 
+    fn watch(&self) -> &GenerationWatch {
+        self.watch.get_or_init(|| {
+            GenerationWatch::start(&self.client, self.key("generation"), self.timeout)
+        })
+    }
+
     fn key(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
@@ -166,14 +171,14 @@ impl RedisStore {
 impl CacheStore for RedisStore {
     /// Asks Redis (readiness wants to know that it answers).
     async fn generation(&self) -> Result<u64, CacheError> {
-        let ticket = self.watch.ticket();
+        let ticket = self.watch().ticket();
         let mut connection = self.connection().await?;
         let generation: Option<u64> = connection
             .get(self.key("generation"))
             .await
             .map_err(failed)?;
         let generation = self.or_fresh(&mut connection, generation).await?;
-        self.watch.keep(ticket, generation);
+        self.watch().keep(ticket, generation);
         Ok(generation)
     }
 
@@ -191,13 +196,15 @@ impl CacheStore for RedisStore {
             .await;
         // Even a failed bump may have been made: this replica's next reader
         // asks Redis rather than wait for the invalidation.
-        self.watch.forget();
+        if let Some(watch) = self.watch.get() {
+            watch.forget();
+        }
         Ok(bumped.map_err(failed)?.0)
     }
 
     async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
         if let Some(near) = self.near.get(key).await {
-            let generation = match self.watch.known() {
+            let generation = match self.watch().known() {
                 Some(generation) => generation,
                 None => self.generation().await?,
             };
@@ -207,7 +214,7 @@ impl CacheStore for RedisStore {
             // Out of date here; Redis may hold a newer one from another replica.
             self.near.invalidate(key).await;
         }
-        let ticket = self.watch.ticket();
+        let ticket = self.watch().ticket();
         let mut connection = self.connection().await?;
         let (generation, value): (Option<u64>, Option<Vec<u8>>) = redis::cmd("MGET")
             .arg(self.key("generation"))
@@ -216,7 +223,7 @@ impl CacheStore for RedisStore {
             .await
             .map_err(failed)?;
         let generation = self.or_fresh(&mut connection, generation).await?;
-        self.watch.keep(ticket, generation);
+        self.watch().keep(ticket, generation);
         let Some(value) = value.map(Bytes::from) else {
             return Ok((generation, None));
         };
@@ -280,7 +287,7 @@ impl CacheStore for RedisStore {
     }
 
     fn generation_source(&self) -> &'static str {
-        if self.watch.tracking() {
+        if self.watch.get().is_some_and(GenerationWatch::tracking) {
             "tracked"
         } else {
             "read"
