@@ -41,10 +41,14 @@ function check(condition, message) {
     // Search with the labelled box, as a keyboard user would.
     await page.getByLabel("Rechercher dans le catalogue").fill("carte");
     await page.keyboard.press("Enter");
+    // The count says "Recherche…" until the search answers (the link may
+    // show earlier, from the page's first list): wait for the answer.
+    const announced = page.locator("#results-count").filter({ hasText: /\d+ résultat/ });
+    const found = await announced.waitFor({ timeout: 10000 }).then(() => true, () => false);
+    const count = await page.locator("#results-count").textContent();
+    check(found, `a result count is announced: ${count}`);
     const result = page.getByRole("link", { name: "Cartiflette", exact: true });
     await result.waitFor({ timeout: 10000 });
-    const count = await page.locator("#results-count").textContent();
-    check(/\d+ résultat/.test(count), `a result count is announced: ${count}`);
     // Facets are filters: each has a label the checkbox belongs to.
     const facet = page.locator("#facets-form input[type=checkbox]").first();
     await facet.waitFor();
