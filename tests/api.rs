@@ -5,6 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Backend, TestApp};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 const SEVEN: [&str; 7] = [
@@ -432,7 +433,50 @@ async fn cross_project_lists_and_tags(backend: Backend) {
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most used first");
 }
 
+/// A stored word this version does not know (written by a newer version,
+/// or by hand) fails the field that reads it with a coded error, never a
+/// guess or a panic, and leaves the rest of the catalogue readable.
+async fn an_unknown_stored_value_is_an_internal_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = app.database.connect().await;
+    db.execute_unprepared(
+        "UPDATE repository SET forge = 'SOURCEHUT' WHERE project_id = \
+         (SELECT id FROM project WHERE slug = 'cartiflette')",
+    )
+    .await
+    .expect("update the forge");
+
+    let answer = app
+        .query(
+            "{ project(slug: \"cartiflette\") { name repositories { url forge } } }",
+            json!({}),
+        )
+        .await;
+    let errors = answer["errors"].as_array().expect("an error");
+    assert_eq!(errors.len(), 1, "{answer}");
+    assert_eq!(errors[0]["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+    assert_eq!(errors[0]["path"], json!(["project", "repositories"]));
+    assert!(
+        !answer.to_string().contains("SOURCEHUT"),
+        "the stored value is for the logs, not the client: {answer}"
+    );
+
+    let data = app
+        .data(
+            "{ project(slug: \"transformers\") { repositories { forge } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        !data["project"]["repositories"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
 on_both_backends!(
+    an_unknown_stored_value_is_an_internal_error,
     seven_projects_and_their_links_are_served,
     agents_only_links_are_stored_but_not_served,
     paging_by_three_visits_every_project_once_both_ways,

@@ -9,7 +9,7 @@ use sea_orm::{
 use super::entities::{dataset, link, organization, project, project_organization, repository};
 use super::paging::{Page, SortValue, apply_page, finish_page, in_subquery};
 use super::projects::readable;
-use super::records::{DatasetRecord, LinkRecord, RepositoryRecord, convert_all};
+use super::records::{DatasetRecord, LinkRecord, RepositoryRecord};
 use super::{Store, StoreError};
 use crate::catalogue::{Audience, DataProvider, Forge};
 
@@ -149,7 +149,7 @@ impl Store {
             true,
             &page,
         );
-        let rows = convert_all(select.all(&self.db).await?)?;
+        let rows = self.read_all(select).await?;
         Ok(finish_page(rows, &page))
     }
 
@@ -176,7 +176,7 @@ impl Store {
             true,
             &page,
         );
-        let rows = convert_all(select.all(&self.db).await?)?;
+        let rows = self.read_all(select).await?;
         Ok(finish_page(rows, &page))
     }
 
@@ -194,12 +194,11 @@ impl Store {
         ids: &[i64],
         audience: Audience,
     ) -> Result<Vec<RepositoryRecord>, StoreError> {
-        convert_all(
+        self.read_all(
             repositories(&RepositoryFilter::default(), audience)
-                .filter(repository::Column::Id.is_in(ids.iter().copied()))
-                .all(&self.db)
-                .await?,
+                .filter(repository::Column::Id.is_in(ids.iter().copied())),
         )
+        .await
     }
 
     pub async fn datasets_by_ids(
@@ -207,12 +206,11 @@ impl Store {
         ids: &[i64],
         audience: Audience,
     ) -> Result<Vec<DatasetRecord>, StoreError> {
-        convert_all(
+        self.read_all(
             datasets(&DatasetFilter::default(), audience)
-                .filter(dataset::Column::Id.is_in(ids.iter().copied()))
-                .all(&self.db)
-                .await?,
+                .filter(dataset::Column::Id.is_in(ids.iter().copied())),
         )
+        .await
     }
 
     pub async fn links_by_ids(
@@ -220,17 +218,16 @@ impl Store {
         ids: &[i64],
         audience: Audience,
     ) -> Result<Vec<LinkRecord>, StoreError> {
-        convert_all(
+        self.read_all(
             link::Entity::find()
                 .filter(link::Column::Access.is_in(readable(audience)))
                 .filter(in_subquery(
                     (link::Entity, link::Column::ProjectId),
                     readable_project_ids(audience, None, None),
                 ))
-                .filter(link::Column::Id.is_in(ids.iter().copied()))
-                .all(&self.db)
-                .await?,
+                .filter(link::Column::Id.is_in(ids.iter().copied())),
         )
+        .await
     }
 
     /// The readable repositories of each project among `project_ids`, in
@@ -240,13 +237,11 @@ impl Store {
         project_ids: &[i64],
         audience: Audience,
     ) -> Result<Vec<(i64, RepositoryRecord)>, StoreError> {
-        let rows = repository::Entity::find()
+        let select = repository::Entity::find()
             .filter(repository::Column::ProjectId.is_in(project_ids.iter().copied()))
             .filter(repository::Column::Access.is_in(readable(audience)))
-            .order_by_asc(repository::Column::Position)
-            .all(&self.db)
-            .await?;
-        let records: Vec<RepositoryRecord> = convert_all(rows)?;
+            .order_by_asc(repository::Column::Position);
+        let records: Vec<RepositoryRecord> = self.read_all(select).await?;
         Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 
@@ -256,13 +251,11 @@ impl Store {
         project_ids: &[i64],
         audience: Audience,
     ) -> Result<Vec<(i64, DatasetRecord)>, StoreError> {
-        let rows = dataset::Entity::find()
+        let select = dataset::Entity::find()
             .filter(dataset::Column::ProjectId.is_in(project_ids.iter().copied()))
             .filter(dataset::Column::Access.is_in(readable(audience)))
-            .order_by_asc(dataset::Column::Position)
-            .all(&self.db)
-            .await?;
-        let records: Vec<DatasetRecord> = convert_all(rows)?;
+            .order_by_asc(dataset::Column::Position);
+        let records: Vec<DatasetRecord> = self.read_all(select).await?;
         Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 
@@ -272,13 +265,11 @@ impl Store {
         project_ids: &[i64],
         audience: Audience,
     ) -> Result<Vec<(i64, LinkRecord)>, StoreError> {
-        let rows = link::Entity::find()
+        let select = link::Entity::find()
             .filter(link::Column::ProjectId.is_in(project_ids.iter().copied()))
             .filter(link::Column::Access.is_in(readable(audience)))
-            .order_by_asc(link::Column::Position)
-            .all(&self.db)
-            .await?;
-        let records: Vec<LinkRecord> = convert_all(rows)?;
+            .order_by_asc(link::Column::Position);
+        let records: Vec<LinkRecord> = self.read_all(select).await?;
         Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 }

@@ -11,6 +11,7 @@ mod organizations;
 mod paging;
 mod projects;
 mod records;
+mod rows;
 mod search_source;
 mod signin;
 mod tags;

@@ -1,11 +1,12 @@
 //! Reading organizations and who takes part in which project.
 
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entities::{organization, project, project_organization};
 use super::paging::{Page, SortValue, apply_page, finish_page};
 use super::projects::readable;
-use super::records::{OrganizationRecord, ParticipationRecord, ProjectRecord, convert_all};
+use super::records::{OrganizationRecord, ParticipationRecord, ProjectRecord};
+use super::rows::ReadRecord;
 use super::{Store, StoreError};
 use crate::catalogue::{Audience, ParticipationRole};
 
@@ -29,7 +30,7 @@ impl Store {
             true,
             page,
         );
-        let rows = convert_all(select.all(&self.db).await?)?;
+        let rows = self.read_all(select).await?;
         Ok(finish_page(rows, page))
     }
 
@@ -41,36 +42,27 @@ impl Store {
         &self,
         slug: &str,
     ) -> Result<Option<OrganizationRecord>, StoreError> {
-        organization::Entity::find()
-            .filter(organization::Column::Slug.eq(slug))
-            .one(&self.db)
-            .await?
-            .map(OrganizationRecord::try_from)
-            .transpose()
+        self.read_one(organization::Entity::find().filter(organization::Column::Slug.eq(slug)))
+            .await
     }
 
     pub async fn organization_by_siret(
         &self,
         siret: &str,
     ) -> Result<Option<OrganizationRecord>, StoreError> {
-        organization::Entity::find()
-            .filter(organization::Column::Siret.eq(siret))
-            .one(&self.db)
-            .await?
-            .map(OrganizationRecord::try_from)
-            .transpose()
+        self.read_one(organization::Entity::find().filter(organization::Column::Siret.eq(siret)))
+            .await
     }
 
     pub async fn organizations_by_ids(
         &self,
         ids: &[i64],
     ) -> Result<Vec<OrganizationRecord>, StoreError> {
-        convert_all(
+        self.read_all(
             organization::Entity::find()
-                .filter(organization::Column::Id.is_in(ids.iter().copied()))
-                .all(&self.db)
-                .await?,
+                .filter(organization::Column::Id.is_in(ids.iter().copied())),
         )
+        .await
     }
 
     /// The organizations taking part in each project among `ids`, in file order.
@@ -78,32 +70,23 @@ impl Store {
         &self,
         ids: &[i64],
     ) -> Result<Vec<(i64, ParticipationRecord)>, StoreError> {
-        let rows = project_organization::Entity::find()
-            .find_also_related(organization::Entity)
+        let select = project_organization::Entity::find()
+            .inner_join(organization::Entity)
             .filter(project_organization::Column::ProjectId.is_in(ids.iter().copied()))
             .order_by_asc(project_organization::Column::Position)
-            .all(&self.db)
-            .await?;
-        let mut participations = Vec::with_capacity(rows.len());
-        for (link, organization) in rows {
-            // The foreign key guarantees the organization; a missing one is skipped, not invented.
-            let Some(organization) = organization else {
-                continue;
-            };
-            let role =
-                ParticipationRole::from_db(&link.role).ok_or_else(|| StoreError::Unreadable {
-                    column: "project_organization.role",
-                    value: link.role.clone(),
-                })?;
-            participations.push((
-                link.project_id,
-                ParticipationRecord {
-                    role,
-                    organization: OrganizationRecord::try_from(organization)?,
-                },
-            ));
-        }
-        Ok(participations)
+            .select_only()
+            .columns([
+                project_organization::Column::ProjectId,
+                project_organization::Column::Role,
+            ])
+            .columns(OrganizationRecord::COLUMNS.iter().copied());
+        self.read_rows(select, |row| {
+            let project_id = row.id("project_organization.project_id")?;
+            let role = row.word("project_organization.role", ParticipationRole::from_db)?;
+            let organization = OrganizationRecord::read(row)?;
+            Ok((project_id, ParticipationRecord { role, organization }))
+        })
+        .await
     }
 
     /// The projects `audience` may read that each organization among `ids` takes part in, by name.
@@ -112,19 +95,18 @@ impl Store {
         ids: &[i64],
         audience: Audience,
     ) -> Result<Vec<(i64, ProjectRecord)>, StoreError> {
-        let rows = project_organization::Entity::find()
-            .find_also_related(project::Entity)
+        let select = project_organization::Entity::find()
+            .inner_join(project::Entity)
             .filter(project_organization::Column::OrganizationId.is_in(ids.iter().copied()))
             .filter(project::Column::Visibility.is_in(readable(audience)))
             .order_by_asc(project::Column::SortKey)
-            .all(&self.db)
-            .await?;
-        let mut pairs = Vec::with_capacity(rows.len());
-        for (link, project) in rows {
-            if let Some(project) = project {
-                pairs.push((link.organization_id, ProjectRecord::try_from(project)?));
-            }
-        }
-        Ok(pairs)
+            .select_only()
+            .column(project_organization::Column::OrganizationId)
+            .columns(ProjectRecord::COLUMNS.iter().copied());
+        self.read_rows(select, |row| {
+            let organization_id = row.id("project_organization.organization_id")?;
+            Ok((organization_id, ProjectRecord::read(row)?))
+        })
+        .await
     }
 }

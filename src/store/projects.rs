@@ -10,7 +10,7 @@ use super::entities::{
     project_tag, repository, tag,
 };
 use super::paging::{Page, SortValue, apply_page, finish_page, in_subquery};
-use super::records::{ProjectRecord, SourceRecord, convert_all};
+use super::records::{ProjectRecord, SourceRecord};
 use super::{Store, StoreError};
 use crate::catalogue::{Audience, Forge, ProjectStatus, Season, folded};
 
@@ -205,7 +205,7 @@ impl Store {
             ascending,
             page,
         );
-        let rows = convert_all(select.all(&self.db).await?)?;
+        let rows = self.read_all(select).await?;
         Ok(finish_page(rows, page))
     }
 
@@ -226,12 +226,8 @@ impl Store {
         slug: &str,
         audience: Audience,
     ) -> Result<Option<ProjectRecord>, StoreError> {
-        visible_projects(audience)
-            .filter(project::Column::Slug.eq(slug))
-            .one(&self.db)
-            .await?
-            .map(ProjectRecord::try_from)
-            .transpose()
+        self.read_one(visible_projects(audience).filter(project::Column::Slug.eq(slug)))
+            .await
     }
 
     /// The projects among `ids` that `audience` may read, in no order.
@@ -240,12 +236,10 @@ impl Store {
         ids: &[i64],
         audience: Audience,
     ) -> Result<Vec<ProjectRecord>, StoreError> {
-        convert_all(
-            visible_projects(audience)
-                .filter(project::Column::Id.is_in(ids.iter().copied()))
-                .all(&self.db)
-                .await?,
+        self.read_all(
+            visible_projects(audience).filter(project::Column::Id.is_in(ids.iter().copied())),
         )
+        .await
     }
 
     /// The seasons of each project among `ids`, as (project id, season) pairs.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use super::entities::{dataset, link, organization, project, repository};
+use super::rows::{ReadRecord, RowReader};
 use crate::catalogue::{
     Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
     RepositoryRole,
@@ -63,6 +64,45 @@ impl TryFrom<project::Model> for ProjectRecord {
     }
 }
 
+impl ReadRecord for ProjectRecord {
+    type Column = project::Column;
+    const COLUMNS: &'static [project::Column] = {
+        use project::Column::*;
+        &[
+            Id,
+            Slug,
+            Name,
+            SortKey,
+            Summary,
+            Description,
+            Status,
+            Website,
+            Documentation,
+            Visibility,
+            CreatedAt,
+            UpdatedAt,
+            Version,
+        ]
+    };
+    fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id("project.id")?,
+            slug: row.text("project.slug")?,
+            name: row.text("project.name")?,
+            sort_key: row.text("project.sort_key")?,
+            summary: row.text("project.summary")?,
+            description: row.text("project.description")?,
+            status: row.optional_word("project.status", ProjectStatus::from_db)?,
+            website: row.optional_text()?,
+            documentation: row.optional_text()?,
+            visibility: row.word("project.visibility", Access::from_db)?,
+            created_at: row.time("project.created_at")?,
+            updated_at: row.time("project.updated_at")?,
+            version: row.id("project.version")?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrganizationRecord {
     pub id: i64,
@@ -76,19 +116,25 @@ pub struct OrganizationRecord {
     pub website: Option<String>,
 }
 
-impl TryFrom<organization::Model> for OrganizationRecord {
-    type Error = StoreError;
-    fn try_from(row: organization::Model) -> Result<Self, StoreError> {
+impl ReadRecord for OrganizationRecord {
+    type Column = organization::Column;
+    const COLUMNS: &'static [organization::Column] = {
+        use organization::Column::*;
+        &[
+            Id, Slug, Name, SortKey, Acronym, Kind, Siret, Siren, Website,
+        ]
+    };
+    fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
         Ok(Self {
-            kind: decode("organization.kind", &row.kind, OrganizationKind::from_db)?,
-            id: row.id,
-            slug: row.slug,
-            name: row.name,
-            sort_key: row.sort_key,
-            acronym: row.acronym,
-            siret: row.siret,
-            siren: row.siren,
-            website: row.website,
+            id: row.id("organization.id")?,
+            slug: row.text("organization.slug")?,
+            name: row.text("organization.name")?,
+            sort_key: row.text("organization.sort_key")?,
+            acronym: row.optional_text()?,
+            kind: row.word("organization.kind", OrganizationKind::from_db)?,
+            siret: row.optional_text()?,
+            siren: row.optional_text()?,
+            website: row.optional_text()?,
         })
     }
 }
@@ -132,6 +178,30 @@ impl TryFrom<repository::Model> for RepositoryRecord {
     }
 }
 
+impl ReadRecord for RepositoryRecord {
+    type Column = repository::Column;
+    const COLUMNS: &'static [repository::Column] = {
+        use repository::Column::*;
+        &[
+            Id, ProjectId, Url, Forge, Owner, Name, Role, Language, License, Access,
+        ]
+    };
+    fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id("repository.id")?,
+            project_id: row.id("repository.project_id")?,
+            url: row.text("repository.url")?,
+            forge: row.word("repository.forge", Forge::from_db)?,
+            owner: row.optional_text()?,
+            name: row.optional_text()?,
+            role: row.word("repository.role", RepositoryRole::from_db)?,
+            language: row.optional_text()?,
+            license: row.optional_text()?,
+            access: row.word("repository.access", Access::from_db)?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetRecord {
     pub id: i64,
@@ -158,6 +228,25 @@ impl TryFrom<dataset::Model> for DatasetRecord {
     }
 }
 
+impl ReadRecord for DatasetRecord {
+    type Column = dataset::Column;
+    const COLUMNS: &'static [dataset::Column] = {
+        use dataset::Column::*;
+        &[Id, ProjectId, Url, Provider, Title, Description, Access]
+    };
+    fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id("dataset.id")?,
+            project_id: row.id("dataset.project_id")?,
+            url: row.text("dataset.url")?,
+            provider: row.word("dataset.provider", DataProvider::from_db)?,
+            title: row.text("dataset.title")?,
+            description: row.optional_text()?,
+            access: row.word("dataset.access", Access::from_db)?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinkRecord {
     pub id: i64,
@@ -178,6 +267,24 @@ impl TryFrom<link::Model> for LinkRecord {
             project_id: row.project_id,
             url: row.url,
             title: row.title,
+        })
+    }
+}
+
+impl ReadRecord for LinkRecord {
+    type Column = link::Column;
+    const COLUMNS: &'static [link::Column] = {
+        use link::Column::*;
+        &[Id, ProjectId, Url, Kind, Title, Access]
+    };
+    fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id("link.id")?,
+            project_id: row.id("link.project_id")?,
+            url: row.text("link.url")?,
+            kind: row.word("link.kind", LinkKind::from_db)?,
+            title: row.text("link.title")?,
+            access: row.word("link.access", Access::from_db)?,
         })
     }
 }

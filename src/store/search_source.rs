@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use super::entities::{harvest_result, organization, project_organization};
 use super::harvest::HarvestRecord;
 use super::records::{
-    DatasetRecord, OrganizationRecord, ProjectRecord, RepositoryRecord, TagRecord, convert_all,
+    DatasetRecord, OrganizationRecord, ProjectRecord, RepositoryRecord, TagRecord,
 };
 use super::{Store, StoreError};
 use crate::catalogue::Audience;
@@ -100,12 +100,7 @@ impl Store {
         &self,
         ids: &[i64],
     ) -> Result<Vec<(OrganizationRecord, Vec<i64>)>, StoreError> {
-        let organizations: Vec<OrganizationRecord> = convert_all(
-            organization::Entity::find()
-                .filter(organization::Column::Id.is_in(ids.iter().copied()))
-                .all(&self.db)
-                .await?,
-        )?;
+        let organizations = self.organizations_by_ids(ids).await?;
         let mut projects = grouped(
             project_organization::Entity::find()
                 .filter(project_organization::Column::OrganizationId.is_in(ids.iter().copied()))
