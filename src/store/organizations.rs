@@ -81,7 +81,7 @@ impl Store {
             ])
             .columns(OrganizationRecord::COLUMNS.iter().copied());
         self.read_rows(select, |row| {
-            let project_id = row.id("project_organization.project_id")?;
+            let project_id = row.integer("project_organization.project_id")?;
             let role = row.word("project_organization.role", ParticipationRole::from_db)?;
             let organization = OrganizationRecord::read(row)?;
             Ok((project_id, ParticipationRecord { role, organization }))
@@ -104,7 +104,7 @@ impl Store {
             .column(project_organization::Column::OrganizationId)
             .columns(ProjectRecord::COLUMNS.iter().copied());
         self.read_rows(select, |row| {
-            let organization_id = row.id("project_organization.organization_id")?;
+            let organization_id = row.integer("project_organization.organization_id")?;
             Ok((organization_id, ProjectRecord::read(row)?))
         })
         .await

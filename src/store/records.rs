@@ -86,7 +86,7 @@ impl ReadRecord for ProjectRecord {
     };
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
         Ok(Self {
-            id: row.id("project.id")?,
+            id: row.integer("project.id")?,
             slug: row.text("project.slug")?,
             name: row.text("project.name")?,
             sort_key: row.text("project.sort_key")?,
@@ -98,7 +98,7 @@ impl ReadRecord for ProjectRecord {
             visibility: row.word("project.visibility", Access::from_db)?,
             created_at: row.time("project.created_at")?,
             updated_at: row.time("project.updated_at")?,
-            version: row.id("project.version")?,
+            version: row.integer("project.version")?,
         })
     }
 }
@@ -126,7 +126,7 @@ impl ReadRecord for OrganizationRecord {
     };
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
         Ok(Self {
-            id: row.id("organization.id")?,
+            id: row.integer("organization.id")?,
             slug: row.text("organization.slug")?,
             name: row.text("organization.name")?,
             sort_key: row.text("organization.sort_key")?,
@@ -188,8 +188,8 @@ impl ReadRecord for RepositoryRecord {
     };
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
         Ok(Self {
-            id: row.id("repository.id")?,
-            project_id: row.id("repository.project_id")?,
+            id: row.integer("repository.id")?,
+            project_id: row.integer("repository.project_id")?,
             url: row.text("repository.url")?,
             forge: row.word("repository.forge", Forge::from_db)?,
             owner: row.optional_text()?,
@@ -236,8 +236,8 @@ impl ReadRecord for DatasetRecord {
     };
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
         Ok(Self {
-            id: row.id("dataset.id")?,
-            project_id: row.id("dataset.project_id")?,
+            id: row.integer("dataset.id")?,
+            project_id: row.integer("dataset.project_id")?,
             url: row.text("dataset.url")?,
             provider: row.word("dataset.provider", DataProvider::from_db)?,
             title: row.text("dataset.title")?,
@@ -279,8 +279,8 @@ impl ReadRecord for LinkRecord {
     };
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
         Ok(Self {
-            id: row.id("link.id")?,
-            project_id: row.id("link.project_id")?,
+            id: row.integer("link.id")?,
+            project_id: row.integer("link.project_id")?,
             url: row.text("link.url")?,
             kind: row.word("link.kind", LinkKind::from_db)?,
             title: row.text("link.title")?,

@@ -51,6 +51,14 @@ impl<'r> RowReader<'r> {
         Ok(Self { row, next: 0 })
     }
 
+    /// How many columns the row has.
+    fn width(&self) -> usize {
+        match self.row {
+            RawRow::Postgres(row) => row.len(),
+            RawRow::Sqlite(row) => row.len(),
+        }
+    }
+
     /// The next value, None when it is NULL.
     fn optional<T>(&mut self) -> Result<Option<T>, StoreError>
     where
@@ -76,7 +84,7 @@ impl<'r> RowReader<'r> {
         })
     }
 
-    pub fn id(&mut self, column: &'static str) -> Result<i64, StoreError> {
+    pub fn integer(&mut self, column: &'static str) -> Result<i64, StoreError> {
         self.required(column)
     }
 
@@ -134,7 +142,12 @@ impl Store {
         let statement = select.build(self.db.get_database_backend());
         let rows = self.db.query_all_raw(statement).await?;
         rows.iter()
-            .map(|row| read(&mut RowReader::new(row)?))
+            .map(|row| {
+                let mut reader = RowReader::new(row)?;
+                let record = read(&mut reader)?;
+                debug_assert_eq!(reader.next, reader.width(), "every column selected is read");
+                Ok(record)
+            })
             .collect()
     }
 
