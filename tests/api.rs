@@ -475,7 +475,72 @@ async fn an_unknown_stored_value_is_an_internal_error(backend: Backend) {
     );
 }
 
+/// Where each of `keys` first appears in `text`, in the order given.
+fn first_places(text: &str, keys: &[&str]) -> Vec<usize> {
+    keys.iter()
+        .map(|key| {
+            text.find(&format!("\"{key}\":"))
+                .unwrap_or_else(|| panic!("{key} missing from {text}"))
+        })
+        .collect()
+}
+
+/// Keys come in the order the operation asked for them (aliases, fragments
+/// and inline fragments included), every time, although the fields are
+/// resolved concurrently and finish in any order.
+async fn answers_keep_the_order_of_the_selection(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
+        config.cache_answers = false;
+    })
+    .await;
+    let query = "query Ordered { projects(first: 3) { edges { node {
+        slug datasets { title url } ...Code zOrganizations: organizations { role }
+        ... on Project { links { url } aName: name } } } } }
+      fragment Code on Project { repositories { url forge } }";
+    let expected = [
+        "slug",
+        "datasets",
+        "repositories",
+        "zOrganizations",
+        "links",
+        "aName",
+    ];
+    for _ in 0..12 {
+        let answer = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": query, "operationName": "Ordered" }))
+            .send()
+            .await
+            .expect("POST /graphql")
+            .text()
+            .await
+            .expect("the answer");
+        let nodes = answer.find("\"node\":").expect("a node");
+        let first_node = &answer[nodes..];
+        let next_node = first_node[1..]
+            .find("\"node\":")
+            .map_or(first_node.len(), |at| at + 1);
+        let first_node = &first_node[..next_node];
+        let places = first_places(first_node, &expected);
+        assert!(places.is_sorted(), "keys out of order: {answer}");
+        if let Some(at) = first_node.find("\"datasets\":[{") {
+            assert!(
+                first_places(&first_node[at..], &["title", "url"]).is_sorted(),
+                "dataset keys out of order: {answer}"
+            );
+        }
+        let repository = &first_node[first_node.find("\"repositories\":").unwrap()..];
+        assert!(
+            first_places(repository, &["url", "forge"]).is_sorted(),
+            "repository keys out of order: {answer}"
+        );
+    }
+}
+
 on_both_backends!(
+    answers_keep_the_order_of_the_selection,
     an_unknown_stored_value_is_an_internal_error,
     seven_projects_and_their_links_are_served,
     agents_only_links_are_stored_but_not_served,

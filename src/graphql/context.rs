@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::CatalogueSchema;
 use super::errors::{code, give_codes, with_code};
+use super::key_order::order_like_selection;
 use super::limits::DocumentLimits;
 use super::loaders::CatalogueLoader;
 use crate::auth::Principal;
@@ -44,7 +45,8 @@ pub fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<Cat
 /// batched within the request and never shared between requests (or between
 /// callers who may see different things). The document is parsed once
 /// (kept in `request` if the caller parsed it already) and checked against
-/// `limits` first; every error of the answer has a code.
+/// `limits` first; every error of the answer has a code, and its keys come
+/// in the order the operation asked for them.
 ///
 /// A batch starts when the execution has run out of work (its poll returned
 /// `Pending` without waking itself), not after a fixed delay: every resolver
@@ -58,11 +60,12 @@ pub async fn execute(
     store: Store,
     principal: Principal,
 ) -> async_graphql::Response {
-    match request.parsed_query() {
+    let document = match request.parsed_query() {
         Ok(document) => {
             if let Err(error) = limits.check(document) {
                 return async_graphql::Response::from_errors(vec![error]);
             }
+            document.clone()
         }
         Err(error) => {
             return async_graphql::Response::from_errors(vec![with_code(
@@ -70,7 +73,8 @@ pub async fn execute(
                 code::GRAPHQL_PARSE_FAILED,
             )]);
         }
-    }
+    };
+    let operation_name = request.operation_name.clone();
     let audience = principal.audience();
     let (passes, _) = watch::channel(0u64);
     let passes = Arc::new(passes);
@@ -92,6 +96,7 @@ pub async fn execute(
     }
     .await;
     give_codes(&mut response);
+    order_like_selection(&mut response.data, &document, operation_name.as_deref());
     response
 }
 

@@ -7,6 +7,7 @@ mod federation;
 mod guards;
 mod harvest;
 mod ids;
+mod key_order;
 pub mod limits;
 mod links;
 mod loaders;

@@ -1,0 +1,97 @@
+//! Puts an answer's keys in the order the operation asked for them.
+//!
+//! async-graphql resolves an object's fields concurrently and inserts each
+//! into the answer as it completes, so the same question could get its keys
+//! in a different order each time (a project's `repositories` before its
+//! `organizations` when that batch came back first). The spec asks for the
+//! selection's order; clients that read the JSON as text, and ETags, need
+//! the same bytes for the same data.
+
+use async_graphql::Value;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+};
+
+/// Orders every object of `data` like the selection of the operation named
+/// `operation_name` (the document's only one when None).
+pub(super) fn order_like_selection(
+    data: &mut Value,
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+) {
+    let operation = match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => match operations.get(name) {
+            Some(operation) => operation,
+            None => return,
+        },
+        (DocumentOperations::Multiple(_), None) => return,
+    };
+    order(data, &[&operation.node.selection_set.node], document);
+}
+
+/// The response keys `sets` select, in order, each with the selection sets
+/// of the fields answered under it (a key may be selected more than once,
+/// through fragments; it keeps its first place).
+fn keys<'d>(
+    sets: &[&'d SelectionSet],
+    document: &'d ExecutableDocument,
+) -> Vec<(&'d str, Vec<&'d SelectionSet>)> {
+    let mut keys: Vec<(&str, Vec<&SelectionSet>)> = Vec::new();
+    let mut pending: Vec<&SelectionSet> = sets.to_vec();
+    pending.reverse();
+    // Depth first, in document order: a fragment's fields take its place.
+    let mut stack: Vec<&Selection> = Vec::new();
+    for set in pending {
+        stack.extend(set.items.iter().rev().map(|item| &item.node));
+    }
+    while let Some(selection) = stack.pop() {
+        match selection {
+            Selection::Field(field) => {
+                let field = &field.node;
+                let key = field.response_key().node.as_str();
+                let children = &field.selection_set.node;
+                match keys.iter_mut().find(|(known, _)| *known == key) {
+                    Some((_, sets)) => sets.push(children),
+                    None => keys.push((key, vec![children])),
+                }
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                    let items = &fragment.node.selection_set.node.items;
+                    stack.extend(items.iter().rev().map(|item| &item.node));
+                }
+            }
+            Selection::InlineFragment(fragment) => {
+                let items = &fragment.node.selection_set.node.items;
+                stack.extend(items.iter().rev().map(|item| &item.node));
+            }
+        }
+    }
+    keys
+}
+
+fn order(value: &mut Value, sets: &[&SelectionSet], document: &ExecutableDocument) {
+    apply(value, &keys(sets, document), document);
+}
+
+/// Orders `value` (each item, for a list) by `keys`, then what is under them.
+fn apply(value: &mut Value, keys: &[(&str, Vec<&SelectionSet>)], document: &ExecutableDocument) {
+    match value {
+        Value::Object(object) => {
+            let place = |key: &str| keys.iter().position(|(known, _)| *known == key);
+            object.sort_by(|a, _, b, _| place(a.as_str()).cmp(&place(b.as_str())));
+            for (key, child) in object.iter_mut() {
+                if let Some((_, sets)) = keys.iter().find(|(known, _)| *known == key.as_str()) {
+                    order(child, sets, document);
+                }
+            }
+        }
+        Value::List(items) => {
+            for item in items {
+                apply(item, keys, document);
+            }
+        }
+        _ => {}
+    }
+}
