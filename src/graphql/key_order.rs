@@ -80,7 +80,11 @@ fn apply(value: &mut Value, keys: &[(&str, Vec<&SelectionSet>)], document: &Exec
     match value {
         Value::Object(object) => {
             let place = |key: &str| keys.iter().position(|(known, _)| *known == key);
-            object.sort_by(|a, _, b, _| place(a.as_str()).cmp(&place(b.as_str())));
+            // Most objects come out in order already; sorting rebuilds the
+            // map's index (rehashing every key), so it is done only when needed.
+            if !object.keys().map(|key| place(key.as_str())).is_sorted() {
+                object.sort_by(|a, _, b, _| place(a.as_str()).cmp(&place(b.as_str())));
+            }
             for (key, child) in object.iter_mut() {
                 if let Some((_, sets)) = keys.iter().find(|(known, _)| *known == key.as_str()) {
                     order(child, sets, document);
