@@ -85,7 +85,11 @@ fn apply(value: &mut Value, keys: &[(&str, Vec<&SelectionSet>)], document: &Exec
             if !object.keys().map(|key| place(key.as_str())).is_sorted() {
                 object.sort_by(|a, _, b, _| place(a.as_str()).cmp(&place(b.as_str())));
             }
-            for (key, child) in object.iter_mut() {
+            // Only objects and lists have keys of their own to order.
+            let nested = object
+                .iter_mut()
+                .filter(|(_, child)| matches!(child, Value::Object(_) | Value::List(_)));
+            for (key, child) in nested {
                 if let Some((_, sets)) = keys.iter().find(|(known, _)| *known == key.as_str()) {
                     order(child, sets, document);
                 }
