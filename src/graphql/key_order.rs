@@ -38,11 +38,9 @@ fn keys<'d>(
     document: &'d ExecutableDocument,
 ) -> Vec<(&'d str, Vec<&'d SelectionSet>)> {
     let mut keys: Vec<(&str, Vec<&SelectionSet>)> = Vec::new();
-    let mut pending: Vec<&SelectionSet> = sets.to_vec();
-    pending.reverse();
     // Depth first, in document order: a fragment's fields take its place.
     let mut stack: Vec<&Selection> = Vec::new();
-    for set in pending {
+    for set in sets.iter().rev() {
         stack.extend(set.items.iter().rev().map(|item| &item.node));
     }
     while let Some(selection) = stack.pop() {
