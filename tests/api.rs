@@ -539,7 +539,96 @@ async fn answers_keep_the_order_of_the_selection(backend: Backend) {
     }
 }
 
+/// The text of the answer to `query`, asked anonymously by POST.
+async fn answer_text(app: &TestApp, query: &str) -> String {
+    app.client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .text()
+        .await
+        .expect("the answer")
+}
+
+/// Lists of repositories, datasets and links whose selection asks only
+/// stored fields are answered without a resolver per field
+/// (graphql/plain.rs): the same bytes as through the resolvers, which a
+/// fragment on the `Node` interface forces; aliases, repeated keys,
+/// `__typename`, `@include` and fragments on the list's type included. A
+/// harvested field takes the resolvers and is answered too.
+async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
+        config.cache_answers = false;
+    })
+    .await;
+    let query = "{ projects(first: 10) { edges { node { slug
+        repositories { __typename NODE_ID url forge owner name role access link: url
+          ... on Repository { name url } ...Code role @include(if: false) }
+        datasets { __typename NODE_ID url provider title description access }
+        links { __typename NODE_ID url kind title access } } } } }
+      fragment Code on Repository { role forge @include(if: true) }";
+    let plain = answer_text(&app, &query.replace("NODE_ID", "id")).await;
+    let through_resolvers =
+        answer_text(&app, &query.replace("NODE_ID", "... on Node { id }")).await;
+    assert_eq!(plain, through_resolvers);
+    let answer: Value = serde_json::from_str(&plain).expect("JSON");
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let nodes: Vec<&Value> = answer["data"]["projects"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| &edge["node"])
+        .collect();
+    for list in ["repositories", "datasets", "links"] {
+        assert!(
+            nodes
+                .iter()
+                .any(|node| !node[list].as_array().expect(list).is_empty()),
+            "no project has {list}: the comparison compared nothing"
+        );
+    }
+    let repository = nodes
+        .iter()
+        .find_map(|node| node["repositories"].as_array().and_then(|r| r.first()))
+        .expect("a repository");
+    let first_repository = &plain[plain.find("\"repositories\":[{").expect("a repository")..];
+    let first_repository = &first_repository[..first_repository.find('}').expect("its end")];
+    let keys = [
+        "__typename",
+        "id",
+        "url",
+        "forge",
+        "owner",
+        "name",
+        "role",
+        "access",
+        "link",
+    ];
+    let places = first_places(first_repository, &keys);
+    assert!(places.is_sorted(), "keys out of order: {first_repository}");
+    assert_eq!(repository["link"], repository["url"]);
+
+    let mixed = app
+        .data(
+            "{ project(slug: \"cartiflette\") { repositories { url stars } } }",
+            json!({}),
+        )
+        .await;
+    let repositories = mixed["project"]["repositories"]
+        .as_array()
+        .expect("repositories");
+    assert!(!repositories.is_empty(), "{mixed}");
+    for repository in repositories {
+        assert!(repository["url"].is_string());
+        assert!(repository.get("stars").is_some(), "{mixed}");
+    }
+}
+
 on_both_backends!(
+    plain_lists_answer_like_their_resolvers,
     answers_keep_the_order_of_the_selection,
     an_unknown_stored_value_is_an_internal_error,
     seven_projects_and_their_links_are_served,

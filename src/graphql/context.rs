@@ -13,9 +13,9 @@ use async_graphql::dataloader::DataLoader;
 use tokio::sync::watch;
 
 use super::CatalogueSchema;
-use super::errors::{code, give_codes, with_code};
+use super::documents::Prepared;
+use super::errors::give_codes;
 use super::key_order::order_like_selection;
-use super::limits::DocumentLimits;
 use super::loaders::CatalogueLoader;
 use crate::auth::Principal;
 use crate::catalogue::Audience;
@@ -41,12 +41,11 @@ pub fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<Cat
     ctx.data::<DataLoader<CatalogueLoader>>()
 }
 
-/// Executes `request` for `principal` with a DataLoader of its own: rows are
-/// batched within the request and never shared between requests (or between
-/// callers who may see different things). The document is parsed once
-/// (kept in `request` if the caller parsed it already) and checked against
-/// `limits` first; every error of the answer has a code, and its keys come
-/// in the order the operation asked for them.
+/// Executes `prepared` for `principal` with a DataLoader of its own: rows
+/// are batched within the request and never shared between requests (or
+/// between callers who may see different things). Every error of the
+/// answer has a code, and its keys come in the order the operation asked
+/// for them.
 ///
 /// A batch starts when the execution has run out of work (its poll returned
 /// `Pending` without waking itself), not after a fixed delay: every resolver
@@ -55,25 +54,11 @@ pub fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<Cat
 /// statements whatever its size.
 pub async fn execute(
     schema: &CatalogueSchema,
-    limits: &DocumentLimits,
-    mut request: async_graphql::Request,
+    prepared: Prepared,
     store: Store,
     principal: Principal,
 ) -> async_graphql::Response {
-    let document = match request.parsed_query() {
-        Ok(document) => {
-            if let Err(error) = limits.check(document) {
-                return async_graphql::Response::from_errors(vec![error]);
-            }
-            document.clone()
-        }
-        Err(error) => {
-            return async_graphql::Response::from_errors(vec![with_code(
-                error,
-                code::GRAPHQL_PARSE_FAILED,
-            )]);
-        }
-    };
+    let Prepared { request, document } = prepared;
     let operation_name = request.operation_name.clone();
     let audience = principal.audience();
     let (passes, _) = watch::channel(0u64);

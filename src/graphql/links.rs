@@ -2,7 +2,8 @@
 //! the cross-project lists agents looking for reusable code and data start from.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, ID, InputObject, Object, Value};
 
 use chrono::{DateTime, Utc};
 
@@ -12,6 +13,7 @@ use super::harvest::{DatasetResource, Harvest, PackageRelease, Release, facts_of
 use super::ids::{NodeType, global_id};
 use super::loaders::ProjectById;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
+use super::plain::PlainFields;
 use super::project::Project;
 use crate::catalogue::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
 use crate::federation::facts::{DatasetFacts, PackageFacts, RepositoryFacts};
@@ -182,6 +184,21 @@ impl Repository {
     }
 }
 
+impl PlainFields for Repository {
+    fn plain_field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "id" => Value::String(global_id(NodeType::Repository, self.0.id).0),
+            "url" => Value::from(self.0.url.as_str()),
+            "forge" => enum_value(self.0.forge),
+            "owner" => Value::from(self.0.owner.as_deref()),
+            "name" => Value::from(self.0.name.as_deref()),
+            "role" => enum_value(self.0.role),
+            "access" => enum_value(self.0.access),
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Clone)]
 pub struct Dataset(pub DatasetRecord);
 
@@ -275,6 +292,20 @@ impl Dataset {
     }
 }
 
+impl PlainFields for Dataset {
+    fn plain_field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "id" => Value::String(global_id(NodeType::Dataset, self.0.id).0),
+            "url" => Value::from(self.0.url.as_str()),
+            "provider" => enum_value(self.0.provider),
+            "title" => Value::from(self.0.title.as_str()),
+            "description" => Value::from(self.0.description.as_deref()),
+            "access" => enum_value(self.0.access),
+            _ => return None,
+        })
+    }
+}
+
 #[derive(Clone)]
 pub struct Link(pub LinkRecord);
 
@@ -334,6 +365,19 @@ impl Link {
     /// The project it belongs to.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         project_of(ctx, self.0.project_id).await
+    }
+}
+
+impl PlainFields for Link {
+    fn plain_field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "id" => Value::String(global_id(NodeType::Link, self.0.id).0),
+            "url" => Value::from(self.0.url.as_str()),
+            "kind" => enum_value(self.0.kind),
+            "title" => Value::from(self.0.title.as_str()),
+            "access" => enum_value(self.0.access),
+            _ => return None,
+        })
     }
 }
 

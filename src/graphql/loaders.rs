@@ -35,6 +35,17 @@ fn group<K: Copy + Eq + Hash, V>(
     grouped
 }
 
+/// The children of one parent. The DataLoader gives each waiting resolver
+/// a clone of the value: of an `Arc`, a count, not a copy of every record.
+pub type Children<T> = Arc<Vec<T>>;
+
+/// The children a load found, owned: moved out when nobody else holds
+/// them (the batch has usually let go by the time the resolver runs),
+/// else copied; none when the parent has no entry.
+pub fn owned<T: Clone>(children: Option<Children<T>>) -> Vec<T> {
+    children.map(Arc::unwrap_or_clone).unwrap_or_default()
+}
+
 /// Declares a key type `$key(parent id)` whose value is the list of
 /// children `$fetch` returns as `(parent id, child)` pairs.
 macro_rules! children_loader {
@@ -44,14 +55,17 @@ macro_rules! children_loader {
         pub struct $key(pub i64);
 
         impl Loader<$key> for CatalogueLoader {
-            type Value = Vec<$child>;
+            type Value = Children<$child>;
             type Error = Arc<StoreError>;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Vec<$child>>, Arc<StoreError>> {
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Children<$child>>, Arc<StoreError>> {
                 let $loader = self;
                 let $ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
                 let pairs = $fetch.await.map_err(Arc::new)?;
-                Ok(group(keys, $key, pairs))
+                Ok(group(keys, $key, pairs)
+                    .into_iter()
+                    .map(|(key, children)| (key, Arc::new(children)))
+                    .collect())
             }
         }
     };

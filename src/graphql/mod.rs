@@ -2,6 +2,7 @@
 
 mod audit;
 mod context;
+mod documents;
 mod errors;
 mod federation;
 mod guards;
@@ -16,12 +17,14 @@ mod mutations;
 mod node;
 mod organization;
 mod paging;
+mod plain;
 mod project;
 mod search;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 pub use context::execute;
+pub use documents::{Documents, Prepared};
 pub use errors::code;
 pub use limits::{DocumentLimits, Limits};
 

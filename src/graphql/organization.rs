@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Object};
 use super::context::{loader, store};
 use super::errors::OrInternal;
 use super::ids::{NodeType, global_id};
-use super::loaders::ProjectsOf;
+use super::loaders::{ProjectsOf, owned};
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use super::project::Project;
 use crate::catalogue::OrganizationKind;
@@ -63,11 +63,12 @@ impl Organization {
     /// The projects it takes part in that the caller may see, by name.
     #[graphql(complexity = "10 * child_complexity")]
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
-        let rows = loader(ctx)?
-            .load_one(ProjectsOf(self.0.id))
-            .await
-            .or_internal()?
-            .unwrap_or_default();
+        let rows = owned(
+            loader(ctx)?
+                .load_one(ProjectsOf(self.0.id))
+                .await
+                .or_internal()?,
+        );
         Ok(rows.into_iter().map(Project).collect())
     }
 }

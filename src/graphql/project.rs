@@ -11,10 +11,11 @@ use super::ids::{NodeType, global_id};
 use super::links::{Dataset, Link, Repository};
 use super::loaders::{
     DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, RepositoriesOf, SeasonsOf, SourcesOf,
-    TagsOf,
+    TagsOf, owned,
 };
 use super::organization::Organization;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
+use super::plain::PlainList;
 use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, RepositoryRole, Season};
 use crate::federation::facts::{PublicCode, RepositoryFacts};
 use crate::store::{
@@ -112,11 +113,12 @@ impl Project {
 
     /// The programme seasons the project took part in, in increasing order.
     async fn seasons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<i32>> {
-        let mut seasons = loader(ctx)?
-            .load_one(SeasonsOf(self.0.id))
-            .await
-            .or_internal()?
-            .unwrap_or_default();
+        let mut seasons = owned(
+            loader(ctx)?
+                .load_one(SeasonsOf(self.0.id))
+                .await
+                .or_internal()?,
+        );
         seasons.sort_unstable();
         Ok(seasons)
     }
@@ -153,53 +155,61 @@ impl Project {
 
     /// Topics, in the catalogue's order.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
-        let tags = loader(ctx)?
-            .load_one(TagsOf(self.0.id))
-            .await
-            .or_internal()?
-            .unwrap_or_default();
+        let tags = owned(
+            loader(ctx)?
+                .load_one(TagsOf(self.0.id))
+                .await
+                .or_internal()?,
+        );
         Ok(tags.into_iter().map(Tag).collect())
     }
 
     /// The administrations that run or contribute to the project.
     #[graphql(complexity = "10 * child_complexity")]
     async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
-        let participations = loader(ctx)?
-            .load_one(ParticipationsOf(self.0.id))
-            .await
-            .or_internal()?
-            .unwrap_or_default();
+        let participations = owned(
+            loader(ctx)?
+                .load_one(ParticipationsOf(self.0.id))
+                .await
+                .or_internal()?,
+        );
         Ok(participations.into_iter().map(Participation).collect())
     }
 
     /// Where the project's code lives.
-    async fn repositories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Repository>> {
-        let rows = loader(ctx)?
-            .load_one(RepositoriesOf(self.0.id))
-            .await
-            .or_internal()?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(Repository).collect())
+    async fn repositories(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<PlainList<Repository>> {
+        let rows = owned(
+            loader(ctx)?
+                .load_one(RepositoriesOf(self.0.id))
+                .await
+                .or_internal()?,
+        );
+        Ok(PlainList(rows.into_iter().map(Repository).collect()))
     }
 
     /// Where the project's data lives.
-    async fn datasets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Dataset>> {
-        let rows = loader(ctx)?
-            .load_one(DatasetsOf(self.0.id))
-            .await
-            .or_internal()?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(Dataset).collect())
+    async fn datasets(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Dataset>> {
+        let rows = owned(
+            loader(ctx)?
+                .load_one(DatasetsOf(self.0.id))
+                .await
+                .or_internal()?,
+        );
+        Ok(PlainList(rows.into_iter().map(Dataset).collect()))
     }
 
     /// Other links: documentation, demo, package, video, slides, …
-    async fn links(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Link>> {
-        let rows = loader(ctx)?
-            .load_one(LinksOf(self.0.id))
-            .await
-            .or_internal()?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(Link).collect())
+    async fn links(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Link>> {
+        let rows = owned(
+            loader(ctx)?
+                .load_one(LinksOf(self.0.id))
+                .await
+                .or_internal()?,
+        );
+        Ok(PlainList(rows.into_iter().map(Link).collect()))
     }
 
     /// Who maintains the entry, by email: for signed-in agents only (null
@@ -212,16 +222,17 @@ impl Project {
             .load_one(MaintainersOf(self.0.id))
             .await
             .or_internal()?;
-        Ok(Some(emails.unwrap_or_default()))
+        Ok(Some(owned(emails)))
     }
 
     /// The public documents this entry's facts were read from.
     async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Source>> {
-        let rows = loader(ctx)?
-            .load_one(SourcesOf(self.0.id))
-            .await
-            .or_internal()?
-            .unwrap_or_default();
+        let rows = owned(
+            loader(ctx)?
+                .load_one(SourcesOf(self.0.id))
+                .await
+                .or_internal()?,
+        );
         Ok(rows.into_iter().map(Source).collect())
     }
 }

@@ -54,29 +54,6 @@ pub fn scope_of(principal: &Principal) -> Scope {
     }
 }
 
-/// Whether the operation `request` would run is a mutation. The document
-/// is parsed once, kept in `request` for the executor; one that does not
-/// parse is left to the executor, which reports it with its code.
-fn selects_mutation(request: &mut async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let operation_name = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return false;
-    };
-    let is_mutation = |ty: OperationType| ty == OperationType::Mutation;
-    match &document.operations {
-        DocumentOperations::Single(operation) => is_mutation(operation.node.ty),
-        DocumentOperations::Multiple(operations) => match &operation_name {
-            Some(name) => operations
-                .get(name.as_str())
-                .is_some_and(|operation| is_mutation(operation.node.ty)),
-            None => operations
-                .values()
-                .any(|operation| is_mutation(operation.node.ty)),
-        },
-    }
-}
-
 /// The document of `request` (persisted queries resolved), and the document
 /// to register under its hash once it has run.
 pub async fn with_document(
@@ -111,7 +88,7 @@ pub struct MutationRefused;
 pub async fn answer(
     state: &AppState,
     principal: Principal,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
     read_only: bool,
 ) -> Result<Answer, MutationRefused> {
     let key = state
@@ -133,19 +110,19 @@ pub async fn answer(
             None => {}
         }
     }
-    let mutation = selects_mutation(&mut request);
-    if mutation && read_only {
-        return Err(MutationRefused);
-    }
-    let request = request.data(std::sync::Arc::clone(&state.harvester));
-    let response = graphql::execute(
-        &state.schema,
-        &state.limits,
-        request,
-        state.store.clone(),
-        principal,
-    )
-    .await;
+    let (response, mutation) = match state.documents.prepare(request).await {
+        Ok(prepared) => {
+            let mutation = prepared.is_mutation();
+            if mutation && read_only {
+                return Err(MutationRefused);
+            }
+            let prepared = prepared.data(std::sync::Arc::clone(&state.harvester));
+            let response =
+                graphql::execute(&state.schema, prepared, state.store.clone(), principal).await;
+            (response, mutation)
+        }
+        Err(error) => (async_graphql::Response::from_errors(vec![error]), false),
+    };
     let ran = ran(&response);
     if mutation && ran {
         // Whatever it changed, answers cached before are out of date.

@@ -25,7 +25,7 @@ use crate::auth::Authenticator;
 use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError};
 use crate::federation::Harvester;
-use crate::graphql::{CatalogueSchema, DocumentLimits};
+use crate::graphql::{CatalogueSchema, DocumentLimits, Documents};
 use crate::store::Store;
 use signin::SigninSettings;
 
@@ -33,8 +33,8 @@ use signin::SigninSettings;
 #[derive(Clone)]
 pub struct AppState {
     pub schema: CatalogueSchema,
-    /// Checked on each document before it runs.
-    pub limits: DocumentLimits,
+    /// Parsed documents, each checked against the limits before it runs.
+    pub documents: Documents,
     pub store: Store,
     pub authenticator: Authenticator,
     /// The SDL, rendered once.
@@ -73,7 +73,7 @@ impl AppState {
         ));
         Ok(Self {
             schema,
-            limits: DocumentLimits::from(&config.limits()),
+            documents: Documents::new(DocumentLimits::from(&config.limits())),
             store,
             authenticator,
             sdl,
