@@ -556,8 +556,10 @@ async fn answer_text(app: &TestApp, query: &str) -> String {
 /// stored fields are answered without a resolver per field
 /// (graphql/plain.rs): the same bytes as through the resolvers, which a
 /// fragment on the `Node` interface forces; aliases, repeated keys,
-/// `__typename`, `@include` and fragments on the list's type included. A
-/// harvested field takes the resolvers and is answered too.
+/// `__typename`, `@include`, fragments on the list's type and a project's
+/// organizations (objects held in the list's records) included. A
+/// harvested field, or an object selected twice, takes the resolvers and
+/// is answered too.
 async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
     let database = common::TestDatabase::create(backend).await;
     let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
@@ -568,7 +570,9 @@ async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
         repositories { __typename NODE_ID url forge owner name role access link: url
           ... on Repository { name url } ...Code role @include(if: false) }
         datasets { __typename NODE_ID url provider title description access }
-        links { __typename NODE_ID url kind title access } } } } }
+        links { __typename NODE_ID url kind title access }
+        organizations { role organization { __typename NODE_ID slug name acronym kind
+          siret siren website } } } } } }
       fragment Code on Repository { role forge @include(if: true) }";
     let plain = answer_text(&app, &query.replace("NODE_ID", "id")).await;
     let through_resolvers =
@@ -582,7 +586,7 @@ async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
         .iter()
         .map(|edge| &edge["node"])
         .collect();
-    for list in ["repositories", "datasets", "links"] {
+    for list in ["repositories", "datasets", "links", "organizations"] {
         assert!(
             nodes
                 .iter()
@@ -613,7 +617,8 @@ async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
 
     let mixed = app
         .data(
-            "{ project(slug: \"cartiflette\") { repositories { url stars } } }",
+            "{ project(slug: \"cartiflette\") { repositories { url stars }
+               organizations { organization { slug } organization { name } } } }",
             json!({}),
         )
         .await;
@@ -624,6 +629,14 @@ async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
     for repository in repositories {
         assert!(repository["url"].is_string());
         assert!(repository.get("stars").is_some(), "{mixed}");
+    }
+    let organizations = mixed["project"]["organizations"]
+        .as_array()
+        .expect("organizations");
+    assert!(!organizations.is_empty(), "{mixed}");
+    for participation in organizations {
+        let organization = &participation["organization"];
+        assert!(organization["slug"].is_string() && organization["name"].is_string());
     }
 }
 

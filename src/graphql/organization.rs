@@ -1,13 +1,15 @@
 //! The `Organization` type and the organization queries.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, Object};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, ID, Object, Value};
 
 use super::context::{loader, store};
 use super::errors::OrInternal;
 use super::ids::{NodeType, global_id};
 use super::loaders::{ProjectsOf, owned};
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
+use super::plain::PlainFields;
 use super::project::Project;
 use crate::catalogue::OrganizationKind;
 use crate::store::OrganizationRecord;
@@ -70,6 +72,22 @@ impl Organization {
                 .or_internal()?,
         );
         Ok(rows.into_iter().map(Project).collect())
+    }
+}
+
+impl PlainFields for Organization {
+    fn plain_field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "id" => Value::String(global_id(NodeType::Organization, self.0.id).0),
+            "slug" => Value::from(self.0.slug.as_str()),
+            "name" => Value::from(self.0.name.as_str()),
+            "acronym" => Value::from(self.0.acronym.as_deref()),
+            "kind" => enum_value(self.0.kind),
+            "siret" => Value::from(self.0.siret.as_deref()),
+            "siren" => Value::from(self.0.siren.as_deref()),
+            "website" => Value::from(self.0.website.as_deref()),
+            _ => return None,
+        })
     }
 }
 

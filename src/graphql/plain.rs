@@ -5,12 +5,12 @@
 //! completes. For a project's repositories (190 objects, 760 fields in the
 //! 20-project 3-level list of the benchmarks) that machinery costs far
 //! more than reading the values. When a list's selection asks only fields
-//! read from the stored record (no arguments, no directives, no
-//! sub-selection; fragments only on the list's own type; async-graphql has
-//! already removed what `@skip`/`@include` leave out), `PlainList`
-//! answers it by reading those fields from each record, in the selection's
-//! order. Any other selection goes through async-graphql as before. The
-//! schema is the same: a `PlainList<T>` is a `[T!]!`.
+//! read from the stored record, or objects held in it whose selection does
+//! too (no arguments, no directives; fragments only on the object's own
+//! type; async-graphql has already removed what `@skip`/`@include` leave
+//! out), `PlainList` answers it by reading those fields from each record,
+//! in the selection's order. Any other selection goes through async-graphql
+//! as before. The schema is the same: a `PlainList<T>` is a `[T!]!`.
 
 use std::borrow::Cow;
 
@@ -21,10 +21,39 @@ use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerRes
 
 /// An object type some of whose fields are read from its record alone.
 pub trait PlainFields: OutputType {
-    /// The value of the field `name`, when it is one read from the record
-    /// alone (the value its resolver gives); None for any other field.
+    /// The value of the scalar field `name`, when it is one read from the
+    /// record alone (the value its resolver gives); None for any other field.
     fn plain_field(&self, name: &str) -> Option<Value>;
+
+    /// The value of the object field `name` for the selection `nested`,
+    /// when the record holds that object (`nested.answer` it); None for
+    /// any other field.
+    fn plain_object(&self, _name: &str, _nested: &Nested<'_, '_>) -> Option<Value> {
+        None
+    }
 }
+
+/// The selection of an object field, to answer plainly.
+pub struct Nested<'c, 'd> {
+    ctx: &'c ContextSelectionSet<'d>,
+    set: &'d SelectionSet,
+}
+
+impl Nested<'_, '_> {
+    /// `object`'s answer to this selection; None when it needs resolvers.
+    pub fn answer<T: PlainFields>(&self, object: &T) -> Option<Value> {
+        let type_name = T::type_name();
+        let mut selected = Vec::new();
+        if !select_plainly(self.ctx, self.set, &type_name, &mut selected) {
+            return None;
+        }
+        answer(self.ctx, object, &type_name, &selected)
+    }
+}
+
+/// A selected field: its response key, its name, and its selection when
+/// it is an object.
+type Selected<'d> = (&'d Name, &'d str, Option<&'d SelectionSet>);
 
 /// A list of `T`, answered without resolvers when its selection allows.
 pub struct PlainList<T>(pub Vec<T>);
@@ -57,7 +86,7 @@ impl<T: PlainFields> OutputType for PlainList<T> {
         ) && let Some(items) = self
             .0
             .iter()
-            .map(|item| answer(item, &type_name, &selected))
+            .map(|item| answer(ctx, item, &type_name, &selected))
             .collect::<Option<Vec<Value>>>()
         {
             return Ok(Value::List(items));
@@ -66,23 +95,26 @@ impl<T: PlainFields> OutputType for PlainList<T> {
     }
 }
 
-/// Appends the response keys and field names `set` selects on `type_name`
-/// to `selected`, in order; false when some selection needs a resolver
-/// (arguments, directives, a sub-selection, a fragment on another type).
+/// Appends the fields `set` selects on `type_name` to `selected`, in
+/// order; false when some selection needs a resolver (arguments,
+/// directives, a fragment on another type).
 fn select_plainly<'d>(
     ctx: &ContextSelectionSet<'d>,
     set: &'d SelectionSet,
     type_name: &str,
-    selected: &mut Vec<(&'d Name, &'d str)>,
+    selected: &mut Vec<Selected<'d>>,
 ) -> bool {
     set.items.iter().all(|selection| match &selection.node {
         Selection::Field(field) => {
             let field = &field.node;
-            let plain = field.arguments.is_empty()
-                && field.directives.is_empty()
-                && field.selection_set.node.items.is_empty();
+            let plain = field.arguments.is_empty() && field.directives.is_empty();
             if plain {
-                selected.push((&field.response_key().node, field.name.node.as_str()));
+                let nested = &field.selection_set.node;
+                selected.push((
+                    &field.response_key().node,
+                    field.name.node.as_str(),
+                    (!nested.items.is_empty()).then_some(nested),
+                ));
             }
             plain
         }
@@ -117,15 +149,24 @@ fn select_plainly<'d>(
 
 /// `item`'s object for the `selected` fields; None when one is not plain.
 /// A key selected twice keeps its first place (validation made sure it
-/// names the same field both times).
-fn answer<T: PlainFields>(item: &T, type_name: &str, selected: &[(&Name, &str)]) -> Option<Value> {
+/// names the same field both times); an object selected twice is left to
+/// the resolvers, which merge its selections.
+fn answer<'d, T: PlainFields>(
+    ctx: &ContextSelectionSet<'d>,
+    item: &T,
+    type_name: &str,
+    selected: &[Selected<'d>],
+) -> Option<Value> {
     let mut object = IndexMap::with_capacity(selected.len());
-    for (key, name) in selected {
-        let value = match *name {
-            "__typename" => Value::String(type_name.to_owned()),
-            name => item.plain_field(name)?,
+    for (key, name, nested) in selected {
+        let value = match (*name, nested) {
+            ("__typename", _) => Value::String(type_name.to_owned()),
+            (name, None) => item.plain_field(name)?,
+            (name, Some(set)) => item.plain_object(name, &Nested { ctx, set })?,
         };
-        object.insert((*key).clone(), value);
+        if object.insert((*key).clone(), value).is_some() && nested.is_some() {
+            return None;
+        }
     }
     Some(Value::Object(object))
 }

@@ -1,7 +1,8 @@
 //! The `Project` type and the project queries.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 
 use super::context::{audience, loader, principal, store};
@@ -15,7 +16,7 @@ use super::loaders::{
 };
 use super::organization::Organization;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use super::plain::PlainList;
+use super::plain::{Nested, PlainFields, PlainList};
 use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, RepositoryRole, Season};
 use crate::federation::facts::{PublicCode, RepositoryFacts};
 use crate::store::{
@@ -166,14 +167,22 @@ impl Project {
 
     /// The administrations that run or contribute to the project.
     #[graphql(complexity = "10 * child_complexity")]
-    async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<PlainList<Participation>> {
         let participations = owned(
             loader(ctx)?
                 .load_one(ParticipationsOf(self.0.id))
                 .await
                 .or_internal()?,
         );
-        Ok(participations.into_iter().map(Participation).collect())
+        Ok(PlainList(
+            participations
+                .into_iter()
+                .map(Participation::from)
+                .collect(),
+        ))
     }
 
     /// Where the project's code lives.
@@ -253,19 +262,44 @@ impl Tag {
     }
 }
 
-pub struct Participation(pub ParticipationRecord);
+pub struct Participation {
+    role: ParticipationRole,
+    organization: Organization,
+}
+
+impl From<ParticipationRecord> for Participation {
+    fn from(record: ParticipationRecord) -> Self {
+        Self {
+            role: record.role,
+            organization: Organization(record.organization),
+        }
+    }
+}
 
 /// An organization's part in a project.
 #[Object]
 impl Participation {
     /// Whether the organization leads or contributes.
     async fn role(&self) -> ParticipationRole {
-        self.0.role
+        self.role
     }
 
     /// The organization.
-    async fn organization(&self) -> Organization {
-        Organization(self.0.organization.clone())
+    async fn organization(&self) -> &Organization {
+        &self.organization
+    }
+}
+
+impl PlainFields for Participation {
+    fn plain_field(&self, name: &str) -> Option<Value> {
+        (name == "role").then(|| enum_value(self.role))
+    }
+
+    fn plain_object(&self, name: &str, nested: &Nested<'_, '_>) -> Option<Value> {
+        match name {
+            "organization" => nested.answer(&self.organization),
+            _ => None,
+        }
     }
 }
 
