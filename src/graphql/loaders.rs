@@ -5,8 +5,11 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
+use async_graphql::Context;
 use async_graphql::dataloader::Loader;
 
+use super::context::loader;
+use super::errors::OrInternal;
 use crate::catalogue::Audience;
 use crate::store::{
     DatasetRecord, HarvestRecord, LinkRecord, ParticipationRecord, ProjectRecord, RepositoryRecord,
@@ -39,11 +42,18 @@ fn group<K: Copy + Eq + Hash, V>(
 /// a clone of the value: of an `Arc`, a count, not a copy of every record.
 pub type Children<T> = Arc<Vec<T>>;
 
-/// The children a load found, owned: moved out when nobody else holds
-/// them (the batch has usually let go by the time the resolver runs),
-/// else copied; none when the parent has no entry.
-pub fn owned<T: Clone>(children: Option<Children<T>>) -> Vec<T> {
-    children.map(Arc::unwrap_or_clone).unwrap_or_default()
+/// The children `key` names, loaded by the request's DataLoader and owned:
+/// moved out when nobody else holds them (the batch has usually let go by
+/// the time the resolver runs), else copied; none when the parent has no
+/// entry.
+pub async fn children<K, T>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Vec<T>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    T: Clone + Send + Sync + 'static,
+    CatalogueLoader: Loader<K, Value = Children<T>, Error = Arc<StoreError>>,
+{
+    let loaded = loader(ctx)?.load_one(key).await.or_internal()?;
+    Ok(loaded.map(Arc::unwrap_or_clone).unwrap_or_default())
 }
 
 /// Declares a key type `$key(parent id)` whose value is the list of

@@ -4,10 +4,10 @@ use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::resolver_utils::enum_value;
 use async_graphql::{Context, ID, Object, Value};
 
-use super::context::{loader, store};
+use super::context::store;
 use super::errors::OrInternal;
 use super::ids::{NodeType, global_id};
-use super::loaders::{ProjectsOf, owned};
+use super::loaders::{ProjectsOf, children};
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use super::plain::PlainFields;
 use super::project::Project;
@@ -65,12 +65,7 @@ impl Organization {
     /// The projects it takes part in that the caller may see, by name.
     #[graphql(complexity = "10 * child_complexity")]
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
-        let rows = owned(
-            loader(ctx)?
-                .load_one(ProjectsOf(self.0.id))
-                .await
-                .or_internal()?,
-        );
+        let rows = children(ctx, ProjectsOf(self.0.id)).await?;
         Ok(rows.into_iter().map(Project).collect())
     }
 }

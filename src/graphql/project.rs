@@ -12,7 +12,7 @@ use super::ids::{NodeType, global_id};
 use super::links::{Dataset, Link, Repository};
 use super::loaders::{
     DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, RepositoriesOf, SeasonsOf, SourcesOf,
-    TagsOf, owned,
+    TagsOf, children,
 };
 use super::organization::Organization;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
@@ -114,12 +114,7 @@ impl Project {
 
     /// The programme seasons the project took part in, in increasing order.
     async fn seasons(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<i32>> {
-        let mut seasons = owned(
-            loader(ctx)?
-                .load_one(SeasonsOf(self.0.id))
-                .await
-                .or_internal()?,
-        );
+        let mut seasons = children(ctx, SeasonsOf(self.0.id)).await?;
         seasons.sort_unstable();
         Ok(seasons)
     }
@@ -156,12 +151,7 @@ impl Project {
 
     /// Topics, in the catalogue's order.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tag>> {
-        let tags = owned(
-            loader(ctx)?
-                .load_one(TagsOf(self.0.id))
-                .await
-                .or_internal()?,
-        );
+        let tags = children(ctx, TagsOf(self.0.id)).await?;
         Ok(tags.into_iter().map(Tag).collect())
     }
 
@@ -171,12 +161,7 @@ impl Project {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<PlainList<Participation>> {
-        let participations = owned(
-            loader(ctx)?
-                .load_one(ParticipationsOf(self.0.id))
-                .await
-                .or_internal()?,
-        );
+        let participations = children(ctx, ParticipationsOf(self.0.id)).await?;
         Ok(PlainList(
             participations
                 .into_iter()
@@ -190,34 +175,19 @@ impl Project {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<PlainList<Repository>> {
-        let rows = owned(
-            loader(ctx)?
-                .load_one(RepositoriesOf(self.0.id))
-                .await
-                .or_internal()?,
-        );
+        let rows = children(ctx, RepositoriesOf(self.0.id)).await?;
         Ok(PlainList(rows.into_iter().map(Repository).collect()))
     }
 
     /// Where the project's data lives.
     async fn datasets(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Dataset>> {
-        let rows = owned(
-            loader(ctx)?
-                .load_one(DatasetsOf(self.0.id))
-                .await
-                .or_internal()?,
-        );
+        let rows = children(ctx, DatasetsOf(self.0.id)).await?;
         Ok(PlainList(rows.into_iter().map(Dataset).collect()))
     }
 
     /// Other links: documentation, demo, package, video, slides, …
     async fn links(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Link>> {
-        let rows = owned(
-            loader(ctx)?
-                .load_one(LinksOf(self.0.id))
-                .await
-                .or_internal()?,
-        );
+        let rows = children(ctx, LinksOf(self.0.id)).await?;
         Ok(PlainList(rows.into_iter().map(Link).collect()))
     }
 
@@ -227,21 +197,12 @@ impl Project {
         if principal(ctx).and_then(|p| p.agent()).is_none() {
             return Ok(None);
         }
-        let emails = loader(ctx)?
-            .load_one(MaintainersOf(self.0.id))
-            .await
-            .or_internal()?;
-        Ok(Some(owned(emails)))
+        Ok(Some(children(ctx, MaintainersOf(self.0.id)).await?))
     }
 
     /// The public documents this entry's facts were read from.
     async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Source>> {
-        let rows = owned(
-            loader(ctx)?
-                .load_one(SourcesOf(self.0.id))
-                .await
-                .or_internal()?,
-        );
+        let rows = children(ctx, SourcesOf(self.0.id)).await?;
         Ok(rows.into_iter().map(Source).collect())
     }
 }
