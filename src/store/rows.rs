@@ -141,14 +141,14 @@ impl Store {
     ) -> Result<Vec<T>, StoreError> {
         let statement = select.build(self.db.get_database_backend());
         let rows = self.db.query_all_raw(statement).await?;
-        rows.iter()
-            .map(|row| {
-                let mut reader = RowReader::new(row)?;
-                let record = read(&mut reader)?;
-                debug_assert_eq!(reader.next, reader.width(), "every column selected is read");
-                Ok(record)
-            })
-            .collect()
+        // Sized once: collecting from fallible reads would grow (and copy) it.
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut reader = RowReader::new(row)?;
+            records.push(read(&mut reader)?);
+            debug_assert_eq!(reader.next, reader.width(), "every column selected is read");
+        }
+        Ok(records)
     }
 
     /// The records `select` finds, reading only the columns they need.
