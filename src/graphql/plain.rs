@@ -43,10 +43,7 @@ impl Nested<'_, '_> {
     /// `object`'s answer to this selection; None when it needs resolvers.
     pub fn answer<T: PlainFields>(&self, object: &T) -> Option<Value> {
         let type_name = T::type_name();
-        let mut selected = Vec::new();
-        if !select_plainly(self.ctx, self.set, &type_name, &mut selected) {
-            return None;
-        }
+        let selected = plain_selection(self.ctx, self.set, &type_name)?;
         answer(self.ctx, object, &type_name, &selected)
     }
 }
@@ -77,22 +74,28 @@ impl<T: PlainFields> OutputType for PlainList<T> {
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
         let type_name = T::type_name();
-        let mut selected = Vec::new();
-        if select_plainly(
-            ctx,
-            &field.node.selection_set.node,
-            &type_name,
-            &mut selected,
-        ) && let Some(items) = self
-            .0
-            .iter()
-            .map(|item| answer(ctx, item, &type_name, &selected))
-            .collect::<Option<Vec<Value>>>()
+        if let Some(selected) = plain_selection(ctx, &field.node.selection_set.node, &type_name)
+            && let Some(items) = self
+                .0
+                .iter()
+                .map(|item| answer(ctx, item, &type_name, &selected))
+                .collect::<Option<Vec<Value>>>()
         {
             return Ok(Value::List(items));
         }
         self.0.resolve(ctx, field).await
     }
+}
+
+/// The fields `set` selects on `type_name`, in order; None when some
+/// selection needs a resolver.
+fn plain_selection<'d>(
+    ctx: &ContextSelectionSet<'d>,
+    set: &'d SelectionSet,
+    type_name: &str,
+) -> Option<Vec<Selected<'d>>> {
+    let mut selected = Vec::new();
+    select_plainly(ctx, set, type_name, &mut selected).then_some(selected)
 }
 
 /// Appends the fields `set` selects on `type_name` to `selected`, in
