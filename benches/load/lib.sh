@@ -128,10 +128,13 @@ stop_server() {
 # The gateway on the bench database, with the extra NAME=value settings given.
 start_gateway() {
     # Without TLS to PostgreSQL, as PostGraphile's driver (ours would
-    # otherwise prefer it, and Debian's PostgreSQL offers it).
+    # otherwise prefer it, and Debian's PostgreSQL offers it). Without the
+    # scheduled harvest: a minute after start, in the middle of the
+    # measurements, it would try the forges for the 10,000 projects' links
+    # (unreachable here) and write an outcome per link into the database.
     start_server gateway "http://127.0.0.1:$GATEWAY_PORT/graphql" \
         env -u CATALOGUE_TEST_POSTGRES_URL CATALOGUE_LISTEN="127.0.0.1:$GATEWAY_PORT" CATALOGUE_DATABASE_URL="$DATABASE_URL?sslmode=disable" \
-        CATALOGUE_RATE_LIMIT_PER_MINUTE=0 RUST_LOG=warn "$@" "$GATEWAY" serve
+        CATALOGUE_RATE_LIMIT_PER_MINUTE=0 CATALOGUE_HARVEST_INTERVAL_SECONDS=0 RUST_LOG=warn "$@" "$GATEWAY" serve
 }
 
 stop_gateway() {

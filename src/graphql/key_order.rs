@@ -78,6 +78,8 @@ fn apply(value: &mut Value, keys: &[(&str, Vec<&SelectionSet>)], document: &Exec
     match value {
         Value::Object(object) => {
             let place = |key: &str| keys.iter().position(|(known, _)| *known == key);
+            // Raw JSON written by plain lists (an object under one key no
+            // selection names) is in order already, and is left alone.
             // Most objects come out in order already; sorting rebuilds the
             // map's index (rehashing every key), so it is done only when needed.
             if !object.keys().map(|key| place(key.as_str())).is_sorted() {

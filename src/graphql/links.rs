@@ -2,8 +2,7 @@
 //! the cross-project lists agents looking for reusable code and data start from.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::resolver_utils::enum_value;
-use async_graphql::{Context, ID, InputObject, Object, Value};
+use async_graphql::{Context, ID, InputObject, Object};
 
 use chrono::{DateTime, Utc};
 
@@ -13,7 +12,7 @@ use super::harvest::{DatasetResource, Harvest, PackageRelease, Release, facts_of
 use super::ids::{NodeType, global_id};
 use super::loaders::ProjectById;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use super::plain::PlainFields;
+use super::plain::{PlainFields, PlainValue, plain_enum};
 use super::project::Project;
 use crate::catalogue::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
 use crate::federation::facts::{DatasetFacts, PackageFacts, RepositoryFacts};
@@ -185,15 +184,15 @@ impl Repository {
 }
 
 impl PlainFields for Repository {
-    fn plain_field(&self, name: &str) -> Option<Value> {
+    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
         Some(match name {
-            "id" => Value::String(global_id(NodeType::Repository, self.0.id).0),
-            "url" => Value::from(self.0.url.as_str()),
-            "forge" => enum_value(self.0.forge),
-            "owner" => Value::from(self.0.owner.as_deref()),
-            "name" => Value::from(self.0.name.as_deref()),
-            "role" => enum_value(self.0.role),
-            "access" => enum_value(self.0.access),
+            "id" => global_id(NodeType::Repository, self.0.id).0.into(),
+            "url" => self.0.url.as_str().into(),
+            "forge" => plain_enum(self.0.forge),
+            "owner" => self.0.owner.as_deref().into(),
+            "name" => self.0.name.as_deref().into(),
+            "role" => plain_enum(self.0.role),
+            "access" => plain_enum(self.0.access),
             _ => return None,
         })
     }
@@ -293,14 +292,14 @@ impl Dataset {
 }
 
 impl PlainFields for Dataset {
-    fn plain_field(&self, name: &str) -> Option<Value> {
+    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
         Some(match name {
-            "id" => Value::String(global_id(NodeType::Dataset, self.0.id).0),
-            "url" => Value::from(self.0.url.as_str()),
-            "provider" => enum_value(self.0.provider),
-            "title" => Value::from(self.0.title.as_str()),
-            "description" => Value::from(self.0.description.as_deref()),
-            "access" => enum_value(self.0.access),
+            "id" => global_id(NodeType::Dataset, self.0.id).0.into(),
+            "url" => self.0.url.as_str().into(),
+            "provider" => plain_enum(self.0.provider),
+            "title" => self.0.title.as_str().into(),
+            "description" => self.0.description.as_deref().into(),
+            "access" => plain_enum(self.0.access),
             _ => return None,
         })
     }
@@ -369,13 +368,13 @@ impl Link {
 }
 
 impl PlainFields for Link {
-    fn plain_field(&self, name: &str) -> Option<Value> {
+    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
         Some(match name {
-            "id" => Value::String(global_id(NodeType::Link, self.0.id).0),
-            "url" => Value::from(self.0.url.as_str()),
-            "kind" => enum_value(self.0.kind),
-            "title" => Value::from(self.0.title.as_str()),
-            "access" => enum_value(self.0.access),
+            "id" => global_id(NodeType::Link, self.0.id).0.into(),
+            "url" => self.0.url.as_str().into(),
+            "kind" => plain_enum(self.0.kind),
+            "title" => self.0.title.as_str().into(),
+            "access" => plain_enum(self.0.access),
             _ => return None,
         })
     }

@@ -8,6 +8,7 @@ mod federation;
 mod guards;
 mod harvest;
 mod ids;
+mod json;
 mod key_order;
 pub mod limits;
 mod links;
@@ -26,6 +27,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 pub use context::execute;
 pub use documents::{Documents, Prepared};
 pub use errors::code;
+pub use json::answer_body;
 pub use limits::{DocumentLimits, Limits};
 
 use std::sync::Arc;

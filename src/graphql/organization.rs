@@ -1,15 +1,14 @@
 //! The `Organization` type and the organization queries.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::resolver_utils::enum_value;
-use async_graphql::{Context, ID, Object, Value};
+use async_graphql::{Context, ID, Object};
 
 use super::context::store;
 use super::errors::OrInternal;
 use super::ids::{NodeType, global_id};
 use super::loaders::{ProjectsOf, children};
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use super::plain::PlainFields;
+use super::plain::{PlainFields, PlainValue, plain_enum};
 use super::project::Project;
 use crate::catalogue::OrganizationKind;
 use crate::store::OrganizationRecord;
@@ -71,16 +70,16 @@ impl Organization {
 }
 
 impl PlainFields for Organization {
-    fn plain_field(&self, name: &str) -> Option<Value> {
+    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
         Some(match name {
-            "id" => Value::String(global_id(NodeType::Organization, self.0.id).0),
-            "slug" => Value::from(self.0.slug.as_str()),
-            "name" => Value::from(self.0.name.as_str()),
-            "acronym" => Value::from(self.0.acronym.as_deref()),
-            "kind" => enum_value(self.0.kind),
-            "siret" => Value::from(self.0.siret.as_deref()),
-            "siren" => Value::from(self.0.siren.as_deref()),
-            "website" => Value::from(self.0.website.as_deref()),
+            "id" => global_id(NodeType::Organization, self.0.id).0.into(),
+            "slug" => self.0.slug.as_str().into(),
+            "name" => self.0.name.as_str().into(),
+            "acronym" => self.0.acronym.as_deref().into(),
+            "kind" => plain_enum(self.0.kind),
+            "siret" => self.0.siret.as_deref().into(),
+            "siren" => self.0.siren.as_deref().into(),
+            "website" => self.0.website.as_deref().into(),
             _ => return None,
         })
     }

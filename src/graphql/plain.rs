@@ -9,48 +9,99 @@
 //! too (no arguments, no directives; fragments only on the object's own
 //! type; async-graphql has already removed what `@skip`/`@include` leave
 //! out), `PlainList` answers it by reading those fields from each record,
-//! in the selection's order. Any other selection goes through async-graphql
-//! as before. The schema is the same: a `PlainList<T>` is a `[T!]!`.
+//! in the selection's order, written straight into JSON text (see `json`:
+//! no map of values to build, hash, order again and serialise later). Any
+//! other selection goes through async-graphql as before. The schema is the
+//! same: a `PlainList<T>` is a `[T!]!`.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
-use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::EnumType;
 use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
+
+use super::json::JsonText;
 
 /// An object type some of whose fields are read from its record alone.
 pub trait PlainFields: OutputType {
     /// The value of the scalar field `name`, when it is one read from the
     /// record alone (the value its resolver gives); None for any other field.
-    fn plain_field(&self, name: &str) -> Option<Value>;
+    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>>;
 
-    /// The value of the object field `name` for the selection `nested`,
-    /// when the record holds that object (`nested.answer` it); None for
-    /// any other field.
-    fn plain_object(&self, _name: &str, _nested: &Nested<'_, '_>) -> Option<Value> {
-        None
+    /// Writes the object field `name` for the selection `nested`, when the
+    /// record holds that object (`nested.answer` it); false for any other
+    /// field.
+    fn plain_object(&self, _name: &str, _nested: &Nested<'_, '_>, _out: &mut JsonText) -> bool {
+        false
     }
+}
+
+/// A scalar field's value, read from a record.
+pub enum PlainValue<'a> {
+    Text(&'a str),
+    Null,
+    Owned(String),
+}
+
+impl<'a> From<&'a str> for PlainValue<'a> {
+    fn from(text: &'a str) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for PlainValue<'a> {
+    fn from(text: Option<&'a str>) -> Self {
+        text.map_or(Self::Null, Self::Text)
+    }
+}
+
+impl From<String> for PlainValue<'_> {
+    fn from(text: String) -> Self {
+        Self::Owned(text)
+    }
+}
+
+/// The value of an enum field: its GraphQL name.
+pub fn plain_enum<T: EnumType>(value: T) -> PlainValue<'static> {
+    T::items()
+        .iter()
+        .find(|item| item.value == value)
+        .map_or(PlainValue::Null, |item| PlainValue::Text(item.name))
 }
 
 /// The selection of an object field, to answer plainly.
 pub struct Nested<'c, 'd> {
     ctx: &'c ContextSelectionSet<'d>,
     set: &'d SelectionSet,
+    /// The fields `set` selects, planned for the first object and kept
+    /// for the others of the list.
+    plan: &'c OnceCell<Option<Vec<Selected<'d>>>>,
 }
 
 impl Nested<'_, '_> {
-    /// `object`'s answer to this selection; None when it needs resolvers.
-    pub fn answer<T: PlainFields>(&self, object: &T) -> Option<Value> {
+    /// Writes `object`'s answer to this selection; false when it needs resolvers.
+    pub fn answer<T: PlainFields>(&self, object: &T, out: &mut JsonText) -> bool {
         let type_name = T::type_name();
-        let selected = plain_selection(self.ctx, self.set, &type_name)?;
-        answer(self.ctx, object, &type_name, &selected)
+        self.plan
+            .get_or_init(|| plain_selection(self.ctx, self.set, &type_name))
+            .as_deref()
+            .is_some_and(|selected| write_object(self.ctx, object, &type_name, selected, out))
     }
 }
 
-/// A selected field: its response key, its name, and its selection when
-/// it is an object.
-type Selected<'d> = (&'d Name, &'d str, Option<&'d SelectionSet>);
+/// A selected field.
+struct Selected<'d> {
+    key: &'d Name,
+    /// `"key":`, written once for all the objects of a list.
+    key_text: Vec<u8>,
+    name: &'d str,
+    /// The field's selection, when it is an object.
+    nested: Option<&'d SelectionSet>,
+    /// What the object's selection selects (see `Nested`).
+    nested_plan: OnceCell<Option<Vec<Selected<'d>>>>,
+}
 
 /// A list of `T`, answered without resolvers when its selection allows.
 pub struct PlainList<T>(pub Vec<T>);
@@ -74,21 +125,27 @@ impl<T: PlainFields> OutputType for PlainList<T> {
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
         let type_name = T::type_name();
-        if let Some(selected) = plain_selection(ctx, &field.node.selection_set.node, &type_name)
-            && let Some(items) = self
-                .0
-                .iter()
-                .map(|item| answer(ctx, item, &type_name, &selected))
-                .collect::<Option<Vec<Value>>>()
-        {
-            return Ok(Value::List(items));
+        if let Some(selected) = plain_selection(ctx, &field.node.selection_set.node, &type_name) {
+            // Room for objects of a few short fields, to grow it seldom.
+            let mut out = JsonText::with_capacity(2 + self.0.len() * 32 * selected.len());
+            out.push(b'[');
+            let written = self.0.iter().enumerate().all(|(index, item)| {
+                if index > 0 {
+                    out.push(b',');
+                }
+                write_object(ctx, item, &type_name, &selected, &mut out)
+            });
+            if written {
+                out.push(b']');
+                return Ok(out.into_raw_value());
+            }
         }
         self.0.resolve(ctx, field).await
     }
 }
 
-/// The fields `set` selects on `type_name`, in order; None when some
-/// selection needs a resolver.
+/// The fields `set` selects on `type_name`, in order, each key once; None
+/// when some selection needs a resolver.
 fn plain_selection<'d>(
     ctx: &ContextSelectionSet<'d>,
     set: &'d SelectionSet,
@@ -100,7 +157,10 @@ fn plain_selection<'d>(
 
 /// Appends the fields `set` selects on `type_name` to `selected`, in
 /// order; false when some selection needs a resolver (arguments,
-/// directives, a fragment on another type).
+/// directives, a fragment on another type, an object selected twice under
+/// one key: the resolvers merge its selections). A scalar key selected
+/// twice keeps its first place (validation made sure it names the same
+/// field both times).
 fn select_plainly<'d>(
     ctx: &ContextSelectionSet<'d>,
     set: &'d SelectionSet,
@@ -110,16 +170,28 @@ fn select_plainly<'d>(
     set.items.iter().all(|selection| match &selection.node {
         Selection::Field(field) => {
             let field = &field.node;
-            let plain = field.arguments.is_empty() && field.directives.is_empty();
-            if plain {
-                let nested = &field.selection_set.node;
-                selected.push((
-                    &field.response_key().node,
-                    field.name.node.as_str(),
-                    (!nested.items.is_empty()).then_some(nested),
-                ));
+            if !field.arguments.is_empty() || !field.directives.is_empty() {
+                return false;
             }
-            plain
+            let key = &field.response_key().node;
+            let nested = &field.selection_set.node;
+            let nested = (!nested.items.is_empty()).then_some(nested);
+            match selected.iter().find(|known| known.key == key) {
+                Some(known) => nested.is_none() && known.nested.is_none(),
+                None => {
+                    let mut key_text = JsonText::default();
+                    key_text.string(key);
+                    key_text.push(b':');
+                    selected.push(Selected {
+                        key,
+                        key_text: key_text.into_bytes(),
+                        name: field.name.node.as_str(),
+                        nested,
+                        nested_plan: OnceCell::new(),
+                    });
+                    true
+                }
+            }
         }
         Selection::InlineFragment(inline) => {
             let inline = &inline.node;
@@ -150,26 +222,40 @@ fn select_plainly<'d>(
     })
 }
 
-/// `item`'s object for the `selected` fields; None when one is not plain.
-/// A key selected twice keeps its first place (validation made sure it
-/// names the same field both times); an object selected twice is left to
-/// the resolvers, which merge its selections.
-fn answer<'d, T: PlainFields>(
+/// Writes `item`'s object for the `selected` fields; false when one is not plain.
+fn write_object<'d, T: PlainFields>(
     ctx: &ContextSelectionSet<'d>,
     item: &T,
     type_name: &str,
     selected: &[Selected<'d>],
-) -> Option<Value> {
-    let mut object = IndexMap::with_capacity(selected.len());
-    for (key, name, nested) in selected {
-        let value = match (*name, nested) {
-            ("__typename", _) => Value::String(type_name.to_owned()),
-            (name, None) => item.plain_field(name)?,
-            (name, Some(set)) => item.plain_object(name, &Nested { ctx, set })?,
-        };
-        if object.insert((*key).clone(), value).is_some() && nested.is_some() {
-            return None;
+    out: &mut JsonText,
+) -> bool {
+    out.push(b'{');
+    for (index, field) in selected.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        out.text(&field.key_text);
+        match (field.name, field.nested) {
+            ("__typename", _) => out.string(type_name),
+            (name, None) => match item.plain_field(name) {
+                Some(PlainValue::Text(text)) => out.string(text),
+                Some(PlainValue::Owned(text)) => out.string(&text),
+                Some(PlainValue::Null) => out.null(),
+                None => return false,
+            },
+            (name, Some(set)) => {
+                let nested = Nested {
+                    ctx,
+                    set,
+                    plan: &field.nested_plan,
+                };
+                if !item.plain_object(name, &nested, out) {
+                    return false;
+                }
+            }
         }
     }
-    Some(Value::Object(object))
+    out.push(b'}');
+    true
 }

@@ -1,14 +1,14 @@
 //! The `Project` type and the project queries.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::resolver_utils::enum_value;
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Value};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::context::{audience, loader, principal, store};
 use super::errors::{OrInternal, bad_input};
 use super::harvest::{PublicCodeInfo, facts_of};
 use super::ids::{NodeType, global_id};
+use super::json::JsonText;
 use super::links::{Dataset, Link, Repository};
 use super::loaders::{
     DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, RepositoriesOf, SeasonsOf, SourcesOf,
@@ -16,7 +16,7 @@ use super::loaders::{
 };
 use super::organization::Organization;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use super::plain::{Nested, PlainFields, PlainList};
+use super::plain::{Nested, PlainFields, PlainList, PlainValue, plain_enum};
 use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, RepositoryRole, Season};
 use crate::federation::facts::{PublicCode, RepositoryFacts};
 use crate::store::{
@@ -252,15 +252,12 @@ impl Participation {
 }
 
 impl PlainFields for Participation {
-    fn plain_field(&self, name: &str) -> Option<Value> {
-        (name == "role").then(|| enum_value(self.role))
+    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
+        (name == "role").then(|| plain_enum(self.role))
     }
 
-    fn plain_object(&self, name: &str, nested: &Nested<'_, '_>) -> Option<Value> {
-        match name {
-            "organization" => nested.answer(&self.organization),
-            _ => None,
-        }
+    fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
+        name == "organization" && nested.answer(&self.organization, out)
     }
 }
 

@@ -129,7 +129,7 @@ pub async fn answer(
         state.cache.bump_generation().await;
     }
     let shareable = !mutation && response.is_ok() && response.cache_control.public;
-    let body = Bytes::from(serde_json::to_vec(&response).unwrap_or_else(|error| {
+    let body = Bytes::from(graphql::answer_body(&response).unwrap_or_else(|error| {
         tracing::error!(%error, "cannot serialise an answer");
         error_body(
             graphql::code::INTERNAL_SERVER_ERROR,
