@@ -15,116 +15,114 @@ use async_graphql_value::RAW_VALUE_TOKEN;
 
 /// JSON text being written.
 #[derive(Default)]
-pub struct JsonText(Vec<u8>);
+pub struct JsonText(String);
 
 impl JsonText {
     pub fn with_capacity(capacity: usize) -> Self {
-        Self(Vec::with_capacity(capacity))
+        Self(String::with_capacity(capacity))
     }
 
     /// Appends a structural character (`{`, `,`, `:`, …).
-    pub fn push(&mut self, byte: u8) {
-        self.0.push(byte);
+    pub fn push(&mut self, character: char) {
+        self.0.push(character);
     }
 
     pub fn null(&mut self) {
-        self.0.extend_from_slice(b"null");
+        self.0.push_str("null");
     }
 
     /// Appends `text` as a JSON string, escaped as serde_json escapes:
     /// `"`, `\` and the control characters, nothing else.
     pub fn string(&mut self, text: &str) {
-        let bytes = text.as_bytes();
-        self.0.reserve(bytes.len() + 2);
-        self.0.push(b'"');
-        if has_escape(bytes) {
-            self.escaped(bytes);
+        self.0.reserve(text.len() + 2);
+        self.0.push('"');
+        if has_escape(text.as_bytes()) {
+            self.escaped(text);
         } else {
-            self.0.extend_from_slice(bytes);
+            self.0.push_str(text);
         }
-        self.0.push(b'"');
+        self.0.push('"');
     }
 
-    /// Appends `bytes` with the bytes `needs_escape` finds escaped.
-    fn escaped(&mut self, bytes: &[u8]) {
+    /// Appends `text` with the bytes `needs_escape` finds escaped (all
+    /// ASCII, so `text` is cut only between characters).
+    fn escaped(&mut self, text: &str) {
         let mut copied = 0;
-        for (at, &byte) in bytes.iter().enumerate() {
+        for (at, byte) in text.bytes().enumerate() {
             if needs_escape(byte) {
-                self.0.extend_from_slice(&bytes[copied..at]);
+                self.0.push_str(&text[copied..at]);
                 push_escape(&mut self.0, byte);
                 copied = at + 1;
             }
         }
-        self.0.extend_from_slice(&bytes[copied..]);
+        self.0.push_str(&text[copied..]);
     }
 
     /// Appends JSON text written before (a key, say).
-    pub fn text(&mut self, text: &[u8]) {
-        self.0.extend_from_slice(text);
+    pub fn text(&mut self, text: &str) {
+        self.0.push_str(text);
     }
 
     /// Appends `value`; raw JSON is copied as it is.
     pub fn value(&mut self, value: &Value) {
         match value {
             Value::Null => self.null(),
-            Value::Boolean(true) => self.0.extend_from_slice(b"true"),
-            Value::Boolean(false) => self.0.extend_from_slice(b"false"),
+            Value::Boolean(true) => self.0.push_str("true"),
+            Value::Boolean(false) => self.0.push_str("false"),
             // serde_json's `Number` prints itself as it serialises itself
             // (itoa, or ryu for the finite floats it only holds).
-            Value::Number(number) => self.0.extend_from_slice(number.to_string().as_bytes()),
+            Value::Number(number) => self.0.push_str(&number.to_string()),
             Value::String(text) => self.string(text),
             Value::Enum(name) => self.string(name),
             // serde_json writes bytes as a list of numbers.
             Value::Binary(bytes) => {
-                self.push(b'[');
+                self.push('[');
                 for (index, byte) in bytes.iter().enumerate() {
                     if index > 0 {
-                        self.push(b',');
+                        self.push(',');
                     }
-                    self.0.extend_from_slice(byte.to_string().as_bytes());
+                    self.0.push_str(&byte.to_string());
                 }
-                self.push(b']');
+                self.push(']');
             }
             Value::List(items) => {
-                self.push(b'[');
+                self.push('[');
                 for (index, item) in items.iter().enumerate() {
                     if index > 0 {
-                        self.push(b',');
+                        self.push(',');
                     }
                     self.value(item);
                 }
-                self.push(b']');
+                self.push(']');
             }
             Value::Object(object) => {
                 if let Some(raw) = raw_json(object) {
-                    self.0.extend_from_slice(raw.as_bytes());
+                    self.0.push_str(raw);
                     return;
                 }
-                self.push(b'{');
+                self.push('{');
                 for (index, (key, item)) in object.iter().enumerate() {
                     if index > 0 {
-                        self.push(b',');
+                        self.push(',');
                     }
                     self.string(key);
-                    self.push(b':');
+                    self.push(':');
                     self.value(item);
                 }
-                self.push(b'}');
+                self.push('}');
             }
         }
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
+    pub fn into_string(self) -> String {
         self.0
     }
 
     /// This text as an answer value; it must be one complete JSON value.
     pub fn into_raw_value(self) -> Value {
-        // Every byte pushed came from a `&str` or is ASCII.
-        let text = String::from_utf8(self.0).unwrap_or_default();
         Value::Object(IndexMap::from([(
             Name::new(RAW_VALUE_TOKEN),
-            Value::String(text),
+            Value::String(self.0),
         )]))
     }
 }
@@ -141,18 +139,19 @@ fn raw_json(object: &IndexMap<Name, Value>) -> Option<&str> {
 /// errors when it has some (written by serde_json: they are rare and small).
 pub fn answer_body(response: &Response) -> Result<Vec<u8>, serde_json::Error> {
     let mut text = JsonText::with_capacity(64 + estimated_len(&response.data));
-    text.0.extend_from_slice(b"{\"data\":");
+    text.0.push_str("{\"data\":");
     text.value(&response.data);
     if !response.extensions.is_empty() {
-        text.0.extend_from_slice(b",\"extensions\":");
-        serde_json::to_writer(&mut text.0, &response.extensions)?;
+        text.0.push_str(",\"extensions\":");
+        text.0
+            .push_str(&serde_json::to_string(&response.extensions)?);
     }
     if !response.errors.is_empty() {
-        text.0.extend_from_slice(b",\"errors\":");
-        serde_json::to_writer(&mut text.0, &response.errors)?;
+        text.0.push_str(",\"errors\":");
+        text.0.push_str(&serde_json::to_string(&response.errors)?);
     }
-    text.push(b'}');
-    Ok(text.into_bytes())
+    text.push('}');
+    Ok(text.into_string().into_bytes())
 }
 
 /// About the length of `value`'s JSON text, to allocate the answer once.
@@ -203,23 +202,24 @@ fn needs_escape(byte: u8) -> bool {
 }
 
 /// Appends serde_json's escape of `byte`, one `needs_escape` finds.
-fn push_escape(out: &mut Vec<u8>, byte: u8) {
+fn push_escape(out: &mut String, byte: u8) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let short: &[u8] = match byte {
-        b'"' => b"\\\"",
-        b'\\' => b"\\\\",
-        b'\x08' => b"\\b",
-        b'\t' => b"\\t",
-        b'\n' => b"\\n",
-        b'\x0c' => b"\\f",
-        b'\r' => b"\\r",
+    let short = match byte {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\x08' => "\\b",
+        b'\t' => "\\t",
+        b'\n' => "\\n",
+        b'\x0c' => "\\f",
+        b'\r' => "\\r",
         _ => {
-            let (high, low) = (HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]);
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
             return;
         }
     };
-    out.extend_from_slice(short);
+    out.push_str(short);
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ impl Nested<'_, '_> {
 struct Selected<'d> {
     key: &'d Name,
     /// `"key":`, written once for all the objects of a list.
-    key_text: Vec<u8>,
+    key_text: String,
     name: &'d str,
     /// The field's selection, when it is an object.
     nested: Option<&'d SelectionSet>,
@@ -128,15 +128,15 @@ impl<T: PlainFields> OutputType for PlainList<T> {
         if let Some(selected) = plain_selection(ctx, &field.node.selection_set.node, &type_name) {
             // Room for objects of a few short fields, to grow it seldom.
             let mut out = JsonText::with_capacity(2 + self.0.len() * 32 * selected.len());
-            out.push(b'[');
+            out.push('[');
             let written = self.0.iter().enumerate().all(|(index, item)| {
                 if index > 0 {
-                    out.push(b',');
+                    out.push(',');
                 }
                 write_object(ctx, item, &type_name, &selected, &mut out)
             });
             if written {
-                out.push(b']');
+                out.push(']');
                 return Ok(out.into_raw_value());
             }
         }
@@ -181,10 +181,10 @@ fn select_plainly<'d>(
                 None => {
                     let mut key_text = JsonText::default();
                     key_text.string(key);
-                    key_text.push(b':');
+                    key_text.push(':');
                     selected.push(Selected {
                         key,
-                        key_text: key_text.into_bytes(),
+                        key_text: key_text.into_string(),
                         name: field.name.node.as_str(),
                         nested,
                         nested_plan: OnceCell::new(),
@@ -230,10 +230,10 @@ fn write_object<'d, T: PlainFields>(
     selected: &[Selected<'d>],
     out: &mut JsonText,
 ) -> bool {
-    out.push(b'{');
+    out.push('{');
     for (index, field) in selected.iter().enumerate() {
         if index > 0 {
-            out.push(b',');
+            out.push(',');
         }
         out.text(&field.key_text);
         match (field.name, field.nested) {
@@ -256,6 +256,6 @@ fn write_object<'d, T: PlainFields>(
             }
         }
     }
-    out.push(b'}');
+    out.push('}');
     true
 }
