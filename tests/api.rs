@@ -640,7 +640,78 @@ async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
     }
 }
 
+/// A list selected twice under one key, directly or through fragments, is
+/// answered with the fields of both selections (async-graphql merges the
+/// two answers; plain lists, whose answers are raw JSON, step aside).
+async fn a_list_selected_twice_has_the_fields_of_both_selections(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let selections = [
+        (
+            "repositories { url } repositories { forge }",
+            "repositories",
+            ["url", "forge"],
+        ),
+        (
+            "repositories { url } ...Forges",
+            "repositories",
+            ["url", "forge"],
+        ),
+        (
+            "repositories { stars } repositories { url }",
+            "repositories",
+            ["stars", "url"],
+        ),
+        (
+            "organizations { role } organizations { organization { slug } }",
+            "organizations",
+            ["role", "organization"],
+        ),
+    ];
+    for (selection, list, fields) in selections {
+        let query = format!(
+            "{{ project(slug: \"cartiflette\") {{ {selection} }} }}
+             fragment Forges on Project {{ repositories {{ forge }} }}"
+        );
+        let query = if selection.contains("...Forges") {
+            query
+        } else {
+            query.replace("fragment Forges on Project { repositories { forge } }", "")
+        };
+        let data = app.data(&query, json!({})).await;
+        let items = data["project"][list].as_array().expect(list);
+        assert!(!items.is_empty(), "{data}");
+        for item in items {
+            for field in fields {
+                assert!(
+                    item.get(field).is_some(),
+                    "{selection}: {field} missing in {item}"
+                );
+            }
+        }
+    }
+}
+
+/// A fragment that spreads itself is refused by validation; the answer
+/// comes (the passes over the answer's keys used to expand it for ever).
+async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for query in [
+        "query { ...Itself } fragment Itself on Query { ...Itself }",
+        "{ project(slug: \"cartiflette\") { ...Itself } } fragment Itself on Project { slug repositories { url } ...Itself }",
+    ] {
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            app.query(query, json!({})),
+        )
+        .await
+        .expect("an answer within a minute: the gateway is looping over the document");
+        assert!(answer["errors"][0]["message"].is_string(), "{answer}");
+    }
+}
+
 on_both_backends!(
+    a_list_selected_twice_has_the_fields_of_both_selections,
+    a_fragment_spreading_itself_is_refused_not_looped_on,
     plain_lists_answer_like_their_resolvers,
     answers_keep_the_order_of_the_selection,
     an_unknown_stored_value_is_an_internal_error,

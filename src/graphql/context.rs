@@ -15,8 +15,9 @@ use tokio::sync::watch;
 use super::CatalogueSchema;
 use super::documents::Prepared;
 use super::errors::give_codes;
-use super::key_order::order_like_selection;
+use super::key_order::{merges_objects, order_like_selection};
 use super::loaders::CatalogueLoader;
+use super::plain::MergedObjects;
 use crate::auth::Principal;
 use crate::catalogue::Audience;
 use crate::store::Store;
@@ -74,7 +75,10 @@ pub async fn execute(
         })
     })
     .delay(Duration::ZERO);
-    let request = request.data(audience).data(principal).data(loader);
+    let mut request = request.data(audience).data(principal).data(loader);
+    if merges_objects(&document) {
+        request = request.data(MergedObjects);
+    }
     let mut response = CountingPasses {
         execution: Box::pin(schema.execute(request)),
         passes,

@@ -7,6 +7,8 @@
 //! selection's order; clients that read the JSON as text, and ETags, need
 //! the same bytes for the same data.
 
+use std::collections::HashSet;
+
 use async_graphql::Value;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Selection, SelectionSet,
@@ -30,14 +32,64 @@ pub(super) fn order_like_selection(
     order(data, &[&operation.node.selection_set.node], document);
 }
 
+/// Whether an answer to `document` may hold objects async-graphql builds by
+/// merging: a key that selects an object (or list of objects) selected more
+/// than once in one selection set, fragments included. The answers under
+/// such a key are merged field by field, which raw JSON (see `plain`)
+/// cannot be.
+pub(super) fn merges_objects(document: &ExecutableDocument) -> bool {
+    let operations: Vec<_> = match &document.operations {
+        DocumentOperations::Single(operation) => vec![operation],
+        DocumentOperations::Multiple(operations) => operations.values().collect(),
+    };
+    let mut budget = MAX_WALKED_SETS;
+    operations.iter().any(|operation| {
+        merges(
+            &[&operation.node.selection_set.node],
+            document,
+            0,
+            &mut budget,
+        )
+    })
+}
+
+/// How many selection sets, and how deep, `merges_objects` walks at most.
+/// It runs before validation, so a document whose fragments spread each
+/// other through object fields (refused by validation) or a huge one
+/// (refused by the complexity limit) must not make it walk for ever or
+/// overflow the stack; such a document is taken as merging, which only
+/// costs it the plain lists.
+const MAX_WALKED_SETS: usize = 10_000;
+const MAX_WALKED_DEPTH: usize = 64;
+
+fn merges(
+    sets: &[&SelectionSet],
+    document: &ExecutableDocument,
+    depth: usize,
+    budget: &mut usize,
+) -> bool {
+    if *budget == 0 || depth > MAX_WALKED_DEPTH {
+        return true;
+    }
+    *budget -= 1;
+    keys(sets, document).iter().any(|(_, children)| {
+        let selects_object = children.iter().any(|set| !set.items.is_empty());
+        selects_object && (children.len() > 1 || merges(children, document, depth + 1, budget))
+    })
+}
+
 /// The response keys `sets` select, in order, each with the selection sets
 /// of the fields answered under it (a key may be selected more than once,
-/// through fragments; it keeps its first place).
+/// through fragments; it keeps its first place). Each fragment is expanded
+/// once: a second spread of it selects the same keys, and a fragment that
+/// spreads itself (refused by validation, but this runs on every answer)
+/// would otherwise be expanded for ever.
 fn keys<'d>(
     sets: &[&'d SelectionSet],
     document: &'d ExecutableDocument,
 ) -> Vec<(&'d str, Vec<&'d SelectionSet>)> {
     let mut keys: Vec<(&str, Vec<&SelectionSet>)> = Vec::new();
+    let mut expanded = HashSet::new();
     // Depth first, in document order: a fragment's fields take its place.
     let mut stack: Vec<&Selection> = Vec::new();
     for set in sets.iter().rev() {
@@ -55,7 +107,10 @@ fn keys<'d>(
                 }
             }
             Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                let name = &spread.node.fragment_name.node;
+                if expanded.insert(name)
+                    && let Some(fragment) = document.fragments.get(name)
+                {
                     let items = &fragment.node.selection_set.node.items;
                     stack.extend(items.iter().rev().map(|item| &item.node));
                 }

@@ -103,6 +103,13 @@ struct Selected<'d> {
     nested_plan: OnceCell<Option<Vec<Selected<'d>>>>,
 }
 
+/// In a request's data when its answer may hold objects async-graphql
+/// merges (`key_order::merges_objects`: a key selecting objects more than
+/// once, as `repositories { url } repositories { forge }`, or through two
+/// fragments): plain lists then leave their answers to the resolvers, since
+/// raw JSON cannot be merged.
+pub struct MergedObjects;
+
 /// A list of `T`, answered without resolvers when its selection allows.
 pub struct PlainList<T>(pub Vec<T>);
 
@@ -125,7 +132,9 @@ impl<T: PlainFields> OutputType for PlainList<T> {
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
         let type_name = T::type_name();
-        if let Some(selected) = plain_selection(ctx, &field.node.selection_set.node, &type_name) {
+        if ctx.data_opt::<MergedObjects>().is_none()
+            && let Some(selected) = plain_selection(ctx, &field.node.selection_set.node, &type_name)
+        {
             // Room for objects of a few short fields, to grow it seldom.
             let mut out = JsonText::with_capacity(2 + self.0.len() * 32 * selected.len());
             out.push('[');
