@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use super::CatalogueSchema;
 use super::documents::Prepared;
 use super::errors::give_codes;
-use super::key_order::{merges_objects, order_like_selection};
+use super::key_order::order_like_selection;
 use super::loaders::CatalogueLoader;
 use super::plain::MergedObjects;
 use crate::auth::Principal;
@@ -59,7 +59,7 @@ pub async fn execute(
     store: Store,
     principal: Principal,
 ) -> async_graphql::Response {
-    let Prepared { request, document } = prepared;
+    let Prepared { request, parsed } = prepared;
     let operation_name = request.operation_name.clone();
     let audience = principal.audience();
     let (passes, _) = watch::channel(0u64);
@@ -76,7 +76,7 @@ pub async fn execute(
     })
     .delay(Duration::ZERO);
     let mut request = request.data(audience).data(principal).data(loader);
-    if merges_objects(&document) {
+    if parsed.merges_objects {
         request = request.data(MergedObjects);
     }
     let mut response = CountingPasses {
@@ -85,7 +85,11 @@ pub async fn execute(
     }
     .await;
     give_codes(&mut response);
-    order_like_selection(&mut response.data, &document, operation_name.as_deref());
+    order_like_selection(
+        &mut response.data,
+        &parsed.document,
+        operation_name.as_deref(),
+    );
     response
 }
 

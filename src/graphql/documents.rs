@@ -12,6 +12,7 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 use moka::future::Cache;
 
 use super::errors::{code, with_code};
+use super::key_order::merges_objects;
 use super::limits::DocumentLimits;
 
 /// At most this many bytes of query text are kept with their documents
@@ -23,13 +24,21 @@ const MAX_KEPT_QUERY_BYTES: u64 = 2 * 1024 * 1024;
 #[derive(Clone)]
 pub struct Documents {
     limits: DocumentLimits,
-    parsed: Cache<String, Arc<ExecutableDocument>>,
+    parsed: Cache<String, Arc<Parsed>>,
+}
+
+/// A document within the limits, with what is known of it before execution.
+pub(super) struct Parsed {
+    pub(super) document: ExecutableDocument,
+    /// `key_order::merges_objects`: depends on the document alone, so it is
+    /// found once rather than on every request.
+    pub(super) merges_objects: bool,
 }
 
 /// A request whose document parsed and is within the limits.
 pub struct Prepared {
     pub(super) request: async_graphql::Request,
-    pub(super) document: Arc<ExecutableDocument>,
+    pub(super) parsed: Arc<Parsed>,
 }
 
 impl Documents {
@@ -50,22 +59,25 @@ impl Documents {
         &self,
         mut request: async_graphql::Request,
     ) -> Result<Prepared, ServerError> {
-        let document = match self.parsed.get(&request.query).await {
-            Some(document) => document,
+        let parsed = match self.parsed.get(&request.query).await {
+            Some(parsed) => parsed,
             None => {
                 let document = async_graphql::parser::parse_query(&request.query)
                     .map_err(|error| with_code(error.into(), code::GRAPHQL_PARSE_FAILED))?;
                 self.limits.check(&document)?;
-                let document = Arc::new(document);
+                let parsed = Arc::new(Parsed {
+                    merges_objects: merges_objects(&document),
+                    document,
+                });
                 self.parsed
-                    .insert(request.query.clone(), Arc::clone(&document))
+                    .insert(request.query.clone(), Arc::clone(&parsed))
                     .await;
-                document
+                parsed
             }
         };
         // The executor takes a document of its own.
-        request.set_parsed_query(ExecutableDocument::clone(&document));
-        Ok(Prepared { request, document })
+        request.set_parsed_query(parsed.document.clone());
+        Ok(Prepared { request, parsed })
     }
 }
 
@@ -73,7 +85,7 @@ impl Prepared {
     /// Whether the operation that would run is a mutation.
     pub fn is_mutation(&self) -> bool {
         let is_mutation = |ty: OperationType| ty == OperationType::Mutation;
-        match &self.document.operations {
+        match &self.parsed.document.operations {
             DocumentOperations::Single(operation) => is_mutation(operation.node.ty),
             DocumentOperations::Multiple(operations) => match &self.request.operation_name {
                 Some(name) => operations

@@ -169,7 +169,9 @@ fn plain_selection<'d>(
 /// directives, a fragment on another type, an object selected twice under
 /// one key: the resolvers merge its selections). A scalar key selected
 /// twice keeps its first place (validation made sure it names the same
-/// field both times).
+/// field both times). A request whose document selects an object twice
+/// does not come here (`MergedObjects`); the refusal stays so that this
+/// function alone never drops a selection.
 fn select_plainly<'d>(
     ctx: &ContextSelectionSet<'d>,
     set: &'d SelectionSet,
