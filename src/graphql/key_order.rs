@@ -38,12 +38,8 @@ pub(super) fn order_like_selection(
 /// such a key are merged field by field, which raw JSON (see `plain`)
 /// cannot be.
 pub(super) fn merges_objects(document: &ExecutableDocument) -> bool {
-    let operations: Vec<_> = match &document.operations {
-        DocumentOperations::Single(operation) => vec![operation],
-        DocumentOperations::Multiple(operations) => operations.values().collect(),
-    };
     let mut budget = MAX_WALKED_SETS;
-    operations.iter().any(|operation| {
+    document.operations.iter().any(|(_, operation)| {
         merges(
             &[&operation.node.selection_set.node],
             document,
