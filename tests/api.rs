@@ -689,6 +689,131 @@ async fn a_list_selected_twice_has_the_fields_of_both_selections(backend: Backen
     }
 }
 
+/// What to select of each field without arguments of the type `name`: the
+/// field itself when it is a leaf, else its `__typename`.
+async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
+    let data = app
+        .data(
+            "query($name: String!) { __type(name: $name) { fields {
+               name args { name } type { kind ofType { kind ofType { kind ofType { kind } } } } } } }",
+            json!({ "name": name }),
+        )
+        .await;
+    let mut selections = Vec::new();
+    for field in data["__type"]["fields"].as_array().expect("fields") {
+        if !field["args"].as_array().expect("args").is_empty() {
+            continue;
+        }
+        let mut kind = &field["type"];
+        while ["NON_NULL", "LIST"].contains(&kind["kind"].as_str().expect("kind")) {
+            kind = &kind["ofType"];
+        }
+        let field_name = field["name"].as_str().expect("name");
+        selections.push(match kind["kind"].as_str() {
+            Some("SCALAR" | "ENUM") => field_name.to_owned(),
+            _ => format!("{field_name} {{ __typename }}"),
+        });
+    }
+    selections
+}
+
+/// Lists of repositories and of organizations read only the optional
+/// columns their selection shows (`store::Columns`): every field asked
+/// alone, or beside another selection of the same list under another key
+/// or the same, answers what it answers when every column is read. The
+/// catalogue is given a value in each optional column first, so that a
+/// column left out would show as null.
+async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let catalogue = tempfile::tempdir().expect("temporary directory");
+    for entry in std::fs::read_dir(common::catalogue_dir()).expect("catalogue") {
+        let path = entry.expect("file").path();
+        let copy = catalogue.path().join(path.file_name().expect("name"));
+        std::fs::copy(&path, copy).expect("copy");
+    }
+    let organizations = catalogue.path().join("organizations.yaml");
+    let text = std::fs::read_to_string(&organizations).expect("organizations.yaml");
+    let text = text.replacen(
+        "    acronym: INSEE\n",
+        "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n",
+        1,
+    );
+    std::fs::write(&organizations, text).expect("organizations.yaml");
+    let app = TestApp::spawn_configured(database, Some(catalogue.path().to_path_buf()), |config| {
+        config.cache_answers = false;
+    })
+    .await;
+
+    let repository_fields = every_field_of(&app, "Repository").await;
+    let organization_fields = every_field_of(&app, "Organization").await;
+    let in_formiable =
+        |selection: &str| format!("{{ project(slug: \"formiable\") {{ {selection} }} }}");
+    let full = app
+        .data(
+            &in_formiable(&format!(
+                "repositories {{ {} }} organizations {{ organization {{ {} }} }}",
+                repository_fields.join(" "),
+                organization_fields.join(" ")
+            )),
+            json!({}),
+        )
+        .await;
+    // Each item of a list, where the object is in it.
+    let items = |data: &Value, list: &str, object: &str| -> Vec<Value> {
+        let list = data.pointer(list).and_then(Value::as_array).expect(list);
+        list.iter()
+            .map(|item| item.pointer(object).expect(object).clone())
+            .collect()
+    };
+    let repositories = items(&full, "/project/repositories", "");
+    let organizations = items(&full, "/project/organizations", "/organization");
+    for field in ["owner", "name", "language", "license"] {
+        assert!(repositories[0][field].is_string(), "{field}: {full}");
+    }
+    let insee = organizations
+        .iter()
+        .find(|organization| organization["slug"] == "insee")
+        .expect("INSEE takes part in FormIAble");
+    for field in ["acronym", "siret", "siren", "website"] {
+        assert!(insee[field].is_string(), "{field}: {insee}");
+    }
+
+    // (type, its fields, the full read, where the objects are, the field
+    // alone, the field beside other selections of the list)
+    let cases = [
+        (
+            "Repository",
+            &repository_fields,
+            &repositories,
+            ("/project/repositories", ""),
+            "repositories { FIELD }",
+            "some: repositories { url } repositories { url } repositories { FIELD }",
+        ),
+        (
+            "Organization",
+            &organization_fields,
+            &organizations,
+            ("/project/organizations", "/organization"),
+            "organizations { organization { FIELD } }",
+            "organizations { role organization { slug } } organizations { organization { FIELD } }",
+        ),
+    ];
+    for (type_name, fields, full_read, (list, object), alone, beside) in cases {
+        for selection in fields {
+            let key = selection.split(' ').next().expect("a field");
+            for template in [alone, beside] {
+                let query = in_formiable(&template.replace("FIELD", selection));
+                let data = app.data(&query, json!({})).await;
+                let answered = items(&data, list, object);
+                assert_eq!(answered.len(), full_read.len(), "{query}");
+                for (object, read_in_full) in answered.iter().zip(full_read) {
+                    assert_eq!(object[key], read_in_full[key], "{type_name}.{key}: {query}");
+                }
+            }
+        }
+    }
+}
+
 /// A fragment that spreads itself is refused by validation; the answer
 /// comes (the passes over the answer's keys used to expand it for ever).
 async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) {
@@ -708,6 +833,7 @@ async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) 
 }
 
 on_both_backends!(
+    each_field_alone_answers_as_when_every_column_is_read,
     a_list_selected_twice_has_the_fields_of_both_selections,
     a_fragment_spreading_itself_is_refused_not_looped_on,
     plain_lists_answer_like_their_resolvers,

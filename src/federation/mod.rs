@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use crate::cache::ResponseCache;
 use crate::catalogue::{Audience, DataProvider, Forge, LinkKind};
 use crate::config::{Config, Secret};
-use crate::store::{FreshFacts, HarvestWrite, Store, StoreError};
+use crate::store::{Columns, FreshFacts, HarvestWrite, Store, StoreError};
 use client::{Conditional, Fetched, TokenHeader, Upstream};
 
 /// The lease a harvest holds, renewed while it runs.
@@ -270,7 +270,7 @@ impl Harvester {
         let everything = Audience::Agents;
         for (project_id, repository) in self
             .store
-            .repositories_of_projects(project_ids, everything)
+            .repositories_of_projects(project_ids, everything, Columns::ALL)
             .await?
         {
             let (Some(owner), Some(name)) = (repository.owner.clone(), repository.name.clone())

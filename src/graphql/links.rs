@@ -2,7 +2,7 @@
 //! the cross-project lists agents looking for reusable code and data start from.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, Object, SelectionField};
 
 use chrono::{DateTime, Utc};
 
@@ -17,7 +17,8 @@ use super::project::Project;
 use crate::catalogue::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
 use crate::federation::facts::{DatasetFacts, PackageFacts, RepositoryFacts};
 use crate::store::{
-    DatasetFilter, DatasetRecord, LinkRecord, RepositoryFilter, RepositoryRecord, SortValue,
+    Columns, DatasetFilter, DatasetRecord, LinkRecord, RepositoryFilter, RepositoryRecord,
+    SortValue,
 };
 
 const REPOSITORY_ORDERING: &str = "repositories:id";
@@ -35,6 +36,20 @@ async fn project_of(ctx: &Context<'_>, project_id: i64) -> async_graphql::Result
 pub struct Repository(pub RepositoryRecord);
 
 impl Repository {
+    /// The optional columns the field shows; None for a field that may read
+    /// any of them (every field not listed: list one here only when what
+    /// it reads is known).
+    pub fn columns_of_field(field: SelectionField<'_>) -> Option<Columns<RepositoryRecord>> {
+        Some(match field.name() {
+            "__typename" | "id" | "url" | "forge" | "role" | "access" => Columns::REQUIRED,
+            "owner" => RepositoryRecord::OWNER,
+            "name" => RepositoryRecord::NAME,
+            "language" => RepositoryRecord::LANGUAGE,
+            "license" => RepositoryRecord::LICENSE,
+            _ => return None,
+        })
+    }
+
     fn subject(&self) -> String {
         format!("repository:{}", self.0.id)
     }

@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::Context;
 use async_graphql::dataloader::Loader;
+use async_graphql::{Context, SelectionField};
 
 use super::context::loader;
 use super::errors::OrInternal;
 use crate::catalogue::Audience;
 use crate::store::{
-    DatasetRecord, HarvestRecord, LinkRecord, ParticipationRecord, ProjectRecord, RepositoryRecord,
-    SourceRecord, Store, StoreError, TagRecord,
+    Columns, DatasetRecord, HarvestRecord, LinkRecord, OrganizationRecord, ParticipationRecord,
+    ProjectRecord, RepositoryRecord, SourceRecord, Store, StoreError, TagRecord,
 };
 
 /// Loads a request's related rows, as `audience` may see them.
@@ -22,25 +22,54 @@ pub struct CatalogueLoader {
     pub audience: Audience,
 }
 
-/// Groups `(parent id, child)` pairs under their keys; a key without
-/// children gets an empty list.
-fn group<K: Copy + Eq + Hash, V>(
+/// Groups `(parent id, child)` pairs under the keys of their parents; a
+/// key without children gets an empty list.
+fn group<K: Clone + Eq + Hash, V>(
     keys: &[K],
-    key_of: impl Fn(i64) -> K,
+    parent_of: impl Fn(&K) -> i64,
     pairs: impl IntoIterator<Item = (i64, V)>,
-) -> HashMap<K, Vec<V>> {
-    let mut grouped: HashMap<K, Vec<V>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+) -> HashMap<K, Children<V>> {
+    let mut by_parent: HashMap<i64, Vec<V>> = HashMap::with_capacity(keys.len());
     for (parent, child) in pairs {
-        if let Some(children) = grouped.get_mut(&key_of(parent)) {
-            children.push(child);
-        }
+        by_parent.entry(parent).or_default().push(child);
     }
-    grouped
+    let by_parent: HashMap<i64, Children<V>> = by_parent
+        .into_iter()
+        .map(|(parent, children)| (parent, Arc::new(children)))
+        .collect();
+    keys.iter()
+        .map(|key| {
+            let children = by_parent.get(&parent_of(key)).cloned();
+            (key.clone(), children.unwrap_or_default())
+        })
+        .collect()
 }
 
 /// The children of one parent. The DataLoader gives each waiting resolver
 /// a clone of the value: of an `Arc`, a count, not a copy of every record.
 pub type Children<T> = Arc<Vec<T>>;
+
+/// The columns of `R` the current field's selection shows: those
+/// `columns_of` gives for each field it selects (through fragments too), or
+/// every column when a field may show any (None).
+pub fn columns_shown<R>(
+    ctx: &Context<'_>,
+    columns_of: impl Fn(SelectionField<'_>) -> Option<Columns<R>>,
+) -> Columns<R> {
+    columns_of_all(ctx.field().selection_set(), columns_of)
+}
+
+/// The columns of `R` that `fields` show, by `columns_of` each of them.
+pub fn columns_of_all<'a, R>(
+    mut fields: impl Iterator<Item = SelectionField<'a>>,
+    columns_of: impl Fn(SelectionField<'a>) -> Option<Columns<R>>,
+) -> Columns<R> {
+    fields
+        .try_fold(Columns::REQUIRED, |shown, field| {
+            Some(shown.and(columns_of(field)?))
+        })
+        .unwrap_or(Columns::ALL)
+}
 
 /// The children `key` names, loaded by the request's DataLoader and owned:
 /// moved out when nobody else holds them (the batch has usually let go by
@@ -57,12 +86,15 @@ where
 }
 
 /// Declares a key type `$key(parent id)` whose value is the list of
-/// children `$fetch` returns as `(parent id, child)` pairs.
+/// children `$fetch` returns as `(parent id, child)` pairs; with `columns
+/// of $record`, `$key(parent id, columns)`, the children read with at least
+/// those columns of `$record` (`$columns`: those of all the batch's keys).
 macro_rules! children_loader {
-    ($(#[$meta:meta])* $key:ident => $child:ty, |$loader:ident, $ids:ident| $fetch:expr) => {
+    ($(#[$meta:meta])* $key:ident => $child:ty $(, columns of $record:ty)?,
+     |$loader:ident, $ids:ident $(, $columns:ident)?| $fetch:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $key(pub i64);
+        pub struct $key(pub i64 $(, pub Columns<$record>)?);
 
         impl Loader<$key> for CatalogueLoader {
             type Value = Children<$child>;
@@ -71,11 +103,9 @@ macro_rules! children_loader {
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Children<$child>>, Arc<StoreError>> {
                 let $loader = self;
                 let $ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
+                $(let $columns = keys.iter().fold(Columns::REQUIRED, |all, key| all.and(key.1));)?
                 let pairs = $fetch.await.map_err(Arc::new)?;
-                Ok(group(keys, $key, pairs)
-                    .into_iter()
-                    .map(|(key, children)| (key, Arc::new(children)))
-                    .collect())
+                Ok(group(keys, |key| key.0, pairs))
             }
         }
     };
@@ -83,8 +113,8 @@ macro_rules! children_loader {
 
 children_loader!(
     /// The organizations taking part in a project.
-    ParticipationsOf => ParticipationRecord,
-    |loader, ids| loader.store.participations_of_projects(&ids)
+    ParticipationsOf => ParticipationRecord, columns of OrganizationRecord,
+    |loader, ids, columns| loader.store.participations_of_projects(&ids, columns)
 );
 children_loader!(
     /// A project's tags.
@@ -108,8 +138,8 @@ children_loader!(
 );
 children_loader!(
     /// A project's code repositories.
-    RepositoriesOf => RepositoryRecord,
-    |loader, ids| loader.store.repositories_of_projects(&ids, loader.audience)
+    RepositoriesOf => RepositoryRecord, columns of RepositoryRecord,
+    |loader, ids, columns| loader.store.repositories_of_projects(&ids, loader.audience, columns)
 );
 children_loader!(
     /// A project's datasets.

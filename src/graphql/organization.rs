@@ -1,7 +1,7 @@
 //! The `Organization` type and the organization queries.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ID, Object, SelectionField};
 
 use super::context::store;
 use super::errors::OrInternal;
@@ -11,12 +11,28 @@ use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use super::plain::{PlainFields, PlainValue, plain_enum};
 use super::project::Project;
 use crate::catalogue::OrganizationKind;
-use crate::store::OrganizationRecord;
+use crate::store::{Columns, OrganizationRecord};
 
 const ORDERING: &str = "organizations:name:asc";
 
 #[derive(Clone)]
 pub struct Organization(pub OrganizationRecord);
+
+impl Organization {
+    /// The optional columns the field shows; None for a field that may read
+    /// any of them (every field not listed: list one here only when what
+    /// it reads is known).
+    pub fn columns_of_field(field: SelectionField<'_>) -> Option<Columns<OrganizationRecord>> {
+        Some(match field.name() {
+            "__typename" | "id" | "slug" | "name" | "kind" => Columns::REQUIRED,
+            "acronym" => OrganizationRecord::ACRONYM,
+            "siret" => OrganizationRecord::SIRET,
+            "siren" => OrganizationRecord::SIREN,
+            "website" => OrganizationRecord::WEBSITE,
+            _ => return None,
+        })
+    }
+}
 
 /// A public body that runs or contributes to projects.
 #[Object]

@@ -1,7 +1,7 @@
 //! The `Project` type and the project queries.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SelectionField, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::context::{audience, loader, principal, store};
@@ -12,7 +12,7 @@ use super::json::JsonText;
 use super::links::{Dataset, Link, Repository};
 use super::loaders::{
     DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, RepositoriesOf, SeasonsOf, SourcesOf,
-    TagsOf, children,
+    TagsOf, children, columns_of_all, columns_shown,
 };
 use super::organization::Organization;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
@@ -20,7 +20,8 @@ use super::plain::{Nested, PlainFields, PlainList, PlainValue, plain_enum};
 use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, RepositoryRole, Season};
 use crate::federation::facts::{PublicCode, RepositoryFacts};
 use crate::store::{
-    ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord, SourceRecord, TagRecord,
+    Columns, OrganizationRecord, ParticipationRecord, ProjectFilter, ProjectOrderField,
+    ProjectRecord, SourceRecord, TagRecord,
 };
 
 #[derive(Clone)]
@@ -33,7 +34,7 @@ impl Project {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<PublicCode>> {
         let repositories = loader(ctx)?
-            .load_one(RepositoriesOf(self.0.id))
+            .load_one(RepositoriesOf(self.0.id, Columns::REQUIRED))
             .await
             .or_internal()?
             .unwrap_or_default();
@@ -161,7 +162,8 @@ impl Project {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<PlainList<Participation>> {
-        let participations = children(ctx, ParticipationsOf(self.0.id)).await?;
+        let columns = columns_shown(ctx, Participation::columns_of_field);
+        let participations = children(ctx, ParticipationsOf(self.0.id, columns)).await?;
         Ok(PlainList(
             participations
                 .into_iter()
@@ -175,7 +177,8 @@ impl Project {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<PlainList<Repository>> {
-        let rows = children(ctx, RepositoriesOf(self.0.id)).await?;
+        let columns = columns_shown(ctx, Repository::columns_of_field);
+        let rows = children(ctx, RepositoriesOf(self.0.id, columns)).await?;
         Ok(PlainList(rows.into_iter().map(Repository).collect()))
     }
 
@@ -226,6 +229,21 @@ impl Tag {
 pub struct Participation {
     role: ParticipationRole,
     organization: Organization,
+}
+
+impl Participation {
+    /// The optional columns of its organization the field shows; None for
+    /// a field that may read any of them.
+    fn columns_of_field(field: SelectionField<'_>) -> Option<Columns<OrganizationRecord>> {
+        match field.name() {
+            "__typename" | "role" => Some(Columns::REQUIRED),
+            "organization" => Some(columns_of_all(
+                field.selection_set(),
+                Organization::columns_of_field,
+            )),
+            _ => None,
+        }
+    }
 }
 
 impl From<ParticipationRecord> for Participation {

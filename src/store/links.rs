@@ -10,6 +10,7 @@ use super::entities::{dataset, link, organization, project, project_organization
 use super::paging::{Page, SortValue, apply_page, finish_page, in_subquery};
 use super::projects::readable;
 use super::records::{DatasetRecord, LinkRecord, RepositoryRecord};
+use super::rows::Columns;
 use super::{Store, StoreError};
 use crate::catalogue::{Audience, DataProvider, Forge};
 
@@ -236,12 +237,13 @@ impl Store {
         &self,
         project_ids: &[i64],
         audience: Audience,
+        columns: Columns<RepositoryRecord>,
     ) -> Result<Vec<(i64, RepositoryRecord)>, StoreError> {
         let select = repository::Entity::find()
             .filter(repository::Column::ProjectId.is_in(project_ids.iter().copied()))
             .filter(repository::Column::Access.is_in(readable(audience)))
             .order_by_asc(repository::Column::Position);
-        let records: Vec<RepositoryRecord> = self.read_all(select).await?;
+        let records = self.read_selected(select, columns).await?;
         Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 

@@ -32,6 +32,7 @@ pub use records::{
     DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
     RepositoryRecord, SourceRecord, TagCount, TagRecord,
 };
+pub use rows::Columns;
 pub use search_source::ProjectBundle;
 pub use signin::{SigninAttempt, StoredSigningKey};
 pub use writes::{Actor, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError};

@@ -6,7 +6,7 @@ use super::entities::{organization, project, project_organization};
 use super::paging::{Page, SortValue, apply_page, finish_page};
 use super::projects::readable;
 use super::records::{OrganizationRecord, ParticipationRecord, ProjectRecord};
-use super::rows::ReadRecord;
+use super::rows::{Columns, ReadRecord};
 use super::{Store, StoreError};
 use crate::catalogue::{Audience, ParticipationRole};
 
@@ -69,6 +69,7 @@ impl Store {
     pub async fn participations_of_projects(
         &self,
         ids: &[i64],
+        columns: Columns<OrganizationRecord>,
     ) -> Result<Vec<(i64, ParticipationRecord)>, StoreError> {
         let select = project_organization::Entity::find()
             .inner_join(organization::Entity)
@@ -79,8 +80,8 @@ impl Store {
                 project_organization::Column::ProjectId,
                 project_organization::Column::Role,
             ])
-            .columns(OrganizationRecord::COLUMNS.iter().copied());
-        self.read_rows(select, |row| {
+            .columns(columns.selected());
+        self.read_rows(select, columns.skips(2), |row| {
             let project_id = row.integer("project_organization.project_id")?;
             let role = row.word("project_organization.role", ParticipationRole::from_db)?;
             let organization = OrganizationRecord::read(row)?;
@@ -103,7 +104,7 @@ impl Store {
             .select_only()
             .column(project_organization::Column::OrganizationId)
             .columns(ProjectRecord::COLUMNS.iter().copied());
-        self.read_rows(select, |row| {
+        self.read_rows(select, Columns::<ProjectRecord>::ALL.skips(1), |row| {
             let organization_id = row.integer("project_organization.organization_id")?;
             Ok((organization_id, ProjectRecord::read(row)?))
         })

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use super::entities::{dataset, link, organization, project, repository};
-use super::rows::{ReadRecord, RowReader};
+use super::rows::{Columns, ReadRecord, RowReader};
 use crate::catalogue::{
     Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
     RepositoryRole,
@@ -121,22 +121,31 @@ impl ReadRecord for OrganizationRecord {
     const COLUMNS: &'static [organization::Column] = {
         use organization::Column::*;
         &[
-            Id, Slug, Name, SortKey, Acronym, Kind, Siret, Siren, Website,
+            Id, Slug, Name, SortKey, Kind, Acronym, Siret, Siren, Website,
         ]
     };
+    const OPTIONAL: usize = 4;
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
         Ok(Self {
             id: row.integer("organization.id")?,
             slug: row.text("organization.slug")?,
             name: row.text("organization.name")?,
             sort_key: row.text("organization.sort_key")?,
-            acronym: row.optional_text()?,
             kind: row.word("organization.kind", OrganizationKind::from_db)?,
+            acronym: row.optional_text()?,
             siret: row.optional_text()?,
             siren: row.optional_text()?,
             website: row.optional_text()?,
         })
     }
+}
+
+/// The optional columns of an organization, to read only those a question shows.
+impl OrganizationRecord {
+    pub const ACRONYM: Columns<Self> = Columns::optional(0);
+    pub const SIRET: Columns<Self> = Columns::optional(1);
+    pub const SIREN: Columns<Self> = Columns::optional(2);
+    pub const WEBSITE: Columns<Self> = Columns::optional(3);
 }
 
 /// An organization's part in a project.
@@ -183,23 +192,32 @@ impl ReadRecord for RepositoryRecord {
     const COLUMNS: &'static [repository::Column] = {
         use repository::Column::*;
         &[
-            Id, ProjectId, Url, Forge, Owner, Name, Role, Language, License, Access,
+            Id, ProjectId, Url, Forge, Role, Access, Owner, Name, Language, License,
         ]
     };
+    const OPTIONAL: usize = 4;
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError> {
         Ok(Self {
             id: row.integer("repository.id")?,
             project_id: row.integer("repository.project_id")?,
             url: row.text("repository.url")?,
             forge: row.word("repository.forge", Forge::from_db)?,
+            role: row.word("repository.role", RepositoryRole::from_db)?,
+            access: row.word("repository.access", Access::from_db)?,
             owner: row.optional_text()?,
             name: row.optional_text()?,
-            role: row.word("repository.role", RepositoryRole::from_db)?,
             language: row.optional_text()?,
             license: row.optional_text()?,
-            access: row.word("repository.access", Access::from_db)?,
         })
     }
+}
+
+/// The optional columns of a repository, to read only those a question shows.
+impl RepositoryRecord {
+    pub const OWNER: Columns<Self> = Columns::optional(0);
+    pub const NAME: Columns<Self> = Columns::optional(1);
+    pub const LANGUAGE: Columns<Self> = Columns::optional(2);
+    pub const LICENSE: Columns<Self> = Columns::optional(3);
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,6 +8,13 @@
 //! order they read them, so a value is found by its index and decoded
 //! without the type check: the columns are ours, created by our migrations,
 //! and the tests read every record on both databases.
+//!
+//! A record's last columns may be optional ones a read leaves out when the
+//! question does not show them (`Columns`): they then read as None.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::{self, Decode, Postgres, Row, Sqlite, Type};
@@ -18,11 +25,112 @@ use sea_orm::{
 use super::{Store, StoreError};
 
 /// A record read from the columns it selects.
-pub(super) trait ReadRecord: Sized {
+pub trait ReadRecord: Sized {
     type Column: ColumnTrait;
-    /// The columns `read` reads, in its order.
+    /// The columns `read` reads, in its order; the last `OPTIONAL` of them
+    /// hold optional values (read with `optional_text`), which a read may
+    /// leave out.
     const COLUMNS: &'static [Self::Column];
+    const OPTIONAL: usize = 0;
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError>;
+}
+
+/// Which of `R`'s optional columns a read selects: bit `i` for the `i`-th of
+/// them. Those left out read as None, so a record read without a column
+/// must only answer questions that do not show it.
+pub struct Columns<R> {
+    optional: u32,
+    record: PhantomData<fn() -> R>,
+}
+
+impl<R> Columns<R> {
+    /// Every column.
+    pub const ALL: Self = Self::bits(u32::MAX);
+    /// The columns every read selects, and none of the optional ones.
+    pub const REQUIRED: Self = Self::bits(0);
+
+    const fn bits(optional: u32) -> Self {
+        Self {
+            optional,
+            record: PhantomData,
+        }
+    }
+
+    /// The columns of both.
+    pub const fn and(self, other: Self) -> Self {
+        Self::bits(self.optional | other.optional)
+    }
+}
+
+impl<R: ReadRecord> Columns<R> {
+    /// The `index`-th optional column of `R`, alone.
+    pub(super) const fn optional(index: usize) -> Self {
+        assert!(index < R::OPTIONAL && index < 32);
+        Self::bits(1 << index)
+    }
+
+    /// Where the optional columns start, when `R`'s columns follow `offset`
+    /// others in the row.
+    pub(super) fn skips(self, offset: usize) -> Skips {
+        Skips {
+            first_optional: offset + R::COLUMNS.len() - R::OPTIONAL,
+            optional: self.optional,
+        }
+    }
+
+    /// The columns to select, in `read`'s order.
+    pub(super) fn selected(self) -> impl Iterator<Item = R::Column> {
+        let skips = self.skips(0);
+        R::COLUMNS
+            .iter()
+            .enumerate()
+            .filter(move |(index, _)| skips.selects(*index))
+            .map(|(_, column)| *column)
+    }
+}
+
+// By hand: derived, they would ask `R` for what only the bits need.
+impl<R> Clone for Columns<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<R> Copy for Columns<R> {}
+impl<R> PartialEq for Columns<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.optional == other.optional
+    }
+}
+impl<R> Eq for Columns<R> {}
+impl<R> Hash for Columns<R> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.optional.hash(state);
+    }
+}
+impl<R> fmt::Debug for Columns<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Columns({:#b})", self.optional)
+    }
+}
+
+/// Which of a row's columns were left out of the statement: the optional
+/// ones from `first_optional` on whose bit is not set.
+#[derive(Clone, Copy)]
+pub(super) struct Skips {
+    first_optional: usize,
+    optional: u32,
+}
+
+impl Skips {
+    fn selects(self, column: usize) -> bool {
+        let Some(optional) = column.checked_sub(self.first_optional) else {
+            return true;
+        };
+        u32::try_from(optional)
+            .ok()
+            .and_then(|optional| 1u32.checked_shl(optional))
+            .is_some_and(|bit| self.optional & bit != 0)
+    }
 }
 
 enum RawRow<'r> {
@@ -31,13 +139,17 @@ enum RawRow<'r> {
 }
 
 /// The values of one row, read in the order they were selected.
-pub(super) struct RowReader<'r> {
+pub struct RowReader<'r> {
     row: RawRow<'r>,
+    /// The next column `read` asks for, counting those left out.
+    column: usize,
+    /// The next value of the row.
     next: usize,
+    skips: Skips,
 }
 
 impl<'r> RowReader<'r> {
-    fn new(row: &'r QueryResult) -> Result<Self, StoreError> {
+    fn new(row: &'r QueryResult, skips: Skips) -> Result<Self, StoreError> {
         let row = if let Some(row) = row.try_as_pg_row() {
             RawRow::Postgres(row)
         } else if let Some(row) = row.try_as_sqlite_row() {
@@ -48,7 +160,22 @@ impl<'r> RowReader<'r> {
             )
             .into());
         };
-        Ok(Self { row, next: 0 })
+        Ok(Self {
+            row,
+            column: 0,
+            next: 0,
+            skips,
+        })
+    }
+
+    /// The row's index of the next column, None when it was left out.
+    fn take(&mut self) -> Option<usize> {
+        let column = self.column;
+        self.column += 1;
+        self.skips.selects(column).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
     }
 
     /// How many columns the row has.
@@ -59,13 +186,14 @@ impl<'r> RowReader<'r> {
         }
     }
 
-    /// The next value, None when it is NULL.
+    /// The next value, None when it is NULL or was left out.
     fn optional<T>(&mut self) -> Result<Option<T>, StoreError>
     where
         T: Type<Postgres> + Decode<'r, Postgres> + Type<Sqlite> + Decode<'r, Sqlite>,
     {
-        let index = self.next;
-        self.next += 1;
+        let Some(index) = self.take() else {
+            return Ok(None);
+        };
         let value = match self.row {
             RawRow::Postgres(row) => row.try_get_unchecked::<Option<T>, _>(index),
             RawRow::Sqlite(row) => row.try_get_unchecked::<Option<T>, _>(index),
@@ -73,14 +201,16 @@ impl<'r> RowReader<'r> {
         value.map_err(|error| DbErr::Custom(format!("column {index}: {error}")).into())
     }
 
-    /// The next value, which `column` (named for the error) never holds NULL.
+    /// The next value, which `column` (named for the error) never holds
+    /// NULL and every read selects.
     fn required<T>(&mut self, column: &'static str) -> Result<T, StoreError>
     where
         T: Type<Postgres> + Decode<'r, Postgres> + Type<Sqlite> + Decode<'r, Sqlite>,
     {
+        let selected = self.skips.selects(self.column);
         self.optional()?.ok_or_else(|| StoreError::Unreadable {
             column,
-            value: "NULL".to_owned(),
+            value: if selected { "NULL" } else { "(not selected)" }.to_owned(),
         })
     }
 
@@ -133,10 +263,11 @@ impl<'r> RowReader<'r> {
 
 impl Store {
     /// Runs `select` and reads each row with `read`; `select` selects the
-    /// columns `read` reads, in its order.
+    /// columns `read` reads, in its order, but those `skips` leaves out.
     pub(super) async fn read_rows<E: EntityTrait, T>(
         &self,
         select: Select<E>,
+        skips: Skips,
         read: impl Fn(&mut RowReader<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let statement = select.build(self.db.get_database_backend());
@@ -144,7 +275,7 @@ impl Store {
         // Sized once: collecting from fallible reads would grow (and copy) it.
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
-            let mut reader = RowReader::new(row)?;
+            let mut reader = RowReader::new(row, skips)?;
             records.push(read(&mut reader)?);
             debug_assert_eq!(reader.next, reader.width(), "every column selected is read");
         }
@@ -156,8 +287,18 @@ impl Store {
         &self,
         select: Select<E>,
     ) -> Result<Vec<R>, StoreError> {
+        self.read_selected(select, Columns::ALL).await
+    }
+
+    /// The records `select` finds, reading `columns` of them.
+    pub(super) async fn read_selected<R: ReadRecord, E: EntityTrait>(
+        &self,
+        select: Select<E>,
+        columns: Columns<R>,
+    ) -> Result<Vec<R>, StoreError> {
         self.read_rows(
-            select.select_only().columns(R::COLUMNS.iter().copied()),
+            select.select_only().columns(columns.selected()),
+            columns.skips(0),
             R::read,
         )
         .await

@@ -10,6 +10,7 @@ use super::harvest::HarvestRecord;
 use super::records::{
     DatasetRecord, OrganizationRecord, ProjectRecord, RepositoryRecord, TagRecord,
 };
+use super::rows::Columns;
 use super::{Store, StoreError};
 use crate::catalogue::Audience;
 
@@ -43,13 +44,16 @@ impl Store {
         let mut tags = grouped(self.tags_of_projects(ids).await?);
         let mut seasons = grouped(self.seasons_of_projects(ids).await?);
         let mut organizations = grouped(
-            self.participations_of_projects(ids)
+            self.participations_of_projects(ids, Columns::ALL)
                 .await?
                 .into_iter()
                 .map(|(id, participation)| (id, participation.organization))
                 .collect(),
         );
-        let mut repositories = grouped(self.repositories_of_projects(ids, Audience::Agents).await?);
+        let mut repositories = grouped(
+            self.repositories_of_projects(ids, Audience::Agents, Columns::ALL)
+                .await?,
+        );
         let mut datasets = grouped(self.datasets_of_projects(ids, Audience::Agents).await?);
         let mut harvested = grouped(
             harvest_result::Entity::find()
