@@ -725,20 +725,13 @@ async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
 /// column left out would show as null.
 async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend) {
     let database = common::TestDatabase::create(backend).await;
-    let catalogue = tempfile::tempdir().expect("temporary directory");
-    for entry in std::fs::read_dir(common::catalogue_dir()).expect("catalogue") {
-        let path = entry.expect("file").path();
-        let copy = catalogue.path().join(path.file_name().expect("name"));
-        std::fs::copy(&path, copy).expect("copy");
-    }
-    let organizations = catalogue.path().join("organizations.yaml");
-    let text = std::fs::read_to_string(&organizations).expect("organizations.yaml");
-    let text = text.replacen(
+    let catalogue = common::catalogue_copy();
+    common::edit(
+        catalogue.path(),
+        "organizations.yaml",
         "    acronym: INSEE\n",
         "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n",
-        1,
     );
-    std::fs::write(&organizations, text).expect("organizations.yaml");
     let app = TestApp::spawn_configured(database, Some(catalogue.path().to_path_buf()), |config| {
         config.cache_answers = false;
     })

@@ -6,27 +6,10 @@ mod common;
 
 use std::path::Path;
 
-use common::{Backend, TestDatabase, catalogue_dir, snapshot};
+use common::{Backend, TestDatabase, catalogue_copy, catalogue_dir, edit, snapshot};
 
 fn import(database: &TestDatabase, dir: &Path) -> (bool, String, String) {
     common::run_import(&database.url, dir)
-}
-
-/// A copy of the real catalogue in a temporary directory, to spoil.
-fn catalogue_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(catalogue_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-    }
-    dir
-}
-
-fn edit(dir: &Path, file: &str, from: &str, to: &str) {
-    let path = dir.join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{file} has no `{from}`");
-    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
 }
 
 async fn importing_twice_changes_nothing(backend: Backend) {

@@ -66,6 +66,24 @@ pub fn catalogue_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue")
 }
 
+/// A copy of the real catalogue in a temporary directory, to change.
+pub fn catalogue_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(catalogue_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// Replaces the first `from` of the catalogue file `file` in `dir` by `to`.
+pub fn edit(dir: &Path, file: &str, from: &str, to: &str) {
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no `{from}`");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
 /// A database of its own for one test; PostgreSQL ones are dropped afterwards.
 pub struct TestDatabase {
     pub url: String,
