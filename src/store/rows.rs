@@ -186,19 +186,27 @@ impl<'r> RowReader<'r> {
         }
     }
 
-    /// The next value, None when it is NULL or was left out.
-    fn optional<T>(&mut self) -> Result<Option<T>, StoreError>
+    /// The value at the row's `index`, None when it is NULL.
+    fn value_at<T>(&self, index: usize) -> Result<Option<T>, StoreError>
     where
         T: Type<Postgres> + Decode<'r, Postgres> + Type<Sqlite> + Decode<'r, Sqlite>,
     {
-        let Some(index) = self.take() else {
-            return Ok(None);
-        };
         let value = match self.row {
             RawRow::Postgres(row) => row.try_get_unchecked::<Option<T>, _>(index),
             RawRow::Sqlite(row) => row.try_get_unchecked::<Option<T>, _>(index),
         };
         value.map_err(|error| DbErr::Custom(format!("column {index}: {error}")).into())
+    }
+
+    /// The next value, None when it is NULL or was left out.
+    fn optional<T>(&mut self) -> Result<Option<T>, StoreError>
+    where
+        T: Type<Postgres> + Decode<'r, Postgres> + Type<Sqlite> + Decode<'r, Sqlite>,
+    {
+        match self.take() {
+            Some(index) => self.value_at(index),
+            None => Ok(None),
+        }
     }
 
     /// The next value, which `column` (named for the error) never holds
@@ -207,11 +215,12 @@ impl<'r> RowReader<'r> {
     where
         T: Type<Postgres> + Decode<'r, Postgres> + Type<Sqlite> + Decode<'r, Sqlite>,
     {
-        let selected = self.skips.selects(self.column);
-        self.optional()?.ok_or_else(|| StoreError::Unreadable {
+        let unreadable = |value: &str| StoreError::Unreadable {
             column,
-            value: if selected { "NULL" } else { "(not selected)" }.to_owned(),
-        })
+            value: value.to_owned(),
+        };
+        let index = self.take().ok_or_else(|| unreadable("(not selected)"))?;
+        self.value_at(index)?.ok_or_else(|| unreadable("NULL"))
     }
 
     pub fn integer(&mut self, column: &'static str) -> Result<i64, StoreError> {
