@@ -1,6 +1,10 @@
 //! Reading organizations and who takes part in which project.
 
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+};
 
 use super::entities::{organization, project, project_organization};
 use super::paging::{Page, SortValue, apply_page, finish_page};
@@ -71,8 +75,7 @@ impl Store {
         ids: &[i64],
         columns: Columns<OrganizationRecord>,
     ) -> Result<Vec<(i64, ParticipationRecord)>, StoreError> {
-        let select = project_organization::Entity::find()
-            .inner_join(organization::Entity)
+        let mut select = project_organization::Entity::find()
             .filter(project_organization::Column::ProjectId.is_in(ids.iter().copied()))
             .order_by_asc(project_organization::Column::Position)
             .select_only()
@@ -81,6 +84,33 @@ impl Store {
                 project_organization::Column::Role,
             ])
             .columns(columns.selected());
+        if self.db.get_database_backend() == DatabaseBackend::Postgres {
+            // PostgreSQL would hash every organization to join a page's few
+            // participations; looked up one by one through the primary key
+            // they cost it a third less (a lateral subquery with LIMIT, which
+            // the planner cannot turn back into a join; the id is unique, so
+            // the LIMIT drops nothing). SQLite has no LATERAL and already
+            // looks them up by key.
+            let organization_of_participation = Query::select()
+                .columns(columns.selected())
+                .from(organization::Entity)
+                .and_where(
+                    Expr::col((organization::Entity, organization::Column::Id)).equals((
+                        project_organization::Entity,
+                        project_organization::Column::OrganizationId,
+                    )),
+                )
+                .limit(1)
+                .to_owned();
+            QueryTrait::query(&mut select).join_lateral(
+                JoinType::InnerJoin,
+                organization_of_participation,
+                organization::Entity,
+                Condition::all(),
+            );
+        } else {
+            select = select.inner_join(organization::Entity);
+        }
         self.read_rows(select, columns.skips(2), |row| {
             let project_id = row.integer("project_organization.project_id")?;
             let role = row.word("project_organization.role", ParticipationRole::from_db)?;
