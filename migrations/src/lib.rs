@@ -11,6 +11,7 @@ mod m20261123_000003_signin;
 mod m20261123_000004_harvest;
 mod m20261123_000005_changes;
 mod m20261123_000006_project_visibility_index;
+mod m20261206_000007_children_position_index;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_harvest::Migration),
             Box::new(m20261123_000005_changes::Migration),
             Box::new(m20261123_000006_project_visibility_index::Migration),
+            Box::new(m20261206_000007_children_position_index::Migration),
         ]
     }
 }
@@ -57,6 +59,15 @@ mod tests {
         assert!(
             manager
                 .has_index("repository", "idx_repository_language_lower")
+                .await
+                .unwrap()
+        );
+        assert!(
+            manager
+                .has_index(
+                    "project_organization",
+                    "idx_project_organization_project_id_position"
+                )
                 .await
                 .unwrap()
         );

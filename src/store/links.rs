@@ -231,8 +231,8 @@ impl Store {
         .await
     }
 
-    /// The readable repositories of each project among `project_ids`, in
-    /// file order, as (project id, repository) pairs.
+    /// The readable repositories of each project among `project_ids`,
+    /// project by project, each in file order, as (project id, repository) pairs.
     pub async fn repositories_of_projects(
         &self,
         project_ids: &[i64],
@@ -242,12 +242,14 @@ impl Store {
         let select = repository::Entity::find()
             .filter(repository::Column::ProjectId.is_in(project_ids.iter().copied()))
             .filter(repository::Column::Access.is_in(readable(audience)))
+            .order_by_asc(repository::Column::ProjectId)
             .order_by_asc(repository::Column::Position);
         let records = self.read_selected(select, columns).await?;
         Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 
-    /// The readable datasets of each project among `project_ids`, in file order.
+    /// The readable datasets of each project among `project_ids`, project by
+    /// project, each in file order.
     pub async fn datasets_of_projects(
         &self,
         project_ids: &[i64],
@@ -256,12 +258,14 @@ impl Store {
         let select = dataset::Entity::find()
             .filter(dataset::Column::ProjectId.is_in(project_ids.iter().copied()))
             .filter(dataset::Column::Access.is_in(readable(audience)))
+            .order_by_asc(dataset::Column::ProjectId)
             .order_by_asc(dataset::Column::Position);
         let records: Vec<DatasetRecord> = self.read_all(select).await?;
         Ok(records.into_iter().map(|r| (r.project_id, r)).collect())
     }
 
-    /// The readable other links of each project among `project_ids`, in file order.
+    /// The readable other links of each project among `project_ids`, project
+    /// by project, each in file order.
     pub async fn links_of_projects(
         &self,
         project_ids: &[i64],
@@ -270,6 +274,7 @@ impl Store {
         let select = link::Entity::find()
             .filter(link::Column::ProjectId.is_in(project_ids.iter().copied()))
             .filter(link::Column::Access.is_in(readable(audience)))
+            .order_by_asc(link::Column::ProjectId)
             .order_by_asc(link::Column::Position);
         let records: Vec<LinkRecord> = self.read_all(select).await?;
         Ok(records.into_iter().map(|r| (r.project_id, r)).collect())

@@ -69,7 +69,8 @@ impl Store {
         .await
     }
 
-    /// The organizations taking part in each project among `ids`, in file order.
+    /// The organizations taking part in each project among `ids`, project by
+    /// project, each in file order.
     pub async fn participations_of_projects(
         &self,
         ids: &[i64],
@@ -77,6 +78,7 @@ impl Store {
     ) -> Result<Vec<(i64, ParticipationRecord)>, StoreError> {
         let mut select = project_organization::Entity::find()
             .filter(project_organization::Column::ProjectId.is_in(ids.iter().copied()))
+            .order_by_asc(project_organization::Column::ProjectId)
             .order_by_asc(project_organization::Column::Position)
             .select_only()
             .columns([
