@@ -517,25 +517,25 @@ async fn answers_keep_the_order_of_the_selection(backend: Backend) {
             .text()
             .await
             .expect("the answer");
-        let nodes = answer.find("\"node\":").expect("a node");
-        let first_node = &answer[nodes..];
-        let next_node = first_node[1..]
-            .find("\"node\":")
-            .map_or(first_node.len(), |at| at + 1);
-        let first_node = &first_node[..next_node];
-        let places = first_places(first_node, &expected);
-        assert!(places.is_sorted(), "keys out of order: {answer}");
-        if let Some(at) = first_node.find("\"datasets\":[{") {
+        // Every node, not only the first: the items of a list share one
+        // plan of their keys.
+        let nodes: Vec<&str> = answer.split("\"node\":").skip(1).collect();
+        assert_eq!(nodes.len(), 3, "three nodes: {answer}");
+        for node in nodes {
+            let places = first_places(node, &expected);
+            assert!(places.is_sorted(), "keys out of order: {answer}");
+            if let Some(at) = node.find("\"datasets\":[{") {
+                assert!(
+                    first_places(&node[at..], &["title", "url"]).is_sorted(),
+                    "dataset keys out of order: {answer}"
+                );
+            }
+            let repository = &node[node.find("\"repositories\":").unwrap()..];
             assert!(
-                first_places(&first_node[at..], &["title", "url"]).is_sorted(),
-                "dataset keys out of order: {answer}"
+                first_places(repository, &["url", "forge"]).is_sorted(),
+                "repository keys out of order: {answer}"
             );
         }
-        let repository = &first_node[first_node.find("\"repositories\":").unwrap()..];
-        assert!(
-            first_places(repository, &["url", "forge"]).is_sorted(),
-            "repository keys out of order: {answer}"
-        );
     }
 }
 

@@ -7,6 +7,7 @@
 //! selection's order; clients that read the JSON as text, and ETags, need
 //! the same bytes for the same data.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 
 use async_graphql::Value;
@@ -29,7 +30,8 @@ pub(super) fn order_like_selection(
         },
         (DocumentOperations::Multiple(_), None) => return,
     };
-    order(data, &[&operation.node.selection_set.node], document);
+    let plan = Plan::new(&[&operation.node.selection_set.node], document);
+    apply(data, &plan, document);
 }
 
 /// Whether an answer to `document` may hold objects async-graphql builds by
@@ -120,35 +122,65 @@ fn keys<'d>(
     keys
 }
 
-fn order(value: &mut Value, sets: &[&SelectionSet], document: &ExecutableDocument) {
-    apply(value, &keys(sets, document), document);
+/// The keys a selection asks for, in order, each with the plan of what is
+/// answered under it: made when first needed, then used for every item of
+/// a list (twenty projects share one plan of a project's keys).
+struct Plan<'d> {
+    keys: Vec<PlannedKey<'d>>,
 }
 
-/// Orders `value` (each item, for a list) by `keys`, then what is under them.
-fn apply(value: &mut Value, keys: &[(&str, Vec<&SelectionSet>)], document: &ExecutableDocument) {
+struct PlannedKey<'d> {
+    name: &'d str,
+    sets: Vec<&'d SelectionSet>,
+    under: OnceCell<Plan<'d>>,
+}
+
+impl<'d> Plan<'d> {
+    fn new(sets: &[&'d SelectionSet], document: &'d ExecutableDocument) -> Self {
+        let keys = keys(sets, document)
+            .into_iter()
+            .map(|(name, sets)| PlannedKey {
+                name,
+                sets,
+                under: OnceCell::new(),
+            })
+            .collect();
+        Self { keys }
+    }
+
+    fn place(&self, key: &str) -> Option<usize> {
+        self.keys.iter().position(|planned| planned.name == key)
+    }
+}
+
+/// Orders `value` (each item, for a list) by `plan`, then what is under it.
+fn apply<'d>(value: &mut Value, plan: &Plan<'d>, document: &'d ExecutableDocument) {
     match value {
         Value::Object(object) => {
-            let place = |key: &str| keys.iter().position(|(known, _)| *known == key);
             // Raw JSON written by plain lists (an object under one key no
             // selection names) is in order already, and is left alone.
             // Most objects come out in order already; sorting rebuilds the
             // map's index (rehashing every key), so it is done only when needed.
-            if !object.keys().map(|key| place(key.as_str())).is_sorted() {
-                object.sort_by(|a, _, b, _| place(a.as_str()).cmp(&place(b.as_str())));
+            if !object.keys().map(|key| plan.place(key)).is_sorted() {
+                object.sort_by(|a, _, b, _| plan.place(a).cmp(&plan.place(b)));
             }
             // Only objects and lists have keys of their own to order.
             let nested = object
                 .iter_mut()
                 .filter(|(_, child)| matches!(child, Value::Object(_) | Value::List(_)));
             for (key, child) in nested {
-                if let Some((_, sets)) = keys.iter().find(|(known, _)| *known == key.as_str()) {
-                    order(child, sets, document);
+                if let Some(index) = plan.place(key) {
+                    let planned = &plan.keys[index];
+                    let under = planned
+                        .under
+                        .get_or_init(|| Plan::new(&planned.sets, document));
+                    apply(child, under, document);
                 }
             }
         }
         Value::List(items) => {
             for item in items {
-                apply(item, keys, document);
+                apply(item, plan, document);
             }
         }
         _ => {}
