@@ -1,7 +1,8 @@
 //! Indexes each project's repositories, datasets, links and participations
 //! by (project, position): the lists of a page of projects are read in that
-//! order straight from the index, where the unique (project, url) index
-//! left PostgreSQL to sort them (and walk a wider index) on every read.
+//! order straight from the index, where the indexes they had, on (project,
+//! url) or (project, organization), left the database to sort a page's rows
+//! by position on every read.
 
 use sea_orm_migration::prelude::*;
 

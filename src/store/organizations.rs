@@ -91,8 +91,8 @@ impl Store {
             // participations; looked up one by one through the primary key
             // they cost it a third less (a lateral subquery with LIMIT, which
             // the planner cannot turn back into a join; the id is unique, so
-            // the LIMIT drops nothing). SQLite has no LATERAL and already
-            // looks them up by key.
+            // the LIMIT drops nothing). SQLite has no LATERAL, and joins by
+            // nested loops only.
             let organization_of_participation = Query::select()
                 .columns(columns.selected())
                 .from(organization::Entity)
