@@ -127,10 +127,16 @@ impl JsonText {
     }
 }
 
-/// The text of raw JSON (see `JsonText::into_raw_value`).
+/// The text of raw JSON (see `JsonText::into_raw_value`). Its one key is
+/// compared, not looked up: a lookup hashes the key, for every object of
+/// the answer.
 fn raw_json(object: &IndexMap<Name, Value>) -> Option<&str> {
-    match object.get(RAW_VALUE_TOKEN) {
-        Some(Value::String(text)) if object.len() == 1 => Some(text),
+    match object.first() {
+        Some((key, Value::String(text)))
+            if object.len() == 1 && key.as_str() == RAW_VALUE_TOKEN =>
+        {
+            Some(text)
+        }
         _ => None,
     }
 }
