@@ -23,24 +23,34 @@ pub struct CatalogueLoader {
 }
 
 /// Groups `(parent id, child)` pairs under the keys of their parents; a
-/// key without children gets an empty list.
+/// key without children gets an empty list. Children keep the order they
+/// came in; the statements give them parent by parent already, so they are
+/// grouped by runs of one parent, without hashing every child.
 fn group<K: Clone + Eq + Hash, V>(
     keys: &[K],
     parent_of: impl Fn(&K) -> i64,
     pairs: impl IntoIterator<Item = (i64, V)>,
 ) -> HashMap<K, Children<V>> {
-    let mut by_parent: HashMap<i64, Vec<V>> = HashMap::with_capacity(keys.len());
-    for (parent, child) in pairs {
-        by_parent.entry(parent).or_default().push(child);
+    let mut pairs: Vec<(i64, V)> = pairs.into_iter().collect();
+    if !pairs.is_sorted_by_key(|(parent, _)| *parent) {
+        // Stable: each parent's children stay in the order read.
+        pairs.sort_by_key(|(parent, _)| *parent);
     }
-    let by_parent: HashMap<i64, Children<V>> = by_parent
-        .into_iter()
-        .map(|(parent, children)| (parent, Arc::new(children)))
-        .collect();
+    let mut by_parent: Vec<(i64, Children<V>)> = Vec::with_capacity(keys.len());
+    let mut pairs = pairs.into_iter().peekable();
+    while let Some((parent, first)) = pairs.next() {
+        let mut children = vec![first];
+        while let Some((_, child)) = pairs.next_if(|(next, _)| *next == parent) {
+            children.push(child);
+        }
+        by_parent.push((parent, Arc::new(children)));
+    }
     keys.iter()
         .map(|key| {
-            let children = by_parent.get(&parent_of(key)).cloned();
-            (key.clone(), children.unwrap_or_default())
+            let children = by_parent
+                .binary_search_by_key(&parent_of(key), |(parent, _)| *parent)
+                .map_or_else(|_| Children::default(), |at| Arc::clone(&by_parent[at].1));
+            (key.clone(), children)
         })
         .collect()
 }
