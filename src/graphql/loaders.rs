@@ -24,8 +24,9 @@ pub struct CatalogueLoader {
 
 /// Groups `(parent id, child)` pairs under the keys of their parents; a
 /// key without children gets an empty list. Children keep the order they
-/// came in; the statements give them parent by parent already, so they are
-/// grouped by runs of one parent, without hashing every child.
+/// came in; they are grouped by runs of one parent, without hashing every
+/// child (the lists' statements give them parent by parent already; other
+/// pairs are sorted by parent first).
 fn group<K: Clone + Eq + Hash, V>(
     keys: &[K],
     parent_of: impl Fn(&K) -> i64,
