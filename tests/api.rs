@@ -807,6 +807,70 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
     }
 }
 
+/// Pages of projects whose selection asks only `edges { cursor node }`
+/// and `pageInfo`, and of the nodes only stored fields and plain lists, are
+/// written without resolvers (graphql/project_connection.rs): the same
+/// bytes as through the resolvers, which a fragment on the `Node` interface
+/// forces; first, next, last, empty and whole pages, aliases,
+/// `__typename` and fragments at every level, every relation.
+async fn project_pages_answer_like_their_resolvers(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
+        config.cache_answers = false;
+    })
+    .await;
+    let query = |arguments: &str, id: &str| {
+        format!(
+            "{{ projects({arguments}) {{ __typename
+                 pageInfo {{ __typename hasPreviousPage hasNextPage startCursor endCursor }}
+                 edges {{ __typename cursor node {{ __typename {id} slug name summary website
+                   documentation visibility ...Links
+                   repositories {{ __typename id url forge owner name role access }}
+                   datasets {{ url provider title description access }}
+                   organizations {{ role organization {{ slug name acronym kind siret siren website }} }} }} }}
+                 again: edges {{ ... on ProjectEdge {{ node {{ slug repositories {{ url }} }} }} }} }} }}
+             fragment Links on Project {{ links {{ url kind title access }} }}"
+        )
+    };
+    let first: Value =
+        serde_json::from_str(&answer_text(&app, &query("first: 3", "id")).await).expect("JSON");
+    let end_cursor = first["data"]["projects"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    let pages = [
+        "first: 3".to_owned(),
+        format!("first: 3, after: \"{end_cursor}\""),
+        "last: 2".to_owned(),
+        "first: 0".to_owned(),
+        "first: 50".to_owned(),
+    ];
+    for arguments in &pages {
+        let plain = answer_text(&app, &query(arguments, "id")).await;
+        let through_resolvers = answer_text(&app, &query(arguments, "... on Node { id }")).await;
+        assert_eq!(plain, through_resolvers, "{arguments}");
+        let answer: Value = serde_json::from_str(&plain).expect("JSON");
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    let whole: Value =
+        serde_json::from_str(&answer_text(&app, &query("first: 50", "id")).await).expect("JSON");
+    let nodes: Vec<&Value> = whole["data"]["projects"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| &edge["node"])
+        .collect();
+    assert_eq!(nodes.len(), 7, "{whole}");
+    for list in ["repositories", "datasets", "links", "organizations"] {
+        assert!(
+            nodes
+                .iter()
+                .any(|node| !node[list].as_array().expect(list).is_empty()),
+            "no project has {list}: the comparison compared nothing"
+        );
+    }
+}
+
 /// A fragment that spreads itself is refused by validation; the answer
 /// comes (the passes over the answer's keys used to expand it for ever).
 async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) {
@@ -830,6 +894,7 @@ on_both_backends!(
     a_list_selected_twice_has_the_fields_of_both_selections,
     a_fragment_spreading_itself_is_refused_not_looped_on,
     plain_lists_answer_like_their_resolvers,
+    project_pages_answer_like_their_resolvers,
     answers_keep_the_order_of_the_selection,
     an_unknown_stored_value_is_an_internal_error,
     seven_projects_and_their_links_are_served,

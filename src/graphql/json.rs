@@ -31,6 +31,10 @@ impl JsonText {
         self.0.push_str("null");
     }
 
+    pub fn boolean(&mut self, value: bool) {
+        self.0.push_str(if value { "true" } else { "false" });
+    }
+
     /// Appends `text` as a JSON string, escaped as serde_json escapes:
     /// `"`, `\` and the control characters, nothing else.
     pub fn string(&mut self, text: &str) {
@@ -67,8 +71,7 @@ impl JsonText {
     pub fn value(&mut self, value: &Value) {
         match value {
             Value::Null => self.null(),
-            Value::Boolean(true) => self.0.push_str("true"),
-            Value::Boolean(false) => self.0.push_str("false"),
+            Value::Boolean(value) => self.boolean(*value),
             // serde_json's `Number` prints itself as it serialises itself
             // (itoa, or ryu for the finite floats it only holds).
             Value::Number(number) => self.0.push_str(&number.to_string()),

@@ -12,7 +12,7 @@ use super::harvest::{DatasetResource, Harvest, PackageRelease, Release, facts_of
 use super::ids::{NodeType, global_id};
 use super::loaders::ProjectById;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use super::plain::{PlainFields, PlainValue, plain_enum};
+use super::plain::{plain_enum, plain_fields};
 use super::project::Project;
 use crate::catalogue::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
 use crate::federation::facts::{DatasetFacts, PackageFacts, RepositoryFacts};
@@ -198,20 +198,15 @@ impl Repository {
     }
 }
 
-impl PlainFields for Repository {
-    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
-        Some(match name {
-            "id" => global_id(NodeType::Repository, self.0.id).0.into(),
-            "url" => self.0.url.as_str().into(),
-            "forge" => plain_enum(self.0.forge),
-            "owner" => self.0.owner.as_deref().into(),
-            "name" => self.0.name.as_deref().into(),
-            "role" => plain_enum(self.0.role),
-            "access" => plain_enum(self.0.access),
-            _ => return None,
-        })
-    }
-}
+plain_fields!(Repository, |repository| {
+    "id" => global_id(NodeType::Repository, repository.0.id).0,
+    "url" => repository.0.url.as_str(),
+    "forge" => plain_enum(repository.0.forge),
+    "owner" => repository.0.owner.as_deref(),
+    "name" => repository.0.name.as_deref(),
+    "role" => plain_enum(repository.0.role),
+    "access" => plain_enum(repository.0.access),
+});
 
 #[derive(Clone)]
 pub struct Dataset(pub DatasetRecord);
@@ -306,19 +301,14 @@ impl Dataset {
     }
 }
 
-impl PlainFields for Dataset {
-    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
-        Some(match name {
-            "id" => global_id(NodeType::Dataset, self.0.id).0.into(),
-            "url" => self.0.url.as_str().into(),
-            "provider" => plain_enum(self.0.provider),
-            "title" => self.0.title.as_str().into(),
-            "description" => self.0.description.as_deref().into(),
-            "access" => plain_enum(self.0.access),
-            _ => return None,
-        })
-    }
-}
+plain_fields!(Dataset, |dataset| {
+    "id" => global_id(NodeType::Dataset, dataset.0.id).0,
+    "url" => dataset.0.url.as_str(),
+    "provider" => plain_enum(dataset.0.provider),
+    "title" => dataset.0.title.as_str(),
+    "description" => dataset.0.description.as_deref(),
+    "access" => plain_enum(dataset.0.access),
+});
 
 #[derive(Clone)]
 pub struct Link(pub LinkRecord);
@@ -382,18 +372,13 @@ impl Link {
     }
 }
 
-impl PlainFields for Link {
-    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
-        Some(match name {
-            "id" => global_id(NodeType::Link, self.0.id).0.into(),
-            "url" => self.0.url.as_str().into(),
-            "kind" => plain_enum(self.0.kind),
-            "title" => self.0.title.as_str().into(),
-            "access" => plain_enum(self.0.access),
-            _ => return None,
-        })
-    }
-}
+plain_fields!(Link, |link| {
+    "id" => global_id(NodeType::Link, link.0.id).0,
+    "url" => link.0.url.as_str(),
+    "kind" => plain_enum(link.0.kind),
+    "title" => link.0.title.as_str(),
+    "access" => plain_enum(link.0.access),
+});
 
 /// Which repositories to list; every condition given must hold.
 #[derive(InputObject, Default)]

@@ -20,6 +20,7 @@ mod organization;
 mod paging;
 mod plain;
 mod project;
+mod project_connection;
 mod search;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};

@@ -8,7 +8,7 @@ use super::errors::OrInternal;
 use super::ids::{NodeType, global_id};
 use super::loaders::{ProjectsOf, children};
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use super::plain::{PlainFields, PlainValue, plain_enum};
+use super::plain::{plain_enum, plain_fields};
 use super::project::Project;
 use crate::catalogue::OrganizationKind;
 use crate::store::{Columns, OrganizationRecord};
@@ -85,21 +85,16 @@ impl Organization {
     }
 }
 
-impl PlainFields for Organization {
-    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
-        Some(match name {
-            "id" => global_id(NodeType::Organization, self.0.id).0.into(),
-            "slug" => self.0.slug.as_str().into(),
-            "name" => self.0.name.as_str().into(),
-            "acronym" => self.0.acronym.as_deref().into(),
-            "kind" => plain_enum(self.0.kind),
-            "siret" => self.0.siret.as_deref().into(),
-            "siren" => self.0.siren.as_deref().into(),
-            "website" => self.0.website.as_deref().into(),
-            _ => return None,
-        })
-    }
-}
+plain_fields!(Organization, |organization| {
+    "id" => global_id(NodeType::Organization, organization.0.id).0,
+    "slug" => organization.0.slug.as_str(),
+    "name" => organization.0.name.as_str(),
+    "acronym" => organization.0.acronym.as_deref(),
+    "kind" => plain_enum(organization.0.kind),
+    "siret" => organization.0.siret.as_deref(),
+    "siren" => organization.0.siren.as_deref(),
+    "website" => organization.0.website.as_deref(),
+});
 
 #[derive(Default)]
 pub struct OrganizationQuery;

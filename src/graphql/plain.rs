@@ -25,24 +25,79 @@ use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerRes
 use super::json::JsonText;
 
 /// An object type some of whose fields are read from its record alone.
-pub trait PlainFields: OutputType {
+/// Which fields those are depends on their names only, never on a record's
+/// values: `answers_plainly` tells before any record is read.
+pub trait PlainFields {
+    /// The GraphQL type these are fields of.
+    fn type_name() -> Cow<'static, str>;
+
+    /// Whether `plain_field` gives the scalar field `name`.
+    fn has_plain_field(name: &str) -> bool;
+
     /// The value of the scalar field `name`, when it is one read from the
     /// record alone (the value its resolver gives); None for any other field.
     fn plain_field(&self, name: &str) -> Option<PlainValue<'_>>;
 
+    /// Whether `plain_object` writes the object field `name` for the
+    /// selection `set` (`answers_plainly` the object's type).
+    fn has_plain_object(_name: &str, _ctx: &ContextSelectionSet<'_>, _set: &SelectionSet) -> bool {
+        false
+    }
+
     /// Writes the object field `name` for the selection `nested`, when the
-    /// record holds that object (`nested.answer` it); false for any other
-    /// field.
+    /// record holds that object (`nested.answer` it, or `answer_list`);
+    /// false for any other field.
     fn plain_object(&self, _name: &str, _nested: &Nested<'_, '_>, _out: &mut JsonText) -> bool {
         false
     }
 }
+
+/// Implements `PlainFields` for `$type` (the GraphQL type `$graphql`,
+/// itself by default) from one list of its scalar fields, `"name" =>`
+/// their value read from `$object` (anything a `PlainValue` converts
+/// from), so that `has_plain_field` names exactly the fields
+/// `plain_field` reads; further items (`has_plain_object`,
+/// `plain_object`) go into the impl as they are.
+macro_rules! plain_fields {
+    ($type:ty $(as $graphql:ty)?, |$object:ident| { $($name:literal => $value:expr),+ $(,)? }
+     $($item:item)*) => {
+        impl $crate::graphql::plain::PlainFields for $type {
+            fn type_name() -> std::borrow::Cow<'static, str> {
+                $crate::graphql::plain::plain_fields!(@type_name $type $(, $graphql)?)
+            }
+
+            fn has_plain_field(name: &str) -> bool {
+                matches!(name, $($name)|+)
+            }
+
+            fn plain_field(&self, name: &str) -> Option<$crate::graphql::plain::PlainValue<'_>> {
+                let $object = self;
+                Some(match name {
+                    $($name => $value.into(),)+
+                    _ => return None,
+                })
+            }
+
+            $($item)*
+        }
+    };
+    (@type_name $type:ty) => { <$type as async_graphql::OutputType>::type_name() };
+    (@type_name $type:ty, $graphql:ty) => { <$graphql as async_graphql::OutputType>::type_name() };
+}
+pub(crate) use plain_fields;
 
 /// A scalar field's value, read from a record.
 pub enum PlainValue<'a> {
     Text(&'a str),
     Null,
     Owned(String),
+    Boolean(bool),
+}
+
+impl From<bool> for PlainValue<'_> {
+    fn from(value: bool) -> Self {
+        Self::Boolean(value)
+    }
 }
 
 impl<'a> From<&'a str> for PlainValue<'a> {
@@ -89,6 +144,49 @@ impl Nested<'_, '_> {
             .as_deref()
             .is_some_and(|selected| write_object(self.ctx, object, &type_name, selected, out))
     }
+
+    /// Writes the list of `objects`' answers; false when they need resolvers.
+    pub fn answer_list<'o, T: PlainFields + 'o>(
+        &self,
+        objects: impl IntoIterator<Item = &'o T>,
+        out: &mut JsonText,
+    ) -> bool {
+        out.push('[');
+        for (index, object) in objects.into_iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            if !self.answer(object, out) {
+                return false;
+            }
+        }
+        out.push(']');
+        true
+    }
+}
+
+/// Whether `set`'s selection on `T` is answered without resolvers, whatever
+/// the records (see `PlainFields`): known before reading them.
+pub fn answers_plainly<T: PlainFields>(ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
+    plain_selection(ctx, set, &T::type_name()).is_some_and(|selected| {
+        selected.iter().all(|field| match field.nested {
+            None => field.name == "__typename" || T::has_plain_field(field.name),
+            Some(nested) => T::has_plain_object(field.name, ctx, nested),
+        })
+    })
+}
+
+/// `object`'s answer to the selection `set`, as raw JSON; None when it
+/// needs resolvers.
+pub fn plain_answer<T: PlainFields>(
+    ctx: &ContextSelectionSet<'_>,
+    set: &SelectionSet,
+    object: &T,
+) -> Option<Value> {
+    let type_name = T::type_name();
+    let selected = plain_selection(ctx, set, &type_name)?;
+    let mut out = JsonText::with_capacity(4096);
+    write_object(ctx, object, &type_name, &selected, &mut out).then(|| out.into_raw_value())
 }
 
 /// A selected field.
@@ -113,7 +211,7 @@ pub struct MergedObjects;
 /// A list of `T`, answered without resolvers when its selection allows.
 pub struct PlainList<T>(pub Vec<T>);
 
-impl<T: PlainFields> OutputType for PlainList<T> {
+impl<T: PlainFields + OutputType> OutputType for PlainList<T> {
     fn type_name() -> Cow<'static, str> {
         Vec::<T>::type_name()
     }
@@ -131,7 +229,7 @@ impl<T: PlainFields> OutputType for PlainList<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let type_name = T::type_name();
+        let type_name = <T as PlainFields>::type_name();
         if ctx.data_opt::<MergedObjects>().is_none()
             && let Some(selected) = plain_selection(ctx, &field.node.selection_set.node, &type_name)
         {
@@ -253,6 +351,7 @@ fn write_object<'d, T: PlainFields>(
                 Some(PlainValue::Text(text)) => out.string(text),
                 Some(PlainValue::Owned(text)) => out.string(&text),
                 Some(PlainValue::Null) => out.null(),
+                Some(PlainValue::Boolean(value)) => out.boolean(value),
                 None => return false,
             },
             (name, Some(set)) => {

@@ -1,7 +1,9 @@
 //! The `Project` type and the project queries.
 
-use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, ID, InputObject, Object, SelectionField, SimpleObject};
+use async_graphql::parser::types::SelectionSet;
+use async_graphql::{
+    Context, ContextSelectionSet, Enum, ID, InputObject, Object, SelectionField, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 
 use super::context::{audience, loader, principal, store};
@@ -16,7 +18,8 @@ use super::loaders::{
 };
 use super::organization::Organization;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use super::plain::{Nested, PlainFields, PlainList, PlainValue, plain_enum};
+use super::plain::{Nested, PlainList, answers_plainly, plain_enum, plain_fields};
+use super::project_connection::ProjectConnection;
 use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, RepositoryRole, Season};
 use crate::federation::facts::{PublicCode, RepositoryFacts};
 use crate::store::{
@@ -234,7 +237,9 @@ pub struct Participation {
 impl Participation {
     /// The optional columns of its organization the field shows; None for
     /// a field that may read any of them.
-    fn columns_of_field(field: SelectionField<'_>) -> Option<Columns<OrganizationRecord>> {
+    pub(super) fn columns_of_field(
+        field: SelectionField<'_>,
+    ) -> Option<Columns<OrganizationRecord>> {
         match field.name() {
             "__typename" | "role" => Some(Columns::REQUIRED),
             "organization" => Some(columns_of_all(
@@ -269,15 +274,17 @@ impl Participation {
     }
 }
 
-impl PlainFields for Participation {
-    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
-        (name == "role").then(|| plain_enum(self.role))
+plain_fields!(Participation, |participation| {
+    "role" => plain_enum(participation.role),
+}
+    fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
+        name == "organization" && answers_plainly::<Organization>(ctx, set)
     }
 
     fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
         name == "organization" && nested.answer(&self.organization, out)
     }
-}
+);
 
 pub struct Source(pub SourceRecord);
 
@@ -422,7 +429,7 @@ impl ProjectQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Project, ListTotal, EmptyFields>> {
+    ) -> async_graphql::Result<ProjectConnection> {
         let order = order_by.unwrap_or_default();
         let ordering = order.cursor_name();
         let page = PageArgs {
@@ -448,7 +455,12 @@ impl ProjectQuery {
                 )
             })
             .collect();
-        Ok(connection(&page, more, nodes, ListTotal::Projects(filter)))
+        Ok(ProjectConnection(connection(
+            &page,
+            more,
+            nodes,
+            ListTotal::Projects(filter),
+        )))
     }
 
     /// The project with this slug; null when there is none (or the caller may not see it).

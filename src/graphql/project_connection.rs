@@ -1,0 +1,348 @@
+//! The projects connection, answered without resolvers when its selection
+//! allows.
+//!
+//! Resolved through async-graphql's objects, a page of projects costs a
+//! future per field of every edge and project, and a DataLoader request per
+//! project and relation (each with its own key sets, channel and map of
+//! values): for the benchmarks' 3-level query, 20 projects with their
+//! organizations, repositories and datasets, more than the plain lists
+//! inside it. When the connection's selection asks only `edges { cursor
+//! node }` and `pageInfo`, and its nodes only fields read from the
+//! project's record and the plain lists of `plain`, `ProjectConnection`
+//! loads each relation it shows for the whole page with one DataLoader
+//! request and writes the answer as JSON text, in the selection's order:
+//! the bytes the resolvers give (a test compares them). Whether it can is
+//! decided from the selection alone, before anything is loaded; any other
+//! selection goes through the resolvers, as before.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields, PageInfo};
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::parser::types::{Field, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::{
+    Context, ContextSelectionSet, OutputType, Positioned, SelectionField, ServerResult, Value,
+};
+
+use super::context::loader;
+use super::ids::{NodeType, global_id};
+use super::json::JsonText;
+use super::links::{Dataset, Link, Repository};
+use super::loaders::{
+    CatalogueLoader, Children, DatasetsOf, LinksOf, ParticipationsOf, RepositoriesOf,
+    columns_of_all,
+};
+use super::paging::ListTotal;
+use super::plain::{
+    MergedObjects, Nested, PlainFields, PlainValue, answers_plainly, plain_answer, plain_enum,
+    plain_fields,
+};
+use super::project::{Participation, Project};
+use crate::store::{Columns, OrganizationRecord, ProjectRecord, RepositoryRecord, StoreError};
+
+type ProjectPage = Connection<String, Project, ListTotal, EmptyFields>;
+
+/// A page of projects: a `ProjectConnection` in the schema.
+pub struct ProjectConnection(pub ProjectPage);
+
+impl OutputType for ProjectConnection {
+    fn type_name() -> Cow<'static, str> {
+        ProjectPage::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        ProjectPage::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        ProjectPage::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let set = &field.node.selection_set.node;
+        if ctx.data_opt::<MergedObjects>().is_none() && answers_plainly::<PlainPage<'_>>(ctx, set) {
+            let field_ctx = ctx.with_field(field);
+            let shown = RelationsShown::of(field_ctx.field());
+            // A relation that cannot be loaded is left to the resolvers,
+            // which load it again and answer its error where it belongs.
+            if let Some(children) = PageChildren::load(&field_ctx, &self.0.edges, &shown).await {
+                let page = PlainPage {
+                    page: &self.0,
+                    children: &children,
+                };
+                if let Some(answer) = plain_answer(ctx, set, &page) {
+                    return Ok(answer);
+                }
+            }
+        }
+        self.0.resolve(ctx, field).await
+    }
+}
+
+/// The relations the nodes' selection shows, with the columns of each
+/// (None: not shown, not loaded).
+#[derive(Default)]
+struct RelationsShown {
+    repositories: Option<Columns<RepositoryRecord>>,
+    organizations: Option<Columns<OrganizationRecord>>,
+    datasets: bool,
+    links: bool,
+}
+
+impl RelationsShown {
+    /// What `edges { node { … } }` under `connection` shows, under every
+    /// alias (the columns of them all, as the resolvers read for each).
+    fn of(connection: SelectionField<'_>) -> Self {
+        let mut shown = Self::default();
+        for edges in connection.selection_set().filter(|f| f.name() == "edges") {
+            for node in edges.selection_set().filter(|f| f.name() == "node") {
+                for field in node.selection_set() {
+                    shown.add(field);
+                }
+            }
+        }
+        shown
+    }
+
+    fn add(&mut self, field: SelectionField<'_>) {
+        match field.name() {
+            "repositories" => {
+                let columns = columns_of_all(field.selection_set(), Repository::columns_of_field);
+                self.repositories = Some(columns.and(self.repositories.unwrap_or(columns)));
+            }
+            "organizations" => {
+                let columns =
+                    columns_of_all(field.selection_set(), Participation::columns_of_field);
+                self.organizations = Some(columns.and(self.organizations.unwrap_or(columns)));
+            }
+            "datasets" => self.datasets = true,
+            "links" => self.links = true,
+            _ => {}
+        }
+    }
+}
+
+/// The children of a page's projects, by project id; None for a relation
+/// not shown.
+struct PageChildren {
+    repositories: Option<HashMap<i64, Vec<Repository>>>,
+    organizations: Option<HashMap<i64, Vec<Participation>>>,
+    datasets: Option<HashMap<i64, Vec<Dataset>>>,
+    links: Option<HashMap<i64, Vec<Link>>>,
+}
+
+impl PageChildren {
+    /// The children `shown` of the projects of `edges`; None when one of
+    /// the relations could not be loaded.
+    async fn load(
+        ctx: &Context<'_>,
+        edges: &[Edge<String, Project, EmptyFields>],
+        shown: &RelationsShown,
+    ) -> Option<Self> {
+        let loader = loader(ctx).ok()?;
+        let ids: Vec<i64> = edges.iter().map(|edge| edge.node.0.id).collect();
+        let repositories = shown
+            .repositories
+            .map(|columns| move |id| RepositoriesOf(id, columns));
+        let organizations = shown
+            .organizations
+            .map(|columns| move |id| ParticipationsOf(id, columns));
+        let (repositories, organizations, datasets, links) = futures_util::try_join!(
+            children_of(loader, &ids, repositories, Repository),
+            children_of(loader, &ids, organizations, Participation::from),
+            children_of(loader, &ids, shown.datasets.then_some(DatasetsOf), Dataset),
+            children_of(loader, &ids, shown.links.then_some(LinksOf), Link),
+        )
+        .ok()?;
+        Some(Self {
+            repositories,
+            organizations,
+            datasets,
+            links,
+        })
+    }
+}
+
+/// The children of the projects `ids` under the keys `key` makes (one
+/// DataLoader request for them all), each made a `T` by `wrap`; None when
+/// there is no `key` (the relation is not shown).
+async fn children_of<K, R, T>(
+    loader: &DataLoader<CatalogueLoader>,
+    ids: &[i64],
+    key: Option<impl Fn(i64) -> K>,
+    wrap: impl Fn(R) -> T,
+) -> Result<Option<HashMap<i64, Vec<T>>>, Arc<StoreError>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    R: Clone + Send + Sync + 'static,
+    CatalogueLoader: Loader<K, Value = Children<R>, Error = Arc<StoreError>>,
+{
+    let Some(key) = key else {
+        return Ok(None);
+    };
+    let mut loaded = loader.load_many(ids.iter().map(|&id| key(id))).await?;
+    Ok(Some(
+        ids.iter()
+            .map(|&id| {
+                let children = loaded.remove(&key(id)).map(Arc::unwrap_or_clone);
+                (
+                    id,
+                    children
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(&wrap)
+                        .collect(),
+                )
+            })
+            .collect(),
+    ))
+}
+
+/// The page, as the connection's plain answer sees it.
+struct PlainPage<'a> {
+    page: &'a ProjectPage,
+    children: &'a PageChildren,
+}
+
+impl PlainFields for PlainPage<'_> {
+    fn type_name() -> Cow<'static, str> {
+        ProjectPage::type_name()
+    }
+
+    fn has_plain_field(_name: &str) -> bool {
+        false
+    }
+
+    fn plain_field(&self, _name: &str) -> Option<PlainValue<'_>> {
+        None
+    }
+
+    fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
+        match name {
+            "edges" => answers_plainly::<PlainEdge<'_>>(ctx, set),
+            "pageInfo" => answers_plainly::<PlainPageInfo<'_>>(ctx, set),
+            _ => false,
+        }
+    }
+
+    fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
+        match name {
+            "edges" => {
+                let edges: Vec<PlainEdge<'_>> = self
+                    .page
+                    .edges
+                    .iter()
+                    .map(|edge| PlainEdge {
+                        cursor: &edge.cursor,
+                        node: ProjectNode {
+                            project: &edge.node.0,
+                            children: self.children,
+                        },
+                    })
+                    .collect();
+                nested.answer_list(&edges, out)
+            }
+            "pageInfo" => {
+                let info = PlainPageInfo {
+                    has_previous_page: self.page.has_previous_page,
+                    has_next_page: self.page.has_next_page,
+                    start_cursor: self.page.edges.first().map(|edge| edge.cursor.as_str()),
+                    end_cursor: self.page.edges.last().map(|edge| edge.cursor.as_str()),
+                };
+                nested.answer(&info, out)
+            }
+            _ => false,
+        }
+    }
+}
+
+struct PlainEdge<'a> {
+    cursor: &'a str,
+    node: ProjectNode<'a>,
+}
+
+plain_fields!(PlainEdge<'_> as Edge<String, Project, EmptyFields>, |edge| {
+    "cursor" => edge.cursor,
+}
+    fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
+        name == "node" && answers_plainly::<ProjectNode<'_>>(ctx, set)
+    }
+
+    fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
+        name == "node" && nested.answer(&self.node, out)
+    }
+);
+
+struct PlainPageInfo<'a> {
+    has_previous_page: bool,
+    has_next_page: bool,
+    start_cursor: Option<&'a str>,
+    end_cursor: Option<&'a str>,
+}
+
+plain_fields!(PlainPageInfo<'_> as PageInfo, |info| {
+    "hasPreviousPage" => info.has_previous_page,
+    "hasNextPage" => info.has_next_page,
+    "startCursor" => info.start_cursor,
+    "endCursor" => info.end_cursor,
+});
+
+/// A project of the page, with its loaded children.
+struct ProjectNode<'a> {
+    project: &'a ProjectRecord,
+    children: &'a PageChildren,
+}
+
+impl ProjectNode<'_> {
+    /// Writes the project's children in `relation` for `nested`; false when
+    /// the relation was not loaded.
+    fn write_children<T: PlainFields>(
+        &self,
+        relation: Option<&HashMap<i64, Vec<T>>>,
+        nested: &Nested<'_, '_>,
+        out: &mut JsonText,
+    ) -> bool {
+        relation
+            .and_then(|by_project| by_project.get(&self.project.id))
+            .is_some_and(|children| nested.answer_list(children, out))
+    }
+}
+
+plain_fields!(ProjectNode<'_> as Project, |node| {
+    "id" => global_id(NodeType::Project, node.project.id).0,
+    "slug" => node.project.slug.as_str(),
+    "name" => node.project.name.as_str(),
+    "summary" => node.project.summary.as_str(),
+    "website" => node.project.website.as_deref(),
+    "documentation" => node.project.documentation.as_deref(),
+    "visibility" => plain_enum(node.project.visibility),
+}
+    fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
+        match name {
+            "repositories" => answers_plainly::<Repository>(ctx, set),
+            "organizations" => answers_plainly::<Participation>(ctx, set),
+            "datasets" => answers_plainly::<Dataset>(ctx, set),
+            "links" => answers_plainly::<Link>(ctx, set),
+            _ => false,
+        }
+    }
+
+    fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
+        let children = self.children;
+        match name {
+            "repositories" => self.write_children(children.repositories.as_ref(), nested, out),
+            "organizations" => self.write_children(children.organizations.as_ref(), nested, out),
+            "datasets" => self.write_children(children.datasets.as_ref(), nested, out),
+            "links" => self.write_children(children.links.as_ref(), nested, out),
+            _ => false,
+        }
+    }
+);
