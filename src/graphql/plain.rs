@@ -176,16 +176,17 @@ pub fn answers_plainly<T: PlainFields>(ctx: &ContextSelectionSet<'_>, set: &Sele
     })
 }
 
-/// `object`'s answer to the selection `set`, as raw JSON; None when it
-/// needs resolvers.
+/// `object`'s answer to the selection `set`, as raw JSON (written into
+/// room for `expected_len` bytes); None when it needs resolvers.
 pub fn plain_answer<T: PlainFields>(
     ctx: &ContextSelectionSet<'_>,
     set: &SelectionSet,
     object: &T,
+    expected_len: usize,
 ) -> Option<Value> {
     let type_name = T::type_name();
     let selected = plain_selection(ctx, set, &type_name)?;
-    let mut out = JsonText::with_capacity(4096);
+    let mut out = JsonText::with_capacity(expected_len);
     write_object(ctx, object, &type_name, &selected, &mut out).then(|| out.into_raw_value())
 }
 

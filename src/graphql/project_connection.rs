@@ -78,7 +78,10 @@ impl OutputType for ProjectConnection {
                     page: &self.0,
                     children: &children,
                 };
-                if let Some(answer) = plain_answer(ctx, set, &page) {
+                // Room for a few fields of each project and child, so
+                // that the text is seldom copied to grow.
+                let expected_len = 256 * self.0.edges.len() + 128 * children.count();
+                if let Some(answer) = plain_answer(ctx, set, &page, expected_len) {
                     return Ok(answer);
                 }
             }
@@ -140,6 +143,17 @@ struct PageChildren {
 }
 
 impl PageChildren {
+    /// How many children were loaded, in all relations.
+    fn count(&self) -> usize {
+        fn count<T>(relation: Option<&HashMap<i64, Vec<T>>>) -> usize {
+            relation.map_or(0, |by_project| by_project.values().map(Vec::len).sum())
+        }
+        count(self.repositories.as_ref())
+            + count(self.organizations.as_ref())
+            + count(self.datasets.as_ref())
+            + count(self.links.as_ref())
+    }
+
     /// The children `shown` of the projects of `edges`; None when one of
     /// the relations could not be loaded.
     async fn load(
