@@ -811,8 +811,8 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
 /// and `pageInfo`, and of the nodes only stored fields and plain lists, are
 /// written without resolvers (graphql/project_connection.rs): the same
 /// bytes as through the resolvers, which a fragment on the `Node` interface
-/// forces; first, next, last, empty and whole pages, aliases,
-/// `__typename` and fragments at every level, every relation.
+/// forces; first, next, last, empty, whole and filtered pages, aliases,
+/// `__typename` and fragments at every level, `totalCount`, every relation.
 async fn project_pages_answer_like_their_resolvers(backend: Backend) {
     let database = common::TestDatabase::create(backend).await;
     let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
@@ -821,7 +821,7 @@ async fn project_pages_answer_like_their_resolvers(backend: Backend) {
     .await;
     let query = |arguments: &str, id: &str| {
         format!(
-            "{{ projects({arguments}) {{ __typename
+            "{{ projects({arguments}) {{ __typename totalCount
                  pageInfo {{ __typename hasPreviousPage hasNextPage startCursor endCursor }}
                  edges {{ __typename cursor node {{ __typename {id} slug name summary website
                    documentation visibility ...Links
@@ -844,6 +844,7 @@ async fn project_pages_answer_like_their_resolvers(backend: Backend) {
         "last: 2".to_owned(),
         "first: 0".to_owned(),
         "first: 50".to_owned(),
+        "first: 2, filter: { hasCode: true, season: 2 }".to_owned(),
     ];
     for arguments in &pages {
         let plain = answer_text(&app, &query(arguments, "id")).await;

@@ -9,6 +9,8 @@
 //! again by parsing it (which serde_json does: it cannot know where the
 //! text came from).
 
+use std::fmt::Write;
+
 use async_graphql::indexmap::IndexMap;
 use async_graphql::{Name, Response, Value};
 use async_graphql_value::RAW_VALUE_TOKEN;
@@ -33,6 +35,11 @@ impl JsonText {
 
     pub fn boolean(&mut self, value: bool) {
         self.0.push_str(if value { "true" } else { "false" });
+    }
+
+    pub fn integer(&mut self, value: u64) {
+        // Writing into a `String` cannot fail.
+        let _ = write!(self.0, "{value}");
     }
 
     /// Appends `text` as a JSON string, escaped as serde_json escapes:

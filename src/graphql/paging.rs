@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::context::{audience, store};
 use super::errors::{OrInternal, bad_input};
+use crate::catalogue::Audience;
 use crate::store::{
-    DatasetFilter, Page, PageDirection, ProjectFilter, RepositoryFilter, SortValue,
+    DatasetFilter, Page, PageDirection, ProjectFilter, RepositoryFilter, SortValue, Store,
+    StoreError,
 };
 
 /// Page size when neither `first` nor `last` is given.
@@ -141,12 +143,9 @@ pub enum ListTotal {
     AuditLog,
 }
 
-#[Object]
 impl ListTotal {
-    /// How many items the whole list holds, across all pages.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let store = store(ctx)?;
-        let audience = audience(ctx);
+    /// How many items the whole list holds, as `audience` may see them.
+    pub async fn count(&self, store: &Store, audience: Audience) -> Result<u64, StoreError> {
         match self {
             Self::Projects(filter) => store.project_count(filter, audience).await,
             Self::Organizations => store.organization_count().await,
@@ -154,7 +153,14 @@ impl ListTotal {
             Self::Datasets(filter) => store.dataset_count(filter, audience).await,
             Self::AuditLog => store.audit_count().await,
         }
-        .or_internal()
+    }
+}
+
+#[Object]
+impl ListTotal {
+    /// How many items the whole list holds, across all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        self.count(store(ctx)?, audience(ctx)).await.or_internal()
     }
 }
 

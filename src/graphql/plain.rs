@@ -92,6 +92,7 @@ pub enum PlainValue<'a> {
     Null,
     Owned(String),
     Boolean(bool),
+    Integer(u64),
 }
 
 impl From<bool> for PlainValue<'_> {
@@ -353,6 +354,7 @@ fn write_object<'d, T: PlainFields>(
                 Some(PlainValue::Owned(text)) => out.string(&text),
                 Some(PlainValue::Null) => out.null(),
                 Some(PlainValue::Boolean(value)) => out.boolean(value),
+                Some(PlainValue::Integer(value)) => out.integer(value),
                 None => return false,
             },
             (name, Some(set)) => {

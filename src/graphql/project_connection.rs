@@ -6,11 +6,12 @@
 //! project and relation (each with its own key sets, channel and map of
 //! values): for the benchmarks' 3-level query, 20 projects with their
 //! organizations, repositories and datasets, more than the plain lists
-//! inside it. When the connection's selection asks only `edges { cursor
-//! node }` and `pageInfo`, and its nodes only fields read from the
-//! project's record and the plain lists of `plain`, `ProjectConnection`
-//! loads each relation it shows for the whole page with one DataLoader
-//! request and writes the answer as JSON text, in the selection's order:
+//! inside it. When the connection's selection asks only `totalCount`,
+//! `edges { cursor node }` and `pageInfo`, and its nodes only fields read
+//! from the project's record and the plain lists of `plain`,
+//! `ProjectConnection` loads each relation it shows for the whole page with
+//! one DataLoader request (and the count, when shown, beside them) and
+//! writes the answer as JSON text, in the selection's order:
 //! the bytes the resolvers give (a test compares them). Whether it can is
 //! decided from the selection alone, before anything is loaded; any other
 //! selection goes through the resolvers, as before.
@@ -28,7 +29,7 @@ use async_graphql::{
     Context, ContextSelectionSet, OutputType, Positioned, SelectionField, ServerResult, Value,
 };
 
-use super::context::loader;
+use super::context::{audience, loader, store};
 use super::ids::{NodeType, global_id};
 use super::json::JsonText;
 use super::links::{Dataset, Link, Repository};
@@ -70,17 +71,17 @@ impl OutputType for ProjectConnection {
         let set = &field.node.selection_set.node;
         if ctx.data_opt::<MergedObjects>().is_none() && answers_plainly::<PlainPage<'_>>(ctx, set) {
             let field_ctx = ctx.with_field(field);
-            let shown = RelationsShown::of(field_ctx.field());
-            // A relation that cannot be loaded is left to the resolvers,
-            // which load it again and answer its error where it belongs.
-            if let Some(children) = PageChildren::load(&field_ctx, &self.0.edges, &shown).await {
+            let shown = Shown::of(field_ctx.field());
+            // What cannot be loaded is left to the resolvers, which load it
+            // again and answer its error where it belongs.
+            if let Some(loaded) = Loaded::load(&field_ctx, &self.0, &shown).await {
                 let page = PlainPage {
                     page: &self.0,
-                    children: &children,
+                    loaded: &loaded,
                 };
                 // Room for a few fields of each project and child, so
                 // that the text is seldom copied to grow.
-                let expected_len = 256 * self.0.edges.len() + 128 * children.count();
+                let expected_len = 256 * self.0.edges.len() + 128 * loaded.children();
                 if let Some(answer) = plain_answer(ctx, set, &page, expected_len) {
                     return Ok(answer);
                 }
@@ -90,32 +91,40 @@ impl OutputType for ProjectConnection {
     }
 }
 
-/// The relations the nodes' selection shows, with the columns of each
-/// (None: not shown, not loaded).
+/// What the selection shows beyond the page's projects: its `totalCount`,
+/// and the relations of the nodes with the columns of each (None: not
+/// shown, not loaded).
 #[derive(Default)]
-struct RelationsShown {
+struct Shown {
+    total_count: bool,
     repositories: Option<Columns<RepositoryRecord>>,
     organizations: Option<Columns<OrganizationRecord>>,
     datasets: bool,
     links: bool,
 }
 
-impl RelationsShown {
-    /// What `edges { node { … } }` under `connection` shows, under every
-    /// alias (the columns of them all, as the resolvers read for each).
+impl Shown {
+    /// What the selection of `connection` shows, under every alias (the
+    /// columns of them all, as the resolvers read for each).
     fn of(connection: SelectionField<'_>) -> Self {
         let mut shown = Self::default();
-        for edges in connection.selection_set().filter(|f| f.name() == "edges") {
-            for node in edges.selection_set().filter(|f| f.name() == "node") {
-                for field in node.selection_set() {
-                    shown.add(field);
+        for field in connection.selection_set() {
+            match field.name() {
+                "totalCount" => shown.total_count = true,
+                "edges" => {
+                    for node in field.selection_set().filter(|f| f.name() == "node") {
+                        for field in node.selection_set() {
+                            shown.add_relation(field);
+                        }
+                    }
                 }
+                _ => {}
             }
         }
         shown
     }
 
-    fn add(&mut self, field: SelectionField<'_>) {
+    fn add_relation(&mut self, field: SelectionField<'_>) {
         match field.name() {
             "repositories" => {
                 let columns = columns_of_all(field.selection_set(), Repository::columns_of_field);
@@ -133,18 +142,20 @@ impl RelationsShown {
     }
 }
 
-/// The children of a page's projects, by project id; None for a relation
-/// not shown.
-struct PageChildren {
+/// What was loaded for the page's answer: the number of items in the
+/// whole list, and the children of the page's projects by project id; None
+/// for what the selection does not show.
+struct Loaded {
+    total_count: Option<u64>,
     repositories: Option<HashMap<i64, Vec<Repository>>>,
     organizations: Option<HashMap<i64, Vec<Participation>>>,
     datasets: Option<HashMap<i64, Vec<Dataset>>>,
     links: Option<HashMap<i64, Vec<Link>>>,
 }
 
-impl PageChildren {
+impl Loaded {
     /// How many children were loaded, in all relations.
-    fn count(&self) -> usize {
+    fn children(&self) -> usize {
         fn count<T>(relation: Option<&HashMap<i64, Vec<T>>>) -> usize {
             relation.map_or(0, |by_project| by_project.values().map(Vec::len).sum())
         }
@@ -154,22 +165,27 @@ impl PageChildren {
             + count(self.links.as_ref())
     }
 
-    /// The children `shown` of the projects of `edges`; None when one of
-    /// the relations could not be loaded.
-    async fn load(
-        ctx: &Context<'_>,
-        edges: &[Edge<String, Project, EmptyFields>],
-        shown: &RelationsShown,
-    ) -> Option<Self> {
+    /// What `shown` asks of `page`; None when some of it could not be
+    /// loaded.
+    async fn load(ctx: &Context<'_>, page: &ProjectPage, shown: &Shown) -> Option<Self> {
         let loader = loader(ctx).ok()?;
-        let ids: Vec<i64> = edges.iter().map(|edge| edge.node.0.id).collect();
+        let store = store(ctx).ok()?;
+        let ids: Vec<i64> = page.edges.iter().map(|edge| edge.node.0.id).collect();
         let repositories = shown
             .repositories
             .map(|columns| move |id| RepositoriesOf(id, columns));
         let organizations = shown
             .organizations
             .map(|columns| move |id| ParticipationsOf(id, columns));
-        let (repositories, organizations, datasets, links) = futures_util::try_join!(
+        let total_count = async {
+            if !shown.total_count {
+                return Ok(None);
+            }
+            let count = page.additional_fields.count(store, audience(ctx)).await;
+            count.map(Some).map_err(Arc::new)
+        };
+        let (total_count, repositories, organizations, datasets, links) = futures_util::try_join!(
+            total_count,
             children_of(loader, &ids, repositories, Repository),
             children_of(loader, &ids, organizations, Participation::from),
             children_of(loader, &ids, shown.datasets.then_some(DatasetsOf), Dataset),
@@ -177,6 +193,7 @@ impl PageChildren {
         )
         .ok()?;
         Some(Self {
+            total_count,
             repositories,
             organizations,
             datasets,
@@ -223,7 +240,7 @@ where
 /// The page, as the connection's plain answer sees it.
 struct PlainPage<'a> {
     page: &'a ProjectPage,
-    children: &'a PageChildren,
+    loaded: &'a Loaded,
 }
 
 impl PlainFields for PlainPage<'_> {
@@ -231,12 +248,16 @@ impl PlainFields for PlainPage<'_> {
         ProjectPage::type_name()
     }
 
-    fn has_plain_field(_name: &str) -> bool {
-        false
+    fn has_plain_field(name: &str) -> bool {
+        name == "totalCount"
     }
 
-    fn plain_field(&self, _name: &str) -> Option<PlainValue<'_>> {
-        None
+    /// `totalCount`, which is loaded when the selection shows it.
+    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
+        match name {
+            "totalCount" => self.loaded.total_count.map(PlainValue::Integer),
+            _ => None,
+        }
     }
 
     fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
@@ -258,7 +279,7 @@ impl PlainFields for PlainPage<'_> {
                         cursor: &edge.cursor,
                         node: ProjectNode {
                             project: &edge.node.0,
-                            children: self.children,
+                            loaded: self.loaded,
                         },
                     })
                     .collect();
@@ -312,7 +333,7 @@ plain_fields!(PlainPageInfo<'_> as PageInfo, |info| {
 /// A project of the page, with its loaded children.
 struct ProjectNode<'a> {
     project: &'a ProjectRecord,
-    children: &'a PageChildren,
+    loaded: &'a Loaded,
 }
 
 impl ProjectNode<'_> {
@@ -350,7 +371,7 @@ plain_fields!(ProjectNode<'_> as Project, |node| {
     }
 
     fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
-        let children = self.children;
+        let children = self.loaded;
         match name {
             "repositories" => self.write_children(children.repositories.as_ref(), nested, out),
             "organizations" => self.write_children(children.organizations.as_ref(), nested, out),
