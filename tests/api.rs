@@ -580,20 +580,7 @@ async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
     assert_eq!(plain, through_resolvers);
     let answer: Value = serde_json::from_str(&plain).expect("JSON");
     assert!(answer.get("errors").is_none(), "{answer}");
-    let nodes: Vec<&Value> = answer["data"]["projects"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|edge| &edge["node"])
-        .collect();
-    for list in ["repositories", "datasets", "links", "organizations"] {
-        assert!(
-            nodes
-                .iter()
-                .any(|node| !node[list].as_array().expect(list).is_empty()),
-            "no project has {list}: the comparison compared nothing"
-        );
-    }
+    let nodes = nodes_with_every_relation(&answer);
     let repository = nodes
         .iter()
         .find_map(|node| node["repositories"].as_array().and_then(|r| r.first()))
@@ -855,13 +842,19 @@ async fn project_pages_answer_like_their_resolvers(backend: Backend) {
     }
     let whole: Value =
         serde_json::from_str(&answer_text(&app, &query("first: 50", "id")).await).expect("JSON");
-    let nodes: Vec<&Value> = whole["data"]["projects"]["edges"]
+    assert_eq!(nodes_with_every_relation(&whole).len(), 7, "{whole}");
+}
+
+/// The project nodes of `answer`'s `projects` page, of which some have
+/// repositories, some datasets, links and organizations: else a comparison
+/// of the page would compare nothing.
+fn nodes_with_every_relation(answer: &Value) -> Vec<&Value> {
+    let nodes: Vec<&Value> = answer["data"]["projects"]["edges"]
         .as_array()
         .expect("edges")
         .iter()
         .map(|edge| &edge["node"])
         .collect();
-    assert_eq!(nodes.len(), 7, "{whole}");
     for list in ["repositories", "datasets", "links", "organizations"] {
         assert!(
             nodes
@@ -870,6 +863,7 @@ async fn project_pages_answer_like_their_resolvers(backend: Backend) {
             "no project has {list}: the comparison compared nothing"
         );
     }
+    nodes
 }
 
 /// A fragment that spreads itself is refused by validation; the answer

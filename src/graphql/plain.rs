@@ -12,7 +12,10 @@
 //! in the selection's order, written straight into JSON text (see `json`:
 //! no map of values to build, hash, order again and serialise later). Any
 //! other selection goes through async-graphql as before. The schema is the
-//! same: a `PlainList<T>` is a `[T!]!`.
+//! same: a `PlainList<T>` is a `[T!]!`. `answers_plainly` and `plain_answer`
+//! do the same for one object whose children must be loaded first (the
+//! projects connection, `project_connection`): whether the selection can be
+//! answered so is known from its field names before anything is loaded.
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
