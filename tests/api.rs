@@ -794,8 +794,9 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
     }
 }
 
-/// Pages of projects whose selection asks only `edges { cursor node }`
-/// and `pageInfo`, and of the nodes only stored fields and plain lists, are
+/// Pages of projects whose selection asks only `totalCount`, `edges {
+/// cursor node }` and `pageInfo`, and of the nodes only stored fields and
+/// plain lists, are
 /// written without resolvers (graphql/project_connection.rs): the same
 /// bytes as through the resolvers, which a fragment on the `Node` interface
 /// forces; first, next, last, empty, whole and filtered pages, aliases,

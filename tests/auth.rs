@@ -55,7 +55,9 @@ async fn agents_see_agents_only_material_and_anonymous_callers_do_not(backend: B
     let query = "{ project(slug: \"transformers\") { links { id kind access } }
                    formiable: project(slug: \"formiable\") { datasets { id access } }
                    datasets(first: 100) { totalCount }
-                   hasData: projects(filter: {hasData: true}) { totalCount } }";
+                   hasData: projects(filter: {hasData: true}) { totalCount }
+                   pages: projects(first: 50) { edges { node { slug
+                     links { kind access } datasets { access } } } } }";
 
     let (status, _, as_agent) = app.query_as(&token, query, json!({})).await;
     assert_eq!(status, 200);
@@ -94,6 +96,30 @@ async fn agents_see_agents_only_material_and_anonymous_callers_do_not(backend: B
         agent["hasData"]["totalCount"].as_i64().unwrap(),
         "FormIAble has data only for agents"
     );
+
+    // The same material through a page of projects (answered without
+    // resolvers: graphql/project_connection.rs).
+    let agents_only_in_pages = |data: &Value| {
+        let mut found = Vec::new();
+        for edge in data["pages"]["edges"].as_array().expect("edges") {
+            let node = &edge["node"];
+            for list in ["links", "datasets"] {
+                for item in node[list].as_array().expect(list) {
+                    if item["access"] == "AGENTS" {
+                        found.push(format!("{} {list}", node["slug"]));
+                    }
+                }
+            }
+        }
+        found
+    };
+    let seen_by_agent = agents_only_in_pages(agent);
+    assert!(
+        seen_by_agent.contains(&"\"transformers\" links".to_owned())
+            && seen_by_agent.contains(&"\"formiable\" datasets".to_owned()),
+        "{seen_by_agent:?}"
+    );
+    assert_eq!(agents_only_in_pages(&anonymous), Vec::<String>::new());
 
     for id in [&chat["id"], &bucket["id"]] {
         let node = "query($id: ID!) { node(id: $id) { id } }";
