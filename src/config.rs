@@ -111,6 +111,11 @@ pub struct Config {
     pub max_aliases: usize,
     /// Most root fields in one operation.
     pub max_root_fields: usize,
+    /// Most fields one operation selects with its fragments expanded (each
+    /// spread counted as often as it is spread).
+    pub max_selections: usize,
+    /// Longest chain of fragments spreading fragments.
+    pub max_fragment_depth: usize,
     /// Most operations in one batched POST.
     pub max_batch: usize,
     /// Whether `__schema`/`__type` introspection is answered.
@@ -234,6 +239,8 @@ impl Default for Config {
             max_complexity: 1000,
             max_aliases: 30,
             max_root_fields: 20,
+            max_selections: 2000,
+            max_fragment_depth: 16,
             max_batch: 10,
             introspection: true,
             persisted_only: false,
@@ -381,6 +388,8 @@ impl Config {
             "MAX_COMPLEXITY" => self.max_complexity = count(value).map_err(bad)?,
             "MAX_ALIASES" => self.max_aliases = count(value).map_err(bad)?,
             "MAX_ROOT_FIELDS" => self.max_root_fields = count(value).map_err(bad)?,
+            "MAX_SELECTIONS" => self.max_selections = count(value).map_err(bad)?,
+            "MAX_FRAGMENT_DEPTH" => self.max_fragment_depth = count(value).map_err(bad)?,
             "MAX_BATCH" => self.max_batch = count(value).map_err(bad)?,
             "INTROSPECTION" => self.introspection = flag(value).map_err(bad)?,
             "PERSISTED_ONLY" => self.persisted_only = flag(value).map_err(bad)?,
@@ -436,6 +445,7 @@ impl Config {
                      CATALOGUE_REDIS_URL, CATALOGUE_REDIS_PREFIX, CATALOGUE_REDIS_TIMEOUT_MS, \
                      CATALOGUE_CACHE_ANSWERS, CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_HTTP_MAX_AGE_SECONDS, \
                      CATALOGUE_MAX_DEPTH, CATALOGUE_MAX_COMPLEXITY, CATALOGUE_MAX_ALIASES, CATALOGUE_MAX_ROOT_FIELDS, \
+                     CATALOGUE_MAX_SELECTIONS, CATALOGUE_MAX_FRAGMENT_DEPTH, \
                      CATALOGUE_MAX_BATCH, CATALOGUE_INTROSPECTION, CATALOGUE_PERSISTED_ONLY, \
                      CATALOGUE_PERSISTED_QUERIES_FILE, CATALOGUE_PERSISTED_QUERY_TTL_SECONDS, \
                      CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, CATALOGUE_TRUST_FORWARDED_FOR, \
@@ -533,9 +543,14 @@ impl Config {
                 "persisted_only needs persisted_queries_file: the documents it accepts".into(),
             ));
         }
-        if self.max_batch == 0 || self.max_root_fields == 0 || self.max_depth == 0 {
+        if self.max_batch == 0
+            || self.max_root_fields == 0
+            || self.max_depth == 0
+            || self.max_selections == 0
+        {
             return Err(ConfigError::Conflict(
-                "max_batch, max_root_fields and max_depth must be at least 1".into(),
+                "max_batch, max_root_fields, max_depth and max_selections must be at least 1"
+                    .into(),
             ));
         }
         for origin in self.cors_origins.iter().filter(|o| o.as_str() != "*") {
@@ -657,6 +672,8 @@ impl Config {
             max_complexity: self.max_complexity,
             max_aliases: self.max_aliases,
             max_root_fields: self.max_root_fields,
+            max_selections: self.max_selections,
+            max_fragment_depth: self.max_fragment_depth,
             introspection: self.introspection,
         }
     }

@@ -1,7 +1,9 @@
 //! Property tests over what clients may send to `/graphql`: documents built
 //! from the schema's own fields with arbitrary arguments, variables of any
-//! JSON shape, and plain garbage. Whatever comes in, the gateway answers
-//! without a panic or a 500, and every GraphQL error carries a code.
+//! JSON shape, plain garbage, graphs of fragments spreading fragments, and
+//! wide selections. Whatever comes in, the gateway answers without a panic
+//! or a 500, every GraphQL error carries a code, and a document is refused
+//! for its size exactly when its fragments, expanded, pass the limits.
 
 mod common;
 
@@ -201,6 +203,155 @@ fn most_generated_documents_are_executed() {
         executed >= 50,
         "only {executed} of 100 documents reached the resolvers"
     );
+}
+
+/// The default limits on a document expanded, and on its cost (config.rs).
+const MAX_SELECTIONS: usize = 2000;
+const MAX_COMPLEXITY: usize = 1000;
+const MAX_FRAGMENT_DEPTH: usize = 16;
+
+/// A graph of fragments: fragment `k` selects `__typename` (under an alias
+/// of its own, or not) and spreads some fragments below it, any number of
+/// times each; the operation spreads some of them. No cycles: those are
+/// validation's, and `documents_never_crash_the_gateway` covers garbage.
+#[derive(Debug, Clone)]
+struct FragmentGraph {
+    /// For each fragment, whether its `__typename` has an alias, and the
+    /// fragments (below it) it spreads.
+    fragments: Vec<(bool, Vec<usize>)>,
+    spread_by_operation: Vec<usize>,
+}
+
+fn fragment_graph() -> impl Strategy<Value = FragmentGraph> {
+    // At most 19 fragments: each selects a root field of its own, and an
+    // operation may select 20.
+    (1usize..20)
+        .prop_flat_map(|count| {
+            let fragment = |k: usize| {
+                (
+                    any::<bool>(),
+                    if k == 0 {
+                        Just(Vec::new()).boxed()
+                    } else {
+                        proptest::collection::vec(0..k, 0..4).boxed()
+                    },
+                )
+            };
+            (
+                (0..count).map(fragment).collect::<Vec<_>>(),
+                proptest::collection::vec(0..count, 1..4),
+            )
+        })
+        .prop_map(|(fragments, spread_by_operation)| FragmentGraph {
+            fragments,
+            spread_by_operation,
+        })
+}
+
+impl FragmentGraph {
+    /// The fragments the operation spreads: those it was given, and every
+    /// fragment no other spreads (an unused fragment is a validation error).
+    fn operation_spreads(&self) -> Vec<usize> {
+        let spread: std::collections::HashSet<usize> = self
+            .fragments
+            .iter()
+            .flat_map(|(_, list)| list.iter().copied())
+            .collect();
+        let mut roots = self.spread_by_operation.clone();
+        roots.extend((0..self.fragments.len()).filter(|k| !spread.contains(k)));
+        roots
+    }
+
+    fn document(&self) -> String {
+        let spreads = |list: &[usize]| list.iter().map(|k| format!("...F{k} ")).collect::<String>();
+        let mut text = format!(
+            "query {{ __typename {}}}",
+            spreads(&self.operation_spreads())
+        );
+        for (k, (aliased, spread)) in self.fragments.iter().enumerate() {
+            let own = if *aliased {
+                format!("t{k}: __typename ")
+            } else {
+                "__typename ".to_owned()
+            };
+            text += &format!(" fragment F{k} on Query {{ {own}{}}}", spreads(spread));
+        }
+        text
+    }
+
+    /// (fields selected once expanded, deepest chain of spreads), counted
+    /// the slow way, for the graphs this strategy makes (small enough).
+    fn expanded(&self) -> (usize, usize) {
+        let mut sizes: Vec<(usize, usize)> = Vec::new();
+        for (_, spread) in &self.fragments {
+            let fields = 1 + spread
+                .iter()
+                .map(|k| sizes[*k].0)
+                .fold(0usize, usize::saturating_add);
+            let depth = 1 + spread.iter().map(|k| sizes[*k].1).max().unwrap_or(0);
+            sizes.push((fields, depth));
+        }
+        let roots = self.operation_spreads();
+        let fields = 1 + roots
+            .iter()
+            .map(|k| sizes[*k].0)
+            .fold(0usize, usize::saturating_add);
+        let depth = roots.iter().map(|k| sizes[*k].1).max().unwrap_or(0);
+        (fields, depth)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    /// However fragments spread each other, the document is answered when
+    /// its expansion is within the limits and refused with the limit's code
+    /// when not (19 fragments can ask for 3^18 fields).
+    #[test]
+    fn fragment_graphs_are_refused_exactly_when_their_expansion_is_too_large(
+        graph in fragment_graph()
+    ) {
+        let target = TARGET.with(|t| t.clone());
+        let (status, body) = target.post(json!({ "query": graph.document() }));
+        check(status, &body)?;
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        let (fields, depth) = graph.expanded();
+        if depth > MAX_FRAGMENT_DEPTH || fields > MAX_SELECTIONS {
+            prop_assert_eq!(&answer["errors"][0]["extensions"]["code"], "OPERATION_LIMIT_EXCEEDED", "{}", body);
+        } else {
+            prop_assert_eq!(&answer["data"]["__typename"], "Query", "{}", body);
+        }
+    }
+
+    /// A selection of any width, of one field asked again and again or of
+    /// distinct unknown names: refused for its size past the limit, for its
+    /// cost past the complexity limit (each field costs 1, known or not),
+    /// and otherwise answered or refused by validation.
+    #[test]
+    fn wide_selections_are_refused_by_their_size(width in 1usize..12_000, known in any::<bool>()) {
+        let target = TARGET.with(|t| t.clone());
+        let fields: String = if known {
+            "projectCount ".repeat(width)
+        } else {
+            (0..width).map(|n| format!("u{n} ")).collect()
+        };
+        let (status, body) = target.post(json!({ "query": format!("{{ tags {{ {fields}}} }}") }));
+        check(status, &body)?;
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        let code = &answer["errors"][0]["extensions"]["code"];
+        let message = answer["errors"][0]["message"].as_str().unwrap_or_default();
+        if width + 1 > MAX_SELECTIONS {
+            prop_assert_eq!(code, "OPERATION_LIMIT_EXCEEDED", "{}", body);
+            prop_assert!(message.contains("fragments are expanded"), "{}", body);
+        } else if width + 1 > MAX_COMPLEXITY {
+            prop_assert_eq!(code, "OPERATION_LIMIT_EXCEEDED", "{}", body);
+            prop_assert!(message.contains("too complex"), "{}", body);
+        } else if known {
+            prop_assert!(answer["data"]["tags"].is_array(), "{}", body);
+        } else {
+            prop_assert_eq!(code, "GRAPHQL_VALIDATION_FAILED", "{}", body);
+        }
+    }
 }
 
 proptest! {

@@ -287,6 +287,82 @@ async fn operation_limits_refuse_before_any_resolver_runs() {
     assert_eq!(too_big.status, 413);
 }
 
+/// Fragments F1…Fn, each spreading the one before `copies` times: n = 22
+/// and two copies ask for four million `__typename`s in under a kilobyte.
+fn fragment_bomb(n: usize, copies: usize) -> String {
+    let fragments: String = (1..=n)
+        .map(|k| {
+            let spreads = format!("...F{} ", k - 1).repeat(copies);
+            format!("fragment F{k} on Query {{ {spreads}}} ")
+        })
+        .collect();
+    format!(
+        "query {{ r{n}: __typename ...F{n} }} fragment F0 on Query {{ __typename }} {fragments}"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_documents_are_refused_before_validation_under_the_default_limits() {
+    let app = gateway(|config| config.rate_limit_per_minute = 0).await;
+    let chain: String = (1..=5_000)
+        .map(|k| format!("fragment F{k} on Query {{ ...F{} }} ", k - 1))
+        .collect();
+    let wide: String = (0..35_000).map(|n| format!("f{n} ")).collect();
+    let cases = [
+        (
+            "fragment bomb",
+            fragment_bomb(22, 2),
+            "spread fragments more than 16 deep",
+        ),
+        (
+            "shallow bomb",
+            fragment_bomb(8, 4),
+            "fields once its fragments are expanded",
+        ),
+        (
+            "smaller bomb",
+            fragment_bomb(12, 2),
+            "fields once its fragments are expanded",
+        ),
+        (
+            "long chain of spreads",
+            format!("{{ ...F5000 }} fragment F0 on Query {{ __typename }} {chain}"),
+            "spread fragments more than 16 deep",
+        ),
+        (
+            "35,000 distinct names under one field",
+            format!("{{ tags {{ {wide} }} }}"),
+            "fields once its fragments are expanded",
+        ),
+    ];
+    for (case, query, message) in cases {
+        let before = app.statements_executed().await;
+        let answer = post(&app, &json!({ "query": query }), None).await;
+        assert_eq!(
+            answer.code(),
+            "OPERATION_LIMIT_EXCEEDED",
+            "{case}: {}",
+            answer.body
+        );
+        let said = answer.body["errors"][0]["message"].as_str().unwrap();
+        assert!(said.contains(message), "{case}: {said}");
+        assert_eq!(answer.body["data"], Value::Null, "{case}");
+        assert_eq!(
+            app.statements_executed().await,
+            before,
+            "{case}: nothing ran"
+        );
+    }
+    // Within the limits, fragments spread many times are answered.
+    let small = post(&app, &json!({ "query": fragment_bomb(10, 2) }), None).await;
+    assert_eq!(small.body["data"]["r10"], "Query", "{}", small.body);
+    // Fragments spreading each other in a cycle: refused (async-graphql's
+    // parser follows spreads as it parses, and stops at 32), not a hang.
+    let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+    let answer = post(&app, &json!({ "query": cycle }), None).await;
+    assert_eq!(answer.code(), "GRAPHQL_PARSE_FAILED", "{}", answer.body);
+}
+
 async fn over_the_rate_limit(app: &TestApp, token: Option<&str>) -> Answer {
     for _ in 0..3 {
         let answer = post(app, &json!({ "query": COUNT }), token).await;

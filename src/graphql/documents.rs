@@ -7,17 +7,20 @@
 
 use std::sync::Arc;
 
-use async_graphql::ServerError;
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{
+    Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
+use async_graphql::{Positioned, ServerError};
+use async_graphql_value::{ConstValue, Value as Literal};
 use moka::future::Cache;
 
 use super::errors::{code, with_code};
 use super::key_order::merges_objects;
 use super::limits::DocumentLimits;
 
-/// At most this many bytes of query text are kept with their documents
-/// (a document takes a few times its text's size).
-const MAX_KEPT_QUERY_BYTES: u64 = 2 * 1024 * 1024;
+/// At most this many bytes are kept in parsed documents and their texts,
+/// as [`held_bytes`] weighs them.
+const MAX_KEPT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The documents of the queries seen lately, each within the limits
 /// (clones share them).
@@ -46,8 +49,10 @@ impl Documents {
         Self {
             limits,
             parsed: Cache::builder()
-                .max_capacity(MAX_KEPT_QUERY_BYTES)
-                .weigher(|query: &String, _| u32::try_from(query.len()).unwrap_or(u32::MAX))
+                .max_capacity(MAX_KEPT_BYTES)
+                .weigher(|query: &String, parsed: &Arc<Parsed>| {
+                    u32::try_from(held_bytes(query, &parsed.document)).unwrap_or(u32::MAX)
+                })
                 .build(),
         }
     }
@@ -81,6 +86,106 @@ impl Documents {
     }
 }
 
+/// What keeping `query` with its parsed `document` takes, at most: the
+/// text (the key, and the names the document copies from it) and every
+/// node of the document. Weighing by the text alone let 2 MB of short
+/// names hold hundreds of MB of syntax trees.
+pub(super) fn held_bytes(query: &str, document: &ExecutableDocument) -> usize {
+    let mut tally = Tally::default();
+    for (_, operation) in document.operations.iter() {
+        let operation = &operation.node;
+        for variable in &operation.variable_definitions {
+            tally.nodes += 1;
+            if let Some(value) = &variable.node.default_value {
+                tally.value(&value.node);
+            }
+        }
+        tally.directives(&operation.directives);
+        tally.selections(&operation.selection_set.node);
+    }
+    for fragment in document.fragments.values() {
+        tally.nodes += 1;
+        tally.directives(&fragment.node.directives);
+        tally.selections(&fragment.node.selection_set.node);
+    }
+    // A node's slot, doubled for what a growing `Vec` leaves spare, and
+    // its name's allocation; a selection set's `Vec` starts at 4 slots.
+    let slot = std::mem::size_of::<Positioned<Selection>>();
+    2 * query.len() + (2 * slot + 64) * tally.nodes + 4 * slot * tally.sets
+}
+
+/// The nodes and selection sets of a document.
+#[derive(Default)]
+struct Tally {
+    nodes: usize,
+    sets: usize,
+}
+
+impl Tally {
+    fn selections(&mut self, set: &SelectionSet) {
+        // An empty `Vec` (a leaf field's) allocates nothing.
+        self.sets += usize::from(!set.items.is_empty());
+        for selection in &set.items {
+            self.nodes += 1;
+            match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    for (_, value) in &field.arguments {
+                        self.nodes += 1;
+                        self.value(&value.node);
+                    }
+                    self.directives(&field.directives);
+                    self.selections(&field.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => self.directives(&spread.node.directives),
+                Selection::InlineFragment(inline) => {
+                    self.directives(&inline.node.directives);
+                    self.selections(&inline.node.selection_set.node);
+                }
+            }
+        }
+    }
+
+    fn directives(&mut self, directives: &[Positioned<Directive>]) {
+        for directive in directives {
+            self.nodes += 1;
+            for (_, value) in &directive.node.arguments {
+                self.nodes += 1;
+                self.value(&value.node);
+            }
+        }
+    }
+
+    fn value<V: ValueNodes>(&mut self, value: &V) {
+        self.nodes += value.nodes();
+    }
+}
+
+/// Literal values (with variables) and constant values (defaults) alike.
+trait ValueNodes {
+    fn nodes(&self) -> usize;
+}
+
+impl ValueNodes for Literal {
+    fn nodes(&self) -> usize {
+        1 + match self {
+            Literal::List(items) => items.iter().map(ValueNodes::nodes).sum(),
+            Literal::Object(fields) => fields.values().map(ValueNodes::nodes).sum(),
+            _ => 0,
+        }
+    }
+}
+
+impl ValueNodes for ConstValue {
+    fn nodes(&self) -> usize {
+        1 + match self {
+            ConstValue::List(items) => items.iter().map(ValueNodes::nodes).sum(),
+            ConstValue::Object(fields) => fields.values().map(ValueNodes::nodes).sum(),
+            _ => 0,
+        }
+    }
+}
+
 impl Prepared {
     /// Whether the operation that would run is a mutation.
     pub fn is_mutation(&self) -> bool {
@@ -102,5 +207,90 @@ impl Prepared {
     pub fn data<D: std::any::Any + Send + Sync>(mut self, data: D) -> Self {
         self.request = self.request.data(data);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    use super::held_bytes;
+
+    /// Counts the bytes live on this thread's heap, so that what a parsed
+    /// document holds can be measured against what the cache weighs it.
+    struct Counting;
+
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+    }
+
+    fn add(bytes: isize) {
+        let _ = LIVE.try_with(|live| live.set(live.get() + bytes));
+    }
+
+    // SAFETY: every call is passed on to the system allocator unchanged.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            add(layout.size() as isize);
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            add(-(layout.size() as isize));
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static COUNTING: Counting = Counting;
+
+    fn live() -> isize {
+        LIVE.with(Cell::get)
+    }
+
+    /// Documents of every shape: one-letter names (the most nodes per byte
+    /// of text), arguments and values, directives, variables, fragments,
+    /// and a real client's introspection query.
+    fn documents() -> Vec<String> {
+        let wide = (0..2000).map(|n| format!("f{n}")).collect::<Vec<_>>();
+        let one_letter = "a ".repeat(3000);
+        let nested = format!("{}x{}", "a { ".repeat(60), " }".repeat(60));
+        let fragments = (1..=20)
+            .map(|n| format!("fragment F{n} on Query {{ ...F{} ...F{} }}", n - 1, n - 1))
+            .collect::<String>();
+        vec![
+            format!("{{ {} }}", wide.join(" ")),
+            format!("{{ {one_letter} }}"),
+            format!("{{ {nested} }}"),
+            "query Q($a: Int = 1, $b: [String!] = [\"x\", \"y\"], $c: In = {a: {b: [1, 2]}}) \
+             { a(x: [1, 2, 3], y: {z: \"s\", w: $a}, v: ENUM) @include(if: true) @skip(if: false) \
+             { b(c: $b) { d } } }"
+                .to_owned(),
+            format!("query {{ ...F20 }} fragment F0 on Query {{ __typename }} {fragments}"),
+            include_str!("../../tests/fixtures/introspection-query.graphql").to_owned(),
+        ]
+    }
+
+    #[test]
+    fn the_cache_weighs_a_document_at_least_at_what_it_holds() {
+        for query in documents() {
+            let before = live();
+            let document = async_graphql::parser::parse_query(&query).expect(&query);
+            let held = usize::try_from(live() - before).unwrap() + query.len();
+            let weighed = held_bytes(&query, &document);
+            assert!(
+                weighed >= held,
+                "weighed {weighed} bytes, holds {held}: {}",
+                &query[..query.len().min(80)]
+            );
+            // And not so much more that the cache would keep few documents.
+            assert!(
+                weighed <= 4 * held,
+                "weighed {weighed} bytes, holds only {held}: {}",
+                &query[..query.len().min(80)]
+            );
+            drop(document);
+        }
     }
 }

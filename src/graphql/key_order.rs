@@ -8,7 +8,7 @@
 //! the same bytes for the same data.
 
 use std::cell::OnceCell;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::Value;
 use async_graphql::parser::types::{
@@ -82,11 +82,18 @@ fn merges(
 /// once: a second spread of it selects the same keys, and a fragment that
 /// spreads itself (refused by validation, but this runs on every answer)
 /// would otherwise be expanded for ever.
+///
+/// This runs before validation, on selections of any width: past a few
+/// keys, a key's place is found through an index rather than by reading
+/// the keys before it, so that a selection of thousands of distinct names
+/// costs a time linear in its size.
 fn keys<'d>(
     sets: &[&'d SelectionSet],
     document: &'d ExecutableDocument,
 ) -> Vec<(&'d str, Vec<&'d SelectionSet>)> {
     let mut keys: Vec<(&str, Vec<&SelectionSet>)> = Vec::new();
+    // Empty (and unallocated) while `keys` is short enough to search.
+    let mut index: HashMap<&str, usize> = HashMap::new();
     let mut expanded = HashSet::new();
     // Depth first, in document order: a fragment's fields take its place.
     let mut stack: Vec<&Selection> = Vec::new();
@@ -99,9 +106,22 @@ fn keys<'d>(
                 let field = &field.node;
                 let key = field.response_key().node.as_str();
                 let children = &field.selection_set.node;
-                match keys.iter_mut().find(|(known, _)| *known == key) {
-                    Some((_, sets)) => sets.push(children),
-                    None => keys.push((key, vec![children])),
+                let place = if keys.len() <= SEARCHED_KEYS {
+                    keys.iter().position(|(known, _)| *known == key)
+                } else {
+                    if index.is_empty() {
+                        index.extend(keys.iter().enumerate().map(|(i, (known, _))| (*known, i)));
+                    }
+                    index.get(key).copied()
+                };
+                match place {
+                    Some(place) => keys[place].1.push(children),
+                    None => {
+                        if !index.is_empty() {
+                            index.insert(key, keys.len());
+                        }
+                        keys.push((key, vec![children]));
+                    }
                 }
             }
             Selection::FragmentSpread(spread) => {
@@ -121,6 +141,9 @@ fn keys<'d>(
     }
     keys
 }
+
+/// Most keys `keys` searches one by one (a project's selection has a dozen).
+const SEARCHED_KEYS: usize = 32;
 
 /// The keys a selection asks for, in order, each with the plan of what is
 /// answered under it: made when first needed, then used for every item of

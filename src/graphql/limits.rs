@@ -1,10 +1,17 @@
 //! Operation limits, checked before any resolver runs: depth and complexity
-//! (async-graphql's validation), aliases, root fields and introspection
-//! (here, on the parsed document, by [`super::execute`]). Each violation is
-//! an error coded OPERATION_LIMIT_EXCEEDED (INTROSPECTION_DISABLED for
-//! introspection).
+//! (async-graphql's validation), and here, on the parsed document before
+//! validation: aliases, root fields, introspection, and the size of each
+//! operation with its fragments expanded. Each violation is an error coded
+//! OPERATION_LIMIT_EXCEEDED (INTROSPECTION_DISABLED for introspection).
+//!
+//! The expanded size is what validation and execution walk: fragments that
+//! each spread the previous one twice make a 1 kB document select millions
+//! of fields, all of them `__typename` (which costs nothing to the
+//! complexity limit) and none deeper than the first (so the depth limit
+//! never sees them). It is counted here in one pass over the document, each
+//! fragment's size computed once, before anything walks the expansion.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
@@ -20,6 +27,10 @@ pub struct Limits {
     pub max_complexity: usize,
     pub max_aliases: usize,
     pub max_root_fields: usize,
+    /// Most fields an operation selects with its fragments expanded.
+    pub max_selections: usize,
+    /// Longest chain of fragments spreading fragments.
+    pub max_fragment_depth: usize,
     /// Whether `__schema` and `__type` may be asked.
     pub introspection: bool,
 }
@@ -39,6 +50,8 @@ fn exceeded(message: String) -> ServerError {
 pub struct DocumentLimits {
     max_aliases: usize,
     max_root_fields: usize,
+    max_selections: usize,
+    max_fragment_depth: usize,
     introspection: bool,
 }
 
@@ -47,6 +60,8 @@ impl From<&Limits> for DocumentLimits {
         Self {
             max_aliases: limits.max_aliases,
             max_root_fields: limits.max_root_fields,
+            max_selections: limits.max_selections,
+            max_fragment_depth: limits.max_fragment_depth,
             introspection: limits.introspection,
         }
     }
@@ -77,6 +92,104 @@ fn root_fields<'a>(
                 }
             }
         }
+    }
+}
+
+/// A fragment's expansion: the fields it selects, fragments expanded, and
+/// how many fragments deep it spreads (1 for a fragment spreading none).
+#[derive(Clone, Copy)]
+struct FragmentSize {
+    fields: usize,
+    depth: usize,
+}
+
+/// Counts what operations select with their fragments expanded, each
+/// fragment expanded once (so counting is linear in the document's size)
+/// and never deeper than the limit (so a chain of thousands of fragments
+/// cannot exhaust the stack).
+struct Expansion<'a> {
+    fragments: &'a Fragments,
+    max_depth: usize,
+    /// None while the fragment is being expanded: a fragment reached again
+    /// through itself (a cycle, which validation refuses) counts nothing.
+    sizes: HashMap<&'a Name, Option<FragmentSize>>,
+}
+
+/// A chain of spreads longer than the limit was met.
+struct TooDeep;
+
+impl<'a> Expansion<'a> {
+    fn new(fragments: &'a Fragments, max_depth: usize) -> Self {
+        Self {
+            fragments,
+            max_depth,
+            sizes: HashMap::new(),
+        }
+    }
+
+    /// The fields `set` selects and the depth of the fragments it spreads,
+    /// when `set` is `depth` spreads down from its operation.
+    fn size(&mut self, set: &'a SelectionSet, depth: usize) -> Result<FragmentSize, TooDeep> {
+        let mut total = FragmentSize {
+            fields: 0,
+            depth: 0,
+        };
+        for selection in &set.items {
+            let size = match &selection.node {
+                Selection::Field(field) => {
+                    let under = self.size(&field.node.selection_set.node, depth)?;
+                    FragmentSize {
+                        fields: under.fields.saturating_add(1),
+                        depth: under.depth,
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    self.size(&inline.node.selection_set.node, depth)?
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.spread(&spread.node.fragment_name.node, depth + 1)?
+                }
+            };
+            total.fields = total.fields.saturating_add(size.fields);
+            total.depth = total.depth.max(size.depth);
+        }
+        Ok(total)
+    }
+
+    /// The expansion of the fragment `name`, spread `depth` spreads down.
+    fn spread(&mut self, name: &'a Name, depth: usize) -> Result<FragmentSize, TooDeep> {
+        if depth > self.max_depth {
+            return Err(TooDeep);
+        }
+        let Some(fragment) = self.fragments.get(name) else {
+            // Unknown fragments are validation's to report.
+            return Ok(FragmentSize {
+                fields: 0,
+                depth: 0,
+            });
+        };
+        let size = match self.sizes.get(name) {
+            Some(Some(known)) => *known,
+            Some(None) => FragmentSize {
+                fields: 0,
+                depth: 0,
+            },
+            None => {
+                self.sizes.insert(name, None);
+                let under = self.size(&fragment.node.selection_set.node, depth)?;
+                let size = FragmentSize {
+                    fields: under.fields,
+                    depth: under.depth + 1,
+                };
+                self.sizes.insert(name, Some(size));
+                size
+            }
+        };
+        // Known from a shallower spread: its chain may reach too deep here.
+        if depth - 1 + size.depth > self.max_depth {
+            return Err(TooDeep);
+        }
+        Ok(size)
     }
 }
 
@@ -116,6 +229,23 @@ impl DocumentLimits {
                 "the document has {alias_count} aliases; at most {} are accepted",
                 self.max_aliases
             )));
+        }
+        let mut expansion = Expansion::new(&document.fragments, self.max_fragment_depth);
+        for operation in &operations {
+            let size = expansion
+                .size(&operation.node.selection_set.node, 0)
+                .map_err(|TooDeep| {
+                    exceeded(format!(
+                        "fragments spread fragments more than {} deep",
+                        self.max_fragment_depth
+                    ))
+                })?;
+            if size.fields > self.max_selections {
+                return Err(exceeded(format!(
+                    "an operation selects more than {} fields once its fragments are expanded",
+                    self.max_selections
+                )));
+            }
         }
         for operation in operations {
             let mut names = Vec::new();
