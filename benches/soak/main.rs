@@ -2,16 +2,21 @@
 //! PostgreSQL cluster and a Redis of its own, with the upstream fixture
 //! server, under mixed load and a writer changing a project every second
 //! for 60 s, while Redis is killed and restarted, PostgreSQL crashes and
-//! restarts, and the upstream services answer 500 and then hang.
+//! restarts, and the upstream services answer 500 and then hang; then, in
+//! the last fifth, hostile callers beside the same load (fragment bombs,
+//! wide selections, a flood of persisted queries, headers sent a byte a
+//! second: `hostile.rs`).
 //!
 //! Reports requests by outcome, writes attempted/acknowledged/committed/lost
-//! (every acknowledged write must be in the database afterwards), and the
-//! gateway's RSS. `cargo bench --bench soak` runs the full 60 s (its report
+//! (every acknowledged write must be in the database afterwards), the
+//! gateway's RSS, and the normal load's latency before the faults and
+//! during the hostile phase. `cargo bench --bench soak` runs the full 60 s (its report
 //! goes to `$SOAK_REPORT` when set); `cargo test` runs a 12 s version.
 //! Fails when a write is lost or the gateway does not recover.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+mod hostile;
 mod postgres;
 mod traffic;
 
@@ -25,9 +30,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use sea_orm::{Database, FromQueryResult, JsonValue, Statement};
-use traffic::{Gateway, Tally, Writes};
+use traffic::{Gateway, Latencies, Phase, Tally, Writes};
 
 const READERS: usize = 16;
+
+/// Where the phases the normal load's latency is reported for begin and
+/// end, as fractions of the run: calm before the first fault, and hostile
+/// once the upstream services answer again.
+const CALM: (f64, f64) = (0.0, 0.13);
+const HOSTILE: (f64, f64) = (0.8, 1.0);
 
 /// When each fault begins and ends, as fractions of the run.
 struct Schedule {
@@ -218,6 +229,11 @@ struct Findings<'a> {
     committed: usize,
     lost: &'a [String],
     rss_mib: (f64, f64),
+    /// Highest RSS sampled during the hostile phase.
+    hostile_rss_mib: f64,
+    /// Bombs and wide selections; the persisted-query flood; the tricklers.
+    hostile: [&'a Tally; 3],
+    latencies: &'a Latencies,
     timeline: &'a Timeline,
 }
 
@@ -230,6 +246,9 @@ fn report(findings: &Findings) -> String {
         committed,
         lost,
         rss_mib: rss,
+        hostile_rss_mib,
+        hostile,
+        latencies,
         timeline,
     } = findings;
     let mut out = String::new();
@@ -266,7 +285,34 @@ fn report(findings: &Findings) -> String {
         lost.len()
     ));
     out.push_str(&format!(
-        "Gateway RSS: {:.1} MiB at start (after warm-up), {:.1} MiB at the end.\n",
+        "Hostile callers, from {:.0} % of the run to its end, beside the readers and the \
+         writer.\n\nFragment bombs and wide selections in turn, one caller: ",
+        HOSTILE.0 * 100.0,
+    ));
+    table(hostile[0], &mut out);
+    out.push_str("New persisted queries (a document and its hash), one caller: ");
+    table(hostile[1], &mut out);
+    out.push_str(&format!(
+        "Headers sent a byte a second, on {} connections: ",
+        hostile::TRICKLING_CONNECTIONS
+    ));
+    table(hostile[2], &mut out);
+    out.push_str(
+        "Public reads (every reader's requests but the agent's and the refreshes):\n\n\
+                  | phase | answers | median | p99 |\n|---|---:|---:|---:|\n",
+    );
+    for phase in ["calm", "hostile"] {
+        if let Some((count, median, p99)) = latencies.summary(phase) {
+            out.push_str(&format!(
+                "| {phase} | {count} | {:.1} ms | {:.1} ms |\n",
+                median.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nGateway RSS: {:.1} MiB at start (after warm-up), at most {hostile_rss_mib:.1} MiB \
+         during the hostile phase, {:.1} MiB at the end.\n",
         rss.0, rss.1
     ));
     out
@@ -309,6 +355,7 @@ async fn main() {
         &gateway,
         &token,
         &warm_up,
+        (&Latencies::default(), &|_| None),
         0,
         Instant::now() + Duration::from_secs(2),
     )
@@ -317,6 +364,18 @@ async fn main() {
 
     let started = Instant::now();
     let until = started + schedule.length;
+    let at = |fraction: f64| started + schedule.at(fraction);
+    let (calm, hostile_phase) = ((at(CALM.0), at(CALM.1)), (at(HOSTILE.0), at(HOSTILE.1)));
+    let phase: Arc<Phase> = Arc::new(move |moment: Instant| {
+        if moment < calm.1 {
+            Some("calm")
+        } else if moment >= hostile_phase.0 {
+            Some("hostile")
+        } else {
+            None
+        }
+    });
+    let latencies = Arc::new(Latencies::default());
     let run = format!("{}", std::process::id());
     let reads = Tally::default();
     let writer_requests = Tally::default();
@@ -331,9 +390,11 @@ async fn main() {
     let readers: Vec<_> = (0..READERS)
         .map(|reader| {
             let (gateway, token, reads) = (gateway.clone(), token.clone(), reads.clone());
-            tokio::spawn(
-                async move { traffic::read(&gateway, &token, &reads, reader, until).await },
-            )
+            let (latencies, phase) = (latencies.clone(), phase.clone());
+            tokio::spawn(async move {
+                let timing = (latencies.as_ref(), phase.as_ref());
+                traffic::read(&gateway, &token, &reads, timing, reader, until).await
+            })
         })
         .collect();
     let writer = {
@@ -341,6 +402,19 @@ async fn main() {
         tokio::spawn(
             async move { traffic::write(&gateway, &token, &slugs, &run, &tally, until).await },
         )
+    };
+    let hostile: Arc<[Tally; 3]> = Arc::default();
+    let attackers = {
+        let (gateway, hostile) = (gateway.clone(), hostile.clone());
+        let address = format!("127.0.0.1:{port}");
+        tokio::spawn(async move {
+            tokio::time::sleep_until(hostile_phase.0.into()).await;
+            tokio::join!(
+                hostile::send_heavy_documents(&gateway, &hostile[0], until),
+                hostile::flood_persisted_queries(&gateway, &hostile[1], until),
+                hostile::trickle_headers(&address, &hostile[2], until),
+            );
+        })
     };
     inject_faults(
         &schedule,
@@ -351,6 +425,14 @@ async fn main() {
         &mut timeline,
     )
     .await;
+    tokio::time::sleep_until(hostile_phase.0.into()).await;
+    timeline.note("hostile callers begin");
+    let mut hostile_rss_mib = rss_mib(child.id());
+    while Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        hostile_rss_mib = hostile_rss_mib.max(rss_mib(child.id()));
+    }
+    attackers.await.expect("the hostile callers");
     for reader in readers {
         reader.await.expect("a reader");
     }
@@ -369,6 +451,9 @@ async fn main() {
         committed,
         lost: &lost,
         rss_mib: (rss_start, rss_end),
+        hostile_rss_mib,
+        hostile: [&hostile[0], &hostile[1], &hostile[2]],
+        latencies: &latencies,
         timeline: &timeline,
     });
     print!("{text}");
@@ -377,6 +462,13 @@ async fn main() {
         std::fs::write(path, &text).expect("write the report");
     }
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    let heavy = hostile[0].causes();
+    assert!(
+        heavy
+            .keys()
+            .all(|cause| cause.ends_with("OPERATION_LIMIT_EXCEEDED")),
+        "a bomb or a wide selection was not refused by the limits: {heavy:?}"
+    );
     assert!(
         !writes.acknowledged.is_empty(),
         "no write was acknowledged in {} s",

@@ -16,7 +16,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn count(&self, cause: String) {
+    pub fn count(&self, cause: String) {
         *self.causes.lock().unwrap().entry(cause).or_default() += 1;
     }
 
@@ -26,7 +26,7 @@ impl Tally {
 }
 
 /// One request's outcome: the JSON body when it came back 2xx without errors.
-fn classify(tally: &Tally, outcome: Result<(u16, Value), reqwest::Error>) -> Option<Value> {
+pub fn classify(tally: &Tally, outcome: Result<(u16, Value), reqwest::Error>) -> Option<Value> {
     match outcome {
         Ok((status, body)) => {
             let code = body["errors"][0]["extensions"]["code"]
@@ -68,7 +68,7 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    async fn post(
+    pub async fn post(
         &self,
         query: &str,
         variables: Value,
@@ -99,12 +99,50 @@ const PUBLIC_READS: [&str; 4] = [
 const AGENT_READ: &str = "{ projects(first: 20) { edges { node { slug summary maintainers } } } }";
 const REFRESH: &str = "mutation { refreshProject(slug: \"cartiflette\") { changed } }";
 
+/// How long the readers' requests took, by phase of the run.
+#[derive(Default)]
+pub struct Latencies {
+    samples: Mutex<BTreeMap<&'static str, Vec<Duration>>>,
+}
+
+impl Latencies {
+    fn record(&self, phase: &'static str, took: Duration) {
+        self.samples
+            .lock()
+            .unwrap()
+            .entry(phase)
+            .or_default()
+            .push(took);
+    }
+
+    /// (requests, median, 99th percentile) of `phase`.
+    pub fn summary(&self, phase: &str) -> Option<(usize, Duration, Duration)> {
+        let mut samples = self.samples.lock().unwrap().get(phase)?.clone();
+        samples.sort();
+        let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        Some((samples.len(), at(0.5), at(0.99)))
+    }
+}
+
+/// Which phase a moment of the run belongs to (None: not measured).
+pub type Phase = dyn Fn(Instant) -> Option<&'static str> + Send + Sync;
+
 /// Sends the mix until `until`: public reads, a read as an agent every 5th
 /// request, a `refreshProject` (which calls the upstream services) every 50th.
-pub async fn read(gateway: &Gateway, token: &str, tally: &Tally, reader: usize, until: Instant) {
+/// Public reads' durations go to `latencies` under the phase they began in.
+pub async fn read(
+    gateway: &Gateway,
+    token: &str,
+    tally: &Tally,
+    (latencies, phase): (&Latencies, &Phase),
+    reader: usize,
+    until: Instant,
+) {
     let mut sent = reader;
     while Instant::now() < until {
         sent += 1;
+        let began = Instant::now();
+        let public = !sent.is_multiple_of(5);
         let outcome = if sent.is_multiple_of(50) {
             gateway.post(REFRESH, json!({}), Some(token)).await
         } else if sent.is_multiple_of(5) {
@@ -113,7 +151,12 @@ pub async fn read(gateway: &Gateway, token: &str, tally: &Tally, reader: usize, 
             let query = PUBLIC_READS[sent % PUBLIC_READS.len()];
             gateway.post(query, json!({}), None).await
         };
-        classify(tally, outcome);
+        if classify(tally, outcome).is_some()
+            && public
+            && let Some(phase) = phase(began)
+        {
+            latencies.record(phase, began.elapsed());
+        }
     }
 }
 
