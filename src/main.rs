@@ -97,7 +97,11 @@ async fn main() -> ExitCode {
         Some(Command::Schema) => {
             print!(
                 "{}",
-                graphql::build_schema(None, None, &Config::default().limits()).sdl()
+                graphql::sdl(&graphql::build_schema(
+                    None,
+                    None,
+                    &Config::default().limits()
+                ))
             );
             return ExitCode::SUCCESS;
         }

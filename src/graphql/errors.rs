@@ -74,12 +74,10 @@ pub(super) fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-/// Whether an error is async-graphql's depth or complexity limit.
-fn is_depth_or_complexity(error: &ServerError) -> bool {
-    matches!(
-        error.message.as_str(),
-        "Query is nested too deep." | "Query is too complex."
-    )
+/// Whether an error is async-graphql's complexity limit (the depth is
+/// limited before validation, by `DocumentLimits`).
+fn is_complexity(error: &ServerError) -> bool {
+    error.message == "Query is too complex."
 }
 
 /// Whether an error is one async-graphql raises while resolving
@@ -124,7 +122,7 @@ pub(super) fn give_codes(response: &mut Response) {
             tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error");
             error.message = INTERNAL_MESSAGE.to_owned();
             code::INTERNAL_SERVER_ERROR
-        } else if is_depth_or_complexity(error) {
+        } else if is_complexity(error) {
             code::OPERATION_LIMIT_EXCEEDED
         } else if is_operation_resolution(error) {
             code::OPERATION_RESOLUTION_FAILURE

@@ -1,7 +1,9 @@
-//! Operation limits, checked before any resolver runs: depth and complexity
+//! Operation limits, checked before any resolver runs: complexity
 //! (async-graphql's validation), and here, on the parsed document before
-//! validation: aliases, root fields, introspection, and the size of each
-//! operation with its fragments expanded. Each violation is an error coded
+//! validation: aliases, root fields, introspection, and the size and depth
+//! of each operation with its fragments expanded (introspection's depth is
+//! the schema's to bound, so `__schema` and `__type` do not count: every
+//! GraphQL tool introspects 15 levels deep). Each violation is an error coded
 //! OPERATION_LIMIT_EXCEEDED (INTROSPECTION_DISABLED for introspection).
 //!
 //! The expanded size is what validation and execution walk: fragments that
@@ -48,6 +50,7 @@ fn exceeded(message: String) -> ServerError {
 /// parsed document.
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentLimits {
+    max_depth: usize,
     max_aliases: usize,
     max_root_fields: usize,
     max_selections: usize,
@@ -58,6 +61,7 @@ pub struct DocumentLimits {
 impl From<&Limits> for DocumentLimits {
     fn from(limits: &Limits) -> Self {
         Self {
+            max_depth: limits.max_depth,
             max_aliases: limits.max_aliases,
             max_root_fields: limits.max_root_fields,
             max_selections: limits.max_selections,
@@ -95,12 +99,15 @@ fn root_fields<'a>(
     }
 }
 
-/// A fragment's expansion: the fields it selects, fragments expanded, and
-/// how many fragments deep it spreads (1 for a fragment spreading none).
-#[derive(Clone, Copy)]
-struct FragmentSize {
+/// What a selection asks for once its fragments are expanded.
+#[derive(Clone, Copy, Default)]
+struct Expanded {
+    /// Fields selected, each spread counted as often as it is spread.
     fields: usize,
-    depth: usize,
+    /// Fields on the longest path down, introspection's excepted.
+    levels: usize,
+    /// Fragments on the longest chain of spreads.
+    spreads: usize,
 }
 
 /// Counts what operations select with their fragments expanded, each
@@ -109,87 +116,91 @@ struct FragmentSize {
 /// cannot exhaust the stack).
 struct Expansion<'a> {
     fragments: &'a Fragments,
-    max_depth: usize,
+    max_spreads: usize,
     /// None while the fragment is being expanded: a fragment reached again
     /// through itself (a cycle, which validation refuses) counts nothing.
-    sizes: HashMap<&'a Name, Option<FragmentSize>>,
+    known: HashMap<&'a Name, Option<Expanded>>,
 }
 
 /// A chain of spreads longer than the limit was met.
 struct TooDeep;
 
+/// The introspection fields, whose depth the schema bounds: `ofType` goes
+/// no deeper than the schema's most wrapped type, whatever a client asks.
+/// Clients ask them 15 levels deep (graphql-js's `getIntrospectionQuery`).
+fn is_introspection(name: &str) -> bool {
+    name == "__schema" || name == "__type"
+}
+
 impl<'a> Expansion<'a> {
-    fn new(fragments: &'a Fragments, max_depth: usize) -> Self {
+    fn new(fragments: &'a Fragments, max_spreads: usize) -> Self {
         Self {
             fragments,
-            max_depth,
-            sizes: HashMap::new(),
+            max_spreads,
+            known: HashMap::new(),
         }
     }
 
-    /// The fields `set` selects and the depth of the fragments it spreads,
-    /// when `set` is `depth` spreads down from its operation.
-    fn size(&mut self, set: &'a SelectionSet, depth: usize) -> Result<FragmentSize, TooDeep> {
-        let mut total = FragmentSize {
-            fields: 0,
-            depth: 0,
-        };
+    /// What `set` asks for, when `set` is `spreads` spreads down from its
+    /// operation.
+    fn of(&mut self, set: &'a SelectionSet, spreads: usize) -> Result<Expanded, TooDeep> {
+        let mut total = Expanded::default();
         for selection in &set.items {
-            let size = match &selection.node {
+            let part = match &selection.node {
                 Selection::Field(field) => {
-                    let under = self.size(&field.node.selection_set.node, depth)?;
-                    FragmentSize {
+                    let under = self.of(&field.node.selection_set.node, spreads)?;
+                    let below = if is_introspection(&field.node.name.node) {
+                        0
+                    } else {
+                        under.levels
+                    };
+                    Expanded {
                         fields: under.fields.saturating_add(1),
-                        depth: under.depth,
+                        levels: below + 1,
+                        spreads: under.spreads,
                     }
                 }
                 Selection::InlineFragment(inline) => {
-                    self.size(&inline.node.selection_set.node, depth)?
+                    self.of(&inline.node.selection_set.node, spreads)?
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.spread(&spread.node.fragment_name.node, depth + 1)?
+                    self.spread(&spread.node.fragment_name.node, spreads + 1)?
                 }
             };
-            total.fields = total.fields.saturating_add(size.fields);
-            total.depth = total.depth.max(size.depth);
+            total.fields = total.fields.saturating_add(part.fields);
+            total.levels = total.levels.max(part.levels);
+            total.spreads = total.spreads.max(part.spreads);
         }
         Ok(total)
     }
 
-    /// The expansion of the fragment `name`, spread `depth` spreads down.
-    fn spread(&mut self, name: &'a Name, depth: usize) -> Result<FragmentSize, TooDeep> {
-        if depth > self.max_depth {
+    /// The expansion of the fragment `name`, spread `spreads` spreads down.
+    fn spread(&mut self, name: &'a Name, spreads: usize) -> Result<Expanded, TooDeep> {
+        if spreads > self.max_spreads {
             return Err(TooDeep);
         }
         let Some(fragment) = self.fragments.get(name) else {
             // Unknown fragments are validation's to report.
-            return Ok(FragmentSize {
-                fields: 0,
-                depth: 0,
-            });
+            return Ok(Expanded::default());
         };
-        let size = match self.sizes.get(name) {
-            Some(Some(known)) => *known,
-            Some(None) => FragmentSize {
-                fields: 0,
-                depth: 0,
-            },
+        let expanded = match self.known.get(name) {
+            Some(known) => known.unwrap_or_default(),
             None => {
-                self.sizes.insert(name, None);
-                let under = self.size(&fragment.node.selection_set.node, depth)?;
-                let size = FragmentSize {
-                    fields: under.fields,
-                    depth: under.depth + 1,
+                self.known.insert(name, None);
+                let under = self.of(&fragment.node.selection_set.node, spreads)?;
+                let expanded = Expanded {
+                    spreads: under.spreads + 1,
+                    ..under
                 };
-                self.sizes.insert(name, Some(size));
-                size
+                self.known.insert(name, Some(expanded));
+                expanded
             }
         };
         // Known from a shallower spread: its chain may reach too deep here.
-        if depth - 1 + size.depth > self.max_depth {
+        if spreads - 1 + expanded.spreads > self.max_spreads {
             return Err(TooDeep);
         }
-        Ok(size)
+        Ok(expanded)
     }
 }
 
@@ -232,18 +243,24 @@ impl DocumentLimits {
         }
         let mut expansion = Expansion::new(&document.fragments, self.max_fragment_depth);
         for operation in &operations {
-            let size = expansion
-                .size(&operation.node.selection_set.node, 0)
+            let expanded = expansion
+                .of(&operation.node.selection_set.node, 0)
                 .map_err(|TooDeep| {
                     exceeded(format!(
                         "fragments spread fragments more than {} deep",
                         self.max_fragment_depth
                     ))
                 })?;
-            if size.fields > self.max_selections {
+            if expanded.fields > self.max_selections {
                 return Err(exceeded(format!(
                     "an operation selects more than {} fields once its fragments are expanded",
                     self.max_selections
+                )));
+            }
+            if expanded.levels > self.max_depth {
+                return Err(exceeded(format!(
+                    "Query is nested too deep: {} levels of fields; at most {} are accepted",
+                    expanded.levels, self.max_depth
                 )));
             }
         }

@@ -52,6 +52,14 @@ pub struct Query(
 
 pub type CatalogueSchema = Schema<Query, mutations::Mutation, EmptySubscription>;
 
+/// The SDL of `schema` as `/schema.graphql` and `catalogue-gateway schema`
+/// give it: with `@specifiedBy` on scalars that have a specification
+/// (`DateTime`), as introspection says, so that code generated from the
+/// file and from the live URL agree.
+pub fn sdl(schema: &CatalogueSchema) -> String {
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
+}
+
 /// The one schema builder: serve, the tests and `catalogue-gateway schema` all use it.
 pub fn build_schema(
     store: Option<Store>,
@@ -60,12 +68,12 @@ pub fn build_schema(
 ) -> CatalogueSchema {
     // Organizations and projects refer to each other: without these limits one
     // small query could ask for an exponential answer. (Lists that lead back up
-    // the graph count tenfold in the complexity.)
+    // the graph count tenfold in the complexity.) The depth is limited by
+    // `DocumentLimits`, which leaves introspection's to the schema.
     // No extensions: `execute` checks the other limits and gives errors
     // their codes (any extension would slow every field down).
     let mut builder = Schema::build(Query::default(), mutations::Mutation, EmptySubscription)
         .enable_federation()
-        .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {
         builder = builder.disable_introspection();

@@ -66,7 +66,7 @@ impl AppState {
         harvester: Arc<Harvester>,
         config: &Config,
     ) -> Result<Self, ConfigError> {
-        let sdl = schema.sdl().into();
+        let sdl = crate::graphql::sdl(&schema).into();
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
             &config.signin_redirect_origins,
