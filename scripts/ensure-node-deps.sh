@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
-# Installs what the federation composition and portal browser tests run:
-# Node.js, npm and Chromium (from Debian, when root and missing), then
-# Apollo's composer, graphql-js and playwright-core from the npm registry into
-# a cache directory outside the clone.
+# Installs what the tests of real clients run: Node.js, npm and Chromium
+# (from Debian, when root and missing), then the npm packages pinned in
+# tests/node/ (Apollo's composer, graphql-js, graphql-http's audit,
+# playwright-core) into a cache directory outside the clone.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 DIR=${CATALOGUE_NODE_DIR:-$HOME/.cache/catalogue-gateway/node}
-COMPOSITION=2.14.4
-GRAPHQL=16.15.0
-PLAYWRIGHT=1.65.1
 
 say() { printf 'ensure-node-deps: %s\n' "$*" >&2; }
 
@@ -26,15 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Whether the npm package $1 is installed at version $2.
-installed() {
-  node -e "process.exit(require('$DIR/node_modules/$1/package.json').version === '$2' ? 0 : 1)" 2>/dev/null
-}
-
-if ! installed @apollo/composition "$COMPOSITION" || ! installed graphql "$GRAPHQL" \
-  || ! installed playwright-core "$PLAYWRIGHT"; then
-  say "installing @apollo/composition@$COMPOSITION graphql@$GRAPHQL playwright-core@$PLAYWRIGHT into $DIR"
+# The tools are pinned, with their dependencies' integrity hashes, in
+# tests/node/package-lock.json; `npm ci` installs exactly that, again
+# whenever the lock file changes.
+LOCK=tests/node/package-lock.json
+if ! cmp -s "$LOCK" "$DIR/package-lock.json" || [ ! -d "$DIR/node_modules" ]; then
+  say "installing the test tools of tests/node/package.json into $DIR"
   mkdir -p "$DIR"
-  npm install --silent --no-audit --no-fund --prefix "$DIR" \
-    "@apollo/composition@$COMPOSITION" "graphql@$GRAPHQL" "playwright-core@$PLAYWRIGHT" >/dev/null
+  cp tests/node/package.json "$LOCK" "$DIR/"
+  npm ci --silent --no-audit --no-fund --prefix "$DIR" >/dev/null
 fi

@@ -219,7 +219,10 @@ async fn http_caching_headers_and_conditional_requests() {
     let public = get(&app, PROJECTS, None, None).await;
     assert_eq!(public.status, 200);
     assert_eq!(public.header("cache-control"), Some("public, max-age=60"));
-    assert_eq!(public.header("vary"), Some("Origin, Authorization, Cookie"));
+    assert_eq!(
+        public.header("vary"),
+        Some("Origin, Accept, Authorization, Cookie")
+    );
     // A browser's request (with Origin, answered by CORS) varies the same way.
     let from_portal = reqwest::Client::new()
         .get(app.url("/graphql"))
@@ -230,7 +233,7 @@ async fn http_caching_headers_and_conditional_requests() {
         .unwrap();
     assert_eq!(
         from_portal.headers()["vary"],
-        "Origin, Authorization, Cookie"
+        "Origin, Accept, Authorization, Cookie"
     );
     assert!(
         from_portal

@@ -67,8 +67,8 @@ impl Documents {
         let parsed = match self.parsed.get(&request.query).await {
             Some(parsed) => parsed,
             None => {
-                let document = async_graphql::parser::parse_query(&request.query)
-                    .map_err(|error| with_code(error.into(), code::GRAPHQL_PARSE_FAILED))?;
+                let document =
+                    async_graphql::parser::parse_query(&request.query).map_err(parse_error)?;
                 self.limits.check(&document)?;
                 let parsed = Arc::new(Parsed {
                     merges_objects: merges_objects(&document),
@@ -84,6 +84,27 @@ impl Documents {
         request.set_parsed_query(parsed.document.clone());
         Ok(Prepared { request, parsed })
     }
+}
+
+/// A parse error as clients show it: one line (the parser draws the source
+/// around the error on several), with its locations.
+fn parse_error(error: async_graphql::parser::Error) -> ServerError {
+    let locations = error.positions().collect();
+    let message = match &error {
+        async_graphql::parser::Error::Syntax { message, .. } => {
+            // pest's drawing ends with `  = expected selection`.
+            let expected = message
+                .lines()
+                .rev()
+                .find_map(|line| line.trim_start().strip_prefix("= "))
+                .unwrap_or("unexpected text");
+            format!("syntax error: {expected}")
+        }
+        other => other.to_string(),
+    };
+    let mut error = ServerError::new(message, None);
+    error.locations = locations;
+    with_code(error, code::GRAPHQL_PARSE_FAILED)
 }
 
 /// What keeping `query` with its parsed `document` takes, at most: the

@@ -74,6 +74,35 @@ pub(super) fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
+/// The codes of a request refused before execution.
+const REFUSED_BEFORE_EXECUTION: [&str; 5] = [
+    code::GRAPHQL_PARSE_FAILED,
+    code::GRAPHQL_VALIDATION_FAILED,
+    code::OPERATION_LIMIT_EXCEEDED,
+    code::INTROSPECTION_DISABLED,
+    code::OPERATION_RESOLUTION_FAILURE,
+];
+
+/// Whether `response` refused its request before executing it (it did not
+/// parse, validate or fit the limits): the GraphQL spec then leaves `data`
+/// out, and GraphQL over HTTP answers such a request with 400 to clients
+/// that accept `application/graphql-response+json`.
+pub fn refused_before_execution(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|error| {
+            error.path.is_empty()
+                && error
+                    .extensions
+                    .as_ref()
+                    .and_then(|extensions| extensions.get("code"))
+                    .is_some_and(|code| {
+                        matches!(code, async_graphql::Value::String(code)
+                            if REFUSED_BEFORE_EXECUTION.contains(&code.as_str()))
+                    })
+        })
+}
+
 /// Whether an error is async-graphql's complexity limit (the depth is
 /// limited before validation, by `DocumentLimits`).
 fn is_complexity(error: &ServerError) -> bool {

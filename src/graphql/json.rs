@@ -15,6 +15,8 @@ use async_graphql::indexmap::IndexMap;
 use async_graphql::{Name, Response, Value};
 use async_graphql_value::RAW_VALUE_TOKEN;
 
+use super::errors::refused_before_execution;
+
 /// JSON text being written.
 #[derive(Default)]
 pub struct JsonText(String);
@@ -155,15 +157,23 @@ fn raw_json(object: &IndexMap<Name, Value>) -> Option<&str> {
 /// errors when it has some (written by serde_json: they are rare and small).
 pub fn answer_body(response: &Response) -> Result<Vec<u8>, serde_json::Error> {
     let mut text = JsonText::with_capacity(64 + estimated_len(&response.data));
-    text.0.push_str("{\"data\":");
-    text.value(&response.data);
+    // A request refused before execution has no `data` (the spec's rule).
+    let mut separator = "{";
+    if !refused_before_execution(response) {
+        text.0.push_str("{\"data\":");
+        text.value(&response.data);
+        separator = ",";
+    }
     if !response.extensions.is_empty() {
-        text.0.push_str(",\"extensions\":");
+        text.0.push_str(separator);
+        text.0.push_str("\"extensions\":");
         text.0
             .push_str(&serde_json::to_string(&response.extensions)?);
+        separator = ",";
     }
     if !response.errors.is_empty() {
-        text.0.push_str(",\"errors\":");
+        text.0.push_str(separator);
+        text.0.push_str("\"errors\":");
         text.0.push_str(&serde_json::to_string(&response.errors)?);
     }
     text.push('}');

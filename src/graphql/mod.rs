@@ -27,7 +27,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 
 pub use context::execute;
 pub use documents::{Documents, Prepared};
-pub use errors::code;
+pub use errors::{code, refused_before_execution};
 pub use json::answer_body;
 pub use limits::{DocumentLimits, Limits};
 

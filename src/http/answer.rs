@@ -18,13 +18,15 @@ pub enum Freshness {
     Uncacheable,
 }
 
-/// An answer's JSON body, whether it came from the cache, and whether the
+/// An answer's JSON body, whether it came from the cache, whether the
 /// operation ran (some root field has data: it parsed, validated and did
-/// something).
+/// something), and whether it was refused before execution (did not parse,
+/// validate or fit the limits).
 pub struct Answer {
     pub body: Bytes,
     pub freshness: Freshness,
     pub ran: bool,
+    pub refused: bool,
 }
 
 /// Whether some root field of `response` (other than `__typename`) has data.
@@ -103,6 +105,7 @@ pub async fn answer(
                     body,
                     freshness: Freshness::Hit,
                     ran: true,
+                    refused: false,
                 });
             }
             Some(Lookup::Miss { generation }) => slot = Some((key, generation)),
@@ -124,6 +127,7 @@ pub async fn answer(
         Err(error) => (async_graphql::Response::from_errors(vec![error]), false),
     };
     let ran = ran(&response);
+    let refused = graphql::refused_before_execution(&response);
     if mutation && ran {
         // Whatever it changed, answers cached before are out of date.
         state.cache.bump_generation().await;
@@ -148,6 +152,7 @@ pub async fn answer(
         body,
         freshness,
         ran,
+        refused,
     })
 }
 

@@ -40,7 +40,7 @@ fn matches(request: &Request, etag: &str) -> bool {
 }
 
 /// What every answer varies by.
-const VARY: &str = "Origin, Authorization, Cookie";
+const VARY: &str = "Origin, Accept, Authorization, Cookie";
 
 /// Sets `Vary` on every answer, whatever the inner layers set.
 pub async fn vary_by_caller(response: poem::Result<Response>) -> poem::Result<Response> {

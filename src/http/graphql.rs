@@ -9,6 +9,7 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use super::AppState;
 use super::access_log::{Caller, OperationName};
 use super::answer::{self, Freshness, error_body};
+use super::media::AnswerMedia;
 use super::signin::TOKEN_COOKIE;
 use super::{caching, cookies, rate_limit};
 use crate::auth::{Principal, Rejection};
@@ -123,6 +124,16 @@ async fn execute(
         max_age_seconds: state.http_max_age_seconds,
     };
     let mut http = caching::respond(http_request, answered.body, &policy);
+    let media = AnswerMedia::negotiate(http_request.header(header::ACCEPT));
+    if media == AnswerMedia::GraphqlResponse && http.status() != StatusCode::NOT_MODIFIED {
+        http.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(media.content_type()),
+        );
+        if answered.refused {
+            http.set_status(StatusCode::BAD_REQUEST);
+        }
+    }
     match answered.freshness {
         Freshness::Hit => {
             http.headers_mut()

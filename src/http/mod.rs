@@ -8,6 +8,7 @@ mod caching;
 mod cookies;
 mod graphql;
 mod health;
+mod media;
 mod metrics;
 mod persisted;
 mod portal;
