@@ -137,8 +137,11 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// GitHub's REST API.
     pub github_api_url: String,
-    /// gitlab.com's API v4 (self-hosted instances: `https://<host>/api/v4`).
+    /// gitlab.com's API v4.
     pub gitlab_api_url: String,
+    /// Base URLs (`scheme://host[:port]`) of the self-hosted GitLab instances
+    /// the harvest may ask (at `<url>/api/v4`); no other host is taken for a GitLab.
+    pub gitlab_instances: Vec<String>,
     /// data.gouv.fr (its API is under `/api/1`).
     pub datagouv_api_url: String,
     /// PyPI (its JSON API is under `/pypi`).
@@ -153,6 +156,8 @@ pub struct Config {
     pub harvest_timeout_seconds: u64,
     /// Longest wait a rate limit may impose before a link is deferred, in seconds.
     pub harvest_max_wait_seconds: u64,
+    /// Largest upstream answer read, in bytes; a larger one fails its link.
+    pub harvest_max_body_bytes: u64,
     /// How often `serve` harvests, in seconds (with up to 10% jitter); 0: never.
     pub harvest_interval_seconds: u64,
 }
@@ -252,6 +257,7 @@ impl Default for Config {
             cors_origins: vec!["*".to_owned()],
             github_api_url: "https://api.github.com".to_owned(),
             gitlab_api_url: "https://gitlab.com/api/v4".to_owned(),
+            gitlab_instances: Vec::new(),
             datagouv_api_url: "https://www.data.gouv.fr".to_owned(),
             pypi_url: "https://pypi.org".to_owned(),
             github_token: None,
@@ -259,6 +265,7 @@ impl Default for Config {
             harvest_concurrency_per_host: 4,
             harvest_timeout_seconds: 10,
             harvest_max_wait_seconds: 30,
+            harvest_max_body_bytes: 8 * 1024 * 1024,
             harvest_interval_seconds: 6 * 3600,
         }
     }
@@ -405,6 +412,7 @@ impl Config {
             "CORS_ORIGINS" => self.cors_origins = list(value),
             "GITHUB_API_URL" => self.github_api_url = value.trim().to_owned(),
             "GITLAB_API_URL" => self.gitlab_api_url = value.trim().to_owned(),
+            "GITLAB_INSTANCES" => self.gitlab_instances = list(value),
             "DATAGOUV_API_URL" => self.datagouv_api_url = value.trim().to_owned(),
             "PYPI_URL" => self.pypi_url = value.trim().to_owned(),
             "GITHUB_TOKEN" => self.github_token = non_empty(value).map(Secret),
@@ -417,6 +425,11 @@ impl Config {
             }
             "HARVEST_MAX_WAIT_SECONDS" => {
                 self.harvest_max_wait_seconds = seconds(value).map_err(bad)?
+            }
+            "HARVEST_MAX_BODY_BYTES" => {
+                self.harvest_max_body_bytes = value
+                    .parse()
+                    .map_err(|e| bad(format!("`{value}` is not a byte count ({e})")))?
             }
             "HARVEST_INTERVAL_SECONDS" => {
                 self.harvest_interval_seconds = seconds(value).map_err(bad)?
@@ -450,9 +463,10 @@ impl Config {
                      CATALOGUE_PERSISTED_QUERIES_FILE, CATALOGUE_PERSISTED_QUERY_TTL_SECONDS, \
                      CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, CATALOGUE_TRUST_FORWARDED_FOR, \
                      CATALOGUE_CORS_ORIGINS, CATALOGUE_GITHUB_API_URL, CATALOGUE_GITLAB_API_URL, \
-                     CATALOGUE_DATAGOUV_API_URL, CATALOGUE_PYPI_URL, CATALOGUE_GITHUB_TOKEN, CATALOGUE_GITLAB_TOKEN, \
+                     CATALOGUE_GITLAB_INSTANCES, CATALOGUE_DATAGOUV_API_URL, CATALOGUE_PYPI_URL, CATALOGUE_GITHUB_TOKEN, CATALOGUE_GITLAB_TOKEN, \
                      CATALOGUE_HARVEST_CONCURRENCY_PER_HOST, CATALOGUE_HARVEST_TIMEOUT_SECONDS, \
-                     CATALOGUE_HARVEST_MAX_WAIT_SECONDS, CATALOGUE_HARVEST_INTERVAL_SECONDS"
+                     CATALOGUE_HARVEST_MAX_WAIT_SECONDS, CATALOGUE_HARVEST_MAX_BODY_BYTES, \
+                     CATALOGUE_HARVEST_INTERVAL_SECONDS"
                 )));
             }
         }
@@ -572,6 +586,13 @@ impl Config {
                 )));
             }
         }
+        self.check_gitlab_instances()?;
+        if self.harvest_max_body_bytes < 1024 {
+            return Err(ConfigError::Conflict(format!(
+                "harvest_max_body_bytes = {} leaves no room for an upstream answer; use at least 1024",
+                self.harvest_max_body_bytes
+            )));
+        }
         if self.cache_ttl_seconds == 0 {
             return Err(ConfigError::Conflict(
                 "cache_ttl_seconds must be at least 1".into(),
@@ -588,6 +609,34 @@ impl Config {
 }
 
 impl Config {
+    /// Each named GitLab instance is a base URL, named once: links are matched
+    /// to it by host (and port, when it names one), and its API read below it.
+    fn check_gitlab_instances(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for instance in &self.gitlab_instances {
+            let url = url::Url::parse(instance).ok().filter(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host_str().is_some()
+                    && url.username().is_empty()
+                    && url.password().is_none()
+                    && url.path() == "/"
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+            });
+            let Some(url) = url else {
+                return Err(ConfigError::Conflict(format!(
+                    "gitlab_instances: `{instance}` is not a base URL like https://gitlab.example.gouv.fr (scheme, host and optional port; no path)"
+                )));
+            };
+            if !seen.insert((url.host_str().map(str::to_owned), url.port())) {
+                return Err(ConfigError::Conflict(format!(
+                    "gitlab_instances: `{instance}` is named twice"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// ProConnect is all or nothing; URLs must parse; the algorithm must be one
     /// ProConnect signs with.
     fn check_signin(&self) -> Result<(), ConfigError> {
@@ -874,6 +923,51 @@ mod tests {
             pairs.push((name, value));
             let error = Config::from_vars(vars(&pairs)).unwrap_err();
             assert!(error.to_string().contains(says), "{name}: {error}");
+        }
+    }
+
+    #[test]
+    fn gitlab_instances_are_base_urls_named_once_and_the_body_cap_has_room() {
+        let config = Config::from_vars(vars(&[
+            (
+                "CATALOGUE_GITLAB_INSTANCES",
+                "https://gitlab.adullact.net, http://127.0.0.1:8081",
+            ),
+            ("CATALOGUE_HARVEST_MAX_BODY_BYTES", "65536"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.gitlab_instances,
+            vec!["https://gitlab.adullact.net", "http://127.0.0.1:8081"]
+        );
+        assert_eq!(config.harvest_max_body_bytes, 65536);
+        assert_eq!(Config::default().harvest_max_body_bytes, 8 * 1024 * 1024);
+        for (name, value, says) in [
+            (
+                "CATALOGUE_GITLAB_INSTANCES",
+                "gitlab.adullact.net",
+                "base URL",
+            ),
+            (
+                "CATALOGUE_GITLAB_INSTANCES",
+                "https://gitlab.adullact.net/api/v4",
+                "no path",
+            ),
+            (
+                "CATALOGUE_GITLAB_INSTANCES",
+                "https://user:pw@gitlab.adullact.net",
+                "base URL",
+            ),
+            (
+                "CATALOGUE_GITLAB_INSTANCES",
+                "https://gitlab.adullact.net,https://gitlab.adullact.net:443/",
+                "named twice",
+            ),
+            ("CATALOGUE_HARVEST_MAX_BODY_BYTES", "100", "at least 1024"),
+            ("CATALOGUE_HARVEST_MAX_BODY_BYTES", "8M", "byte count"),
+        ] {
+            let error = Config::from_vars(vars(&[(name, value)])).unwrap_err();
+            assert!(error.to_string().contains(says), "{value}: {error}");
         }
     }
 }

@@ -276,7 +276,7 @@ async fn harvest(config: Config, project: Option<String>) -> anyhow::Result<()> 
             for outcome in summary
                 .outcomes
                 .iter()
-                .filter(|o| o.status == "ERROR" || o.status == "NOT_FOUND")
+                .filter(|o| matches!(o.status, "ERROR" | "NOT_FOUND" | "NOT_ALLOWED"))
             {
                 println!(
                     "{} {}: {}",

@@ -144,6 +144,9 @@ impl CodeLink {
     }
 }
 
+/// The forge a host's name suggests, to describe the link (its `forge`,
+/// owner and name). It decides nothing about fetching: the harvest asks a
+/// `gitlab.` host only when the administrators named it as a GitLab instance.
 fn forge_of_host(host: &str) -> Forge {
     if host == "github.com" {
         Forge::Github

@@ -2,6 +2,13 @@
 //! conditional requests, timeouts, retries with backoff on 5xx and network
 //! errors only, and rate-limit headers obeyed by waiting (when the wait is
 //! short) or by deferring to the next run.
+//!
+//! And safely: every URL, the first and each redirect's, is checked against
+//! the [`Egress`] rules before a connection is made (redirects are followed
+//! here, never by the HTTP library); a token goes only to the origin it was
+//! configured for; an answer is read up to a cap and no further. What went
+//! wrong is logged in full; the [`Failure`] a maintainer sees says only "not
+//! allowed" or "could not be fetched", so it maps nothing of the network.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +17,14 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use tokio::sync::Semaphore;
+use url::Url;
+
+use super::egress::{Egress, PublicOnly, Reach, Refusal};
+use crate::config::Secret;
+
+/// Redirects followed for one request; real services redirect once (a
+/// renamed repository or package).
+const MAX_REDIRECTS: usize = 5;
 
 /// What a GET brought back.
 pub enum Fetched {
@@ -21,8 +36,44 @@ pub enum Fetched {
     /// 304: what we have is current.
     NotModified,
     NotFound,
-    /// Why nothing usable came back (kept short, no secrets).
-    Failed(String),
+    Failed(Failure),
+}
+
+/// Why nothing usable came back, as maintainers are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A redirect led to a URL the harvest may not fetch.
+    RedirectNotAllowed,
+    /// The answer is larger than the cap (bytes).
+    TooLarge(u64),
+    /// Rate limited for this many seconds more than the harvest waits.
+    Deferred(u64),
+    StillRateLimited,
+    /// Anything else: unreachable, refused address, timeout, HTTP error,
+    /// unreadable answer — one message, whatever the cause.
+    Unavailable,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::RedirectNotAllowed => f.write_str(
+                "not allowed: the upstream service redirected to a URL the harvest may not fetch",
+            ),
+            Self::TooLarge(cap) => write!(
+                f,
+                "the answer is larger than the harvest's limit of {cap} bytes (CATALOGUE_HARVEST_MAX_BODY_BYTES)"
+            ),
+            Self::Deferred(seconds) => write!(
+                f,
+                "rate limited by the host for {seconds} s more; deferred to the next run"
+            ),
+            Self::StillRateLimited => f.write_str("still rate limited after waiting"),
+            Self::Unavailable => {
+                f.write_str("could not be fetched (the gateway's log has the details)")
+            }
+        }
+    }
 }
 
 /// Validators from the last good answer.
@@ -41,46 +92,94 @@ pub enum TokenHeader {
     PrivateToken,
 }
 
+/// A token and the one origin it is sent to: that of the service it was
+/// configured for, never that of a redirect elsewhere.
+pub struct Token {
+    origin: url::Origin,
+    header: TokenHeader,
+    secret: Secret,
+}
+
+impl Token {
+    pub fn new(service: &Url, header: TokenHeader, secret: Secret) -> Self {
+        Self {
+            origin: service.origin(),
+            header,
+            secret,
+        }
+    }
+}
+
+/// The limits of upstream requests.
+pub struct Limits {
+    pub timeout: Duration,
+    pub concurrency_per_host: usize,
+    /// Longest wait a rate limit may impose before the link is deferred.
+    pub max_wait: Duration,
+    pub max_body_bytes: u64,
+}
+
 pub struct Upstream {
-    http: reqwest::Client,
+    /// For the configured origins, as configured.
+    trusted: reqwest::Client,
+    /// For other origins a redirect leads to: HTTPS and public addresses
+    /// only, checked when connecting.
+    guarded: reqwest::Client,
+    egress: Egress,
     per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
     concurrency_per_host: usize,
-    /// Longest wait a rate limit may impose before the link is deferred.
     max_wait: Duration,
+    max_body_bytes: u64,
     retries: u32,
     backoff: Duration,
 }
 
+/// What one attempt came to.
+enum Attempt {
+    Done(Fetched),
+    Retry(Retry),
+}
+
+enum Retry {
+    Backoff,
+    After(Duration),
+}
+
 impl Upstream {
-    pub fn new(
-        timeout: Duration,
-        concurrency_per_host: usize,
-        max_wait: Duration,
-    ) -> Result<Self, reqwest::Error> {
-        Ok(Self {
-            http: reqwest::Client::builder()
-                .timeout(timeout)
+    pub fn new(egress: Egress, limits: Limits) -> Result<Self, reqwest::Error> {
+        // Proxies are not used: the address checks must see where the
+        // connection goes.
+        let client = || {
+            reqwest::Client::builder()
+                .timeout(limits.timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
                 .user_agent(concat!(
                     "catalogue-gateway/",
                     env!("CARGO_PKG_VERSION"),
                     " (programme 10% catalogue)"
                 ))
+        };
+        Ok(Self {
+            trusted: client().build()?,
+            guarded: client()
+                .https_only(true)
+                .dns_resolver(Arc::new(PublicOnly))
                 .build()?,
+            egress,
             per_host: Mutex::new(HashMap::new()),
-            concurrency_per_host: concurrency_per_host.max(1),
-            max_wait,
+            concurrency_per_host: limits.concurrency_per_host.max(1),
+            max_wait: limits.max_wait,
+            max_body_bytes: limits.max_body_bytes,
             retries: 2,
             backoff: Duration::from_millis(200),
         })
     }
 
-    fn host_permits(&self, url: &str) -> Arc<Semaphore> {
-        let host = url::Url::parse(url)
-            .ok()
-            .and_then(|u| {
-                u.host_str()
-                    .map(|h| format!("{h}:{}", u.port_or_known_default().unwrap_or(0)))
-            })
+    fn host_permits(&self, url: &Url) -> Arc<Semaphore> {
+        let host = url
+            .host_str()
+            .map(|h| format!("{h}:{}", url.port_or_known_default().unwrap_or(0)))
             .unwrap_or_default();
         let mut hosts = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
         Arc::clone(
@@ -90,93 +189,201 @@ impl Upstream {
         )
     }
 
-    /// GETs `url` (JSON), with `token` sent as `scheme`.
+    /// GETs `url` (JSON), with `token` sent where it belongs.
     pub async fn get(
         &self,
         url: &str,
         conditional: Conditional<'_>,
-        token: Option<(&str, TokenHeader)>,
+        token: Option<&Token>,
     ) -> Fetched {
-        let permits = self.host_permits(url);
+        let Ok(start) = Url::parse(url) else {
+            tracing::error!(%url, "not a URL; not fetched");
+            return Fetched::Failed(Failure::Unavailable);
+        };
+        let permits = self.host_permits(&start);
         let mut attempt = 0;
         loop {
             let outcome = {
                 let _permit = permits.acquire().await;
-                let mut request = self
-                    .http
-                    .get(url)
-                    .header(header::ACCEPT, "application/json");
-                if let Some(etag) = conditional.etag {
-                    request = request.header(header::IF_NONE_MATCH, etag);
-                }
-                if let Some(date) = conditional.last_modified {
-                    request = request.header(header::IF_MODIFIED_SINCE, date);
-                }
-                match token {
-                    Some((token, TokenHeader::Bearer)) => request = request.bearer_auth(token),
-                    Some((token, TokenHeader::PrivateToken)) => {
-                        request = request.header("PRIVATE-TOKEN", token)
-                    }
-                    None => {}
-                }
-                request.send().await
+                self.attempt(&start, conditional, token).await
             };
-            let retry_in = match outcome {
-                Err(error) => {
-                    let why = if error.is_timeout() {
-                        "timed out".to_owned()
-                    } else {
-                        "network error".to_owned()
-                    };
-                    Retry::Backoff(why)
-                }
-                Ok(response) => match response.status() {
-                    StatusCode::NOT_MODIFIED => return Fetched::NotModified,
-                    StatusCode::NOT_FOUND | StatusCode::GONE => return Fetched::NotFound,
-                    status if status.is_success() => {
-                        let etag = header_text(response.headers(), header::ETAG);
-                        let last_modified = header_text(response.headers(), header::LAST_MODIFIED);
-                        return match response.text().await {
-                            Ok(body) => Fetched::Fresh {
-                                body,
-                                etag,
-                                last_modified,
-                            },
-                            Err(_) => Fetched::Failed("the answer could not be read".into()),
-                        };
-                    }
-                    status if status.is_server_error() => Retry::Backoff(format!("HTTP {status}")),
-                    status => match rate_limit_wait(status, response.headers()) {
-                        Some(wait) if wait <= self.max_wait => Retry::After(wait),
-                        Some(wait) => {
-                            return Fetched::Failed(format!(
-                                "rate limited by the host for {} s more; deferred to the next run",
-                                wait.as_secs()
-                            ));
-                        }
-                        None => return Fetched::Failed(format!("HTTP {status}")),
-                    },
-                },
+            let retry = match outcome {
+                Attempt::Done(fetched) => return fetched,
+                Attempt::Retry(retry) => retry,
             };
             if attempt >= self.retries {
-                return Fetched::Failed(match retry_in {
-                    Retry::Backoff(why) => format!("{why} after {} attempts", attempt + 1),
-                    Retry::After(_) => "still rate limited after waiting".into(),
+                return Fetched::Failed(match retry {
+                    Retry::Backoff => Failure::Unavailable,
+                    Retry::After(_) => Failure::StillRateLimited,
                 });
             }
-            let wait = match retry_in {
-                Retry::Backoff(_) => self.backoff * 2u32.pow(attempt),
+            let wait = match retry {
+                Retry::Backoff => self.backoff * 2u32.pow(attempt),
                 Retry::After(wait) => wait,
             };
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
     }
+
+    /// One request, following redirects that stay within the rules.
+    async fn attempt(
+        &self,
+        start: &Url,
+        conditional: Conditional<'_>,
+        token: Option<&Token>,
+    ) -> Attempt {
+        let mut url = start.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let client = match self.egress.reach(&url) {
+                Ok(Reach::Trusted) => &self.trusted,
+                Ok(Reach::Guarded) => &self.guarded,
+                Err(Refusal::NotAllowed) => {
+                    tracing::warn!(%url, from = %start, "not an allowed URL; not fetched");
+                    return Attempt::Done(Fetched::Failed(Failure::RedirectNotAllowed));
+                }
+                // Told apart from a connection failure in the log only.
+                Err(Refusal::Address) => {
+                    tracing::warn!(%url, from = %start, "a special address; not fetched");
+                    return Attempt::Retry(Retry::Backoff);
+                }
+            };
+            let mut request = client
+                .get(url.clone())
+                .header(header::ACCEPT, "application/json");
+            if let Some(etag) = conditional.etag {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = conditional.last_modified {
+                request = request.header(header::IF_MODIFIED_SINCE, date);
+            }
+            if let Some(token) = token.filter(|token| token.origin == url.origin()) {
+                request = match token.header {
+                    TokenHeader::Bearer => request.bearer_auth(token.secret.expose()),
+                    TokenHeader::PrivateToken => {
+                        request.header("PRIVATE-TOKEN", token.secret.expose())
+                    }
+                };
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(error) => {
+                    tracing::warn!(%url, error = %causes(&error), "upstream request failed");
+                    return Attempt::Retry(Retry::Backoff);
+                }
+            };
+            if !is_redirect(response.status()) {
+                return self.answer(&url, response).await;
+            }
+            let next = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|location| url.join(location).ok());
+            match next {
+                Some(next) => url = next,
+                None => {
+                    tracing::warn!(%url, status = %response.status(), "a redirect without a usable Location");
+                    return Attempt::Done(Fetched::Failed(Failure::Unavailable));
+                }
+            }
+        }
+        tracing::warn!(%url, from = %start, "more than {MAX_REDIRECTS} redirects");
+        Attempt::Done(Fetched::Failed(Failure::Unavailable))
+    }
+
+    /// What a final (not redirecting) answer means.
+    async fn answer(&self, url: &Url, response: reqwest::Response) -> Attempt {
+        let status = response.status();
+        match status {
+            StatusCode::NOT_MODIFIED => Attempt::Done(Fetched::NotModified),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Attempt::Done(Fetched::NotFound),
+            status if status.is_success() => {
+                let etag = header_text(response.headers(), header::ETAG);
+                let last_modified = header_text(response.headers(), header::LAST_MODIFIED);
+                Attempt::Done(match self.read_capped(url, response).await {
+                    Ok(body) => Fetched::Fresh {
+                        body,
+                        etag,
+                        last_modified,
+                    },
+                    Err(failure) => Fetched::Failed(failure),
+                })
+            }
+            status if status.is_server_error() => {
+                tracing::warn!(%url, %status, "upstream service error");
+                Attempt::Retry(Retry::Backoff)
+            }
+            status => match rate_limit_wait(status, response.headers()) {
+                Some(wait) if wait <= self.max_wait => Attempt::Retry(Retry::After(wait)),
+                Some(wait) => Attempt::Done(Fetched::Failed(Failure::Deferred(wait.as_secs()))),
+                None => {
+                    tracing::warn!(%url, %status, "unexpected upstream answer");
+                    Attempt::Done(Fetched::Failed(Failure::Unavailable))
+                }
+            },
+        }
+    }
+
+    /// The body, read up to the cap: a declared length over it is refused
+    /// before reading, a stream over it is dropped (and its connection with
+    /// it) once the cap is passed.
+    async fn read_capped(
+        &self,
+        url: &Url,
+        mut response: reqwest::Response,
+    ) -> Result<String, Failure> {
+        let cap = self.max_body_bytes;
+        let too_large = || {
+            tracing::warn!(%url, cap, "upstream answer over the size cap; not read further");
+            Failure::TooLarge(cap)
+        };
+        let declared = response.content_length();
+        if declared.is_some_and(|length| length > cap) {
+            return Err(too_large());
+        }
+        let mut body = Vec::with_capacity(declared.unwrap_or(0) as usize);
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > cap {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(%url, error = %causes(&error), "cannot read the upstream answer");
+                    return Err(Failure::Unavailable);
+                }
+            }
+        }
+        Ok(String::from_utf8(body)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()))
+    }
 }
 
-enum Retry {
-    Backoff(String),
-    After(Duration),
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::SEE_OTHER
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT
+    )
+}
+
+/// An error and its causes, for the log (reqwest's own message omits them).
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {

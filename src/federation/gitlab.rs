@@ -6,19 +6,71 @@ use serde::Deserialize;
 
 use super::facts::{Release, RepositoryFacts};
 
-/// The API base of the instance hosting `repository_url`: the configured
-/// one for gitlab.com, `https://<host>/api/v4` for self-hosted instances.
-pub fn api_base(configured_gitlab_com: &str, repository_url: &str) -> Option<String> {
-    let parsed = url::Url::parse(repository_url).ok()?;
-    let host = parsed.host_str()?;
-    Some(if host == "gitlab.com" {
-        configured_gitlab_com.trim_end_matches('/').to_owned()
-    } else {
-        match parsed.port() {
-            Some(port) => format!("{}://{host}:{port}/api/v4", parsed.scheme()),
-            None => format!("{}://{host}/api/v4", parsed.scheme()),
+/// The GitLab instances the harvest may ask: gitlab.com, at the configured
+/// API, and the self-hosted ones the administrators named — no other host,
+/// whatever its name looks like.
+pub struct Instances {
+    gitlab_com: String,
+    named: Vec<Instance>,
+}
+
+/// A named instance: links on its host (and port, when its URL names one)
+/// are read from its API.
+struct Instance {
+    host: url::Host<String>,
+    port: Option<u16>,
+    api: String,
+}
+
+/// Where a GitLab repository is read.
+pub enum Api {
+    /// gitlab.com: the configured API, with the configured token.
+    GitlabCom(String),
+    /// A named instance's API (`<base URL>/api/v4`), without a token.
+    Named(String),
+}
+
+impl Instances {
+    pub fn new(gitlab_com_api: &str, named: &[url::Url]) -> Self {
+        Self {
+            gitlab_com: gitlab_com_api.trim_end_matches('/').to_owned(),
+            named: named
+                .iter()
+                .filter_map(|base| {
+                    Some(Instance {
+                        host: base.host()?.to_owned(),
+                        port: base.port(),
+                        api: format!("{}/api/v4", base.as_str().trim_end_matches('/')),
+                    })
+                })
+                .collect(),
         }
-    })
+    }
+
+    /// The API of the instance hosting `repository_url`; `None` when its host
+    /// is not a GitLab the harvest may ask.
+    pub fn api_of(&self, repository_url: &url::Url) -> Option<Api> {
+        if repository_url.host_str() == Some("gitlab.com") {
+            return Some(Api::GitlabCom(self.gitlab_com.clone()));
+        }
+        self.named_instance(repository_url)
+            .map(|instance| Api::Named(instance.api.clone()))
+    }
+
+    /// Whether `url` is on an instance the administrators named.
+    pub fn is_named(&self, url: &url::Url) -> bool {
+        self.named_instance(url).is_some()
+    }
+
+    fn named_instance(&self, url: &url::Url) -> Option<&Instance> {
+        let host = url.host()?.to_owned();
+        let on_host: Vec<&Instance> = self.named.iter().filter(|i| i.host == host).collect();
+        on_host
+            .iter()
+            .find(|i| i.port.is_some() && i.port == url.port())
+            .or_else(|| on_host.iter().find(|i| i.port.is_none()))
+            .copied()
+    }
 }
 
 /// `owner/name` URL-encoded, as GitLab's `:id`.

@@ -4,6 +4,7 @@
 
 mod client;
 mod datagouv;
+mod egress;
 pub mod facts;
 mod github;
 mod gitlab;
@@ -16,10 +17,11 @@ use chrono::Utc;
 use futures_util::StreamExt;
 
 use crate::cache::ResponseCache;
-use crate::catalogue::{Audience, DataProvider, Forge, LinkKind};
-use crate::config::{Config, Secret};
-use crate::store::{Columns, FreshFacts, HarvestWrite, Store, StoreError};
-use client::{Conditional, Fetched, TokenHeader, Upstream};
+use crate::catalogue::{Audience, DataProvider, Forge, HttpUrl, LinkKind};
+use crate::config::Config;
+use crate::store::{Columns, FactsWrite, FreshFacts, HarvestWrite, Store, StoreError};
+use client::{Conditional, Failure, Fetched, Limits, Token, TokenHeader, Upstream};
+use egress::Egress;
 
 /// The lease a harvest holds, renewed while it runs.
 const LEASE: &str = "harvest";
@@ -84,13 +86,13 @@ impl Drop for LeaseGuard {
 const LINKS_AT_ONCE: usize = 16;
 
 /// Where the upstream services are.
-pub struct Endpoints {
-    pub github_api: String,
-    pub gitlab_api: String,
-    pub datagouv_api: String,
-    pub pypi: String,
-    pub github_token: Option<Secret>,
-    pub gitlab_token: Option<Secret>,
+struct Endpoints {
+    github_api: String,
+    gitlab: gitlab::Instances,
+    datagouv_api: String,
+    pypi: String,
+    github_token: Option<Token>,
+    gitlab_token: Option<Token>,
 }
 
 /// A harvest's outcome for one link.
@@ -98,7 +100,7 @@ pub struct Endpoints {
 pub struct LinkOutcome {
     pub subject: String,
     pub url: String,
-    /// `OK`, `NOT_MODIFIED`, `ERROR` or `NOT_FOUND`.
+    /// `OK`, `NOT_MODIFIED`, `ERROR`, `NOT_FOUND` or `NOT_ALLOWED`.
     pub status: &'static str,
     pub message: Option<String>,
 }
@@ -121,12 +123,13 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} links: {} OK, {} not modified, {} not found, {} errors; {} changed",
+            "{} links: {} OK, {} not modified, {} not found, {} errors, {} not allowed; {} changed",
             self.outcomes.len(),
             self.count("OK"),
             self.count("NOT_MODIFIED"),
             self.count("NOT_FOUND"),
             self.count("ERROR"),
+            self.count("NOT_ALLOWED"),
             self.changed
         )
     }
@@ -149,11 +152,9 @@ enum Target {
         name: String,
     },
     Gitlab {
-        api: String,
+        api: gitlab::Api,
         owner: String,
         name: String,
-        /// The configured instance (gitlab.com): the only one our token is for.
-        ours: bool,
     },
     DataGouv {
         api_url: String,
@@ -161,6 +162,31 @@ enum Target {
     Pypi {
         api_url: String,
     },
+    /// A link the catalogue takes for a forge's, on a host the harvest may
+    /// not ask: nothing is fetched.
+    NotAllowed(NotAllowed),
+}
+
+/// Why a link is not harvested.
+enum NotAllowed {
+    /// GitHub's API describes github.com repositories only.
+    GithubHost,
+    /// A host that is neither gitlab.com nor a named instance.
+    GitlabHost(String),
+}
+
+impl std::fmt::Display for NotAllowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::GithubHost => {
+                f.write_str("not allowed: only github.com repositories are read from GitHub's API")
+            }
+            Self::GitlabHost(host) => write!(
+                f,
+                "not allowed: `{host}` is not a GitLab instance the administrators named (CATALOGUE_GITLAB_INSTANCES)"
+            ),
+        }
+    }
 }
 
 struct Job {
@@ -184,22 +210,50 @@ impl Harvester {
         store: Store,
         cache: Option<ResponseCache>,
     ) -> Result<Self, HarvestError> {
+        let url = |name: &str, value: &str| {
+            url::Url::parse(value)
+                .map_err(|e| HarvestError::Client(format!("{name} `{value}`: {e}")))
+        };
+        let github_api = url("github_api_url", &config.github_api_url)?;
+        let gitlab_api = url("gitlab_api_url", &config.gitlab_api_url)?;
+        let datagouv_api = url("datagouv_api_url", &config.datagouv_api_url)?;
+        let pypi = url("pypi_url", &config.pypi_url)?;
+        let instances = config
+            .gitlab_instances
+            .iter()
+            .map(|instance| url("gitlab_instances", instance))
+            .collect::<Result<Vec<_>, _>>()?;
+        let egress = Egress::new(
+            [&github_api, &gitlab_api, &datagouv_api, &pypi]
+                .into_iter()
+                .chain(&instances),
+        );
         let upstream = Upstream::new(
-            Duration::from_secs(config.harvest_timeout_seconds),
-            config.harvest_concurrency_per_host,
-            Duration::from_secs(config.harvest_max_wait_seconds),
+            egress,
+            Limits {
+                timeout: Duration::from_secs(config.harvest_timeout_seconds),
+                concurrency_per_host: config.harvest_concurrency_per_host,
+                max_wait: Duration::from_secs(config.harvest_max_wait_seconds),
+                max_body_bytes: config.harvest_max_body_bytes,
+            },
         )
         .map_err(|e| HarvestError::Client(e.to_string()))?;
         Ok(Self {
             store,
             upstream,
             endpoints: Endpoints {
+                github_token: config
+                    .github_token
+                    .clone()
+                    .map(|secret| Token::new(&github_api, TokenHeader::Bearer, secret)),
+                gitlab_token: config
+                    .gitlab_token
+                    .clone()
+                    .map(|secret| Token::new(&gitlab_api, TokenHeader::PrivateToken, secret)),
                 github_api: config.github_api_url.clone(),
-                gitlab_api: config.gitlab_api_url.clone(),
+                gitlab: gitlab::Instances::new(&config.gitlab_api_url, &instances),
                 datagouv_api: config.datagouv_api_url.clone(),
                 pypi: config.pypi_url.clone(),
-                github_token: config.github_token.clone(),
-                gitlab_token: config.gitlab_token.clone(),
             },
             cache,
             holder: format!(
@@ -209,6 +263,15 @@ impl Harvester {
                 rand::random::<u32>()
             ),
         })
+    }
+
+    /// The forge of a repository at `url` when the settings say more than
+    /// its host's name: a GitLab instance the administrators named.
+    pub fn forge_of(&self, url: &HttpUrl) -> Option<Forge> {
+        url::Url::parse(url.as_str())
+            .ok()
+            .filter(|url| self.endpoints.gitlab.is_named(url))
+            .map(|_| Forge::Gitlab)
     }
 
     /// Harvests every project (or the one with `slug`); `None` when another
@@ -277,26 +340,18 @@ impl Harvester {
             else {
                 continue;
             };
-            let host = url::Url::parse(&repository.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_owned));
+            let url = url::Url::parse(&repository.url).ok();
+            let host = url.as_ref().and_then(|u| u.host_str()).unwrap_or_default();
+            // The host decides which API is asked, if any; the API's address
+            // comes from the settings, never from the link.
             let target = match repository.forge {
-                // Only github.com is GitHub's API; another host saying GitHub is not asked.
-                Forge::Github if host.as_deref() == Some("github.com") => {
-                    Target::Github { owner, name }
-                }
-                Forge::Gitlab => {
-                    match gitlab::api_base(&self.endpoints.gitlab_api, &repository.url) {
-                        Some(api) => Target::Gitlab {
-                            ours: api == self.endpoints.gitlab_api.trim_end_matches('/'),
-                            api,
-                            owner,
-                            name,
-                        },
-                        None => continue,
-                    }
-                }
-                Forge::Github | Forge::Other => continue,
+                Forge::Github if host == "github.com" => Target::Github { owner, name },
+                Forge::Github => Target::NotAllowed(NotAllowed::GithubHost),
+                Forge::Gitlab => match url.as_ref().and_then(|u| self.endpoints.gitlab.api_of(u)) {
+                    Some(api) => Target::Gitlab { api, owner, name },
+                    None => Target::NotAllowed(NotAllowed::GitlabHost(host.to_owned())),
+                },
+                Forge::Other => continue,
             };
             jobs.push(Job {
                 subject: format!("repository:{}", repository.id),
@@ -356,19 +411,30 @@ impl Harvester {
             etag: previous.as_ref().and_then(|p| p.etag.as_deref()),
             last_modified: previous.as_ref().and_then(|p| p.last_modified.as_deref()),
         };
-        let (status, message, fresh) = match self.fetch(&job.target, conditional).await {
+        let harvested = self.fetch(&job.target, conditional).await;
+        let (status, message) = match &harvested {
+            Harvested::Facts { .. } => ("OK", None),
+            Harvested::NotModified => ("NOT_MODIFIED", None),
+            Harvested::NotFound => (
+                "NOT_FOUND",
+                Some("the upstream service has no such item".to_owned()),
+            ),
+            Harvested::Failed(why) => ("ERROR", Some(why.clone())),
+            Harvested::NotAllowed(why) => ("NOT_ALLOWED", Some(why.clone())),
+        };
+        let facts = match &harvested {
             Harvested::Facts {
                 json,
                 etag,
                 last_modified,
-            } => ("OK", None, Some((json, etag, last_modified))),
-            Harvested::NotModified => ("NOT_MODIFIED", None, None),
-            Harvested::NotFound => (
-                "NOT_FOUND",
-                Some("the upstream service has no such item".to_owned()),
-                None,
-            ),
-            Harvested::Failed(why) => ("ERROR", Some(why), None),
+            } => FactsWrite::Replace(FreshFacts {
+                facts: json,
+                etag: etag.as_deref(),
+                last_modified: last_modified.as_deref(),
+            }),
+            // Facts read from a link the harvest may no longer ask are not served.
+            Harvested::NotAllowed(_) => FactsWrite::Forget,
+            Harvested::NotModified | Harvested::NotFound | Harvested::Failed(_) => FactsWrite::Keep,
         };
         let changed = self
             .store
@@ -379,17 +445,17 @@ impl Harvester {
                 status,
                 message: message.as_deref(),
                 at: Utc::now(),
-                fresh: fresh
-                    .as_ref()
-                    .map(|(facts, etag, last_modified)| FreshFacts {
-                        facts,
-                        etag: etag.as_deref(),
-                        last_modified: last_modified.as_deref(),
-                    }),
+                facts,
             })
             .await?;
-        if status == "ERROR" {
-            tracing::warn!(subject = %job.subject, url = %job.url, message = ?message, "harvest failed; keeping the last good data");
+        match status {
+            "ERROR" => {
+                tracing::warn!(subject = %job.subject, url = %job.url, message = ?message, "harvest failed; keeping the last good data");
+            }
+            "NOT_ALLOWED" => {
+                tracing::info!(subject = %job.subject, url = %job.url, message = ?message, "not harvested");
+            }
+            _ => {}
         }
         Ok((
             LinkOutcome {
@@ -411,24 +477,23 @@ impl Harvester {
                     repository: github::repository_url(api, owner, name),
                     release: github::latest_release_url(api, owner, name),
                     publiccode: github::publiccode_url(api, owner, name),
-                    token: token(&self.endpoints.github_token, TokenHeader::Bearer),
+                    token: self.endpoints.github_token.as_ref(),
                     publiccode_file: github::file_content,
                     facts: github::facts,
                 };
                 self.repository(forge, conditional).await
             }
-            Target::Gitlab {
-                api,
-                owner,
-                name,
-                ours,
-            } => {
+            Target::Gitlab { api, owner, name } => {
+                // The configured token is gitlab.com's; a named instance is asked without one.
+                let (api, token) = match api {
+                    gitlab::Api::GitlabCom(api) => (api, self.endpoints.gitlab_token.as_ref()),
+                    gitlab::Api::Named(api) => (api, None),
+                };
                 let forge = ForgeApi {
                     repository: gitlab::project_url(api, owner, name),
                     release: gitlab::releases_url(api, owner, name),
                     publiccode: gitlab::publiccode_url(api, owner, name),
-                    token: token(&self.endpoints.gitlab_token, TokenHeader::PrivateToken)
-                        .filter(|_| *ours),
+                    token,
                     publiccode_file: |raw| Ok(raw.to_owned()),
                     facts: gitlab::facts,
                 };
@@ -442,6 +507,7 @@ impl Harvester {
                 self.upstream.get(api_url, conditional, None).await,
                 pypi::facts,
             ),
+            Target::NotAllowed(why) => Harvested::NotAllowed(why.to_string()),
         }
     }
 }
@@ -451,7 +517,7 @@ struct ForgeApi<'a> {
     repository: String,
     release: String,
     publiccode: String,
-    token: Option<(&'a str, TokenHeader)>,
+    token: Option<&'a Token>,
     /// The `publiccode.yml` text of the publiccode answer.
     publiccode_file: fn(&str) -> Result<String, String>,
     facts: fn(&str, Option<&str>) -> Result<facts::RepositoryFacts, String>,
@@ -483,11 +549,6 @@ impl Harvester {
             forge.facts,
         )
     }
-}
-
-/// A token as the client sends it.
-fn token(secret: &Option<Secret>, header: TokenHeader) -> Option<(&str, TokenHeader)> {
-    secret.as_ref().map(|secret| (secret.expose(), header))
 }
 
 /// Harvests a minute or so after start, then every `every_seconds` (0:
@@ -522,7 +583,17 @@ enum Harvested {
     },
     NotModified,
     NotFound,
+    /// Why not, as maintainers are told.
     Failed(String),
+    /// The link's host is not one the harvest may ask.
+    NotAllowed(String),
+}
+
+/// An answer that came back but cannot be read: the detail (which may quote
+/// the answer) goes to the log, the link says it could not be fetched.
+fn unreadable(why: &str) -> Harvested {
+    tracing::warn!(%why, "unreadable upstream answer");
+    Harvested::Failed(Failure::Unavailable.to_string())
 }
 
 fn to_json<T: serde::Serialize>(facts: &T) -> String {
@@ -545,11 +616,11 @@ fn convert<T: serde::Serialize>(
                 etag,
                 last_modified,
             },
-            Err(why) => Harvested::Failed(why),
+            Err(why) => unreadable(&why),
         },
         Fetched::NotModified => Harvested::NotModified,
         Fetched::NotFound => Harvested::NotFound,
-        Fetched::Failed(why) => Harvested::Failed(why),
+        Fetched::Failed(why) => Harvested::Failed(why.to_string()),
     }
 }
 
@@ -569,7 +640,7 @@ fn with_release(
         } => (body, etag, last_modified),
         Fetched::NotModified => return Harvested::NotModified,
         Fetched::NotFound => return Harvested::NotFound,
-        Fetched::Failed(why) => return Harvested::Failed(why),
+        Fetched::Failed(why) => return Harvested::Failed(why.to_string()),
     };
     let publiccode = match publiccode.transpose() {
         Ok(publiccode) => publiccode.flatten(),
@@ -591,7 +662,7 @@ fn with_release(
             etag,
             last_modified,
         },
-        Err(why) => Harvested::Failed(why),
+        Err(why) => unreadable(&why),
     }
 }
 

@@ -21,6 +21,9 @@ pub enum HarvestStatus {
     Error,
     /// The upstream service does not know the link.
     NotFound,
+    /// The link's host is not one the harvest may ask (see the harvesting
+    /// settings): nothing was fetched, and no facts are kept for it.
+    NotAllowed,
 }
 
 /// The last harvest of a link.
@@ -30,7 +33,7 @@ pub struct Harvest {
     pub status: HarvestStatus,
     /// When it ran.
     pub at: DateTime<Utc>,
-    /// What went wrong, for ERROR and NOT_FOUND.
+    /// What went wrong, for ERROR, NOT_FOUND and NOT_ALLOWED.
     pub message: Option<String>,
     /// When the harvested facts last changed.
     pub changed_at: Option<DateTime<Utc>>,
@@ -42,6 +45,7 @@ impl Harvest {
             "OK" => HarvestStatus::Ok,
             "NOT_MODIFIED" => HarvestStatus::NotModified,
             "NOT_FOUND" => HarvestStatus::NotFound,
+            "NOT_ALLOWED" => HarvestStatus::NotAllowed,
             _ => HarvestStatus::Error,
         };
         Self {

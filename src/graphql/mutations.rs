@@ -75,7 +75,7 @@ pub struct LinkHarvest {
     url: String,
     /// How its harvest went.
     status: HarvestStatus,
-    /// What went wrong, for ERROR and NOT_FOUND.
+    /// What went wrong, for ERROR, NOT_FOUND and NOT_ALLOWED.
     message: Option<String>,
 }
 
@@ -334,6 +334,7 @@ impl Mutation {
                         "OK" => HarvestStatus::Ok,
                         "NOT_MODIFIED" => HarvestStatus::NotModified,
                         "NOT_FOUND" => HarvestStatus::NotFound,
+                        "NOT_ALLOWED" => HarvestStatus::NotAllowed,
                         _ => HarvestStatus::Error,
                     },
                     message: outcome.message,
@@ -351,9 +352,12 @@ impl Mutation {
         input: AddRepositoryInput,
     ) -> async_graphql::Result<AddRepositoryPayload> {
         let url = field("input.url", HttpUrl::parse(&input.url))?;
+        let forge = ctx
+            .data_opt::<std::sync::Arc<Harvester>>()
+            .and_then(|harvester| harvester.forge_of(&url));
         let code = field(
             "input.url",
-            CodeLink::new(url, None, input.role, input.access),
+            CodeLink::new(url, forge, input.role, input.access),
         )?;
         let row = store(ctx)?
             .add_repository(&actor(ctx)?, &input.project_slug, code, Utc::now())

@@ -19,7 +19,7 @@ pub struct HarvestRecord {
     pub subject: String,
     pub project_id: i64,
     pub url: String,
-    /// `OK`, `NOT_MODIFIED`, `ERROR` or `NOT_FOUND`.
+    /// `OK`, `NOT_MODIFIED`, `ERROR`, `NOT_FOUND` or `NOT_ALLOWED`.
     pub status: String,
     pub message: Option<String>,
     pub harvested_at: DateTime<Utc>,
@@ -55,8 +55,17 @@ pub struct HarvestWrite<'a> {
     pub status: &'a str,
     pub message: Option<&'a str>,
     pub at: DateTime<Utc>,
-    /// New facts and their validators; `None` keeps the stored ones.
-    pub fresh: Option<FreshFacts<'a>>,
+    pub facts: FactsWrite<'a>,
+}
+
+/// What a harvest does to a link's stored facts.
+pub enum FactsWrite<'a> {
+    /// Keeps the last good ones (a failure, or nothing changed).
+    Keep,
+    /// New facts and their validators.
+    Replace(FreshFacts<'a>),
+    /// Drops them: the link may no longer be harvested.
+    Forget,
 }
 
 pub struct FreshFacts<'a> {
@@ -91,7 +100,8 @@ impl Store {
             .collect())
     }
 
-    /// Records a harvest; failures keep the last good facts. Returns whether
+    /// Records a harvest; failures keep the last good facts, a link that may
+    /// no longer be harvested loses them. Returns whether
     /// what the API serves changed (the facts, or the status and message).
     pub async fn record_harvest(&self, write: &HarvestWrite<'_>) -> Result<bool, StoreError> {
         // Read outside the transaction: on SQLite, a transaction that reads
@@ -99,9 +109,12 @@ impl Store {
         let previous = harvest_result::Entity::find_by_id(write.subject.to_owned())
             .one(&self.db)
             .await?;
-        let facts_changed = write.fresh.as_ref().is_some_and(|fresh| {
-            previous.as_ref().and_then(|p| p.facts.as_deref()) != Some(fresh.facts)
-        });
+        let stored = previous.as_ref().and_then(|p| p.facts.as_deref());
+        let facts_changed = match &write.facts {
+            FactsWrite::Keep => false,
+            FactsWrite::Replace(fresh) => stored != Some(fresh.facts),
+            FactsWrite::Forget => stored.is_some(),
+        };
         // NOT_MODIFIED after OK serves the same facts: not a change worth a new cache generation.
         let served_status = |status: &str| {
             if status == "NOT_MODIFIED" {
@@ -125,20 +138,28 @@ impl Store {
             harvested_at: Set(write.at),
             ..Default::default()
         };
-        if let Some(fresh) = &write.fresh {
-            row.etag = Set(fresh.etag.map(str::to_owned));
-            row.last_modified = Set(fresh.last_modified.map(str::to_owned));
-            row.facts = Set(Some(fresh.facts.to_owned()));
-            if changed {
-                row.facts_changed_at = Set(Some(write.at));
+        match &write.facts {
+            FactsWrite::Keep => {}
+            FactsWrite::Replace(fresh) => {
+                row.etag = Set(fresh.etag.map(str::to_owned));
+                row.last_modified = Set(fresh.last_modified.map(str::to_owned));
+                row.facts = Set(Some(fresh.facts.to_owned()));
             }
+            FactsWrite::Forget => {
+                row.etag = Set(None);
+                row.last_modified = Set(None);
+                row.facts = Set(None);
+            }
+        }
+        if changed {
+            row.facts_changed_at = Set(Some(write.at));
         }
         let txn = self.db.begin().await?;
         let inserted = match previous {
             Some(_) => false,
             None => {
                 let mut first = row.clone();
-                if write.fresh.is_none() {
+                if matches!(write.facts, FactsWrite::Keep) {
                     first.etag = Set(None);
                     first.last_modified = Set(None);
                     first.facts = Set(None);

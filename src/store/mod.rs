@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sea_orm::DatabaseConnection;
 
 pub use changes::{ChangedSubject, ChangesSince};
-pub use harvest::{FreshFacts, HarvestRecord, HarvestWrite};
+pub use harvest::{FactsWrite, FreshFacts, HarvestRecord, HarvestWrite};
 pub use import::ImportReport;
 pub use links::{DatasetFilter, RepositoryFilter};
 pub use paging::{Page, PageDirection, SortValue};

@@ -1,14 +1,18 @@
 //! A fixture server standing for GitHub, GitLab, data.gouv.fr and PyPI: it
 //! serves `tests/fixtures/*.json` on the paths of the real APIs, honours
 //! `If-None-Match`, and misbehaves on demand (500, hang, 403 with rate-limit
-//! headers, 404, malformed JSON, or holding requests until released).
+//! headers, 404, malformed JSON, a redirect, or holding requests until
+//! released). Beside it, a bare [`Listener`] stands for what a harvest must
+//! not reach or cannot use: it counts the connections it accepts, records
+//! the requests, and answers below or beyond what a client should accept.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use poem::http::StatusCode;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, Listener as _, TcpListener};
 use poem::web::Data;
 use poem::{EndpointExt, IntoResponse, Request, Response, Route, Server, get, handler};
 
@@ -31,6 +35,8 @@ pub enum Fault {
     RateLimited(u64),
     NotFound,
     Malformed,
+    /// 302 to the same path and query under [`TestUpstream::redirect`]'s target.
+    Redirect,
 }
 
 #[derive(Default)]
@@ -38,6 +44,9 @@ struct State {
     /// The fault, and how many more requests it applies to (`None`: all).
     fault: Mutex<Option<(Fault, Option<usize>)>>,
     requests: Mutex<Vec<String>>,
+    headers: Mutex<Vec<(String, poem::http::HeaderMap)>>,
+    /// Where [`Fault::Redirect`] sends requests.
+    redirect_to: Mutex<String>,
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
     /// While set, requests wait for the gate to open.
@@ -64,6 +73,11 @@ fn json(body: &'static str, etag: &str) -> Response {
 async fn serve(request: &Request, state: Data<&Arc<State>>) -> Response {
     let path = request.uri().path().to_owned();
     state.requests.lock().unwrap().push(path.clone());
+    state
+        .headers
+        .lock()
+        .unwrap()
+        .push((path.clone(), request.headers().clone()));
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.most_in_flight.fetch_max(now, Ordering::SeqCst);
     let gate = state.gate.lock().unwrap().clone();
@@ -114,6 +128,18 @@ async fn answer(request: &Request, path: &str, state: &State) -> Response {
             return Response::builder()
                 .content_type("application/json")
                 .body("{\"stargazers_count\": ");
+        }
+        Some(Fault::Redirect) => {
+            let target = state.redirect_to.lock().unwrap().clone();
+            let path_and_query = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or(path);
+            return Response::builder()
+                .status(StatusCode::FOUND)
+                .header("location", format!("{target}{path_and_query}"))
+                .finish();
         }
         None => {}
     }
@@ -200,6 +226,18 @@ impl TestUpstream {
         *self.state.fault.lock().unwrap() = Some((fault, times));
     }
 
+    /// Answers the next `times` requests (`None`: until healed) with a 302
+    /// to the same path under `target` (`scheme://host:port`).
+    pub fn redirect(&self, target: &str, times: Option<usize>) {
+        *self.state.redirect_to.lock().unwrap() = target.to_owned();
+        self.fail(Fault::Redirect, times);
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        port_of(&self.url)
+    }
+
     pub fn heal(&self) {
         *self.state.fault.lock().unwrap() = None;
     }
@@ -228,8 +266,192 @@ impl TestUpstream {
         self.state.requests.lock().unwrap().clone()
     }
 
+    /// The headers of each request so far, with its path.
+    pub fn request_headers(&self) -> Vec<(String, poem::http::HeaderMap)> {
+        self.state.headers.lock().unwrap().clone()
+    }
+
     /// The most requests this server handled at once.
     pub fn most_in_flight(&self) -> usize {
         self.state.most_in_flight.load(Ordering::SeqCst)
     }
+}
+
+fn port_of(url: &str) -> u16 {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.port())
+        .expect("a URL with a port")
+}
+
+/// What a bare [`Listener`] does with each connection, once it has read the
+/// request's head.
+#[derive(Clone, Copy, Debug)]
+pub enum Behaviour {
+    /// Answers 404, empty.
+    NotFound,
+    /// Answers bytes that are not HTTP: another service on the port.
+    NotHttp,
+    /// Answers 200 with an HTML page: another web service on the port.
+    Html,
+    /// Answers 200 with a body of `bytes`, chunked without a length or with
+    /// its length declared, sent a piece at a time from one small buffer
+    /// until sent or the client closes the connection.
+    Stream { bytes: u64, declared: bool },
+}
+
+/// How far one streamed answer went.
+#[derive(Clone, Copy, Debug)]
+pub struct Streamed {
+    /// Body bytes the socket accepted.
+    pub sent: u64,
+    /// Whether the whole body was sent.
+    pub complete: bool,
+}
+
+#[derive(Default)]
+struct ListenerState {
+    accepted: AtomicUsize,
+    requests: Mutex<Vec<String>>,
+    streams: Mutex<Vec<Streamed>>,
+}
+
+/// A bare TCP listener on 127.0.0.1.
+pub struct Listener {
+    pub url: String,
+    state: Arc<ListenerState>,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Listener {
+    pub async fn start(behaviour: Behaviour) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a listener");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let state = Arc::new(ListenerState::default());
+        let served = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                served.accepted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(handle(socket, behaviour, Arc::clone(&served)));
+            }
+        });
+        Self {
+            url,
+            state,
+            _task: task,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>` where nothing listens.
+    pub fn closed_port() -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+        format!("http://{}", listener.local_addr().unwrap())
+    }
+
+    pub fn port(&self) -> u16 {
+        port_of(&self.url)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.state.accepted.load(Ordering::SeqCst)
+    }
+
+    /// The head (request line and headers) of each request so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.state.requests.lock().unwrap().clone()
+    }
+
+    /// The streamed answers that have ended, sent in full or cut short.
+    pub fn streamed(&self) -> Vec<Streamed> {
+        self.state.streams.lock().unwrap().clone()
+    }
+}
+
+/// The request's head: up to the blank line, the end of input or 64 KiB.
+async fn read_head(socket: &mut tokio::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match socket.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+async fn handle(
+    mut socket: tokio::net::TcpStream,
+    behaviour: Behaviour,
+    state: Arc<ListenerState>,
+) {
+    let head = read_head(&mut socket).await;
+    state.requests.lock().unwrap().push(head);
+    let _ = match behaviour {
+        Behaviour::NotFound => {
+            socket
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                )
+                .await
+        }
+        Behaviour::NotHttp => {
+            socket
+                .write_all(b"SSH-2.0-OpenSSH_9.6\r\nInvalid SSH identification string.\r\n")
+                .await
+        }
+        Behaviour::Html => {
+            let page = "<!doctype html><title>Admin</title><h1>Internal administration</h1>";
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            socket.write_all(answer.as_bytes()).await
+        }
+        Behaviour::Stream { bytes, declared } => {
+            let streamed = stream(&mut socket, bytes, declared).await;
+            state.streams.lock().unwrap().push(streamed);
+            Ok(())
+        }
+    };
+    let _ = socket.shutdown().await;
+}
+
+async fn stream(socket: &mut tokio::net::TcpStream, bytes: u64, declared: bool) -> Streamed {
+    let length = if declared {
+        format!("content-length: {bytes}")
+    } else {
+        "transfer-encoding: chunked".to_owned()
+    };
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n{length}\r\nconnection: close\r\n\r\n"
+    );
+    let mut streamed = Streamed {
+        sent: 0,
+        complete: false,
+    };
+    if socket.write_all(head.as_bytes()).await.is_err() {
+        return streamed;
+    }
+    let piece = [b' '; 64 * 1024];
+    while streamed.sent < bytes {
+        let n = piece.len().min((bytes - streamed.sent) as usize);
+        let written = if declared {
+            socket.write_all(&piece[..n]).await
+        } else {
+            let mut chunk = format!("{n:x}\r\n").into_bytes();
+            chunk.extend_from_slice(&piece[..n]);
+            chunk.extend_from_slice(b"\r\n");
+            socket.write_all(&chunk).await
+        };
+        if written.is_err() {
+            return streamed;
+        }
+        streamed.sent += n as u64;
+    }
+    streamed.complete = declared || socket.write_all(b"0\r\n\r\n").await.is_ok();
+    streamed
 }
