@@ -1,6 +1,6 @@
 //! A Redis server of the test's own, on a free port, that the test can stop
-//! and start again, pause, or bring back from a snapshot (the shared one on
-//! 6379 must stay up for other tests).
+//! and start again, empty or from a snapshot (the shared one on 6379 must
+//! stay up for other tests).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -63,34 +63,15 @@ impl TestRedis {
     }
 
     /// Writes what the server holds now to disk: [`TestRedis::resume`]
-    /// starts from it after a [`TestRedis::stop`], as a Redis restored from a
-    /// backup or failed over to a replica that lagged would.
+    /// starts from it after a [`TestRedis::stop`], as a Redis restarted with
+    /// persistence, restored from a backup, or failed over to a replica that
+    /// lagged would.
     pub fn snapshot(&self) {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         let mut reply = [0u8; 5];
         stream.write_all(b"SAVE\r\n").unwrap();
         stream.read_exact(&mut reply).unwrap();
         assert_eq!(&reply, b"+OK\r\n");
-    }
-
-    /// Stops the server's process (SIGSTOP): connections stay open and
-    /// nothing answers, as when a network partition or a stalled host cuts
-    /// Redis off; [`TestRedis::unpause`] brings it back with all it held.
-    pub fn pause(&self) {
-        self.signal("-STOP");
-    }
-
-    pub fn unpause(&self) {
-        self.signal("-CONT");
-    }
-
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().expect("a running server").id();
-        let status = Command::new("kill")
-            .args([signal, &pid.to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill {signal} {pid}");
     }
 
     fn answers(&self) -> bool {
