@@ -810,6 +810,35 @@ mod tests {
     }
 
     #[test]
+    fn a_state_redis_needs_the_answers_one_and_ages_must_be_positive() {
+        let error = Config::from_vars(vars(&[(
+            "CATALOGUE_REDIS_STATE_URL",
+            "redis://redis-state:6379",
+        )]))
+        .unwrap_err();
+        assert!(error.to_string().contains("CATALOGUE_REDIS_URL"), "{error}");
+        let both = Config::from_vars(vars(&[
+            ("CATALOGUE_REDIS_URL", "redis://redis:6379"),
+            ("CATALOGUE_REDIS_STATE_URL", "redis://redis-state:6379"),
+            ("CATALOGUE_PERSISTED_QUERIES_CLIENT_BYTES", "2048"),
+            ("CATALOGUE_SIGNIN_RATE_LIMIT_BURST", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(both.persisted_queries_client_bytes, 2048);
+        assert_eq!(both.signin_rate_limit_burst, 3);
+        for variable in [
+            "CATALOGUE_CACHE_MEMORY_MAX_AGE_SECONDS",
+            "CATALOGUE_PERSISTED_QUERY_TTL_SECONDS",
+        ] {
+            let error = Config::from_vars(vars(&[(variable, "0")])).unwrap_err();
+            assert!(
+                error.to_string().contains("at least 1"),
+                "{variable}: {error}"
+            );
+        }
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_refused_with_their_name() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("gateway.toml");

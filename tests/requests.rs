@@ -525,7 +525,11 @@ async fn redis_command(url: &str, command: &[&str]) -> redis::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_hold_while_redis_refuses_writes_or_is_gone() {
     let full = common::redis::TestRedis::start();
-    redis_command(&full.url(), &["CONFIG", "SET", "maxmemory-policy", "noeviction"]).await;
+    redis_command(
+        &full.url(),
+        &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+    )
+    .await;
     redis_command(&full.url(), &["CONFIG", "SET", "maxmemory", "1"]).await;
     let app = limited_on(full.url()).await;
     let expected: Vec<u16> = [vec![200; 5], vec![429; 10]].concat();
@@ -544,7 +548,11 @@ async fn rate_limits_hold_while_redis_refuses_writes_or_is_gone() {
 async fn evicting_answers_does_not_evict_rate_limits() {
     let answers = common::redis::TestRedis::start();
     let state = common::redis::TestRedis::start();
-    redis_command(&answers.url(), &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"]).await;
+    redis_command(
+        &answers.url(),
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    )
+    .await;
     let (answers_url, state_url) = (answers.url(), state.url());
     let app = gateway(move |config| {
         config.rate_limit_per_minute = 1;
@@ -562,10 +570,9 @@ async fn evicting_answers_does_not_evict_rate_limits() {
     .await;
     assert_eq!(registered.status, 200, "{}", registered.body);
     let keys = |url: String| async move {
-        let keys: Vec<String> = redis::FromRedisValue::from_redis_value(
-            redis_command(&url, &["KEYS", "*"]).await,
-        )
-        .unwrap();
+        let keys: Vec<String> =
+            redis::FromRedisValue::from_redis_value(redis_command(&url, &["KEYS", "*"]).await)
+                .unwrap();
         keys
     };
     let kinds = |keys: &[String], kind: &str| keys.iter().filter(|k| k.contains(kind)).count();

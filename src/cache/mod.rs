@@ -273,12 +273,9 @@ impl ResponseCache {
         let result = self.answers.store.bump_generation().await;
         if self.answers.outcome(result).is_some() {
             // A miss since this bump started may be of a write it came before.
-            let _ = self.bump_pending.compare_exchange(
-                missed,
-                0,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+            let _ =
+                self.bump_pending
+                    .compare_exchange(missed, 0, Ordering::AcqRel, Ordering::Acquire);
         }
         self.bump_pending.load(Ordering::Acquire) == 0
     }
