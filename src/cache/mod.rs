@@ -147,7 +147,7 @@ impl Guarded {
                 let now = (self.clock.elapsed().as_millis() as u64).max(1);
                 self.failed_at_ms.store(now, Ordering::Relaxed);
                 if !self.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(cache = self.store.kind(), %error, "the cache fails; answering from the database, counting rate limits in process");
+                    tracing::warn!(cache = self.store.kind(), %error, "the cache fails; answering without it, counting rate limits in process");
                 }
                 None
             }

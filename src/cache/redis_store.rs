@@ -105,20 +105,21 @@ end
 return 0
 "#;
 
-/// Moves the generation at `key` past `floor` (a generation seen before)
-/// and past every generation counted before, unless another replica did.
+/// Moves the generation at `key` above `seen` (answers kept here may be
+/// stamped with it) and past every generation counted before, unless
+/// another replica did.
 pub(super) async fn raise_generation(
     connection: &mut impl redis::aio::ConnectionLike,
     key: &str,
-    floor: u64,
+    seen: u64,
 ) -> Result<u64, redis::RedisError> {
     tracing::warn!(
         "Redis holds an older catalogue generation than this gateway saw (restored or failed over): moving it past every earlier one"
     );
     redis::Script::new(RAISE)
         .key(key)
-        .arg(floor)
-        .arg(fresh_generation().max(floor))
+        .arg(seen + 1)
+        .arg(fresh_generation().max(seen + 1))
         .invoke_async(connection)
         .await
 }
