@@ -159,6 +159,11 @@ impl Refusal {
             status = self.status.as_u16(),
             "sign-in step refused"
         );
+        self.render(request)
+    }
+
+    /// The answer, without a log line (a flood of them must not flood the log).
+    fn render(self, request: &Request) -> Response {
         let wants_html = request
             .header(header::ACCEPT)
             .is_some_and(|accept| accept.contains("text/html"));
@@ -202,7 +207,7 @@ async fn over_the_limit(state: &AppState, request: &Request) -> Option<Response>
             "rate_limited",
             format!("too many sign-in requests from this address; retry in {retry_after} s"),
         )
-        .into_response(request)
+        .render(request)
         .with_header(header::RETRY_AFTER, retry_after.to_string())
         .into_response(),
     )
