@@ -29,8 +29,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 pub use key::{Scope, cache_key, normalise};
-pub use memory::{Buckets, MemoryStore};
+pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
+
+use memory::Buckets;
 
 /// Why the cache store did not answer.
 #[derive(Debug, thiserror::Error)]
