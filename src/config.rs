@@ -89,6 +89,10 @@ pub struct Config {
     pub proconnect_introspection_clients: Vec<String>,
     /// `redis://…`: the response cache shared by every replica; unset: in-process.
     pub redis_url: Option<Secret>,
+    /// `redis://…` of a Redis that never evicts (`noeviction`), for rate-limit
+    /// buckets and persisted queries, apart from answers an LRU Redis may
+    /// evict; unset: `redis_url`'s.
+    pub redis_state_url: Option<Secret>,
     /// Prefix of the gateway's Redis keys (deployments may share a Redis).
     pub redis_prefix: String,
     /// How long Redis may take to answer before the cache is skipped, in milliseconds.
@@ -101,6 +105,10 @@ pub struct Config {
     /// Size of the in-process response cache (with Redis: of the answers
     /// also kept in process), in bytes.
     pub cache_memory_bytes: u64,
+    /// With Redis: how long an answer kept in process is served before
+    /// Redis's copy is read again, in seconds (bounds how long a write whose
+    /// generation bump reached no replica can go unseen).
+    pub cache_memory_max_age_seconds: u64,
     /// `max-age` of public answers to GET requests, for browsers and CDNs, in seconds.
     pub http_max_age_seconds: u64,
     /// Deepest selection accepted.
@@ -126,10 +134,20 @@ pub struct Config {
     pub persisted_queries_file: Option<PathBuf>,
     /// How long a document registered by automatic persisted queries is kept, in seconds.
     pub persisted_query_ttl_seconds: u64,
+    /// Bytes of automatically persisted documents one client (agent, else
+    /// address) may have kept at once; beyond, documents run but are not kept.
+    pub persisted_queries_client_bytes: u64,
+    /// Bytes of automatically persisted documents kept at once, all clients together.
+    pub persisted_queries_max_bytes: u64,
     /// Requests per minute each caller (agent `sub`, else client IP) may make; 0: no limit.
     pub rate_limit_per_minute: u64,
     /// Requests a caller may make at once above the steady rate.
     pub rate_limit_burst: u64,
+    /// Requests per minute each client address may make to `/auth/*`
+    /// (each sign-in writes a row); 0: no limit.
+    pub signin_rate_limit_per_minute: u64,
+    /// Requests to `/auth/*` a client address may make at once above the steady rate.
+    pub signin_rate_limit_burst: u64,
     /// The gateway runs behind one reverse proxy that appends the client's
     /// address to `X-Forwarded-For`: rate limits use that address.
     pub trust_forwarded_for: bool,
@@ -234,11 +252,13 @@ impl Default for Config {
             signin_redirect_origins: Vec::new(),
             proconnect_introspection_clients: Vec::new(),
             redis_url: None,
+            redis_state_url: None,
             redis_prefix: "catalogue:".to_owned(),
             redis_timeout_ms: 250,
             cache_answers: true,
             cache_ttl_seconds: 300,
             cache_memory_bytes: 64 * 1024 * 1024,
+            cache_memory_max_age_seconds: 60,
             http_max_age_seconds: 60,
             max_depth: 10,
             max_complexity: 1000,
@@ -250,9 +270,13 @@ impl Default for Config {
             introspection: true,
             persisted_only: false,
             persisted_queries_file: None,
-            persisted_query_ttl_seconds: 7 * 24 * 3600,
+            persisted_query_ttl_seconds: 24 * 3600,
+            persisted_queries_client_bytes: 1024 * 1024,
+            persisted_queries_max_bytes: 32 * 1024 * 1024,
             rate_limit_per_minute: 600,
             rate_limit_burst: 100,
+            signin_rate_limit_per_minute: 60,
+            signin_rate_limit_burst: 20,
             trust_forwarded_for: false,
             cors_origins: vec!["*".to_owned()],
             github_api_url: "https://api.github.com".to_owned(),
@@ -377,6 +401,7 @@ impl Config {
                 self.proconnect_introspection_clients = list(value)
             }
             "REDIS_URL" => self.redis_url = non_empty(value).map(Secret),
+            "REDIS_STATE_URL" => self.redis_state_url = non_empty(value).map(Secret),
             "REDIS_PREFIX" => self.redis_prefix = value.to_owned(),
             "REDIS_TIMEOUT_MS" => {
                 self.redis_timeout_ms = value
@@ -389,6 +414,9 @@ impl Config {
                 self.cache_memory_bytes = value
                     .parse()
                     .map_err(|e| bad(format!("`{value}` is not a byte count ({e})")))?
+            }
+            "CACHE_MEMORY_MAX_AGE_SECONDS" => {
+                self.cache_memory_max_age_seconds = seconds(value).map_err(bad)?
             }
             "HTTP_MAX_AGE_SECONDS" => self.http_max_age_seconds = seconds(value).map_err(bad)?,
             "MAX_DEPTH" => self.max_depth = count(value).map_err(bad)?,
@@ -406,8 +434,24 @@ impl Config {
             "PERSISTED_QUERY_TTL_SECONDS" => {
                 self.persisted_query_ttl_seconds = seconds(value).map_err(bad)?
             }
+            "PERSISTED_QUERIES_CLIENT_BYTES" => {
+                self.persisted_queries_client_bytes = value
+                    .parse()
+                    .map_err(|e| bad(format!("`{value}` is not a byte count ({e})")))?
+            }
+            "PERSISTED_QUERIES_MAX_BYTES" => {
+                self.persisted_queries_max_bytes = value
+                    .parse()
+                    .map_err(|e| bad(format!("`{value}` is not a byte count ({e})")))?
+            }
             "RATE_LIMIT_PER_MINUTE" => self.rate_limit_per_minute = seconds(value).map_err(bad)?,
             "RATE_LIMIT_BURST" => self.rate_limit_burst = seconds(value).map_err(bad)?,
+            "SIGNIN_RATE_LIMIT_PER_MINUTE" => {
+                self.signin_rate_limit_per_minute = seconds(value).map_err(bad)?
+            }
+            "SIGNIN_RATE_LIMIT_BURST" => {
+                self.signin_rate_limit_burst = seconds(value).map_err(bad)?
+            }
             "TRUST_FORWARDED_FOR" => self.trust_forwarded_for = flag(value).map_err(bad)?,
             "CORS_ORIGINS" => self.cors_origins = list(value),
             "GITHUB_API_URL" => self.github_api_url = value.trim().to_owned(),
@@ -455,13 +499,15 @@ impl Config {
                      CATALOGUE_PROCONNECT_REDIRECT_URL, CATALOGUE_PROCONNECT_SCOPES, CATALOGUE_PROCONNECT_ACR_VALUES, \
                      CATALOGUE_PROCONNECT_SIGNING_ALG, CATALOGUE_SIGNIN_REDIRECT_ORIGINS, \
                      CATALOGUE_PROCONNECT_INTROSPECTION_CLIENTS, \
-                     CATALOGUE_REDIS_URL, CATALOGUE_REDIS_PREFIX, CATALOGUE_REDIS_TIMEOUT_MS, \
-                     CATALOGUE_CACHE_ANSWERS, CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_HTTP_MAX_AGE_SECONDS, \
+                     CATALOGUE_REDIS_URL, CATALOGUE_REDIS_STATE_URL, CATALOGUE_REDIS_PREFIX, CATALOGUE_REDIS_TIMEOUT_MS, \
+                     CATALOGUE_CACHE_ANSWERS, CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_CACHE_MEMORY_MAX_AGE_SECONDS, CATALOGUE_HTTP_MAX_AGE_SECONDS, \
                      CATALOGUE_MAX_DEPTH, CATALOGUE_MAX_COMPLEXITY, CATALOGUE_MAX_ALIASES, CATALOGUE_MAX_ROOT_FIELDS, \
                      CATALOGUE_MAX_SELECTIONS, CATALOGUE_MAX_FRAGMENT_DEPTH, \
                      CATALOGUE_MAX_BATCH, CATALOGUE_INTROSPECTION, CATALOGUE_PERSISTED_ONLY, \
                      CATALOGUE_PERSISTED_QUERIES_FILE, CATALOGUE_PERSISTED_QUERY_TTL_SECONDS, \
-                     CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, CATALOGUE_TRUST_FORWARDED_FOR, \
+                     CATALOGUE_PERSISTED_QUERIES_CLIENT_BYTES, CATALOGUE_PERSISTED_QUERIES_MAX_BYTES, \
+                     CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, \
+                     CATALOGUE_SIGNIN_RATE_LIMIT_PER_MINUTE, CATALOGUE_SIGNIN_RATE_LIMIT_BURST, CATALOGUE_TRUST_FORWARDED_FOR, \
                      CATALOGUE_CORS_ORIGINS, CATALOGUE_GITHUB_API_URL, CATALOGUE_GITLAB_API_URL, \
                      CATALOGUE_GITLAB_INSTANCES, CATALOGUE_DATAGOUV_API_URL, CATALOGUE_PYPI_URL, CATALOGUE_GITHUB_TOKEN, CATALOGUE_GITLAB_TOKEN, \
                      CATALOGUE_HARVEST_CONCURRENCY_PER_HOST, CATALOGUE_HARVEST_TIMEOUT_SECONDS, \
@@ -544,13 +590,23 @@ impl Config {
             )));
         }
         self.check_signin()?;
-        if let Some(url) = &self.redis_url
-            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
-        {
-            return Err(ConfigError::Conflict(format!(
-                "redis_url `{}` is neither redis://… nor rediss://…",
-                redact_password(url.expose())
-            )));
+        for (name, url) in [
+            ("redis_url", &self.redis_url),
+            ("redis_state_url", &self.redis_state_url),
+        ] {
+            if let Some(url) = url
+                && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+            {
+                return Err(ConfigError::Conflict(format!(
+                    "{name} `{}` is neither redis://… nor rediss://…",
+                    redact_password(url.expose())
+                )));
+            }
+        }
+        if self.redis_state_url.is_some() && self.redis_url.is_none() {
+            return Err(ConfigError::Conflict(
+                "redis_state_url is set without redis_url: set CATALOGUE_REDIS_URL too (answers are cached there)".into(),
+            ));
         }
         if self.persisted_only && self.persisted_queries_file.is_none() {
             return Err(ConfigError::Conflict(
@@ -593,9 +649,14 @@ impl Config {
                 self.harvest_max_body_bytes
             )));
         }
-        if self.cache_ttl_seconds == 0 {
+        if self.cache_ttl_seconds == 0 || self.cache_memory_max_age_seconds == 0 {
             return Err(ConfigError::Conflict(
-                "cache_ttl_seconds must be at least 1".into(),
+                "cache_ttl_seconds and cache_memory_max_age_seconds must be at least 1".into(),
+            ));
+        }
+        if self.persisted_query_ttl_seconds == 0 {
+            return Err(ConfigError::Conflict(
+                "persisted_query_ttl_seconds must be at least 1".into(),
             ));
         }
         if self.max_body_bytes < 1024 {
@@ -812,6 +873,35 @@ mod tests {
         assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(config.max_body_bytes, 8192);
         assert_eq!(config.database_url, Config::default().database_url);
+    }
+
+    #[test]
+    fn a_state_redis_needs_the_answers_one_and_ages_must_be_positive() {
+        let error = Config::from_vars(vars(&[(
+            "CATALOGUE_REDIS_STATE_URL",
+            "redis://redis-state:6379",
+        )]))
+        .unwrap_err();
+        assert!(error.to_string().contains("CATALOGUE_REDIS_URL"), "{error}");
+        let both = Config::from_vars(vars(&[
+            ("CATALOGUE_REDIS_URL", "redis://redis:6379"),
+            ("CATALOGUE_REDIS_STATE_URL", "redis://redis-state:6379"),
+            ("CATALOGUE_PERSISTED_QUERIES_CLIENT_BYTES", "2048"),
+            ("CATALOGUE_SIGNIN_RATE_LIMIT_BURST", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(both.persisted_queries_client_bytes, 2048);
+        assert_eq!(both.signin_rate_limit_burst, 3);
+        for variable in [
+            "CATALOGUE_CACHE_MEMORY_MAX_AGE_SECONDS",
+            "CATALOGUE_PERSISTED_QUERY_TTL_SECONDS",
+        ] {
+            let error = Config::from_vars(vars(&[(variable, "0")])).unwrap_err();
+            assert!(
+                error.to_string().contains("at least 1"),
+                "{variable}: {error}"
+            );
+        }
     }
 
     #[test]

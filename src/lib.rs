@@ -205,21 +205,32 @@ fn follow_catalogue_changes(
     });
 }
 
-/// The response cache: Redis when configured, in-process otherwise.
+/// The response cache: Redis when configured, in-process otherwise; rate
+/// limits and persisted queries in a Redis of their own when configured.
 pub async fn response_cache(config: &Config) -> Result<cache::ResponseCache, StartError> {
+    let ttl = Duration::from_secs(config.cache_ttl_seconds);
+    let timeout = Duration::from_millis(config.redis_timeout_ms);
     let store: std::sync::Arc<dyn cache::CacheStore> = match &config.redis_url {
         Some(url) => std::sync::Arc::new(cache::RedisStore::new(
             url.expose(),
             &config.redis_prefix,
-            Duration::from_millis(config.redis_timeout_ms),
+            timeout,
             config.cache_memory_bytes,
+            ttl.min(Duration::from_secs(config.cache_memory_max_age_seconds)),
         )?),
         None => std::sync::Arc::new(cache::MemoryStore::new(config.cache_memory_bytes)),
     };
-    Ok(cache::ResponseCache::new(
-        store,
-        Duration::from_secs(config.cache_ttl_seconds),
-    ))
+    let cache = cache::ResponseCache::new(store, ttl);
+    Ok(match &config.redis_state_url {
+        Some(url) => cache.with_state_store(std::sync::Arc::new(cache::RedisStore::new(
+            url.expose(),
+            &config.redis_prefix,
+            timeout,
+            0,
+            ttl,
+        )?)),
+        None => cache,
+    })
 }
 
 /// The gateway's own issuer: its public URL and its signing keys (from the

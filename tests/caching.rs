@@ -1,6 +1,8 @@
 //! The response cache, in process and in a real Redis: hits after misses,
 //! answers never crossing between callers who may see different things,
-//! invalidation across two gateways sharing Redis, and HTTP caching headers.
+//! invalidation across two gateways sharing Redis (also when Redis missed a
+//! write or comes back older), answers kept in process aging out, and HTTP
+//! caching headers.
 
 mod common;
 
@@ -65,6 +67,82 @@ impl Setup {
             },
         )
         .await
+    }
+
+    /// A gateway on the private Redis at `url`, serving an answer it keeps
+    /// in process for `memory_max_age_seconds` at most.
+    async fn gateway_on(
+        &self,
+        database: TestDatabase,
+        url: &str,
+        memory_max_age_seconds: u64,
+    ) -> TestApp {
+        let key_file = self.key_file.clone();
+        let url = url.to_owned();
+        TestApp::spawn_configured(
+            database,
+            Some(catalogue_dir()),
+            move |config: &mut Config| {
+                config.dev_auth = true;
+                config.dev_key_file = key_file;
+                config.rate_limit_per_minute = 0;
+                config.redis_url = Some(Secret::new(url));
+                config.cache_memory_max_age_seconds = memory_max_age_seconds;
+            },
+        )
+        .await
+    }
+
+    /// Makes cartiflette agents-only through `app`, as an administrator.
+    async fn make_cartiflette_agents_only(&self, app: &TestApp) {
+        let admin = self.token("admin@numerique.gouv.fr", true);
+        let (_, _, read) = app
+            .query_as(
+                &admin,
+                "{ project(slug: \"cartiflette\") { version } }",
+                json!({}),
+            )
+            .await;
+        let (status, _, answer) = app
+            .query_as(
+                &admin,
+                "mutation($v: Int!) { updateProject(slug: \"cartiflette\", input: {visibility: AGENTS}, expectedVersion: $v) { project { visibility } } }",
+                json!({ "v": read["data"]["project"]["version"] }),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            answer["data"]["updateProject"]["project"]["visibility"], "AGENTS",
+            "{answer}"
+        );
+    }
+}
+
+/// The slugs anonymous callers may list.
+const SLUGS: &str = "{ projects(first: 50) { edges { node { slug } } } }";
+
+fn lists(answer: &Answer, slug: &str) -> bool {
+    let edges = answer.body["data"]["projects"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a list of projects: {}", answer.body));
+    edges.iter().any(|edge| edge["node"]["slug"] == slug)
+}
+
+/// Asks `app` for [`SLUGS`] until its cache answers (the database answers
+/// while the cache cannot say) without cartiflette.
+async fn until_cartiflette_is_gone(app: &TestApp, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let answer = get(app, SLUGS, None, None).await;
+        if answer.header("x-cache").is_some() && !lists(&answer, "cartiflette") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still lists cartiflette ({:?})",
+            answer.header("x-cache")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 
@@ -271,7 +349,144 @@ async fn http_caching_headers_and_conditional_requests() {
     assert_eq!(failed.header("x-cache"), None, "errors are not kept");
 }
 
-on_both_backends!(a_write_through_one_gateway_is_seen_through_the_other);
+/// Redis is down while one replica writes, and comes back with what it
+/// held on disk, the generation from before the write included. The writer
+/// remembered the bump Redis missed and makes it as soon as Redis answers
+/// again, though it serves no request: the other replica stops serving the
+/// answer it keeps in process (for an hour here, so that only the
+/// generation can tell it of the write), and Redis's copy.
+async fn a_write_redis_missed_reaches_the_other_replica_once_redis_is_back(backend: Backend) {
+    let setup = Setup::new();
+    let mut redis = common::redis::TestRedis::start();
+    let writer = setup
+        .gateway_on(TestDatabase::create(backend).await, &redis.url(), 3600)
+        .await;
+    let reader = setup
+        .gateway_on(writer.database.shared(), &redis.url(), 3600)
+        .await;
+    common::redis::wait_until_tracked(&reader).await;
+    for app in [&writer, &reader] {
+        get(app, SLUGS, None, None).await;
+        let kept = get(app, SLUGS, None, None).await;
+        assert_eq!(kept.header("x-cache"), Some("HIT"));
+        assert!(lists(&kept, "cartiflette"), "{}", kept.body);
+    }
+
+    redis.snapshot();
+    redis.stop();
+    setup.make_cartiflette_agents_only(&writer).await;
+    redis.resume();
+
+    until_cartiflette_is_gone(&reader, "the other replica").await;
+    let again = get(&reader, SLUGS, None, None).await;
+    assert_eq!(again.header("x-cache"), Some("HIT"));
+    assert!(!lists(&again, "cartiflette"), "{}", again.body);
+}
+
+/// Redis comes back with an older generation than the replicas saw
+/// (restored from a snapshot taken before a write, or failed over to a
+/// replica that lagged), holding an answer from before the write stamped
+/// with it: the replicas that knew a newer generation move it past every
+/// earlier one, and that answer is never served again.
+async fn a_redis_back_with_an_older_generation_does_not_revive_older_answers(backend: Backend) {
+    let setup = Setup::new();
+    let mut redis = common::redis::TestRedis::start();
+    let writer = setup
+        .gateway_on(TestDatabase::create(backend).await, &redis.url(), 3600)
+        .await;
+    let reader = setup
+        .gateway_on(writer.database.shared(), &redis.url(), 3600)
+        .await;
+    common::redis::wait_until_tracked(&reader).await;
+    for app in [&writer, &reader] {
+        get(app, SLUGS, None, None).await;
+        assert_eq!(
+            get(app, SLUGS, None, None).await.header("x-cache"),
+            Some("HIT")
+        );
+    }
+    redis.snapshot();
+    setup.make_cartiflette_agents_only(&writer).await;
+    until_cartiflette_is_gone(&reader, "the other replica").await;
+
+    redis.stop();
+    redis.resume();
+    for app in [&reader, &writer] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let cached = loop {
+            let answer = get(app, SLUGS, None, None).await;
+            if answer.header("x-cache").is_some() {
+                break answer;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the gateway never reconnected"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert!(!lists(&cached, "cartiflette"), "{}", cached.body);
+        let again = get(app, SLUGS, None, None).await;
+        assert_eq!(again.header("x-cache"), Some("HIT"));
+        assert!(!lists(&again, "cartiflette"), "{}", again.body);
+    }
+}
+
+on_both_backends!(
+    a_write_through_one_gateway_is_seen_through_the_other,
+    a_write_redis_missed_reaches_the_other_replica_once_redis_is_back,
+    a_redis_back_with_an_older_generation_does_not_revive_older_answers,
+);
+
+/// An answer kept in process is served for `CATALOGUE_CACHE_MEMORY_MAX_AGE_SECONDS`
+/// at most: a change the generation never heard of (made in the database
+/// directly here, its answer gone from Redis as an LRU Redis evicts it)
+/// shows once the copy has aged out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_kept_in_process_age_out() {
+    let setup = Setup::new();
+    let redis = common::redis::TestRedis::start();
+    let app = setup
+        .gateway_on(TestDatabase::create(Backend::Sqlite).await, &redis.url(), 1)
+        .await;
+    let read = "{ project(slug: \"poufdoc\") { summary } }";
+    get(&app, read, None, None).await;
+    let kept = get(&app, read, None, None).await;
+    assert_eq!(kept.header("x-cache"), Some("HIT"));
+
+    let database = app.database.connect().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &database,
+        "UPDATE project SET summary = 'Changé sans que le cache le sache.' WHERE slug = 'poufdoc'",
+    )
+    .await
+    .unwrap();
+    let mut connection = redis_connection(&redis.url()).await;
+    let answers: Vec<String> = redis::cmd("KEYS")
+        .arg("*answer:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 1);
+    let _: u64 = redis::cmd("DEL")
+        .arg(&answers)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let answer = get(&app, read, None, None).await;
+        if answer.body["data"]["project"]["summary"] == "Changé sans que le cache le sache." {
+            break;
+        }
+        assert_eq!(answer.header("x-cache"), Some("HIT"), "{}", answer.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the copy kept in process never aged out"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
 
 /// A gateway whose cache is the Redis at `url` (rate limiting off: only
 /// the answer cache talks to Redis).

@@ -229,6 +229,39 @@ fn the_compose_file_is_a_valid_compose_file_wiring_postgres_and_redis() {
     assert_eq!(gateway["healthcheck"]["test"][2], "healthcheck");
 }
 
+/// Answers in an LRU Redis, rate-limit buckets and persisted queries in one
+/// that never evicts: a flood of answers cannot free anyone from a limit.
+#[test]
+fn the_compose_file_keeps_rate_limits_where_answers_cannot_evict_them() {
+    let text = std::fs::read_to_string(repository().join("deploy/compose.yaml")).unwrap();
+    let raw: Value = serde_yaml_ng::from_str(&text).unwrap();
+    let environment = &raw["services"]["gateway"]["environment"];
+    assert_eq!(
+        environment["CATALOGUE_REDIS_STATE_URL"],
+        "redis://redis-state:6379"
+    );
+    assert_eq!(
+        raw["services"]["gateway"]["depends_on"]["redis-state"]["condition"],
+        "service_healthy"
+    );
+    let policy = |service: &str| {
+        let command: Vec<&str> = raw["services"][service]["command"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|part| part.as_str().unwrap())
+            .collect();
+        let at = command
+            .iter()
+            .position(|part| *part == "--maxmemory-policy")
+            .unwrap_or_else(|| panic!("{service} has no --maxmemory-policy"));
+        assert!(command.contains(&"--maxmemory"), "{service}: {command:?}");
+        command[at + 1].to_owned()
+    };
+    assert_eq!(policy("redis"), "allkeys-lru");
+    assert_eq!(policy("redis-state"), "noeviction");
+}
+
 #[test]
 fn the_dockerfile_builds_in_stages_and_runs_as_a_user_with_a_healthcheck() {
     let text = std::fs::read_to_string(repository().join("deploy/Dockerfile")).unwrap();

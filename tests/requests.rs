@@ -1,6 +1,7 @@
-//! What a request may be: persisted queries (automatic, and the allow-list
-//! mode), operation limits checked before any resolver runs, batches, rate
-//! limits with Retry-After, and CORS.
+//! What a request may be: persisted queries (automatic, bounded per client
+//! and in all, and the allow-list mode), operation limits checked before any
+//! resolver runs, batches, rate limits with Retry-After (holding while Redis
+//! fails, apart from answers' eviction), and CORS.
 
 mod common;
 
@@ -119,6 +120,121 @@ async fn automatic_persisted_queries_in_redis() {
         jsonwebtoken::get_current_timestamp()
     );
     automatic_persisted_queries_round_trip(Some(prefix)).await;
+}
+
+/// A document of its own for each `n`, all of one length.
+fn numbered(n: usize) -> String {
+    format!("query Q{n:04} {{ projects(first: 2) {{ totalCount }} }}")
+}
+
+/// Registers `document` from the client `address` (behind a trusted proxy);
+/// the answer, which must have run.
+async fn register_from(app: &TestApp, address: &str, document: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(app.url("/graphql"))
+        .header("x-forwarded-for", address)
+        .json(&json!({ "query": document, "extensions": persisted(&sha256_hex(document)) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["data"]["projects"]["totalCount"], 7, "{answer}");
+    assert!(answer.get("errors").is_none(), "{answer}");
+    answer
+}
+
+/// Whether the gateway knows `document` by its hash.
+async fn kept(app: &TestApp, document: &str) -> bool {
+    let answer = post(
+        app,
+        &json!({ "extensions": persisted(&sha256_hex(document)) }),
+        None,
+    )
+    .await;
+    match answer.code() {
+        "" => {
+            assert_eq!(answer.body["data"]["projects"]["totalCount"], 7);
+            true
+        }
+        "PERSISTED_QUERY_NOT_FOUND" => false,
+        code => panic!("{code}: {}", answer.body),
+    }
+}
+
+/// `Some(limit)` when the answer says its document was not kept, and which bound it met.
+fn not_kept(answer: &Value) -> Option<&str> {
+    let note = answer.get("extensions")?.get("persistedQuery")?;
+    assert_eq!(note["kept"], false, "{answer}");
+    assert_eq!(note["code"], "PERSISTED_QUERY_LIMIT_EXCEEDED", "{answer}");
+    note["limit"].as_str()
+}
+
+/// One client registers 120 documents: those past its bound run and say
+/// they are not kept, and are not; other clients have bounds of their own
+/// until all documents together reach theirs.
+async fn persisted_documents_are_bounded_per_client_and_in_all(redis_prefix: Option<String>) {
+    let size = numbered(0).len() as u64;
+    let app = gateway(|config| {
+        config.rate_limit_per_minute = 0;
+        config.trust_forwarded_for = true;
+        config.persisted_queries_client_bytes = 5 * size;
+        config.persisted_queries_max_bytes = 12 * size;
+        if let Some(prefix) = redis_prefix {
+            config.redis_url = Some(Secret::new(REDIS));
+            config.redis_prefix = prefix;
+        }
+    })
+    .await;
+
+    let mut refused = Vec::new();
+    for n in 0..120 {
+        let answer = register_from(&app, "198.51.100.1", &numbered(n)).await;
+        refused.push(not_kept(&answer).map(str::to_owned));
+    }
+    assert!(refused[..5].iter().all(Option::is_none), "{refused:?}");
+    assert!(
+        refused[5..].iter().all(|r| r.as_deref() == Some("client")),
+        "{refused:?}"
+    );
+    for n in 0..120 {
+        assert_eq!(kept(&app, &numbered(n)).await, n < 5, "document {n}");
+    }
+    // A document kept already is no new registration.
+    let again = register_from(&app, "198.51.100.1", &numbered(0)).await;
+    assert_eq!(not_kept(&again), None, "{again}");
+
+    // Two more clients: the second meets the total bound (12 documents).
+    let mut outcomes = Vec::new();
+    for (address, first) in [("198.51.100.2", 200), ("198.51.100.3", 300)] {
+        for n in first..first + 5 {
+            let answer = register_from(&app, address, &numbered(n)).await;
+            outcomes.push(not_kept(&answer).map(str::to_owned));
+        }
+    }
+    let total = |outcome: &Option<String>| outcome.as_deref() == Some("total");
+    assert!(outcomes[..7].iter().all(Option::is_none), "{outcomes:?}");
+    assert!(outcomes[7..].iter().all(total), "{outcomes:?}");
+    let mut known = 0;
+    for n in (0..120).chain(200..205).chain(300..305) {
+        known += usize::from(kept(&app, &numbered(n)).await);
+    }
+    assert_eq!(known, 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persisted_documents_are_bounded_in_process() {
+    persisted_documents_are_bounded_per_client_and_in_all(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persisted_documents_are_bounded_in_redis() {
+    let prefix = format!(
+        "catalogue-test:apq-bounds:{}:{}:",
+        std::process::id(),
+        jsonwebtoken::get_current_timestamp()
+    );
+    persisted_documents_are_bounded_per_client_and_in_all(Some(prefix)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,6 +555,116 @@ async fn callers_over_their_rate_get_429_with_retry_after() {
         !metrics.contains("catalogue_rate_limited_requests_total 0\n"),
         "{metrics}"
     );
+}
+
+/// The HTTP statuses of `count` anonymous requests to `app`, in order.
+async fn statuses(app: &TestApp, count: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..count {
+        statuses.push(post(app, &json!({ "query": COUNT }), None).await.status);
+    }
+    statuses
+}
+
+/// A gateway on the Redis at `url` allowing bursts of 5 requests a client.
+async fn limited_on(url: String) -> TestApp {
+    gateway(|config| {
+        config.rate_limit_per_minute = 1;
+        config.rate_limit_burst = 5;
+        config.redis_url = Some(Secret::new(url));
+    })
+    .await
+}
+
+async fn try_redis_command(url: &str, command: &[&str]) -> redis::RedisResult<redis::Value> {
+    let mut connection = redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    redis::cmd(command[0])
+        .arg(&command[1..])
+        .query_async(&mut connection)
+        .await
+}
+
+async fn redis_command(url: &str, command: &[&str]) -> redis::Value {
+    try_redis_command(url, command).await.unwrap()
+}
+
+/// Redis refuses writes (full, with `noeviction`) or is gone: buckets are
+/// counted in process, so a client gets exactly its burst, then 429s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_hold_while_redis_refuses_writes_or_is_gone() {
+    let full = common::redis::TestRedis::start();
+    redis_command(
+        &full.url(),
+        &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+    )
+    .await;
+    redis_command(&full.url(), &["CONFIG", "SET", "maxmemory", "1"]).await;
+    let app = limited_on(full.url()).await;
+    let expected: Vec<u16> = [vec![200; 5], vec![429; 10]].concat();
+    assert_eq!(statuses(&app, 15).await, expected, "Redis full");
+
+    let mut gone = common::redis::TestRedis::start();
+    gone.stop();
+    let app = limited_on(gone.url()).await;
+    assert_eq!(statuses(&app, 15).await, expected, "Redis gone");
+}
+
+/// With a Redis of their own for state (`noeviction`), rate-limit buckets and
+/// persisted documents are never where answers are, so evicting answers (an
+/// LRU Redis at its `maxmemory`) cannot free a client from its limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evicting_answers_does_not_evict_rate_limits() {
+    let answers = common::redis::TestRedis::start();
+    let state = common::redis::TestRedis::start();
+    redis_command(
+        &answers.url(),
+        &["CONFIG", "SET", "maxmemory-policy", "allkeys-lru"],
+    )
+    .await;
+    let (answers_url, state_url) = (answers.url(), state.url());
+    let app = gateway(move |config| {
+        config.rate_limit_per_minute = 1;
+        config.rate_limit_burst = 3;
+        config.redis_url = Some(Secret::new(answers_url));
+        config.redis_state_url = Some(Secret::new(state_url));
+    })
+    .await;
+    let hash = sha256_hex(COUNT);
+    let registered = post(
+        &app,
+        &json!({ "query": COUNT, "extensions": persisted(&hash) }),
+        None,
+    )
+    .await;
+    assert_eq!(registered.status, 200, "{}", registered.body);
+    let keys = |url: String| async move {
+        let keys: Vec<String> =
+            redis::FromRedisValue::from_redis_value(redis_command(&url, &["KEYS", "*"]).await)
+                .unwrap();
+        keys
+    };
+    let kinds = |keys: &[String], kind: &str| keys.iter().filter(|k| k.contains(kind)).count();
+    let in_answers = keys(answers.url()).await;
+    let in_state = keys(state.url()).await;
+    assert_eq!(kinds(&in_answers, ":answer:"), 1, "{in_answers:?}");
+    assert_eq!(kinds(&in_answers, ":rate:"), 0, "{in_answers:?}");
+    assert_eq!(kinds(&in_answers, ":document:"), 0, "{in_answers:?}");
+    assert_eq!(kinds(&in_state, ":rate:"), 1, "{in_state:?}");
+    assert_eq!(kinds(&in_state, ":document:"), 1, "{in_state:?}");
+    assert_eq!(kinds(&in_state, ":answer:"), 0, "{in_state:?}");
+
+    // The answers' Redis evicts everything it holds at the next write (and,
+    // still over its bound, refuses that write).
+    redis_command(&answers.url(), &["CONFIG", "SET", "maxmemory", "1"]).await;
+    let _ = try_redis_command(&answers.url(), &["SET", "filler", "x"]).await;
+    assert_eq!(kinds(&keys(answers.url()).await, ":answer:"), 0);
+    assert_eq!(statuses(&app, 3).await, [200, 200, 429]);
+    let by_hash = post(&app, &json!({ "extensions": persisted(&hash) }), None).await;
+    assert_eq!(by_hash.status, 429);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,9 @@
 //! Sign-in with ProConnect through the gateway, against a test OpenID
 //! provider on loopback: the whole flow ends with a gateway token the API
 //! accepts; each kind of bad answer is refused and mints nothing; opaque
-//! access tokens are introspected; the gateway's keys verify its tokens on
-//! every replica, across a key rotation.
+//! access tokens are introspected, never for a client over its rate limit;
+//! `/auth/*` is rate limited per address; the gateway's keys verify its
+//! tokens on every replica, across a key rotation.
 
 mod common;
 
@@ -13,6 +14,7 @@ use common::provider::{Behaviour, CLIENT_ID, CLIENT_SECRET, PERSON_EMAIL, Signin
 use common::{Backend, TestApp, TestDatabase, catalogue_dir};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 const PORTAL: &str = "https://portail.example.gouv.fr";
@@ -525,7 +527,99 @@ async fn a_key_used_again_becomes_the_signing_key_again(backend: Backend) {
     store.close().await.unwrap();
 }
 
+/// A client over its rate limit spraying opaque tokens costs ProConnect
+/// nothing: its address pays before any introspection and is refused with
+/// 429. An agent whose token needs no call keeps a bucket of their own.
+async fn a_client_over_its_limit_has_no_token_introspected(backend: Backend) {
+    const TOOL: &str = "another-administrations-tool";
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("dev.pem");
+    let dev_key = catalogue_gateway::auth::DevKey::load_or_create(&key_file).unwrap();
+    let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
+        config.proconnect_introspection_clients = vec![TOOL.to_owned()];
+        config.rate_limit_per_minute = 1;
+        config.rate_limit_burst = 3;
+        config.dev_auth = true;
+        config.dev_key_file = key_file;
+    })
+    .await;
+
+    let mut statuses = Vec::new();
+    for n in 0..10 {
+        let (status, _, answer) = app
+            .query_as(&format!("sprayed-opaque-token-{n}"), ME, json!({}))
+            .await;
+        let code = answer["errors"][0]["extensions"]["code"].clone();
+        statuses.push((status, code));
+    }
+    let refused = (401, json!("UNAUTHENTICATED"));
+    let limited = (429, json!("RATE_LIMITED"));
+    assert_eq!(statuses[..3], [refused.clone(), refused.clone(), refused]);
+    assert!(statuses[3..].iter().all(|s| *s == limited), "{statuses:?}");
+    assert_eq!(provider.introspections(), 3);
+    // Nor is a genuine one checked for this address now.
+    let genuine = provider.issue_access_token(TOOL);
+    let (status, _, answer) = app.query_as(&genuine, ME, json!({})).await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(provider.introspections(), 3);
+
+    let agent = dev_key.mint("camille@insee.fr", false, 10).unwrap();
+    let (status, _, answer) = app.query_as(&agent, ME, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["me"]["email"], "camille@insee.fr");
+}
+
+/// A burst of sign-ins from one address: past its `/auth/*` bucket, 429
+/// with `Retry-After` and no row written; the other `/auth/*` routes draw
+/// from the same bucket.
+async fn a_burst_of_sign_ins_stops_at_the_limit_and_writes_no_more_rows(backend: Backend) {
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
+        config.signin_rate_limit_per_minute = 1;
+        config.signin_rate_limit_burst = 5;
+    })
+    .await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let response = browser
+            .get(app.url(&format!("/auth/login?redirect={PORTAL}/")))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        if status == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "rate_limited", "{body}");
+        }
+        statuses.push(status);
+    }
+    let expected: Vec<u16> = [vec![302; 5], vec![429; 35]].concat();
+    assert_eq!(statuses, expected);
+    let database = app.database.connect().await;
+    let rows = database
+        .query_one_raw(sea_orm::Statement::from_string(
+            database.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM signin_attempt",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rows.try_get::<i64>("", "n").unwrap(), 5);
+    for path in ["/auth/callback?code=c&state=s", "/auth/logout"] {
+        let response = browser.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 429, "{path}");
+    }
+}
+
 on_both_backends!(
+    a_client_over_its_limit_has_no_token_introspected,
+    a_burst_of_sign_ins_stops_at_the_limit_and_writes_no_more_rows,
     a_key_used_again_becomes_the_signing_key_again,
     sign_in_ends_with_a_token_the_api_accepts,
     the_gateways_keys_verify_its_tokens,

@@ -26,6 +26,15 @@ pub use token::{Claims, Rejection};
 use crate::config::{Config, ConfigError, IssuerConfig};
 use keys::IssuerKeys;
 
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 /// Validates bearer tokens against the trusted issuers' published keys.
 #[derive(Clone)]
 pub struct Authenticator {
@@ -131,13 +140,19 @@ impl Authenticator {
         let Some(value) = authorization else {
             return Ok(Principal::Anonymous);
         };
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(Rejection::NotBearer)?;
+        let token = bearer_token(value).ok_or(Rejection::NotBearer)?;
         self.authenticate_token(token).await
+    }
+
+    /// Whether checking `token` calls its issuer: an opaque token whose
+    /// introspection answer is not at hand. Callers charge such a request
+    /// to its client's rate limit first, so that nobody can have the
+    /// gateway call ProConnect for them without limit.
+    pub async fn calls_issuer(&self, token: &str) -> bool {
+        match &self.proconnect {
+            Some(proconnect) if !token::looks_like_jwt(token) => !proconnect.knows(token).await,
+            _ => false,
+        }
     }
 
     /// The principal behind a bearer token: a JWT from a trusted issuer, or

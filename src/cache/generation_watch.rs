@@ -11,6 +11,13 @@
 //! A connection that went silent is trusted for at most two [`HEARTBEAT`]s
 //! plus the Redis timeout after its last answer. A replica forgets the generation
 //! it bumps itself before the write is acknowledged.
+//!
+//! The watch also keeps the least generation that can be current (the
+//! highest read, plus one once Redis says a known one moved): a Redis that
+//! comes back with an older generation (restored from a snapshot, failed
+//! over to a lagging replica) is caught by the first replica that knew
+//! better, at the latest when its tracking connection is made again, and
+//! the generation is moved past every earlier one.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -19,6 +26,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, RedisError};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+
+use super::redis_store::raise_generation;
 
 /// How often the tracking connection must prove it is alive (a peer that
 /// vanished without closing it sends nothing).
@@ -42,13 +51,33 @@ struct Watched {
     /// When the tracking connection last answered; `None` while there is none.
     alive_at: Option<Instant>,
     generation: Option<u64>,
+    /// No generation below this one can be current.
+    floor: u64,
 }
 
 impl Watched {
-    /// The generation moved: what was kept is stale.
+    /// What was kept may be stale.
     fn invalidate(&mut self) {
         self.epoch += 1;
         self.generation = None;
+    }
+
+    /// The generation moved: it is now above the one known.
+    fn moved(&mut self) {
+        if let Some(known) = self.generation {
+            self.floor = self.floor.max(known + 1);
+        }
+        self.invalidate();
+    }
+
+    /// Takes note of `generation`, read from or written to Redis; `Some(floor)`
+    /// when it is older than a generation seen before.
+    fn observe(&mut self, generation: u64) -> Option<u64> {
+        if generation < self.floor {
+            return Some(self.floor);
+        }
+        self.floor = generation;
+        None
     }
 
     fn start_tracking(&mut self) {
@@ -118,7 +147,14 @@ impl GenerationWatch {
 
     /// Forgets the generation (this replica just moved it): the next reader asks Redis.
     pub fn forget(&self) {
-        lock(&self.state).invalidate();
+        lock(&self.state).moved();
+    }
+
+    /// Takes note of `generation`, read from or written to Redis; `Some(floor)`
+    /// when it is older than a generation this replica saw before: Redis
+    /// went back in time, and the generation must be moved past `floor`.
+    pub fn observe(&self, generation: u64) -> Option<u64> {
+        lock(&self.state).observe(generation)
     }
 }
 
@@ -170,7 +206,7 @@ async fn track(
         .set_response_timeout(Some(timeout))
         .set_push_sender(move |push: PushInfo| {
             match push.kind {
-                PushKind::Invalidate => lock(&listener).invalidate(),
+                PushKind::Invalidate => lock(&listener).moved(),
                 PushKind::Disconnection => {
                     lock(&listener).stop_tracking();
                     on_loss.notify_one();
@@ -197,6 +233,20 @@ async fn track(
         Ok(connection) => connection,
         Err(error) => return error,
     };
+    // Redis may be back with an older generation and no reader here yet.
+    let current: Result<Option<u64>, RedisError> = redis::cmd("GET")
+        .arg(key)
+        .query_async(&mut connection)
+        .await;
+    let regressed = match current {
+        Ok(current) => current.and_then(|current| lock(state).observe(current)),
+        Err(error) => return error,
+    };
+    if let Some(floor) = regressed
+        && let Err(error) = raise_generation(&mut connection, key, floor).await
+    {
+        return error;
+    }
     lock(state).start_tracking();
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     loop {

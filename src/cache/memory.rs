@@ -1,6 +1,7 @@
-//! The in-process store (moka), for a single gateway without Redis.
+//! The in-process store (moka), for a single gateway without Redis; and the
+//! in-process token buckets that also stand in for Redis's while it fails.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -9,18 +10,92 @@ use moka::future::Cache;
 
 use bytes::Bytes;
 
-use super::{CacheError, CacheStore, unstamped};
+use super::{CacheError, CacheStore, DocumentBounds, Registered, unstamped};
 
 pub struct MemoryStore {
     generation: AtomicU64,
     entries: Cache<String, (Bytes, Duration)>,
-    /// Token buckets: tokens left and when they were counted.
-    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+    buckets: Buckets,
+    documents: Mutex<Documents>,
 }
+
+/// Token buckets: tokens left and when they were counted.
+#[derive(Default)]
+pub struct Buckets(Mutex<HashMap<String, (f64, Instant)>>);
 
 /// Past this many buckets, full ones are forgotten (a full bucket and a
 /// missing one are the same).
 const MAX_BUCKETS: usize = 100_000;
+
+impl Buckets {
+    /// Takes `cost` tokens from `bucket` (refilled at `per_minute`, holding
+    /// at most `burst`), all or none: `None` when there were enough, else
+    /// how long until there are.
+    pub fn take(&self, bucket: &str, cost: u64, per_minute: u64, burst: u64) -> Option<Duration> {
+        let cost = cost as f64;
+        let per_second = per_minute as f64 / 60.0;
+        let burst = burst.max(1) as f64;
+        let now = Instant::now();
+        let mut buckets = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_second < burst
+            });
+            // Still full: forget everyone rather than grow without bound.
+            if buckets.len() >= MAX_BUCKETS {
+                buckets.clear();
+            }
+        }
+        let (tokens, at) = buckets.entry(bucket.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
+        *at = now;
+        if *tokens >= cost {
+            *tokens -= cost;
+            None
+        } else {
+            Some(Duration::from_secs_f64((cost - *tokens) / per_second))
+        }
+    }
+}
+
+/// Documents registered by clients (automatic persisted queries), with
+/// what each client and all of them keep, in bytes.
+#[derive(Default)]
+struct Documents {
+    kept: HashMap<String, KeptDocument>,
+    /// When each document stops being kept, soonest first.
+    expiries: BTreeSet<(Instant, String)>,
+    bytes: u64,
+    by_client: HashMap<String, u64>,
+}
+
+struct KeptDocument {
+    text: String,
+    client: String,
+    until: Instant,
+}
+
+impl Documents {
+    fn forget_expired(&mut self, now: Instant) {
+        while let Some((until, hash)) = self.expiries.first().cloned() {
+            if until > now {
+                break;
+            }
+            self.expiries.pop_first();
+            let Some(document) = self.kept.remove(&hash) else {
+                continue;
+            };
+            let size = document.text.len() as u64;
+            self.bytes -= size;
+            if let Some(bytes) = self.by_client.get_mut(&document.client) {
+                *bytes -= size;
+                if *bytes == 0 {
+                    self.by_client.remove(&document.client);
+                }
+            }
+        }
+    }
+}
 
 /// Gives each entry the time to live it was put with.
 struct PerEntryTtl;
@@ -48,7 +123,8 @@ impl MemoryStore {
                 })
                 .expire_after(PerEntryTtl)
                 .build(),
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Buckets::default(),
+            documents: Mutex::default(),
         }
     }
 }
@@ -86,6 +162,51 @@ impl CacheStore for MemoryStore {
         Ok(())
     }
 
+    async fn document(&self, hash: &str) -> Result<Option<String>, CacheError> {
+        let documents = self.documents.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(documents
+            .kept
+            .get(hash)
+            .filter(|document| document.until > Instant::now())
+            .map(|document| document.text.clone()))
+    }
+
+    async fn register_document(
+        &self,
+        hash: &str,
+        document: &str,
+        client: &str,
+        bounds: &DocumentBounds,
+    ) -> Result<Registered, CacheError> {
+        let now = Instant::now();
+        let mut documents = self.documents.lock().unwrap_or_else(|p| p.into_inner());
+        documents.forget_expired(now);
+        if documents.kept.contains_key(hash) {
+            return Ok(Registered::Kept);
+        }
+        let size = document.len() as u64;
+        let client_bytes = documents.by_client.get(client).copied().unwrap_or(0);
+        if client_bytes + size > bounds.client_bytes {
+            return Ok(Registered::OverClientBound);
+        }
+        if documents.bytes + size > bounds.total_bytes {
+            return Ok(Registered::OverTotalBound);
+        }
+        let until = now + bounds.ttl;
+        documents.kept.insert(
+            hash.to_owned(),
+            KeptDocument {
+                text: document.to_owned(),
+                client: client.to_owned(),
+                until,
+            },
+        );
+        documents.expiries.insert((until, hash.to_owned()));
+        documents.bytes += size;
+        *documents.by_client.entry(client.to_owned()).or_insert(0) += size;
+        Ok(Registered::Kept)
+    }
+
     async fn take_tokens(
         &self,
         bucket: &str,
@@ -93,29 +214,7 @@ impl CacheStore for MemoryStore {
         per_minute: u64,
         burst: u64,
     ) -> Result<Option<Duration>, CacheError> {
-        let cost = cost as f64;
-        let per_second = per_minute as f64 / 60.0;
-        let burst = burst.max(1) as f64;
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() >= MAX_BUCKETS {
-            buckets.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * per_second < burst
-            });
-            // Still full: forget everyone rather than grow without bound.
-            if buckets.len() >= MAX_BUCKETS {
-                buckets.clear();
-            }
-        }
-        let (tokens, at) = buckets.entry(bucket.to_owned()).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
-        *at = now;
-        if *tokens >= cost {
-            *tokens -= cost;
-            Ok(None)
-        } else {
-            Ok(Some(Duration::from_secs_f64((cost - *tokens) / per_second)))
-        }
+        Ok(self.buckets.take(bucket, cost, per_minute, burst))
     }
 
     fn kind(&self) -> &'static str {

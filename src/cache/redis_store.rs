@@ -3,10 +3,16 @@
 //! connection is made on first use, so a gateway starts while Redis is down,
 //! and the connection manager reconnects by itself afterwards.
 //!
-//! Answers are also kept near, in process, stamped like in Redis, and so is
-//! the generation while Redis tracks it for us ([`GenerationWatch`]): a hit
-//! then costs no Redis round trip. Without tracking, it costs one `GET` of
-//! the generation (a few bytes) instead of the answer's bytes.
+//! Answers are also kept near, in process, stamped like in Redis, for a
+//! bounded time (a write whose bump reached no replica is seen once they
+//! age out), and so is the generation while Redis tracks it for us
+//! ([`GenerationWatch`]): a hit then costs no Redis round trip. Without
+//! tracking, it costs one `GET` of the generation (a few bytes) instead of
+//! the answer's bytes.
+//!
+//! Documents registered by clients (automatic persisted queries) are kept
+//! with an index of their sizes by client and in all, so that one script
+//! keeps them within their bounds.
 
 use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
@@ -19,7 +25,7 @@ use bytes::Bytes;
 use moka::future::Cache;
 
 use super::generation_watch::GenerationWatch;
-use super::{CacheError, CacheStore, stamped, unstamped};
+use super::{CacheError, CacheStore, DocumentBounds, Registered, stamped, unstamped};
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
 /// clock, the same for every replica), take `cost` tokens or say how long to wait.
@@ -43,6 +49,80 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / per_ms) + 1000)
 return wait
 "#;
+
+/// Moves the generation to `ARGV[2]` unless it is at `ARGV[1]` or above
+/// already (another replica moved it); answers the generation. Numbers stay
+/// strings but for the comparison (Lua's are doubles, exact below 2^53).
+const RAISE: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) >= tonumber(ARGV[1]) then
+  return tonumber(current)
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return tonumber(ARGV[2])
+"#;
+
+/// Keeps a document within its bounds. KEYS: the document, the index of
+/// all documents and their total size, the client's index and total size.
+/// ARGV: life in ms, the client's bound, the total bound, the hash, the
+/// document. An index is a sorted set of `<hash>:<size>` scored by when
+/// the document stops being kept. Answers 0: kept (or kept already),
+/// 1: over the client's bound, 2: over the total bound.
+const REGISTER_DOCUMENT: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local function kept(index, bytes)
+  local expired = redis.call('ZRANGEBYSCORE', index, '-inf', now)
+  if #expired > 0 then
+    local freed = 0
+    for _, member in ipairs(expired) do
+      freed = freed + tonumber(string.match(member, ':(%d+)$'))
+    end
+    redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
+    redis.call('DECRBY', bytes, freed)
+  end
+  return tonumber(redis.call('GET', bytes) or '0')
+end
+local ttl = tonumber(ARGV[1])
+local size = string.len(ARGV[5])
+if kept(KEYS[4], KEYS[5]) + size > tonumber(ARGV[2]) then
+  return 1
+end
+if kept(KEYS[2], KEYS[3]) + size > tonumber(ARGV[3]) then
+  return 2
+end
+redis.call('SET', KEYS[1], ARGV[5], 'PX', ttl)
+local member = ARGV[4] .. ':' .. size
+for _, pair in ipairs({{KEYS[2], KEYS[3]}, {KEYS[4], KEYS[5]}}) do
+  redis.call('ZADD', pair[1], now + ttl, member)
+  redis.call('INCRBY', pair[2], size)
+  redis.call('PEXPIRE', pair[1], ttl)
+  redis.call('PEXPIRE', pair[2], ttl)
+end
+return 0
+"#;
+
+/// Moves the generation at `key` above `seen` (answers kept here may be
+/// stamped with it) and past every generation counted before, unless
+/// another replica did.
+pub(super) async fn raise_generation(
+    connection: &mut impl redis::aio::ConnectionLike,
+    key: &str,
+    seen: u64,
+) -> Result<u64, redis::RedisError> {
+    tracing::warn!(
+        "Redis holds an older catalogue generation than this gateway saw (restored or failed over): moving it past every earlier one"
+    );
+    redis::Script::new(RAISE)
+        .key(key)
+        .arg(seen + 1)
+        .arg(fresh_generation().max(seen + 1))
+        .invoke_async(connection)
+        .await
+}
 
 /// The first value of a generation counter Redis lost: the time in µs,
 /// above every generation counted before (from an earlier time, one per
@@ -76,12 +156,14 @@ fn failed(error: redis::RedisError) -> CacheError {
 impl RedisStore {
     /// A store on `url` (checked now, connected on first use); keys start
     /// with `prefix` (several deployments may share one Redis). At most
-    /// `near_bytes` of answers are kept in process too.
+    /// `near_bytes` of answers are kept in process too, each for `near_max_age`
+    /// at most.
     pub fn new(
         url: &str,
         prefix: &str,
         timeout: Duration,
         near_bytes: u64,
+        near_max_age: Duration,
     ) -> Result<Self, CacheError> {
         Ok(Self {
             client: redis::Client::open(url).map_err(failed)?,
@@ -95,6 +177,7 @@ impl RedisStore {
                 .weigher(|key: &String, value: &Bytes| {
                     u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
                 })
+                .time_to_live(near_max_age)
                 .build(),
         })
     }
@@ -145,25 +228,46 @@ impl RedisStore {
     }
 
     /// `generation` as read, or, when Redis has lost it (restarted empty,
-    /// evicted it), a fresh one set for every replica (the first to ask sets it).
-    async fn or_fresh(
+    /// evicted it), a fresh one set for every replica (the first to ask sets
+    /// it); moved on when it is older than one this replica saw.
+    async fn current(
         &self,
         connection: &mut ConnectionManager,
         generation: Option<u64>,
     ) -> Result<u64, CacheError> {
-        if let Some(generation) = generation {
+        let generation = match generation {
+            Some(generation) => generation,
+            None => {
+                let fresh = fresh_generation();
+                let earlier: Option<u64> = redis::cmd("SET")
+                    .arg(self.key("generation"))
+                    .arg(fresh)
+                    .arg("NX")
+                    .arg("GET")
+                    .query_async(&mut *connection)
+                    .await
+                    .map_err(failed)?;
+                earlier.unwrap_or(fresh)
+            }
+        };
+        self.not_older(connection, generation).await
+    }
+
+    /// `generation`, or when it is older than one seen before, the
+    /// generation moved past it.
+    async fn not_older(
+        &self,
+        connection: &mut ConnectionManager,
+        generation: u64,
+    ) -> Result<u64, CacheError> {
+        let Some(floor) = self.watch().observe(generation) else {
             return Ok(generation);
-        }
-        let fresh = fresh_generation();
-        let earlier: Option<u64> = redis::cmd("SET")
-            .arg(self.key("generation"))
-            .arg(fresh)
-            .arg("NX")
-            .arg("GET")
-            .query_async(connection)
+        };
+        let raised = raise_generation(connection, &self.key("generation"), floor)
             .await
             .map_err(failed)?;
-        Ok(earlier.unwrap_or(fresh))
+        self.watch().observe(raised);
+        Ok(raised)
     }
 }
 
@@ -177,13 +281,14 @@ impl CacheStore for RedisStore {
             .get(self.key("generation"))
             .await
             .map_err(failed)?;
-        let generation = self.or_fresh(&mut connection, generation).await?;
+        let generation = self.current(&mut connection, generation).await?;
         self.watch().keep(ticket, generation);
         Ok(generation)
     }
 
     async fn bump_generation(&self) -> Result<u64, CacheError> {
         let key = self.key("generation");
+        let mut connection = self.connection().await?;
         let bumped: Result<(u64,), _> = redis::pipe()
             .atomic()
             .cmd("SET")
@@ -192,14 +297,19 @@ impl CacheStore for RedisStore {
             .arg("NX")
             .ignore()
             .incr(&key, 1u64)
-            .query_async(&mut self.connection().await?)
+            .query_async(&mut connection)
             .await;
         // Even a failed bump may have been made: this replica's next reader
         // asks Redis rather than wait for the invalidation.
         if let Some(watch) = self.watch.get() {
             watch.forget();
         }
-        Ok(bumped.map_err(failed)?.0)
+        let bumped = bumped.map_err(failed)?.0;
+        match self.watch.get() {
+            // Counted on from an older generation: past it.
+            Some(_) => self.not_older(&mut connection, bumped).await,
+            None => Ok(bumped),
+        }
     }
 
     async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
@@ -222,7 +332,7 @@ impl CacheStore for RedisStore {
             .query_async(&mut connection)
             .await
             .map_err(failed)?;
-        let generation = self.or_fresh(&mut connection, generation).await?;
+        let generation = self.current(&mut connection, generation).await?;
         self.watch().keep(ticket, generation);
         let Some(value) = value.map(Bytes::from) else {
             return Ok((generation, None));
@@ -261,6 +371,42 @@ impl CacheStore for RedisStore {
             .set_ex::<_, _, ()>(self.key(key), value, ttl.as_secs().max(1))
             .await
             .map_err(failed)
+    }
+
+    async fn document(&self, hash: &str) -> Result<Option<String>, CacheError> {
+        self.connection()
+            .await?
+            .get(self.key(&format!("document:{hash}")))
+            .await
+            .map_err(failed)
+    }
+
+    async fn register_document(
+        &self,
+        hash: &str,
+        document: &str,
+        client: &str,
+        bounds: &DocumentBounds,
+    ) -> Result<Registered, CacheError> {
+        let outcome: u8 = redis::Script::new(REGISTER_DOCUMENT)
+            .key(self.key(&format!("document:{hash}")))
+            .key(self.key("documents:index"))
+            .key(self.key("documents:bytes"))
+            .key(self.key(&format!("documents:client:{client}:index")))
+            .key(self.key(&format!("documents:client:{client}:bytes")))
+            .arg(bounds.ttl.as_millis().max(1) as u64)
+            .arg(bounds.client_bytes)
+            .arg(bounds.total_bytes)
+            .arg(hash)
+            .arg(document)
+            .invoke_async(&mut self.connection().await?)
+            .await
+            .map_err(failed)?;
+        Ok(match outcome {
+            0 => Registered::Kept,
+            1 => Registered::OverClientBound,
+            _ => Registered::OverTotalBound,
+        })
     }
 
     async fn take_tokens(

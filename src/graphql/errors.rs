@@ -24,6 +24,8 @@ pub mod code {
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     pub const PERSISTED_QUERY_NOT_ALLOWED: &str = "PERSISTED_QUERY_NOT_ALLOWED";
     pub const PERSISTED_QUERY_HASH_MISMATCH: &str = "PERSISTED_QUERY_HASH_MISMATCH";
+    /// In an answer's `extensions.persistedQuery`: the document ran but is not kept.
+    pub const PERSISTED_QUERY_LIMIT_EXCEEDED: &str = "PERSISTED_QUERY_LIMIT_EXCEEDED";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
 }
 

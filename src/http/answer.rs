@@ -65,17 +65,23 @@ pub async fn with_document(
     state.persisted.resolve(&state.cache, request).await
 }
 
-/// Registers a persisted document only once it has run: a document that
-/// does not parse, validate or fit the limits is never stored.
+/// Registers a persisted document, counted as `client`'s, only once it has
+/// run: a document that does not parse, validate or fit the limits is
+/// never stored. One over its bounds is not kept, and the answer says so.
 pub async fn register_if_ran(
     state: &AppState,
+    client: &str,
     registration: Option<Registration>,
-    answered: &Answer,
+    answered: &mut Answer,
 ) {
     if let Some(registration) = registration
         && answered.ran
+        && let Some(not_kept) = state
+            .persisted
+            .register(&state.cache, client, registration)
+            .await
     {
-        state.persisted.register(&state.cache, registration).await;
+        answered.body = not_kept.noted_in(&answered.body);
     }
 }
 

@@ -70,20 +70,42 @@ enum Method {
     Post,
 }
 
+/// The token `authenticate` will check, if any.
+fn presented_token(request: &Request) -> Option<String> {
+    match request.header(header::AUTHORIZATION) {
+        Some(authorization) => crate::auth::bearer_token(authorization).map(str::to_owned),
+        None => cookies::read(request, TOKEN_COOKIE).filter(|token| !token.is_empty()),
+    }
+}
+
 /// The caller, or the answer refusing them (bad token, over the rate
-/// limit). A refused token still costs its client address a token, so bad
-/// tokens cannot be sprayed (each may cost an introspection call).
+/// limit). A token whose check calls ProConnect (an opaque token not
+/// introspected lately) is paid for by the client address before the call,
+/// so a client over its limit makes none; a refused token costs its
+/// address a token too. Agents then draw from buckets of their own.
 async fn admit(
     state: &AppState,
     http_request: &Request,
     operations: usize,
 ) -> Result<Principal, Response> {
+    let address = rate_limit::address_bucket(state, http_request);
+    let mut paid_by_address = false;
+    if let Some(token) = presented_token(http_request)
+        && state.authenticator.calls_issuer(&token).await
+    {
+        if let Some(too_many) = rate_limit::check(state, &address, operations).await {
+            return Err(too_many);
+        }
+        paid_by_address = true;
+    }
     let (principal, refusal) = match authenticate(state, http_request).await {
         Ok(principal) => (principal, None),
         Err(rejection) => (Principal::Anonymous, Some(unauthenticated(&rejection))),
     };
     let bucket = rate_limit::bucket(state, &principal, http_request);
-    if let Some(too_many) = rate_limit::check(state, &bucket, operations).await {
+    if !(paid_by_address && bucket == address)
+        && let Some(too_many) = rate_limit::check(state, &bucket, operations).await
+    {
         return Err(too_many);
     }
     match refusal {
@@ -107,16 +129,17 @@ async fn execute(
         Err(refusal) => return refused_with(refusal.status, refusal.code, &refusal.message),
     };
     let caller = Caller::of(&principal);
+    let client = rate_limit::bucket(state, &principal, http_request);
     let scope = answer::scope_of(&principal);
     let operation = request.operation_name.clone();
-    let Ok(answered) = answer::answer(state, principal, request, method == Method::Get).await
+    let Ok(mut answered) = answer::answer(state, principal, request, method == Method::Get).await
     else {
         return refused(
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations are sent with POST: a GET must not change anything",
         );
     };
-    answer::register_if_ran(state, to_register, &answered).await;
+    answer::register_if_ran(state, &client, to_register, &mut answered).await;
     let policy = caching::Policy {
         public_get: method == Method::Get && scope == Scope::Public,
         shareable: answered.freshness != Freshness::Uncacheable,
@@ -174,6 +197,7 @@ async fn execute_batch(
         Err(refusal) => return refusal,
     };
     let caller = Caller::of(&principal);
+    let client = rate_limit::bucket(state, &principal, http_request);
     let mut body = b"[".to_vec();
     for (index, request) in requests.into_iter().enumerate() {
         if index > 0 {
@@ -181,11 +205,12 @@ async fn execute_batch(
         }
         match answer::with_document(state, request).await {
             Ok((request, to_register)) => {
-                let Ok(answered) = answer::answer(state, principal.clone(), request, false).await
+                let Ok(mut answered) =
+                    answer::answer(state, principal.clone(), request, false).await
                 else {
                     unreachable!("a batch is POSTed: its mutations are never refused");
                 };
-                answer::register_if_ran(state, to_register, &answered).await;
+                answer::register_if_ran(state, &client, to_register, &mut answered).await;
                 body.extend_from_slice(&answered.body);
             }
             Err(refusal) => body.extend(error_body(refusal.code, &refusal.message)),

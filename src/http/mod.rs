@@ -71,6 +71,10 @@ impl AppState {
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
             &config.signin_redirect_origins,
+            rate_limit::Limit {
+                per_minute: config.signin_rate_limit_per_minute,
+                burst: config.signin_rate_limit_burst,
+            },
         ));
         Ok(Self {
             schema,

@@ -2,16 +2,28 @@
 //! `extensions.persistedQuery.sha256Hash`, and the document once when the
 //! gateway does not know it yet), and an optional allow-list mode where only
 //! the documents of a manifest are accepted.
+//!
+//! What clients register is bounded, in bytes, per client (agent, else
+//! address) and in all, and kept for a day by default. A document over a
+//! bound still runs (refusing it would gain nothing: the client may send it
+//! without the extension) but is not kept, and the answer says so in
+//! `extensions.persistedQuery` with the code `PERSISTED_QUERY_LIMIT_EXCEEDED`,
+//! not as an error: Apollo Client's persisted-query link retries only on
+//! `PERSISTED_QUERY_NOT_FOUND` or `PERSISTED_QUERY_NOT_SUPPORTED`, once, and
+//! hands any other error of the request carrying the document to the
+//! application. Asked for by hash later, such a document is
+//! `PERSISTED_QUERY_NOT_FOUND`, which those clients answer by sending it again.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
+use bytes::Bytes;
 use poem::http::StatusCode;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::cache::ResponseCache;
+use crate::cache::{DocumentBounds, Registered, ResponseCache};
 use crate::config::{Config, ConfigError};
 use crate::graphql::code;
 
@@ -33,7 +45,58 @@ pub struct PersistedQueries {
     only_registered: bool,
     /// sha256 (hex) → document.
     registered: HashMap<String, String>,
-    ttl: Duration,
+    bounds: DocumentBounds,
+}
+
+/// The bound a document that ran would have gone over: it is not kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotKept {
+    /// The client's documents (`CATALOGUE_PERSISTED_QUERIES_CLIENT_BYTES`).
+    ClientBound,
+    /// All clients' documents (`CATALOGUE_PERSISTED_QUERIES_MAX_BYTES`).
+    TotalBound,
+}
+
+/// An answer's top-level `extensions`, if any (other members are skipped).
+#[derive(Deserialize)]
+struct TopLevel {
+    extensions: Option<serde::de::IgnoredAny>,
+}
+
+impl NotKept {
+    fn bound(self) -> (&'static str, &'static str) {
+        match self {
+            NotKept::ClientBound => ("client", "this client's registered documents"),
+            NotKept::TotalBound => ("total", "the documents registered by all clients"),
+        }
+    }
+
+    /// `answer` with `extensions.persistedQuery` saying why its document
+    /// was not kept. Answers carrying extensions of their own are left as they are.
+    pub fn noted_in(self, answer: &Bytes) -> Bytes {
+        let Ok(TopLevel { extensions: None }) = serde_json::from_slice::<TopLevel>(answer) else {
+            return answer.clone();
+        };
+        let Some(open) = answer.strip_suffix(b"}") else {
+            return answer.clone();
+        };
+        let (limit, whose) = self.bound();
+        let note = serde_json::json!({
+            "persistedQuery": {
+                "kept": false,
+                "code": code::PERSISTED_QUERY_LIMIT_EXCEEDED,
+                "limit": limit,
+                "message": format!(
+                    "the document ran but is not kept: {whose} are at their bound; send it in full next time"
+                ),
+            }
+        });
+        let mut noted = open.to_vec();
+        noted.extend_from_slice(b",\"extensions\":");
+        noted.extend_from_slice(note.to_string().as_bytes());
+        noted.push(b'}');
+        noted.into()
+    }
 }
 
 /// Apollo's persisted-query manifest (`generate-persisted-query-manifest`).
@@ -95,15 +158,36 @@ impl PersistedQueries {
         Ok(Self {
             only_registered: config.persisted_only,
             registered,
-            ttl: Duration::from_secs(config.persisted_query_ttl_seconds),
+            bounds: DocumentBounds {
+                client_bytes: config.persisted_queries_client_bytes,
+                total_bytes: config.persisted_queries_max_bytes,
+                ttl: Duration::from_secs(config.persisted_query_ttl_seconds),
+            },
         })
     }
 
-    /// Keeps a document that ran under its hash (automatic persisted queries).
-    pub async fn register(&self, cache: &ResponseCache, registration: Registration) {
-        cache
-            .remember_document(&registration.hash, &registration.document, self.ttl)
-            .await;
+    /// Keeps a document that ran under its hash (automatic persisted
+    /// queries), counted as `client`'s; the bound it would go over when it
+    /// is not kept. A store that fails keeps nothing, silently.
+    pub async fn register(
+        &self,
+        cache: &ResponseCache,
+        client: &str,
+        registration: Registration,
+    ) -> Option<NotKept> {
+        let registered = cache
+            .register_document(
+                &registration.hash,
+                &registration.document,
+                client,
+                &self.bounds,
+            )
+            .await?;
+        match registered {
+            Registered::Kept => None,
+            Registered::OverClientBound => Some(NotKept::ClientBound),
+            Registered::OverTotalBound => Some(NotKept::TotalBound),
+        }
     }
 
     /// The request with its document: given, registered in advance, or

@@ -1,8 +1,13 @@
 //! Rate limiting per caller: a token bucket per agent (`sub`) or, for
-//! anonymous callers, per client IP; shared through Redis when configured.
+//! anonymous callers, per client IP; shared through Redis when configured,
+//! counted in process while Redis fails. A request whose token would cost a
+//! call to its issuer (an opaque token to introspect) is charged to its
+//! client address before that call, and `/auth/*` has buckets of its own
+//! per address.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use poem::http::{StatusCode, header};
 use poem::{Request, Response};
@@ -21,13 +26,25 @@ impl RateLimited {
     }
 }
 
-/// The bucket a request draws from: the agent's, else the client address's
-/// (the last one in `X-Forwarded-For`, appended by our reverse proxy, when
-/// trusted). IPv6 clients are counted by /64, the block one client usually has.
+/// A bucket's refill rate and size; no limit when `per_minute` is 0.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub per_minute: u64,
+    pub burst: u64,
+}
+
+/// The bucket a request draws from: the agent's, else its client address's.
 pub fn bucket(state: &AppState, principal: &Principal, request: &Request) -> String {
     if let Some(agent) = principal.agent() {
         return format!("agent:{}", agent.sub_hash());
     }
+    address_bucket(state, request)
+}
+
+/// The bucket of the client address: the last one in `X-Forwarded-For`
+/// (appended by our reverse proxy) when trusted. IPv6 clients are counted
+/// by /64, the block one client usually has.
+pub fn address_bucket(state: &AppState, request: &Request) -> String {
     let forwarded = state
         .trust_forwarded_for
         .then(|| {
@@ -52,23 +69,33 @@ pub fn bucket(state: &AppState, principal: &Principal, request: &Request) -> Str
     }
 }
 
-/// `Some(429 answer)` when the bucket has fewer than `cost` tokens; the
-/// tokens are taken all at once or not at all.
-pub async fn check(state: &AppState, bucket: &str, cost: usize) -> Option<Response> {
-    if state.rate_limit_per_minute == 0 {
+/// `Some(wait)` when `bucket` has fewer than `cost` tokens under `limit`;
+/// the tokens are taken all at once or not at all.
+pub async fn wait(state: &AppState, bucket: &str, cost: usize, limit: Limit) -> Option<Duration> {
+    if limit.per_minute == 0 {
         return None;
     }
     let wait = state
         .cache
-        .take_tokens(
-            bucket,
-            cost as u64,
-            state.rate_limit_per_minute,
-            state.rate_limit_burst,
-        )
+        .take_tokens(bucket, cost as u64, limit.per_minute, limit.burst)
         .await?;
     state.rate_limited.0.fetch_add(1, Ordering::Relaxed);
-    let retry_after = wait.as_secs_f64().ceil().max(1.0) as u64;
+    Some(wait)
+}
+
+/// Whole seconds to wait, for `Retry-After`.
+pub fn retry_after(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
+/// `Some(429 answer)` when the bucket has fewer than `cost` tokens under
+/// the API's limit.
+pub async fn check(state: &AppState, bucket: &str, cost: usize) -> Option<Response> {
+    let limit = Limit {
+        per_minute: state.rate_limit_per_minute,
+        burst: state.rate_limit_burst,
+    };
+    let retry_after = retry_after(wait(state, bucket, cost, limit).await?);
     let body = serde_json::json!({
         "errors": [{
             "message": format!("too many requests; retry in {retry_after} s"),

@@ -4,7 +4,9 @@
 //!
 //! A sign-in attempt is stored (under a hash of its `state`) so that the
 //! callback may reach any replica and succeeds once; the browser that started
-//! it is recognised by a signed cookie holding the `state`.
+//! it is recognised by a signed cookie holding the `state`. Each client
+//! address draws from a bucket of its own for every `/auth/*` request, so
+//! that nobody can write attempts (or have ProConnect called) without limit.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::cookies::{self, CookieSigner, CookieSpec};
+use super::rate_limit::{self, Limit};
 use crate::auth::proconnect::ProviderError;
 use crate::auth::{Agent, ProConnect};
 use crate::store::SigninAttempt;
@@ -41,10 +44,12 @@ pub struct SigninSettings {
     /// Origins (`scheme://host[:port]`) portals may be sent back to.
     allowed_origins: Vec<String>,
     secure_cookies: bool,
+    /// Requests to `/auth/*` per client address.
+    rate_limit: Limit,
 }
 
 impl SigninSettings {
-    pub fn new(public_url: &str, redirect_origins: &[String]) -> Self {
+    pub fn new(public_url: &str, redirect_origins: &[String], rate_limit: Limit) -> Self {
         let mut allowed_origins: Vec<String> = redirect_origins
             .iter()
             .filter_map(|origin| origin_of(origin))
@@ -54,6 +59,7 @@ impl SigninSettings {
             public_url: public_url.to_owned(),
             allowed_origins,
             secure_cookies: public_url.starts_with("https://"),
+            rate_limit,
         }
     }
 
@@ -153,6 +159,11 @@ impl Refusal {
             status = self.status.as_u16(),
             "sign-in step refused"
         );
+        self.render(request)
+    }
+
+    /// The answer, without a log line (a flood of them must not flood the log).
+    fn render(self, request: &Request) -> Response {
         let wants_html = request
             .header(header::ACCEPT)
             .is_some_and(|accept| accept.contains("text/html"));
@@ -183,6 +194,23 @@ fn html_escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// `Some(429 answer)` when the client address is over its `/auth/*` limit.
+async fn over_the_limit(state: &AppState, request: &Request) -> Option<Response> {
+    let bucket = format!("signin:{}", rate_limit::address_bucket(state, request));
+    let wait = rate_limit::wait(state, &bucket, 1, state.signin.rate_limit).await?;
+    let retry_after = rate_limit::retry_after(wait);
+    Some(
+        Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many sign-in requests from this address; retry in {retry_after} s"),
+        )
+        .render(request)
+        .with_header(header::RETRY_AFTER, retry_after.to_string())
+        .into_response(),
+    )
 }
 
 fn proconnect(state: &AppState) -> Result<&Arc<ProConnect>, Refusal> {
@@ -221,6 +249,9 @@ pub async fn login(
     Query(params): Query<LoginParams>,
     state: Data<&AppState>,
 ) -> Response {
+    if let Some(too_many) = over_the_limit(&state, request).await {
+        return too_many;
+    }
     match start_login(&state, params).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(request),
@@ -354,6 +385,9 @@ pub async fn callback(
     Query(params): Query<CallbackParams>,
     state: Data<&AppState>,
 ) -> Response {
+    if let Some(too_many) = over_the_limit(&state, request).await {
+        return too_many;
+    }
     let clear_signin_cookie = state.signin.cookie(SIGNIN_COOKIE, "/auth").clear();
     let response = match complete_login(&state, request, params).await {
         Ok(response) => response,
@@ -484,6 +518,9 @@ pub async fn logout(
     Query(params): Query<LogoutParams>,
     state: Data<&AppState>,
 ) -> Response {
+    if let Some(too_many) = over_the_limit(&state, request).await {
+        return too_many;
+    }
     let response = match start_logout(&state, request, params).await {
         Ok(response) => response,
         Err(refusal) => refusal.into_response(request),
@@ -566,6 +603,9 @@ pub async fn logout_callback(
     Query(params): Query<LogoutCallbackParams>,
     state: Data<&AppState>,
 ) -> Response {
+    if let Some(too_many) = over_the_limit(&state, request).await {
+        return too_many;
+    }
     let clear_signin_cookie = state.signin.cookie(SIGNIN_COOKIE, "/auth").clear();
     let outcome = async {
         let proconnect = proconnect(&state)?;

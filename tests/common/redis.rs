@@ -1,5 +1,6 @@
 //! A Redis server of the test's own, on a free port, that the test can stop
-//! and start again (the shared one on 6379 must stay up for other tests).
+//! and start again, empty or from a snapshot (the shared one on 6379 must
+//! stay up for other tests).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -9,6 +10,8 @@ use std::time::{Duration, Instant};
 pub struct TestRedis {
     pub port: u16,
     child: Option<Child>,
+    /// Where [`TestRedis::snapshot`] writes and a restart reads.
+    dir: tempfile::TempDir,
 }
 
 impl TestRedis {
@@ -18,7 +21,11 @@ impl TestRedis {
             .local_addr()
             .unwrap()
             .port();
-        let mut redis = Self { port, child: None };
+        let mut redis = Self {
+            port,
+            child: None,
+            dir: tempfile::tempdir().unwrap(),
+        };
         redis.resume();
         redis
     }
@@ -27,11 +34,14 @@ impl TestRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the server again on the same port, empty.
+    /// Starts the server again on the same port: empty, or with what the
+    /// last [`TestRedis::snapshot`] held.
     pub fn resume(&mut self) {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -50,6 +60,18 @@ impl TestRedis {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Writes what the server holds now to disk: [`TestRedis::resume`]
+    /// starts from it after a [`TestRedis::stop`], as a Redis restarted with
+    /// persistence, restored from a backup, or failed over to a replica that
+    /// lagged would.
+    pub fn snapshot(&self) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let mut reply = [0u8; 5];
+        stream.write_all(b"SAVE\r\n").unwrap();
+        stream.read_exact(&mut reply).unwrap();
+        assert_eq!(&reply, b"+OK\r\n");
     }
 
     fn answers(&self) -> bool {

@@ -75,6 +75,13 @@ struct SignedIntrospection {
 }
 
 impl ProConnect {
+    /// Whether ProConnect's answer about `token` is at hand: checking it
+    /// costs no call.
+    pub async fn knows(&self, token: &str) -> bool {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.introspected.get(&key).await.is_some()
+    }
+
     /// What ProConnect says about an opaque access token: the person it
     /// stands for when it is active and issued to a client we accept.
     pub async fn introspect(&self, token: &str) -> Result<Introspected, ProviderError> {
