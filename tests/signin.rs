@@ -250,7 +250,8 @@ async fn refused_sign_ins_mint_nothing(backend: Backend) {
         .insert("catalogue_signin".into(), signin_cookie);
     assert_refused(&browser.get(&callback).await, 400, "state_unknown");
 
-    // An ID token for another sign-in (bad nonce), and a forged one.
+    // An ID token for another sign-in (bad nonce), a forged one, and one
+    // that needs an extension the gateway does not understand.
     for behaviour in [
         Behaviour {
             wrong_nonce: Some("n".repeat(43)),
@@ -258,6 +259,11 @@ async fn refused_sign_ins_mint_nothing(backend: Backend) {
         },
         Behaviour {
             forge_with: Some(SigningKey::rsa("pc-rsa")),
+            ..Behaviour::default()
+        },
+        // RFC 7515 §4.1.11: an extension the gateway does not understand.
+        Behaviour {
+            critical_header: true,
             ..Behaviour::default()
         },
     ] {

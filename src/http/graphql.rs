@@ -51,9 +51,13 @@ fn unauthenticated(rejection: &Rejection) -> Response {
 }
 
 /// The caller: the `Authorization` header, else the token cookie of
-/// same-site portals, else anonymous.
+/// same-site portals, else anonymous. A header that is present is never
+/// ignored, even when it is not readable text.
 async fn authenticate(state: &AppState, request: &Request) -> Result<Principal, Rejection> {
-    if let Some(authorization) = request.header(header::AUTHORIZATION) {
+    if let Some(authorization) = request.headers().get(header::AUTHORIZATION) {
+        let authorization = authorization
+            .to_str()
+            .map_err(|_| Rejection::UnreadableHeader)?;
         return state.authenticator.authenticate(Some(authorization)).await;
     }
     match cookies::read(request, TOKEN_COOKIE).filter(|token| !token.is_empty()) {
