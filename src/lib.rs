@@ -229,16 +229,6 @@ async fn own_issuer(
     store: &Store,
     bound: SocketAddr,
 ) -> Result<std::sync::Arc<auth::OwnIssuer>, StartError> {
-    let configured_pem =
-        match &config.signing_key_file {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
-                StartError::SigningKeyFile {
-                    path: path.clone(),
-                    source,
-                }
-            })?),
-            None => None,
-        };
     if config.proconnect_issuer.is_some() && config.public_url.is_none() {
         tracing::warn!(
             public_url = %config.public_url_or(bound),
@@ -247,9 +237,23 @@ async fn own_issuer(
         );
     }
     let lifetime = Duration::from_secs(config.token_lifetime_seconds);
-    let keys =
-        auth::signing_keys::SigningKeys::open(store.clone(), configured_pem.as_deref(), lifetime)
-            .await?;
+    let keys = match &config.signing_key_file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| StartError::SigningKeyFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            auth::signing_keys::SigningKeys::from_file(&text, path)?
+        }
+        None => {
+            let sealing = config
+                .signing_key_encryption_key
+                .as_ref()
+                .map(auth::signing_keys::SealingKey::new);
+            auth::signing_keys::SigningKeys::open(store.clone(), sealing, lifetime).await?
+        }
+    };
     Ok(std::sync::Arc::new(auth::OwnIssuer::new(
         config.public_url_or(bound),
         lifetime,
