@@ -33,6 +33,13 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long in-flight requests may take to finish after SIGTERM, in seconds.
     pub shutdown_grace_seconds: u64,
+    /// Time a client has to send a request's head (request line and
+    /// headers) from its first byte (or from connecting), in seconds.
+    pub header_read_timeout_seconds: u64,
+    /// Time a client has to send a request's body once its head has arrived, in seconds.
+    pub body_read_timeout_seconds: u64,
+    /// How long a connection may wait for its next request, in seconds.
+    pub keep_alive_timeout_seconds: u64,
     /// Whether `serve` applies pending migrations at start; when off (a
     /// separate `migrate` step runs them, as the Kubernetes Job does), it
     /// refuses to start on a schema older than its own.
@@ -236,6 +243,9 @@ impl Default for Config {
             seed_dir: Some(PathBuf::from("catalogue")),
             max_body_bytes: 256 * 1024,
             shutdown_grace_seconds: 20,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            keep_alive_timeout_seconds: 75,
             migrate_on_start: true,
             log_format: LogFormat::Text,
             oidc_issuer: None,
@@ -371,6 +381,15 @@ impl Config {
             "SHUTDOWN_GRACE_SECONDS" => {
                 self.shutdown_grace_seconds = seconds(value).map_err(bad)?
             }
+            "HEADER_READ_TIMEOUT_SECONDS" => {
+                self.header_read_timeout_seconds = seconds(value).map_err(bad)?
+            }
+            "BODY_READ_TIMEOUT_SECONDS" => {
+                self.body_read_timeout_seconds = seconds(value).map_err(bad)?
+            }
+            "KEEP_ALIVE_TIMEOUT_SECONDS" => {
+                self.keep_alive_timeout_seconds = seconds(value).map_err(bad)?
+            }
             "OIDC_ISSUER" => self.oidc_issuer = non_empty(value),
             "JWKS_URL" => self.jwks_url = non_empty(value),
             "JWT_AUDIENCE" => self.jwt_audience = non_empty(value),
@@ -469,6 +488,8 @@ impl Config {
                 return Err(bad(format!(
                     "unknown setting; known: {FILE_VARIABLE}, CATALOGUE_LISTEN, CATALOGUE_DATABASE_URL, \
                      CATALOGUE_SEED_DIR, CATALOGUE_MAX_BODY_BYTES, CATALOGUE_SHUTDOWN_GRACE_SECONDS, CATALOGUE_LOG_FORMAT, \
+                     CATALOGUE_HEADER_READ_TIMEOUT_SECONDS, CATALOGUE_BODY_READ_TIMEOUT_SECONDS, \
+                     CATALOGUE_KEEP_ALIVE_TIMEOUT_SECONDS, \
                      CATALOGUE_MIGRATE_ON_START, \
                      CATALOGUE_OIDC_ISSUER, CATALOGUE_JWKS_URL, CATALOGUE_JWT_AUDIENCE, CATALOGUE_ADMINS, \
                      CATALOGUE_JWT_ALGORITHMS, CATALOGUE_JWT_LEEWAY_SECONDS, CATALOGUE_JWKS_REFETCH_SECONDS, \
@@ -602,6 +623,15 @@ impl Config {
                     "{name} `{url}` is not an http(s) URL"
                 )));
             }
+        }
+        if self.header_read_timeout_seconds == 0
+            || self.body_read_timeout_seconds == 0
+            || self.keep_alive_timeout_seconds == 0
+        {
+            return Err(ConfigError::Conflict(
+                "header_read_timeout_seconds, body_read_timeout_seconds and keep_alive_timeout_seconds must be at least 1"
+                    .into(),
+            ));
         }
         if self.cache_ttl_seconds == 0 {
             return Err(ConfigError::Conflict(

@@ -17,7 +17,6 @@ pub mod telemetry;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 pub use config::Config;
@@ -63,6 +62,7 @@ pub struct App {
     address: SocketAddr,
     store: Store,
     shutdown_grace: Duration,
+    read_timeouts: http::server::ReadTimeouts,
     state: http::AppState,
 }
 
@@ -133,6 +133,11 @@ impl App {
             address,
             store,
             shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+            read_timeouts: http::server::ReadTimeouts {
+                header: Duration::from_secs(config.header_read_timeout_seconds),
+                body: Duration::from_secs(config.body_read_timeout_seconds),
+                keep_alive: Duration::from_secs(config.keep_alive_timeout_seconds),
+            },
             state,
         })
     }
@@ -154,9 +159,14 @@ impl App {
     ) -> std::io::Result<()> {
         let endpoint = http::routes(self.state.clone());
         tracing::info!(address = %self.address, "serving GraphQL at /graphql");
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(endpoint, shutdown, Some(self.shutdown_grace))
-            .await
+        http::server::serve(
+            self.acceptor,
+            endpoint,
+            self.read_timeouts,
+            shutdown,
+            self.shutdown_grace,
+        )
+        .await
     }
 }
 
