@@ -908,13 +908,12 @@ mod tests {
         assert!(config.signing_key_encryption_key.is_some());
         assert!(!format!("{config:?}").contains(key));
         for short in ["c2hvcnQ=", "not base64!"] {
-            let error =
-                Config::from_vars(vars(&[("CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY", short)]))
-                    .unwrap_err();
+            let error = Config::from_vars(vars(&[("CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY", short)]))
+                .unwrap_err();
             assert!(
-                error
-                    .to_string()
-                    .starts_with("CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY: not the base64 of 32 bytes"),
+                error.to_string().starts_with(
+                    "CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY: not the base64 of 32 bytes"
+                ),
                 "{error}"
             );
         }

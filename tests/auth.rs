@@ -304,6 +304,9 @@ async fn cached_keys_keep_working_while_the_issuer_is_down(backend: Backend) {
     assert_eq!(answer["data"]["me"]["email"], AGENT);
 }
 
+/// A change to a token's header.
+type HeaderChange = dyn Fn(&mut Header);
+
 /// RFC 7515 §4.1.11: a token whose header marks an extension critical
 /// (`crit`) is refused, since the gateway understands none, whether it comes
 /// from a trusted issuer or from the gateway itself; the same token without
@@ -336,8 +339,10 @@ async fn tokens_naming_critical_extensions_are_refused(backend: Backend) {
         let (status, _, answer) = app.query_as(&signer.sign(&claims), ME, json!({})).await;
         assert_eq!(status, 200, "{who}, without crit: {answer}");
         assert_eq!(answer["data"]["me"]["email"], AGENT);
-        let critical: [(&str, &dyn Fn(&mut Header)); 3] = [
-            ("a registered claim", &|header| header.crit = Some(vec!["exp".into()])),
+        let critical: [(&str, &HeaderChange); 3] = [
+            ("a registered claim", &|header| {
+                header.crit = Some(vec!["exp".into()])
+            }),
             ("an extension it carries", &|header| {
                 header.crit = Some(vec!["x-ext".into()]);
                 header.extras.insert("x-ext", "must be understood");
@@ -378,7 +383,9 @@ async fn an_unreadable_authorization_header_is_refused(backend: Backend) {
     let before = common::snapshot(&app.database.connect().await).await;
     for method in ["GET", "POST"] {
         let request = if method == "GET" {
-            app.client.get(app.url("/graphql")).query(&[("query", query)])
+            app.client
+                .get(app.url("/graphql"))
+                .query(&[("query", query)])
         } else {
             app.client
                 .post(app.url("/graphql"))
@@ -390,10 +397,7 @@ async fn an_unreadable_authorization_header_is_refused(backend: Backend) {
             .await
             .unwrap();
         assert_eq!(response.status(), 401, "{method}");
-        assert_eq!(
-            response.headers()["cache-control"], "no-store",
-            "{method}"
-        );
+        assert_eq!(response.headers()["cache-control"], "no-store", "{method}");
         assert!(response.headers().get("x-cache").is_none(), "{method}");
         let answer: Value = response.json().await.unwrap();
         assert_eq!(

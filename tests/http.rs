@@ -371,7 +371,11 @@ async fn readiness_reflects_a_database_that_cannot_answer(backend: Backend) {
         Backend::Postgres => {
             let url = url::Url::parse(&database.url).unwrap();
             let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-            let upstream = tokio::net::lookup_host(upstream).await.unwrap().next().unwrap();
+            let upstream = tokio::net::lookup_host(upstream)
+                .await
+                .unwrap()
+                .next()
+                .unwrap();
             Some(Partition::start(upstream).await)
         }
     };
@@ -410,7 +414,12 @@ async fn readiness_reflects_a_database_that_cannot_answer(backend: Backend) {
     assert_eq!(unready["status"], "unavailable");
     assert_eq!(unready["reason"], "database");
     assert_eq!(unready["database"], expected, "{unready}");
-    let live = app.client.get(app.url("/health/live")).send().await.unwrap();
+    let live = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(live.status(), 200, "the process itself is alive");
     if lock.is_some() {
         let read = app
@@ -481,13 +490,12 @@ async fn slow_and_silent_clients_are_disconnected() {
     // Others are answered meanwhile.
     let data = app.data("{ projects { totalCount } }", json!({})).await;
     assert_eq!(data["projects"]["totalCount"], 7);
-    let closed = futures_util::future::join_all(
-        half_sent.iter_mut().map(|connection| read_until_closed(connection)),
-    )
-    .await;
+    let closed = futures_util::future::join_all(half_sent.iter_mut().map(read_until_closed)).await;
     assert_eq!(closed.len(), 50);
     assert!(
-        closed.iter().all(|received| received.is_empty() || received.starts_with(b"HTTP/1.1 408")),
+        closed
+            .iter()
+            .all(|received| received.is_empty() || received.starts_with(b"HTTP/1.1 408")),
         "no half-sent request was answered"
     );
 
@@ -531,7 +539,11 @@ async fn slow_and_silent_clients_are_disconnected() {
         .await
         .unwrap();
     let answer = read_until_closed(&mut idle).await;
-    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
 
     let data = app.data("{ projects { totalCount } }", json!({})).await;
     assert_eq!(data["projects"]["totalCount"], 7);

@@ -639,7 +639,10 @@ async fn signing_keys_in_the_database_are_encrypted_and_never_lost(backend: Back
     accepted(&again, &after_restart).await;
 
     // Without the key, or with another, the gateway refuses to start.
-    for (what, setting) in [("no key", None), ("another key", Some(random_encryption_key()))] {
+    for (what, setting) in [
+        ("no key", None),
+        ("another key", Some(random_encryption_key())),
+    ] {
         let error = start_error(&plain.database, |config| {
             config.signing_key_encryption_key = setting;
         })
@@ -675,7 +678,10 @@ async fn a_signing_key_from_a_file_is_used_and_never_stored(backend: Backend) {
     .await;
     let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
     let token = minted_token(&steps);
-    assert_eq!(decode_header(&token).unwrap().kid, Some(thumbprint(&current)));
+    assert_eq!(
+        decode_header(&token).unwrap().kid,
+        Some(thumbprint(&current))
+    );
     let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
     assert_eq!(status, 200, "{answer}");
     let jwks: JwkSet = serde_json::from_str(&app.get_text("/.well-known/jwks.json").await).unwrap();

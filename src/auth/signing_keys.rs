@@ -49,11 +49,11 @@ pub enum SigningKeyError {
 
 /// Encrypts the private keys kept in the database, each bound to its key id
 /// (associated data), so that a row's ciphertext cannot be moved to another.
-pub struct SealingKey(Aes256Gcm);
+pub struct SealingKey(Box<Aes256Gcm>);
 
 impl SealingKey {
     pub fn new(key: &EncryptionKey) -> Self {
-        Self(Aes256Gcm::new(key.bytes().into()))
+        Self(Box::new(Aes256Gcm::new(key.bytes().into())))
     }
 
     fn seal(&self, kid: &str, pem: &str) -> String {
@@ -74,9 +74,7 @@ impl SealingKey {
 
     /// The PEM `stored` encrypts, or `None` when this key did not encrypt it.
     fn open(&self, kid: &str, stored: &str) -> Option<String> {
-        let sealed = STANDARD
-            .decode(stored.strip_prefix(SEALED_PREFIX)?)
-            .ok()?;
+        let sealed = STANDARD.decode(stored.strip_prefix(SEALED_PREFIX)?).ok()?;
         if sealed.len() <= NONCE_BYTES {
             return None;
         }
@@ -339,7 +337,10 @@ async fn seal_stored_keys(
 
 /// Checks that the stored keys can be read with `sealing`, then stores a new
 /// signing key, retiring the one before (`catalogue-gateway rotate-signing-key`).
-pub async fn rotate(store: &Store, sealing: Option<&SealingKey>) -> Result<String, SigningKeyError> {
+pub async fn rotate(
+    store: &Store,
+    sealing: Option<&SealingKey>,
+) -> Result<String, SigningKeyError> {
     seal_stored_keys(store, sealing).await?;
     add(store, &generate_pem(), sealing).await
 }

@@ -217,7 +217,9 @@ pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Resp
                 &format!("the request body exceeds {} bytes", state.max_body_bytes),
             );
         }
-        Err(poem::error::ReadBodyError::Io(error)) if error.kind() == std::io::ErrorKind::TimedOut => {
+        Err(poem::error::ReadBodyError::Io(error))
+            if error.kind() == std::io::ErrorKind::TimedOut =>
+        {
             return refused(StatusCode::REQUEST_TIMEOUT, super::server::BODY_TIMED_OUT);
         }
         Err(_) => {

@@ -114,7 +114,10 @@ where
         });
     }
     drop(acceptor);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!(
             connections = connections.len(),
             "requests still in flight after the shutdown grace period; closing their connections"
@@ -200,7 +203,11 @@ impl<T> TimedIo<T> {
     /// head, or the next request, is late.
     fn poll_late(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let heads = self.requests.heads();
-        if self.head.as_ref().is_some_and(|(awaited, _)| *awaited != heads) {
+        if self
+            .head
+            .as_ref()
+            .is_some_and(|(awaited, _)| *awaited != heads)
+        {
             self.head = None;
         }
         if self.requests.in_flight() > 0 {
