@@ -33,6 +33,13 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long in-flight requests may take to finish after SIGTERM, in seconds.
     pub shutdown_grace_seconds: u64,
+    /// Time a client has to send a request's head (request line and
+    /// headers) from its first byte (or from connecting), in seconds.
+    pub header_read_timeout_seconds: u64,
+    /// Time a client has to send a request's body once its head has arrived, in seconds.
+    pub body_read_timeout_seconds: u64,
+    /// How long a connection may wait for its next request, in seconds.
+    pub keep_alive_timeout_seconds: u64,
     /// Whether `serve` applies pending migrations at start; when off (a
     /// separate `migrate` step runs them, as the Kubernetes Job does), it
     /// refuses to start on a schema older than its own.
@@ -67,9 +74,14 @@ pub struct Config {
     pub public_url: Option<String>,
     /// How long the gateway's own tokens last, in seconds.
     pub token_lifetime_seconds: u64,
-    /// A P-256 PKCS#8 PEM file to sign the gateway's tokens with; unset: a key
-    /// generated on first start and kept in the database for every replica.
+    /// P-256 PKCS#8 PEM keys to sign the gateway's tokens with, read at start
+    /// and never written to the database: the first signs, any others only
+    /// verify. Unset: a key generated on first start and kept in the database
+    /// for every replica.
     pub signing_key_file: Option<PathBuf>,
+    /// Encrypts the signing keys kept in the database (base64 of 32 bytes);
+    /// unset: they are kept in plain text, with a warning at start.
+    pub signing_key_encryption_key: Option<EncryptionKey>,
     /// ProConnect's issuer (`…/api/v2`); unset: no sign-in, no introspection.
     pub proconnect_issuer: Option<String>,
     pub proconnect_client_id: Option<String>,
@@ -202,6 +214,39 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A 256-bit key, given as the base64 of 32 bytes; never printed.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct EncryptionKey([u8; 32]);
+
+impl EncryptionKey {
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EncryptionKey {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, String> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .map(Self)
+            .ok_or_else(|| {
+                "not the base64 of 32 bytes (make one with `openssl rand -base64 32`)".to_owned()
+            })
+    }
+}
+
+impl std::fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EncryptionKey(***)")
+    }
+}
+
 /// ProConnect's default scopes: the claims the catalogue reads.
 pub const PROCONNECT_SCOPES: &str =
     "openid email given_name usual_name uid siret organizational_unit idp_id";
@@ -226,6 +271,9 @@ impl Default for Config {
             seed_dir: Some(PathBuf::from("catalogue")),
             max_body_bytes: 256 * 1024,
             shutdown_grace_seconds: 20,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            keep_alive_timeout_seconds: 75,
             migrate_on_start: true,
             log_format: LogFormat::Text,
             oidc_issuer: None,
@@ -242,6 +290,7 @@ impl Default for Config {
             public_url: None,
             token_lifetime_seconds: 3600,
             signing_key_file: None,
+            signing_key_encryption_key: None,
             proconnect_issuer: None,
             proconnect_client_id: None,
             proconnect_client_secret: None,
@@ -370,6 +419,15 @@ impl Config {
             "SHUTDOWN_GRACE_SECONDS" => {
                 self.shutdown_grace_seconds = seconds(value).map_err(bad)?
             }
+            "HEADER_READ_TIMEOUT_SECONDS" => {
+                self.header_read_timeout_seconds = seconds(value).map_err(bad)?
+            }
+            "BODY_READ_TIMEOUT_SECONDS" => {
+                self.body_read_timeout_seconds = seconds(value).map_err(bad)?
+            }
+            "KEEP_ALIVE_TIMEOUT_SECONDS" => {
+                self.keep_alive_timeout_seconds = seconds(value).map_err(bad)?
+            }
             "OIDC_ISSUER" => self.oidc_issuer = non_empty(value),
             "JWKS_URL" => self.jwks_url = non_empty(value),
             "JWT_AUDIENCE" => self.jwt_audience = non_empty(value),
@@ -386,6 +444,12 @@ impl Config {
             }
             "SIGNING_KEY_FILE" => {
                 self.signing_key_file = (!value.is_empty()).then(|| PathBuf::from(value))
+            }
+            "SIGNING_KEY_ENCRYPTION_KEY" => {
+                self.signing_key_encryption_key = match non_empty(value) {
+                    Some(key) => Some(EncryptionKey::try_from(key).map_err(bad)?),
+                    None => None,
+                }
             }
             "PROCONNECT_ISSUER" => self.proconnect_issuer = non_empty(value),
             "PROCONNECT_CLIENT_ID" => self.proconnect_client_id = non_empty(value),
@@ -490,11 +554,14 @@ impl Config {
                 return Err(bad(format!(
                     "unknown setting; known: {FILE_VARIABLE}, CATALOGUE_LISTEN, CATALOGUE_DATABASE_URL, \
                      CATALOGUE_SEED_DIR, CATALOGUE_MAX_BODY_BYTES, CATALOGUE_SHUTDOWN_GRACE_SECONDS, CATALOGUE_LOG_FORMAT, \
+                     CATALOGUE_HEADER_READ_TIMEOUT_SECONDS, CATALOGUE_BODY_READ_TIMEOUT_SECONDS, \
+                     CATALOGUE_KEEP_ALIVE_TIMEOUT_SECONDS, \
                      CATALOGUE_MIGRATE_ON_START, \
                      CATALOGUE_OIDC_ISSUER, CATALOGUE_JWKS_URL, CATALOGUE_JWT_AUDIENCE, CATALOGUE_ADMINS, \
                      CATALOGUE_JWT_ALGORITHMS, CATALOGUE_JWT_LEEWAY_SECONDS, CATALOGUE_JWKS_REFETCH_SECONDS, \
                      CATALOGUE_JWKS_REFRESH_SECONDS, CATALOGUE_DEV_AUTH, CATALOGUE_DEV_KEY_FILE, \
                      CATALOGUE_PUBLIC_URL, CATALOGUE_TOKEN_LIFETIME_SECONDS, CATALOGUE_SIGNING_KEY_FILE, \
+                     CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY, \
                      CATALOGUE_PROCONNECT_ISSUER, CATALOGUE_PROCONNECT_CLIENT_ID, CATALOGUE_PROCONNECT_CLIENT_SECRET, \
                      CATALOGUE_PROCONNECT_REDIRECT_URL, CATALOGUE_PROCONNECT_SCOPES, CATALOGUE_PROCONNECT_ACR_VALUES, \
                      CATALOGUE_PROCONNECT_SIGNING_ALG, CATALOGUE_SIGNIN_REDIRECT_ORIGINS, \
@@ -642,6 +709,15 @@ impl Config {
                 )));
             }
         }
+        if self.header_read_timeout_seconds == 0
+            || self.body_read_timeout_seconds == 0
+            || self.keep_alive_timeout_seconds == 0
+        {
+            return Err(ConfigError::Conflict(
+                "header_read_timeout_seconds, body_read_timeout_seconds and keep_alive_timeout_seconds must be at least 1"
+                    .into(),
+            ));
+        }
         self.check_gitlab_instances()?;
         if self.harvest_max_body_bytes < 1024 {
             return Err(ConfigError::Conflict(format!(
@@ -709,6 +785,13 @@ impl Config {
         }
         if self.token_lifetime_seconds < 60 {
             return conflict("token_lifetime_seconds must be at least 60".into());
+        }
+        if self.signing_key_file.is_some() && self.signing_key_encryption_key.is_some() {
+            return conflict(
+                "CATALOGUE_SIGNING_KEY_FILE and CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY are both set: \
+                 keys from the file are never kept in the database; unset one"
+                    .into(),
+            );
         }
         for origin in &self.signin_redirect_origins {
             if !is_http_url(origin) {
@@ -971,6 +1054,31 @@ mod tests {
             let error = Config::from_vars(vars(&pairs)).unwrap_err();
             assert!(error.to_string().contains(says), "{error}");
         }
+    }
+
+    #[test]
+    fn the_signing_key_encryption_key_is_32_bytes_never_printed_and_not_with_a_key_file() {
+        let key = "q0vXrE6y5s3yFqU1m2+G7cB1oZ7Xc2P9rN4tL8wK3aE=";
+        let config =
+            Config::from_vars(vars(&[("CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY", key)])).unwrap();
+        assert!(config.signing_key_encryption_key.is_some());
+        assert!(!format!("{config:?}").contains(key));
+        for short in ["c2hvcnQ=", "not base64!"] {
+            let error = Config::from_vars(vars(&[("CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY", short)]))
+                .unwrap_err();
+            assert!(
+                error.to_string().starts_with(
+                    "CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY: not the base64 of 32 bytes"
+                ),
+                "{error}"
+            );
+        }
+        let error = Config::from_vars(vars(&[
+            ("CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY", key),
+            ("CATALOGUE_SIGNING_KEY_FILE", "/run/secrets/signing-key.pem"),
+        ]))
+        .unwrap_err();
+        assert!(error.to_string().contains("unset one"), "{error}");
     }
 
     #[test]

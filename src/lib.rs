@@ -17,7 +17,6 @@ pub mod telemetry;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 
 pub use config::Config;
@@ -63,6 +62,7 @@ pub struct App {
     address: SocketAddr,
     store: Store,
     shutdown_grace: Duration,
+    read_timeouts: http::server::ReadTimeouts,
     state: http::AppState,
 }
 
@@ -133,6 +133,11 @@ impl App {
             address,
             store,
             shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+            read_timeouts: http::server::ReadTimeouts {
+                header: Duration::from_secs(config.header_read_timeout_seconds),
+                body: Duration::from_secs(config.body_read_timeout_seconds),
+                keep_alive: Duration::from_secs(config.keep_alive_timeout_seconds),
+            },
             state,
         })
     }
@@ -154,9 +159,14 @@ impl App {
     ) -> std::io::Result<()> {
         let endpoint = http::routes(self.state.clone());
         tracing::info!(address = %self.address, "serving GraphQL at /graphql");
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(endpoint, shutdown, Some(self.shutdown_grace))
-            .await
+        http::server::serve(
+            self.acceptor,
+            endpoint,
+            self.read_timeouts,
+            shutdown,
+            self.shutdown_grace,
+        )
+        .await
     }
 }
 
@@ -240,16 +250,6 @@ async fn own_issuer(
     store: &Store,
     bound: SocketAddr,
 ) -> Result<std::sync::Arc<auth::OwnIssuer>, StartError> {
-    let configured_pem =
-        match &config.signing_key_file {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
-                StartError::SigningKeyFile {
-                    path: path.clone(),
-                    source,
-                }
-            })?),
-            None => None,
-        };
     if config.proconnect_issuer.is_some() && config.public_url.is_none() {
         tracing::warn!(
             public_url = %config.public_url_or(bound),
@@ -258,9 +258,23 @@ async fn own_issuer(
         );
     }
     let lifetime = Duration::from_secs(config.token_lifetime_seconds);
-    let keys =
-        auth::signing_keys::SigningKeys::open(store.clone(), configured_pem.as_deref(), lifetime)
-            .await?;
+    let keys = match &config.signing_key_file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| StartError::SigningKeyFile {
+                    path: path.clone(),
+                    source,
+                })?;
+            auth::signing_keys::SigningKeys::from_file(&text, path)?
+        }
+        None => {
+            let sealing = config
+                .signing_key_encryption_key
+                .as_ref()
+                .map(auth::signing_keys::SealingKey::new);
+            auth::signing_keys::SigningKeys::open(store.clone(), sealing, lifetime).await?
+        }
+    };
     Ok(std::sync::Arc::new(auth::OwnIssuer::new(
         config.public_url_or(bound),
         lifetime,

@@ -301,7 +301,11 @@ async fn rotate_signing_key(config: Config) -> anyhow::Result<()> {
     }
     let store = Store::connect(&config.database_url).await?;
     store.migrate().await?;
-    let kid = signing_keys::add(&store, &signing_keys::generate_pem()).await?;
+    let sealing = config
+        .signing_key_encryption_key
+        .as_ref()
+        .map(signing_keys::SealingKey::new);
+    let kid = signing_keys::rotate(&store, sealing.as_ref()).await?;
     let retired_before = chrono::Utc::now()
         - chrono::Duration::seconds(config.token_lifetime_seconds as i64 * 2 + 3600);
     let deleted = store

@@ -304,7 +304,128 @@ async fn cached_keys_keep_working_while_the_issuer_is_down(backend: Backend) {
     assert_eq!(answer["data"]["me"]["email"], AGENT);
 }
 
+/// A change to a token's header.
+type HeaderChange = dyn Fn(&mut Header);
+
+/// RFC 7515 §4.1.11: a token whose header marks an extension critical
+/// (`crit`) is refused, since the gateway understands none, whether it comes
+/// from a trusted issuer or from the gateway itself; the same token without
+/// `crit` is accepted.
+async fn tokens_naming_critical_extensions_are_refused(backend: Backend) {
+    let key = SigningKey::ec("ec-1");
+    let issuer = TestIssuer::start(&[&key]).await;
+    // The gateway's own key, from a file, so that the test can sign as the gateway.
+    let dir = tempfile::tempdir().unwrap();
+    let own_pem = catalogue_gateway::auth::signing_keys::generate_pem();
+    let key_file = dir.path().join("signing-key.pem");
+    std::fs::write(&key_file, &own_pem).unwrap();
+    let app = common::issuer::gateway_trusting_configured(backend, &issuer, &[ADMIN], |config| {
+        config.signing_key_file = Some(key_file);
+    })
+    .await;
+    let jwks: Value = serde_json::from_str(&app.get_text("/.well-known/jwks.json").await).unwrap();
+    let own_kid = jwks["keys"][0]["kid"].as_str().unwrap();
+    let own_key = SigningKey::ec_from_pem(own_kid, &own_pem);
+    let now = jsonwebtoken::get_current_timestamp();
+    let own_claims = json!({
+        "iss": app.url(""), "aud": app.url(""), "sub": "sub-own", "email": AGENT,
+        "iat": now, "exp": now + 300,
+    });
+    let before = common::snapshot(&app.database.connect().await).await;
+    for (who, signer, claims) in [
+        ("a trusted issuer", &key, issuer.claims(AGENT)),
+        ("the gateway", &own_key, own_claims),
+    ] {
+        let (status, _, answer) = app.query_as(&signer.sign(&claims), ME, json!({})).await;
+        assert_eq!(status, 200, "{who}, without crit: {answer}");
+        assert_eq!(answer["data"]["me"]["email"], AGENT);
+        let critical: [(&str, &HeaderChange); 3] = [
+            ("a registered claim", &|header| {
+                header.crit = Some(vec!["exp".into()])
+            }),
+            ("an extension it carries", &|header| {
+                header.crit = Some(vec!["x-ext".into()]);
+                header.extras.insert("x-ext", "must be understood");
+            }),
+            ("an empty list", &|header| header.crit = Some(Vec::new())),
+        ];
+        for (what, change) in critical {
+            let token = signer.sign_with_header(&claims, change);
+            let (status, challenge, answer) = app.query_as(&token, ME, json!({})).await;
+            assert_eq!(status, 401, "{who}, crit naming {what}: {answer}");
+            assert!(
+                challenge
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("Bearer error=\"invalid_token\"")),
+                "{challenge:?}"
+            );
+            assert_eq!(answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+            assert_eq!(
+                answer["errors"][0]["extensions"]["reason"], "critical_extension",
+                "{who}, crit naming {what}"
+            );
+            assert!(answer.get("data").is_none());
+        }
+    }
+    assert_eq!(
+        common::snapshot(&app.database.connect().await).await,
+        before
+    );
+}
+
+/// A present `Authorization` header that is not readable text (bytes outside
+/// visible ASCII) is refused with a code, never read as anonymous, by GET
+/// and by POST; nothing is cached for it.
+async fn an_unreadable_authorization_header_is_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let query = "{ unreadable: projects { totalCount } }";
+    let unreadable = reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe\x80abc").unwrap();
+    let before = common::snapshot(&app.database.connect().await).await;
+    for method in ["GET", "POST"] {
+        let request = if method == "GET" {
+            app.client
+                .get(app.url("/graphql"))
+                .query(&[("query", query)])
+        } else {
+            app.client
+                .post(app.url("/graphql"))
+                .json(&json!({ "query": query }))
+        };
+        let response = request
+            .header(reqwest::header::AUTHORIZATION, unreadable.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{method}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{method}");
+        assert!(response.headers().get("x-cache").is_none(), "{method}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{method}: {answer}"
+        );
+        assert_eq!(
+            answer["errors"][0]["extensions"]["reason"], "unreadable_header",
+            "{method}"
+        );
+        assert!(answer.get("data").is_none(), "{method}");
+    }
+    let anonymous = common::http_answer::get(&app, query, None, None).await;
+    assert_eq!(anonymous.status, 200);
+    assert_eq!(
+        anonymous.header("x-cache"),
+        Some("MISS"),
+        "nothing was cached for the refused requests"
+    );
+    assert_eq!(
+        common::snapshot(&app.database.connect().await).await,
+        before
+    );
+}
+
 on_both_backends!(
+    tokens_naming_critical_extensions_are_refused,
+    an_unreadable_authorization_header_is_refused,
     rs256_and_es256_tokens_are_accepted,
     agents_see_agents_only_material_and_anonymous_callers_do_not,
     invalid_tokens_get_401_with_a_code_and_a_challenge,

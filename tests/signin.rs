@@ -252,7 +252,8 @@ async fn refused_sign_ins_mint_nothing(backend: Backend) {
         .insert("catalogue_signin".into(), signin_cookie);
     assert_refused(&browser.get(&callback).await, 400, "state_unknown");
 
-    // An ID token for another sign-in (bad nonce), and a forged one.
+    // An ID token for another sign-in (bad nonce), a forged one, and one
+    // that needs an extension the gateway does not understand.
     for behaviour in [
         Behaviour {
             wrong_nonce: Some("n".repeat(43)),
@@ -260,6 +261,11 @@ async fn refused_sign_ins_mint_nothing(backend: Backend) {
         },
         Behaviour {
             forge_with: Some(SigningKey::rsa("pc-rsa")),
+            ..Behaviour::default()
+        },
+        // RFC 7515 §4.1.11: an extension the gateway does not understand.
+        Behaviour {
+            critical_header: true,
             ..Behaviour::default()
         },
     ] {
@@ -501,8 +507,8 @@ async fn replicas_accept_each_others_tokens_across_a_rotation(backend: Backend) 
     }
 }
 
-/// A key used again (a configured key file restored after a rotation) is
-/// put back in use: there is always exactly one signing key.
+/// A key stored again is put back in use: there is always exactly one
+/// signing key.
 async fn a_key_used_again_becomes_the_signing_key_again(backend: Backend) {
     use catalogue_gateway::auth::signing_keys;
     let database = TestDatabase::create(backend).await;
@@ -511,11 +517,14 @@ async fn a_key_used_again_becomes_the_signing_key_again(backend: Backend) {
         .unwrap();
     store.migrate().await.unwrap();
     let first = signing_keys::generate_pem();
-    let first_kid = signing_keys::add(&store, &first).await.unwrap();
-    signing_keys::add(&store, &signing_keys::generate_pem())
+    let first_kid = signing_keys::add(&store, &first, None).await.unwrap();
+    signing_keys::add(&store, &signing_keys::generate_pem(), None)
         .await
         .unwrap();
-    assert_eq!(signing_keys::add(&store, &first).await.unwrap(), first_kid);
+    assert_eq!(
+        signing_keys::add(&store, &first, None).await.unwrap(),
+        first_kid
+    );
     let keys = store.signing_keys().await.unwrap();
     let in_use: Vec<&str> = keys
         .iter()
@@ -617,7 +626,172 @@ async fn a_burst_of_sign_ins_stops_at_the_limit_and_writes_no_more_rows(backend:
     }
 }
 
+/// The `signing_key` table as it is: each key's id and stored private key.
+async fn stored_signing_keys(database: &TestDatabase) -> Vec<(String, String)> {
+    use sea_orm::{FromQueryResult, JsonValue, Statement};
+    let db = database.connect().await;
+    let rows = JsonValue::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT kid, private_key_pem FROM signing_key ORDER BY kid",
+    ))
+    .all(&db)
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    rows.iter()
+        .map(|row| {
+            (
+                row["kid"].as_str().unwrap().to_owned(),
+                row["private_key_pem"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Why a gateway configured by `configure` on `database` refuses to start.
+async fn start_error(database: &TestDatabase, configure: impl FnOnce(&mut Config)) -> String {
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: database.url.clone(),
+        seed_dir: None,
+        harvest_interval_seconds: 0,
+        ..Config::default()
+    };
+    configure(&mut config);
+    match catalogue_gateway::App::build(config).await {
+        Ok(_) => panic!("the gateway started"),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// `token` gets `app`'s answer for the signed-in person.
+async fn accepted(app: &TestApp, token: &str) {
+    let (status, _, answer) = app.query_as(token, ME, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["me"]["email"], PERSON_EMAIL);
+}
+
+fn random_encryption_key() -> catalogue_gateway::config::EncryptionKey {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    catalogue_gateway::config::EncryptionKey::try_from(encoded).unwrap()
+}
+
+/// With `CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY`, the signing key kept in the
+/// database is encrypted: a key stored in plain text before is encrypted at
+/// the next start, and tokens minted before it still verify; without the
+/// setting, or with another key, the gateway refuses to start and says why.
+async fn signing_keys_in_the_database_are_encrypted_and_never_lost(backend: Backend) {
+    const PUBLIC_URL: &str = "http://catalogue.test";
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let sign_in_through = |app: &TestApp| {
+        let mut browser = Browser::new(&app.url(""), &provider.issuer).with_public_url(PUBLIC_URL);
+        let login = app.url(&format!("/auth/login?redirect={PORTAL}/"));
+        async move { minted_token(&browser.follow(&login).await) }
+    };
+    let key = random_encryption_key();
+
+    // Before: no encryption key, the key in plain text.
+    let plain = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
+        config.public_url = Some(PUBLIC_URL.to_owned());
+    })
+    .await;
+    let before_restart = sign_in_through(&plain).await;
+    let stored = stored_signing_keys(&plain.database).await;
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0].1.contains("BEGIN PRIVATE KEY"), "plain text");
+
+    // The next start with a key encrypts it, and keeps it.
+    let with_key = |config: &mut Config| {
+        config.public_url = Some(PUBLIC_URL.to_owned());
+        config.signing_key_encryption_key = Some(key.clone());
+    };
+    let encrypted = gateway_on(plain.database.shared(), &provider, with_key).await;
+    let sealed = stored_signing_keys(&plain.database).await;
+    assert_eq!(sealed.len(), 1);
+    assert_eq!(sealed[0].0, stored[0].0, "the same key");
+    assert!(!sealed[0].1.contains("PRIVATE KEY"), "{}", sealed[0].1);
+    assert!(
+        <p256::SecretKey as p256::pkcs8::DecodePrivateKey>::from_pkcs8_pem(&sealed[0].1).is_err()
+    );
+    accepted(&encrypted, &before_restart).await;
+    let after_restart = sign_in_through(&encrypted).await;
+    assert_eq!(
+        decode_header(&after_restart).unwrap().kid.unwrap(),
+        stored[0].0
+    );
+
+    // Another start with the key reads it, and changes nothing.
+    let again = gateway_on(plain.database.shared(), &provider, with_key).await;
+    assert_eq!(stored_signing_keys(&plain.database).await, sealed);
+    accepted(&again, &before_restart).await;
+    accepted(&again, &after_restart).await;
+
+    // Without the key, or with another, the gateway refuses to start.
+    for (what, setting) in [
+        ("no key", None),
+        ("another key", Some(random_encryption_key())),
+    ] {
+        let error = start_error(&plain.database, |config| {
+            config.signing_key_encryption_key = setting;
+        })
+        .await;
+        assert!(
+            error.contains("CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY"),
+            "{what}: {error}"
+        );
+        assert_eq!(stored_signing_keys(&plain.database).await, sealed, "{what}");
+    }
+}
+
+/// `CATALOGUE_SIGNING_KEY_FILE`: the file's first key signs, the others are
+/// published (tokens signed before a rotation), and none is written to the
+/// database.
+async fn a_signing_key_from_a_file_is_used_and_never_stored(backend: Backend) {
+    use catalogue_gateway::auth::signing_keys::generate_pem;
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("signing-keys.pem");
+    let (current, previous) = (generate_pem(), generate_pem());
+    std::fs::write(&key_file, format!("{current}\n{previous}")).unwrap();
+    let thumbprint = |pem: &str| {
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&key, jsonwebtoken::Algorithm::ES256)
+            .unwrap()
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .unwrap()
+    };
+    let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
+        config.signing_key_file = Some(key_file.clone());
+    })
+    .await;
+    let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
+    let token = minted_token(&steps);
+    assert_eq!(
+        decode_header(&token).unwrap().kid,
+        Some(thumbprint(&current))
+    );
+    let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+    let jwks: JwkSet = serde_json::from_str(&app.get_text("/.well-known/jwks.json").await).unwrap();
+    let mut published: Vec<String> = jwks
+        .keys
+        .iter()
+        .map(|key| key.common.key_id.clone().unwrap())
+        .collect();
+    published.sort();
+    let mut expected = vec![thumbprint(&current), thumbprint(&previous)];
+    expected.sort();
+    assert_eq!(published, expected);
+    assert_eq!(stored_signing_keys(&app.database).await, Vec::new());
+}
+
 on_both_backends!(
+    signing_keys_in_the_database_are_encrypted_and_never_lost,
+    a_signing_key_from_a_file_is_used_and_never_stored,
     a_client_over_its_limit_has_no_token_introspected,
     a_burst_of_sign_ins_stops_at_the_limit_and_writes_no_more_rows,
     a_key_used_again_becomes_the_signing_key_again,

@@ -1,28 +1,96 @@
-//! The gateway's own ES256 signing keys. Kept in the database so that every
-//! replica signs and verifies with the same keys; after a rotation the
-//! previous key stays published until the last token it signed has expired.
+//! The gateway's own ES256 signing keys: read from a file at start, or kept
+//! in the database so that every replica signs and verifies with the same
+//! keys. In the database, a private key is encrypted (AES-256-GCM) when
+//! `CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY` is set: a copy of the database then
+//! mints no token. After a rotation the previous key stays published until
+//! the last token it signed has expired.
 
 use std::sync::RwLock;
 use std::time::Duration;
 
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use rand::RngCore;
 
+use crate::config::EncryptionKey;
 use crate::store::{Store, StoredSigningKey};
 
 /// How often replicas re-read the keys; retired keys stay published this much
 /// longer than the token lifetime, for tokens a replica signed before it noticed.
 pub(super) const RELOAD_INTERVAL: Duration = Duration::from_secs(60);
 
+/// Marks a stored private key encrypted by [`SealingKey`]; what follows is
+/// the base64 of the nonce and the ciphertext.
+const SEALED_PREFIX: &str = "aes256gcm:";
+const NONCE_BYTES: usize = 12;
+
 /// Why the signing keys cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SigningKeyError {
     #[error("signing key {origin}: {message}")]
     Unusable { origin: String, message: String },
+    #[error(
+        "the database holds encrypted signing keys: set CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY to the key that encrypted them"
+    )]
+    EncryptionKeyMissing,
+    #[error(
+        "CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY does not decrypt the signing key {kid} in the database: it is not the key the signing keys were encrypted with"
+    )]
+    WrongEncryptionKey { kid: String },
     #[error("signing keys: {0}")]
     Store(#[from] crate::store::StoreError),
+}
+
+/// Encrypts the private keys kept in the database, each bound to its key id
+/// (associated data), so that a row's ciphertext cannot be moved to another.
+pub struct SealingKey(Box<Aes256Gcm>);
+
+impl SealingKey {
+    pub fn new(key: &EncryptionKey) -> Self {
+        Self(Box::new(Aes256Gcm::new(key.bytes().into())))
+    }
+
+    fn seal(&self, kid: &str, pem: &str) -> String {
+        let mut nonce = [0u8; NONCE_BYTES];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: pem.as_bytes(),
+            aad: kid.as_bytes(),
+        };
+        let ciphertext = self
+            .0
+            .encrypt(&Nonce::from(nonce), payload)
+            .expect("AES-GCM encrypts a key-sized message");
+        let mut sealed = nonce.to_vec();
+        sealed.extend(ciphertext);
+        format!("{SEALED_PREFIX}{}", STANDARD.encode(sealed))
+    }
+
+    /// The PEM `stored` encrypts, or `None` when this key did not encrypt it.
+    fn open(&self, kid: &str, stored: &str) -> Option<String> {
+        let sealed = STANDARD.decode(stored.strip_prefix(SEALED_PREFIX)?).ok()?;
+        if sealed.len() <= NONCE_BYTES {
+            return None;
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_BYTES);
+        let nonce: [u8; NONCE_BYTES] = nonce.try_into().ok()?;
+        let payload = Payload {
+            msg: ciphertext,
+            aad: kid.as_bytes(),
+        };
+        let pem = self.0.decrypt(&Nonce::from(nonce), payload).ok()?;
+        String::from_utf8(pem).ok()
+    }
+}
+
+fn is_sealed(stored: &str) -> bool {
+    stored.starts_with(SEALED_PREFIX)
 }
 
 /// One published key.
@@ -38,10 +106,21 @@ struct Ring {
     published: Vec<PublishedKey>,
 }
 
-/// The keys, as last read from the database.
+/// Where the keys come from.
+enum Source {
+    /// A file read at start: nothing to re-read, nothing in the database.
+    File,
+    /// The database, shared by every replica.
+    Database {
+        store: Store,
+        sealing: Option<SealingKey>,
+        token_lifetime: Duration,
+    },
+}
+
+/// The keys, as last read.
 pub struct SigningKeys {
-    store: Store,
-    token_lifetime: Duration,
+    source: Source,
     ring: RwLock<Ring>,
 }
 
@@ -95,38 +174,88 @@ pub fn generate_pem() -> String {
         .expect("a fresh P-256 key encodes as PKCS#8")
 }
 
+/// The PEM blocks of `text`, each from its `-----BEGIN` line.
+fn pem_blocks(text: &str) -> Vec<&str> {
+    text.split_inclusive("-----END PRIVATE KEY-----")
+        .filter_map(|block| block.find("-----BEGIN").map(|start| block[start..].trim()))
+        .collect()
+}
+
 impl SigningKeys {
-    /// Opens the key ring: the key of `configured_pem` becomes the signing key
-    /// (once per new key), else a key is generated when the database has none.
+    /// The keys of a PEM file (`CATALOGUE_SIGNING_KEY_FILE`): the first one
+    /// signs; any after it are only published, so that tokens signed before a
+    /// rotation stay valid. Nothing is written to the database.
+    pub fn from_file(text: &str, path: &std::path::Path) -> Result<Self, SigningKeyError> {
+        let origin = path.display().to_string();
+        let mut keys = Vec::new();
+        for pem in pem_blocks(text) {
+            keys.push(parse(pem, &origin)?);
+        }
+        let mut keys = keys.into_iter();
+        let first = keys.next().ok_or_else(|| SigningKeyError::Unusable {
+            origin: origin.clone(),
+            message: "holds no PKCS#8 private key (-----BEGIN PRIVATE KEY-----)".to_owned(),
+        })?;
+        let signing_kid = first.kid.clone();
+        let signing = first.encoding.clone();
+        let published = std::iter::once(first)
+            .chain(keys)
+            .map(|key| PublishedKey {
+                kid: key.kid,
+                jwk: key.jwk,
+                decoding: key.decoding,
+            })
+            .collect();
+        Ok(Self {
+            source: Source::File,
+            ring: RwLock::new(Ring {
+                signing_kid,
+                signing,
+                published,
+            }),
+        })
+    }
+
+    /// Opens the key ring kept in the database, generating a key when none is
+    /// in use. With `sealing`, keys stored in plain text are encrypted first;
+    /// without it, encrypted keys refuse the start.
     pub async fn open(
         store: Store,
-        configured_pem: Option<&str>,
+        sealing: Option<SealingKey>,
         token_lifetime: Duration,
     ) -> Result<Self, SigningKeyError> {
-        let stored = store.signing_keys().await?;
-        let in_use = stored.iter().find(|key| key.retired_at.is_none());
-        let new_pem = match (configured_pem, in_use) {
-            (Some(pem), in_use) => {
-                let kid = parse(pem, "signing_key_file")?.kid;
-                (in_use.is_none_or(|key| key.kid != kid)).then(|| pem.to_owned())
-            }
-            (None, None) => Some(generate_pem()),
-            (None, Some(_)) => None,
-        };
-        if let Some(pem) = new_pem {
-            add(&store, &pem).await?;
+        let stored = seal_stored_keys(&store, sealing.as_ref()).await?;
+        if stored.iter().all(|key| key.retired_at.is_some()) {
+            add(&store, &generate_pem(), sealing.as_ref()).await?;
         }
-        let ring = load(&store, token_lifetime).await?;
+        if sealing.is_none() {
+            tracing::warn!(
+                "the gateway's signing key is kept unencrypted in the database: anyone who reads the database can mint tokens; \
+                 set CATALOGUE_SIGNING_KEY_ENCRYPTION_KEY (or CATALOGUE_SIGNING_KEY_FILE)"
+            );
+        }
+        let ring = load(&store, sealing.as_ref(), token_lifetime).await?;
         Ok(Self {
-            store,
-            token_lifetime,
+            source: Source::Database {
+                store,
+                sealing,
+                token_lifetime,
+            },
             ring: RwLock::new(ring),
         })
     }
 
     /// Re-reads the keys, to notice another replica's rotation.
     pub(super) async fn reload(&self) -> Result<(), SigningKeyError> {
-        let ring = load(&self.store, self.token_lifetime).await?;
+        let Source::Database {
+            store,
+            sealing,
+            token_lifetime,
+        } = &self.source
+        else {
+            return Ok(());
+        };
+        let ring = load(store, sealing.as_ref(), *token_lifetime).await?;
         *self.ring.write().unwrap_or_else(|p| p.into_inner()) = ring;
         Ok(())
     }
@@ -155,13 +284,82 @@ impl SigningKeys {
     }
 }
 
-/// Stores `pem` as the signing key, retiring the one before.
-pub async fn add(store: &Store, pem: &str) -> Result<String, SigningKeyError> {
+/// The PEM of a stored key, decrypted when it is encrypted.
+fn unsealed(
+    stored: &StoredSigningKey,
+    sealing: Option<&SealingKey>,
+) -> Result<String, SigningKeyError> {
+    if !is_sealed(&stored.private_key) {
+        return Ok(stored.private_key.clone());
+    }
+    let sealing = sealing.ok_or(SigningKeyError::EncryptionKeyMissing)?;
+    sealing
+        .open(&stored.kid, &stored.private_key)
+        .ok_or_else(|| SigningKeyError::WrongEncryptionKey {
+            kid: stored.kid.clone(),
+        })
+}
+
+/// Every stored key, after checking that `sealing` decrypts the encrypted
+/// ones and, with `sealing`, encrypting those stored in plain text. Every
+/// encrypted key is checked before any is encrypted, so that a wrong key
+/// never encrypts anything; each ciphertext is decrypted before it replaces
+/// the plain text, and replaces it only if no other replica did first.
+async fn seal_stored_keys(
+    store: &Store,
+    sealing: Option<&SealingKey>,
+) -> Result<Vec<StoredSigningKey>, SigningKeyError> {
+    let stored = store.signing_keys().await?;
+    for key in stored.iter().filter(|key| is_sealed(&key.private_key)) {
+        unsealed(key, sealing)?;
+    }
+    let Some(sealing) = sealing else {
+        return Ok(stored);
+    };
+    for key in stored.iter().filter(|key| !is_sealed(&key.private_key)) {
+        parse(&key.private_key, &format!("stored key {}", key.kid))?;
+        let sealed = sealing.seal(&key.kid, &key.private_key);
+        if sealing.open(&key.kid, &sealed).as_deref() != Some(key.private_key.as_str()) {
+            return Err(SigningKeyError::Unusable {
+                origin: format!("stored key {}", key.kid),
+                message: "its encryption does not decrypt to it; left as it was".to_owned(),
+            });
+        }
+        if store
+            .replace_signing_key(&key.kid, &key.private_key, &sealed)
+            .await?
+        {
+            tracing::info!(kid = %key.kid, "encrypted a signing key kept in plain text in the database");
+        }
+    }
+    Ok(store.signing_keys().await?)
+}
+
+/// Checks that the stored keys can be read with `sealing`, then stores a new
+/// signing key, retiring the one before (`catalogue-gateway rotate-signing-key`).
+pub async fn rotate(
+    store: &Store,
+    sealing: Option<&SealingKey>,
+) -> Result<String, SigningKeyError> {
+    seal_stored_keys(store, sealing).await?;
+    add(store, &generate_pem(), sealing).await
+}
+
+/// Stores `pem` as the signing key (encrypted with `sealing`), retiring the one before.
+pub async fn add(
+    store: &Store,
+    pem: &str,
+    sealing: Option<&SealingKey>,
+) -> Result<String, SigningKeyError> {
     let parsed = parse(pem, "new key")?;
+    let private_key = match sealing {
+        Some(sealing) => sealing.seal(&parsed.kid, pem),
+        None => pem.to_owned(),
+    };
     store
         .add_signing_key(&StoredSigningKey {
             kid: parsed.kid.clone(),
-            private_key_pem: pem.to_owned(),
+            private_key,
             created_at: Utc::now(),
             retired_at: None,
         })
@@ -170,7 +368,11 @@ pub async fn add(store: &Store, pem: &str) -> Result<String, SigningKeyError> {
 }
 
 /// The stored keys still worth publishing, the newest one signing.
-async fn load(store: &Store, token_lifetime: Duration) -> Result<Ring, SigningKeyError> {
+async fn load(
+    store: &Store,
+    sealing: Option<&SealingKey>,
+    token_lifetime: Duration,
+) -> Result<Ring, SigningKeyError> {
     let keep = chrono::Duration::from_std(token_lifetime + 2 * RELOAD_INTERVAL)
         .unwrap_or(chrono::Duration::MAX);
     let now = Utc::now();
@@ -184,7 +386,7 @@ async fn load(store: &Store, token_lifetime: Duration) -> Result<Ring, SigningKe
             continue;
         }
         let parsed = parse(
-            &stored.private_key_pem,
+            &unsealed(&stored, sealing)?,
             &format!("stored key {}", stored.kid),
         )?;
         if signing.is_none() && stored.retired_at.is_none() {

@@ -54,10 +54,14 @@ impl Claims {
 pub enum Rejection {
     #[error("the Authorization header is not `Bearer <token>`")]
     NotBearer,
+    #[error("the Authorization header is not readable text")]
+    UnreadableHeader,
     #[error("the token is not a well-formed JWT")]
     Malformed,
     #[error("the token's algorithm is not accepted")]
     Algorithm,
+    #[error("the token names a critical header extension the gateway does not understand")]
+    CriticalExtension,
     #[error("the token's issuer is not trusted")]
     UnknownIssuer,
     #[error("the token's key id is not among the issuer's keys")]
@@ -89,8 +93,10 @@ impl Rejection {
     pub fn reason(&self) -> &'static str {
         match self {
             Rejection::NotBearer => "not_bearer",
+            Rejection::UnreadableHeader => "unreadable_header",
             Rejection::Malformed => "malformed",
             Rejection::Algorithm => "algorithm",
+            Rejection::CriticalExtension => "critical_extension",
             Rejection::UnknownIssuer => "unknown_issuer",
             Rejection::UnknownKey => "unknown_key",
             Rejection::Signature => "bad_signature",
@@ -118,6 +124,32 @@ struct IssuerOnly {
     iss: Option<String>,
 }
 
+/// The protected header's `crit`, as far as whether it is there at all.
+#[derive(Deserialize)]
+struct CriticalOnly {
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(value: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(value).map(|_| true)
+}
+
+/// Whether the JWS's protected header has `crit`. RFC 7515 §4.1.11: a
+/// recipient that does not understand every extension `crit` names must
+/// refuse the JWS; the gateway understands none, so any `crit` (even empty or
+/// null) refuses it. jsonwebtoken reads `crit` but never checks it.
+pub(crate) fn names_critical_extensions(token: &str) -> Result<bool, Rejection> {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap_or_default();
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| Rejection::Malformed)?;
+    serde_json::from_slice::<CriticalOnly>(&json)
+        .map(|header| header.crit)
+        .map_err(|_| Rejection::Malformed)
+}
+
 /// The token's claims, and whether its issuer is the dev issuer.
 pub(super) async fn validate(
     token: &str,
@@ -127,6 +159,9 @@ pub(super) async fn validate(
 ) -> Result<(Claims, bool), Rejection> {
     // `alg: none` and unknown algorithms fail here: jsonwebtoken knows no such algorithm.
     let header = decode_header(token).map_err(|_| Rejection::Malformed)?;
+    if names_critical_extensions(token)? {
+        return Err(Rejection::CriticalExtension);
+    }
     // The issuer is read before the signature is checked only to pick whose keys check it.
     let unverified: IssuerOnly =
         jsonwebtoken::dangerous::insecure_decode_claims::<IssuerOnly>(token)

@@ -52,9 +52,13 @@ fn unauthenticated(rejection: &Rejection) -> Response {
 }
 
 /// The caller: the `Authorization` header, else the token cookie of
-/// same-site portals, else anonymous.
+/// same-site portals, else anonymous. A header that is present is never
+/// ignored, even when it is not readable text.
 async fn authenticate(state: &AppState, request: &Request) -> Result<Principal, Rejection> {
-    if let Some(authorization) = request.header(header::AUTHORIZATION) {
+    if let Some(authorization) = request.headers().get(header::AUTHORIZATION) {
+        let authorization = authorization
+            .to_str()
+            .map_err(|_| Rejection::UnreadableHeader)?;
         return state.authenticator.authenticate(Some(authorization)).await;
     }
     match cookies::read(request, TOKEN_COOKIE).filter(|token| !token.is_empty()) {
@@ -248,6 +252,11 @@ pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Resp
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("the request body exceeds {} bytes", state.max_body_bytes),
             );
+        }
+        Err(poem::error::ReadBodyError::Io(error))
+            if error.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            return refused(StatusCode::REQUEST_TIMEOUT, super::server::BODY_TIMED_OUT);
         }
         Err(_) => {
             return refused(

@@ -12,8 +12,9 @@ pub async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "live" }))
 }
 
-/// `GET /health/ready`: the database answers too. A failing cache leaves the
-/// gateway ready (the database answers instead) and is reported as degraded.
+/// `GET /health/ready`: the database answers and can take a write too
+/// (store/readiness.rs). A failing cache leaves the gateway ready (the
+/// database answers instead) and is reported as degraded.
 #[handler]
 pub async fn ready(state: Data<&AppState>) -> Response {
     let cache = if state.cache.generation().await.is_some() {
@@ -21,7 +22,7 @@ pub async fn ready(state: Data<&AppState>) -> Response {
     } else {
         "degraded"
     };
-    match state.store.ping().await {
+    match state.store.readiness().await {
         Ok(()) => Json(serde_json::json!({
             "status": "ready",
             "cache": {
@@ -31,11 +32,15 @@ pub async fn ready(state: Data<&AppState>) -> Response {
             },
         }))
         .into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "readiness check failed");
-            Json(serde_json::json!({ "status": "unavailable", "reason": "database" }))
-                .with_status(StatusCode::SERVICE_UNAVAILABLE)
-                .into_response()
+        Err(unready) => {
+            tracing::warn!(database = unready.as_str(), "readiness check failed");
+            Json(serde_json::json!({
+                "status": "unavailable",
+                "reason": "database",
+                "database": unready.as_str(),
+            }))
+            .with_status(StatusCode::SERVICE_UNAVAILABLE)
+            .into_response()
         }
     }
 }

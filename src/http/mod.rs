@@ -13,6 +13,7 @@ mod metrics;
 mod persisted;
 mod portal;
 mod rate_limit;
+pub mod server;
 mod signin;
 mod well_known;
 

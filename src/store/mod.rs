@@ -10,6 +10,7 @@ mod links;
 mod organizations;
 mod paging;
 mod projects;
+mod readiness;
 mod records;
 mod rows;
 mod search_source;
@@ -28,6 +29,7 @@ pub use import::ImportReport;
 pub use links::{DatasetFilter, RepositoryFilter};
 pub use paging::{Page, PageDirection, SortValue};
 pub use projects::{ProjectFilter, ProjectOrderField};
+pub use readiness::Unready;
 pub use records::{
     DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
     RepositoryRecord, SourceRecord, TagCount, TagRecord,
@@ -83,11 +85,6 @@ impl Store {
                 (pool.size(), pool.num_idle())
             }
         }
-    }
-
-    /// Whether the database answers.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        Ok(self.db.ping().await?)
     }
 
     /// Closes the connection pool.

@@ -11,7 +11,8 @@ use super::{Store, StoreError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSigningKey {
     pub kid: String,
-    pub private_key_pem: String,
+    /// The PKCS#8 PEM, or its encryption.
+    pub private_key: String,
     pub created_at: DateTime<Utc>,
     pub retired_at: Option<DateTime<Utc>>,
 }
@@ -38,7 +39,7 @@ impl Store {
             .into_iter()
             .map(|row| StoredSigningKey {
                 kid: row.kid,
-                private_key_pem: row.private_key_pem,
+                private_key: row.private_key_pem,
                 created_at: row.created_at,
                 retired_at: row.retired_at,
             })
@@ -59,7 +60,7 @@ impl Store {
             .await?;
         signing_key::Entity::insert(signing_key::ActiveModel {
             kid: Set(key.kid.clone()),
-            private_key_pem: Set(key.private_key_pem.clone()),
+            private_key_pem: Set(key.private_key.clone()),
             created_at: Set(key.created_at),
             retired_at: Set(None),
         })
@@ -75,6 +76,25 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Replaces the stored private key of `kid` by `to` if it is still
+    /// `from`; whether it was (of replicas doing it at once, one does).
+    pub async fn replace_signing_key(
+        &self,
+        kid: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool, StoreError> {
+        use sea_orm::sea_query::Expr;
+        Ok(signing_key::Entity::update_many()
+            .col_expr(signing_key::Column::PrivateKeyPem, Expr::value(to))
+            .filter(signing_key::Column::Kid.eq(kid))
+            .filter(signing_key::Column::PrivateKeyPem.eq(from))
+            .exec(&self.db)
+            .await?
+            .rows_affected
+            == 1)
     }
 
     /// Deletes keys retired before `before`: no token they signed is still valid.

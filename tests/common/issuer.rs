@@ -38,6 +38,11 @@ impl SigningKey {
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
         let private = p256::SecretKey::random(&mut rand::thread_rng());
         let pem = private.to_pkcs8_pem(LineEnding::LF).expect("PEM");
+        Self::ec_from_pem(kid, &pem)
+    }
+
+    /// The P-256 key of a PKCS#8 PEM (the gateway's own key file, say).
+    pub fn ec_from_pem(kid: &str, pem: &str) -> Self {
         Self::from_encoding(
             kid,
             Algorithm::ES256,
@@ -58,8 +63,14 @@ impl SigningKey {
 
     /// A token with these claims, signed by this key.
     pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with_header(claims, |_| {})
+    }
+
+    /// A token with these claims and a header changed by `change`, signed by this key.
+    pub fn sign_with_header(&self, claims: &Value, change: impl FnOnce(&mut Header)) -> String {
         let mut header = Header::new(self.algorithm);
         header.kid = Some(self.kid.clone());
+        change(&mut header);
         encode(&header, claims, &self.encoding).expect("a signed token")
     }
 }
@@ -165,6 +176,16 @@ pub async fn gateway_trusting(
     issuer: &TestIssuer,
     admins: &[&str],
 ) -> super::TestApp {
+    gateway_trusting_configured(backend, issuer, admins, |_| {}).await
+}
+
+/// [`gateway_trusting`] with a configuration of the test's own.
+pub async fn gateway_trusting_configured(
+    backend: super::Backend,
+    issuer: &TestIssuer,
+    admins: &[&str],
+    configure: impl FnOnce(&mut catalogue_gateway::Config),
+) -> super::TestApp {
     let database = super::TestDatabase::create(backend).await;
     let issuer_url = issuer.url.clone();
     let admins: Vec<String> = admins.iter().map(|a| (*a).to_owned()).collect();
@@ -173,6 +194,7 @@ pub async fn gateway_trusting(
             config.oidc_issuer = Some(issuer_url);
             config.jwt_audience = Some(AUDIENCE.to_owned());
             config.admins = admins;
+            configure(config);
         })
         .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -48,6 +48,8 @@ pub struct Behaviour {
     pub userinfo_json: bool,
     /// Answer introspection as a signed JWT (RFC 9701).
     pub introspection_jwt: bool,
+    /// Mark an extension of the ID token's header critical (`crit`).
+    pub critical_header: bool,
 }
 
 struct Grant {
@@ -89,15 +91,35 @@ fn random() -> String {
 
 impl State {
     fn sign(&self, claims: &Value, forge_with: Option<&SigningKey>) -> String {
+        self.sign_critical(claims, forge_with, false)
+    }
+
+    /// A JWT whose header marks the extension `x-ext` critical when `critical`.
+    fn sign_critical(
+        &self,
+        claims: &Value,
+        forge_with: Option<&SigningKey>,
+        critical: bool,
+    ) -> String {
+        let mark = |header: &mut Header| {
+            if critical {
+                header.crit = Some(vec!["x-ext".to_owned()]);
+                header.extras.insert("x-ext", "must be understood");
+            }
+        };
         match (&self.signing, forge_with) {
-            (_, Some(forger)) => forger.sign(claims),
-            (Signing::Key(key), None) => key.sign(claims),
-            (Signing::ClientSecret, None) => encode(
-                &Header::new(Algorithm::HS256),
-                claims,
-                &EncodingKey::from_secret(CLIENT_SECRET.as_bytes()),
-            )
-            .expect("an HS256 token"),
+            (_, Some(forger)) => forger.sign_with_header(claims, mark),
+            (Signing::Key(key), None) => key.sign_with_header(claims, mark),
+            (Signing::ClientSecret, None) => {
+                let mut header = Header::new(Algorithm::HS256);
+                mark(&mut header);
+                encode(
+                    &header,
+                    claims,
+                    &EncodingKey::from_secret(CLIENT_SECRET.as_bytes()),
+                )
+                .expect("an HS256 token")
+            }
         }
     }
 
@@ -219,7 +241,7 @@ fn token_endpoint(Form(form): Form<HashMap<String, String>>, state: Data<&Arc<St
     let sub = "proconnect-sub-for-this-client";
     let access_token = state.issue(sub, CLIENT_ID);
     let now = jsonwebtoken::get_current_timestamp();
-    let id_token = state.sign(
+    let id_token = state.sign_critical(
         &json!({
             "iss": state.issuer,
             "aud": CLIENT_ID,
@@ -231,6 +253,7 @@ fn token_endpoint(Form(form): Form<HashMap<String, String>>, state: Data<&Arc<St
             "idp_id": "test-idp",
         }),
         behaviour.forge_with.as_ref(),
+        behaviour.critical_header,
     );
     Json(json!({
         "access_token": access_token,

@@ -198,6 +198,12 @@ impl ProConnect {
     ) -> Result<T, ProviderError> {
         let forged = |why: String| ProviderError::Forged(why);
         let header = decode_header(jwt).map_err(|_| forged("not a JWT".into()))?;
+        if super::token::names_critical_extensions(jwt).unwrap_or(true) {
+            return Err(forged(
+                "its header names a critical extension (`crit`) the gateway does not understand"
+                    .into(),
+            ));
+        }
         if !expected.algorithms.contains(&header.alg) {
             return Err(forged(format!(
                 "signed with {:?}, but {:?} is expected",
