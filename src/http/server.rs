@@ -14,13 +14,15 @@
 //!   never sends a request on one being closed).
 //!
 //! A connection over a timeout is closed: the client reads the end of the stream.
+//! A connection upgraded to another protocol (a WebSocket) is that
+//! protocol's to time out.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -97,6 +99,9 @@ where
             }
             async move {
                 let response = endpoint.get_response(request).await;
+                if response.status() == poem::http::StatusCode::SWITCHING_PROTOCOLS {
+                    answering.0.upgraded.store(true, Ordering::SeqCst);
+                }
                 drop(answering);
                 Ok::<_, Infallible>(hyper::Response::<ResponseBody>::from(response))
             }
@@ -108,7 +113,7 @@ where
                 .http2()
                 .max_pending_accept_reset_streams(HTTP2_MAX_PENDING_ACCEPT_RESET_STREAMS)
                 .max_header_list_size(HTTP2_MAX_HEADER_LIST_SIZE);
-            let connection = builder.serve_connection(TokioIo::new(io), service);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             // A connection closed by a timeout or by its client ends here too.
             let _ = watcher.watch(connection).await;
         });
@@ -137,6 +142,8 @@ struct Requests {
     /// The read waiting for the last answer: hyper does not read again
     /// after an answer until woken, and the keep-alive timer starts then.
     answered: AtomicWaker,
+    /// Whether the connection now speaks another protocol (101).
+    upgraded: AtomicBool,
 }
 
 impl Requests {
@@ -248,6 +255,9 @@ impl<T: AsyncRead + Unpin> AsyncRead for TimedIo<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.requests.upgraded.load(Ordering::SeqCst) {
+            return Pin::new(&mut this.inner).poll_read(cx, buf);
+        }
         let before = buf.filled().len();
         match Pin::new(&mut this.inner).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
