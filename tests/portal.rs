@@ -1,12 +1,112 @@
 //! The example portal at `/`: served with a strict content security policy,
-//! and driven end to end in headless Chromium (tests/portal/e2e.cjs, with
-//! playwright-core; `make test` installs both): search "carte", see
-//! Cartiflette, open it, see its GitHub link, no console error. Screenshots
-//! land in `target/portal/`.
+//! its script and style under content-named URLs kept a year, the page
+//! revalidated by ETag; and driven end to end in headless Chromium
+//! (tests/portal/e2e.cjs, with playwright-core; `make test` installs both):
+//! search "carte", see Cartiflette, open it, see its GitHub link, read
+//! every project and organization page, no console error. Screenshots land
+//! in `target/portal/`.
 
 mod common;
 
 use common::{Backend, TestApp};
+use reqwest::{Response, StatusCode};
+
+/// The same-origin paths a page loads (`src="…"`, `href="…"`), data: URLs
+/// and fragments aside.
+fn loaded_paths(html: &str) -> Vec<String> {
+    ["src=\"", "href=\""]
+        .iter()
+        .flat_map(|attribute| html.split(attribute).skip(1))
+        .map(|rest| rest[..rest.find('"').unwrap()].to_owned())
+        .filter(|link| !link.starts_with("data:") && !link.starts_with('#'))
+        .collect()
+}
+
+fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("{} has no {name}", response.url()))
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A page: revalidated at each visit, 304 while unchanged.
+async fn check_revalidated(app: &TestApp, path: &str, accept: &str) -> String {
+    let page = app
+        .client
+        .get(app.url(path))
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "{path}");
+    assert_eq!(header(&page, "cache-control"), "no-cache", "{path}");
+    let etag = header(&page, "etag");
+    let html = page.text().await.unwrap();
+    let again = app
+        .client
+        .get(app.url(path))
+        .header("accept", accept)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    assert_eq!(header(&again, "etag"), etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+    html
+}
+
+/// A script or style at a content-named URL: kept a year, with an ETag that
+/// gets 304; the same file under another hash is not found. Its body.
+async fn check_immutable(app: &TestApp, path: &str, content_type: &str) -> Vec<u8> {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    assert!(
+        header(&response, "content-type").starts_with(content_type),
+        "{path}: {}",
+        header(&response, "content-type")
+    );
+    assert_eq!(
+        header(&response, "cache-control"),
+        "public, max-age=31536000, immutable",
+        "{path}"
+    );
+    assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+    let etag = header(&response, "etag");
+    let body = response.bytes().await.unwrap().to_vec();
+    let again = app
+        .client
+        .get(app.url(path))
+        .header("if-none-match", format!("W/{etag}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+    // The URL names the content: any other hash is another release's.
+    let (area_and_hash, file) = path.rsplit_once('/').unwrap();
+    let (area, hash) = area_and_hash.rsplit_once('/').unwrap();
+    let other_hash = format!(
+        "{}{}",
+        if hash.starts_with('A') { 'B' } else { 'A' },
+        &hash[1..]
+    );
+    let other = format!("{area}/{other_hash}/{file}");
+    let stale = app.client.get(app.url(&other)).send().await.unwrap();
+    assert_eq!(stale.status(), 404, "{other}");
+    body
+}
+
+fn content_type_of(path: &str) -> &'static str {
+    if path.ends_with(".css") {
+        "text/css"
+    } else {
+        assert!(path.ends_with(".js"), "{path}");
+        "text/javascript"
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portal_is_served_with_its_assets_and_a_strict_policy() {
@@ -34,19 +134,19 @@ async fn the_portal_is_served_with_its_assets_and_a_strict_policy() {
             "the page links GraphiQL and the schema: {link}"
         );
     }
-    for (asset, content_type) in [
-        ("/portal/portal.css", "text/css"),
-        ("/portal/portal.js", "text/javascript"),
-    ] {
-        assert!(html.contains(asset), "the page loads {asset}");
-        let response = app.client.get(app.url(asset)).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{asset}");
-        let served = response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(served.starts_with(content_type), "{asset}: {served}");
+    let assets: Vec<String> = loaded_paths(&html)
+        .into_iter()
+        .filter(|path| path.starts_with("/portal/"))
+        .collect();
+    for file in ["portal.css", "portal.js"] {
+        let path = assets
+            .iter()
+            .find(|path| path.ends_with(&format!("/{file}")))
+            .unwrap_or_else(|| panic!("the page loads {file}: {assets:?}"));
+        check_immutable(&app, path, content_type_of(path)).await;
     }
+    // The page itself is revalidated, so a release's page names its files.
+    check_revalidated(&app, "/", "text/html").await;
     // No inline script or event handler: the policy would block them.
     assert_eq!(
         html.matches("<script").count(),

@@ -9,6 +9,7 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use super::AppState;
 use super::access_log::{Caller, OperationName};
 use super::answer::{self, Freshness, error_body};
+use super::assets::{Asset, Kind};
 use super::media::AnswerMedia;
 use super::signin::TOKEN_COOKIE;
 use super::{caching, cookies, rate_limit};
@@ -315,10 +316,16 @@ pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
     }
 }
 
-/// `GET /schema.graphql`: the SDL clients generate code from.
+/// `GET /schema.graphql`: the SDL clients generate code from. Revalidated
+/// at each use: code generated just after a release must see its schema,
+/// and an unchanged schema costs a 304. (Hashing its few dozen kilobytes
+/// takes microseconds.)
 #[handler]
-pub async fn schema(state: Data<&AppState>) -> Response {
-    Response::builder()
-        .content_type("text/plain; charset=utf-8")
-        .body(state.sdl.to_string())
+pub async fn schema(request: &Request, state: Data<&AppState>) -> Response {
+    Asset::new(
+        "schema.graphql",
+        Kind::PlainText,
+        state.sdl.as_bytes().to_vec(),
+    )
+    .revalidated(request)
 }

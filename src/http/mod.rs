@@ -4,6 +4,7 @@
 
 mod access_log;
 mod answer;
+mod assets;
 mod caching;
 mod cookies;
 mod graphql;
@@ -129,8 +130,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let cors = cors(&state.cors);
     Route::new()
         .at("/", get(portal::index))
-        .at("/portal/portal.css", get(portal::style))
-        .at("/portal/portal.js", get(portal::script))
+        .at("/portal/:hash/:file", get(portal::file))
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/schema.graphql", get(graphql::schema))
         .at("/health/live", get(health::live))
