@@ -1,15 +1,18 @@
-//! The example portal at `/`: served with a strict content security policy,
-//! its script and style under content-named URLs kept a year, the page
-//! revalidated by ETag; and driven end to end in headless Chromium
-//! (tests/portal/e2e.cjs, with playwright-core; `make test` installs both):
-//! search "carte", see Cartiflette, open it, see its GitHub link, read
-//! every project and organization page, no console error. Screenshots land
-//! in `target/portal/`.
+//! The pages the gateway serves to browsers, from its own origin only: the
+//! example portal at `/` and GraphiQL at `/graphql`, each under a strict
+//! content security policy, their scripts and styles under content-named
+//! URLs kept a year, the pages revalidated by ETag. Both are driven end to
+//! end in headless Chromium with playwright-core (`make test` installs
+//! both): tests/portal/e2e.cjs searches "carte", opens Cartiflette, sees
+//! its GitHub link, and walks every project and organization page;
+//! tests/portal/graphiql.cjs explores the schema and runs a query with
+//! every other origin blocked. Screenshots land in `target/portal/`.
 
 mod common;
 
 use common::{Backend, TestApp};
 use reqwest::{Response, StatusCode};
+use sha2::{Digest, Sha256};
 
 /// The same-origin paths a page loads (`src="…"`, `href="…"`), data: URLs
 /// and fragments aside.
@@ -190,4 +193,119 @@ async fn a_visitor_finds_cartiflette_and_its_code_in_chromium() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(screenshots.join("portal-project.png").is_file());
+}
+
+/// GraphiQL's files, from the gateway only: React's and GraphiQL's, as
+/// vendored (each with the sha256 its README and scripts/vendor-graphiql.sh
+/// pin), and ours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_is_served_with_its_assets_from_the_gateway_only() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let get_page = || {
+        app.client
+            .get(app.url("/graphql"))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+    };
+    let page = get_page().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(header(&page, "content-type").starts_with("text/html"));
+    // Its nonce is used once: the page is never stored.
+    assert_eq!(header(&page, "cache-control"), "no-store");
+    let policy = header(&page, "content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self';",
+        "connect-src 'self';",
+        "font-src data:;",
+    ] {
+        assert!(policy.contains(directive), "{directive} in {policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    let html = page.text().await.unwrap();
+    // Only GraphiQL's dialogs' <style> elements get the nonce, new each time.
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_else(|| panic!("a style nonce in {policy}"));
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "{html}");
+    let next = header(&get_page().await.unwrap(), "content-security-policy");
+    assert!(!next.contains(nonce), "a new nonce: {next}");
+    assert!(
+        !html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"),
+        "nothing from elsewhere: {html}"
+    );
+    assert!(!html.contains("<script>"), "no inline script: {html}");
+    assert!(html.contains("data-endpoint=\"/graphql\""));
+
+    let readme = include_str!("../src/http/graphiql/README.md");
+    let script = include_str!("../scripts/vendor-graphiql.sh");
+    let mut loaded = Vec::new();
+    for path in loaded_paths(&html)
+        .into_iter()
+        .filter(|path| path != "/schema.graphql")
+    {
+        assert!(
+            path.starts_with("/graphiql/"),
+            "same origin, own area: {path}"
+        );
+        let body = check_immutable(&app, &path, content_type_of(&path)).await;
+        let file = path.rsplit('/').next().unwrap().to_owned();
+        if file.ends_with(".min.js") || file.ends_with(".min.css") {
+            let sha256: String = Sha256::digest(&body)
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            assert!(
+                readme.contains(&sha256) && script.contains(&sha256),
+                "{file} is the vendored file pinned in the README and the script ({sha256})"
+            );
+        }
+        loaded.push(file);
+    }
+    loaded.sort();
+    assert_eq!(
+        loaded,
+        [
+            "graphiql-start.js",
+            "graphiql.css",
+            "graphiql.min.css",
+            "graphiql.min.js",
+            "react-dom.production.min.js",
+            "react.production.min.js",
+        ]
+    );
+}
+
+/// GraphiQL in Chromium with every other origin blocked: its documentation
+/// explorer shows the schema, the editor completes, a query runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_developer_explores_the_schema_in_graphiql_with_no_other_origin() {
+    let modules = common::node_modules();
+    assert!(
+        modules.join("playwright-core").is_dir(),
+        "{} has no playwright-core: run `make test`, which installs it",
+        modules.display()
+    );
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let screenshots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/portal");
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let output = std::process::Command::new("node")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/portal/graphiql.cjs"
+        ))
+        .arg(&app.base_url)
+        .arg(&screenshots)
+        .env("NODE_PATH", &modules)
+        .output()
+        .expect("node (make test installs it)");
+    assert!(
+        output.status.success(),
+        "the browser test failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(screenshots.join("graphiql-result.png").is_file());
 }

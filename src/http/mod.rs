@@ -7,6 +7,7 @@ mod answer;
 mod assets;
 mod caching;
 mod cookies;
+mod graphiql;
 mod graphql;
 mod health;
 mod media;
@@ -132,6 +133,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/", get(portal::index))
         .at("/portal/:hash/:file", get(portal::file))
         .at("/graphql", get(graphql::get).post(graphql::post))
+        .at("/graphiql/:hash/:file", get(graphiql::file))
         .at("/schema.graphql", get(graphql::schema))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
