@@ -150,10 +150,10 @@ fn kubernetes_manifests_render_and_validate_offline() {
         .iter()
         .map(|p| p["path"].as_str().unwrap())
         .collect();
-    assert!(
-        paths.contains(&"/graphql") && paths.contains(&"/"),
-        "{paths:?}"
-    );
+    // The portal, GraphiQL and their files (under /portal/ and /graphiql/).
+    for path in ["/", "/portal/", "/graphql", "/graphiql/", "/schema.graphql"] {
+        assert!(paths.contains(&path), "{path} in {paths:?}");
+    }
     assert!(
         !paths
             .iter()

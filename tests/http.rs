@@ -1,5 +1,5 @@
-//! HTTP behaviour: coded errors for bad input, GET and GraphiQL, schema,
-//! health probes.
+//! HTTP behaviour: coded errors for bad input, GET and GraphiQL, schema
+//! (and its caching), health probes.
 
 mod common;
 
@@ -547,6 +547,60 @@ async fn slow_and_silent_clients_are_disconnected() {
 
     let data = app.data("{ projects { totalCount } }", json!({})).await;
     assert_eq!(data["projects"]["totalCount"], 7);
+}
+
+/// `/schema.graphql` is revalidated at each use (codegen right after a
+/// release sees the release's schema) and an unchanged schema costs a 304.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_is_revalidated_by_its_etag() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let response = app
+        .client
+        .get(app.url("/schema.graphql"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let header = |response: &reqwest::Response, name: &str| {
+        response.headers()[name].to_str().unwrap().to_owned()
+    };
+    // No media type is registered for GraphQL documents.
+    assert_eq!(
+        header(&response, "content-type"),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(header(&response, "cache-control"), "no-cache");
+    let etag = header(&response, "etag");
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let sdl = response.text().await.unwrap();
+    assert!(sdl.contains("type Query"));
+
+    for if_none_match in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+    ] {
+        let again = app
+            .client
+            .get(app.url("/schema.graphql"))
+            .header("if-none-match", &if_none_match)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{if_none_match}");
+        assert_eq!(header(&again, "etag"), etag);
+        assert_eq!(header(&again, "cache-control"), "no-cache");
+        assert!(again.bytes().await.unwrap().is_empty());
+    }
+    let other = app
+        .client
+        .get(app.url("/schema.graphql"))
+        .header("if-none-match", "\"another-schema\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    assert_eq!(other.text().await.unwrap(), sdl);
 }
 
 on_both_backends!(

@@ -23,12 +23,12 @@ pub struct Policy {
     pub max_age_seconds: u64,
 }
 
-fn etag_of(body: &[u8]) -> String {
+pub(super) fn etag_of(body: &[u8]) -> String {
     format!("\"{}\"", URL_SAFE_NO_PAD.encode(Sha256::digest(body)))
 }
 
 /// Whether `If-None-Match` names `etag` (or `*`).
-fn matches(request: &Request, etag: &str) -> bool {
+pub(super) fn matches(request: &Request, etag: &str) -> bool {
     request
         .headers()
         .get_all(header::IF_NONE_MATCH)

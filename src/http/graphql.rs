@@ -1,17 +1,17 @@
 //! `/graphql`: queries by POST (JSON) or GET (query string), GraphiQL for
 //! browsers, and the SDL at `/schema.graphql`.
 
-use async_graphql::http::GraphiQLSource;
 use poem::http::{StatusCode, header};
-use poem::web::{Data, Html};
-use poem::{Body, IntoResponse, Request, Response, handler};
+use poem::web::Data;
+use poem::{Body, Request, Response, handler};
 
 use super::AppState;
 use super::access_log::{Caller, OperationName};
 use super::answer::{self, Freshness, error_body};
+use super::assets::{Asset, Kind};
 use super::media::AnswerMedia;
 use super::signin::TOKEN_COOKIE;
-use super::{caching, cookies, rate_limit};
+use super::{caching, cookies, graphiql, rate_limit};
 use crate::auth::{Principal, Rejection};
 use crate::cache::Scope;
 use crate::graphql::code;
@@ -288,14 +288,7 @@ pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
         .is_some_and(|accept| accept.contains("text/html"));
     // Only the bare URL is GraphiQL, so an answer's URL has one representation.
     if wants_html && query_string.is_empty() {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Catalogue des projets du programme 10 %")
-                .finish(),
-        )
-        .with_header(header::CACHE_CONTROL, "no-cache")
-        .into_response();
+        return graphiql::page();
     }
     if query_string.len() > state.max_body_bytes {
         return refused(
@@ -315,10 +308,16 @@ pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
     }
 }
 
-/// `GET /schema.graphql`: the SDL clients generate code from.
+/// `GET /schema.graphql`: the SDL clients generate code from. Revalidated
+/// at each use: code generated just after a release must see its schema,
+/// and an unchanged schema costs a 304. (Hashing its few dozen kilobytes
+/// takes microseconds.)
 #[handler]
-pub async fn schema(state: Data<&AppState>) -> Response {
-    Response::builder()
-        .content_type("text/plain; charset=utf-8")
-        .body(state.sdl.to_string())
+pub async fn schema(request: &Request, state: Data<&AppState>) -> Response {
+    Asset::new(
+        "schema.graphql",
+        Kind::PlainText,
+        state.sdl.as_bytes().to_vec(),
+    )
+    .revalidated(request)
 }

@@ -4,8 +4,10 @@
 
 mod access_log;
 mod answer;
+mod assets;
 mod caching;
 mod cookies;
+mod graphiql;
 mod graphql;
 mod health;
 mod media;
@@ -129,9 +131,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
     let cors = cors(&state.cors);
     Route::new()
         .at("/", get(portal::index))
-        .at("/portal/portal.css", get(portal::style))
-        .at("/portal/portal.js", get(portal::script))
+        .at("/portal/:hash/:file", get(portal::file))
         .at("/graphql", get(graphql::get).post(graphql::post))
+        .at("/graphiql/:hash/:file", get(graphiql::file))
         .at("/schema.graphql", get(graphql::schema))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))

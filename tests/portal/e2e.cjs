@@ -1,6 +1,9 @@
 // Drives the portal in headless Chromium (Debian's /usr/bin/chromium) with
 // playwright-core: search "carte", see Cartiflette, open it, see its GitHub
-// link, keyboard-only too. Fails on any console error or failed request.
+// link, keyboard-only too; then read every project and organization page of
+// the catalogue (listed by the API), none of which may show "null",
+// "undefined", "[object Object]" or "NaN". Fails on any console error or
+// failed request.
 // Usage: node e2e.cjs <gateway base URL> <screenshot directory>
 "use strict";
 
@@ -10,6 +13,36 @@ const [base, screenshots] = process.argv.slice(2);
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
+}
+
+/** Every project and organization of the catalogue, from the API. */
+async function everything() {
+  const response = await fetch(`${base}/graphql`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({
+      query: `{ projects(first: 100) { totalCount edges { node { slug name } } }
+        organizations(first: 100) { totalCount edges { node { slug name } } } }`,
+    }),
+  });
+  const { data, errors } = await response.json();
+  check(!errors, `the catalogue: ${JSON.stringify(errors)}`);
+  for (const list of [data.projects, data.organizations]) {
+    check(list.edges.length === list.totalCount, "the whole catalogue in one page");
+  }
+  return {
+    projects: data.projects.edges.map((edge) => edge.node),
+    organizations: data.organizations.edges.map((edge) => edge.node),
+  };
+}
+
+/** What a JavaScript value looks like when written out as text by mistake. */
+const LEAKS = /\bnull\b|\bundefined\b|\[object Object\]|\bNaN\b/;
+
+async function checkText(page, where) {
+  const text = await page.locator("body").innerText();
+  const leak = text.match(LEAKS);
+  check(!leak, `${where} shows "${leak && leak[0]}": …${leak && text.slice(Math.max(0, leak.index - 80), leak.index + 40)}…`);
 }
 
 (async () => {
@@ -91,6 +124,25 @@ function check(condition, message) {
     // The organizations page lists INSEE and links to its projects.
     await page.getByRole("link", { name: "Organisations", exact: true }).click();
     await page.getByRole("link", { name: /INSEE/ }).first().waitFor({ timeout: 10000 });
+    await checkText(page, "#/organisations");
+
+    // Every page of the catalogue reads as text: no absent value written out.
+    const catalogue = await everything();
+    check(catalogue.projects.length > 0 && catalogue.organizations.length > 0, "a catalogue");
+    await page.goto(`${base}/#/`, { waitUntil: "networkidle" });
+    await page.locator(".card").first().waitFor({ timeout: 10000 });
+    await checkText(page, "#/");
+    for (const { slug, name } of catalogue.projects) {
+      await page.goto(`${base}/#/projets/${encodeURIComponent(slug)}`);
+      await page.locator("#project-title", { hasText: name }).waitFor({ timeout: 10000 });
+      await checkText(page, `#/projets/${slug}`);
+    }
+    for (const { slug, name } of catalogue.organizations) {
+      await page.goto(`${base}/#/organisations/${encodeURIComponent(slug)}`);
+      await page.locator("h1", { hasText: name }).waitFor({ timeout: 10000 });
+      await checkText(page, `#/organisations/${slug}`);
+    }
+    console.log(`${catalogue.projects.length} projects and ${catalogue.organizations.length} organizations read`);
   } catch (error) {
     await page.screenshot({ path: `${screenshots}/portal-failure.png`, fullPage: true });
     throw error;

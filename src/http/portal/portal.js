@@ -113,6 +113,15 @@ async function send(query, variables, token) {
   return answer.data;
 }
 
+/**
+ * The parts of a view that are there: an absent one (null, undefined, false:
+ * a project without a website, say) is left out, where the DOM's `append`
+ * and `replaceChildren` would write it as the text "null".
+ */
+function present(children) {
+  return children.flat().filter((child) => child !== undefined && child !== null && child !== false);
+}
+
 /** Builds an element: el("a", { href }, "text", child…). */
 function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -121,10 +130,7 @@ function el(tag, attributes = {}, ...children) {
     if (name === "class") node.className = value;
     else node.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
-    if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
+  node.append(...present(children));
   return node;
 }
 
@@ -140,13 +146,18 @@ function view() {
   return document.getElementById("view");
 }
 
+/** Shows a view's parts in place of the previous view. */
+function show(...children) {
+  view().replaceChildren(...present(children));
+}
+
 function errorMessage(error) {
   return el("div", { class: "alert", role: "alert" },
     el("p", {}, "Le catalogue n'a pas pu répondre : ", error.message));
 }
 
 function showError(error) {
-  view().replaceChildren(errorMessage(error));
+  show(errorMessage(error));
 }
 
 /** Moves focus to a view's heading after a navigation (not on first load). */
@@ -272,7 +283,7 @@ async function renderSearch(mine, focusId) {
   setCurrentNav("search");
   const state = searchState();
   const template = document.getElementById("search-template");
-  view().replaceChildren(template.content.cloneNode(true));
+  show(template.content.cloneNode(true));
   const input = document.getElementById("q");
   input.value = state.q;
   document.getElementById("search-form").addEventListener("submit", (event) => {
@@ -349,17 +360,17 @@ function linkList(items, render) {
 
 async function renderProject(slug, mine, navigated) {
   setCurrentNav("search");
-  view().replaceChildren(el("p", { role: "status" }, "Chargement…"));
+  show(el("p", { role: "status" }, "Chargement…"));
   try {
     const { project } = await graphql(PROJECT_QUERY, { slug });
     if (mine !== currentView) return;
     if (!project) {
-      view().replaceChildren(el("h1", {}, "Projet introuvable"),
+      show(el("h1", {}, "Projet introuvable"),
         el("p", {}, "Ce projet n'existe pas, ou il est réservé aux agents. ", el("a", { href: "#/" }, "Retour à la recherche")));
       return;
     }
     document.title = `${project.name} — Catalogue du programme 10 %`;
-    view().replaceChildren(
+    show(
       el("p", { class: "breadcrumb" }, el("a", { href: "#/" }, "Recherche"), " › ", project.name),
       el("h1", { id: "project-title" }, project.name, " ", accessBadge(project.visibility)),
       el("p", { class: "lead" }, project.summary),
@@ -402,12 +413,12 @@ async function renderProject(slug, mine, navigated) {
 
 async function renderOrganizations(mine, navigated) {
   setCurrentNav("organizations");
-  view().replaceChildren(el("p", { role: "status" }, "Chargement…"));
+  show(el("p", { role: "status" }, "Chargement…"));
   try {
     const { organizations } = await graphql(ORGANIZATIONS_QUERY);
     if (mine !== currentView) return;
     const heading = el("h1", {}, "Organisations");
-    view().replaceChildren(
+    show(
       heading,
       el("ul", { class: "cards" }, organizations.edges.map(({ node }) =>
         el("li", { class: "card" },
@@ -426,11 +437,11 @@ async function renderOrganization(slug, mine, navigated) {
     const { organization } = await graphql(ORGANIZATION_QUERY, { slug });
     if (mine !== currentView) return;
     if (!organization) {
-      view().replaceChildren(el("h1", {}, "Organisation introuvable"));
+      show(el("h1", {}, "Organisation introuvable"));
       return;
     }
     const heading = el("h1", {}, organization.name);
-    view().replaceChildren(
+    show(
       el("p", { class: "breadcrumb" }, el("a", { href: "#/organisations" }, "Organisations"), " › ", organization.name),
       heading,
       organization.website ? el("p", {}, el("a", { href: organization.website }, organization.website)) : null,
