@@ -2,7 +2,10 @@
 //! on other origins (CORS: listed origins read with credentials, `*` any
 //! other without), configured clients (routers and tools with a rate limit
 //! of their own, recognised by key, address or token), and the RateLimit
-//! fields of every answer.
+//! fields of every answer. Then the real clients: Apollo Client in
+//! Chromium on another origin, and `@apollo/gateway` in front of the
+//! gateway (tests/callers/*.cjs, with the npm packages `make test`
+//! installs from tests/node/package-lock.json).
 
 mod common;
 
@@ -397,3 +400,174 @@ async fn a_client_is_recognised_by_its_address_or_its_tokens() {
     }
 }
 
+/// Runs the Node.js script `tests/callers/<script>` with `args` (blocking
+/// this thread: the gateways run on the runtime's other worker); its
+/// output when it succeeds.
+fn node(script: &str, args: &[&str]) -> String {
+    let modules = common::node_modules();
+    for package in [
+        "@apollo/client",
+        "@apollo/gateway",
+        "esbuild",
+        "playwright-core",
+    ] {
+        assert!(
+            modules.join(package).is_dir(),
+            "{} has no {package}: run `make test`, which installs it",
+            modules.display()
+        );
+    }
+    let output = std::process::Command::new("node")
+        .arg(format!(
+            "{}/tests/callers/{script}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .args(args)
+        .env("NODE_PATH", &modules)
+        .output()
+        .expect("node (make test installs it)");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// A portal of another origin, on another loopback port: a blank page and
+/// Apollo Client, bundled from the pinned node_modules. Its origin.
+async fn serve_portal(bundle: Vec<u8>) -> String {
+    use poem::listener::{Acceptor, Listener as _, TcpListener};
+    use poem::{EndpointExt, Response, Route, Server, get, handler, web::Data};
+
+    #[handler]
+    fn page() -> Response {
+        Response::builder()
+            .content_type("text/html; charset=utf-8")
+            .body("<!doctype html><html lang=\"fr\"><title>Portail</title></html>")
+    }
+    #[handler]
+    fn script(bundle: Data<&std::sync::Arc<Vec<u8>>>) -> Response {
+        Response::builder()
+            .content_type("text/javascript; charset=utf-8")
+            .body(bundle.as_ref().clone())
+    }
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .expect("bind the portal");
+    let address = acceptor.local_addr()[0]
+        .as_socket_addr()
+        .copied()
+        .expect("a socket address");
+    let routes = Route::new()
+        .at("/", get(page))
+        .at("/apollo-client.js", get(script))
+        .data(std::sync::Arc::new(bundle));
+    tokio::spawn(async move { Server::new_with_acceptor(acceptor).run(routes).await });
+    format!("http://{address}")
+}
+
+/// Apollo Client with client awareness, in Chromium, on a page of another
+/// origin: with the agent's token in `Authorization` it reads as the agent
+/// from a listed origin and under `*`; with the sign-in's cookie
+/// (`credentials: 'include'`) from the listed origin only, never under
+/// `*`. Its script reads the RateLimit fields and the request id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apollo_client_on_another_origin_reads_as_the_agent_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("apollo-client.js");
+    node("bundle-apollo-client.cjs", &[bundle.to_str().unwrap()]);
+    let portal = serve_portal(std::fs::read(&bundle).unwrap()).await;
+    let (listed, key) = gateway_with_dev_tokens(&dir, |config| {
+        config.cors_origins = vec![portal.clone()];
+    })
+    .await;
+    let (open, _) = gateway_with_dev_tokens(&dir, |_| {}).await;
+    let token = key.mint("camille@insee.fr", false, 10).unwrap();
+    let said: Value = serde_json::from_str(&node(
+        "cross-origin.cjs",
+        &[&portal, &listed.base_url, &open.base_url, &token],
+    ))
+    .unwrap();
+    for attempt in ["listedWithToken", "openWithToken", "listedWithCookie"] {
+        assert_eq!(
+            said[attempt]["email"], "camille@insee.fr",
+            "{attempt}: {said}"
+        );
+    }
+    assert!(
+        said["openWithCookie"]["error"].is_string(),
+        "credentials are never allowed with `*`: {said}"
+    );
+    for field in ["ratelimit", "ratelimitPolicy", "requestId"] {
+        assert!(said["readable"][field].is_string(), "{field}: {said}");
+    }
+    assert!(
+        said["sentWithClientAwareness"].as_u64().unwrap() >= 3,
+        "{said}"
+    );
+    assert_eq!(said["blocked"], json!([]), "nothing from another host");
+}
+
+/// `@apollo/gateway` in front, configured as a client (its key): a burst
+/// of 150 user queries, all at once, gets no error under the default
+/// limits. Then, the API's burst left at 100 but refilled once a minute (so
+/// that the count does not depend on the machine's speed): a router
+/// configured with a 100-token bucket and `rate_limited_status = 200`
+/// passes `RATE_LIMITED` on to its users as it is; an unconfigured one
+/// shares its address's bucket and, answered 429, turns the refusals into
+/// `INTERNAL_SERVER_ERROR` (its `RemoteGraphQLDataSource` makes any non-2xx
+/// answer an error of its own, keeping ours under `extensions.response`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apollo_gateway_in_front_gets_the_limits_of_a_configured_client() {
+    const BURST: &str = "150";
+    let summary = |said: String| -> Value { serde_json::from_str(&said).unwrap() };
+    let ours = gateway(|config| {
+        config.clients = clients(json!([{
+            "id": "routeur-federation", "key": CLIENT_KEY,
+            "rate_limit_per_minute": 6000, "rate_limit_burst": 1000
+        }]));
+    })
+    .await;
+    let subgraph = ours.url("/graphql");
+    let configured = summary(node("router.cjs", &[&subgraph, BURST, CLIENT_KEY]));
+    assert_eq!(configured["ok"], 150, "{configured}");
+    assert_eq!(configured["errors"], json!({}), "{configured}");
+
+    let frugal_key = "Zr8Qw3Lp6Xn1Vb4Tc7Ym2Hs5Jd9Kf0Ga";
+    let strict = gateway(|config| {
+        config.rate_limit_per_minute = 1;
+        config.clients = clients(json!([{
+            "id": "routeur-econome", "key": frugal_key,
+            "rate_limit_per_minute": 1, "rate_limit_burst": 100, "rate_limited_status": 200
+        }]));
+    })
+    .await;
+    let subgraph = strict.url("/graphql");
+    let over_its_own = summary(node("router.cjs", &[&subgraph, BURST, frugal_key]));
+    let limited = over_its_own["errors"]["RATE_LIMITED"].as_u64().unwrap_or(0);
+    assert!(limited >= 40, "{over_its_own}");
+    assert_eq!(
+        over_its_own["errors"].as_object().unwrap().len(),
+        1,
+        "{over_its_own}"
+    );
+    assert_eq!(over_its_own["ok"].as_u64().unwrap() + limited, 150);
+    let passed_on = &over_its_own["sample"]["RATE_LIMITED"];
+    assert_eq!(passed_on["extensions"]["serviceName"], "catalogue");
+    assert!(passed_on["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
+
+    let unconfigured = summary(node("router.cjs", &[&subgraph, BURST]));
+    let turned = unconfigured["errors"]["INTERNAL_SERVER_ERROR"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(turned >= 40, "{unconfigured}");
+    let response = &unconfigured["sample"]["INTERNAL_SERVER_ERROR"]["extensions"]["response"];
+    assert_eq!(response["status"], 429, "{unconfigured}");
+    assert_eq!(
+        response["body"]["errors"][0]["extensions"]["code"],
+        "RATE_LIMITED"
+    );
+}
