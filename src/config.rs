@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+mod clients;
+pub use clients::{AddressBlock, ClientConfig, ClientId, ClientKey, RateLimitedStatus};
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -163,7 +166,11 @@ pub struct Config {
     /// The gateway runs behind one reverse proxy that appends the client's
     /// address to `X-Forwarded-For`: rate limits use that address.
     pub trust_forwarded_for: bool,
-    /// Origins allowed to read the API from a browser (`*`: any, without credentials).
+    /// Routers and tools calling on behalf of many users, each with a rate
+    /// limit of its own (`CATALOGUE_CLIENTS`: a JSON array; TOML: `[[clients]]`).
+    pub clients: Vec<ClientConfig>,
+    /// Origins allowed to read the API from a browser: listed ones with
+    /// credentials (cookies), `*` any other without.
     pub cors_origins: Vec<String>,
     /// GitHub's REST API.
     pub github_api_url: String,
@@ -327,6 +334,7 @@ impl Default for Config {
             signin_rate_limit_per_minute: 60,
             signin_rate_limit_burst: 20,
             trust_forwarded_for: false,
+            clients: Vec::new(),
             cors_origins: vec!["*".to_owned()],
             github_api_url: "https://api.github.com".to_owned(),
             gitlab_api_url: "https://gitlab.com/api/v4".to_owned(),
@@ -517,6 +525,7 @@ impl Config {
                 self.signin_rate_limit_burst = seconds(value).map_err(bad)?
             }
             "TRUST_FORWARDED_FOR" => self.trust_forwarded_for = flag(value).map_err(bad)?,
+            "CLIENTS" => self.clients = clients::parse(value).map_err(bad)?,
             "CORS_ORIGINS" => self.cors_origins = list(value),
             "GITHUB_API_URL" => self.github_api_url = value.trim().to_owned(),
             "GITLAB_API_URL" => self.gitlab_api_url = value.trim().to_owned(),
@@ -575,7 +584,7 @@ impl Config {
                      CATALOGUE_PERSISTED_QUERIES_CLIENT_BYTES, CATALOGUE_PERSISTED_QUERIES_MAX_BYTES, \
                      CATALOGUE_RATE_LIMIT_PER_MINUTE, CATALOGUE_RATE_LIMIT_BURST, \
                      CATALOGUE_SIGNIN_RATE_LIMIT_PER_MINUTE, CATALOGUE_SIGNIN_RATE_LIMIT_BURST, CATALOGUE_TRUST_FORWARDED_FOR, \
-                     CATALOGUE_CORS_ORIGINS, CATALOGUE_GITHUB_API_URL, CATALOGUE_GITLAB_API_URL, \
+                     CATALOGUE_CLIENTS, CATALOGUE_CORS_ORIGINS, CATALOGUE_GITHUB_API_URL, CATALOGUE_GITLAB_API_URL, \
                      CATALOGUE_GITLAB_INSTANCES, CATALOGUE_DATAGOUV_API_URL, CATALOGUE_PYPI_URL, CATALOGUE_GITHUB_TOKEN, CATALOGUE_GITLAB_TOKEN, \
                      CATALOGUE_HARVEST_CONCURRENCY_PER_HOST, CATALOGUE_HARVEST_TIMEOUT_SECONDS, \
                      CATALOGUE_HARVEST_MAX_WAIT_SECONDS, CATALOGUE_HARVEST_MAX_BODY_BYTES, \
@@ -690,8 +699,9 @@ impl Config {
                     .into(),
             ));
         }
+        clients::check(&self.clients)?;
         for origin in self.cors_origins.iter().filter(|o| o.as_str() != "*") {
-            if !is_http_url(origin) {
+            if !is_origin(origin) {
                 return Err(ConfigError::Conflict(format!(
                     "cors_origins: `{origin}` is neither `*` nor an origin like https://portail.example.gouv.fr"
                 )));
@@ -883,6 +893,19 @@ impl Config {
 fn is_http_url(value: &str) -> bool {
     url::Url::parse(value)
         .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+}
+
+/// `scheme://host[:port]`, as browsers send it in `Origin` (a trailing `/` aside).
+fn is_origin(value: &str) -> bool {
+    url::Url::parse(value).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+    })
 }
 
 fn non_empty(value: &str) -> Option<String> {

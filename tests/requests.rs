@@ -1,7 +1,7 @@
 //! What a request may be: persisted queries (automatic, bounded per client
 //! and in all, and the allow-list mode), operation limits checked before any
 //! resolver runs, batches, rate limits with Retry-After (holding while Redis
-//! fails, apart from answers' eviction), and CORS.
+//! fails, apart from answers' eviction). CORS: tests/callers.rs.
 
 mod common;
 
@@ -665,46 +665,4 @@ async fn evicting_answers_does_not_evict_rate_limits() {
     assert_eq!(statuses(&app, 3).await, [200, 200, 429]);
     let by_hash = post(&app, &json!({ "extensions": persisted(&hash) }), None).await;
     assert_eq!(by_hash.status, 429);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browsers_may_read_from_allowed_origins_without_credentials() {
-    let open = gateway(|_| {}).await;
-    let preflight = |app: &TestApp, origin: &str| {
-        reqwest::Client::new()
-            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
-            .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "content-type, authorization",
-            )
-            .send()
-    };
-    let answer = preflight(&open, "https://portail.example.gouv.fr")
-        .await
-        .unwrap();
-    assert!(answer.status().is_success(), "{}", answer.status());
-    assert!(answer.headers().contains_key("access-control-allow-origin"));
-    assert!(
-        !answer
-            .headers()
-            .contains_key("access-control-allow-credentials")
-    );
-
-    let listed = gateway(|config| {
-        config.cors_origins = vec!["https://portail.example.gouv.fr".to_owned()];
-    })
-    .await;
-    let allowed = preflight(&listed, "https://portail.example.gouv.fr")
-        .await
-        .unwrap();
-    assert_eq!(
-        allowed.headers()["access-control-allow-origin"],
-        "https://portail.example.gouv.fr"
-    );
-    let other = preflight(&listed, "https://ailleurs.example.com")
-        .await
-        .unwrap();
-    assert!(!other.headers().contains_key("access-control-allow-origin"));
 }

@@ -58,9 +58,13 @@ impl OwnIssuer {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(kid);
         header.typ = Some("JWT".to_owned());
-        // Only the claims the catalogue reads; never the dev-only flag.
+        // Only the claims the catalogue reads about the person: never the
+        // dev-only flag, nor the client ProConnect issued its tokens to (a
+        // tool configured by that id would take in every signed-in person).
         let person = Claims {
             dev_admin: false,
+            client_id: None,
+            azp: None,
             ..person.clone()
         };
         let claims = OwnClaims {

@@ -47,6 +47,8 @@ pub struct Agent {
     pub organizational_unit: Option<String>,
     pub idp_id: Option<String>,
     pub is_admin: bool,
+    /// The client the token was issued to (`client_id`, else `azp`).
+    pub client_id: Option<String>,
 }
 
 impl Agent {
@@ -74,6 +76,7 @@ impl Agent {
             organizational_unit: claims.organizational_unit,
             idp_id: claims.idp_id,
             is_admin,
+            client_id: claims.client_id.or(claims.azp),
         })
     }
 

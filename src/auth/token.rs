@@ -29,6 +29,13 @@ pub struct Claims {
     /// Honoured only in tokens from the dev issuer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev_admin: bool,
+    /// The client the token was issued to (RFC 9068; RFC 7662 for opaque
+    /// tokens): how a configured tool is recognised by its tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The authorized party (OpenID Connect), read when there is no `client_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azp: Option<String>,
 }
 
 impl Claims {
@@ -45,6 +52,8 @@ impl Claims {
             organizational_unit: self.organizational_unit.or(other.organizational_unit),
             idp_id: self.idp_id.or(other.idp_id),
             dev_admin: false,
+            client_id: self.client_id.or(other.client_id),
+            azp: self.azp.or(other.azp),
         }
     }
 }

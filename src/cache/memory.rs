@@ -10,7 +10,7 @@ use moka::future::Cache;
 
 use bytes::Bytes;
 
-use super::{CacheError, CacheStore, DocumentBounds, Registered, unstamped};
+use super::{CacheError, CacheStore, DocumentBounds, Draw, Registered, unstamped};
 
 pub struct MemoryStore {
     generation: AtomicU64,
@@ -29,9 +29,8 @@ const MAX_BUCKETS: usize = 100_000;
 
 impl Buckets {
     /// Takes `cost` tokens from `bucket` (refilled at `per_minute`, holding
-    /// at most `burst`), all or none: `None` when there were enough, else
-    /// how long until there are.
-    pub fn take(&self, bucket: &str, cost: u64, per_minute: u64, burst: u64) -> Option<Duration> {
+    /// at most `burst`), all or none.
+    pub fn take(&self, bucket: &str, cost: u64, per_minute: u64, burst: u64) -> Draw {
         let cost = cost as f64;
         let per_second = per_minute as f64 / 60.0;
         let burst = burst.max(1) as f64;
@@ -49,11 +48,15 @@ impl Buckets {
         let (tokens, at) = buckets.entry(bucket.to_owned()).or_insert((burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
         *at = now;
-        if *tokens >= cost {
+        let wait = if *tokens >= cost {
             *tokens -= cost;
             None
         } else {
             Some(Duration::from_secs_f64((cost - *tokens) / per_second))
+        };
+        Draw {
+            left: *tokens,
+            wait,
         }
     }
 }
@@ -213,7 +216,7 @@ impl CacheStore for MemoryStore {
         cost: u64,
         per_minute: u64,
         burst: u64,
-    ) -> Result<Option<Duration>, CacheError> {
+    ) -> Result<Draw, CacheError> {
         Ok(self.buckets.take(bucket, cost, per_minute, burst))
     }
 

@@ -61,6 +61,16 @@ pub enum Registered {
     OverTotalBound,
 }
 
+/// What taking tokens from a bucket did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Draw {
+    /// Tokens the bucket holds afterwards.
+    pub left: f64,
+    /// `Some(wait)` when there were not enough (none were taken): how long
+    /// until there are.
+    pub wait: Option<Duration>,
+}
+
 /// Where cached answers and the generation counter live.
 #[async_trait::async_trait]
 pub trait CacheStore: Send + Sync {
@@ -96,15 +106,14 @@ pub trait CacheStore: Send + Sync {
         bounds: &DocumentBounds,
     ) -> Result<Registered, CacheError>;
     /// Takes `cost` tokens from the bucket `bucket` (refilled at
-    /// `per_minute`, holding at most `burst`), all or none: `Ok(None)` when
-    /// there were enough, else how long until there are.
+    /// `per_minute`, holding at most `burst`), all or none.
     async fn take_tokens(
         &self,
         bucket: &str,
         cost: u64,
         per_minute: u64,
         burst: u64,
-    ) -> Result<Option<Duration>, CacheError>;
+    ) -> Result<Draw, CacheError>;
     /// `redis` or `memory`, for health and metrics.
     fn kind(&self) -> &'static str;
     /// Where the generation is known from, for readiness: `local` (in
@@ -378,16 +387,10 @@ impl ResponseCache {
         self.state.outcome(result)
     }
 
-    /// Takes `cost` tokens from `bucket`; `Some(wait)` when there are not
-    /// enough. While the store fails (down, or full and refusing writes),
-    /// the bucket is counted in process: limits hold on each replica.
-    pub async fn take_tokens(
-        &self,
-        bucket: &str,
-        cost: u64,
-        per_minute: u64,
-        burst: u64,
-    ) -> Option<Duration> {
+    /// Takes `cost` tokens from `bucket`, all or none. While the store
+    /// fails (down, or full and refusing writes), the bucket is counted in
+    /// process: limits hold on each replica.
+    pub async fn take_tokens(&self, bucket: &str, cost: u64, per_minute: u64, burst: u64) -> Draw {
         let bucket = format!("rate:{bucket}");
         if !self.state.resting() {
             let result = self
@@ -395,8 +398,8 @@ impl ResponseCache {
                 .store
                 .take_tokens(&bucket, cost, per_minute, burst)
                 .await;
-            if let Some(wait) = self.state.outcome(result) {
-                return wait;
+            if let Some(draw) = self.state.outcome(result) {
+                return draw;
             }
         }
         self.local_buckets.take(&bucket, cost, per_minute, burst)

@@ -25,10 +25,11 @@ use bytes::Bytes;
 use moka::future::Cache;
 
 use super::generation_watch::GenerationWatch;
-use super::{CacheError, CacheStore, DocumentBounds, Registered, stamped, unstamped};
+use super::{CacheError, CacheStore, DocumentBounds, Draw, Registered, stamped, unstamped};
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
-/// clock, the same for every replica), take `cost` tokens or say how long to wait.
+/// clock, the same for every replica), take `cost` tokens or say how long to
+/// wait; answers the wait (ms) and the tokens left (thousandths).
 const TAKE_TOKEN: &str = r#"
 local per_ms = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
@@ -47,7 +48,7 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / per_ms) + 1000)
-return wait
+return {wait, math.floor(tokens * 1000)}
 "#;
 
 /// Moves the generation to `ARGV[2]` unless it is at `ARGV[1]` or above
@@ -415,9 +416,10 @@ impl CacheStore for RedisStore {
         cost: u64,
         per_minute: u64,
         burst: u64,
-    ) -> Result<Option<Duration>, CacheError> {
+    ) -> Result<Draw, CacheError> {
         let per_ms = per_minute as f64 / 60_000.0;
-        let wait_ms: u64 = redis::Script::new(TAKE_TOKEN)
+        // Lua numbers come back as integers: the tokens left in thousandths.
+        let (wait_ms, left_thousandths): (u64, u64) = redis::Script::new(TAKE_TOKEN)
             .key(self.key(bucket))
             .arg(per_ms)
             .arg(burst.max(1))
@@ -425,7 +427,10 @@ impl CacheStore for RedisStore {
             .invoke_async(&mut self.connection().await?)
             .await
             .map_err(failed)?;
-        Ok((wait_ms > 0).then(|| Duration::from_millis(wait_ms)))
+        Ok(Draw {
+            left: left_thousandths as f64 / 1000.0,
+            wait: (wait_ms > 0).then(|| Duration::from_millis(wait_ms)),
+        })
     }
 
     fn kind(&self) -> &'static str {

@@ -1,9 +1,8 @@
 //! HTTP caching of GraphQL answers: public answers to GET carry
 //! `Cache-Control: public, max-age` and an `ETag` (and `If-None-Match` gets
 //! 304); everything else tells caches not to keep it. Every answer varies by
-//! the credentials that decided it and the origin CORS answered
-//! ([`vary_by_caller`], applied outside the CORS middleware, which would
-//! replace it).
+//! the credentials that decided it, and by the origin when CORS answers
+//! depend on it ([`vary_by_caller`], applied outside the CORS middleware).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -39,15 +38,23 @@ pub(super) fn matches(request: &Request, etag: &str) -> bool {
         .any(|candidate| candidate == etag || candidate == "*")
 }
 
-/// What every answer varies by.
-const VARY: &str = "Origin, Accept, Authorization, Cookie";
+/// What every answer varies by: the media type asked for and the credentials.
+const VARY: &str = "Accept, Authorization, Cookie";
+/// The same, when CORS answers name the caller's origin (some are listed).
+const VARY_WITH_ORIGIN: &str = "Origin, Accept, Authorization, Cookie";
 
-/// Sets `Vary` on every answer, whatever the inner layers set.
-pub async fn vary_by_caller(response: poem::Result<Response>) -> poem::Result<Response> {
+/// Sets `Vary` on every answer, whatever the inner layers set; with
+/// `Origin` only when `by_origin`: with `*` alone every origin gets the same
+/// answer, which shared caches then keep once rather than once per origin.
+pub async fn vary_by_caller(
+    response: poem::Result<Response>,
+    by_origin: bool,
+) -> poem::Result<Response> {
     let mut response = response?;
+    let vary = if by_origin { VARY_WITH_ORIGIN } else { VARY };
     response
         .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static(VARY));
+        .insert(header::VARY, HeaderValue::from_static(vary));
     Ok(response)
 }
 

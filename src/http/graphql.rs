@@ -82,39 +82,54 @@ fn presented_token(request: &Request) -> Option<String> {
     }
 }
 
-/// The caller, or the answer refusing them (bad token, over the rate
-/// limit). A token whose check calls ProConnect (an opaque token not
-/// introspected lately) is paid for by the client address before the call,
-/// so a client over its limit makes none; a refused token costs its
-/// address a token too. Agents then draw from buckets of their own.
+/// A caller let in: who they are, the bucket they drew from and where it stands.
+struct Admitted {
+    principal: Principal,
+    bucket: rate_limit::Bucket,
+    quota: rate_limit::Quota,
+}
+
+/// The caller, or the answer refusing them (bad token or client key, over
+/// the rate limit). A token whose check calls ProConnect (an opaque token
+/// not introspected lately) is paid for before the call by the bucket known
+/// without it (the configured client's, else the address's), so a client
+/// over its limit makes none; a refused token or key costs a token too.
+/// Configured clients and agents then draw from buckets of their own.
 async fn admit(
     state: &AppState,
     http_request: &Request,
     operations: usize,
-) -> Result<Principal, Response> {
-    let address = rate_limit::address_bucket(state, http_request);
-    let mut paid_by_address = false;
-    if let Some(token) = presented_token(http_request)
+) -> Result<Admitted, Response> {
+    let address = rate_limit::client_address(state, http_request);
+    let recognised = state.clients.by_request(http_request, address);
+    let client = recognised.as_ref().ok().cloned().flatten();
+    let before_token = rate_limit::Bucket::before_token(state, client.as_deref(), http_request);
+    let mut paid = None;
+    if recognised.is_ok()
+        && let Some(token) = presented_token(http_request)
         && state.authenticator.calls_issuer(&token).await
     {
-        if let Some(too_many) = rate_limit::check(state, &address, operations).await {
-            return Err(too_many);
-        }
-        paid_by_address = true;
+        paid = Some(rate_limit::draw(state, &before_token, operations).await?);
     }
-    let (principal, refusal) = match authenticate(state, http_request).await {
-        Ok(principal) => (principal, None),
-        Err(rejection) => (Principal::Anonymous, Some(unauthenticated(&rejection))),
+    let (principal, refusal) = match recognised {
+        Err(unknown) => (Principal::Anonymous, Some(unknown.refusal())),
+        Ok(_) => match authenticate(state, http_request).await {
+            Ok(principal) => (principal, None),
+            Err(rejection) => (Principal::Anonymous, Some(unauthenticated(&rejection))),
+        },
     };
-    let bucket = rate_limit::bucket(state, &principal, http_request);
-    if !(paid_by_address && bucket == address)
-        && let Some(too_many) = rate_limit::check(state, &bucket, operations).await
-    {
-        return Err(too_many);
-    }
+    let bucket = rate_limit::Bucket::of(state, client.as_deref(), &principal, http_request);
+    let quota = match paid {
+        Some(quota) if bucket == before_token => quota,
+        _ => rate_limit::draw(state, &bucket, operations).await?,
+    };
     match refusal {
-        Some(refusal) => Err(refusal),
-        None => Ok(principal),
+        Some(refusal) => Err(quota.stamped(refusal)),
+        None => Ok(Admitted {
+            principal,
+            bucket,
+            quota,
+        }),
     }
 }
 
@@ -124,26 +139,31 @@ async fn execute(
     request: async_graphql::Request,
     method: Method,
 ) -> Response {
-    let principal = match admit(state, http_request, 1).await {
-        Ok(principal) => principal,
+    let Admitted {
+        principal,
+        bucket,
+        quota,
+    } = match admit(state, http_request, 1).await {
+        Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
     let (request, to_register) = match answer::with_document(state, request).await {
         Ok(resolved) => resolved,
-        Err(refusal) => return refused_with(refusal.status, refusal.code, &refusal.message),
+        Err(refusal) => {
+            return quota.stamped(refused_with(refusal.status, refusal.code, &refusal.message));
+        }
     };
     let caller = Caller::of(&principal);
-    let client = rate_limit::bucket(state, &principal, http_request);
     let scope = answer::scope_of(&principal);
     let operation = request.operation_name.clone();
     let Ok(mut answered) = answer::answer(state, principal, request, method == Method::Get).await
     else {
-        return refused(
+        return quota.stamped(refused(
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations are sent with POST: a GET must not change anything",
-        );
+        ));
     };
-    answer::register_if_ran(state, &client, to_register, &mut answered).await;
+    answer::register_if_ran(state, &bucket.key, to_register, &mut answered).await;
     let policy = caching::Policy {
         public_get: method == Method::Get && scope == Scope::Public,
         shareable: answered.freshness != Freshness::Uncacheable,
@@ -176,7 +196,7 @@ async fn execute(
         http.extensions_mut().insert(OperationName(name));
     }
     http.extensions_mut().insert(caller);
-    http
+    quota.stamped(http)
 }
 
 /// A batched POST: each operation answered in turn, for one caller.
@@ -196,12 +216,15 @@ async fn execute_batch(
             ),
         );
     }
-    let principal = match admit(state, http_request, requests.len()).await {
-        Ok(principal) => principal,
+    let Admitted {
+        principal,
+        bucket,
+        quota,
+    } = match admit(state, http_request, requests.len()).await {
+        Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
     let caller = Caller::of(&principal);
-    let client = rate_limit::bucket(state, &principal, http_request);
     let mut body = b"[".to_vec();
     for (index, request) in requests.into_iter().enumerate() {
         if index > 0 {
@@ -214,7 +237,7 @@ async fn execute_batch(
                 else {
                     unreachable!("a batch is POSTed: its mutations are never refused");
                 };
-                answer::register_if_ran(state, &client, to_register, &mut answered).await;
+                answer::register_if_ran(state, &bucket.key, to_register, &mut answered).await;
                 body.extend_from_slice(&answered.body);
             }
             Err(refusal) => body.extend(error_body(refusal.code, &refusal.message)),
@@ -229,7 +252,7 @@ async fn execute_batch(
     };
     let mut http = caching::respond(http_request, body.into(), &policy);
     http.extensions_mut().insert(caller);
-    http
+    quota.stamped(http)
 }
 
 /// `POST /graphql` with a JSON body `{query, operationName, variables}`.

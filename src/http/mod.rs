@@ -6,7 +6,9 @@ mod access_log;
 mod answer;
 mod assets;
 mod caching;
+mod clients;
 mod cookies;
+mod cors;
 mod graphiql;
 mod graphql;
 mod health;
@@ -21,8 +23,7 @@ mod well_known;
 
 use std::sync::Arc;
 
-use poem::http::Method;
-use poem::middleware::{CatchPanic, Cors};
+use poem::middleware::CatchPanic;
 use poem::{Endpoint, EndpointExt, Route, get};
 
 use crate::auth::Authenticator;
@@ -55,8 +56,9 @@ pub struct AppState {
     rate_limit_per_minute: u64,
     rate_limit_burst: u64,
     trust_forwarded_for: bool,
+    clients: Arc<clients::Clients>,
     max_batch: usize,
-    cors: Arc<Vec<String>>,
+    cors: cors::CorsPolicy,
     cache_answers: bool,
     harvester: Arc<Harvester>,
 }
@@ -79,6 +81,7 @@ impl AppState {
                 burst: config.signin_rate_limit_burst,
             },
         ));
+        let cors = cors::CorsPolicy::new(&config.cors_origins, authenticator.own_issuer().issuer());
         Ok(Self {
             schema,
             documents: Documents::new(DocumentLimits::from(&config.limits())),
@@ -96,39 +99,20 @@ impl AppState {
             rate_limit_per_minute: config.rate_limit_per_minute,
             rate_limit_burst: config.rate_limit_burst,
             trust_forwarded_for: config.trust_forwarded_for,
+            clients: Arc::new(clients::Clients::new(&config.clients)),
             max_batch: config.max_batch,
-            cors: Arc::new(config.cors_origins.clone()),
+            cors,
             cache_answers: config.cache_answers,
             harvester,
         })
     }
 }
 
-/// Browsers may read the API from the configured origins (`*`: any), never
-/// with credentials: portals send tokens in `Authorization`.
-fn cors(origins: &[String]) -> Cors {
-    let cors = Cors::new()
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            "content-type",
-            "authorization",
-            "if-none-match",
-            "x-request-id",
-        ])
-        .expose_headers(["etag", "retry-after", "x-cache", "x-request-id"])
-        .allow_credentials(false)
-        .max_age(600);
-    if origins.iter().any(|origin| origin == "*") {
-        cors
-    } else {
-        cors.allow_origins(origins.iter().map(String::as_str))
-    }
-}
-
 /// Every route of the gateway, with its middleware.
 pub fn routes(state: AppState) -> impl Endpoint {
     let counters = Arc::clone(&state.requests);
-    let cors = cors(&state.cors);
+    let cors = state.cors.clone();
+    let by_origin = cors.varies_by_origin();
     Route::new()
         .at("/", get(portal::index))
         .at("/portal/:hash/:file", get(portal::file))
@@ -149,7 +133,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         )
         .data(state)
         .with(cors)
-        .after(caching::vary_by_caller)
+        .after(move |response| caching::vary_by_caller(response, by_origin))
         .with(CatchPanic::new())
         .with(access_log::AccessLog { counters })
 }

@@ -143,6 +143,7 @@ impl ProConnect {
         let mut claims: Claims = serde_json::from_value(serde_json::Value::Object(fields))
             .map_err(|e| ProviderError::Unavailable(format!("introspection answer: {e}")))?;
         claims.dev_admin = false;
+        claims.client_id = Some(client.clone());
         // ProConnect's answer names the subject, not the person: userinfo does.
         if claims.email.is_none()
             && let Some(info) = self.userinfo(token, Some(&client)).await?
