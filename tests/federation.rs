@@ -119,7 +119,7 @@ fn siret(n: usize) -> String {
                     }
                 })
                 .sum();
-            sum % 10 == 0
+            sum.is_multiple_of(10)
         })
         .expect("one check digit fits")
 }
@@ -216,6 +216,9 @@ async fn hidden_project_id(app: &TestApp) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("Project:{id}"))
 }
 
+type Representation<'a> = Box<dyn Fn(usize) -> Value + 'a>;
+type Slug<'a> = Box<dyn Fn(usize) -> String + 'a>;
+
 /// `_entities` looks its entities up through the request's DataLoaders,
 /// like every other read: 21 representations of a kind, with their
 /// organizations, repositories or projects, cost as many statements as 1
@@ -225,11 +228,8 @@ async fn entity_lookups_cost_the_same_statements_whatever_their_number(backend: 
     let ids = project_ids(&app).await;
     // Projects 1 to 21: project 0 is for agents only.
     let project = |n: usize| format!("project-{n:03}");
-    let kinds: [(
-        &str,
-        Box<dyn Fn(usize) -> Value>,
-        Box<dyn Fn(usize) -> String>,
-    ); 4] = [
+    // Each kind: its name, its `n`th representation, the slug that answers it.
+    let kinds: [(&str, Representation<'_>, Slug<'_>); 4] = [
         (
             "Project by slug",
             Box::new(|n| json!({ "__typename": "Project", "slug": project(n + 1) })),

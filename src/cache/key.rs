@@ -273,10 +273,11 @@ mod tests {
         fn without_positions(value: Value) -> Value {
             match value {
                 Value::Object(mut fields) => {
-                    if fields.len() == 2 && fields.contains_key("pos") {
-                        if let Some(node) = fields.remove("node") {
-                            return without_positions(node);
-                        }
+                    if fields.len() == 2
+                        && fields.contains_key("pos")
+                        && let Some(node) = fields.remove("node")
+                    {
+                        return without_positions(node);
                     }
                     Value::Object(
                         fields
