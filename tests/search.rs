@@ -338,21 +338,49 @@ async fn an_agents_only_publiccode_lends_nothing_to_the_public(backend: Backend)
     assert_eq!(facets["statuses"], json!([]), "{facets:#}");
 }
 
-/// Checks that each facet value's count is what a search filtered on it finds.
+/// Checks that each facet value's count is what a search, and the facets,
+/// filtered on it find: every dimension `SearchFacets` has (read from the
+/// schema, so that a new one is checked too), its values passed back as the
+/// answer gives them, `kinds`' in the argument of that name, the others in
+/// the `SearchFilter` field of the dimension's name.
 async fn assert_facets_match_hits(app: &TestApp, token: Option<&str>, query: &str) {
-    let send = |q: &'static str, variables: Value| async move {
+    let send = |q: String, variables: Value| async move {
         match token {
             Some(token) => {
-                let (_, _, answer) = app.query_as(token, q, variables).await;
+                let (_, _, answer) = app.query_as(token, &q, variables).await;
                 assert!(answer.get("errors").is_none(), "{answer:#}");
                 answer["data"].clone()
             }
-            None => app.data(q, variables).await,
+            None => app.data(&q, variables).await,
         }
     };
-    let facets = send(FACETS, json!({ "q": query })).await["facets"].clone();
+    let dimensions: Vec<String> = send(
+        "{ __type(name: \"SearchFacets\") { fields { name type { ofType { ofType { ofType { name } } } } } } }"
+            .to_owned(),
+        json!({}),
+    )
+    .await["__type"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|field| field["type"]["ofType"]["ofType"]["ofType"]["name"] == "FacetValue")
+        .map(|field| field["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(dimensions.len() >= 9, "{dimensions:?}");
+    let facets_query = format!(
+        "query($q: String, $kinds: [SearchKind!], $filter: SearchFilter) {{
+            facets(query: $q, kinds: $kinds, filter: $filter, limit: 500) {{
+                totalCount {} }} }}",
+        dimensions
+            .iter()
+            .map(|dimension| format!("{dimension} {{ value label count }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let facets = send(facets_query.clone(), json!({ "q": query })).await["facets"].clone();
     let total =
-        send(SEARCH, json!({ "q": query, "first": 0 })).await["search"]["totalCount"].clone();
+        send(SEARCH.to_owned(), json!({ "q": query, "first": 0 })).await["search"]["totalCount"]
+            .clone();
     assert_eq!(facets["totalCount"], total, "{query}");
     let kinds: u64 = facets["kinds"]
         .as_array()
@@ -361,50 +389,35 @@ async fn assert_facets_match_hits(app: &TestApp, token: Option<&str>, query: &st
         .map(|k| k["count"].as_u64().unwrap())
         .sum();
     assert_eq!(Value::from(kinds), total, "every hit has one kind");
-    let filters = [
-        ("languages", "languages"),
-        ("licenses", "licenses"),
-        ("forges", "forges"),
-        ("organizations", "organizations"),
-        ("tags", "tags"),
-        ("seasons", "seasons"),
-        ("statuses", "statuses"),
-        ("access", "access"),
-    ];
     let mut checked = 0;
-    for (facet, filter) in filters {
-        for value in facets[facet].as_array().unwrap() {
-            let filter_value: Value = if filter == "seasons" {
-                json!([value["value"].as_str().unwrap().parse::<i32>().unwrap()])
+    for dimension in &dimensions {
+        for value in facets[dimension].as_array().unwrap() {
+            let mut variables = json!({ "q": query, "first": 0 });
+            if dimension == "kinds" {
+                variables["kinds"] = json!([value["value"]]);
             } else {
-                json!([value["value"]])
-            };
-            let filtered = send(
-                SEARCH,
-                json!({ "q": query, "first": 0, "filter": { filter: filter_value } }),
-            )
-            .await;
+                variables["filter"] = json!({ dimension: [value["value"]] });
+            }
+            let filtered = send(SEARCH.to_owned(), variables.clone()).await;
             assert_eq!(
                 filtered["search"]["totalCount"], value["count"],
-                "{query}: {facet} = {value}"
+                "{query}: search with {dimension} = {value}"
+            );
+            let filtered = send(facets_query.clone(), variables).await;
+            assert_eq!(
+                filtered["facets"]["totalCount"], value["count"],
+                "{query}: facets with {dimension} = {value}"
             );
             checked += 1;
         }
     }
-    for kind in facets["kinds"].as_array().unwrap() {
-        let filtered = send(
-            SEARCH,
-            json!({ "q": query, "first": 0, "kinds": [kind["value"]] }),
-        )
-        .await;
-        assert_eq!(
-            filtered["search"]["totalCount"], kind["count"],
-            "{query}: {kind}"
-        );
-    }
     assert!(
         checked > 5,
         "{query}: too few facet values to mean anything: {facets:#}"
+    );
+    assert!(
+        !facets["seasons"].as_array().unwrap().is_empty(),
+        "{query}: {facets:#}"
     );
 }
 
@@ -685,7 +698,69 @@ async fn bad_input_is_refused_with_a_code(backend: Backend) {
     }
 }
 
+/// `filter.seasons` takes a season's number as an Int or as the String a
+/// facet gives, literally or in variables, and refuses anything else with a
+/// code.
+async fn season_filters_take_numbers_and_facet_values(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let total = |answer: &Value| answer["search"]["totalCount"].as_u64().unwrap();
+    let by_int = total(
+        &app.data(
+            "{ search(query: \"\", filter: {seasons: [1]}) { totalCount } }",
+            json!({}),
+        )
+        .await,
+    );
+    let everything = total(
+        &app.data("{ search(query: \"\") { totalCount } }", json!({}))
+            .await,
+    );
+    assert!(
+        0 < by_int && by_int < everything,
+        "{by_int} of {everything}"
+    );
+    for seasons in [json!([1]), json!(["1"]), json!(["1", 1])] {
+        let data = app
+            .data(
+                SEARCH,
+                json!({ "q": "", "first": 0, "filter": { "seasons": seasons } }),
+            )
+            .await;
+        assert_eq!(total(&data), by_int, "{seasons}");
+    }
+    let literal = app
+        .data(
+            "{ search(query: \"\", filter: {seasons: [\"1\", 1]}) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(total(&literal), by_int);
+    for refused in [
+        json!("x"),
+        json!(""),
+        json!(" 1"),
+        json!("-1"),
+        json!(1.5),
+        json!(true),
+    ] {
+        let answer = app
+            .query(
+                SEARCH,
+                json!({ "q": "", "filter": { "seasons": [refused] } }),
+            )
+            .await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{refused}: {answer}"
+        );
+        let message = answer["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("SeasonNumber"), "{message}");
+        assert_eq!(answer["data"], Value::Null, "{refused}: {answer}");
+    }
+}
+
 on_both_backends!(
+    season_filters_take_numbers_and_facet_values,
     accents_and_case_are_ignored,
     inflections_are_folded_by_stemming,
     one_typo_is_tolerated_in_long_words_only,

@@ -3,14 +3,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Duration;
 
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
-use tokio::sync::watch;
+use futures_util::future::BoxFuture;
 
 use super::CatalogueSchema;
 use super::documents::Prepared;
@@ -48,11 +48,14 @@ pub fn loader<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DataLoader<Cat
 /// answer has a code, and its keys come in the order the operation asked
 /// for them.
 ///
-/// A batch starts when the execution has run out of work (its poll returned
-/// `Pending` without waking itself), not after a fixed delay: every resolver
-/// that can ask for a key has done so by then, however slow the machine and
-/// however the list resolution yields, so a page costs the same number of
-/// statements whatever its size.
+/// Batches start in waves ([`InWaves`]), not after a fixed delay: a wave
+/// starts when the execution has run out of work and no batch of the
+/// previous wave is still loading, so every resolver that can ask for a
+/// key has done so by then, however slow the machine, however the list
+/// resolution yields, and whichever batch of a wave ends first. A request
+/// costs as many statements as its selection has levels of each key type,
+/// whatever the number of objects at each level (a page's projects,
+/// `_entities`' representations of several types).
 pub async fn execute(
     schema: &CatalogueSchema,
     prepared: Prepared,
@@ -62,26 +65,20 @@ pub async fn execute(
     let Prepared { request, parsed } = prepared;
     let operation_name = request.operation_name.clone();
     let audience = principal.audience();
-    let (passes, _) = watch::channel(0u64);
-    let passes = Arc::new(passes);
-    let spawner_passes = Arc::clone(&passes);
+    let batches = Arc::new(Batches::default());
+    let queue = Arc::clone(&batches);
     let loader = DataLoader::new(CatalogueLoader { store, audience }, move |batch| {
-        let mut finished = spawner_passes.subscribe();
-        let current = *finished.borrow_and_update();
-        tokio::spawn(async move {
-            // Err means the request is over: nobody waits for the batch any more.
-            let _ = finished.wait_for(|pass| *pass > current).await;
-            batch.await;
-        })
+        queue.waiting().push(batch);
     })
     .delay(Duration::ZERO);
     let mut request = request.data(audience).data(principal).data(loader);
     if parsed.merges_objects {
         request = request.data(MergedObjects);
     }
-    let mut response = CountingPasses {
+    let mut response = InWaves {
         execution: Box::pin(schema.execute(request)),
-        passes,
+        batches,
+        woken: Arc::new(AtomicBool::new(false)),
     }
     .await;
     give_codes(&mut response);
@@ -93,38 +90,104 @@ pub async fn execute(
     response
 }
 
-/// Counts the times an execution went idle: returned `Pending` without
-/// having been woken during the poll (a cooperative yield wakes itself and
-/// is not idle), or finished.
-struct CountingPasses<F> {
-    execution: Pin<Box<F>>,
-    passes: Arc<watch::Sender<u64>>,
+/// The DataLoader's batches of one request: those waiting for their wave,
+/// how many of the current wave are still loading, and whom to wake when
+/// the last of them ends.
+#[derive(Default)]
+struct Batches {
+    waiting: Mutex<Vec<BoxFuture<'static, ()>>>,
+    loading: AtomicUsize,
+    execution: Mutex<Option<Waker>>,
 }
 
-impl<F: Future> Future for CountingPasses<F> {
+impl Batches {
+    fn waiting(&self) -> MutexGuard<'_, Vec<BoxFuture<'static, ()>>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts every waiting batch, each on a task of its own.
+    fn start_wave(self: &Arc<Self>) {
+        let wave = std::mem::take(&mut *self.waiting());
+        self.loading.fetch_add(wave.len(), Ordering::AcqRel);
+        for batch in wave {
+            let loading = Loading(Arc::clone(self));
+            tokio::spawn(async move {
+                batch.await;
+                drop(loading);
+            });
+        }
+    }
+}
+
+/// One batch of the current wave, loading; when the last ends (or panics),
+/// the execution is polled again to start the next wave.
+struct Loading(Arc<Batches>);
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        if self.0.loading.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let execution = self
+                .0
+                .execution
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(waker) = execution.as_ref() {
+                waker.wake_by_ref();
+            }
+        }
+    }
+}
+
+/// Runs an execution and starts its DataLoader's batches in waves: when a
+/// poll leaves it idle (returns `Pending` without anything of it having
+/// been woken meanwhile: a cooperative yield or a batch's answer wakes it)
+/// and no batch is loading, the batches asked for so far start together.
+struct InWaves<F> {
+    execution: Pin<Box<F>>,
+    batches: Arc<Batches>,
+    /// Whether any waker given to the execution was used since the current
+    /// poll began, whichever poll it was given in.
+    woken: Arc<AtomicBool>,
+}
+
+impl<F: Future> Future for InWaves<F> {
     type Output = F::Output;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
-        let watched = Arc::new(WakeWatch {
+        {
+            let mut execution = self
+                .batches
+                .execution
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if !execution.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *execution = Some(cx.waker().clone());
+            }
+        }
+        self.woken.store(false, Ordering::Release);
+        let waker = Waker::from(Arc::new(WakeWatch {
             inner: cx.waker().clone(),
-            woken: AtomicBool::new(false),
-        });
-        let waker = Waker::from(Arc::clone(&watched));
+            woken: Arc::clone(&self.woken),
+        }));
         let outcome = self
             .execution
             .as_mut()
             .poll(&mut TaskContext::from_waker(&waker));
-        if outcome.is_ready() || !watched.woken.load(Ordering::Acquire) {
-            self.passes.send_modify(|pass| *pass += 1);
+        if outcome.is_pending()
+            && !self.woken.load(Ordering::Acquire)
+            && self.batches.loading.load(Ordering::Acquire) == 0
+        {
+            self.batches.start_wave();
         }
         outcome
     }
 }
 
-/// A waker that remembers whether it was used.
+/// A waker that records its use in a flag shared by all the wakers of
+/// one execution.
 struct WakeWatch {
     inner: Waker,
-    woken: AtomicBool,
+    woken: Arc<AtomicBool>,
 }
 
 impl Wake for WakeWatch {

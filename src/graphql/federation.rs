@@ -2,12 +2,18 @@
 //! `Project` is an entity keyed by `id` and by `slug`, `Organization` by
 //! `slug` and by `siret`; other subgraphs extend them. Entities are resolved
 //! with the reader's visibility, like every other read.
+//!
+//! async-graphql calls an entity resolver once per representation, all of
+//! them at once: each looks its entity up through the request's DataLoader,
+//! so the representations of one request cost one statement per type and
+//! key, and the fields under them are batched like a page's.
 
 use async_graphql::{Context, ID, Object};
 
-use super::context::{audience, store};
+use super::context::loader;
 use super::errors::OrInternal;
 use super::ids::{NodeType, parse_global_id};
+use super::loaders::{OrganizationBySiret, ProjectById};
 use super::organization::{Organization, organization_by_slug};
 use super::project::{Project, project_by_slug};
 
@@ -25,12 +31,10 @@ impl EntityQuery {
         let (NodeType::Project, row_id) = parse_global_id(&id)? else {
             return Ok(None);
         };
-        Ok(store(ctx)?
-            .projects_by_ids(&[row_id], audience(ctx))
+        Ok(loader(ctx)?
+            .load_one(ProjectById(row_id))
             .await
             .or_internal()?
-            .into_iter()
-            .next()
             .map(Project))
     }
 
@@ -58,8 +62,8 @@ impl EntityQuery {
         ctx: &Context<'_>,
         siret: String,
     ) -> async_graphql::Result<Option<Organization>> {
-        Ok(store(ctx)?
-            .organization_by_siret(&siret)
+        Ok(loader(ctx)?
+            .load_one(OrganizationBySiret(siret))
             .await
             .or_internal()?
             .map(Organization))

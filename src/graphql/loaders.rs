@@ -169,30 +169,59 @@ children_loader!(
     |loader, ids| loader.store.maintainers_of_projects(&ids)
 );
 
-/// A project by its row id (the project of a repository, dataset or link).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ProjectById(pub i64);
+/// Declares a key type `$key($field)` whose value is the record `$fetch`
+/// finds for it (none when it finds none): the keys of a batch are looked
+/// up in one statement, `$key_of` telling which key a record answers.
+macro_rules! lookup_loader {
+    ($(#[$meta:meta])* $key:ident($field:ty) => $record:ty,
+     |$loader:ident, $keys:ident| $fetch:expr,
+     |$found:ident| $key_of:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub $field);
 
-impl Loader<ProjectById> for CatalogueLoader {
-    type Value = ProjectRecord;
-    type Error = Arc<StoreError>;
+        impl Loader<$key> for CatalogueLoader {
+            type Value = $record;
+            type Error = Arc<StoreError>;
 
-    async fn load(
-        &self,
-        keys: &[ProjectById],
-    ) -> Result<HashMap<ProjectById, ProjectRecord>, Arc<StoreError>> {
-        let ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
-        let projects = self
-            .store
-            .projects_by_ids(&ids, self.audience)
-            .await
-            .map_err(Arc::new)?;
-        Ok(projects
-            .into_iter()
-            .map(|p| (ProjectById(p.id), p))
-            .collect())
-    }
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $record>, Arc<StoreError>> {
+                let $loader = self;
+                let $keys: Vec<$field> = keys.iter().map(|key| key.0.clone()).collect();
+                let records = $fetch.await.map_err(Arc::new)?;
+                Ok(records
+                    .into_iter()
+                    .map(|$found| ($key($key_of), $found))
+                    .collect())
+            }
+        }
+    };
 }
+
+lookup_loader!(
+    /// A project by its row id (the project of a repository, dataset or
+    /// link, federation's entity by id).
+    ProjectById(i64) => ProjectRecord,
+    |loader, ids| loader.store.projects_by_ids(&ids, loader.audience),
+    |project| project.id
+);
+lookup_loader!(
+    /// A project by its slug.
+    ProjectBySlug(String) => ProjectRecord,
+    |loader, slugs| loader.store.projects_by_slugs(&slugs, loader.audience),
+    |project| project.slug.clone()
+);
+lookup_loader!(
+    /// An organization by its slug.
+    OrganizationBySlug(String) => OrganizationRecord,
+    |loader, slugs| loader.store.organizations_by_slugs(&slugs),
+    |organization| organization.slug.clone()
+);
+lookup_loader!(
+    /// An organization by its SIRET (those found have one).
+    OrganizationBySiret(String) => OrganizationRecord,
+    |loader, sirets| loader.store.organizations_by_sirets(&sirets),
+    |organization| organization.siret.clone().unwrap_or_default()
+);
 
 /// The last harvest of a link, by subject (`repository:<id>`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

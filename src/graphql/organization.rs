@@ -3,10 +3,10 @@
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Object, SelectionField};
 
-use super::context::store;
+use super::context::{loader, store};
 use super::errors::OrInternal;
 use super::ids::{NodeType, global_id};
-use super::loaders::{ProjectsOf, children};
+use super::loaders::{OrganizationBySlug, ProjectsOf, children};
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use super::plain::{plain_enum, plain_fields};
 use super::project::Project;
@@ -140,13 +140,14 @@ impl OrganizationQuery {
     }
 }
 
-/// The organization with `slug` (also federation's entity).
+/// The organization with `slug` (also federation's entity), through the
+/// request's DataLoader like a project by slug.
 pub(super) async fn organization_by_slug(
     ctx: &Context<'_>,
     slug: &str,
 ) -> async_graphql::Result<Option<Organization>> {
-    Ok(store(ctx)?
-        .organization_by_slug(slug)
+    Ok(loader(ctx)?
+        .load_one(OrganizationBySlug(slug.to_owned()))
         .await
         .or_internal()?
         .map(Organization))

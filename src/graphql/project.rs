@@ -13,8 +13,8 @@ use super::ids::{NodeType, global_id};
 use super::json::JsonText;
 use super::links::{Dataset, Link, Repository};
 use super::loaders::{
-    DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, RepositoriesOf, SeasonsOf, SourcesOf,
-    TagsOf, children, columns_of_all, columns_shown,
+    DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, ProjectBySlug, RepositoriesOf, SeasonsOf,
+    SourcesOf, TagsOf, children, columns_of_all, columns_shown,
 };
 use super::organization::Organization;
 use super::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
@@ -473,13 +473,15 @@ impl ProjectQuery {
     }
 }
 
-/// The project with `slug`, as the caller may see it (also federation's entity).
+/// The project with `slug`, as the caller may see it (also federation's
+/// entity): through the request's DataLoader, so that the lookups of one
+/// request (aliases, `_entities`' representations) share one statement.
 pub(super) async fn project_by_slug(
     ctx: &Context<'_>,
     slug: &str,
 ) -> async_graphql::Result<Option<Project>> {
-    Ok(store(ctx)?
-        .project_by_slug(slug, audience(ctx))
+    Ok(loader(ctx)?
+        .load_one(ProjectBySlug(slug.to_owned()))
         .await
         .or_internal()?
         .map(Project))

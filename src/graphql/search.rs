@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Union};
+use async_graphql::{
+    Context, Enum, InputObject, InputValueError, InputValueResult, Object, Scalar, ScalarType,
+    SimpleObject, Union, Value,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -74,12 +77,57 @@ pub struct SearchFilter {
     organizations: Option<Vec<String>>,
     /// Tag slugs.
     tags: Option<Vec<String>>,
-    /// Programme seasons.
-    seasons: Option<Vec<i32>>,
+    /// Programme seasons: their numbers, or a season facet's values as given.
+    seasons: Option<Vec<SeasonNumber>>,
     /// Project statuses.
     statuses: Option<Vec<ProjectStatus>>,
     /// Who may read the hit (agents-only hits are found by agents only).
     access: Option<Vec<Access>>,
+}
+
+/// A programme season, as search filters take it.
+///
+/// The facets give every value as a String, which goes back into the filter
+/// as is; a season's (`"2"`) could not while the filter took Ints. Taking
+/// both keeps the Ints clients already send working (only a variable
+/// declared `[Int!]` for `seasons` itself needs redeclaring), where turning
+/// the facet's value into an Int would have changed `FacetValue` for every
+/// client that reads it.
+#[derive(Clone, Copy)]
+pub struct SeasonNumber(i32);
+
+impl SeasonNumber {
+    fn read(value: &Value) -> Option<Self> {
+        match value {
+            Value::Number(number) => i32::try_from(number.as_i64()?).ok(),
+            Value::String(digits)
+                if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                digits.parse().ok()
+            }
+            _ => None,
+        }
+        .map(Self)
+    }
+}
+
+/// A programme season's number: an Int (`2`), or the same number written as
+/// a String (`"2"`), as a season facet's `value` gives it.
+#[Scalar]
+impl ScalarType for SeasonNumber {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        Self::read(&value).ok_or_else(|| {
+            InputValueError::custom("a season's number, as an Int or as a String of digits")
+        })
+    }
+
+    fn is_valid(value: &Value) -> bool {
+        Self::read(value).is_some()
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Number(self.0.into())
+    }
 }
 
 fn values<T>(
@@ -140,7 +188,7 @@ fn selection(
         (Dimension::Tag, values("tags", filter.tags, same)?),
         (
             Dimension::Season,
-            values("seasons", filter.seasons, |s| s.to_string())?,
+            values("seasons", filter.seasons, |s| s.0.to_string())?,
         ),
         (
             Dimension::Status,

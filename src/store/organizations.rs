@@ -42,20 +42,28 @@ impl Store {
         Ok(organization::Entity::find().count(&self.db).await?)
     }
 
-    pub async fn organization_by_slug(
+    /// The organizations with one of `slugs`, in no order.
+    pub async fn organizations_by_slugs(
         &self,
-        slug: &str,
-    ) -> Result<Option<OrganizationRecord>, StoreError> {
-        self.read_one(organization::Entity::find().filter(organization::Column::Slug.eq(slug)))
-            .await
+        slugs: &[String],
+    ) -> Result<Vec<OrganizationRecord>, StoreError> {
+        self.read_all(
+            organization::Entity::find()
+                .filter(organization::Column::Slug.is_in(slugs.iter().cloned())),
+        )
+        .await
     }
 
-    pub async fn organization_by_siret(
+    /// The organizations with one of `sirets`, in no order.
+    pub async fn organizations_by_sirets(
         &self,
-        siret: &str,
-    ) -> Result<Option<OrganizationRecord>, StoreError> {
-        self.read_one(organization::Entity::find().filter(organization::Column::Siret.eq(siret)))
-            .await
+        sirets: &[String],
+    ) -> Result<Vec<OrganizationRecord>, StoreError> {
+        self.read_all(
+            organization::Entity::find()
+                .filter(organization::Column::Siret.is_in(sirets.iter().cloned())),
+        )
+        .await
     }
 
     pub async fn organizations_by_ids(

@@ -230,6 +230,18 @@ impl Store {
             .await
     }
 
+    /// The projects with one of `slugs` that `audience` may read, in no order.
+    pub async fn projects_by_slugs(
+        &self,
+        slugs: &[String],
+        audience: Audience,
+    ) -> Result<Vec<ProjectRecord>, StoreError> {
+        self.read_all(
+            visible_projects(audience).filter(project::Column::Slug.is_in(slugs.iter().cloned())),
+        )
+        .await
+    }
+
     /// The projects among `ids` that `audience` may read, in no order.
     pub async fn projects_by_ids(
         &self,
