@@ -544,6 +544,122 @@ async fn agents_only_material_is_hidden_from_the_public(backend: Backend) {
     );
 }
 
+/// Everything an anonymous caller is told about `query`: the hits with
+/// their scores and snippets, every page of one hit, and the facets.
+async fn public_answers(app: &TestApp, query: &str) -> Vec<Value> {
+    let mut answers = vec![
+        search(app, query).await,
+        app.data(FACETS, json!({ "q": query })).await,
+    ];
+    let mut after = Value::Null;
+    loop {
+        let page = search_with(app, json!({ "q": query, "first": 1, "after": after })).await;
+        after = page["pageInfo"]["endCursor"].clone();
+        let more = page["pageInfo"]["hasNextPage"] == true;
+        answers.push(page);
+        if !more {
+            return answers;
+        }
+    }
+}
+
+/// BM25 weighs a word by how few documents hold it and a document by its
+/// length against the average: counted over agents-only documents too,
+/// the public's scores and order would move when such documents are
+/// added, telling that documents it cannot read hold its words.
+async fn agents_only_documents_change_nothing_for_the_public(backend: Backend) {
+    let unlimited = |config: &mut Config| config.rate_limit_per_minute = 100_000;
+    let setup = Setup::with(backend, unlimited).await;
+    // « zorglub » is in fewer public descriptions than « quetzal », so it
+    // weighs more: the project that says it thrice ranks first.
+    for (slug, name, summary) in [
+        (
+            "releves-z",
+            "Premiers relevés",
+            "zorglub zorglub zorglub quetzal xylophage",
+        ),
+        (
+            "releves-q",
+            "Seconds relevés",
+            "zorglub quetzal quetzal quetzal xylophage",
+        ),
+        ("inventaire", "Inventaire", "quetzal"),
+    ] {
+        setup
+            .as_admin(
+                &setup.app,
+                "mutation($input: CreateProjectInput!) { createProject(input: $input) { project { slug } } }",
+                json!({ "input": { "slug": slug, "name": name, "summary": summary } }),
+            )
+            .await;
+    }
+    let queries = [
+        "zorglub quetzal",
+        "zorglub quetzal xylophage",
+        "zorglub",
+        "",
+    ];
+    let mut before = Vec::new();
+    for query in queries {
+        before.push(public_answers(&setup.app, query).await);
+    }
+    assert_eq!(
+        projects(&before[0][0]),
+        ["releves-z", "releves-q"],
+        "{:#}",
+        before[0][0]
+    );
+
+    // Agents-only projects that say « zorglub » but not « quetzal », and
+    // agents-only datasets of a public project named after it: counted,
+    // they would make « zorglub » the commoner word.
+    for n in 0..8 {
+        setup
+            .as_admin(
+                &setup.app,
+                "mutation($input: CreateProjectInput!) { createProject(input: $input) { project { slug } } }",
+                json!({ "input": { "slug": format!("interne-{n}"), "name": format!("Interne {n}"),
+                    "summary": "zorglub zorglub xylophage", "visibility": "AGENTS" } }),
+            )
+            .await;
+    }
+    for n in 0..4 {
+        setup
+            .as_admin(
+                &setup.app,
+                "mutation($input: AddDatasetInput!) { addDataset(input: $input) { dataset { url } } }",
+                json!({ "input": { "projectSlug": "releves-z", "title": format!("Zorglub {n}"),
+                    "url": format!("https://data.example/zorglub-{n}"), "access": "AGENTS" } }),
+            )
+            .await;
+    }
+
+    let agent = setup
+        .as_agent(SEARCH, json!({ "q": "zorglub", "first": 100 }))
+        .await["search"]
+        .clone();
+    let kinds: Vec<String> = hits(&agent)
+        .iter()
+        .filter_map(|hit| Some(hit.split_once(':')?.0.to_owned()))
+        .collect();
+    assert_eq!(kinds.len(), 14, "{agent:#}");
+    assert_eq!(kinds.iter().filter(|k| *k == "Dataset").count(), 4);
+
+    let order = search(&setup.app, "zorglub quetzal").await;
+    assert_eq!(
+        projects(&order),
+        ["releves-z", "releves-q"],
+        "the order the public sees is the public documents' own: {order:#}"
+    );
+    // The same answers, to the last bit of every score, from the gateway
+    // that indexed the additions and from one that indexes everything anew.
+    let fresh = setup.second_gateway(unlimited).await;
+    for (query, before) in queries.iter().zip(&before) {
+        assert_eq!(&public_answers(&setup.app, query).await, before, "{query}");
+        assert_eq!(&public_answers(&fresh, query).await, before, "{query}");
+    }
+}
+
 /// Replicas share Redis for their answer cache, as in production.
 fn shared_redis(prefix: &str) -> impl Fn(&mut Config) + Clone + use<> {
     let prefix = format!("search-test:{prefix}:{}:", std::process::id());
@@ -696,6 +812,7 @@ on_both_backends!(
     facet_counts_equal_the_hits_counts,
     agents_only_material_is_hidden_from_the_public,
     an_agents_only_publiccode_lends_nothing_to_the_public,
+    agents_only_documents_change_nothing_for_the_public,
     a_write_is_searchable_through_another_gateway,
     in_process_caches_forget_answers_made_stale_elsewhere,
     a_replica_that_missed_pruned_changes_reindexes_everything,

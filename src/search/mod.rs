@@ -13,6 +13,7 @@ mod documents;
 mod query;
 mod schema;
 mod snippets;
+mod statistics;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tantivy::collector::Count;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 pub use analysis::{QueryWord, query_words};
 pub use documents::HitKind;
@@ -32,6 +33,7 @@ use analysis::Synonyms;
 use collect::{FacetCounts, TopHits};
 use documents::{organization_document, organization_subject, project_documents, project_subject};
 use schema::{Fields, LABEL_SEPARATOR};
+use statistics::PublicStatistics;
 
 use crate::catalogue::Audience;
 use crate::store::{ChangedSubject, ChangesSince, Store, StoreError};
@@ -105,6 +107,8 @@ struct Engine {
     synonyms: Synonyms,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// Those of the searcher last used for an anonymous search.
+    public_statistics: Mutex<Option<Arc<PublicStatistics>>>,
 }
 
 pub struct SearchIndex {
@@ -133,6 +137,7 @@ impl SearchIndex {
             synonyms: Synonyms::load(),
             reader,
             writer: Mutex::new(writer),
+            public_statistics: Mutex::new(None),
         });
         // Read the revision first: changes committed while the build reads
         // are replayed again at the first catch-up (reindexing is idempotent).
@@ -370,13 +375,18 @@ impl Engine {
     ) -> Result<SearchPage, SearchError> {
         let searcher = self.reader.searcher();
         let query = query::build(&self.fields, &self.synonyms, selection, audience);
-        let top = searcher.search(
-            &query,
-            &TopHits {
-                keep: offset.saturating_add(limit),
-                key_field: "key",
-            },
-        )?;
+        let collector = TopHits {
+            keep: offset.saturating_add(limit),
+            key_field: "key",
+        };
+        let top = match audience {
+            Audience::Public => searcher.search_with_statistics_provider(
+                &query,
+                &collector,
+                self.public_statistics(&searcher)?.as_ref(),
+            )?,
+            Audience::Agents => searcher.search(&query, &collector)?,
+        };
         let mut highlighter = snippets::Highlighter::new(&selection.words, &self.synonyms);
         let mut hits = Vec::with_capacity(limit);
         for ranked in top.hits.into_iter().skip(offset) {
@@ -392,6 +402,25 @@ impl Engine {
             total: top.total,
             hits,
         })
+    }
+
+    /// The statistics of the public documents of `searcher`, found once a
+    /// searcher (the index changes only when a replay commits).
+    fn public_statistics(&self, searcher: &Searcher) -> Result<Arc<PublicStatistics>, SearchError> {
+        let mut cached = self
+            .public_statistics
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let generation = searcher.generation().generation_id();
+        if let Some(statistics) = cached.as_ref().filter(|s| s.generation() == generation) {
+            return Ok(Arc::clone(statistics));
+        }
+        let statistics = Arc::new(PublicStatistics::new(searcher.clone(), self.fields.access)?);
+        // A search still on an older searcher does not evict the newer one's.
+        if cached.as_ref().is_none_or(|s| s.generation() < generation) {
+            *cached = Some(Arc::clone(&statistics));
+        }
+        Ok(statistics)
     }
 
     fn facets(
