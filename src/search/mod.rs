@@ -33,7 +33,7 @@ use analysis::Synonyms;
 use collect::{FacetCounts, TopHits};
 use documents::{organization_document, organization_subject, project_documents, project_subject};
 use schema::{Fields, LABEL_SEPARATOR};
-use statistics::PublicStatistics;
+use statistics::PublicDocuments;
 
 use crate::catalogue::Audience;
 use crate::store::{ChangedSubject, ChangesSince, Store, StoreError};
@@ -107,8 +107,8 @@ struct Engine {
     synonyms: Synonyms,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
-    /// Those of the searcher last used for an anonymous search.
-    public_statistics: Mutex<Option<Arc<PublicStatistics>>>,
+    /// Those of the searchers last used for an anonymous search.
+    public_documents: Mutex<Option<Arc<PublicDocuments>>>,
 }
 
 pub struct SearchIndex {
@@ -137,7 +137,7 @@ impl SearchIndex {
             synonyms: Synonyms::load(),
             reader,
             writer: Mutex::new(writer),
-            public_statistics: Mutex::new(None),
+            public_documents: Mutex::new(None),
         });
         // Read the revision first: changes committed while the build reads
         // are replayed again at the first catch-up (reindexing is idempotent).
@@ -383,7 +383,7 @@ impl Engine {
             Audience::Public => searcher.search_with_statistics_provider(
                 &query,
                 &collector,
-                self.public_statistics(&searcher)?.as_ref(),
+                &self.public_documents(&searcher)?.statistics(&searcher),
             )?,
             Audience::Agents => searcher.search(&query, &collector)?,
         };
@@ -404,23 +404,23 @@ impl Engine {
         })
     }
 
-    /// The statistics of the public documents of `searcher`, found once a
-    /// searcher (the index changes only when a replay commits).
-    fn public_statistics(&self, searcher: &Searcher) -> Result<Arc<PublicStatistics>, SearchError> {
+    /// The public documents of `searcher`, found once a generation of
+    /// searchers (the index changes only when a replay commits).
+    fn public_documents(&self, searcher: &Searcher) -> Result<Arc<PublicDocuments>, SearchError> {
         let mut cached = self
-            .public_statistics
+            .public_documents
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let generation = searcher.generation().generation_id();
-        if let Some(statistics) = cached.as_ref().filter(|s| s.generation() == generation) {
-            return Ok(Arc::clone(statistics));
+        if let Some(documents) = cached.as_ref().filter(|d| d.generation() == generation) {
+            return Ok(Arc::clone(documents));
         }
-        let statistics = Arc::new(PublicStatistics::new(searcher.clone(), self.fields.access)?);
-        // A search still on an older searcher does not evict the newer one's.
-        if cached.as_ref().is_none_or(|s| s.generation() < generation) {
-            *cached = Some(Arc::clone(&statistics));
+        let documents = Arc::new(PublicDocuments::find(searcher, self.fields.access)?);
+        // A search still on an older searcher does not evict the newer ones'.
+        if cached.as_ref().is_none_or(|d| d.generation() < generation) {
+            *cached = Some(Arc::clone(&documents));
         }
-        Ok(statistics)
+        Ok(documents)
     }
 
     fn facets(
