@@ -557,6 +557,203 @@ async fn agents_only_material_is_hidden_from_the_public(backend: Backend) {
     );
 }
 
+/// Everything an anonymous caller is told about `query`: the hits with
+/// their scores and snippets, every page of one hit, and the facets.
+async fn public_answers(app: &TestApp, query: &str) -> Vec<Value> {
+    let mut answers = vec![
+        search(app, query).await,
+        app.data(FACETS, json!({ "q": query })).await,
+    ];
+    let mut after = Value::Null;
+    loop {
+        let page = search_with(app, json!({ "q": query, "first": 1, "after": after })).await;
+        after = page["pageInfo"]["endCursor"].clone();
+        let more = page["pageInfo"]["hasNextPage"] == true;
+        answers.push(page);
+        if !more {
+            return answers;
+        }
+    }
+}
+
+/// BM25 weighs a word by how few documents hold it and a document by its
+/// length against the average: counted over agents-only documents too,
+/// the public's scores and order would move when such documents are
+/// added, telling that documents it cannot read hold its words.
+async fn agents_only_documents_change_nothing_for_the_public(backend: Backend) {
+    let unlimited = |config: &mut Config| config.rate_limit_per_minute = 100_000;
+    let setup = Setup::with(backend, unlimited).await;
+    // « zorglub » is in fewer public descriptions than « quetzal », so it
+    // weighs more: the project that says it thrice ranks first.
+    for (slug, name, summary) in [
+        (
+            "releves-z",
+            "Premiers relevés",
+            "zorglub zorglub zorglub quetzal xylophage",
+        ),
+        (
+            "releves-q",
+            "Seconds relevés",
+            "zorglub quetzal quetzal quetzal xylophage",
+        ),
+        ("inventaire", "Inventaire", "quetzal"),
+    ] {
+        setup
+            .as_admin(
+                &setup.app,
+                "mutation($input: CreateProjectInput!) { createProject(input: $input) { project { slug } } }",
+                json!({ "input": { "slug": slug, "name": name, "summary": summary } }),
+            )
+            .await;
+    }
+    let queries = [
+        "zorglub quetzal",
+        "zorglub quetzal xylophage",
+        "zorglub",
+        "",
+    ];
+    let mut before = Vec::new();
+    for query in queries {
+        before.push(public_answers(&setup.app, query).await);
+    }
+    assert_eq!(
+        projects(&before[0][0]),
+        ["releves-z", "releves-q"],
+        "{:#}",
+        before[0][0]
+    );
+
+    // Agents-only projects that say « zorglub » but not « quetzal », and
+    // agents-only datasets of a public project named after it: counted,
+    // they would make « zorglub » the commoner word.
+    for n in 0..8 {
+        setup
+            .as_admin(
+                &setup.app,
+                "mutation($input: CreateProjectInput!) { createProject(input: $input) { project { slug } } }",
+                json!({ "input": { "slug": format!("interne-{n}"), "name": format!("Interne {n}"),
+                    "summary": "zorglub zorglub xylophage", "visibility": "AGENTS" } }),
+            )
+            .await;
+    }
+    for n in 0..4 {
+        setup
+            .as_admin(
+                &setup.app,
+                "mutation($input: AddDatasetInput!) { addDataset(input: $input) { dataset { url } } }",
+                json!({ "input": { "projectSlug": "releves-z", "title": format!("Zorglub {n}"),
+                    "url": format!("https://data.example/zorglub-{n}"), "access": "AGENTS" } }),
+            )
+            .await;
+    }
+
+    let agent = setup
+        .as_agent(SEARCH, json!({ "q": "zorglub", "first": 100 }))
+        .await["search"]
+        .clone();
+    let kinds: Vec<String> = hits(&agent)
+        .iter()
+        .filter_map(|hit| Some(hit.split_once(':')?.0.to_owned()))
+        .collect();
+    assert_eq!(kinds.len(), 14, "{agent:#}");
+    assert_eq!(kinds.iter().filter(|k| *k == "Dataset").count(), 4);
+
+    let order = search(&setup.app, "zorglub quetzal").await;
+    assert_eq!(
+        projects(&order),
+        ["releves-z", "releves-q"],
+        "the order the public sees is the public documents' own: {order:#}"
+    );
+    // The same answers, to the last bit of every score, from the gateway
+    // that indexed the additions and from one that indexes everything anew.
+    let fresh = setup.second_gateway(unlimited).await;
+    for (query, before) in queries.iter().zip(&before) {
+        assert_eq!(&public_answers(&setup.app, query).await, before, "{query}");
+        assert_eq!(&public_answers(&fresh, query).await, before, "{query}");
+    }
+}
+
+/// Writes a catalogue of 50 public projects of 90 datasets each, whose
+/// titles say « zorglub » (one in five), « quetzal » (one in three) and
+/// « xylophage » (one in two) once or more, among a varied number of other
+/// words; with `agents_only`, 20 agents-only projects follow, whose 100
+/// datasets each say « zorglub », making it the commonest of the three.
+fn write_survey_catalogue(dir: &std::path::Path, agents_only: bool) {
+    std::fs::write(
+        dir.join("organizations.yaml"),
+        "organizations:\n  - slug: observatoire\n    name: Observatoire\n    kind: other\n",
+    )
+    .unwrap();
+    let project = |slug: &str, visibility: &str, titles: Vec<String>| {
+        let mut text = format!(
+            "slug: {slug}\nname: Relevés {slug}\nsummary: Relevés de terrain.\nvisibility: {visibility}\n\
+             sources:\n  - title: relevés\ndatasets:\n"
+        );
+        for (n, title) in titles.iter().enumerate() {
+            text.push_str(&format!(
+                "  - url: https://data.example/{slug}/{n}\n    provider: other\n    title: {title}\n"
+            ));
+        }
+        std::fs::write(dir.join(format!("{slug}.yaml")), text).unwrap();
+    };
+    for p in 0..50 {
+        let titles = (0..90)
+            .map(|d| {
+                let i = p * 90 + d;
+                let said = |word: &str, every: usize, times: usize| {
+                    if i % every == 0 {
+                        vec![word; times].join(" ")
+                    } else {
+                        String::new()
+                    }
+                };
+                format!(
+                    "Relevé {i} {} {} {} {}",
+                    "mesure ".repeat(i / 30 % 7),
+                    said("zorglub", 5, 1 + i / 30 % 3),
+                    said("quetzal", 3, 1 + i / 90 % 4),
+                    said("xylophage", 2, 1 + i / 60 % 2)
+                )
+            })
+            .collect();
+        project(&format!("releve-{p:02}"), "public", titles);
+    }
+    if agents_only {
+        for p in 0..20 {
+            let titles = (0..100).map(|d| format!("Zorglub {d}")).collect();
+            project(&format!("zz-interne-{p:02}"), "agents", titles);
+        }
+    }
+}
+
+/// With more than 4,096 documents in a segment, tantivy orders a
+/// conjunction's clauses by how many documents each matches there before
+/// adding up their scores: agents-only documents in the same segment change
+/// no public score either, to the last bit.
+async fn agents_only_documents_change_no_public_score_at_scale(backend: Backend) {
+    let mut answers = Vec::new();
+    for agents_only in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        write_survey_catalogue(dir.path(), agents_only);
+        let app = TestApp::spawn_configured(
+            TestDatabase::create(backend).await,
+            Some(dir.path().to_owned()),
+            |config| config.rate_limit_per_minute = 100_000,
+        )
+        .await;
+        let mut answer = Vec::new();
+        for query in ["zorglub quetzal xylophage", "xylophage zorglub", "zorglub"] {
+            answer.push((query, search(&app, query).await));
+            answer.push((query, app.data(FACETS, json!({ "q": query })).await));
+        }
+        assert_eq!(answer[0].1["totalCount"], 150, "{:#}", answer[0].1);
+        answers.push(answer);
+    }
+    for ((query, without), (_, with)) in answers[0].iter().zip(&answers[1]) {
+        assert_eq!(without, with, "{query}");
+    }
+}
+
 /// Replicas share Redis for their answer cache, as in production.
 fn shared_redis(prefix: &str) -> impl Fn(&mut Config) + Clone + use<> {
     let prefix = format!("search-test:{prefix}:{}:", std::process::id());
@@ -771,6 +968,8 @@ on_both_backends!(
     facet_counts_equal_the_hits_counts,
     agents_only_material_is_hidden_from_the_public,
     an_agents_only_publiccode_lends_nothing_to_the_public,
+    agents_only_documents_change_nothing_for_the_public,
+    agents_only_documents_change_no_public_score_at_scale,
     a_write_is_searchable_through_another_gateway,
     in_process_caches_forget_answers_made_stale_elsewhere,
     a_replica_that_missed_pruned_changes_reindexes_everything,

@@ -13,6 +13,7 @@ mod documents;
 mod query;
 mod schema;
 mod snippets;
+mod statistics;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tantivy::collector::Count;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 pub use analysis::{QueryWord, query_words};
 pub use documents::HitKind;
@@ -32,6 +33,7 @@ use analysis::Synonyms;
 use collect::{FacetCounts, TopHits};
 use documents::{organization_document, organization_subject, project_documents, project_subject};
 use schema::{Fields, LABEL_SEPARATOR};
+use statistics::PublicDocuments;
 
 use crate::catalogue::Audience;
 use crate::store::{ChangedSubject, ChangesSince, Store, StoreError};
@@ -105,6 +107,8 @@ struct Engine {
     synonyms: Synonyms,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// Those of the searchers last used for an anonymous search.
+    public_documents: Mutex<Option<Arc<PublicDocuments>>>,
 }
 
 pub struct SearchIndex {
@@ -133,6 +137,7 @@ impl SearchIndex {
             synonyms: Synonyms::load(),
             reader,
             writer: Mutex::new(writer),
+            public_documents: Mutex::new(None),
         });
         // Read the revision first: changes committed while the build reads
         // are replayed again at the first catch-up (reindexing is idempotent).
@@ -370,13 +375,18 @@ impl Engine {
     ) -> Result<SearchPage, SearchError> {
         let searcher = self.reader.searcher();
         let query = query::build(&self.fields, &self.synonyms, selection, audience);
-        let top = searcher.search(
-            &query,
-            &TopHits {
-                keep: offset.saturating_add(limit),
-                key_field: "key",
-            },
-        )?;
+        let collector = TopHits {
+            keep: offset.saturating_add(limit),
+            key_field: "key",
+        };
+        let top = match audience {
+            Audience::Public => searcher.search_with_statistics_provider(
+                &query,
+                &collector,
+                &self.public_documents(&searcher)?.statistics(&searcher),
+            )?,
+            Audience::Agents => searcher.search(&query, &collector)?,
+        };
         let mut highlighter = snippets::Highlighter::new(&selection.words, &self.synonyms);
         let mut hits = Vec::with_capacity(limit);
         for ranked in top.hits.into_iter().skip(offset) {
@@ -392,6 +402,25 @@ impl Engine {
             total: top.total,
             hits,
         })
+    }
+
+    /// The public documents of `searcher`, found once a generation of
+    /// searchers (the index changes only when a replay commits).
+    fn public_documents(&self, searcher: &Searcher) -> Result<Arc<PublicDocuments>, SearchError> {
+        let mut cached = self
+            .public_documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let generation = searcher.generation().generation_id();
+        if let Some(documents) = cached.as_ref().filter(|d| d.generation() == generation) {
+            return Ok(Arc::clone(documents));
+        }
+        let documents = Arc::new(PublicDocuments::find(searcher, self.fields.access)?);
+        // A search still on an older searcher does not evict the newer ones'.
+        if cached.as_ref().is_none_or(|d| d.generation() < generation) {
+            *cached = Some(Arc::clone(&documents));
+        }
+        Ok(documents)
     }
 
     fn facets(

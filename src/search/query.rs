@@ -99,10 +99,26 @@ pub fn build(
     selection: &Selection,
     audience: Audience,
 ) -> Box<dyn Query> {
-    let mut must: Vec<(Occur, Box<dyn Query>)> = selection
+    // In a segment of more than 4,096 documents, tantivy adds up a
+    // conjunction's scores in the order of how many documents each clause
+    // matches there, agents-only and deleted ones included; floating-point
+    // addition is not associative, so with three words or more a public
+    // score could change in its last bits with them. A conjunction of two
+    // adds up alike in either order: the words are joined two by two. The
+    // filters below score 0, which changes no sum.
+    let words = selection
         .words
         .iter()
-        .map(|word| (Occur::Must, word_query(fields, synonyms, word)))
+        .map(|word| word_query(fields, synonyms, word));
+    let mut must: Vec<(Occur, Box<dyn Query>)> = words
+        .reduce(|left, right| {
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, left),
+                (Occur::Must, right),
+            ]))
+        })
+        .map(|words| (Occur::Must, words))
+        .into_iter()
         .collect();
     for (dimension, values) in &selection.filters {
         must.push(condition(any_value(fields, *dimension, values, audience)));
