@@ -400,39 +400,19 @@ async fn a_client_is_recognised_by_its_address_or_its_tokens() {
     }
 }
 
-/// Runs the Node.js script `tests/callers/<script>` with `args` (blocking
-/// this thread: the gateways run on the runtime's other worker); its
+/// Runs the Node.js script `tests/callers/<script>` with `args`; its
 /// output when it succeeds.
 fn node(script: &str, args: &[&str]) -> String {
-    let modules = common::node_modules();
-    for package in [
-        "@apollo/client",
-        "@apollo/gateway",
-        "esbuild",
-        "playwright-core",
-    ] {
-        assert!(
-            modules.join(package).is_dir(),
-            "{} has no {package}: run `make test`, which installs it",
-            modules.display()
-        );
-    }
-    let output = std::process::Command::new("node")
-        .arg(format!(
-            "{}/tests/callers/{script}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .args(args)
-        .env("NODE_PATH", &modules)
-        .output()
-        .expect("node (make test installs it)");
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    common::run_node(
+        &format!("callers/{script}"),
+        args,
+        &[
+            "@apollo/client",
+            "@apollo/gateway",
+            "esbuild",
+            "playwright-core",
+        ],
+    )
 }
 
 /// A portal of another origin, on another loopback port: a blank page and

@@ -14,28 +14,7 @@ use serde_json::{Value, json};
 /// Runs the Node.js script `tests/clients/<script>` with `args`; its
 /// output when it succeeds.
 fn node(script: &str, args: &[&str]) -> String {
-    let modules = common::node_modules();
-    assert!(
-        modules.join("graphql").is_dir(),
-        "{} has no graphql: run `make test`, which installs it",
-        modules.display()
-    );
-    let output = std::process::Command::new("node")
-        .arg(format!(
-            "{}/tests/clients/{script}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .args(args)
-        .env("NODE_PATH", &modules)
-        .output()
-        .expect("node (make test installs it)");
-    assert!(
-        output.status.success(),
-        "{script} failed:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    common::run_node(&format!("clients/{script}"), args, &["graphql"])
 }
 
 /// graphql-js's `getIntrospectionQuery()` asks 15 levels deep; the depth

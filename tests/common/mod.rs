@@ -61,6 +61,35 @@ pub fn node_modules() -> PathBuf {
     dir.join("node_modules")
 }
 
+/// Runs the Node.js script `tests/<script>` with `args`, the npm packages
+/// `make test` installs on its `NODE_PATH` (each of `packages` checked
+/// first, so a missing one says how to get it); its output when it
+/// succeeds. Blocks this thread: a test's gateways run on the runtime's
+/// other worker.
+pub fn run_node(script: &str, args: &[&str], packages: &[&str]) -> String {
+    let modules = node_modules();
+    for package in packages {
+        assert!(
+            modules.join(package).is_dir(),
+            "{} has no {package}: run `make test`, which installs it",
+            modules.display()
+        );
+    }
+    let output = std::process::Command::new("node")
+        .arg(format!("{}/tests/{script}", env!("CARGO_MANIFEST_DIR")))
+        .args(args)
+        .env("NODE_PATH", &modules)
+        .output()
+        .expect("node (make test installs it)");
+    assert!(
+        output.status.success(),
+        "{script} failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
 /// The repository's own catalogue directory.
 pub fn catalogue_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogue")
