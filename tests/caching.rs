@@ -352,15 +352,14 @@ async fn http_caching_headers_and_conditional_requests() {
     assert_eq!(failed.header("x-cache"), None, "errors are not kept");
 }
 
-/// Redis is down while one replica writes, and comes back with what it
-/// held on disk, the generation from before the write included. The writer
-/// remembered the bump Redis missed and makes it as soon as Redis answers
-/// again, though it serves no request: the other replica stops serving the
-/// answer it keeps in process (for an hour here, so that only the
-/// generation can tell it of the write), and Redis's copy.
-async fn a_write_redis_missed_reaches_the_other_replica_once_redis_is_back(backend: Backend) {
-    let setup = Setup::new();
-    let mut redis = common::redis::TestRedis::start();
+/// A writer and a reader sharing a new database and `redis`, each keeping
+/// the public list (listing cartiflette) in process for an hour, so that
+/// only the generation can tell them of a write.
+async fn replicas_keeping_the_list(
+    setup: &Setup,
+    redis: &common::redis::TestRedis,
+    backend: Backend,
+) -> (TestApp, TestApp) {
     let writer = setup
         .gateway_on(TestDatabase::create(backend).await, &redis.url(), 3600)
         .await;
@@ -374,6 +373,19 @@ async fn a_write_redis_missed_reaches_the_other_replica_once_redis_is_back(backe
         assert_eq!(kept.header("x-cache"), Some("HIT"));
         assert!(lists(&kept, "cartiflette"), "{}", kept.body);
     }
+    (writer, reader)
+}
+
+/// Redis is down while one replica writes, and comes back with what it
+/// held on disk, the generation from before the write included. The writer
+/// remembered the bump Redis missed and makes it as soon as Redis answers
+/// again, though it serves no request: the other replica stops serving the
+/// answer it keeps in process (for an hour here, so that only the
+/// generation can tell it of the write), and Redis's copy.
+async fn a_write_redis_missed_reaches_the_other_replica_once_redis_is_back(backend: Backend) {
+    let setup = Setup::new();
+    let mut redis = common::redis::TestRedis::start();
+    let (writer, reader) = replicas_keeping_the_list(&setup, &redis, backend).await;
 
     redis.snapshot();
     redis.stop();
@@ -394,20 +406,7 @@ async fn a_write_redis_missed_reaches_the_other_replica_once_redis_is_back(backe
 async fn a_redis_back_with_an_older_generation_does_not_revive_older_answers(backend: Backend) {
     let setup = Setup::new();
     let mut redis = common::redis::TestRedis::start();
-    let writer = setup
-        .gateway_on(TestDatabase::create(backend).await, &redis.url(), 3600)
-        .await;
-    let reader = setup
-        .gateway_on(writer.database.shared(), &redis.url(), 3600)
-        .await;
-    common::redis::wait_until_tracked(&reader).await;
-    for app in [&writer, &reader] {
-        get(app, SLUGS, None, None).await;
-        assert_eq!(
-            get(app, SLUGS, None, None).await.header("x-cache"),
-            Some("HIT")
-        );
-    }
+    let (writer, reader) = replicas_keeping_the_list(&setup, &redis, backend).await;
     redis.snapshot();
     setup.make_cartiflette_agents_only(&writer).await;
     until_cartiflette_is_gone(&reader, "the other replica").await;
