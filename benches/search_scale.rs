@@ -249,12 +249,12 @@ async fn main() {
         (60, 3, 1)
     };
     let dir = tempfile::tempdir().unwrap();
-    let size = catalogue_gateway::catalogue::synthetic::Size {
+    let size = catalogue_gateway::tools::synthetic::Size {
         projects,
         repositories_per_project: repositories,
         seed: 1,
     };
-    let written = catalogue_gateway::catalogue::synthetic::write(dir.path(), size).unwrap();
+    let written = catalogue_gateway::tools::synthetic::write(dir.path(), size).unwrap();
     println!("synthetic catalogue: {written}");
     println!(
         "| backend | import | index build | search p50 / p95 | facets p50 / p95 | list page p50 / p95 | RSS start → end | requests (search / facets / list) |"

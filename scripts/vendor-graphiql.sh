@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches the files of GraphiQL the gateway serves (src/http/graphiql/vendor/)
+# Fetches the files of GraphiQL the gateway serves (web/graphiql/vendor/)
 # from the npm registry with npm itself, and checks each against the sha256
 # pinned below; nothing is written unless every file matches. The gateway
 # compiles these files in (src/http/graphiql.rs): no build step, no CDN.
@@ -25,7 +25,7 @@ FILES=(
   "react-dom@18.3.1 package/umd/react-dom.production.min.js react-dom.production.min.js 35f4f974f4b2bcd44da73963347f8952e341f83909e4498227d4e26b98f66f0d"
   "react-dom@18.3.1 package/LICENSE LICENSE.react-dom 52412d7bc7ce4157ea628bbaacb8829e0a9cb3c58f57f99176126bc8cf2bfc85"
 )
-VENDOR=src/http/graphiql/vendor
+VENDOR=web/graphiql/vendor
 
 say() { printf 'vendor-graphiql: %s\n' "$*" >&2; }
 

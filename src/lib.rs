@@ -7,12 +7,14 @@ pub mod auth;
 pub mod cache;
 pub mod catalogue;
 pub mod config;
-pub mod federation;
+pub mod facts;
 pub mod graphql;
+pub mod harvest;
 pub mod http;
 pub mod search;
 pub mod store;
 pub mod telemetry;
+pub mod tools;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -47,7 +49,7 @@ pub enum StartError {
     )]
     SchemaBehind(Vec<String>),
     #[error("harvester: {0}")]
-    Harvest(#[from] federation::HarvestError),
+    Harvest(#[from] harvest::HarvestError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -111,12 +113,12 @@ impl App {
         let search = std::sync::Arc::new(search::SearchIndex::build(store.clone()).await?);
         follow_catalogue_changes(std::sync::Arc::clone(&search), cache.clone(), store.clone());
         let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits());
-        let harvester = std::sync::Arc::new(federation::Harvester::from_config(
+        let harvester = std::sync::Arc::new(harvest::Harvester::from_config(
             &config,
             store.clone(),
             Some(cache.clone()),
         )?);
-        federation::schedule(
+        harvest::schedule(
             std::sync::Arc::clone(&harvester),
             config.harvest_interval_seconds,
         );

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use catalogue_gateway::auth::DevKey;
 use catalogue_gateway::config::Config;
-use catalogue_gateway::federation::Harvester;
-use catalogue_gateway::{App, catalogue, graphql, store::Store};
+use catalogue_gateway::harvest::Harvester;
+use catalogue_gateway::{App, catalogue, graphql, store::Store, tools};
 use clap::{Parser, Subcommand};
 
 // glibc's allocator spent a third of the gateway's time under load in
@@ -167,12 +167,12 @@ fn dev_token(email: &str, admin: bool, minutes: u64) -> ExitCode {
 }
 
 fn generate(out: &std::path::Path, projects: usize, repositories: usize, seed: u64) -> ExitCode {
-    let size = catalogue::synthetic::Size {
+    let size = tools::synthetic::Size {
         projects,
         repositories_per_project: repositories,
         seed,
     };
-    match catalogue::synthetic::write(out, size) {
+    match tools::synthetic::write(out, size) {
         Ok(written) => {
             println!("wrote {written} to {}", out.display());
             ExitCode::SUCCESS

@@ -4,7 +4,6 @@
 mod enums;
 pub mod files;
 mod project;
-pub mod synthetic;
 mod values;
 
 pub use enums::{

@@ -1,47 +1,30 @@
-//! The GraphQL API: schema root, one file per type, DataLoaders, paging, errors.
+//! The GraphQL API: the schema's types (`schema`), how requests are executed
+//! (`execution`), and the fast path that writes plain answers (`plain`).
 
-mod audit;
-mod context;
-mod documents;
-mod errors;
-mod federation;
-mod guards;
-mod harvest;
-mod ids;
-mod json;
-mod key_order;
-pub mod limits;
-mod links;
-mod loaders;
-mod me;
-mod mutations;
-mod node;
-mod organization;
-mod paging;
+mod execution;
 mod plain;
-mod project;
-mod project_connection;
-mod search;
+mod schema;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-pub use context::execute;
-pub use documents::{Documents, Prepared};
-pub use errors::{code, refused_before_execution};
-pub use json::answer_body;
-pub use limits::{DocumentLimits, Limits};
+pub use execution::context::execute;
+pub use execution::documents::{Documents, Prepared};
+pub use execution::errors::{code, refused_before_execution};
+pub use execution::limits::{DocumentLimits, Limits};
+pub use plain::json::answer_body;
 
 use std::sync::Arc;
 
 use crate::search::SearchIndex;
 use crate::store::Store;
+use schema::{audit, federation, me, mutations, node, organization, project, search};
 
 /// The root of every read.
 #[derive(MergedObject, Default)]
 pub struct Query(
     project::ProjectQuery,
     organization::OrganizationQuery,
-    links::CodeAndDataQuery,
+    schema::links::CodeAndDataQuery,
     project::TagQuery,
     node::NodeQuery,
     me::MeQuery,

@@ -22,38 +22,39 @@ static FILES: LazyLock<Assets> = LazyLock::new(|| {
             Asset::new(
                 "react.production.min.js",
                 Kind::JavaScript,
-                include_bytes!("graphiql/vendor/react.production.min.js").as_slice(),
+                include_bytes!("../../web/graphiql/vendor/react.production.min.js").as_slice(),
             ),
             Asset::new(
                 "react-dom.production.min.js",
                 Kind::JavaScript,
-                include_bytes!("graphiql/vendor/react-dom.production.min.js").as_slice(),
+                include_bytes!("../../web/graphiql/vendor/react-dom.production.min.js").as_slice(),
             ),
             Asset::new(
                 "graphiql.min.js",
                 Kind::JavaScript,
-                include_bytes!("graphiql/vendor/graphiql.min.js").as_slice(),
+                include_bytes!("../../web/graphiql/vendor/graphiql.min.js").as_slice(),
             ),
             Asset::new(
                 "graphiql.min.css",
                 Kind::Css,
-                include_bytes!("graphiql/vendor/graphiql.min.css").as_slice(),
+                include_bytes!("../../web/graphiql/vendor/graphiql.min.css").as_slice(),
             ),
             Asset::new(
                 "graphiql-start.js",
                 Kind::JavaScript,
-                include_bytes!("graphiql/graphiql-start.js").as_slice(),
+                include_bytes!("../../web/graphiql/graphiql-start.js").as_slice(),
             ),
             Asset::new(
                 "graphiql.css",
                 Kind::Css,
-                include_bytes!("graphiql/graphiql.css").as_slice(),
+                include_bytes!("../../web/graphiql/graphiql.css").as_slice(),
             ),
         ],
     )
 });
 
-static PAGE: LazyLock<String> = LazyLock::new(|| FILES.render(include_str!("graphiql/index.html")));
+static PAGE: LazyLock<String> =
+    LazyLock::new(|| FILES.render(include_str!("../../web/graphiql/index.html")));
 
 /// `GET /graphql` from a browser: the page, with a nonce of its own for the
 /// `<style>` elements GraphiQL's dialogs add (react-remove-scroll marks them

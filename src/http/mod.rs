@@ -29,8 +29,8 @@ use poem::{Endpoint, EndpointExt, Route, get};
 use crate::auth::Authenticator;
 use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError};
-use crate::federation::Harvester;
 use crate::graphql::{CatalogueSchema, DocumentLimits, Documents};
+use crate::harvest::Harvester;
 use crate::store::Store;
 use signin::SigninSettings;
 

@@ -17,12 +17,12 @@ static FILES: LazyLock<Assets> = LazyLock::new(|| {
             Asset::new(
                 "portal.css",
                 Kind::Css,
-                include_str!("portal/portal.css").as_bytes(),
+                include_str!("../../web/portal/portal.css").as_bytes(),
             ),
             Asset::new(
                 "portal.js",
                 Kind::JavaScript,
-                include_str!("portal/portal.js").as_bytes(),
+                include_str!("../../web/portal/portal.js").as_bytes(),
             ),
         ],
     )
@@ -32,7 +32,7 @@ static INDEX: LazyLock<Asset> = LazyLock::new(|| {
     Asset::new(
         "index.html",
         Kind::Html,
-        FILES.render(include_str!("portal/index.html")),
+        FILES.render(include_str!("../../web/portal/index.html")),
     )
 });
 

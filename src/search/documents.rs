@@ -8,7 +8,7 @@ use tantivy::schema::Field;
 
 use super::schema::{Dimension, Fields, LABEL_SEPARATOR};
 use crate::catalogue::{Access, Audience, RepositoryRole};
-use crate::federation::facts::{DatasetFacts, PublicCode, RepositoryFacts};
+use crate::facts::{DatasetFacts, PublicCode, RepositoryFacts};
 use crate::store::{OrganizationRecord, ProjectBundle, RepositoryRecord};
 
 /// What a hit is. The order is the order of hits whose scores tie.

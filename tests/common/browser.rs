@@ -7,7 +7,6 @@ use std::collections::HashMap;
 /// One response on the way.
 #[derive(Debug, Clone)]
 pub struct Step {
-    pub url: String,
     pub status: u16,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
@@ -93,7 +92,6 @@ impl Browser {
         }
         let body = response.text().await.unwrap_or_default();
         Step {
-            url,
             status,
             location,
             set_cookies,

@@ -1,7 +1,7 @@
 //! The real gateway on a random port, on a fresh SQLite file or a fresh
-//! PostgreSQL database, for integration tests.
+//! PostgreSQL database, for the integration tests and the benchmarks.
 
-#![allow(dead_code)] // each test binary uses part of this module
+#![allow(dead_code)] // each benchmark uses part of this module
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -213,7 +213,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database: TestDatabase,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestApp {
@@ -255,7 +254,7 @@ impl TestApp {
         let app = App::build(config).await.expect("the gateway starts");
         let base_url = format!("http://{}", app.address());
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
+        tokio::spawn(async move {
             app.serve_until(async {
                 let _ = stop.await;
             })
@@ -267,7 +266,6 @@ impl TestApp {
             client: reqwest::Client::new(),
             database,
             shutdown: Some(shutdown),
-            server: Some(server),
         }
     }
 

@@ -1,0 +1,96 @@
+//! Who may write what, as field guards: anonymous callers are told to sign
+//! in (UNAUTHENTICATED), agents without the right are refused (FORBIDDEN).
+
+use async_graphql::{Context, ErrorExtensions, Guard, ID};
+
+use crate::auth::Agent;
+use crate::graphql::execution::context::{principal, store};
+use crate::graphql::execution::errors::{OrInternal, code};
+use crate::graphql::schema::ids::parse_global_id;
+
+fn coded(message: &str, code: &str) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
+}
+
+/// The signed-in agent, or UNAUTHENTICATED.
+pub fn signed_in<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Agent> {
+    principal(ctx).and_then(|p| p.agent()).ok_or_else(|| {
+        coded(
+            "sign in: send `Authorization: Bearer <token>`",
+            code::UNAUTHENTICATED,
+        )
+    })
+}
+
+/// Catalogue administrators only.
+pub struct AdminOnly;
+
+impl Guard for AdminOnly {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        if signed_in(ctx)?.is_admin {
+            Ok(())
+        } else {
+            Err(coded(
+                "only catalogue administrators may do this",
+                code::FORBIDDEN,
+            ))
+        }
+    }
+}
+
+/// Administrators and the maintainers of one project.
+pub struct EditorOf(String);
+
+impl EditorOf {
+    pub fn project(slug: &str) -> Self {
+        Self(slug.to_owned())
+    }
+}
+
+async fn may_edit(ctx: &Context<'_>, slug: &str) -> async_graphql::Result<()> {
+    let agent = signed_in(ctx)?;
+    if agent.is_admin
+        || store(ctx)?
+            .is_maintainer(slug, &agent.email)
+            .await
+            .or_internal()?
+    {
+        Ok(())
+    } else {
+        Err(coded(
+            &format!("only the maintainers of `{slug}` and administrators may change it"),
+            code::FORBIDDEN,
+        ))
+    }
+}
+
+impl Guard for EditorOf {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        may_edit(ctx, &self.0).await
+    }
+}
+
+/// Administrators and the maintainers of the project a link belongs to.
+pub struct EditorOfLink(ID);
+
+impl EditorOfLink {
+    pub fn link(id: &ID) -> Self {
+        Self(id.clone())
+    }
+}
+
+impl Guard for EditorOfLink {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        signed_in(ctx)?;
+        let (node_type, row) = parse_global_id(&self.0)?;
+        let table = crate::graphql::schema::mutations::link_table(node_type)?;
+        match store(ctx)?
+            .project_of_link(table, row)
+            .await
+            .or_internal()?
+        {
+            Some(slug) => may_edit(ctx, &slug).await,
+            None => Err(coded("there is no such link", code::NOT_FOUND)),
+        }
+    }
+}

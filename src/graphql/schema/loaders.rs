@@ -1,0 +1,249 @@
+//! DataLoaders: one key type per parent-to-children relation, so a page of
+//! projects costs one query per relation, not one per project.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, SelectionField};
+
+use crate::catalogue::Audience;
+use crate::graphql::execution::context::loader;
+use crate::graphql::execution::errors::OrInternal;
+use crate::store::{
+    Columns, DatasetRecord, HarvestRecord, LinkRecord, OrganizationRecord, ParticipationRecord,
+    ProjectRecord, RepositoryRecord, SourceRecord, Store, StoreError, TagRecord,
+};
+
+/// Loads a request's related rows, as `audience` may see them.
+pub struct CatalogueLoader {
+    pub store: Store,
+    pub audience: Audience,
+}
+
+/// Groups `(parent id, child)` pairs under the keys of their parents; a
+/// key without children gets an empty list. Children keep the order they
+/// came in; they are grouped by runs of one parent, without hashing every
+/// child (the lists' statements give them parent by parent already; other
+/// pairs are sorted by parent first).
+fn group<K: Clone + Eq + Hash, V>(
+    keys: &[K],
+    parent_of: impl Fn(&K) -> i64,
+    pairs: impl IntoIterator<Item = (i64, V)>,
+) -> HashMap<K, Children<V>> {
+    let mut pairs: Vec<(i64, V)> = pairs.into_iter().collect();
+    if !pairs.is_sorted_by_key(|(parent, _)| *parent) {
+        // Stable: each parent's children stay in the order read.
+        pairs.sort_by_key(|(parent, _)| *parent);
+    }
+    let mut by_parent: Vec<(i64, Children<V>)> = Vec::with_capacity(keys.len());
+    let mut pairs = pairs.into_iter().peekable();
+    while let Some((parent, first)) = pairs.next() {
+        let mut children = vec![first];
+        while let Some((_, child)) = pairs.next_if(|(next, _)| *next == parent) {
+            children.push(child);
+        }
+        by_parent.push((parent, Arc::new(children)));
+    }
+    keys.iter()
+        .map(|key| {
+            let children = by_parent
+                .binary_search_by_key(&parent_of(key), |(parent, _)| *parent)
+                .map_or_else(|_| Children::default(), |at| Arc::clone(&by_parent[at].1));
+            (key.clone(), children)
+        })
+        .collect()
+}
+
+/// The children of one parent. The DataLoader gives each waiting resolver
+/// a clone of the value: of an `Arc`, a count, not a copy of every record.
+pub type Children<T> = Arc<Vec<T>>;
+
+/// The columns of `R` the current field's selection shows: those
+/// `columns_of` gives for each field it selects (through fragments too), or
+/// every column when a field may show any (None).
+pub fn columns_shown<R>(
+    ctx: &Context<'_>,
+    columns_of: impl Fn(SelectionField<'_>) -> Option<Columns<R>>,
+) -> Columns<R> {
+    columns_of_all(ctx.field().selection_set(), columns_of)
+}
+
+/// The columns of `R` that `fields` show, by `columns_of` each of them.
+pub fn columns_of_all<'a, R>(
+    mut fields: impl Iterator<Item = SelectionField<'a>>,
+    columns_of: impl Fn(SelectionField<'a>) -> Option<Columns<R>>,
+) -> Columns<R> {
+    fields
+        .try_fold(Columns::REQUIRED, |shown, field| {
+            Some(shown.and(columns_of(field)?))
+        })
+        .unwrap_or(Columns::ALL)
+}
+
+/// The children `key` names, loaded by the request's DataLoader and owned:
+/// moved out when nobody else holds them (the batch has usually let go by
+/// the time the resolver runs), else copied; none when the parent has no
+/// entry.
+pub async fn children<K, T>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Vec<T>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    T: Clone + Send + Sync + 'static,
+    CatalogueLoader: Loader<K, Value = Children<T>, Error = Arc<StoreError>>,
+{
+    let loaded = loader(ctx)?.load_one(key).await.or_internal()?;
+    Ok(loaded.map(Arc::unwrap_or_clone).unwrap_or_default())
+}
+
+/// Declares a key type `$key(parent id)` whose value is the list of
+/// children `$fetch` returns as `(parent id, child)` pairs; with `columns
+/// of $record`, `$key(parent id, columns)`, the children read with at least
+/// those columns of `$record` (`$columns`: those of all the batch's keys).
+macro_rules! children_loader {
+    ($(#[$meta:meta])* $key:ident => $child:ty $(, columns of $record:ty)?,
+     |$loader:ident, $ids:ident $(, $columns:ident)?| $fetch:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub i64 $(, pub Columns<$record>)?);
+
+        impl Loader<$key> for CatalogueLoader {
+            type Value = Children<$child>;
+            type Error = Arc<StoreError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Children<$child>>, Arc<StoreError>> {
+                let $loader = self;
+                let $ids: Vec<i64> = keys.iter().map(|key| key.0).collect();
+                $(let $columns = keys.iter().fold(Columns::REQUIRED, |all, key| all.and(key.1));)?
+                let pairs = $fetch.await.map_err(Arc::new)?;
+                Ok(group(keys, |key| key.0, pairs))
+            }
+        }
+    };
+}
+
+children_loader!(
+    /// The organizations taking part in a project.
+    ParticipationsOf => ParticipationRecord, columns of OrganizationRecord,
+    |loader, ids, columns| loader.store.participations_of_projects(&ids, columns)
+);
+children_loader!(
+    /// A project's tags.
+    TagsOf => TagRecord,
+    |loader, ids| loader.store.tags_of_projects(&ids)
+);
+children_loader!(
+    /// A project's seasons.
+    SeasonsOf => i32,
+    |loader, ids| loader.store.seasons_of_projects(&ids)
+);
+children_loader!(
+    /// Where a project's facts come from.
+    SourcesOf => SourceRecord,
+    |loader, ids| loader.store.sources_of_projects(&ids)
+);
+children_loader!(
+    /// The projects an organization takes part in.
+    ProjectsOf => ProjectRecord,
+    |loader, ids| loader.store.projects_of_organizations(&ids, loader.audience)
+);
+children_loader!(
+    /// A project's code repositories.
+    RepositoriesOf => RepositoryRecord, columns of RepositoryRecord,
+    |loader, ids, columns| loader.store.repositories_of_projects(&ids, loader.audience, columns)
+);
+children_loader!(
+    /// A project's datasets.
+    DatasetsOf => DatasetRecord,
+    |loader, ids| loader.store.datasets_of_projects(&ids, loader.audience)
+);
+children_loader!(
+    /// A project's other links.
+    LinksOf => LinkRecord,
+    |loader, ids| loader.store.links_of_projects(&ids, loader.audience)
+);
+
+children_loader!(
+    /// The emails of a project's maintainers.
+    MaintainersOf => String,
+    |loader, ids| loader.store.maintainers_of_projects(&ids)
+);
+
+/// Declares a key type `$key($field)` whose value is the record `$fetch`
+/// finds for it (none when it finds none): the keys of a batch are looked
+/// up in one statement, `$key_of` telling which key a record answers.
+macro_rules! lookup_loader {
+    ($(#[$meta:meta])* $key:ident($field:ty) => $record:ty,
+     |$loader:ident, $keys:ident| $fetch:expr,
+     |$found:ident| $key_of:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub $field);
+
+        impl Loader<$key> for CatalogueLoader {
+            type Value = $record;
+            type Error = Arc<StoreError>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $record>, Arc<StoreError>> {
+                let $loader = self;
+                let $keys: Vec<$field> = keys.iter().map(|key| key.0.clone()).collect();
+                let records = $fetch.await.map_err(Arc::new)?;
+                Ok(records
+                    .into_iter()
+                    .map(|$found| ($key($key_of), $found))
+                    .collect())
+            }
+        }
+    };
+}
+
+lookup_loader!(
+    /// A project by its row id (the project of a repository, dataset or
+    /// link, federation's entity by id).
+    ProjectById(i64) => ProjectRecord,
+    |loader, ids| loader.store.projects_by_ids(&ids, loader.audience),
+    |project| project.id
+);
+lookup_loader!(
+    /// A project by its slug.
+    ProjectBySlug(String) => ProjectRecord,
+    |loader, slugs| loader.store.projects_by_slugs(&slugs, loader.audience),
+    |project| project.slug.clone()
+);
+lookup_loader!(
+    /// An organization by its slug.
+    OrganizationBySlug(String) => OrganizationRecord,
+    |loader, slugs| loader.store.organizations_by_slugs(&slugs),
+    |organization| organization.slug.clone()
+);
+lookup_loader!(
+    /// An organization by its SIRET (those found have one).
+    OrganizationBySiret(String) => OrganizationRecord,
+    |loader, sirets| loader.store.organizations_by_sirets(&sirets),
+    |organization| organization.siret.clone().unwrap_or_default()
+);
+
+/// The last harvest of a link, by subject (`repository:<id>`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HarvestOf(pub String);
+
+impl Loader<HarvestOf> for CatalogueLoader {
+    type Value = HarvestRecord;
+    type Error = Arc<StoreError>;
+
+    async fn load(
+        &self,
+        keys: &[HarvestOf],
+    ) -> Result<HashMap<HarvestOf, HarvestRecord>, Arc<StoreError>> {
+        let subjects: Vec<String> = keys.iter().map(|key| key.0.clone()).collect();
+        let records = self
+            .store
+            .harvest_results(&subjects)
+            .await
+            .map_err(Arc::new)?;
+        Ok(records
+            .into_iter()
+            .map(|r| (HarvestOf(r.subject.clone()), r))
+            .collect())
+    }
+}

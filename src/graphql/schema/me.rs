@@ -1,0 +1,86 @@
+//! `me`: the signed-in agent, as the gateway sees them.
+
+use async_graphql::{Context, Object};
+
+use crate::auth::Agent;
+use crate::graphql::execution::context::{principal, store};
+use crate::graphql::execution::errors::OrInternal;
+use crate::graphql::schema::project::Project;
+
+/// The agent behind the request's token.
+pub struct Me(Agent);
+
+/// The signed-in public agent, from their token's claims.
+#[Object]
+impl Me {
+    /// Subject identifier at the token's issuer (ProConnect's differs per service).
+    async fn sub(&self) -> &str {
+        &self.0.sub
+    }
+
+    /// Professional email: how the catalogue recognises people.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    /// Given name(s).
+    async fn given_name(&self) -> Option<&str> {
+        self.0.given_name.as_deref()
+    }
+
+    /// Usual family name.
+    async fn usual_name(&self) -> Option<&str> {
+        self.0.usual_name.as_deref()
+    }
+
+    /// Identifier at the identity provider.
+    async fn uid(&self) -> Option<&str> {
+        self.0.uid.as_deref()
+    }
+
+    /// SIRET of the agent's establishment.
+    async fn siret(&self) -> Option<&str> {
+        self.0.siret.as_deref()
+    }
+
+    /// SIREN of the agent's organisation, when the token carries it.
+    async fn siren(&self) -> Option<&str> {
+        self.0.siren.as_deref()
+    }
+
+    /// The agent's department, when the token carries it.
+    async fn organizational_unit(&self) -> Option<&str> {
+        self.0.organizational_unit.as_deref()
+    }
+
+    /// The identity provider the agent signed in with.
+    async fn idp_id(&self) -> Option<&str> {
+        self.0.idp_id.as_deref()
+    }
+
+    /// The projects the agent maintains.
+    async fn maintainer_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+        let projects = store(ctx)?
+            .projects_maintained_by(&self.0.email)
+            .await
+            .or_internal()?;
+        Ok(projects.into_iter().map(Project).collect())
+    }
+
+    /// Whether the agent administers the catalogue.
+    async fn is_admin(&self) -> bool {
+        self.0.is_admin
+    }
+}
+
+#[derive(Default)]
+pub struct MeQuery;
+
+#[Object]
+impl MeQuery {
+    /// The signed-in agent; null for anonymous callers. Never cached.
+    #[graphql(cache_control(private))]
+    async fn me(&self, ctx: &Context<'_>) -> Option<Me> {
+        principal(ctx).and_then(|p| p.agent()).cloned().map(Me)
+    }
+}

@@ -1,0 +1,154 @@
+//! The `Organization` type and the organization queries.
+
+use async_graphql::connection::{Connection, EmptyFields};
+use async_graphql::{Context, ID, Object, SelectionField};
+
+use crate::catalogue::OrganizationKind;
+use crate::graphql::execution::context::{loader, store};
+use crate::graphql::execution::errors::OrInternal;
+use crate::graphql::plain::{plain_enum, plain_fields};
+use crate::graphql::schema::ids::{NodeType, global_id};
+use crate::graphql::schema::loaders::{OrganizationBySlug, ProjectsOf, children};
+use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
+use crate::graphql::schema::project::Project;
+use crate::store::{Columns, OrganizationRecord};
+
+const ORDERING: &str = "organizations:name:asc";
+
+#[derive(Clone)]
+pub struct Organization(pub OrganizationRecord);
+
+impl Organization {
+    /// The optional columns the field shows; None for a field that may read
+    /// any of them (every field not listed: list one here only when what
+    /// it reads is known).
+    pub fn columns_of_field(field: SelectionField<'_>) -> Option<Columns<OrganizationRecord>> {
+        Some(match field.name() {
+            "__typename" | "id" | "slug" | "name" | "kind" => Columns::REQUIRED,
+            "acronym" => OrganizationRecord::ACRONYM,
+            "siret" => OrganizationRecord::SIRET,
+            "siren" => OrganizationRecord::SIREN,
+            "website" => OrganizationRecord::WEBSITE,
+            _ => return None,
+        })
+    }
+}
+
+/// A public body that runs or contributes to projects.
+#[Object]
+impl Organization {
+    /// Global id (Relay `Node`).
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Organization, self.0.id)
+    }
+
+    /// Stable identifier (e.g. `insee`).
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Full name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Usual acronym, when it has one (e.g. `DINUM`).
+    async fn acronym(&self) -> Option<&str> {
+        self.0.acronym.as_deref()
+    }
+
+    /// What kind of public body it is.
+    async fn kind(&self) -> OrganizationKind {
+        self.0.kind
+    }
+
+    /// SIRET of the establishment, when the catalogue records it.
+    async fn siret(&self) -> Option<&str> {
+        self.0.siret.as_deref()
+    }
+
+    /// SIREN of the legal unit, when the catalogue records it.
+    async fn siren(&self) -> Option<&str> {
+        self.0.siren.as_deref()
+    }
+
+    /// Official website, when the catalogue records it.
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+
+    /// The projects it takes part in that the caller may see, by name.
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+        let rows = children(ctx, ProjectsOf(self.0.id)).await?;
+        Ok(rows.into_iter().map(Project).collect())
+    }
+}
+
+plain_fields!(Organization, |organization| {
+    "id" => global_id(NodeType::Organization, organization.0.id).0,
+    "slug" => organization.0.slug.as_str(),
+    "name" => organization.0.name.as_str(),
+    "acronym" => organization.0.acronym.as_deref(),
+    "kind" => plain_enum(organization.0.kind),
+    "siret" => organization.0.siret.as_deref(),
+    "siren" => organization.0.siren.as_deref(),
+    "website" => organization.0.website.as_deref(),
+});
+
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// All organizations, by name, a page at a time (at most 100 per page).
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Organization, ListTotal, EmptyFields>> {
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        }
+        .page(ORDERING, CursorKind::Text)?;
+        let (rows, more) = store(ctx)?.organization_page(&page).await.or_internal()?;
+        let nodes = rows
+            .into_iter()
+            .map(|row| {
+                (
+                    encode_cursor(ORDERING, &row.sort_value(), row.id),
+                    Organization(row),
+                )
+            })
+            .collect();
+        Ok(connection(&page, more, nodes, ListTotal::Organizations))
+    }
+
+    /// The organization with this slug; null when there is none.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Option<Organization>> {
+        organization_by_slug(ctx, &slug).await
+    }
+}
+
+/// The organization with `slug` (also federation's entity), through the
+/// request's DataLoader like a project by slug.
+pub(crate) async fn organization_by_slug(
+    ctx: &Context<'_>,
+    slug: &str,
+) -> async_graphql::Result<Option<Organization>> {
+    Ok(loader(ctx)?
+        .load_one(OrganizationBySlug(slug.to_owned()))
+        .await
+        .or_internal()?
+        .map(Organization))
+}

@@ -1,0 +1,902 @@
+//! The GraphQL read API over the real catalogue, on SQLite and PostgreSQL.
+
+use crate::common;
+
+use std::collections::BTreeSet;
+
+use common::{Backend, TestApp};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+const SEVEN: [&str; 7] = [
+    "cartiflette",
+    "chartsgouv",
+    "formiable",
+    "impact-environnemental",
+    "poufdoc",
+    "transformers",
+    "trouver-mon-expert-data",
+];
+
+fn slugs(connection: &Value) -> Vec<String> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| edge["node"]["slug"].as_str().expect("slug").to_owned())
+        .collect()
+}
+
+async fn seven_projects_and_their_links_are_served(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let data = app
+        .data(
+            "{ projects(first: 100) { totalCount edges { node { slug name summary seasons
+                 organizations { role organization { slug name } }
+                 repositories { url forge owner name access }
+                 datasets { url provider title access }
+                 links { url kind access }
+                 sources { title url } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["projects"]["totalCount"], 7);
+    let served: BTreeSet<String> = slugs(&data["projects"]).into_iter().collect();
+    assert_eq!(served, SEVEN.iter().map(|s| (*s).to_owned()).collect());
+
+    let nodes: Vec<&Value> = data["projects"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .collect();
+    let project = |slug: &str| *nodes.iter().find(|n| n["slug"] == slug).unwrap();
+
+    let chartsgouv = project("chartsgouv");
+    assert_eq!(
+        chartsgouv["repositories"][0]["url"],
+        "https://github.com/etalab-ia/chartsgouv"
+    );
+    assert_eq!(chartsgouv["repositories"][0]["forge"], "GITHUB");
+    assert_eq!(chartsgouv["repositories"][0]["owner"], "etalab-ia");
+    let cartiflette = project("cartiflette");
+    assert_eq!(cartiflette["seasons"], json!([1, 2, 3]));
+    assert!(cartiflette["datasets"].as_array().unwrap().len() >= 2);
+    assert!(
+        project("poufdoc")["datasets"][0]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://www.data.gouv.fr/")
+    );
+    assert!(
+        project("impact-environnemental")["repositories"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    for node in &nodes {
+        assert!(
+            !node["sources"].as_array().unwrap().is_empty(),
+            "{} lists no source",
+            node["slug"]
+        );
+        assert!(
+            !node["organizations"].as_array().unwrap().is_empty(),
+            "{} has no organization",
+            node["slug"]
+        );
+        // Agents-only material (Tchap rooms, credentialed buckets) is never served to anonymous callers.
+        for list in ["repositories", "datasets", "links"] {
+            for link in node[list].as_array().unwrap() {
+                assert_eq!(
+                    link["access"], "PUBLIC",
+                    "{list} of {}: {link}",
+                    node["slug"]
+                );
+            }
+        }
+    }
+}
+
+async fn agents_only_links_are_stored_but_not_served(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = app.database.connect().await;
+    let snapshot = common::snapshot(&db).await;
+    let stored_for_agents = ["link", "dataset", "repository"]
+        .iter()
+        .flat_map(|table| snapshot[*table].as_array().unwrap().clone())
+        .filter(|row| row["access"] == "AGENTS")
+        .count();
+    assert!(
+        stored_for_agents >= 2,
+        "the Tchap room and the FormIAble bucket are stored"
+    );
+
+    let data = app
+        .data(
+            "{ transformers: project(slug: \"transformers\") { links { kind } }
+               formiable: project(slug: \"formiable\") { datasets { url } }
+               datasets(first: 100) { totalCount edges { node { access } } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        data["transformers"]["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["kind"] != "CHAT")
+    );
+    assert!(data["formiable"]["datasets"].as_array().unwrap().is_empty());
+    let served = data["datasets"]["edges"].as_array().unwrap();
+    assert_eq!(data["datasets"]["totalCount"], served.len());
+    assert!(served.iter().all(|e| e["node"]["access"] == "PUBLIC"));
+}
+
+const PAGE_QUERY: &str =
+    "query Page($first: Int, $after: String, $last: Int, $before: String, $order: ProjectOrder) {
+  projects(first: $first, after: $after, last: $last, before: $before, orderBy: $order) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { slug } }
+  }
+}";
+
+async fn paging_by_three_visits_every_project_once_both_ways(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for order in [
+        json!({"field": "NAME", "direction": "ASC"}),
+        json!({"field": "NAME", "direction": "DESC"}),
+        json!({"field": "CREATED_AT", "direction": "ASC"}),
+        json!({"field": "UPDATED_AT", "direction": "DESC"}),
+    ] {
+        let mut forward = Vec::new();
+        let mut after = Value::Null;
+        let mut pages = 0;
+        loop {
+            let data = app
+                .data(
+                    PAGE_QUERY,
+                    json!({"first": 3, "after": after, "order": order}),
+                )
+                .await;
+            let projects = &data["projects"];
+            assert_eq!(projects["totalCount"], 7);
+            assert!(slugs(projects).len() <= 3);
+            forward.extend(slugs(projects));
+            pages += 1;
+            assert_eq!(projects["pageInfo"]["hasPreviousPage"], pages > 1);
+            if projects["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = projects["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(pages, 3, "7 projects in pages of 3 ({order})");
+
+        let mut backward = Vec::new();
+        let mut before = Value::Null;
+        loop {
+            let data = app
+                .data(
+                    PAGE_QUERY,
+                    json!({"last": 3, "before": before, "order": order}),
+                )
+                .await;
+            let projects = &data["projects"];
+            let mut page = slugs(projects);
+            page.extend(backward);
+            backward = page;
+            if projects["pageInfo"]["hasPreviousPage"] == false {
+                break;
+            }
+            before = projects["pageInfo"]["startCursor"].clone();
+        }
+
+        assert_eq!(
+            forward, backward,
+            "both directions give one order ({order})"
+        );
+        let unique: BTreeSet<&String> = forward.iter().collect();
+        assert_eq!(unique.len(), 7, "every project once ({order}): {forward:?}");
+    }
+
+    let by_name = app.data(PAGE_QUERY, json!({"first": 7})).await;
+    assert_eq!(slugs(&by_name["projects"])[0], "cartiflette");
+    assert_eq!(slugs(&by_name["projects"])[6], "trouver-mon-expert-data");
+}
+
+async fn node_ids_round_trip(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let data = app
+        .data(
+            "{ projects(first: 100) { edges { node { id slug
+                 repositories { id url } datasets { id url } links { id url }
+                 organizations { organization { id slug } } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut checked = 0;
+    for edge in data["projects"]["edges"].as_array().unwrap() {
+        let project = &edge["node"];
+        let mut expected = vec![(project["id"].clone(), "Project", project["slug"].clone())];
+        for (list, kind) in [
+            ("repositories", "Repository"),
+            ("datasets", "Dataset"),
+            ("links", "Link"),
+        ] {
+            for item in project[list].as_array().unwrap() {
+                expected.push((item["id"].clone(), kind, item["url"].clone()));
+            }
+        }
+        for participation in project["organizations"].as_array().unwrap() {
+            let organization = &participation["organization"];
+            expected.push((
+                organization["id"].clone(),
+                "Organization",
+                organization["slug"].clone(),
+            ));
+        }
+        for (id, kind, key) in expected {
+            let answer = app
+                .data(
+                    "query($id: ID!) { node(id: $id) { __typename id
+                       ... on Project { key: slug } ... on Organization { key: slug }
+                       ... on Repository { key: url } ... on Dataset { key: url } ... on Link { key: url } } }",
+                    json!({"id": id}),
+                )
+                .await;
+            assert_eq!(answer["node"]["__typename"], kind);
+            assert_eq!(answer["node"]["id"], id);
+            assert_eq!(answer["node"]["key"], key);
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "only {checked} ids checked");
+
+    // nodes(ids): the same objects, in the order asked, null where there is none.
+    let mut ids: Vec<Value> = data["projects"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|edge| {
+            let project = &edge["node"];
+            let mut ids = vec![project["id"].clone()];
+            for list in ["repositories", "datasets", "links"] {
+                ids.extend(
+                    project[list]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|item| item["id"].clone()),
+                );
+            }
+            ids
+        })
+        .take(40)
+        .collect();
+    ids.reverse();
+    ids.push(json!("UHJvamVjdDo5OTk5OTk"));
+    ids.push(ids[0].clone());
+    let answer = app
+        .data(
+            "query($ids: [ID!]!) { nodes(ids: $ids) { id } }",
+            json!({"ids": ids}),
+        )
+        .await;
+    let served: Vec<Value> = answer["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].clone())
+        .collect();
+    let mut expected = ids.clone();
+    let unknown = expected.len() - 2;
+    expected[unknown] = Value::Null;
+    assert_eq!(served, expected);
+
+    let unknown = app
+        .data("{ node(id: \"UHJvamVjdDo5OTk5OTk\") { id } }", json!({}))
+        .await;
+    assert_eq!(
+        unknown["node"],
+        Value::Null,
+        "Project:999999 does not exist"
+    );
+}
+
+async fn filters_return_exactly_the_expected_projects(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let cases = [
+        (json!({"tag": "dataviz"}), vec!["chartsgouv"]),
+        (json!({"tag": "apache-superset"}), vec!["chartsgouv"]),
+        (
+            json!({"organization": "insee"}),
+            vec!["cartiflette", "formiable"],
+        ),
+        (
+            json!({"organization": "assemblee-nationale"}),
+            vec!["impact-environnemental", "transformers"],
+        ),
+        (json!({"season": 1}), vec!["cartiflette", "formiable"]),
+        (json!({"season": 2}), SEVEN.to_vec()),
+        (json!({"season": 3}), vec!["cartiflette"]),
+        (
+            json!({"forge": "GITHUB"}),
+            vec![
+                "cartiflette",
+                "chartsgouv",
+                "formiable",
+                "poufdoc",
+                "transformers",
+            ],
+        ),
+        (json!({"forge": "GITLAB"}), vec![]),
+        (
+            json!({"hasCode": false}),
+            vec!["impact-environnemental", "trouver-mon-expert-data"],
+        ),
+        (
+            json!({"hasData": true}),
+            vec!["cartiflette", "poufdoc", "trouver-mon-expert-data"],
+        ),
+        (
+            json!({"hasData": false, "hasCode": true}),
+            vec!["chartsgouv", "formiable", "transformers"],
+        ),
+        (json!({"text": "superset"}), vec!["chartsgouv"]),
+        (
+            json!({"text": "CodeCarbon"}),
+            vec!["impact-environnemental"],
+        ),
+        (json!({"text": "100%_"}), vec![]),
+        // Accents and case are ignored alike on both backends.
+        (
+            json!({"text": "État"}),
+            vec!["chartsgouv", "trouver-mon-expert-data"],
+        ),
+        (
+            json!({"text": "ETAT"}),
+            vec!["chartsgouv", "trouver-mon-expert-data"],
+        ),
+        (json!({"tag": "dataviz", "organization": "insee"}), vec![]),
+    ];
+    for (filter, expected) in cases {
+        let data = app
+            .data(
+                "query($filter: ProjectFilter) { projects(filter: $filter, first: 100) { totalCount edges { node { slug } } } }",
+                json!({"filter": filter}),
+            )
+            .await;
+        assert_eq!(slugs(&data["projects"]), expected, "filter {filter}");
+        assert_eq!(
+            data["projects"]["totalCount"],
+            expected.len(),
+            "totalCount for {filter}"
+        );
+    }
+}
+
+async fn cross_project_lists_and_tags(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let data = app
+        .data(
+            "{ python: repositories(filter: {language: \"python\"}, first: 100) { edges { node { url project { slug } } } }
+               insee: repositories(filter: {organization: \"insee\"}, first: 100) { totalCount }
+               gitlab: repositories(filter: {forge: GITLAB}) { totalCount }
+               datagouv: datasets(filter: {provider: DATA_GOUV}, first: 100) { totalCount edges { node { url project { slug } } } }
+               organizations(first: 100) { totalCount edges { node { slug projects { slug } } } }
+               insee_org: organization(slug: \"insee\") { acronym kind }
+               missing: project(slug: \"does-not-exist\") { slug }
+               tags { projectCount tag { slug label } } }",
+            json!({}),
+        )
+        .await;
+    let python = data["python"]["edges"].as_array().unwrap();
+    assert!(
+        python
+            .iter()
+            .any(|e| e["node"]["project"]["slug"] == "formiable"),
+        "{python:?}"
+    );
+    assert!(data["insee"]["totalCount"].as_i64().unwrap() >= 2);
+    assert_eq!(data["gitlab"]["totalCount"], 0);
+    // PoufDoc and TED share the Place de l'emploi public dataset: two links, one per project.
+    let datagouv = data["datagouv"]["edges"].as_array().unwrap();
+    assert_eq!(datagouv.len(), 3, "{datagouv:?}");
+    assert_eq!(
+        data["insee_org"],
+        json!({"acronym": "INSEE", "kind": "DIRECTORATE"})
+    );
+    assert_eq!(data["missing"], Value::Null);
+    let insee_projects: Vec<&Value> = data["organizations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["slug"] == "insee")
+        .unwrap()["node"]["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["slug"])
+        .collect();
+    assert_eq!(insee_projects, vec!["cartiflette", "formiable"]);
+    let tags = data["tags"].as_array().unwrap();
+    let ssp_cloud = tags
+        .iter()
+        .find(|t| t["tag"]["slug"] == "ssp-cloud")
+        .expect("the SSP Cloud tag");
+    assert_eq!(ssp_cloud["projectCount"], 2, "ChartsGouv and Transformers");
+    let counts: Vec<i64> = tags
+        .iter()
+        .map(|t| t["projectCount"].as_i64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most used first");
+}
+
+/// A stored word this version does not know (written by a newer version,
+/// or by hand) fails the field that reads it with a coded error, never a
+/// guess or a panic, and leaves the rest of the catalogue readable.
+async fn an_unknown_stored_value_is_an_internal_error(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let db = app.database.connect().await;
+    db.execute_unprepared(
+        "UPDATE repository SET forge = 'SOURCEHUT' WHERE project_id = \
+         (SELECT id FROM project WHERE slug = 'cartiflette')",
+    )
+    .await
+    .expect("update the forge");
+
+    let answer = app
+        .query(
+            "{ project(slug: \"cartiflette\") { name repositories { url forge } } }",
+            json!({}),
+        )
+        .await;
+    let errors = answer["errors"].as_array().expect("an error");
+    assert_eq!(errors.len(), 1, "{answer}");
+    assert_eq!(errors[0]["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+    assert_eq!(errors[0]["path"], json!(["project", "repositories"]));
+    assert!(
+        !answer.to_string().contains("SOURCEHUT"),
+        "the stored value is for the logs, not the client: {answer}"
+    );
+
+    let data = app
+        .data(
+            "{ project(slug: \"transformers\") { repositories { forge } } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        !data["project"]["repositories"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Where each of `keys` first appears in `text`, in the order given.
+fn first_places(text: &str, keys: &[&str]) -> Vec<usize> {
+    keys.iter()
+        .map(|key| {
+            text.find(&format!("\"{key}\":"))
+                .unwrap_or_else(|| panic!("{key} missing from {text}"))
+        })
+        .collect()
+}
+
+/// Keys come in the order the operation asked for them (aliases, fragments
+/// and inline fragments included), every time, although the fields are
+/// resolved concurrently and finish in any order.
+async fn answers_keep_the_order_of_the_selection(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
+        config.cache_answers = false;
+    })
+    .await;
+    let query = "query Ordered { projects(first: 3) { edges { node {
+        slug datasets { title url } ...Code zOrganizations: organizations { role }
+        ... on Project { links { url } aName: name } } } } }
+      fragment Code on Project { repositories { url forge } }";
+    let expected = [
+        "slug",
+        "datasets",
+        "repositories",
+        "zOrganizations",
+        "links",
+        "aName",
+    ];
+    for _ in 0..12 {
+        let answer = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": query, "operationName": "Ordered" }))
+            .send()
+            .await
+            .expect("POST /graphql")
+            .text()
+            .await
+            .expect("the answer");
+        // Every node, not only the first: the items of a list share one
+        // plan of their keys.
+        let nodes: Vec<&str> = answer.split("\"node\":").skip(1).collect();
+        assert_eq!(nodes.len(), 3, "three nodes: {answer}");
+        for node in nodes {
+            let places = first_places(node, &expected);
+            assert!(places.is_sorted(), "keys out of order: {answer}");
+            if let Some(at) = node.find("\"datasets\":[{") {
+                assert!(
+                    first_places(&node[at..], &["title", "url"]).is_sorted(),
+                    "dataset keys out of order: {answer}"
+                );
+            }
+            let repository = &node[node.find("\"repositories\":").unwrap()..];
+            assert!(
+                first_places(repository, &["url", "forge"]).is_sorted(),
+                "repository keys out of order: {answer}"
+            );
+        }
+    }
+}
+
+/// The text of the answer to `query`, asked anonymously by POST.
+async fn answer_text(app: &TestApp, query: &str) -> String {
+    app.client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .text()
+        .await
+        .expect("the answer")
+}
+
+/// Lists of repositories, datasets and links whose selection asks only
+/// stored fields are answered without a resolver per field
+/// (graphql/plain.rs): the same bytes as through the resolvers, which a
+/// fragment on the `Node` interface forces; aliases, repeated keys,
+/// `__typename`, `@include`, fragments on the list's type and a project's
+/// organizations (objects held in the list's records) included. A
+/// harvested field, or an object selected twice, takes the resolvers and
+/// is answered too.
+async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
+        config.cache_answers = false;
+    })
+    .await;
+    let query = "{ projects(first: 10) { edges { node { slug
+        repositories { __typename NODE_ID url forge owner name role access link: url
+          ... on Repository { name url } ...Code role @include(if: false) }
+        datasets { __typename NODE_ID url provider title description access }
+        links { __typename NODE_ID url kind title access }
+        organizations { role organization { __typename NODE_ID slug name acronym kind
+          siret siren website } } } } } }
+      fragment Code on Repository { role forge @include(if: true) }";
+    let plain = answer_text(&app, &query.replace("NODE_ID", "id")).await;
+    let through_resolvers =
+        answer_text(&app, &query.replace("NODE_ID", "... on Node { id }")).await;
+    assert_eq!(plain, through_resolvers);
+    let answer: Value = serde_json::from_str(&plain).expect("JSON");
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let nodes = nodes_with_every_relation(&answer);
+    let repository = nodes
+        .iter()
+        .find_map(|node| node["repositories"].as_array().and_then(|r| r.first()))
+        .expect("a repository");
+    let first_repository = &plain[plain.find("\"repositories\":[{").expect("a repository")..];
+    let first_repository = &first_repository[..first_repository.find('}').expect("its end")];
+    let keys = [
+        "__typename",
+        "id",
+        "url",
+        "forge",
+        "owner",
+        "name",
+        "role",
+        "access",
+        "link",
+    ];
+    let places = first_places(first_repository, &keys);
+    assert!(places.is_sorted(), "keys out of order: {first_repository}");
+    assert_eq!(repository["link"], repository["url"]);
+
+    let mixed = app
+        .data(
+            "{ project(slug: \"cartiflette\") { repositories { url stars }
+               organizations { organization { slug } organization { name } } } }",
+            json!({}),
+        )
+        .await;
+    let repositories = mixed["project"]["repositories"]
+        .as_array()
+        .expect("repositories");
+    assert!(!repositories.is_empty(), "{mixed}");
+    for repository in repositories {
+        assert!(repository["url"].is_string());
+        assert!(repository.get("stars").is_some(), "{mixed}");
+    }
+    let organizations = mixed["project"]["organizations"]
+        .as_array()
+        .expect("organizations");
+    assert!(!organizations.is_empty(), "{mixed}");
+    for participation in organizations {
+        let organization = &participation["organization"];
+        assert!(organization["slug"].is_string() && organization["name"].is_string());
+    }
+}
+
+/// A list selected twice under one key, directly or through fragments, is
+/// answered with the fields of both selections (async-graphql merges the
+/// two answers; plain lists, whose answers are raw JSON, step aside).
+async fn a_list_selected_twice_has_the_fields_of_both_selections(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let selections = [
+        (
+            "repositories { url } repositories { forge }",
+            "repositories",
+            ["url", "forge"],
+        ),
+        (
+            "repositories { url } ...Forges",
+            "repositories",
+            ["url", "forge"],
+        ),
+        (
+            "repositories { stars } repositories { url }",
+            "repositories",
+            ["stars", "url"],
+        ),
+        (
+            "organizations { role } organizations { organization { slug } }",
+            "organizations",
+            ["role", "organization"],
+        ),
+    ];
+    for (selection, list, fields) in selections {
+        // Validation refuses a fragment no selection spreads.
+        let fragment = if selection.contains("...Forges") {
+            "fragment Forges on Project { repositories { forge } }"
+        } else {
+            ""
+        };
+        let query = format!("{{ project(slug: \"cartiflette\") {{ {selection} }} }} {fragment}");
+        let data = app.data(&query, json!({})).await;
+        let items = data["project"][list].as_array().expect(list);
+        assert!(!items.is_empty(), "{data}");
+        for item in items {
+            for field in fields {
+                assert!(
+                    item.get(field).is_some(),
+                    "{selection}: {field} missing in {item}"
+                );
+            }
+        }
+    }
+}
+
+/// What to select of each field without arguments of the type `name`: the
+/// field itself when it is a leaf, else its `__typename`.
+async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
+    let data = app
+        .data(
+            "query($name: String!) { __type(name: $name) { fields {
+               name args { name } type { kind ofType { kind ofType { kind ofType { kind } } } } } } }",
+            json!({ "name": name }),
+        )
+        .await;
+    let mut selections = Vec::new();
+    for field in data["__type"]["fields"].as_array().expect("fields") {
+        if !field["args"].as_array().expect("args").is_empty() {
+            continue;
+        }
+        let mut kind = &field["type"];
+        while ["NON_NULL", "LIST"].contains(&kind["kind"].as_str().expect("kind")) {
+            kind = &kind["ofType"];
+        }
+        let field_name = field["name"].as_str().expect("name");
+        selections.push(match kind["kind"].as_str() {
+            Some("SCALAR" | "ENUM") => field_name.to_owned(),
+            _ => format!("{field_name} {{ __typename }}"),
+        });
+    }
+    selections
+}
+
+/// Lists of repositories and of organizations read only the optional
+/// columns their selection shows (`store::Columns`): every field asked
+/// alone, or beside another selection of the same list under another key
+/// or the same, answers what it answers when every column is read. The
+/// catalogue is given a value in each optional column first, so that a
+/// column left out would show as null.
+async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let catalogue = common::catalogue_copy();
+    common::edit(
+        catalogue.path(),
+        "organizations.yaml",
+        "    acronym: INSEE\n",
+        "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n",
+    );
+    let app = TestApp::spawn_configured(database, Some(catalogue.path().to_path_buf()), |config| {
+        config.cache_answers = false;
+    })
+    .await;
+
+    let repository_fields = every_field_of(&app, "Repository").await;
+    let organization_fields = every_field_of(&app, "Organization").await;
+    let in_formiable =
+        |selection: &str| format!("{{ project(slug: \"formiable\") {{ {selection} }} }}");
+    let full = app
+        .data(
+            &in_formiable(&format!(
+                "repositories {{ {} }} organizations {{ organization {{ {} }} }}",
+                repository_fields.join(" "),
+                organization_fields.join(" ")
+            )),
+            json!({}),
+        )
+        .await;
+    // Each item of a list, where the object is in it.
+    let items = |data: &Value, list: &str, object: &str| -> Vec<Value> {
+        let list = data.pointer(list).and_then(Value::as_array).expect(list);
+        list.iter()
+            .map(|item| item.pointer(object).expect(object).clone())
+            .collect()
+    };
+    let repositories = items(&full, "/project/repositories", "");
+    let organizations = items(&full, "/project/organizations", "/organization");
+    for field in ["owner", "name", "language", "license"] {
+        assert!(repositories[0][field].is_string(), "{field}: {full}");
+    }
+    let insee = organizations
+        .iter()
+        .find(|organization| organization["slug"] == "insee")
+        .expect("INSEE takes part in FormIAble");
+    for field in ["acronym", "siret", "siren", "website"] {
+        assert!(insee[field].is_string(), "{field}: {insee}");
+    }
+
+    // (type, its fields, the full read, where the objects are, the field
+    // alone, the field beside other selections of the list)
+    let cases = [
+        (
+            "Repository",
+            &repository_fields,
+            &repositories,
+            ("/project/repositories", ""),
+            "repositories { FIELD }",
+            "some: repositories { url } repositories { url } repositories { FIELD }",
+        ),
+        (
+            "Organization",
+            &organization_fields,
+            &organizations,
+            ("/project/organizations", "/organization"),
+            "organizations { organization { FIELD } }",
+            "organizations { role organization { slug } } organizations { organization { FIELD } }",
+        ),
+    ];
+    for (type_name, fields, full_read, (list, object), alone, beside) in cases {
+        for selection in fields {
+            let key = selection.split(' ').next().expect("a field");
+            for template in [alone, beside] {
+                let query = in_formiable(&template.replace("FIELD", selection));
+                let data = app.data(&query, json!({})).await;
+                let answered = items(&data, list, object);
+                assert_eq!(answered.len(), full_read.len(), "{query}");
+                for (object, read_in_full) in answered.iter().zip(full_read) {
+                    assert_eq!(object[key], read_in_full[key], "{type_name}.{key}: {query}");
+                }
+            }
+        }
+    }
+}
+
+/// Pages of projects whose selection asks only `totalCount`, `edges {
+/// cursor node }` and `pageInfo`, and of the nodes only stored fields and
+/// plain lists, are
+/// written without resolvers (graphql/project_connection.rs): the same
+/// bytes as through the resolvers, which a fragment on the `Node` interface
+/// forces; first, next, last, empty, whole and filtered pages, aliases,
+/// `__typename` and fragments at every level, `totalCount`, every relation.
+async fn project_pages_answer_like_their_resolvers(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
+        config.cache_answers = false;
+    })
+    .await;
+    let query = |arguments: &str, id: &str| {
+        format!(
+            "{{ projects({arguments}) {{ __typename totalCount
+                 pageInfo {{ __typename hasPreviousPage hasNextPage startCursor endCursor }}
+                 edges {{ __typename cursor node {{ __typename {id} slug name summary website
+                   documentation visibility ...Links
+                   repositories {{ __typename id url forge owner name role access }}
+                   datasets {{ url provider title description access }}
+                   organizations {{ role organization {{ slug name acronym kind siret siren website }} }} }} }}
+                 again: edges {{ ... on ProjectEdge {{ node {{ slug repositories {{ url }} }} }} }} }} }}
+             fragment Links on Project {{ links {{ url kind title access }} }}"
+        )
+    };
+    let first: Value =
+        serde_json::from_str(&answer_text(&app, &query("first: 3", "id")).await).expect("JSON");
+    let end_cursor = first["data"]["projects"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    let pages = [
+        "first: 3".to_owned(),
+        format!("first: 3, after: \"{end_cursor}\""),
+        "last: 2".to_owned(),
+        "first: 0".to_owned(),
+        "first: 50".to_owned(),
+        "first: 2, filter: { hasCode: true, season: 2 }".to_owned(),
+    ];
+    for arguments in &pages {
+        let plain = answer_text(&app, &query(arguments, "id")).await;
+        let through_resolvers = answer_text(&app, &query(arguments, "... on Node { id }")).await;
+        assert_eq!(plain, through_resolvers, "{arguments}");
+        let answer: Value = serde_json::from_str(&plain).expect("JSON");
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    let whole: Value =
+        serde_json::from_str(&answer_text(&app, &query("first: 50", "id")).await).expect("JSON");
+    assert_eq!(nodes_with_every_relation(&whole).len(), 7, "{whole}");
+}
+
+/// The project nodes of `answer`'s `projects` page, of which some have
+/// repositories, some datasets, links and organizations: else a comparison
+/// of the page would compare nothing.
+fn nodes_with_every_relation(answer: &Value) -> Vec<&Value> {
+    let nodes: Vec<&Value> = answer["data"]["projects"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|edge| &edge["node"])
+        .collect();
+    for list in ["repositories", "datasets", "links", "organizations"] {
+        assert!(
+            nodes
+                .iter()
+                .any(|node| !node[list].as_array().expect(list).is_empty()),
+            "no project has {list}: the comparison compared nothing"
+        );
+    }
+    nodes
+}
+
+/// A fragment that spreads itself is refused by validation; the answer
+/// comes (the passes over the answer's keys used to expand it for ever).
+async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for query in [
+        "query { ...Itself } fragment Itself on Query { ...Itself }",
+        "{ project(slug: \"cartiflette\") { ...Itself } } fragment Itself on Project { slug repositories { url } ...Itself }",
+    ] {
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            app.query(query, json!({})),
+        )
+        .await
+        .expect("an answer within a minute: the gateway is looping over the document");
+        assert!(answer["errors"][0]["message"].is_string(), "{answer}");
+    }
+}
+
+on_both_backends!(
+    each_field_alone_answers_as_when_every_column_is_read,
+    a_list_selected_twice_has_the_fields_of_both_selections,
+    a_fragment_spreading_itself_is_refused_not_looped_on,
+    plain_lists_answer_like_their_resolvers,
+    project_pages_answer_like_their_resolvers,
+    answers_keep_the_order_of_the_selection,
+    an_unknown_stored_value_is_an_internal_error,
+    seven_projects_and_their_links_are_served,
+    agents_only_links_are_stored_but_not_served,
+    paging_by_three_visits_every_project_once_both_ways,
+    node_ids_round_trip,
+    filters_return_exactly_the_expected_projects,
+    cross_project_lists_and_tags,
+);

@@ -1,0 +1,32 @@
+//! Every integration test, in one binary: each module starts the real app
+//! (HTTP on a random port, SQLite and PostgreSQL, Redis) and drives it as a
+//! client would. One binary links the crate and its dependencies once
+//! instead of once per file.
+//!
+//! Run one module with `cargo test --test integration api::`.
+//! The OpenTelemetry export test is the one binary apart
+//! (`tests/telemetry.rs`): it installs a process-wide tracing subscriber
+//! and needs the `otel` feature.
+
+#[macro_use]
+#[path = "../common/mod.rs"]
+mod common;
+
+mod api;
+mod auth;
+mod caching;
+mod callers;
+mod clients;
+mod deploy;
+mod dev_auth;
+mod federation;
+mod fuzz;
+mod harvest;
+mod http;
+mod import;
+mod portal;
+mod requests;
+mod schema;
+mod search;
+mod signin;
+mod writes;
