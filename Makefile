@@ -1,7 +1,10 @@
 # The commands a newcomer needs; see README.md.
 CARGO ?= cargo
+# Where scripts/ensure-cargo-deny.sh installs cargo-deny, outside the clone.
+TOOLS_DIR ?= $(HOME)/.cache/catalogue-gateway/tools
+CARGO_DENY = PATH="$(TOOLS_DIR)/bin:$$PATH" $(CARGO) deny --locked
 
-.PHONY: run test services node-deps deploy-tools lint schema bench soak
+.PHONY: run test test-quick services node-deps deploy-tools cargo-deny lint audit schema bench soak
 
 ## Serve the gateway on SQLite with the seven projects: http://127.0.0.1:8080/graphql
 run:
@@ -12,6 +15,11 @@ test: services node-deps deploy-tools
 	$(CARGO) test --locked --workspace --all-targets
 	$(CARGO) test --locked --features otel --test telemetry
 
+## The unit tests of every crate of the workspace: no root, no PostgreSQL, Redis, Node.js or
+## Chromium needed. The integration tests (tests/) run in `make test`.
+test-quick:
+	$(CARGO) test --locked --workspace --lib --bins
+
 services:
 	@bash scripts/ensure-services.sh
 
@@ -21,10 +29,20 @@ node-deps:
 deploy-tools:
 	@bash scripts/ensure-deploy-tools.sh
 
-lint:
+cargo-deny:
+	@TOOLS_DIR="$(TOOLS_DIR)" bash scripts/ensure-cargo-deny.sh
+
+## Formatting, the dependencies' licences, bans and sources (deny.toml), then clippy.
+lint: cargo-deny
 	$(CARGO) fmt --all -- --check
+	$(CARGO_DENY) check --hide-inclusion-graph --show-stats licenses bans sources
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 	$(CARGO) clippy --locked --features otel --all-targets -- -D warnings
+
+## The RustSec advisories against Cargo.lock; cargo-deny clones the advisory database
+## from github.com, so this runs only where github.com is reachable.
+audit: cargo-deny
+	$(CARGO_DENY) check --hide-inclusion-graph --show-stats advisories
 
 ## Regenerate the committed SDL after a schema change.
 schema:
