@@ -4,6 +4,7 @@
 //! integration test use it.
 
 pub mod auth;
+pub mod background;
 pub mod cache;
 pub mod catalogue;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod graphql;
 pub mod harvest;
 pub mod http;
 pub mod search;
+pub mod shared_state;
 pub mod store;
 pub mod telemetry;
 pub mod tools;
@@ -20,7 +22,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use tokio_util::sync::DropGuard;
 
+use background::BackgroundTasks;
 pub use config::Config;
 use store::Store;
 
@@ -41,7 +45,7 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("{0}")]
-    Cache(#[from] cache::CacheError),
+    SharedState(#[from] shared_state::SharedStateError),
     #[error("{0}")]
     Search(#[from] search::SearchError),
     #[error(
@@ -57,8 +61,13 @@ pub enum StartError {
     },
 }
 
+/// How long the background tasks are given to end once the server has
+/// stopped: they stop at their next `.await`, and the longest cleanup (a
+/// harvest cut short giving its lease back) is one statement.
+const TASKS_STOP_WAIT: Duration = Duration::from_secs(5);
+
 /// A gateway ready to serve: database migrated (and seeded when empty),
-/// listener bound.
+/// listener bound, background tasks running.
 pub struct App {
     acceptor: TcpAcceptor,
     address: SocketAddr,
@@ -66,10 +75,16 @@ pub struct App {
     shutdown_grace: Duration,
     read_timeouts: http::server::ReadTimeouts,
     state: http::AppState,
+    tasks: BackgroundTasks,
+    /// Stops the tasks when the app is dropped without being served.
+    _stop_on_drop: DropGuard,
 }
 
 impl App {
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        // Created first: a build that fails midway stops what it started.
+        let tasks = BackgroundTasks::new();
+        let stop_on_drop = tasks.stop_on_drop();
         let store = Store::connect(&config.database_url).await?;
         if config.migrate_on_start {
             store.migrate().await?;
@@ -108,17 +123,26 @@ impl App {
             .find_map(|a| a.as_socket_addr().copied())
             .unwrap_or(config.listen);
         let own_issuer = own_issuer(&config, &store, address).await?;
-        let cache = response_cache(&config).await?;
-        let authenticator = auth::Authenticator::from_config(&config, own_issuer, cache.clone())?;
-        let search = std::sync::Arc::new(search::SearchIndex::build(store.clone()).await?);
-        follow_catalogue_changes(std::sync::Arc::clone(&search), cache.clone(), store.clone());
+        let shared = shared_state(&config, &tasks)?;
+        let cache = cache::ResponseCache::new(&shared, cache_ttl(&config), &tasks);
+        let authenticator =
+            auth::Authenticator::from_config(&config, own_issuer, shared.clone(), &tasks)?;
+        let search = std::sync::Arc::new(search::SearchIndex::build(store.clone(), &tasks).await?);
+        follow_catalogue_changes(
+            &tasks,
+            std::sync::Arc::clone(&search),
+            cache.clone(),
+            store.clone(),
+        );
         let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits());
         let harvester = std::sync::Arc::new(harvest::Harvester::from_config(
             &config,
             store.clone(),
             Some(cache.clone()),
+            &tasks,
         )?);
         harvest::schedule(
+            &tasks,
             std::sync::Arc::clone(&harvester),
             config.harvest_interval_seconds,
         );
@@ -127,6 +151,7 @@ impl App {
             store.clone(),
             authenticator,
             cache,
+            shared,
             harvester,
             &config,
         )?;
@@ -141,6 +166,8 @@ impl App {
                 keep_alive: Duration::from_secs(config.keep_alive_timeout_seconds),
             },
             state,
+            tasks,
+            _stop_on_drop: stop_on_drop,
         })
     }
 
@@ -154,21 +181,30 @@ impl App {
         &self.store
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    /// The app's background tasks, for tests that check that shutdown
+    /// stops them.
+    pub fn background_tasks(&self) -> BackgroundTasks {
+        self.tasks.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests
+    /// finish, then stops the background tasks.
     pub async fn serve_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> std::io::Result<()> {
         let endpoint = http::routes(self.state.clone());
         tracing::info!(address = %self.address, "serving GraphQL at /graphql");
-        http::server::serve(
+        let served = http::server::serve(
             self.acceptor,
             endpoint,
             self.read_timeouts,
             shutdown,
             self.shutdown_grace,
         )
-        .await
+        .await;
+        self.tasks.stop(TASKS_STOP_WAIT).await;
+        served
     }
 }
 
@@ -179,6 +215,7 @@ impl App {
 /// an hour, forgets journal entries older than a day (a replica that missed
 /// them reindexes everything).
 fn follow_catalogue_changes(
+    tasks: &BackgroundTasks,
     search: std::sync::Arc<search::SearchIndex>,
     cache: cache::ResponseCache,
     store: Store,
@@ -186,14 +223,14 @@ fn follow_catalogue_changes(
     const TICK: Duration = Duration::from_secs(1);
     const PRUNE_EVERY_TICKS: u32 = 3600;
     let mut changes = search.changes();
-    if cache.kind() == "memory" {
-        tokio::spawn(async move {
+    if cache.kind() == shared_state::StoreKind::Memory {
+        tasks.spawn(async move {
             while changes.changed().await.is_ok() {
                 cache.bump_generation().await;
             }
         });
     }
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let mut failing = false;
         let mut ticks = 0u32;
         loop {
@@ -217,32 +254,52 @@ fn follow_catalogue_changes(
     });
 }
 
-/// The response cache: Redis when configured, in-process otherwise; rate
-/// limits and persisted queries in a Redis of their own when configured.
-pub async fn response_cache(config: &Config) -> Result<cache::ResponseCache, StartError> {
-    let ttl = Duration::from_secs(config.cache_ttl_seconds);
+/// The stores replicas share: Redis when configured, in-process otherwise;
+/// rate limits and persisted queries in a Redis of their own when
+/// configured. Redis's generation watch runs among `tasks`.
+pub fn shared_state(
+    config: &Config,
+    tasks: &BackgroundTasks,
+) -> Result<shared_state::SharedState, StartError> {
+    let ttl = cache_ttl(config);
     let timeout = Duration::from_millis(config.redis_timeout_ms);
-    let store: std::sync::Arc<dyn cache::CacheStore> = match &config.redis_url {
-        Some(url) => std::sync::Arc::new(cache::RedisStore::new(
+    let store: std::sync::Arc<dyn shared_state::SharedStore> = match &config.redis_url {
+        Some(url) => std::sync::Arc::new(shared_state::RedisStore::new(
             url.expose(),
             &config.redis_prefix,
             timeout,
             config.cache_memory_bytes,
             ttl.min(Duration::from_secs(config.cache_memory_max_age_seconds)),
+            tasks,
         )?),
-        None => std::sync::Arc::new(cache::MemoryStore::new(config.cache_memory_bytes)),
+        None => std::sync::Arc::new(shared_state::MemoryStore::new(config.cache_memory_bytes)),
     };
-    let cache = cache::ResponseCache::new(store, ttl);
+    let shared = shared_state::SharedState::new(store);
     Ok(match &config.redis_state_url {
-        Some(url) => cache.with_state_store(std::sync::Arc::new(cache::RedisStore::new(
+        Some(url) => shared.with_state_store(std::sync::Arc::new(shared_state::RedisStore::new(
             url.expose(),
             &config.redis_prefix,
             timeout,
             0,
             ttl,
+            tasks,
         )?)),
-        None => cache,
+        None => shared,
     })
+}
+
+/// The response cache alone, for commands that bump the generation
+/// (`import`, `harvest`).
+pub fn response_cache(
+    config: &Config,
+    tasks: &BackgroundTasks,
+) -> Result<cache::ResponseCache, StartError> {
+    let shared = shared_state(config, tasks)?;
+    Ok(cache::ResponseCache::new(&shared, cache_ttl(config), tasks))
+}
+
+fn cache_ttl(config: &Config) -> Duration {
+    Duration::from_secs(config.cache_ttl_seconds)
 }
 
 /// The gateway's own issuer: its public URL and its signing keys (from the

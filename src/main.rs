@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use catalogue_gateway::auth::DevKey;
+use catalogue_gateway::background::BackgroundTasks;
 use catalogue_gateway::config::Config;
 use catalogue_gateway::harvest::Harvester;
 use catalogue_gateway::{App, catalogue, graphql, store::Store, tools};
@@ -241,8 +242,8 @@ async fn import(config: Config, dir: PathBuf) -> anyhow::Result<()> {
     store.close().await?;
     if config.redis_url.is_some() {
         // Gateways sharing this Redis stop serving answers from before the import.
-        catalogue_gateway::response_cache(&config)
-            .await?
+        let tasks = BackgroundTasks::new();
+        catalogue_gateway::response_cache(&config, &tasks)?
             .bump_generation()
             .await;
     }
@@ -253,12 +254,13 @@ async fn import(config: Config, dir: PathBuf) -> anyhow::Result<()> {
 async fn harvest(config: Config, project: Option<String>) -> anyhow::Result<()> {
     let store = Store::connect(&config.database_url).await?;
     store.migrate().await?;
+    let tasks = BackgroundTasks::new();
     let cache = match config.redis_url {
         // Gateways sharing this Redis stop serving answers from before the harvest.
-        Some(_) => Some(catalogue_gateway::response_cache(&config).await?),
+        Some(_) => Some(catalogue_gateway::response_cache(&config, &tasks)?),
         None => None,
     };
-    let harvester = Harvester::from_config(&config, store.clone(), cache)?;
+    let harvester = Harvester::from_config(&config, store.clone(), cache, &tasks)?;
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} links {elapsed}")
             .expect("a valid template"),

@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
 use super::signing_keys::SigningKeys;
+use crate::background::BackgroundTasks;
 use crate::config::IssuerConfig;
 
 /// The outcome of looking a key id up.
@@ -308,10 +309,11 @@ impl IssuerKeys {
     }
 }
 
-/// Fetches `keys` now, then every `every` while the gateway holds them.
-pub(super) fn spawn_refresh(keys: &Arc<IssuerKeys>, every: Duration) {
+/// Fetches `keys` now, then every `every` while the gateway holds them,
+/// among `tasks`.
+pub(super) fn spawn_refresh(tasks: &BackgroundTasks, keys: &Arc<IssuerKeys>, every: Duration) {
     let held = Arc::downgrade(keys);
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let mut ticks = tokio::time::interval(every.max(Duration::from_secs(1)));
         loop {
             ticks.tick().await;

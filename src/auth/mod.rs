@@ -48,20 +48,21 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// The authenticator `config` describes, trusting the gateway's own
-    /// tokens (`own`), keeping introspection answers in `cache`; starts each issuer's background key refresh. Keys are
-    /// fetched on first use, so an issuer that is down at start does not stop
-    /// the gateway.
+    /// tokens (`own`), keeping introspection answers in `shared`; starts each
+    /// issuer's key refresh among `tasks`. Keys are fetched on first use, so
+    /// an issuer that is down at start does not stop the gateway.
     pub fn from_config(
         config: &Config,
         own: Arc<OwnIssuer>,
-        cache: crate::cache::ResponseCache,
+        shared: crate::shared_state::SharedState,
+        tasks: &crate::background::BackgroundTasks,
     ) -> Result<Self, ConfigError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("catalogue-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Conflict(format!("cannot build the HTTP client: {e}")))?;
-        let proconnect = ProConnect::from_config(config, own.issuer(), http.clone(), cache)?;
+        let proconnect = ProConnect::from_config(config, own.issuer(), http.clone(), shared)?;
         let mut issuers: Vec<Arc<IssuerKeys>> = config
             .trusted_issuers()?
             .into_iter()
@@ -71,7 +72,11 @@ impl Authenticator {
                     http.clone(),
                     Duration::from_secs(config.jwks_refetch_seconds),
                 );
-                keys::spawn_refresh(&keys, Duration::from_secs(config.jwks_refresh_seconds));
+                keys::spawn_refresh(
+                    tasks,
+                    &keys,
+                    Duration::from_secs(config.jwks_refresh_seconds),
+                );
                 keys
             })
             .collect();
@@ -85,7 +90,7 @@ impl Authenticator {
             Arc::clone(own.keys()),
             signing_keys::RELOAD_INTERVAL,
         );
-        keys::spawn_refresh(&own_keys, signing_keys::RELOAD_INTERVAL);
+        keys::spawn_refresh(tasks, &own_keys, signing_keys::RELOAD_INTERVAL);
         issuers.push(own_keys);
         if config.dev_auth {
             let key = DevKey::load_or_create(&config.dev_key_file)

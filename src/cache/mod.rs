@@ -7,183 +7,31 @@
 //! together: at most one round trip per cached answer (none while Redis
 //! tracks the generation for us).
 //!
-//! Two stores behind one trait: Redis when `CATALOGUE_REDIS_URL` is set
-//! (shared by replicas), in-process otherwise. A failing store is a cache
-//! miss, never an error: the database answers. A write whose generation
-//! bump the store missed is remembered and the bump retried until it is
-//! made; until then this replica serves no cached answer.
-//!
-//! Rate-limit buckets and persisted documents may live in a store of their
-//! own (a Redis that never evicts); while it fails, buckets are counted in
-//! process, so limits hold on each replica rather than lapse.
+//! Answers and the generation live in the shared store of answers
+//! (`shared_state`: Redis when `CATALOGUE_REDIS_URL` is set, in process
+//! otherwise). A failing store is a cache miss, never an error: the database
+//! answers. A write whose generation bump the store missed is remembered and
+//! the bump retried until it is made; until then this replica serves no
+//! cached answer.
 
-mod generation_watch;
 mod key;
-mod memory;
-mod redis_store;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 
 pub use key::{Scope, cache_key, normalise};
-pub use memory::MemoryStore;
-pub use redis_store::RedisStore;
 
-use memory::Buckets;
+use crate::background::BackgroundTasks;
+use crate::shared_state::{GenerationSource, Guarded, REST, SharedState, StoreKind};
 
-/// Why the cache store did not answer.
-#[derive(Debug, thiserror::Error)]
-#[error("cache: {0}")]
-pub struct CacheError(pub String);
-
-/// How much clients may have kept of the documents they register
-/// (automatic persisted queries), and for how long.
-#[derive(Debug, Clone, Copy)]
-pub struct DocumentBounds {
-    /// Bytes of documents one client may have kept at once.
-    pub client_bytes: u64,
-    /// Bytes of documents kept at once, all clients together.
-    pub total_bytes: u64,
-    pub ttl: Duration,
-}
-
-/// What became of a document offered for keeping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Registered {
-    /// Kept now, or already.
-    Kept,
-    /// Not kept: the client's documents would go over its bound.
-    OverClientBound,
-    /// Not kept: all documents together would go over the total bound.
-    OverTotalBound,
-}
-
-/// What taking tokens from a bucket did.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Draw {
-    /// Tokens the bucket holds afterwards.
-    pub left: f64,
-    /// `Some(wait)` when there were not enough (none were taken): how long
-    /// until there are.
-    pub wait: Option<Duration>,
-}
-
-/// Where cached answers and the generation counter live.
-#[async_trait::async_trait]
-pub trait CacheStore: Send + Sync {
-    /// The current catalogue generation.
-    async fn generation(&self) -> Result<u64, CacheError>;
-    /// Moves to a new generation: every answer cached before is out of date.
-    async fn bump_generation(&self) -> Result<u64, CacheError>;
-    /// The current generation and the answer kept under `key`, in one
-    /// round trip; the answer is `None` unless it was kept in that generation.
-    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError>;
-    /// Keeps `answer` under `key`, stamped with the `generation` it was computed in.
-    async fn put_answer(
-        &self,
-        key: &str,
-        generation: u64,
-        answer: &[u8],
-        ttl: Duration,
-    ) -> Result<(), CacheError> {
-        self.put(key, &stamped(generation, answer), ttl).await
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError>;
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError>;
-    /// The document registered under `hash`, while it is kept.
-    async fn document(&self, hash: &str) -> Result<Option<String>, CacheError>;
-    /// Keeps `document` under `hash` for `bounds.ttl`, counted as `client`'s,
-    /// unless that would take the client's documents or all of them over
-    /// their bound; a document kept already stays as it is.
-    async fn register_document(
-        &self,
-        hash: &str,
-        document: &str,
-        client: &str,
-        bounds: &DocumentBounds,
-    ) -> Result<Registered, CacheError>;
-    /// Takes `cost` tokens from the bucket `bucket` (refilled at
-    /// `per_minute`, holding at most `burst`), all or none.
-    async fn take_tokens(
-        &self,
-        bucket: &str,
-        cost: u64,
-        per_minute: u64,
-        burst: u64,
-    ) -> Result<Draw, CacheError>;
-    /// `redis` or `memory`, for health and metrics.
-    fn kind(&self) -> &'static str;
-    /// Where the generation is known from, for readiness: `local` (in
-    /// process), `tracked` (kept in process while Redis tracks it) or
-    /// `read` (from Redis at every request).
-    fn generation_source(&self) -> &'static str;
-}
-
-/// A store whose failures are counted, logged once per episode, and
-/// followed by a rest.
-struct Guarded {
-    store: Arc<dyn CacheStore>,
-    degraded: AtomicBool,
-    errors: AtomicU64,
-    /// When the store last failed, in ms since `clock`; 0: it answers.
-    failed_at_ms: AtomicU64,
-    clock: Instant,
-}
-
-impl Guarded {
-    fn new(store: Arc<dyn CacheStore>) -> Self {
-        Self {
-            store,
-            degraded: AtomicBool::new(false),
-            errors: AtomicU64::new(0),
-            failed_at_ms: AtomicU64::new(0),
-            clock: Instant::now(),
-        }
-    }
-
-    fn outcome<T>(&self, result: Result<T, CacheError>) -> Option<T> {
-        match result {
-            Ok(value) => {
-                self.failed_at_ms.store(0, Ordering::Relaxed);
-                if self.degraded.swap(false, Ordering::Relaxed) {
-                    tracing::info!(cache = self.store.kind(), "the cache answers again");
-                }
-                Some(value)
-            }
-            Err(error) => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-                let now = (self.clock.elapsed().as_millis() as u64).max(1);
-                self.failed_at_ms.store(now, Ordering::Relaxed);
-                if !self.degraded.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(cache = self.store.kind(), %error, "the cache fails; answering without it, counting rate limits in process");
-                }
-                None
-            }
-        }
-    }
-
-    /// Whether the store failed less than [`REST`] ago: it is skipped, so a
-    /// Redis that hangs costs one timeout per rest, not one per request.
-    fn resting(&self) -> bool {
-        let failed_at = self.failed_at_ms.load(Ordering::Relaxed);
-        failed_at != 0
-            && self.clock.elapsed().as_millis() as u64 - failed_at < REST.as_millis() as u64
-    }
-}
-
-/// The cache as the HTTP layer uses it: failures logged once per episode
-/// and reported by readiness, never passed on.
+/// The response cache as the HTTP layer uses it: failures logged once per
+/// episode and reported by readiness, never passed on.
 #[derive(Clone)]
 pub struct ResponseCache {
     answers: Arc<Guarded>,
-    /// Rate-limit buckets and persisted documents: `answers` unless they
-    /// have a store of their own.
-    state: Arc<Guarded>,
-    /// Buckets counted here while `state` fails.
-    local_buckets: Arc<Buckets>,
     ttl: Duration,
     /// Nonzero while a bump the store missed is still to be made: the
     /// number of the latest miss.
@@ -193,6 +41,8 @@ pub struct ResponseCache {
     bumping: Arc<tokio::sync::Mutex<()>>,
     /// Whether a task is retrying the missed bump.
     retrying: Arc<AtomicBool>,
+    /// Where the retries run.
+    tasks: BackgroundTasks,
 }
 
 /// What the cache holds for a request.
@@ -203,64 +53,27 @@ pub enum Lookup {
     Miss { generation: u64 },
 }
 
-/// An answer as stores keep it: the generation it was computed in (8 bytes,
-/// little-endian), then the answer.
-fn stamped(generation: u64, answer: &[u8]) -> Vec<u8> {
-    let mut value = Vec::with_capacity(8 + answer.len());
-    value.extend_from_slice(&generation.to_le_bytes());
-    value.extend_from_slice(answer);
-    value
-}
-
-/// The answer in a stamped `value` if it was computed in `generation`
-/// (a view of `value`, not a copy).
-fn unstamped(generation: u64, value: Bytes) -> Option<Bytes> {
-    let stamp: [u8; 8] = value.get(..8)?.try_into().ok()?;
-    (u64::from_le_bytes(stamp) == generation).then(|| value.slice(8..))
-}
-
-/// How long a failing store is left alone before it is tried again, and
-/// how often a missed bump is retried.
-const REST: Duration = Duration::from_secs(1);
-
 impl ResponseCache {
-    pub fn new(store: Arc<dyn CacheStore>, ttl: Duration) -> Self {
-        let answers = Arc::new(Guarded::new(store));
+    /// Answers kept in `shared`'s store of answers for `ttl`; missed bumps
+    /// retried among `tasks`.
+    pub fn new(shared: &SharedState, ttl: Duration, tasks: &BackgroundTasks) -> Self {
         Self {
-            state: Arc::clone(&answers),
-            answers,
-            local_buckets: Arc::default(),
+            answers: Arc::clone(shared.answers()),
             ttl,
             bump_pending: Arc::default(),
             misses: Arc::default(),
             bumping: Arc::default(),
             retrying: Arc::default(),
+            tasks: tasks.clone(),
         }
     }
 
-    /// Keeps rate-limit buckets and persisted documents in `store` rather
-    /// than with the answers.
-    pub fn with_state_store(mut self, store: Arc<dyn CacheStore>) -> Self {
-        self.state = Arc::new(Guarded::new(store));
-        self
+    pub fn kind(&self) -> StoreKind {
+        self.answers.store().kind()
     }
 
-    pub fn kind(&self) -> &'static str {
-        self.answers.store.kind()
-    }
-
-    pub fn generation_source(&self) -> &'static str {
-        self.answers.store.generation_source()
-    }
-
-    /// How many times the stores failed.
-    pub fn errors(&self) -> u64 {
-        let answers = self.answers.errors.load(Ordering::Relaxed);
-        if Arc::ptr_eq(&self.answers, &self.state) {
-            answers
-        } else {
-            answers + self.state.errors.load(Ordering::Relaxed)
-        }
+    pub fn generation_source(&self) -> GenerationSource {
+        self.answers.store().generation_source()
     }
 
     /// The current generation, or `None` when the store cannot say.
@@ -268,7 +81,7 @@ impl ResponseCache {
         if self.answers.resting() || !self.make_pending_bump().await {
             return None;
         }
-        let result = self.answers.store.generation().await;
+        let result = self.answers.store().generation().await;
         self.answers.outcome(result)
     }
 
@@ -281,7 +94,7 @@ impl ResponseCache {
         let Ok(_one_bump) = self.bumping.try_lock() else {
             return false;
         };
-        let result = self.answers.store.bump_generation().await;
+        let result = self.answers.store().bump_generation().await;
         if self.answers.outcome(result).is_some() {
             // A miss since this bump started may be of a write it came before.
             let _ =
@@ -296,7 +109,7 @@ impl ResponseCache {
     /// replica serves no cached answer.
     pub async fn bump_generation(&self) {
         let missed = self.bump_pending.load(Ordering::Acquire);
-        let result = self.answers.store.bump_generation().await;
+        let result = self.answers.store().bump_generation().await;
         if self.answers.outcome(result).is_some() {
             // Made after the writes whose bumps were missed: it covers them.
             if missed != 0 {
@@ -323,7 +136,7 @@ impl ResponseCache {
             return;
         }
         let cache = self.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             loop {
                 tokio::time::sleep(REST).await;
                 if cache.make_pending_bump().await {
@@ -339,79 +152,13 @@ impl ResponseCache {
         });
     }
 
-    /// The value kept under `key` by [`ResponseCache::remember`].
-    pub async fn recall(&self, key: &str) -> Option<Vec<u8>> {
-        if self.answers.resting() {
-            return None;
-        }
-        let result = self.answers.store.get(key).await;
-        self.answers.outcome(result).flatten()
-    }
-
-    /// Keeps `value` under `key` for `ttl`, outside the answers' generations
-    /// (introspection answers).
-    pub async fn remember(&self, key: &str, value: &[u8], ttl: Duration) {
-        if self.answers.resting() {
-            return;
-        }
-        let result = self.answers.store.put(key, value, ttl).await;
-        self.answers.outcome(result);
-    }
-
-    /// The document registered (automatic persisted queries) under `hash`.
-    pub async fn document(&self, hash: &str) -> Option<String> {
-        if self.state.resting() {
-            return None;
-        }
-        let result = self.state.store.document(hash).await;
-        self.state.outcome(result).flatten()
-    }
-
-    /// Registers `document` under its `hash` for `client`, within `bounds`;
-    /// `None` when the store cannot keep it now.
-    pub async fn register_document(
-        &self,
-        hash: &str,
-        document: &str,
-        client: &str,
-        bounds: &DocumentBounds,
-    ) -> Option<Registered> {
-        if self.state.resting() {
-            return None;
-        }
-        let result = self
-            .state
-            .store
-            .register_document(hash, document, client, bounds)
-            .await;
-        self.state.outcome(result)
-    }
-
-    /// Takes `cost` tokens from `bucket`, all or none. While the store
-    /// fails (down, or full and refusing writes), the bucket is counted in
-    /// process: limits hold on each replica.
-    pub async fn take_tokens(&self, bucket: &str, cost: u64, per_minute: u64, burst: u64) -> Draw {
-        let bucket = format!("rate:{bucket}");
-        if !self.state.resting() {
-            let result = self
-                .state
-                .store
-                .take_tokens(&bucket, cost, per_minute, burst)
-                .await;
-            if let Some(draw) = self.state.outcome(result) {
-                return draw;
-            }
-        }
-        self.local_buckets.take(&bucket, cost, per_minute, burst)
-    }
-
     /// The answer kept under `key` in the current generation, or the
     /// generation to keep a new one in; `None` when the store cannot say.
     pub async fn answer(&self, key: &str) -> Option<Lookup> {
         if self.answers.resting() || !self.make_pending_bump().await {
             return None;
         }
-        let result = self.answers.store.answer(&format!("answer:{key}")).await;
+        let result = self.answers.store().answer(&format!("answer:{key}")).await;
         let (generation, answer) = self.answers.outcome(result)?;
         Some(match answer {
             Some(answer) => Lookup::Hit(answer),
@@ -423,7 +170,7 @@ impl ResponseCache {
     pub async fn put(&self, key: &str, generation: u64, answer: &[u8]) {
         let result = self
             .answers
-            .store
+            .store()
             .put_answer(&format!("answer:{key}"), generation, answer, self.ttl)
             .await;
         self.answers.outcome(result);

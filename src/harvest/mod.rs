@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::StreamExt;
 
+use crate::background::BackgroundTasks;
 use crate::cache::ResponseCache;
 use crate::catalogue::{Audience, DataProvider, Forge, HttpUrl, LinkKind};
 use crate::config::Config;
@@ -28,17 +29,19 @@ const LEASE: &str = "harvest";
 const LEASE_TIME: Duration = Duration::from_secs(5 * 60);
 
 /// Holds the lease for one run: renews it every third of its time, gives it
-/// back when dropped (also when the run is cancelled).
+/// back when dropped (also when the run is cancelled, by a dropped request
+/// or by shutdown, which waits for it).
 struct LeaseGuard {
     store: Store,
     holder: String,
     renewal: tokio::task::JoinHandle<()>,
+    tasks: BackgroundTasks,
 }
 
 impl LeaseGuard {
-    fn hold(store: Store, holder: String) -> Self {
+    fn hold(tasks: &BackgroundTasks, store: Store, holder: String) -> Self {
         let renewing = (store.clone(), holder.clone());
-        let renewal = tokio::spawn(async move {
+        let renewal = tasks.spawn(async move {
             let (store, holder) = renewing;
             loop {
                 tokio::time::sleep(LEASE_TIME / 3).await;
@@ -52,6 +55,7 @@ impl LeaseGuard {
             store,
             holder,
             renewal,
+            tasks: tasks.clone(),
         }
     }
 }
@@ -75,7 +79,7 @@ impl Drop for LeaseGuard {
             return;
         }
         let (store, holder) = (self.store.clone(), std::mem::take(&mut self.holder));
-        tokio::spawn(async move {
+        self.tasks.spawn_to_end(async move {
             if let Err(error) = store.release_lease(LEASE, &holder).await {
                 tracing::warn!(%error, "cannot release the harvest lease; it expires by itself");
             }
@@ -202,6 +206,8 @@ pub struct Harvester {
     endpoints: Endpoints,
     cache: Option<ResponseCache>,
     holder: String,
+    /// Where the lease of a run is renewed and given back.
+    tasks: BackgroundTasks,
 }
 
 impl Harvester {
@@ -209,6 +215,7 @@ impl Harvester {
         config: &Config,
         store: Store,
         cache: Option<ResponseCache>,
+        tasks: &BackgroundTasks,
     ) -> Result<Self, HarvestError> {
         let url = |name: &str, value: &str| {
             url::Url::parse(value)
@@ -262,6 +269,7 @@ impl Harvester {
                 std::process::id(),
                 rand::random::<u32>()
             ),
+            tasks: tasks.clone(),
         })
     }
 
@@ -288,7 +296,7 @@ impl Harvester {
         if !self.store.take_lease(LEASE, &holder, until).await? {
             return Ok(None);
         }
-        let lease = LeaseGuard::hold(self.store.clone(), holder);
+        let lease = LeaseGuard::hold(&self.tasks, self.store.clone(), holder);
         let outcome = self.harvest(slug, progress).await;
         lease.release().await;
         let summary = outcome?;
@@ -553,12 +561,12 @@ impl Harvester {
 
 /// Harvests a minute or so after start, then every `every_seconds` (0:
 /// never), with up to 10% jitter so replicas do not all try at once (one
-/// runs; the others find the lease taken and say so).
-pub fn schedule(harvester: std::sync::Arc<Harvester>, every_seconds: u64) {
+/// runs; the others find the lease taken and say so). Runs among `tasks`.
+pub fn schedule(tasks: &BackgroundTasks, harvester: std::sync::Arc<Harvester>, every_seconds: u64) {
     if every_seconds == 0 {
         return;
     }
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         let mut wait = 60.0;
         loop {
             let jitter = rand::random::<f64>() * 0.1 * wait;

@@ -62,7 +62,7 @@ pub async fn with_document(
     state: &AppState,
     request: async_graphql::Request,
 ) -> Result<(async_graphql::Request, Option<Registration>), Refusal> {
-    state.persisted.resolve(&state.cache, request).await
+    state.persisted.resolve(&state.shared, request).await
 }
 
 /// Registers a persisted document, counted as `client`'s, only once it has
@@ -78,7 +78,7 @@ pub async fn register_if_ran(
         && answered.ran
         && let Some(not_kept) = state
             .persisted
-            .register(&state.cache, client, registration)
+            .register(&state.shared, client, registration)
             .await
     {
         answered.body = not_kept.noted_in(&answered.body);

@@ -26,9 +26,9 @@ pub async fn ready(state: Data<&AppState>) -> Response {
         Ok(()) => Json(serde_json::json!({
             "status": "ready",
             "cache": {
-                "kind": state.cache.kind(),
+                "kind": state.cache.kind().as_str(),
                 "status": cache,
-                "generation": state.cache.generation_source(),
+                "generation": state.cache.generation_source().as_str(),
             },
         }))
         .into_response(),

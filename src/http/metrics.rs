@@ -153,11 +153,11 @@ pub async fn metrics(state: Data<&AppState>) -> Response {
         "counter",
         "Response-cache lookups by outcome; errors are failures of the cache store.",
     );
-    let kind = state.cache.kind();
+    let kind = state.cache.kind().as_str();
     for (outcome, count) in [
         ("hit", state.cache_counters.hits.load(Ordering::Relaxed)),
         ("miss", state.cache_counters.misses.load(Ordering::Relaxed)),
-        ("error", state.cache.errors()),
+        ("error", state.shared.errors()),
     ] {
         let _ = writeln!(
             text,

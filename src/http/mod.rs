@@ -31,6 +31,7 @@ use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError};
 use crate::graphql::{CatalogueSchema, DocumentLimits, Documents};
 use crate::harvest::Harvester;
+use crate::shared_state::SharedState;
 use crate::store::Store;
 use signin::SigninSettings;
 
@@ -48,6 +49,8 @@ pub struct AppState {
     pub requests: Arc<metrics::RequestCounters>,
     signin: Arc<SigninSettings>,
     pub cache: ResponseCache,
+    /// Rate-limit buckets and persisted documents.
+    shared: SharedState,
     /// `max-age` of public answers to GET requests.
     http_max_age_seconds: u64,
     persisted: Arc<persisted::PersistedQueries>,
@@ -69,6 +72,7 @@ impl AppState {
         store: Store,
         authenticator: Authenticator,
         cache: ResponseCache,
+        shared: SharedState,
         harvester: Arc<Harvester>,
         config: &Config,
     ) -> Result<Self, ConfigError> {
@@ -92,6 +96,7 @@ impl AppState {
             requests: Arc::default(),
             signin,
             cache,
+            shared,
             http_max_age_seconds: config.http_max_age_seconds,
             persisted: Arc::new(persisted::PersistedQueries::from_config(config)?),
             cache_counters: Arc::default(),

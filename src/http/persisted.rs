@@ -23,9 +23,9 @@ use poem::http::StatusCode;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::cache::{DocumentBounds, Registered, ResponseCache};
 use crate::config::{Config, ConfigError};
 use crate::graphql::code;
+use crate::shared_state::{DocumentBounds, Registered, SharedState};
 
 /// Why a request's document cannot be had.
 pub struct Refusal {
@@ -171,11 +171,11 @@ impl PersistedQueries {
     /// is not kept. A store that fails keeps nothing, silently.
     pub async fn register(
         &self,
-        cache: &ResponseCache,
+        shared: &SharedState,
         client: &str,
         registration: Registration,
     ) -> Option<NotKept> {
-        let registered = cache
+        let registered = shared
             .register_document(
                 &registration.hash,
                 &registration.document,
@@ -195,7 +195,7 @@ impl PersistedQueries {
     /// it has run, when the client asked for that.
     pub async fn resolve(
         &self,
-        cache: &ResponseCache,
+        shared: &SharedState,
         mut request: async_graphql::Request,
     ) -> Result<(async_graphql::Request, Option<Registration>), Refusal> {
         let extension = match request.extensions.get("persistedQuery") {
@@ -255,7 +255,7 @@ impl PersistedQueries {
                 let document = match self.registered.get(&hash) {
                     Some(document) => Some(document.clone()),
                     None if self.only_registered => return Err(not_allowed()),
-                    None => cache.document(&hash).await,
+                    None => shared.document(&hash).await,
                 };
                 match document {
                     Some(document) => {

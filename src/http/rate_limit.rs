@@ -150,7 +150,7 @@ pub async fn wait(state: &AppState, bucket: &str, cost: usize, limit: Limit) -> 
         return None;
     }
     let wait = state
-        .cache
+        .shared
         .take_tokens(bucket, cost as u64, limit.per_minute, limit.burst)
         .await
         .wait?;
@@ -226,7 +226,7 @@ pub async fn draw(state: &AppState, bucket: &Bucket, cost: usize) -> Result<Quot
         return Ok(Quota::Unlimited);
     }
     let draw = state
-        .cache
+        .shared
         .take_tokens(&bucket.key, cost as u64, limit.per_minute, limit.burst)
         .await;
     let quota = Quota::Limited {

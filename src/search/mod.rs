@@ -35,6 +35,7 @@ use documents::{organization_document, organization_subject, project_documents, 
 use schema::{Fields, LABEL_SEPARATOR};
 use statistics::PublicDocuments;
 
+use crate::background::BackgroundTasks;
 use crate::catalogue::Audience;
 use crate::store::{ChangedSubject, ChangesSince, Store, StoreError};
 
@@ -113,6 +114,8 @@ struct Engine {
 
 pub struct SearchIndex {
     store: Store,
+    /// Where replays run.
+    tasks: BackgroundTasks,
     engine: Arc<Engine>,
     replayed: tokio::sync::Mutex<Replayed>,
     catch_ups_started: AtomicU64,
@@ -121,8 +124,9 @@ pub struct SearchIndex {
 }
 
 impl SearchIndex {
-    /// Builds the index of everything in the database.
-    pub async fn build(store: Store) -> Result<Self, SearchError> {
+    /// Builds the index of everything in the database; replays of changes
+    /// will run among `tasks`.
+    pub async fn build(store: Store, tasks: &BackgroundTasks) -> Result<Self, SearchError> {
         let started = Instant::now();
         let fields = Fields::new();
         let index = Index::create_in_ram(fields.schema.clone());
@@ -144,6 +148,7 @@ impl SearchIndex {
         let revision = store.catalogue_revision().await?;
         let index = Self {
             store,
+            tasks: tasks.clone(),
             engine,
             replayed: tokio::sync::Mutex::new(Replayed {
                 revision,
@@ -176,10 +181,13 @@ impl SearchIndex {
     /// arrive while one runs wait for it and then run their own, unless
     /// another that started after they arrived has completed meanwhile. The
     /// replay runs in a task of its own: a caller that goes away (a client
-    /// disconnecting) does not stop it half-way.
+    /// disconnecting, shutdown stopping the background tasks) does not stop
+    /// it half-way.
     pub async fn catch_up(self: &Arc<Self>) -> Result<(), SearchError> {
         let index = Arc::clone(self);
-        tokio::spawn(async move { index.replay().await }).await?
+        self.tasks
+            .spawn_to_end(async move { index.replay().await })
+            .await?
     }
 
     async fn replay(&self) -> Result<(), SearchError> {

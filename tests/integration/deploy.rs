@@ -475,3 +475,169 @@ async fn sigterm_lets_the_request_in_flight_finish() {
         "no new connections once stopped"
     );
 }
+
+/// A gateway of the test's own, served on a task the test awaits: the
+/// background tasks the app owns, its address, the sender that starts its
+/// shutdown and the task that ends when the shutdown has completed.
+struct Served {
+    tasks: catalogue_gateway::background::BackgroundTasks,
+    address: std::net::SocketAddr,
+    store: catalogue_gateway::store::Store,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn serve(config: catalogue_gateway::Config) -> Served {
+    let app = catalogue_gateway::App::build(config)
+        .await
+        .expect("the gateway starts");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    Served {
+        tasks: app.background_tasks(),
+        address: app.address(),
+        store: app.store().clone(),
+        stop,
+        serving: tokio::spawn(app.serve_until(async {
+            let _ = stopped.await;
+        })),
+    }
+}
+
+fn test_config(database: &TestDatabase) -> catalogue_gateway::Config {
+    catalogue_gateway::Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: database.url.clone(),
+        seed_dir: Some(common::catalogue_dir()),
+        harvest_interval_seconds: 0,
+        ..catalogue_gateway::Config::default()
+    }
+}
+
+/// Once the app's shutdown has completed, nothing it started still runs:
+/// the search index following the journal, the in-process cache following
+/// it, the harvest schedule, the key refreshes, Redis's generation watch.
+/// The runtime is back to the tasks it had before the app (each test has a
+/// runtime of its own), with an in-process cache and with Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_leaves_no_task_of_the_app_running() {
+    let runtime = tokio::runtime::Handle::current().metrics();
+    for redis in [false, true] {
+        let database = TestDatabase::create(Backend::Sqlite).await;
+        let before = runtime.num_alive_tasks();
+        let nowhere = common::upstream::Listener::closed_port();
+        let mut config = test_config(&database);
+        // The schedule's first run is a minute away, and would ask a closed port.
+        config.harvest_interval_seconds = 3600;
+        config.github_api_url = nowhere.clone();
+        config.gitlab_api_url = nowhere.clone();
+        config.datagouv_api_url = nowhere.clone();
+        config.pypi_url = nowhere;
+        if redis {
+            config.redis_url = Some(catalogue_gateway::config::Secret::new(
+                "redis://127.0.0.1:6379",
+            ));
+            config.redis_prefix = format!(
+                "catalogue-test:{}:shutdown:{}:",
+                std::process::id(),
+                jsonwebtoken::get_current_timestamp()
+            );
+        }
+        let served = serve(config).await;
+        // A cached read: Redis's generation watch starts with the first.
+        let client = reqwest::Client::new();
+        let answer = client
+            .post(format!("http://{}/graphql", served.address))
+            .json(&serde_json::json!({ "query": "{ projects(first: 1) { totalCount } }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        drop((answer, client));
+        assert!(
+            served.tasks.running() >= 3,
+            "the app runs its background tasks among its own ({} with redis: {redis})",
+            served.tasks.running()
+        );
+        served.stop.send(()).unwrap();
+        served.serving.await.unwrap().unwrap();
+        assert_eq!(
+            served.tasks.running(),
+            0,
+            "serve_until returned with background tasks running (redis: {redis})"
+        );
+        // The pool's maintenance task ends when the pool is closed, which
+        // the app leaves to its owner (tests read the database afterwards).
+        served.store.close().await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while runtime.num_alive_tasks() > before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} tasks alive after the shutdown, {before} before the app (redis: {redis})",
+                runtime.num_alive_tasks()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// A request in flight when shutdown begins is answered while the
+/// background tasks still run (a refresh renews its harvest lease from
+/// one); they are stopped once it is, before `serve_until` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_tasks_stop_after_the_requests_in_flight() {
+    let upstream = common::upstream::TestUpstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("dev.pem");
+    let admin = catalogue_gateway::auth::DevKey::load_or_create(&key_file)
+        .unwrap()
+        .mint("admin@numerique.gouv.fr", true, 30)
+        .unwrap();
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let mut config = test_config(&database);
+    config.dev_auth = true;
+    config.dev_key_file = key_file;
+    upstream.configure(&mut config);
+    let served = serve(config).await;
+    upstream.hold();
+    let refresh = tokio::spawn(
+        reqwest::Client::new()
+            .post(format!("http://{}/graphql", served.address))
+            .bearer_auth(admin)
+            .json(&serde_json::json!({
+                "query": "mutation { refreshProject(slug: \"poufdoc\") { links { url status } } }"
+            }))
+            .send(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while upstream.requests().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refresh never asked upstream"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    served.stop.send(()).unwrap();
+    // The listener is closed once the shutdown has begun.
+    while tokio::net::TcpStream::connect(served.address).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway still takes connections"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!served.serving.is_finished());
+    assert!(
+        served.tasks.running() > 0,
+        "background tasks stopped while a request was in flight"
+    );
+    upstream.open();
+    let answer = refresh
+        .await
+        .unwrap()
+        .expect("the request in flight is answered");
+    assert_eq!(answer.status(), 200);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert!(body.get("errors").is_none(), "{body}");
+    served.serving.await.unwrap().unwrap();
+    assert_eq!(served.tasks.running(), 0);
+}

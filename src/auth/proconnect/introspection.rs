@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ProConnect, ProviderError, media_type};
 use crate::auth::token::Claims;
-use crate::cache::ResponseCache;
+use crate::shared_state::SharedState;
 
 /// How long "inactive" is remembered: an inactive token never becomes active.
 const INACTIVE_MEMORY: Duration = Duration::from_secs(300);
@@ -24,15 +24,15 @@ pub enum Introspected {
     UntrustedClient,
 }
 
-/// Answers kept in the response cache's store (Redis when configured, so
+/// Answers kept in the shared store of answers (Redis when configured, so
 /// replicas share them) under a hash of the token.
 pub(super) struct IntrospectionCache {
-    cache: ResponseCache,
+    shared: SharedState,
 }
 
 impl IntrospectionCache {
-    pub(super) fn new(cache: ResponseCache) -> Self {
-        Self { cache }
+    pub(super) fn new(shared: SharedState) -> Self {
+        Self { shared }
     }
 
     fn key(token_hash: &[u8; 32]) -> String {
@@ -41,13 +41,13 @@ impl IntrospectionCache {
     }
 
     async fn get(&self, token_hash: &[u8; 32]) -> Option<Introspected> {
-        let bytes = self.cache.recall(&Self::key(token_hash)).await?;
+        let bytes = self.shared.recall(&Self::key(token_hash)).await?;
         serde_json::from_slice(&bytes).ok()
     }
 
     async fn put(&self, token_hash: [u8; 32], outcome: Introspected, ttl: Duration) {
         if let Ok(bytes) = serde_json::to_vec(&outcome) {
-            self.cache
+            self.shared
                 .remember(&Self::key(&token_hash), &bytes, ttl)
                 .await;
         }

@@ -17,8 +17,8 @@ pub use introspection::Introspected;
 pub use signin::{AuthorizationRequest, SignedIn};
 
 use super::keys::{IssuerKeys, KeyLookup};
-use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError, IssuerConfig, Secret};
+use crate::shared_state::SharedState;
 use introspection::IntrospectionCache;
 
 /// What went wrong talking to ProConnect; the detail is for logs and has no
@@ -84,7 +84,7 @@ impl ProConnect {
         config: &Config,
         public_url: &str,
         http: reqwest::Client,
-        cache: ResponseCache,
+        shared: SharedState,
     ) -> Result<Option<Arc<Self>>, ConfigError> {
         let (Some(issuer), Some(client_id), Some(client_secret)) = (
             &config.proconnect_issuer,
@@ -129,7 +129,7 @@ impl ProConnect {
                 .cloned()
                 .chain([client_id.clone()])
                 .collect(),
-            introspected: IntrospectionCache::new(cache),
+            introspected: IntrospectionCache::new(shared),
         })))
     }
 

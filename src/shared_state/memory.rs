@@ -10,7 +10,10 @@ use moka::future::Cache;
 
 use bytes::Bytes;
 
-use super::{CacheError, CacheStore, DocumentBounds, Draw, Registered, unstamped};
+use super::{
+    DocumentBounds, Draw, GenerationSource, Registered, SharedStateError, SharedStore, StoreKind,
+    unstamped,
+};
 
 pub struct MemoryStore {
     generation: AtomicU64,
@@ -133,18 +136,18 @@ impl MemoryStore {
 }
 
 #[async_trait::async_trait]
-impl CacheStore for MemoryStore {
-    async fn generation(&self) -> Result<u64, CacheError> {
+impl SharedStore for MemoryStore {
+    async fn generation(&self) -> Result<u64, SharedStateError> {
         Ok(self.generation.load(Ordering::Acquire))
     }
 
-    async fn bump_generation(&self) -> Result<u64, CacheError> {
+    async fn bump_generation(&self) -> Result<u64, SharedStateError> {
         // Older generations' answers are never served again; they are
         // replaced or age out.
         Ok(self.generation.fetch_add(1, Ordering::AcqRel) + 1)
     }
 
-    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
+    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), SharedStateError> {
         let generation = self.generation.load(Ordering::Acquire);
         let answer = self
             .entries
@@ -154,18 +157,18 @@ impl CacheStore for MemoryStore {
         Ok((generation, answer))
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SharedStateError> {
         Ok(self.entries.get(key).await.map(|(value, _)| value.to_vec()))
     }
 
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), SharedStateError> {
         self.entries
             .insert(key.to_owned(), (Bytes::copy_from_slice(value), ttl))
             .await;
         Ok(())
     }
 
-    async fn document(&self, hash: &str) -> Result<Option<String>, CacheError> {
+    async fn document(&self, hash: &str) -> Result<Option<String>, SharedStateError> {
         let documents = self.documents.lock().unwrap_or_else(|p| p.into_inner());
         Ok(documents
             .kept
@@ -180,7 +183,7 @@ impl CacheStore for MemoryStore {
         document: &str,
         client: &str,
         bounds: &DocumentBounds,
-    ) -> Result<Registered, CacheError> {
+    ) -> Result<Registered, SharedStateError> {
         let now = Instant::now();
         let mut documents = self.documents.lock().unwrap_or_else(|p| p.into_inner());
         documents.forget_expired(now);
@@ -216,15 +219,15 @@ impl CacheStore for MemoryStore {
         cost: u64,
         per_minute: u64,
         burst: u64,
-    ) -> Result<Draw, CacheError> {
+    ) -> Result<Draw, SharedStateError> {
         Ok(self.buckets.take(bucket, cost, per_minute, burst))
     }
 
-    fn kind(&self) -> &'static str {
-        "memory"
+    fn kind(&self) -> StoreKind {
+        StoreKind::Memory
     }
 
-    fn generation_source(&self) -> &'static str {
-        "local"
+    fn generation_source(&self) -> GenerationSource {
+        GenerationSource::Local
     }
 }

@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::redis_store::raise_generation;
+use crate::background::BackgroundTasks;
 
 /// How often the tracking connection must prove it is alive (a peer that
 /// vanished without closing it sends nothing).
@@ -101,14 +102,20 @@ fn lock(state: &Mutex<Watched>) -> MutexGuard<'_, Watched> {
 pub struct Ticket(u64);
 
 impl GenerationWatch {
-    /// Watches `key` on the Redis `client` talks to, from a task of its own
-    /// (stopped when the watch is dropped); to be called within a Tokio runtime.
-    pub fn start(client: &redis::Client, key: String, timeout: Duration) -> Self {
+    /// Watches `key` on the Redis `client` talks to, from a task among
+    /// `tasks` (stopped when they are, or when the watch is dropped); to be
+    /// called within a Tokio runtime.
+    pub fn start(
+        client: &redis::Client,
+        key: String,
+        timeout: Duration,
+        tasks: &BackgroundTasks,
+    ) -> Self {
         let info = client.get_connection_info().clone();
         let settings = info.redis_settings().clone();
         let info = info.set_redis_settings(settings.set_protocol(ProtocolVersion::RESP3));
         let state = Arc::default();
-        let task = tokio::spawn(watch(Arc::clone(&state), info, key, timeout));
+        let task = tasks.spawn(watch(Arc::clone(&state), info, key, timeout));
         Self {
             state,
             // One missed beat (a busy process) does not drop tracking.

@@ -25,7 +25,11 @@ use bytes::Bytes;
 use moka::future::Cache;
 
 use super::generation_watch::GenerationWatch;
-use super::{CacheError, CacheStore, DocumentBounds, Draw, Registered, stamped, unstamped};
+use super::{
+    DocumentBounds, Draw, GenerationSource, Registered, SharedStateError, SharedStore, StoreKind,
+    stamped, unstamped,
+};
+use crate::background::BackgroundTasks;
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
 /// clock, the same for every replica), take `cost` tokens or say how long to
@@ -148,27 +152,31 @@ pub struct RedisStore {
     /// Started by the first read, so that commands that only bump the
     /// generation (`import`, `harvest`) do not have Redis track it.
     watch: OnceLock<GenerationWatch>,
+    /// Where the watch runs.
+    tasks: BackgroundTasks,
 }
 
-fn failed(error: redis::RedisError) -> CacheError {
-    CacheError(error.to_string())
+fn failed(error: redis::RedisError) -> SharedStateError {
+    SharedStateError(error.to_string())
 }
 
 impl RedisStore {
     /// A store on `url` (checked now, connected on first use); keys start
     /// with `prefix` (several deployments may share one Redis). At most
     /// `near_bytes` of answers are kept in process too, each for `near_max_age`
-    /// at most.
+    /// at most. The generation watch runs among `tasks`.
     pub fn new(
         url: &str,
         prefix: &str,
         timeout: Duration,
         near_bytes: u64,
         near_max_age: Duration,
-    ) -> Result<Self, CacheError> {
+        tasks: &BackgroundTasks,
+    ) -> Result<Self, SharedStateError> {
         Ok(Self {
             client: redis::Client::open(url).map_err(failed)?,
             watch: OnceLock::new(),
+            tasks: tasks.clone(),
             timeout,
             prefix: prefix.to_owned(),
             connection: RwLock::new(None),
@@ -183,7 +191,7 @@ impl RedisStore {
         })
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, CacheError> {
+    async fn connection(&self) -> Result<ConnectionManager, SharedStateError> {
         if let Some(connection) = self
             .connection
             .read()
@@ -202,7 +210,7 @@ impl RedisStore {
             return Ok(connection.clone());
         }
         if last_attempt.is_some_and(|at| at.elapsed() < CONNECT_RETRY) {
-            return Err(CacheError("Redis is not connected yet".into()));
+            return Err(SharedStateError("Redis is not connected yet".into()));
         }
         *last_attempt = Some(Instant::now());
         let config = ConnectionManagerConfig::new()
@@ -220,7 +228,12 @@ impl RedisStore {
 
     fn watch(&self) -> &GenerationWatch {
         self.watch.get_or_init(|| {
-            GenerationWatch::start(&self.client, self.key("generation"), self.timeout)
+            GenerationWatch::start(
+                &self.client,
+                self.key("generation"),
+                self.timeout,
+                &self.tasks,
+            )
         })
     }
 
@@ -235,7 +248,7 @@ impl RedisStore {
         &self,
         connection: &mut ConnectionManager,
         generation: Option<u64>,
-    ) -> Result<u64, CacheError> {
+    ) -> Result<u64, SharedStateError> {
         let generation = match generation {
             Some(generation) => generation,
             None => {
@@ -260,7 +273,7 @@ impl RedisStore {
         &self,
         connection: &mut ConnectionManager,
         generation: u64,
-    ) -> Result<u64, CacheError> {
+    ) -> Result<u64, SharedStateError> {
         let Some(floor) = self.watch().observe(generation) else {
             return Ok(generation);
         };
@@ -273,9 +286,9 @@ impl RedisStore {
 }
 
 #[async_trait::async_trait]
-impl CacheStore for RedisStore {
+impl SharedStore for RedisStore {
     /// Asks Redis (readiness wants to know that it answers).
-    async fn generation(&self) -> Result<u64, CacheError> {
+    async fn generation(&self) -> Result<u64, SharedStateError> {
         let ticket = self.watch().ticket();
         let mut connection = self.connection().await?;
         let generation: Option<u64> = connection
@@ -287,7 +300,7 @@ impl CacheStore for RedisStore {
         Ok(generation)
     }
 
-    async fn bump_generation(&self) -> Result<u64, CacheError> {
+    async fn bump_generation(&self) -> Result<u64, SharedStateError> {
         let key = self.key("generation");
         let mut connection = self.connection().await?;
         let bumped: Result<(u64,), _> = redis::pipe()
@@ -313,7 +326,7 @@ impl CacheStore for RedisStore {
         }
     }
 
-    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), CacheError> {
+    async fn answer(&self, key: &str) -> Result<(u64, Option<Bytes>), SharedStateError> {
         if let Some(near) = self.near.get(key).await {
             let generation = match self.watch().known() {
                 Some(generation) => generation,
@@ -351,14 +364,14 @@ impl CacheStore for RedisStore {
         generation: u64,
         answer: &[u8],
         ttl: Duration,
-    ) -> Result<(), CacheError> {
+    ) -> Result<(), SharedStateError> {
         let value = stamped(generation, answer);
         self.put(key, &value, ttl).await?;
         self.near.insert(key.to_owned(), value.into()).await;
         Ok(())
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, SharedStateError> {
         self.connection()
             .await?
             .get(self.key(key))
@@ -366,7 +379,7 @@ impl CacheStore for RedisStore {
             .map_err(failed)
     }
 
-    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), CacheError> {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), SharedStateError> {
         self.connection()
             .await?
             .set_ex::<_, _, ()>(self.key(key), value, ttl.as_secs().max(1))
@@ -374,7 +387,7 @@ impl CacheStore for RedisStore {
             .map_err(failed)
     }
 
-    async fn document(&self, hash: &str) -> Result<Option<String>, CacheError> {
+    async fn document(&self, hash: &str) -> Result<Option<String>, SharedStateError> {
         self.connection()
             .await?
             .get(self.key(&format!("document:{hash}")))
@@ -388,7 +401,7 @@ impl CacheStore for RedisStore {
         document: &str,
         client: &str,
         bounds: &DocumentBounds,
-    ) -> Result<Registered, CacheError> {
+    ) -> Result<Registered, SharedStateError> {
         let outcome: u8 = redis::Script::new(REGISTER_DOCUMENT)
             .key(self.key(&format!("document:{hash}")))
             .key(self.key("documents:index"))
@@ -416,7 +429,7 @@ impl CacheStore for RedisStore {
         cost: u64,
         per_minute: u64,
         burst: u64,
-    ) -> Result<Draw, CacheError> {
+    ) -> Result<Draw, SharedStateError> {
         let per_ms = per_minute as f64 / 60_000.0;
         // Lua numbers come back as integers: the tokens left in thousandths.
         let (wait_ms, left_thousandths): (u64, u64) = redis::Script::new(TAKE_TOKEN)
@@ -433,15 +446,15 @@ impl CacheStore for RedisStore {
         })
     }
 
-    fn kind(&self) -> &'static str {
-        "redis"
+    fn kind(&self) -> StoreKind {
+        StoreKind::Redis
     }
 
-    fn generation_source(&self) -> &'static str {
+    fn generation_source(&self) -> GenerationSource {
         if self.watch.get().is_some_and(GenerationWatch::tracking) {
-            "tracked"
+            GenerationSource::Tracked
         } else {
-            "read"
+            GenerationSource::Read
         }
     }
 }
