@@ -125,6 +125,89 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// The name of a PostgreSQL database holding every migration and no data,
+/// made once and copied for each test (`CREATE DATABASE … TEMPLATE`): a copy
+/// is a file copy, where migrating each test's database from scratch ran
+/// every migration's statements again. Its name carries a hash of the
+/// migrations' source, so a changed migration gets a template of its own
+/// and a stale one is never copied.
+async fn migrated_template() -> &'static str {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("catalogue_template_{}", migrations_fingerprint());
+            let admin_url = postgres_admin_url();
+            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin_url} is required (run `make test`): {e}")
+            });
+            let exists = admin
+                .query_one_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+                ))
+                .await
+                .expect("look for the template database")
+                .is_some();
+            if !exists {
+                // Built under a name of this process's own and renamed when
+                // complete, so that a process running beside this one never
+                // copies a half-migrated template.
+                let building = format!("{name}_{}", std::process::id());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{building}\""))
+                    .await
+                    .expect("create the template database");
+                let mut url = url::Url::parse(&admin_url).expect("admin URL");
+                url.set_path(&building);
+                let store = catalogue_gateway::store::Store::connect(url.as_str())
+                    .await
+                    .expect("connect to the template database");
+                store
+                    .migrate()
+                    .await
+                    .expect("migrate the template database");
+                store.close().await.expect("close the template database");
+                let renamed = admin
+                    .execute_unprepared(&format!(
+                        "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+                    ))
+                    .await;
+                if renamed.is_err() {
+                    // Another process made it first.
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .ok();
+                }
+            }
+            admin.close().await.ok();
+            name
+        })
+        .await
+}
+
+/// A hash of the migrations' source files.
+fn migrations_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/src");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("migrations/src")
+        .map(|entry| entry.expect("a migration file").path())
+        .collect();
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.file_name().unwrap().as_encoded_bytes());
+        hash.update(std::fs::read(&file).expect("read a migration file"));
+    }
+    hash.finalize()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 impl TestDatabase {
     pub async fn create(backend: Backend) -> Self {
         match backend {
@@ -146,11 +229,14 @@ impl TestDatabase {
                     chrono::Utc::now().timestamp_micros() % 1_000_000
                 );
                 let admin_url = postgres_admin_url();
+                let template = migrated_template().await;
                 let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL at {admin_url} is required (run `make test`): {e}")
                 });
                 admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .execute_unprepared(&format!(
+                        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+                    ))
                     .await
                     .expect("create the test database");
                 admin.close().await.ok();
