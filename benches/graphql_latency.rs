@@ -4,6 +4,8 @@
 //! `cargo bench --bench graphql_latency` measures; `cargo test` runs it once
 //! with a handful of requests, to keep it working.
 
+#![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

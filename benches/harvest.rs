@@ -5,6 +5,8 @@
 //!
 //! `cargo bench --bench harvest` measures; `cargo test` runs it on 3 projects.
 
+#![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
