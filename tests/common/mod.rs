@@ -209,7 +209,18 @@ fn migrations_fingerprint() -> String {
 }
 
 impl TestDatabase {
+    /// A database holding the schema and no data (on PostgreSQL a copy of
+    /// the migrated template; the gateway migrates a SQLite file itself).
     pub async fn create(backend: Backend) -> Self {
+        Self::make(backend, true).await
+    }
+
+    /// A database with no schema yet, not even on PostgreSQL.
+    pub async fn create_unmigrated(backend: Backend) -> Self {
+        Self::make(backend, false).await
+    }
+
+    async fn make(backend: Backend, migrated: bool) -> Self {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
@@ -229,14 +240,17 @@ impl TestDatabase {
                     chrono::Utc::now().timestamp_micros() % 1_000_000
                 );
                 let admin_url = postgres_admin_url();
-                let template = migrated_template().await;
+                let create = if migrated {
+                    let template = migrated_template().await;
+                    format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
+                } else {
+                    format!("CREATE DATABASE \"{name}\"")
+                };
                 let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL at {admin_url} is required (run `make test`): {e}")
                 });
                 admin
-                    .execute_unprepared(&format!(
-                        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
-                    ))
+                    .execute_unprepared(&create)
                     .await
                     .expect("create the test database");
                 admin.close().await.ok();

@@ -246,7 +246,7 @@ async fn answers_never_cross_between_anonymous_callers_and_agents() {
 
 /// Two gateways share the database and Redis: a write through one is seen
 /// through the other as soon as it has read Redis's invalidation.
-async fn a_write_through_one_gateway_is_seen_through_the_other(backend: Backend) {
+async fn a_write_through_one_gateway_is_seen_through_the_other_via_redis(backend: Backend) {
     let setup = Setup::new();
     let prefix = redis_prefix();
     let first = setup
@@ -434,7 +434,7 @@ async fn a_redis_back_with_an_older_generation_does_not_revive_older_answers(bac
 }
 
 on_both_backends!(
-    a_write_through_one_gateway_is_seen_through_the_other,
+    a_write_through_one_gateway_is_seen_through_the_other_via_redis,
     a_write_redis_missed_reaches_the_other_replica_once_redis_is_back,
     a_redis_back_with_an_older_generation_does_not_revive_older_answers,
 );

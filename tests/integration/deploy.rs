@@ -324,7 +324,7 @@ async fn healthcheck_says_whether_the_gateway_is_ready() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_migrate_on_start_the_gateway_waits_for_the_migrate_step() {
-    let database = TestDatabase::create(Backend::Postgres).await;
+    let database = TestDatabase::create_unmigrated(Backend::Postgres).await;
     let config = catalogue_gateway::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         database_url: database.url.clone(),

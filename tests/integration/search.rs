@@ -763,7 +763,7 @@ fn shared_redis(prefix: &str) -> impl Fn(&mut Config) + Clone + use<> {
     }
 }
 
-async fn a_write_is_searchable_through_another_gateway(backend: Backend) {
+async fn a_write_is_searchable_through_another_gateway_via_redis(backend: Backend) {
     let redis = shared_redis(&format!("{backend:?}"));
     let setup = Setup::with(backend, redis.clone()).await;
     let other = setup.second_gateway(redis).await;
@@ -970,7 +970,7 @@ on_both_backends!(
     an_agents_only_publiccode_lends_nothing_to_the_public,
     agents_only_documents_change_nothing_for_the_public,
     agents_only_documents_change_no_public_score_at_scale,
-    a_write_is_searchable_through_another_gateway,
+    a_write_is_searchable_through_another_gateway_via_redis,
     in_process_caches_forget_answers_made_stale_elsewhere,
     a_replica_that_missed_pruned_changes_reindexes_everything,
     pages_cover_every_hit_once,
