@@ -27,7 +27,7 @@ async fn main() {
     let app = TestApp::spawn_configured(
         TestDatabase::create(Backend::Postgres).await,
         Some(dir.path().to_owned()),
-        |config| config.harvest_interval_seconds = 0,
+        |config| config.harvest.harvest_interval_seconds = 0,
     )
     .await;
     for run in ["first (fresh answers)", "second (304 answers)"] {

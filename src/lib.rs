@@ -70,8 +70,8 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store = Store::connect(&config.database_url).await?;
-        if config.migrate_on_start {
+        let store = Store::connect(&config.database.database_url).await?;
+        if config.database.migrate_on_start {
             store.migrate().await?;
         } else {
             let pending = store.pending_migrations().await?;
@@ -79,7 +79,7 @@ impl App {
                 return Err(StartError::SchemaBehind(pending));
             }
         }
-        if let Some(dir) = &config.seed_dir
+        if let Some(dir) = &config.database.seed_dir
             && store.is_empty().await?
         {
             let catalogue = catalogue::files::load_dir(dir)?;
@@ -95,32 +95,45 @@ impl App {
                 Err(error) => return Err(error.into()),
             }
         }
-        let acceptor = TcpListener::bind(config.listen)
+        let acceptor = TcpListener::bind(config.http.listen)
             .into_acceptor()
             .await
             .map_err(|source| StartError::Listen {
-                address: config.listen,
+                address: config.http.listen,
                 source,
             })?;
         let address = acceptor
             .local_addr()
             .into_iter()
             .find_map(|a| a.as_socket_addr().copied())
-            .unwrap_or(config.listen);
-        let own_issuer = own_issuer(&config, &store, address).await?;
-        let cache = response_cache(&config).await?;
-        let authenticator = auth::Authenticator::from_config(&config, own_issuer, cache.clone())?;
+            .unwrap_or(config.http.listen);
+        let public_url = config.http.public_url_or(address);
+        if config.proconnect.proconnect_issuer.is_some() && config.http.public_url.is_none() {
+            tracing::warn!(
+                %public_url,
+                "CATALOGUE_PUBLIC_URL is not set: sign-in uses the listen address as the gateway's URL; \
+                 set it to the URL browsers see (and that ProConnect has registered)"
+            );
+        }
+        let own_issuer = own_issuer(&config.auth, public_url, &store).await?;
+        let cache = response_cache(&config.cache).await?;
+        let authenticator = auth::Authenticator::from_config(
+            &config.auth,
+            &config.proconnect,
+            own_issuer,
+            cache.clone(),
+        )?;
         let search = std::sync::Arc::new(search::SearchIndex::build(store.clone()).await?);
         follow_catalogue_changes(std::sync::Arc::clone(&search), cache.clone(), store.clone());
-        let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits());
+        let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits);
         let harvester = std::sync::Arc::new(harvest::Harvester::from_config(
-            &config,
+            &config.harvest,
             store.clone(),
             Some(cache.clone()),
         )?);
         harvest::schedule(
             std::sync::Arc::clone(&harvester),
-            config.harvest_interval_seconds,
+            config.harvest.harvest_interval_seconds,
         );
         let state = http::AppState::new(
             schema,
@@ -134,11 +147,11 @@ impl App {
             acceptor,
             address,
             store,
-            shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+            shutdown_grace: Duration::from_secs(config.http.shutdown_grace_seconds),
             read_timeouts: http::server::ReadTimeouts {
-                header: Duration::from_secs(config.header_read_timeout_seconds),
-                body: Duration::from_secs(config.body_read_timeout_seconds),
-                keep_alive: Duration::from_secs(config.keep_alive_timeout_seconds),
+                header: Duration::from_secs(config.http.header_read_timeout_seconds),
+                body: Duration::from_secs(config.http.body_read_timeout_seconds),
+                keep_alive: Duration::from_secs(config.http.keep_alive_timeout_seconds),
             },
             state,
         })
@@ -219,7 +232,7 @@ fn follow_catalogue_changes(
 
 /// The response cache: Redis when configured, in-process otherwise; rate
 /// limits and persisted queries in a Redis of their own when configured.
-pub async fn response_cache(config: &Config) -> Result<cache::ResponseCache, StartError> {
+pub async fn response_cache(config: &config::Cache) -> Result<cache::ResponseCache, StartError> {
     let ttl = Duration::from_secs(config.cache_ttl_seconds);
     let timeout = Duration::from_millis(config.redis_timeout_ms);
     let store: std::sync::Arc<dyn cache::CacheStore> = match &config.redis_url {
@@ -248,17 +261,10 @@ pub async fn response_cache(config: &Config) -> Result<cache::ResponseCache, Sta
 /// The gateway's own issuer: its public URL and its signing keys (from the
 /// configured file, or shared through the database).
 async fn own_issuer(
-    config: &Config,
+    config: &config::Auth,
+    public_url: String,
     store: &Store,
-    bound: SocketAddr,
 ) -> Result<std::sync::Arc<auth::OwnIssuer>, StartError> {
-    if config.proconnect_issuer.is_some() && config.public_url.is_none() {
-        tracing::warn!(
-            public_url = %config.public_url_or(bound),
-            "CATALOGUE_PUBLIC_URL is not set: sign-in uses the listen address as the gateway's URL; \
-             set it to the URL browsers see (and that ProConnect has registered)"
-        );
-    }
     let lifetime = Duration::from_secs(config.token_lifetime_seconds);
     let keys = match &config.signing_key_file {
         Some(path) => {
@@ -278,7 +284,7 @@ async fn own_issuer(
         }
     };
     Ok(std::sync::Arc::new(auth::OwnIssuer::new(
-        config.public_url_or(bound),
+        public_url,
         lifetime,
         std::sync::Arc::new(keys),
     )))

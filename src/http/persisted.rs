@@ -24,7 +24,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::cache::{DocumentBounds, Registered, ResponseCache};
-use crate::config::{Config, ConfigError};
+use crate::config::{self, ConfigError};
 use crate::graphql::code;
 
 /// Why a request's document cannot be had.
@@ -150,7 +150,7 @@ struct PersistedQueryExtension {
 }
 
 impl PersistedQueries {
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+    pub fn from_config(config: &config::Limits) -> Result<Self, ConfigError> {
         let registered = match &config.persisted_queries_file {
             Some(path) => load_manifest(path)?,
             None => HashMap::new(),

@@ -342,14 +342,12 @@ impl TestApp {
                 .with_test_writer()
                 .try_init();
         }
-        let mut config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: database.url.clone(),
-            seed_dir,
-            // Never the real upstream services from a test.
-            harvest_interval_seconds: 0,
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.database.database_url = database.url.clone();
+        config.database.seed_dir = seed_dir;
+        // Never the real upstream services from a test.
+        config.harvest.harvest_interval_seconds = 0;
         configure(&mut config);
         let app = App::build(config).await.expect("the gateway starts");
         let base_url = format!("http://{}", app.address());

@@ -325,13 +325,11 @@ async fn healthcheck_says_whether_the_gateway_is_ready() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_migrate_on_start_the_gateway_waits_for_the_migrate_step() {
     let database = TestDatabase::create_unmigrated(Backend::Postgres).await;
-    let config = catalogue_gateway::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database.url.clone(),
-        migrate_on_start: false,
-        harvest_interval_seconds: 0,
-        ..catalogue_gateway::Config::default()
-    };
+    let mut config = catalogue_gateway::Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.database.database_url = database.url.clone();
+    config.database.migrate_on_start = false;
+    config.harvest.harvest_interval_seconds = 0;
     let error = catalogue_gateway::App::build(config)
         .await
         .err()
@@ -343,7 +341,7 @@ async fn without_migrate_on_start_the_gateway_waits_for_the_migrate_step() {
     let (ok, stdout, stderr) = common::run_cli(&database.url, &["migrate".as_ref()]);
     assert!(ok, "{stdout}{stderr}");
     let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
-        config.migrate_on_start = false;
+        config.database.migrate_on_start = false;
     })
     .await;
     let data = app
