@@ -15,10 +15,11 @@ test: services node-deps deploy-tools
 	$(CARGO) test --locked --workspace --all-targets
 	$(CARGO) test --locked --features otel --test telemetry
 
-## The unit tests of every crate of the workspace: no root, no PostgreSQL, Redis, Node.js or
-## Chromium needed. The integration tests (tests/) run in `make test`.
+## The unit tests, and the integration tests on SQLite that need no Redis (a test that
+## does says so in its name): no root, no PostgreSQL, Redis, Node.js or Chromium needed.
 test-quick:
 	$(CARGO) test --locked --workspace --lib --bins
+	$(CARGO) test --locked --test integration -- sqlite:: schema:: --skip redis
 
 services:
 	@bash scripts/ensure-services.sh

@@ -4,6 +4,8 @@
 //! `cargo bench --bench graphql_latency` measures; `cargo test` runs it once
 //! with a handful of requests, to keep it working.
 
+#![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -46,15 +48,12 @@ async fn measure(app: &TestApp, query: &str, requests: usize) -> String {
 /// Time from `App::build` (connect, migrate, seed the seven projects) to bound listener.
 async fn start_up(backend: Backend) -> Duration {
     let database = TestDatabase::create(backend).await;
+    let mut config = Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.database.database_url = database.url.clone();
+    config.database.seed_dir = Some(catalogue_dir());
     let started = Instant::now();
-    let app = App::build(Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database.url.clone(),
-        seed_dir: Some(catalogue_dir()),
-        ..Config::default()
-    })
-    .await
-    .expect("the gateway starts");
+    let app = App::build(config).await.expect("the gateway starts");
     let elapsed = started.elapsed();
     drop(app);
     elapsed
@@ -72,7 +71,7 @@ async fn main() {
         let app = TestApp::spawn_configured(
             TestDatabase::create(backend).await,
             Some(dir.path().to_owned()),
-            |config| config.cache_answers = false,
+            |config| config.cache.cache_answers = false,
         )
         .await;
         println!(

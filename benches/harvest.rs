@@ -5,6 +5,8 @@
 //!
 //! `cargo bench --bench harvest` measures; `cargo test` runs it on 3 projects.
 
+#![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -25,7 +27,7 @@ async fn main() {
     let app = TestApp::spawn_configured(
         TestDatabase::create(Backend::Postgres).await,
         Some(dir.path().to_owned()),
-        |config| config.harvest_interval_seconds = 0,
+        |config| config.harvest.harvest_interval_seconds = 0,
     )
     .await;
     for run in ["first (fresh answers)", "second (304 answers)"] {

@@ -9,6 +9,8 @@
 //! `BENCH_REPOS_PER_PROJECT` change the size); `cargo test` runs it on 60
 //! projects, to keep it working.
 
+#![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
+
 #[path = "../tests/common/mod.rs"]
 mod common;
 

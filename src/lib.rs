@@ -85,8 +85,8 @@ impl App {
         // Created first: a build that fails midway stops what it started.
         let tasks = BackgroundTasks::new();
         let stop_on_drop = tasks.stop_on_drop();
-        let store = Store::connect(&config.database_url).await?;
-        if config.migrate_on_start {
+        let store = Store::connect(&config.database.database_url).await?;
+        if config.database.migrate_on_start {
             store.migrate().await?;
         } else {
             let pending = store.pending_migrations().await?;
@@ -94,7 +94,7 @@ impl App {
                 return Err(StartError::SchemaBehind(pending));
             }
         }
-        if let Some(dir) = &config.seed_dir
+        if let Some(dir) = &config.database.seed_dir
             && store.is_empty().await?
         {
             let catalogue = catalogue::files::load_dir(dir)?;
@@ -110,23 +110,36 @@ impl App {
                 Err(error) => return Err(error.into()),
             }
         }
-        let acceptor = TcpListener::bind(config.listen)
+        let acceptor = TcpListener::bind(config.http.listen)
             .into_acceptor()
             .await
             .map_err(|source| StartError::Listen {
-                address: config.listen,
+                address: config.http.listen,
                 source,
             })?;
         let address = acceptor
             .local_addr()
             .into_iter()
             .find_map(|a| a.as_socket_addr().copied())
-            .unwrap_or(config.listen);
-        let own_issuer = own_issuer(&config, &store, address).await?;
-        let shared = shared_state(&config, &tasks)?;
-        let cache = cache::ResponseCache::new(&shared, cache_ttl(&config), &tasks);
-        let authenticator =
-            auth::Authenticator::from_config(&config, own_issuer, shared.clone(), &tasks)?;
+            .unwrap_or(config.http.listen);
+        let public_url = config.http.public_url_or(address);
+        if config.proconnect.proconnect_issuer.is_some() && config.http.public_url.is_none() {
+            tracing::warn!(
+                %public_url,
+                "CATALOGUE_PUBLIC_URL is not set: sign-in uses the listen address as the gateway's URL; \
+                 set it to the URL browsers see (and that ProConnect has registered)"
+            );
+        }
+        let own_issuer = own_issuer(&config.auth, public_url, &store).await?;
+        let shared = shared_state(&config.cache, &tasks)?;
+        let cache = cache::ResponseCache::new(&shared, cache_ttl(&config.cache), &tasks);
+        let authenticator = auth::Authenticator::from_config(
+            &config.auth,
+            &config.proconnect,
+            own_issuer,
+            shared.clone(),
+            &tasks,
+        )?;
         let search = std::sync::Arc::new(search::SearchIndex::build(store.clone(), &tasks).await?);
         follow_catalogue_changes(
             &tasks,
@@ -134,9 +147,9 @@ impl App {
             cache.clone(),
             store.clone(),
         );
-        let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits());
+        let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits);
         let harvester = std::sync::Arc::new(harvest::Harvester::from_config(
-            &config,
+            &config.harvest,
             store.clone(),
             Some(cache.clone()),
             &tasks,
@@ -144,7 +157,7 @@ impl App {
         harvest::schedule(
             &tasks,
             std::sync::Arc::clone(&harvester),
-            config.harvest_interval_seconds,
+            config.harvest.harvest_interval_seconds,
         );
         let state = http::AppState::new(
             schema,
@@ -159,11 +172,11 @@ impl App {
             acceptor,
             address,
             store,
-            shutdown_grace: Duration::from_secs(config.shutdown_grace_seconds),
+            shutdown_grace: Duration::from_secs(config.http.shutdown_grace_seconds),
             read_timeouts: http::server::ReadTimeouts {
-                header: Duration::from_secs(config.header_read_timeout_seconds),
-                body: Duration::from_secs(config.body_read_timeout_seconds),
-                keep_alive: Duration::from_secs(config.keep_alive_timeout_seconds),
+                header: Duration::from_secs(config.http.header_read_timeout_seconds),
+                body: Duration::from_secs(config.http.body_read_timeout_seconds),
+                keep_alive: Duration::from_secs(config.http.keep_alive_timeout_seconds),
             },
             state,
             tasks,
@@ -258,7 +271,7 @@ fn follow_catalogue_changes(
 /// rate limits and persisted queries in a Redis of their own when
 /// configured. Redis's generation watch runs among `tasks`.
 pub fn shared_state(
-    config: &Config,
+    config: &config::Cache,
     tasks: &BackgroundTasks,
 ) -> Result<shared_state::SharedState, StartError> {
     let ttl = cache_ttl(config);
@@ -291,31 +304,24 @@ pub fn shared_state(
 /// The response cache alone, for commands that bump the generation
 /// (`import`, `harvest`).
 pub fn response_cache(
-    config: &Config,
+    config: &config::Cache,
     tasks: &BackgroundTasks,
 ) -> Result<cache::ResponseCache, StartError> {
     let shared = shared_state(config, tasks)?;
     Ok(cache::ResponseCache::new(&shared, cache_ttl(config), tasks))
 }
 
-fn cache_ttl(config: &Config) -> Duration {
+fn cache_ttl(config: &config::Cache) -> Duration {
     Duration::from_secs(config.cache_ttl_seconds)
 }
 
 /// The gateway's own issuer: its public URL and its signing keys (from the
 /// configured file, or shared through the database).
 async fn own_issuer(
-    config: &Config,
+    config: &config::Auth,
+    public_url: String,
     store: &Store,
-    bound: SocketAddr,
 ) -> Result<std::sync::Arc<auth::OwnIssuer>, StartError> {
-    if config.proconnect_issuer.is_some() && config.public_url.is_none() {
-        tracing::warn!(
-            public_url = %config.public_url_or(bound),
-            "CATALOGUE_PUBLIC_URL is not set: sign-in uses the listen address as the gateway's URL; \
-             set it to the URL browsers see (and that ProConnect has registered)"
-        );
-    }
     let lifetime = Duration::from_secs(config.token_lifetime_seconds);
     let keys = match &config.signing_key_file {
         Some(path) => {
@@ -335,7 +341,7 @@ async fn own_issuer(
         }
     };
     Ok(std::sync::Arc::new(auth::OwnIssuer::new(
-        config.public_url_or(bound),
+        public_url,
         lifetime,
         std::sync::Arc::new(keys),
     )))

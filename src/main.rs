@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use catalogue_gateway::auth::DevKey;
 use catalogue_gateway::background::BackgroundTasks;
-use catalogue_gateway::config::Config;
+use catalogue_gateway::config::{self, Config};
 use catalogue_gateway::harvest::Harvester;
 use catalogue_gateway::{App, catalogue, graphql, store::Store, tools};
 use clap::{Parser, Subcommand};
@@ -101,7 +101,7 @@ async fn main() -> ExitCode {
                 graphql::sdl(&graphql::build_schema(
                     None,
                     None,
-                    &Config::default().limits()
+                    &config::Limits::default()
                 ))
             );
             return ExitCode::SUCCESS;
@@ -124,7 +124,7 @@ async fn main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(mut config) => {
             if let DatabaseCommand::Serve { dev: true } = command {
-                config.dev_auth = true;
+                config.auth.dev_auth = true;
             }
             config
         }
@@ -133,7 +133,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _telemetry = catalogue_gateway::telemetry::init(config.log_format);
+    let _telemetry = catalogue_gateway::telemetry::init(config.http.log_format);
     let outcome = match command {
         DatabaseCommand::Serve { .. } => serve(config).await,
         DatabaseCommand::Migrate => migrate(config).await,
@@ -153,7 +153,9 @@ async fn main() -> ExitCode {
 fn dev_token(email: &str, admin: bool, minutes: u64) -> ExitCode {
     let minted = Config::from_env()
         .map_err(|e| e.to_string())
-        .and_then(|config| DevKey::load_or_create(&config.dev_key_file).map_err(|e| e.to_string()))
+        .and_then(|config| {
+            DevKey::load_or_create(&config.auth.dev_key_file).map_err(|e| e.to_string())
+        })
         .and_then(|key| key.mint(email, admin, minutes).map_err(|e| e.to_string()));
     match minted {
         Ok(token) => {
@@ -194,7 +196,7 @@ async fn healthcheck() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut address = config.listen;
+    let mut address = config.http.listen;
     if address.ip().is_unspecified() {
         address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
@@ -227,7 +229,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
-    let store = Store::connect(&config.database_url).await?;
+    let store = Store::connect(&config.database.database_url).await?;
     store.migrate().await?;
     store.close().await?;
     println!("database schema is up to date");
@@ -236,14 +238,14 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 
 async fn import(config: Config, dir: PathBuf) -> anyhow::Result<()> {
     let catalogue = catalogue::files::load_dir(&dir)?;
-    let store = Store::connect(&config.database_url).await?;
+    let store = Store::connect(&config.database.database_url).await?;
     store.migrate().await?;
     let report = store.import(&catalogue, chrono::Utc::now()).await?;
     store.close().await?;
-    if config.redis_url.is_some() {
+    if config.cache.redis_url.is_some() {
         // Gateways sharing this Redis stop serving answers from before the import.
         let tasks = BackgroundTasks::new();
-        catalogue_gateway::response_cache(&config, &tasks)?
+        catalogue_gateway::response_cache(&config.cache, &tasks)?
             .bump_generation()
             .await;
     }
@@ -252,15 +254,15 @@ async fn import(config: Config, dir: PathBuf) -> anyhow::Result<()> {
 }
 
 async fn harvest(config: Config, project: Option<String>) -> anyhow::Result<()> {
-    let store = Store::connect(&config.database_url).await?;
+    let store = Store::connect(&config.database.database_url).await?;
     store.migrate().await?;
     let tasks = BackgroundTasks::new();
-    let cache = match config.redis_url {
+    let cache = match config.cache.redis_url {
         // Gateways sharing this Redis stop serving answers from before the harvest.
-        Some(_) => Some(catalogue_gateway::response_cache(&config, &tasks)?),
+        Some(_) => Some(catalogue_gateway::response_cache(&config.cache, &tasks)?),
         None => None,
     };
-    let harvester = Harvester::from_config(&config, store.clone(), cache, &tasks)?;
+    let harvester = Harvester::from_config(&config.harvest, store.clone(), cache, &tasks)?;
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} links {elapsed}")
             .expect("a valid template"),
@@ -296,20 +298,21 @@ async fn harvest(config: Config, project: Option<String>) -> anyhow::Result<()> 
 
 async fn rotate_signing_key(config: Config) -> anyhow::Result<()> {
     use catalogue_gateway::auth::signing_keys;
-    if config.signing_key_file.is_some() {
+    if config.auth.signing_key_file.is_some() {
         anyhow::bail!(
             "CATALOGUE_SIGNING_KEY_FILE is set: rotate by pointing it at a new key file and restarting"
         );
     }
-    let store = Store::connect(&config.database_url).await?;
+    let store = Store::connect(&config.database.database_url).await?;
     store.migrate().await?;
     let sealing = config
+        .auth
         .signing_key_encryption_key
         .as_ref()
         .map(signing_keys::SealingKey::new);
     let kid = signing_keys::rotate(&store, sealing.as_ref()).await?;
     let retired_before = chrono::Utc::now()
-        - chrono::Duration::seconds(config.token_lifetime_seconds as i64 * 2 + 3600);
+        - chrono::Duration::seconds(config.auth.token_lifetime_seconds as i64 * 2 + 3600);
     let deleted = store
         .delete_signing_keys_retired_before(retired_before)
         .await?;

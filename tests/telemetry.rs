@@ -1,6 +1,8 @@
 //! Built with `--features otel` (`make test` runs this file so), the gateway
 //! exports its request spans over OTLP/HTTP to the collector named by
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` (a local receiver here).
+
+#![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
 #![cfg(feature = "otel")]
 
 use std::sync::{Arc, Mutex};

@@ -4,8 +4,14 @@
 PG_ADMIN=${CATALOGUE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 REDIS=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
 CACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/catalogue-gateway
-GATEWAY_PORT=${BENCH_PORT:-18080}
 WORK=$(mktemp -d)
+
+# A TCP port nothing listens on now, chosen by the kernel.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+GATEWAY_PORT=${BENCH_PORT:-$(free_port)}
 export PGOPTIONS=--client-min-messages=warning
 DATABASE=
 declare -A SERVERS=()

@@ -12,7 +12,7 @@
 # "uncached memory redis postgraphile bare"; the report then goes to the
 # terminal only), BENCH_RELOAD=1 (load the catalogue again rather
 # than copy the template an earlier run kept), CATALOGUE_TEST_POSTGRES_URL,
-# BENCH_REDIS_URL.
+# BENCH_REDIS_URL, BENCH_PORT (the gateway's; every server gets a free port by default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source benches/load/lib.sh
@@ -21,8 +21,8 @@ source benches/load/queries.sh
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-8 64}
 PROJECTS=${BENCH_PROJECTS:-10000}
-POSTGRAPHILE_PORT=18081
-BARE_PORT=18082
+POSTGRAPHILE_PORT=$(free_port)
+BARE_PORT=$(free_port)
 
 ensure_command wrk wrk
 ensure_command python3 python3

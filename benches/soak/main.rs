@@ -14,6 +14,8 @@
 //! goes to `$SOAK_REPORT` when set); `cargo test` runs a 12 s version.
 //! Fails when a write is lost or the gateway does not recover.
 
+#![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
+
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod hostile;

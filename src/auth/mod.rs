@@ -23,7 +23,7 @@ pub use principal::{Agent, Principal};
 pub use proconnect::ProConnect;
 pub use token::{Claims, Rejection};
 
-use crate::config::{Config, ConfigError, IssuerConfig};
+use crate::config::{self, ConfigError, IssuerConfig};
 use keys::IssuerKeys;
 
 /// The token of an `Authorization: Bearer <token>` header value.
@@ -52,7 +52,8 @@ impl Authenticator {
     /// issuer's key refresh among `tasks`. Keys are fetched on first use, so
     /// an issuer that is down at start does not stop the gateway.
     pub fn from_config(
-        config: &Config,
+        config: &config::Auth,
+        proconnect: &config::ProConnect,
         own: Arc<OwnIssuer>,
         shared: crate::shared_state::SharedState,
         tasks: &crate::background::BackgroundTasks,
@@ -62,7 +63,8 @@ impl Authenticator {
             .user_agent(concat!("catalogue-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Conflict(format!("cannot build the HTTP client: {e}")))?;
-        let proconnect = ProConnect::from_config(config, own.issuer(), http.clone(), shared)?;
+        let proconnect =
+            ProConnect::from_config(proconnect, config, own.issuer(), http.clone(), shared)?;
         let mut issuers: Vec<Arc<IssuerKeys>> = config
             .trusted_issuers()?
             .into_iter()

@@ -10,11 +10,12 @@ use async_graphql::{EmptySubscription, MergedObject, Schema};
 pub use execution::context::execute;
 pub use execution::documents::{Documents, Prepared};
 pub use execution::errors::{code, refused_before_execution};
-pub use execution::limits::{DocumentLimits, Limits};
+pub use execution::limits::DocumentLimits;
 pub use plain::json::answer_body;
 
 use std::sync::Arc;
 
+use crate::config::Limits;
 use crate::search::SearchIndex;
 use crate::store::Store;
 use schema::{audit, federation, me, mutations, node, organization, project, search};

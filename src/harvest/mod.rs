@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use crate::background::BackgroundTasks;
 use crate::cache::ResponseCache;
 use crate::catalogue::{Audience, DataProvider, Forge, HttpUrl, LinkKind};
-use crate::config::Config;
+use crate::config;
 use crate::facts;
 use crate::store::{Columns, FactsWrite, FreshFacts, HarvestWrite, Store, StoreError};
 use client::{Conditional, Failure, Fetched, Limits, Token, TokenHeader, Upstream};
@@ -212,7 +212,7 @@ pub struct Harvester {
 
 impl Harvester {
     pub fn from_config(
-        config: &Config,
+        config: &config::Harvest,
         store: Store,
         cache: Option<ResponseCache>,
         tasks: &BackgroundTasks,

@@ -101,7 +101,7 @@ async fn admit(
     operations: usize,
 ) -> Result<Admitted, Response> {
     let address = rate_limit::client_address(state, http_request);
-    let recognised = state.clients.by_request(http_request, address);
+    let recognised = state.rate_limits.clients.by_request(http_request, address);
     let client = recognised.as_ref().ok().cloned().flatten();
     let before_token = rate_limit::Bucket::before_token(state, client.as_deref(), http_request);
     let mut paid = None;

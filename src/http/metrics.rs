@@ -173,7 +173,7 @@ pub async fn metrics(state: Data<&AppState>) -> Response {
     let _ = writeln!(
         text,
         "catalogue_rate_limited_requests_total {}",
-        state.rate_limited.count()
+        state.rate_limits.refused.count()
     );
     family(
         &mut text,

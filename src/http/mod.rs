@@ -55,11 +55,7 @@ pub struct AppState {
     http_max_age_seconds: u64,
     persisted: Arc<persisted::PersistedQueries>,
     cache_counters: Arc<metrics::CacheCounters>,
-    rate_limited: Arc<rate_limit::RateLimited>,
-    rate_limit_per_minute: u64,
-    rate_limit_burst: u64,
-    trust_forwarded_for: bool,
-    clients: Arc<clients::Clients>,
+    rate_limits: Arc<rate_limit::RateLimits>,
     max_batch: usize,
     cors: cors::CorsPolicy,
     cache_answers: bool,
@@ -79,35 +75,42 @@ impl AppState {
         let sdl = crate::graphql::sdl(&schema).into();
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
-            &config.signin_redirect_origins,
+            &config.proconnect.signin_redirect_origins,
             rate_limit::Limit {
-                per_minute: config.signin_rate_limit_per_minute,
-                burst: config.signin_rate_limit_burst,
+                per_minute: config.limits.signin_rate_limit_per_minute,
+                burst: config.limits.signin_rate_limit_burst,
             },
         ));
-        let cors = cors::CorsPolicy::new(&config.cors_origins, authenticator.own_issuer().issuer());
+        let cors = cors::CorsPolicy::new(
+            &config.http.cors_origins,
+            authenticator.own_issuer().issuer(),
+        );
         Ok(Self {
             schema,
-            documents: Documents::new(DocumentLimits::from(&config.limits())),
+            documents: Documents::new(DocumentLimits::from(&config.limits)),
             store,
             authenticator,
             sdl,
-            max_body_bytes: config.max_body_bytes,
+            max_body_bytes: config.http.max_body_bytes,
             requests: Arc::default(),
             signin,
             cache,
             shared,
-            http_max_age_seconds: config.http_max_age_seconds,
-            persisted: Arc::new(persisted::PersistedQueries::from_config(config)?),
+            http_max_age_seconds: config.http.http_max_age_seconds,
+            persisted: Arc::new(persisted::PersistedQueries::from_config(&config.limits)?),
             cache_counters: Arc::default(),
-            rate_limited: Arc::default(),
-            rate_limit_per_minute: config.rate_limit_per_minute,
-            rate_limit_burst: config.rate_limit_burst,
-            trust_forwarded_for: config.trust_forwarded_for,
-            clients: Arc::new(clients::Clients::new(&config.clients)),
-            max_batch: config.max_batch,
+            rate_limits: Arc::new(rate_limit::RateLimits {
+                api: rate_limit::Limit {
+                    per_minute: config.limits.rate_limit_per_minute,
+                    burst: config.limits.rate_limit_burst,
+                },
+                clients: clients::Clients::new(&config.limits.clients),
+                trust_forwarded_for: config.http.trust_forwarded_for,
+                refused: rate_limit::RateLimited::default(),
+            }),
+            max_batch: config.limits.max_batch,
             cors,
-            cache_answers: config.cache_answers,
+            cache_answers: config.cache.cache_answers,
             harvester,
         })
     }

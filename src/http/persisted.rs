@@ -23,7 +23,7 @@ use poem::http::StatusCode;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{self, ConfigError};
 use crate::graphql::code;
 use crate::shared_state::{DocumentBounds, Registered, SharedState};
 
@@ -150,7 +150,7 @@ struct PersistedQueryExtension {
 }
 
 impl PersistedQueries {
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+    pub fn from_config(config: &config::Limits) -> Result<Self, ConfigError> {
         let registered = match &config.persisted_queries_file {
             Some(path) => load_manifest(path)?,
             None => HashMap::new(),

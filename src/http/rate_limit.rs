@@ -20,7 +20,7 @@ use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Request, Response};
 
 use super::AppState;
-use super::clients::Client;
+use super::clients::{Client, Clients};
 use crate::auth::Principal;
 use crate::config::RateLimitedStatus;
 use crate::graphql::code;
@@ -33,6 +33,18 @@ impl RateLimited {
     pub fn count(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+/// How callers are limited: the API's limit, configured clients with
+/// limits of their own, and where a caller's address comes from; with the
+/// count of requests refused.
+pub struct RateLimits {
+    /// Every caller's but configured clients'.
+    pub api: Limit,
+    pub clients: Clients,
+    /// Whether the address is the last `X-Forwarded-For` hop.
+    pub trust_forwarded_for: bool,
+    pub refused: RateLimited,
 }
 
 /// A bucket's refill rate and size; no limit when `per_minute` is 0.
@@ -61,10 +73,7 @@ impl Bucket {
     fn under_api_limit(state: &AppState, key: String) -> Self {
         Self {
             key,
-            limit: Limit {
-                per_minute: state.rate_limit_per_minute,
-                burst: state.rate_limit_burst,
-            },
+            limit: state.rate_limits.api,
             policy: DEFAULT_POLICY.to_owned(),
             rate_limited_status: RateLimitedStatus::TooManyRequests,
         }
@@ -100,7 +109,7 @@ impl Bucket {
             return Self::of_client(client);
         }
         match principal.agent() {
-            Some(agent) => match state.clients.by_token(agent) {
+            Some(agent) => match state.rate_limits.clients.by_token(agent) {
                 Some(client) => Self::of_client(&client),
                 None => Self::under_api_limit(state, format!("agent:{}", agent.sub_hash())),
             },
@@ -113,6 +122,7 @@ impl Bucket {
 /// (appended by our reverse proxy) when trusted, else the peer's.
 pub fn client_address(state: &AppState, request: &Request) -> Option<IpAddr> {
     let forwarded = state
+        .rate_limits
         .trust_forwarded_for
         .then(|| {
             request
@@ -154,7 +164,7 @@ pub async fn wait(state: &AppState, bucket: &str, cost: usize, limit: Limit) -> 
         .take_tokens(bucket, cost as u64, limit.per_minute, limit.burst)
         .await
         .wait?;
-    state.rate_limited.0.fetch_add(1, Ordering::Relaxed);
+    state.rate_limits.refused.0.fetch_add(1, Ordering::Relaxed);
     Some(wait)
 }
 
@@ -237,7 +247,7 @@ pub async fn draw(state: &AppState, bucket: &Bucket, cost: usize) -> Result<Quot
     let Some(wait) = draw.wait else {
         return Ok(quota);
     };
-    state.rate_limited.0.fetch_add(1, Ordering::Relaxed);
+    state.rate_limits.refused.0.fetch_add(1, Ordering::Relaxed);
     let retry_after = retry_after(wait);
     // Without `data`: the request never ran. `retryAfter` is for callers
     // behind a router, which passes errors on but not headers.

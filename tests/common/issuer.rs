@@ -191,9 +191,9 @@ pub async fn gateway_trusting_configured(
     let admins: Vec<String> = admins.iter().map(|a| (*a).to_owned()).collect();
     let app =
         super::TestApp::spawn_configured(database, Some(super::catalogue_dir()), move |config| {
-            config.oidc_issuer = Some(issuer_url);
-            config.jwt_audience = Some(AUDIENCE.to_owned());
-            config.admins = admins;
+            config.auth.oidc_issuer = Some(issuer_url);
+            config.auth.jwt_audience = Some(AUDIENCE.to_owned());
+            config.auth.admins = admins;
             configure(config);
         })
         .await;

@@ -125,8 +125,102 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// The name of a PostgreSQL database holding every migration and no data,
+/// made once and copied for each test (`CREATE DATABASE … TEMPLATE`): a copy
+/// is a file copy, where migrating each test's database from scratch ran
+/// every migration's statements again. Its name carries a hash of the
+/// migrations' source, so a changed migration gets a template of its own
+/// and a stale one is never copied.
+async fn migrated_template() -> &'static str {
+    static TEMPLATE: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let name = format!("catalogue_template_{}", migrations_fingerprint());
+            let admin_url = postgres_admin_url();
+            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin_url} is required (run `make test`): {e}")
+            });
+            let exists = admin
+                .query_one_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+                ))
+                .await
+                .expect("look for the template database")
+                .is_some();
+            if !exists {
+                // Built under a name of this process's own and renamed when
+                // complete, so that a process running beside this one never
+                // copies a half-migrated template.
+                let building = format!("{name}_{}", std::process::id());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{building}\""))
+                    .await
+                    .expect("create the template database");
+                let mut url = url::Url::parse(&admin_url).expect("admin URL");
+                url.set_path(&building);
+                let store = catalogue_gateway::store::Store::connect(url.as_str())
+                    .await
+                    .expect("connect to the template database");
+                store
+                    .migrate()
+                    .await
+                    .expect("migrate the template database");
+                store.close().await.expect("close the template database");
+                let renamed = admin
+                    .execute_unprepared(&format!(
+                        "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+                    ))
+                    .await;
+                if renamed.is_err() {
+                    // Another process made it first.
+                    admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"
+                        ))
+                        .await
+                        .ok();
+                }
+            }
+            admin.close().await.ok();
+            name
+        })
+        .await
+}
+
+/// A hash of the migrations' source files.
+fn migrations_fingerprint() -> String {
+    use sha2::{Digest, Sha256};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/src");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("migrations/src")
+        .map(|entry| entry.expect("a migration file").path())
+        .collect();
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.file_name().unwrap().as_encoded_bytes());
+        hash.update(std::fs::read(&file).expect("read a migration file"));
+    }
+    hash.finalize()[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 impl TestDatabase {
+    /// A database holding the schema and no data (on PostgreSQL a copy of
+    /// the migrated template; the gateway migrates a SQLite file itself).
     pub async fn create(backend: Backend) -> Self {
+        Self::make(backend, true).await
+    }
+
+    /// A database with no schema yet, not even on PostgreSQL.
+    pub async fn create_unmigrated(backend: Backend) -> Self {
+        Self::make(backend, false).await
+    }
+
+    async fn make(backend: Backend, migrated: bool) -> Self {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
@@ -146,11 +240,17 @@ impl TestDatabase {
                     chrono::Utc::now().timestamp_micros() % 1_000_000
                 );
                 let admin_url = postgres_admin_url();
+                let create = if migrated {
+                    let template = migrated_template().await;
+                    format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"")
+                } else {
+                    format!("CREATE DATABASE \"{name}\"")
+                };
                 let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL at {admin_url} is required (run `make test`): {e}")
                 });
                 admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .execute_unprepared(&create)
                     .await
                     .expect("create the test database");
                 admin.close().await.ok();
@@ -242,14 +342,12 @@ impl TestApp {
                 .with_test_writer()
                 .try_init();
         }
-        let mut config = Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: database.url.clone(),
-            seed_dir,
-            // Never the real upstream services from a test.
-            harvest_interval_seconds: 0,
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.http.listen = "127.0.0.1:0".parse().unwrap();
+        config.database.database_url = database.url.clone();
+        config.database.seed_dir = seed_dir;
+        // Never the real upstream services from a test.
+        config.harvest.harvest_interval_seconds = 0;
         configure(&mut config);
         let app = App::build(config).await.expect("the gateway starts");
         let base_url = format!("http://{}", app.address());

@@ -199,12 +199,12 @@ impl TestUpstream {
 
     /// Points every upstream setting of `config` at this server.
     pub fn configure(&self, config: &mut catalogue_gateway::Config) {
-        config.github_api_url = self.url.clone();
-        config.gitlab_api_url = format!("{}/api/v4", self.url);
-        config.datagouv_api_url = self.url.clone();
-        config.pypi_url = self.url.clone();
-        config.harvest_timeout_seconds = 1;
-        config.harvest_max_wait_seconds = 5;
+        config.harvest.github_api_url = self.url.clone();
+        config.harvest.gitlab_api_url = format!("{}/api/v4", self.url);
+        config.harvest.datagouv_api_url = self.url.clone();
+        config.harvest.pypi_url = self.url.clone();
+        config.harvest.harvest_timeout_seconds = 1;
+        config.harvest.harvest_max_wait_seconds = 5;
     }
 
     /// The same, as environment variables for the command line.

@@ -491,7 +491,7 @@ fn first_places(text: &str, keys: &[&str]) -> Vec<usize> {
 async fn answers_keep_the_order_of_the_selection(backend: Backend) {
     let database = common::TestDatabase::create(backend).await;
     let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
-        config.cache_answers = false;
+        config.cache.cache_answers = false;
     })
     .await;
     let query = "query Ordered { projects(first: 3) { edges { node {
@@ -563,7 +563,7 @@ async fn answer_text(app: &TestApp, query: &str) -> String {
 async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
     let database = common::TestDatabase::create(backend).await;
     let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
-        config.cache_answers = false;
+        config.cache.cache_answers = false;
     })
     .await;
     let query = "{ projects(first: 10) { edges { node { slug
@@ -720,7 +720,7 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
         "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n",
     );
     let app = TestApp::spawn_configured(database, Some(catalogue.path().to_path_buf()), |config| {
-        config.cache_answers = false;
+        config.cache.cache_answers = false;
     })
     .await;
 
@@ -804,7 +804,7 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
 async fn project_pages_answer_like_their_resolvers(backend: Backend) {
     let database = common::TestDatabase::create(backend).await;
     let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
-        config.cache_answers = false;
+        config.cache.cache_answers = false;
     })
     .await;
     let query = |arguments: &str, id: &str| {

@@ -320,7 +320,7 @@ async fn tokens_naming_critical_extensions_are_refused(backend: Backend) {
     let key_file = dir.path().join("signing-key.pem");
     std::fs::write(&key_file, &own_pem).unwrap();
     let app = common::issuer::gateway_trusting_configured(backend, &issuer, &[ADMIN], |config| {
-        config.signing_key_file = Some(key_file);
+        config.auth.signing_key_file = Some(key_file);
     })
     .await;
     let jwks: Value = serde_json::from_str(&app.get_text("/.well-known/jwks.json").await).unwrap();

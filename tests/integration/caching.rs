@@ -56,13 +56,13 @@ impl Setup {
             database,
             Some(catalogue_dir()),
             move |config: &mut Config| {
-                config.dev_auth = true;
-                config.dev_key_file = key_file;
+                config.auth.dev_auth = true;
+                config.auth.dev_key_file = key_file;
                 // Tests here ask again until a change shows; limits are tested elsewhere.
-                config.rate_limit_per_minute = 0;
+                config.limits.rate_limit_per_minute = 0;
                 if let Some(prefix) = prefix {
-                    config.redis_url = Some(Secret::new(REDIS));
-                    config.redis_prefix = prefix;
+                    config.cache.redis_url = Some(Secret::new(REDIS));
+                    config.cache.redis_prefix = prefix;
                 }
             },
         )
@@ -83,11 +83,11 @@ impl Setup {
             database,
             Some(catalogue_dir()),
             move |config: &mut Config| {
-                config.dev_auth = true;
-                config.dev_key_file = key_file;
-                config.rate_limit_per_minute = 0;
-                config.redis_url = Some(Secret::new(url));
-                config.cache_memory_max_age_seconds = memory_max_age_seconds;
+                config.auth.dev_auth = true;
+                config.auth.dev_key_file = key_file;
+                config.limits.rate_limit_per_minute = 0;
+                config.cache.redis_url = Some(Secret::new(url));
+                config.cache.cache_memory_max_age_seconds = memory_max_age_seconds;
             },
         )
         .await
@@ -246,7 +246,7 @@ async fn answers_never_cross_between_anonymous_callers_and_agents() {
 
 /// Two gateways share the database and Redis: a write through one is seen
 /// through the other as soon as it has read Redis's invalidation.
-async fn a_write_through_one_gateway_is_seen_through_the_other(backend: Backend) {
+async fn a_write_through_one_gateway_is_seen_through_the_other_via_redis(backend: Backend) {
     let setup = Setup::new();
     let prefix = redis_prefix();
     let first = setup
@@ -434,7 +434,7 @@ async fn a_redis_back_with_an_older_generation_does_not_revive_older_answers(bac
 }
 
 on_both_backends!(
-    a_write_through_one_gateway_is_seen_through_the_other,
+    a_write_through_one_gateway_is_seen_through_the_other_via_redis,
     a_write_redis_missed_reaches_the_other_replica_once_redis_is_back,
     a_redis_back_with_an_older_generation_does_not_revive_older_answers,
 );
@@ -497,8 +497,8 @@ async fn gateway_on_redis(url: String) -> TestApp {
         TestDatabase::create(Backend::Sqlite).await,
         Some(catalogue_dir()),
         move |config| {
-            config.redis_url = Some(Secret::new(url));
-            config.rate_limit_per_minute = 0;
+            config.cache.redis_url = Some(Secret::new(url));
+            config.limits.rate_limit_per_minute = 0;
         },
     )
     .await
@@ -781,7 +781,7 @@ async fn the_response_cache_can_be_turned_off() {
     let app = TestApp::spawn_configured(
         TestDatabase::create(Backend::Sqlite).await,
         Some(catalogue_dir()),
-        |config| config.cache_answers = false,
+        |config| config.cache.cache_answers = false,
     )
     .await;
     get(&app, PROJECTS, None, None).await;

@@ -47,8 +47,8 @@ async fn gateway_with_dev_tokens(
     let key_file = dir.path().join("dev.pem");
     let key = DevKey::load_or_create(&key_file).unwrap();
     let app = gateway(|config| {
-        config.dev_auth = true;
-        config.dev_key_file = key_file;
+        config.auth.dev_auth = true;
+        config.auth.dev_key_file = key_file;
         configure(config);
     })
     .await;
@@ -112,7 +112,7 @@ fn listed(value: Option<&str>) -> Vec<String> {
 async fn a_listed_origin_reads_with_credentials_and_others_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (app, key) = gateway_with_dev_tokens(&dir, |config| {
-        config.cors_origins = vec![format!("{PORTAL}/")];
+        config.http.cors_origins = vec![format!("{PORTAL}/")];
     })
     .await;
     let answer = preflight(&app, PORTAL).await;
@@ -234,8 +234,8 @@ fn remaining(answer: &Answer) -> (String, u64, Option<u64>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_carries_the_callers_ratelimit_fields() {
     let app = gateway(|config| {
-        config.rate_limit_per_minute = 6;
-        config.rate_limit_burst = 3;
+        config.limits.rate_limit_per_minute = 6;
+        config.limits.rate_limit_burst = 3;
     })
     .await;
     let within_a_token = |next: Option<u64>| next.is_some_and(|t| (1..=10).contains(&t));
@@ -268,7 +268,7 @@ async fn every_answer_carries_the_callers_ratelimit_fields() {
         limited.body
     );
 
-    let unlimited = gateway(|config| config.rate_limit_per_minute = 0).await;
+    let unlimited = gateway(|config| config.limits.rate_limit_per_minute = 0).await;
     let answer = post_with(&unlimited, COUNT, &[]).await;
     assert!(answer.header("ratelimit").is_none() && answer.header("ratelimit-policy").is_none());
 }
@@ -282,9 +282,9 @@ async fn every_answer_carries_the_callers_ratelimit_fields() {
 async fn a_client_presenting_its_key_has_limits_of_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let (app, key) = gateway_with_dev_tokens(&dir, |config| {
-        config.rate_limit_per_minute = 1;
-        config.rate_limit_burst = 3;
-        config.clients = clients(json!([{
+        config.limits.rate_limit_per_minute = 1;
+        config.limits.rate_limit_burst = 3;
+        config.limits.clients = clients(json!([{
             "id": "routeur-federation", "key": CLIENT_KEY,
             "rate_limit_per_minute": 1, "rate_limit_burst": 5, "rate_limited_status": 200
         }]));
@@ -355,8 +355,8 @@ async fn a_client_is_recognised_by_its_address_or_its_tokens() {
     let issuer = common::issuer::TestIssuer::start(&[&signing]).await;
     let app =
         common::issuer::gateway_trusting_configured(Backend::Sqlite, &issuer, &[], |config| {
-            config.trust_forwarded_for = true;
-            config.clients = clients(json!([
+            config.http.trust_forwarded_for = true;
+            config.limits.clients = clients(json!([
                 { "id": "intranet", "addresses": ["198.51.100.0/24", "2001:db8::/32"],
                   "rate_limit_per_minute": 60, "rate_limit_burst": 50 },
                 { "id": "outil", "token_client_id": "outil-dinum",
@@ -461,7 +461,7 @@ async fn apollo_client_on_another_origin_reads_as_the_agent_in_chromium() {
     node("bundle-apollo-client.cjs", &[bundle.to_str().unwrap()]);
     let portal = serve_portal(std::fs::read(&bundle).unwrap()).await;
     let (listed, key) = gateway_with_dev_tokens(&dir, |config| {
-        config.cors_origins = vec![portal.clone()];
+        config.http.cors_origins = vec![portal.clone()];
     })
     .await;
     let (open, _) = gateway_with_dev_tokens(&dir, |_| {}).await;
@@ -505,7 +505,7 @@ async fn apollo_gateway_in_front_gets_the_limits_of_a_configured_client() {
     const BURST: &str = "150";
     let summary = |said: String| -> Value { serde_json::from_str(&said).unwrap() };
     let ours = gateway(|config| {
-        config.clients = clients(json!([{
+        config.limits.clients = clients(json!([{
             "id": "routeur-federation", "key": CLIENT_KEY,
             "rate_limit_per_minute": 6000, "rate_limit_burst": 1000
         }]));
@@ -518,8 +518,8 @@ async fn apollo_gateway_in_front_gets_the_limits_of_a_configured_client() {
 
     let frugal_key = "Zr8Qw3Lp6Xn1Vb4Tc7Ym2Hs5Jd9Kf0Ga";
     let strict = gateway(|config| {
-        config.rate_limit_per_minute = 1;
-        config.clients = clients(json!([{
+        config.limits.rate_limit_per_minute = 1;
+        config.limits.clients = clients(json!([{
             "id": "routeur-econome", "key": frugal_key,
             "rate_limit_per_minute": 1, "rate_limit_burst": 100, "rate_limited_status": 200
         }]));

@@ -77,7 +77,7 @@ async fn the_graphql_over_http_audit_passes_without_warnings() {
     let app = TestApp::spawn_configured(
         common::TestDatabase::create(Backend::Sqlite).await,
         Some(common::catalogue_dir()),
-        |config| config.rate_limit_per_minute = 0,
+        |config| config.limits.rate_limit_per_minute = 0,
     )
     .await;
     let counts: Value = serde_json::from_str(&node("audit.cjs", &[&app.url("/graphql")])).unwrap();

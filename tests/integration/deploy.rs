@@ -324,14 +324,12 @@ async fn healthcheck_says_whether_the_gateway_is_ready() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_migrate_on_start_the_gateway_waits_for_the_migrate_step() {
-    let database = TestDatabase::create(Backend::Postgres).await;
-    let config = catalogue_gateway::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database.url.clone(),
-        migrate_on_start: false,
-        harvest_interval_seconds: 0,
-        ..catalogue_gateway::Config::default()
-    };
+    let database = TestDatabase::create_unmigrated(Backend::Postgres).await;
+    let mut config = catalogue_gateway::Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.database.database_url = database.url.clone();
+    config.database.migrate_on_start = false;
+    config.harvest.harvest_interval_seconds = 0;
     let error = catalogue_gateway::App::build(config)
         .await
         .err()
@@ -343,7 +341,7 @@ async fn without_migrate_on_start_the_gateway_waits_for_the_migrate_step() {
     let (ok, stdout, stderr) = common::run_cli(&database.url, &["migrate".as_ref()]);
     assert!(ok, "{stdout}{stderr}");
     let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
-        config.migrate_on_start = false;
+        config.database.migrate_on_start = false;
     })
     .await;
     let data = app
@@ -504,13 +502,12 @@ async fn serve(config: catalogue_gateway::Config) -> Served {
 }
 
 fn test_config(database: &TestDatabase) -> catalogue_gateway::Config {
-    catalogue_gateway::Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database.url.clone(),
-        seed_dir: Some(common::catalogue_dir()),
-        harvest_interval_seconds: 0,
-        ..catalogue_gateway::Config::default()
-    }
+    let mut config = catalogue_gateway::Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.database.database_url = database.url.clone();
+    config.database.seed_dir = Some(common::catalogue_dir());
+    config.harvest.harvest_interval_seconds = 0;
+    config
 }
 
 /// Once the app's shutdown has completed, nothing it started still runs:
@@ -527,16 +524,16 @@ async fn shutdown_leaves_no_task_of_the_app_running() {
         let nowhere = common::upstream::Listener::closed_port();
         let mut config = test_config(&database);
         // The schedule's first run is a minute away, and would ask a closed port.
-        config.harvest_interval_seconds = 3600;
-        config.github_api_url = nowhere.clone();
-        config.gitlab_api_url = nowhere.clone();
-        config.datagouv_api_url = nowhere.clone();
-        config.pypi_url = nowhere;
+        config.harvest.harvest_interval_seconds = 3600;
+        config.harvest.github_api_url = nowhere.clone();
+        config.harvest.gitlab_api_url = nowhere.clone();
+        config.harvest.datagouv_api_url = nowhere.clone();
+        config.harvest.pypi_url = nowhere;
         if redis {
-            config.redis_url = Some(catalogue_gateway::config::Secret::new(
+            config.cache.redis_url = Some(catalogue_gateway::config::Secret::new(
                 "redis://127.0.0.1:6379",
             ));
-            config.redis_prefix = format!(
+            config.cache.redis_prefix = format!(
                 "catalogue-test:{}:shutdown:{}:",
                 std::process::id(),
                 jsonwebtoken::get_current_timestamp()
@@ -594,8 +591,8 @@ async fn background_tasks_stop_after_the_requests_in_flight() {
         .unwrap();
     let database = TestDatabase::create(Backend::Sqlite).await;
     let mut config = test_config(&database);
-    config.dev_auth = true;
-    config.dev_key_file = key_file;
+    config.auth.dev_auth = true;
+    config.auth.dev_key_file = key_file;
     upstream.configure(&mut config);
     let served = serve(config).await;
     upstream.hold();

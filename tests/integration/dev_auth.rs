@@ -41,7 +41,7 @@ async fn dev_tokens_are_trusted_only_in_dev_mode(backend: Backend) {
     let file = key_file.clone();
     let production =
         TestApp::spawn_configured(TestDatabase::create(backend).await, None, move |config| {
-            config.dev_key_file = file;
+            config.auth.dev_key_file = file;
         })
         .await;
     let (status, _, answer) = production.query_as(&admin, me, json!({})).await;
@@ -56,8 +56,8 @@ async fn dev_tokens_are_trusted_only_in_dev_mode(backend: Backend) {
 
     let file = key_file.clone();
     let dev = TestApp::spawn_configured(TestDatabase::create(backend).await, None, move |config| {
-        config.dev_auth = true;
-        config.dev_key_file = file;
+        config.auth.dev_auth = true;
+        config.auth.dev_key_file = file;
     })
     .await;
     let (status, _, answer) = dev.query_as(&admin, me, json!({})).await;

@@ -151,7 +151,7 @@ async fn entity_app(backend: Backend) -> (TestApp, tempfile::TempDir) {
     catalogue_with_sirets(dir.path(), 30);
     let database = common::TestDatabase::create(backend).await;
     let app = TestApp::spawn_configured(database, Some(dir.path().to_owned()), |config| {
-        config.cache_answers = false;
+        config.cache.cache_answers = false;
     })
     .await;
     (app, dir)

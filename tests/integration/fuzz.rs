@@ -146,9 +146,9 @@ impl Target {
             runtime.block_on(common::TestDatabase::create(Backend::Sqlite)),
             Some(common::catalogue_dir()),
             |config| {
-                config.rate_limit_per_minute = 0;
+                config.limits.rate_limit_per_minute = 0;
                 // Every case reaches the resolvers, not a cached answer.
-                config.cache_answers = false;
+                config.cache.cache_answers = false;
             },
         ));
         Self { runtime, app }
@@ -205,7 +205,7 @@ fn most_generated_documents_are_executed() {
     );
 }
 
-/// The default limits on a document expanded, and on its cost (config.rs).
+/// The default limits on a document expanded, and on its cost (config/limits.rs).
 const MAX_SELECTIONS: usize = 2000;
 const MAX_COMPLEXITY: usize = 1000;
 const MAX_FRAGMENT_DEPTH: usize = 16;

@@ -55,9 +55,9 @@ async fn setup_configured(
         TestDatabase::create(backend).await,
         Some(catalogue_dir()),
         |config| {
-            config.dev_auth = true;
-            config.dev_key_file = key_file;
-            config.cache_answers = false;
+            config.auth.dev_auth = true;
+            config.auth.dev_key_file = key_file;
+            config.cache.cache_answers = false;
             upstream.configure(config);
             configure(config, &upstream);
         },
@@ -405,8 +405,8 @@ async fn a_harvest_that_changes_facts_is_not_hidden_by_the_cache() {
         TestDatabase::create(Backend::Sqlite).await,
         Some(catalogue_dir()),
         |config| {
-            config.redis_url = Some(catalogue_gateway::config::Secret::new(redis));
-            config.redis_prefix = prefix.clone();
+            config.cache.redis_url = Some(catalogue_gateway::config::Secret::new(redis));
+            config.cache.redis_prefix = prefix.clone();
         },
     )
     .await;
@@ -465,7 +465,7 @@ async fn only_named_gitlab_instances_are_asked(backend: Backend) {
     let instance = TestUpstream::start().await;
     let named = instance.url.clone();
     let setup = setup_configured(backend, |config, _| {
-        config.gitlab_instances = vec![named];
+        config.harvest.gitlab_instances = vec![named];
     })
     .await;
     let prefixed = format!(
@@ -552,7 +552,7 @@ async fn redirects_outside_the_configured_origins_reach_nothing(backend: Backend
     // PyPI's URL makes `localhost` a configured host, so a redirect to
     // another port of it passes the host check and meets the address check.
     let setup = setup_configured(backend, |config, upstream| {
-        config.pypi_url = format!("http://localhost:{}", upstream.port());
+        config.harvest.pypi_url = format!("http://localhost:{}", upstream.port());
     })
     .await;
 
@@ -602,9 +602,9 @@ async fn tokens_are_not_sent_along_a_redirect_to_another_host(backend: Backend) 
     let elsewhere = Listener::start(Behaviour::NotFound).await;
     let named = elsewhere.url.clone();
     let setup = setup_configured(backend, |config, _| {
-        config.github_token = Some(Secret::new("github-token-value"));
-        config.gitlab_token = Some(Secret::new("gitlab-token-value"));
-        config.gitlab_instances = vec![named];
+        config.harvest.github_token = Some(Secret::new("github-token-value"));
+        config.harvest.gitlab_token = Some(Secret::new("gitlab-token-value"));
+        config.harvest.gitlab_instances = vec![named];
     })
     .await;
     setup
@@ -675,11 +675,11 @@ async fn answers_over_the_cap_stop_at_the_cap_and_fail_only_their_link(backend: 
     .await;
     let (github, datagouv) = (chunked.url.clone(), declared.url.clone());
     let setup = setup_configured(backend, |config, _| {
-        config.github_api_url = github;
-        config.datagouv_api_url = datagouv;
-        config.harvest_max_body_bytes = CAP;
+        config.harvest.github_api_url = github;
+        config.harvest.datagouv_api_url = datagouv;
+        config.harvest.harvest_max_body_bytes = CAP;
         // Long enough that only the cap can stop a read.
-        config.harvest_timeout_seconds = 120;
+        config.harvest.harvest_timeout_seconds = 120;
     })
     .await;
     setup
@@ -732,10 +732,10 @@ async fn unreachable_and_unexpected_answers_read_the_same(backend: Backend) {
         format!("{}/api/v4", web_page.url),
     );
     let setup = setup_configured(backend, |config, upstream| {
-        config.github_api_url = github;
-        config.datagouv_api_url = datagouv;
-        config.gitlab_api_url = gitlab;
-        config.pypi_url = format!("http://localhost:{}", upstream.port());
+        config.harvest.github_api_url = github;
+        config.harvest.datagouv_api_url = datagouv;
+        config.harvest.gitlab_api_url = gitlab;
+        config.harvest.pypi_url = format!("http://localhost:{}", upstream.port());
     })
     .await;
     setup

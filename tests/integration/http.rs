@@ -386,7 +386,7 @@ async fn readiness_reflects_a_database_that_cannot_answer(backend: Backend) {
     });
     let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), move |config| {
         if let Some(url) = through_partition {
-            config.database_url = url;
+            config.database.database_url = url;
         }
     })
     .await;
@@ -441,9 +441,9 @@ async fn readiness_reflects_a_database_that_cannot_answer(backend: Backend) {
 async fn impatient_gateway() -> TestApp {
     let database = common::TestDatabase::create(Backend::Sqlite).await;
     TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
-        config.header_read_timeout_seconds = 1;
-        config.body_read_timeout_seconds = 1;
-        config.keep_alive_timeout_seconds = 1;
+        config.http.header_read_timeout_seconds = 1;
+        config.http.body_read_timeout_seconds = 1;
+        config.http.keep_alive_timeout_seconds = 1;
     })
     .await
 }

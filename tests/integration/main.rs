@@ -8,6 +8,8 @@
 //! (`tests/telemetry.rs`): it installs a process-wide tracing subscriber
 //! and needs the `otel` feature.
 
+#![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
+
 #[macro_use]
 #[path = "../common/mod.rs"]
 mod common;

@@ -38,8 +38,8 @@ fn persisted(hash: &str) -> Value {
 async fn automatic_persisted_queries_round_trip(redis_prefix: Option<String>) {
     let app = gateway(|config| {
         if let Some(prefix) = redis_prefix {
-            config.redis_url = Some(Secret::new(REDIS));
-            config.redis_prefix = prefix;
+            config.cache.redis_url = Some(Secret::new(REDIS));
+            config.cache.redis_prefix = prefix;
         }
     })
     .await;
@@ -176,13 +176,13 @@ fn not_kept(answer: &Value) -> Option<&str> {
 async fn persisted_documents_are_bounded_per_client_and_in_all(redis_prefix: Option<String>) {
     let size = numbered(0).len() as u64;
     let app = gateway(|config| {
-        config.rate_limit_per_minute = 0;
-        config.trust_forwarded_for = true;
-        config.persisted_queries_client_bytes = 5 * size;
-        config.persisted_queries_max_bytes = 12 * size;
+        config.limits.rate_limit_per_minute = 0;
+        config.http.trust_forwarded_for = true;
+        config.limits.persisted_queries_client_bytes = 5 * size;
+        config.limits.persisted_queries_max_bytes = 12 * size;
         if let Some(prefix) = redis_prefix {
-            config.redis_url = Some(Secret::new(REDIS));
-            config.redis_prefix = prefix;
+            config.cache.redis_url = Some(Secret::new(REDIS));
+            config.cache.redis_prefix = prefix;
         }
     })
     .await;
@@ -254,8 +254,8 @@ async fn the_allow_list_mode_accepts_registered_documents_only() {
     .unwrap();
     let file = manifest.clone();
     let app = gateway(move |config| {
-        config.persisted_only = true;
-        config.persisted_queries_file = Some(file);
+        config.limits.persisted_only = true;
+        config.limits.persisted_queries_file = Some(file);
     })
     .await;
     let by_hash = post(&app, &json!({ "extensions": persisted(&hash) }), None).await;
@@ -286,16 +286,15 @@ async fn the_allow_list_mode_accepts_registered_documents_only() {
     )
     .unwrap();
     let database = TestDatabase::create(Backend::Sqlite).await;
-    let error = App::build(Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database.url.clone(),
-        persisted_only: true,
-        persisted_queries_file: Some(manifest.clone()),
-        ..Config::default()
-    })
-    .await
-    .err()
-    .expect("a bad manifest is refused");
+    let mut config = Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.database.database_url = database.url.clone();
+    config.limits.persisted_only = true;
+    config.limits.persisted_queries_file = Some(manifest.clone());
+    let error = App::build(config)
+        .await
+        .err()
+        .expect("a bad manifest is refused");
     let message = error.to_string();
     assert!(
         message.contains("persisted-queries.json") && message.contains("operations[0].id"),
@@ -306,13 +305,13 @@ async fn the_allow_list_mode_accepts_registered_documents_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operation_limits_refuse_before_any_resolver_runs() {
     let app = gateway(|config| {
-        config.max_aliases = 2;
-        config.max_root_fields = 2;
-        config.max_depth = 3;
-        config.max_complexity = 10;
-        config.max_batch = 2;
-        config.introspection = false;
-        config.max_body_bytes = 2048;
+        config.limits.max_aliases = 2;
+        config.limits.max_root_fields = 2;
+        config.limits.max_depth = 3;
+        config.limits.max_complexity = 10;
+        config.limits.max_batch = 2;
+        config.limits.introspection = false;
+        config.http.max_body_bytes = 2048;
     })
     .await;
     // Each case breaks one limit only, and the message says which.
@@ -419,7 +418,7 @@ fn fragment_bomb(n: usize, copies: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_documents_are_refused_before_validation_under_the_default_limits() {
-    let app = gateway(|config| config.rate_limit_per_minute = 0).await;
+    let app = gateway(|config| config.limits.rate_limit_per_minute = 0).await;
     let chain: String = (1..=5_000)
         .map(|k| format!("fragment F{k} on Query {{ ...F{} }} ", k - 1))
         .collect();
@@ -496,12 +495,12 @@ async fn callers_over_their_rate_get_429_with_retry_after() {
         jsonwebtoken::get_current_timestamp()
     );
     let configure = |config: &mut Config| {
-        config.rate_limit_per_minute = 6;
-        config.rate_limit_burst = 3;
-        config.dev_auth = true;
-        config.dev_key_file = key_file.clone();
-        config.redis_url = Some(Secret::new(REDIS));
-        config.redis_prefix = prefix.clone();
+        config.limits.rate_limit_per_minute = 6;
+        config.limits.rate_limit_burst = 3;
+        config.auth.dev_auth = true;
+        config.auth.dev_key_file = key_file.clone();
+        config.cache.redis_url = Some(Secret::new(REDIS));
+        config.cache.redis_prefix = prefix.clone();
     };
     let first = gateway(configure).await;
     let second = TestApp::spawn_configured(first.database.shared(), None, configure).await;
@@ -534,9 +533,9 @@ async fn callers_over_their_rate_get_429_with_retry_after() {
     assert_eq!(over_the_rate_limit(&first, Some(&agent)).await.status, 429);
     // Behind a trusted reverse proxy, each client address has its own bucket.
     let proxied = gateway(|config| {
-        config.rate_limit_per_minute = 6;
-        config.rate_limit_burst = 1;
-        config.trust_forwarded_for = true;
+        config.limits.rate_limit_per_minute = 6;
+        config.limits.rate_limit_burst = 1;
+        config.http.trust_forwarded_for = true;
     })
     .await;
     let from = |address: &'static str| {
@@ -569,9 +568,9 @@ async fn statuses(app: &TestApp, count: usize) -> Vec<u16> {
 /// A gateway on the Redis at `url` allowing bursts of 5 requests a client.
 async fn limited_on(url: String) -> TestApp {
     gateway(|config| {
-        config.rate_limit_per_minute = 1;
-        config.rate_limit_burst = 5;
-        config.redis_url = Some(Secret::new(url));
+        config.limits.rate_limit_per_minute = 1;
+        config.limits.rate_limit_burst = 5;
+        config.cache.redis_url = Some(Secret::new(url));
     })
     .await
 }
@@ -627,10 +626,10 @@ async fn evicting_answers_does_not_evict_rate_limits() {
     .await;
     let (answers_url, state_url) = (answers.url(), state.url());
     let app = gateway(move |config| {
-        config.rate_limit_per_minute = 1;
-        config.rate_limit_burst = 3;
-        config.redis_url = Some(Secret::new(answers_url));
-        config.redis_state_url = Some(Secret::new(state_url));
+        config.limits.rate_limit_per_minute = 1;
+        config.limits.rate_limit_burst = 3;
+        config.cache.redis_url = Some(Secret::new(answers_url));
+        config.cache.redis_state_url = Some(Secret::new(state_url));
     })
     .await;
     let hash = sha256_hex(COUNT);

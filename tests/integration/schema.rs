@@ -5,7 +5,7 @@ fn committed_schema_matches_the_code() {
     let built = catalogue_gateway::graphql::sdl(&catalogue_gateway::graphql::build_schema(
         None,
         None,
-        &catalogue_gateway::Config::default().limits(),
+        &catalogue_gateway::config::Limits::default(),
     ));
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql");
     let committed = std::fs::read_to_string(path).expect("schema/schema.graphql exists");
@@ -20,7 +20,7 @@ fn every_type_and_field_is_documented() {
     let sdl = catalogue_gateway::graphql::build_schema(
         None,
         None,
-        &catalogue_gateway::Config::default().limits(),
+        &catalogue_gateway::config::Limits::default(),
     )
     .sdl();
     let lines: Vec<&str> = sdl.lines().collect();

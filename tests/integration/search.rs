@@ -107,8 +107,8 @@ async fn spawn(
 ) -> TestApp {
     let key_file = key_file.to_owned();
     TestApp::spawn_configured(database, Some(catalogue_dir()), move |config| {
-        config.dev_auth = true;
-        config.dev_key_file = key_file;
+        config.auth.dev_auth = true;
+        config.auth.dev_key_file = key_file;
         configure(config);
     })
     .await
@@ -423,7 +423,10 @@ async fn assert_facets_match_hits(app: &TestApp, token: Option<&str>, query: &st
 
 async fn facet_counts_equal_the_hits_counts(backend: Backend) {
     // Many small requests: above the default rate limit.
-    let setup = Setup::with(backend, |config| config.rate_limit_per_minute = 100_000).await;
+    let setup = Setup::with(backend, |config| {
+        config.limits.rate_limit_per_minute = 100_000
+    })
+    .await;
     for query in ["", "donnees", "carte"] {
         assert_facets_match_hits(&setup.app, None, query).await;
         assert_facets_match_hits(&setup.app, Some(&setup.agent), query).await;
@@ -581,7 +584,7 @@ async fn public_answers(app: &TestApp, query: &str) -> Vec<Value> {
 /// the public's scores and order would move when such documents are
 /// added, telling that documents it cannot read hold its words.
 async fn agents_only_documents_change_nothing_for_the_public(backend: Backend) {
-    let unlimited = |config: &mut Config| config.rate_limit_per_minute = 100_000;
+    let unlimited = |config: &mut Config| config.limits.rate_limit_per_minute = 100_000;
     let setup = Setup::with(backend, unlimited).await;
     // « zorglub » is in fewer public descriptions than « quetzal », so it
     // weighs more: the project that says it thrice ranks first.
@@ -738,7 +741,7 @@ async fn agents_only_documents_change_no_public_score_at_scale(backend: Backend)
         let app = TestApp::spawn_configured(
             TestDatabase::create(backend).await,
             Some(dir.path().to_owned()),
-            |config| config.rate_limit_per_minute = 100_000,
+            |config| config.limits.rate_limit_per_minute = 100_000,
         )
         .await;
         let mut answer = Vec::new();
@@ -758,12 +761,12 @@ async fn agents_only_documents_change_no_public_score_at_scale(backend: Backend)
 fn shared_redis(prefix: &str) -> impl Fn(&mut Config) + Clone + use<> {
     let prefix = format!("search-test:{prefix}:{}:", std::process::id());
     move |config: &mut Config| {
-        config.redis_url = Some(Secret::new("redis://127.0.0.1:6379"));
-        config.redis_prefix = prefix.clone();
+        config.cache.redis_url = Some(Secret::new("redis://127.0.0.1:6379"));
+        config.cache.redis_prefix = prefix.clone();
     }
 }
 
-async fn a_write_is_searchable_through_another_gateway(backend: Backend) {
+async fn a_write_is_searchable_through_another_gateway_via_redis(backend: Backend) {
     let redis = shared_redis(&format!("{backend:?}"));
     let setup = Setup::with(backend, redis.clone()).await;
     let other = setup.second_gateway(redis).await;
@@ -970,7 +973,7 @@ on_both_backends!(
     an_agents_only_publiccode_lends_nothing_to_the_public,
     agents_only_documents_change_nothing_for_the_public,
     agents_only_documents_change_no_public_score_at_scale,
-    a_write_is_searchable_through_another_gateway,
+    a_write_is_searchable_through_another_gateway_via_redis,
     in_process_caches_forget_answers_made_stale_elsewhere,
     a_replica_that_missed_pruned_changes_reindexes_everything,
     pages_cover_every_hit_once,

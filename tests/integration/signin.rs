@@ -27,10 +27,10 @@ async fn gateway_on(
 ) -> TestApp {
     let issuer = provider.issuer.clone();
     TestApp::spawn_configured(database, Some(catalogue_dir()), move |config| {
-        config.proconnect_issuer = Some(issuer);
-        config.proconnect_client_id = Some(CLIENT_ID.to_owned());
-        config.proconnect_client_secret = Some(Secret::new(CLIENT_SECRET));
-        config.signin_redirect_origins = vec![PORTAL.to_owned()];
+        config.proconnect.proconnect_issuer = Some(issuer);
+        config.proconnect.proconnect_client_id = Some(CLIENT_ID.to_owned());
+        config.proconnect.proconnect_client_secret = Some(Secret::new(CLIENT_SECRET));
+        config.proconnect.signin_redirect_origins = vec![PORTAL.to_owned()];
         configure(config);
     })
     .await
@@ -146,9 +146,9 @@ async fn sign_in_ends_with_a_token_the_api_accepts(backend: Backend) {
 async fn the_gateways_keys_verify_its_tokens(backend: Backend) {
     let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::ec("pc-ec")))).await;
     let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
-        config.proconnect_signing_alg = "ES256".to_owned();
+        config.proconnect.proconnect_signing_alg = "ES256".to_owned();
         // Other issuers' algorithms; the gateway's own tokens are ES256 regardless.
-        config.jwt_algorithms = vec!["RS256".to_owned()];
+        config.auth.jwt_algorithms = vec!["RS256".to_owned()];
     })
     .await;
     let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
@@ -281,7 +281,7 @@ async fn refused_sign_ins_mint_nothing(backend: Backend) {
 async fn the_registered_algorithm_and_acr_are_enforced(backend: Backend) {
     let hs256 = TestProvider::start(Signing::ClientSecret).await;
     let app = gateway_on(TestDatabase::create(backend).await, &hs256, |config| {
-        config.proconnect_signing_alg = "HS256".to_owned();
+        config.proconnect.proconnect_signing_alg = "HS256".to_owned();
     })
     .await;
     let (_, steps) = sign_in(&app, &hs256, &format!("redirect={PORTAL}/")).await;
@@ -300,7 +300,7 @@ async fn the_registered_algorithm_and_acr_are_enforced(backend: Backend) {
     // Registered for ES256; the provider signs RS256.
     let rs256 = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
     let app = gateway_on(TestDatabase::create(backend).await, &rs256, |config| {
-        config.proconnect_signing_alg = "ES256".to_owned();
+        config.proconnect.proconnect_signing_alg = "ES256".to_owned();
     })
     .await;
     let (_, steps) = sign_in(&app, &rs256, &format!("redirect={PORTAL}/")).await;
@@ -308,7 +308,7 @@ async fn the_registered_algorithm_and_acr_are_enforced(backend: Backend) {
 
     // `acr` asked for, and the ID token says a lower level.
     let app = gateway_on(TestDatabase::create(backend).await, &rs256, |config| {
-        config.proconnect_acr_values = Some("eidas2 eidas3".to_owned());
+        config.proconnect.proconnect_acr_values = Some("eidas2 eidas3".to_owned());
     })
     .await;
     let (_, steps) = sign_in(&app, &rs256, &format!("redirect={PORTAL}/")).await;
@@ -391,7 +391,7 @@ async fn opaque_access_tokens_are_introspected(backend: Backend) {
     const TOOL: &str = "another-administrations-tool";
     let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
     let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
-        config.proconnect_introspection_clients = vec![TOOL.to_owned()];
+        config.proconnect.proconnect_introspection_clients = vec![TOOL.to_owned()];
     })
     .await;
 
@@ -443,9 +443,9 @@ async fn introspection_answers_are_shared_through_redis(backend: Backend) {
         jsonwebtoken::get_current_timestamp()
     );
     let shared = |config: &mut Config| {
-        config.proconnect_introspection_clients = vec![TOOL.to_owned()];
-        config.redis_url = Some(Secret::new("redis://127.0.0.1:6379"));
-        config.redis_prefix = prefix.clone();
+        config.proconnect.proconnect_introspection_clients = vec![TOOL.to_owned()];
+        config.cache.redis_url = Some(Secret::new("redis://127.0.0.1:6379"));
+        config.cache.redis_prefix = prefix.clone();
     };
     let first = gateway_on(TestDatabase::create(backend).await, &provider, shared).await;
     let second = gateway_on(first.database.shared(), &provider, shared).await;
@@ -469,7 +469,7 @@ async fn replicas_accept_each_others_tokens_across_a_rotation(backend: Backend) 
     let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
     let database = TestDatabase::create(backend).await;
     let url = database.url.clone();
-    let public = |config: &mut Config| config.public_url = Some(PUBLIC_URL.to_owned());
+    let public = |config: &mut Config| config.http.public_url = Some(PUBLIC_URL.to_owned());
     let first = gateway_on(database, &provider, public).await;
     let second = gateway_on(first.database.shared(), &provider, public).await;
 
@@ -546,11 +546,11 @@ async fn a_client_over_its_limit_has_no_token_introspected(backend: Backend) {
     let key_file = dir.path().join("dev.pem");
     let dev_key = catalogue_gateway::auth::DevKey::load_or_create(&key_file).unwrap();
     let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
-        config.proconnect_introspection_clients = vec![TOOL.to_owned()];
-        config.rate_limit_per_minute = 1;
-        config.rate_limit_burst = 3;
-        config.dev_auth = true;
-        config.dev_key_file = key_file;
+        config.proconnect.proconnect_introspection_clients = vec![TOOL.to_owned()];
+        config.limits.rate_limit_per_minute = 1;
+        config.limits.rate_limit_burst = 3;
+        config.auth.dev_auth = true;
+        config.auth.dev_key_file = key_file;
     })
     .await;
 
@@ -585,8 +585,8 @@ async fn a_client_over_its_limit_has_no_token_introspected(backend: Backend) {
 async fn a_burst_of_sign_ins_stops_at_the_limit_and_writes_no_more_rows(backend: Backend) {
     let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
     let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
-        config.signin_rate_limit_per_minute = 1;
-        config.signin_rate_limit_burst = 5;
+        config.limits.signin_rate_limit_per_minute = 1;
+        config.limits.signin_rate_limit_burst = 5;
     })
     .await;
     let browser = reqwest::Client::builder()
@@ -650,13 +650,11 @@ async fn stored_signing_keys(database: &TestDatabase) -> Vec<(String, String)> {
 
 /// Why a gateway configured by `configure` on `database` refuses to start.
 async fn start_error(database: &TestDatabase, configure: impl FnOnce(&mut Config)) -> String {
-    let mut config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database.url.clone(),
-        seed_dir: None,
-        harvest_interval_seconds: 0,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.http.listen = "127.0.0.1:0".parse().unwrap();
+    config.database.database_url = database.url.clone();
+    config.database.seed_dir = None;
+    config.harvest.harvest_interval_seconds = 0;
     configure(&mut config);
     match catalogue_gateway::App::build(config).await {
         Ok(_) => panic!("the gateway started"),
@@ -696,7 +694,7 @@ async fn signing_keys_in_the_database_are_encrypted_and_never_lost(backend: Back
 
     // Before: no encryption key, the key in plain text.
     let plain = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
-        config.public_url = Some(PUBLIC_URL.to_owned());
+        config.http.public_url = Some(PUBLIC_URL.to_owned());
     })
     .await;
     let before_restart = sign_in_through(&plain).await;
@@ -706,8 +704,8 @@ async fn signing_keys_in_the_database_are_encrypted_and_never_lost(backend: Back
 
     // The next start with a key encrypts it, and keeps it.
     let with_key = |config: &mut Config| {
-        config.public_url = Some(PUBLIC_URL.to_owned());
-        config.signing_key_encryption_key = Some(key.clone());
+        config.http.public_url = Some(PUBLIC_URL.to_owned());
+        config.auth.signing_key_encryption_key = Some(key.clone());
     };
     let encrypted = gateway_on(plain.database.shared(), &provider, with_key).await;
     let sealed = stored_signing_keys(&plain.database).await;
@@ -736,7 +734,7 @@ async fn signing_keys_in_the_database_are_encrypted_and_never_lost(backend: Back
         ("another key", Some(random_encryption_key())),
     ] {
         let error = start_error(&plain.database, |config| {
-            config.signing_key_encryption_key = setting;
+            config.auth.signing_key_encryption_key = setting;
         })
         .await;
         assert!(
@@ -765,7 +763,7 @@ async fn a_signing_key_from_a_file_is_used_and_never_stored(backend: Backend) {
             .unwrap()
     };
     let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
-        config.signing_key_file = Some(key_file.clone());
+        config.auth.signing_key_file = Some(key_file.clone());
     })
     .await;
     let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;

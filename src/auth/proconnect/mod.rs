@@ -17,7 +17,7 @@ pub use introspection::Introspected;
 pub use signin::{AuthorizationRequest, SignedIn};
 
 use super::keys::{IssuerKeys, KeyLookup};
-use crate::config::{Config, ConfigError, IssuerConfig, Secret};
+use crate::config::{self, ConfigError, IssuerConfig, Secret};
 use crate::shared_state::SharedState;
 use introspection::IntrospectionCache;
 
@@ -79,9 +79,11 @@ pub struct ProConnect {
 }
 
 impl ProConnect {
-    /// The client `config` registers, or `None` when ProConnect is not configured.
+    /// The client `config` registers, or `None` when ProConnect is not
+    /// configured; keys and clock skew as `auth` says.
     pub fn from_config(
-        config: &Config,
+        config: &config::ProConnect,
+        auth: &config::Auth,
         public_url: &str,
         http: reqwest::Client,
         shared: SharedState,
@@ -106,7 +108,7 @@ impl ProConnect {
                 audience: client_id.clone(),
             },
             http.clone(),
-            Duration::from_secs(config.jwks_refetch_seconds),
+            Duration::from_secs(auth.jwks_refetch_seconds),
         );
         Ok(Some(Arc::new(Self {
             issuer: issuer.clone(),
@@ -119,7 +121,7 @@ impl ProConnect {
             scopes: config.proconnect_scopes.clone(),
             acr_values: config.proconnect_acr_values.clone(),
             algorithm,
-            leeway_seconds: config.jwt_leeway_seconds,
+            leeway_seconds: auth.jwt_leeway_seconds,
             http,
             metadata: tokio::sync::OnceCell::new(),
             keys,

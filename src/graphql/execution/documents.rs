@@ -3,7 +3,7 @@
 //!
 //! Clients send the same few queries again and again; parsing one (pest)
 //! cost 3.7 % of the instructions of an uncached 3-level list answer, and
-//! more of a small query's (callgrind, docs/BENCHMARKS.md).
+//! more of a small query's (callgrind, docs/decisions/0002-kept-documents.md).
 
 use std::sync::Arc;
 

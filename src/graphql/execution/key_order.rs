@@ -5,7 +5,9 @@
 //! in a different order each time (a project's `repositories` before its
 //! `organizations` when that batch came back first). The spec asks for the
 //! selection's order; clients that read the JSON as text, and ETags, need
-//! the same bytes for the same data.
+//! the same bytes for the same data. (async-graphql's issue about it:
+//! https://github.com/async-graphql/async-graphql/issues/612; the decision:
+//! docs/decisions/0005-key-order.md.)
 
 use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet};

@@ -20,22 +20,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, Positioned, ServerError};
 
+use crate::config::Limits;
 use crate::graphql::execution::errors::{code, with_code};
-
-/// The limits (from the configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub max_depth: usize,
-    pub max_complexity: usize,
-    pub max_aliases: usize,
-    pub max_root_fields: usize,
-    /// Most fields an operation selects with its fragments expanded.
-    pub max_selections: usize,
-    /// Longest chain of fragments spreading fragments.
-    pub max_fragment_depth: usize,
-    /// Whether `__schema` and `__type` may be asked.
-    pub introspection: bool,
-}
 
 fn coded(message: String, code: &str) -> ServerError {
     with_code(ServerError::new(message, None), code)

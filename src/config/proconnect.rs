@@ -1,0 +1,104 @@
+//! Sign-in with ProConnect: the gateway's registration there, what it asks
+//! for, where a sign-in may return to, and whose access tokens it accepts
+//! by introspection.
+
+use super::ConfigError;
+use super::values::{Secret, is_http_url, list, non_empty, secret, trimmed};
+
+/// ProConnect's default scopes: the claims the catalogue reads.
+pub const PROCONNECT_SCOPES: &str =
+    "openid email given_name usual_name uid siret organizational_unit idp_id";
+
+section! {
+    /// ProConnect: sign-in and introspection.
+    pub struct ProConnect in proconnect {
+        /// ProConnect's issuer (`…/api/v2`); unset: no sign-in, no introspection.
+        proconnect_issuer: Option<String> = None => non_empty,
+        proconnect_client_id: Option<String> = None => non_empty,
+        proconnect_client_secret: Option<Secret> = None => secret,
+        /// Registered at ProConnect; unset: `<public_url>/auth/callback`.
+        proconnect_redirect_url: Option<String> = None => non_empty,
+        /// Space-separated scopes asked for.
+        proconnect_scopes: String = PROCONNECT_SCOPES.to_owned() => trimmed,
+        /// `acr_values` asked for; when set, the ID token's `acr` must be one of them.
+        proconnect_acr_values: Option<String> = None => non_empty,
+        /// The one algorithm the client was registered with at ProConnect.
+        proconnect_signing_alg: String = "RS256".to_owned() => trimmed,
+        /// ProConnect client ids of other administrations' tools whose access
+        /// tokens are accepted (checked by introspection); ours always is.
+        proconnect_introspection_clients: Vec<String> = Vec::new() => list,
+        /// Origins of the portals a sign-in may return to (the gateway's own is always allowed).
+        signin_redirect_origins: Vec<String> = Vec::new() => list,
+    }
+}
+
+impl ProConnect {
+    /// ProConnect is all or nothing; URLs must parse; the algorithm must be one
+    /// ProConnect signs with.
+    pub(super) fn check(&self) -> Result<(), ConfigError> {
+        let conflict = |message: String| Err(ConfigError::Conflict(message));
+        for origin in &self.signin_redirect_origins {
+            if !is_http_url(origin) {
+                return conflict(format!(
+                    "signin_redirect_origins: `{origin}` is not an origin like https://portail.example.gouv.fr"
+                ));
+            }
+        }
+        let proconnect = [
+            (
+                "CATALOGUE_PROCONNECT_ISSUER",
+                self.proconnect_issuer.is_some(),
+            ),
+            (
+                "CATALOGUE_PROCONNECT_CLIENT_ID",
+                self.proconnect_client_id.is_some(),
+            ),
+            (
+                "CATALOGUE_PROCONNECT_CLIENT_SECRET",
+                self.proconnect_client_secret.is_some(),
+            ),
+        ];
+        let missing: Vec<&str> = proconnect
+            .iter()
+            .filter(|(_, set)| !set)
+            .map(|(name, _)| *name)
+            .collect();
+        if !missing.is_empty() && missing.len() < proconnect.len() {
+            return conflict(format!(
+                "ProConnect is partly configured: set {} too",
+                missing.join(", ")
+            ));
+        }
+        if let Some(issuer) = &self.proconnect_issuer
+            && !is_http_url(issuer)
+        {
+            return conflict(format!(
+                "proconnect_issuer `{issuer}` is not an http(s) URL"
+            ));
+        }
+        if let Some(url) = &self.proconnect_redirect_url
+            && !is_http_url(url)
+        {
+            return conflict(format!(
+                "proconnect_redirect_url `{url}` is not an http(s) URL"
+            ));
+        }
+        if !matches!(
+            self.proconnect_signing_alg.as_str(),
+            "RS256" | "ES256" | "HS256"
+        ) {
+            return conflict(format!(
+                "proconnect_signing_alg `{}` is not one ProConnect signs with: RS256, ES256 or HS256, as registered for the client",
+                self.proconnect_signing_alg
+            ));
+        }
+        if !self
+            .proconnect_scopes
+            .split_whitespace()
+            .any(|scope| scope == "openid")
+        {
+            return conflict("proconnect_scopes must include `openid`".into());
+        }
+        Ok(())
+    }
+}
