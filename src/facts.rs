@@ -1,10 +1,27 @@
 //! What upstream sources say about a link, in the shape the gateway keeps
-//! (as JSON in `harvest_result.facts`) and serves.
+//! (as JSON in `harvest_result.facts`) and serves, and how its last harvest went.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::ProjectStatus;
+use crate::catalogue::{ProjectStatus, vocabulary};
+
+vocabulary! {
+    /// How the last harvest of a link went.
+    pub HarvestStatus {
+        /// The upstream service answered; its facts are current.
+        Ok = "OK",
+        /// The upstream service said nothing changed since the previous harvest.
+        NotModified = "NOT_MODIFIED",
+        /// The upstream service failed or could not be reached; the last good facts are kept.
+        Error = "ERROR",
+        /// The upstream service does not know the link.
+        NotFound = "NOT_FOUND",
+        /// The link's host is not one the harvest may ask: nothing was
+        /// fetched, and no facts are kept for it.
+        NotAllowed = "NOT_ALLOWED",
+    }
+}
 
 /// A code repository, from GitHub or GitLab.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

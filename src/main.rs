@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use catalogue_gateway::auth::DevKey;
 use catalogue_gateway::background::BackgroundTasks;
 use catalogue_gateway::config::{self, Config};
+use catalogue_gateway::facts::HarvestStatus;
 use catalogue_gateway::harvest::Harvester;
 use catalogue_gateway::{App, catalogue, graphql, store::Store, tools};
 use clap::{Parser, Subcommand};
@@ -280,11 +281,16 @@ async fn harvest(config: Config, project: Option<String>) -> anyhow::Result<()> 
             for outcome in summary
                 .outcomes
                 .iter()
-                .filter(|o| matches!(o.status, "ERROR" | "NOT_FOUND" | "NOT_ALLOWED"))
+                .filter(|o| {
+                    matches!(
+                        o.status,
+                        HarvestStatus::Error | HarvestStatus::NotFound | HarvestStatus::NotAllowed
+                    )
+                })
             {
                 println!(
                     "{} {}: {}",
-                    outcome.status,
+                    outcome.status.as_db(),
                     outcome.url,
                     outcome.message.as_deref().unwrap_or_default()
                 );

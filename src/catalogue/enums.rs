@@ -1,15 +1,15 @@
 //! The closed vocabularies of the catalogue. Each has one spelling in the
-//! catalogue files (kebab-case), one in the database and GraphQL
-//! (SCREAMING_SNAKE_CASE).
+//! catalogue files (kebab-case) and one in the database (SCREAMING_SNAKE_CASE);
+//! the API exposes them through `graphql::schema::enums`.
 
-/// Declares a catalogue vocabulary: a GraphQL enum, readable from YAML,
-/// with its database spelling.
+/// Declares a closed set of words the gateway stores: an enum with the
+/// spelling of each variant in the database. Other modules that store
+/// words of their own declare them with it too.
 macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $db:literal,)+ }) => {
+    ($(#[$meta:meta])* $vis:vis $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $db:literal,)+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum, serde::Deserialize)]
-        #[serde(rename_all = "kebab-case")]
-        pub enum $name {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name {
             $($(#[$variant_meta])* $variant,)+
         }
 
@@ -32,10 +32,13 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// Who may read a project or a link.
-    Access {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub Access {
         /// Anyone, without signing in.
         Public = "PUBLIC",
         /// Public agents signed in through ProConnect (or another trusted issuer).
@@ -45,7 +48,9 @@ vocabulary! {
 
 vocabulary! {
     /// Where a project stands.
-    ProjectStatus {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub ProjectStatus {
         /// Being built or improved.
         Active = "ACTIVE",
         /// Delivered; kept available but no longer developed.
@@ -57,7 +62,9 @@ vocabulary! {
 
 vocabulary! {
     /// What kind of public body an organization is.
-    OrganizationKind {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub OrganizationKind {
         /// A ministry.
         Ministry = "MINISTRY",
         /// A central or interministerial directorate (DINUM, INSEE, DITP, …).
@@ -77,7 +84,9 @@ vocabulary! {
 
 vocabulary! {
     /// The part an organization plays in a project.
-    ParticipationRole {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub ParticipationRole {
         /// Leads or funds the project.
         Sponsor = "SPONSOR",
         /// Contributes people or use cases.
@@ -87,7 +96,9 @@ vocabulary! {
 
 vocabulary! {
     /// The forge that hosts a code repository.
-    Forge {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub Forge {
         /// github.com.
         Github = "GITHUB",
         /// gitlab.com or a self-hosted GitLab instance.
@@ -99,7 +110,9 @@ vocabulary! {
 
 vocabulary! {
     /// What a repository is to its project.
-    RepositoryRole {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub RepositoryRole {
         /// The project's own code.
         Main = "MAIN",
         /// A copy of the main repository kept in sync elsewhere.
@@ -113,7 +126,9 @@ vocabulary! {
 
 vocabulary! {
     /// Who serves a dataset.
-    DataProvider {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub DataProvider {
         /// The national open data portal, data.gouv.fr.
         DataGouv = "DATA_GOUV",
         /// An S3-compatible object store.
@@ -129,7 +144,9 @@ vocabulary! {
 
 vocabulary! {
     /// What another link points to.
-    LinkKind {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub LinkKind {
         /// The project's own website or page.
         Website = "WEBSITE",
         /// Documentation.
@@ -156,14 +173,18 @@ vocabulary! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use async_graphql::resolver_utils::EnumType;
 
     #[test]
-    fn database_spelling_matches_graphql_and_reads_back() {
-        for item in LinkKind::items() {
-            assert_eq!(item.value.as_db(), item.name);
-            assert_eq!(LinkKind::from_db(item.name), Some(item.value));
+    fn database_spellings_read_back() {
+        for kind in [LinkKind::Website, LinkKind::ContainerImage, LinkKind::Other] {
+            assert_eq!(LinkKind::from_db(kind.as_db()), Some(kind));
         }
         assert_eq!(Forge::from_db("SOURCEFORGE"), None);
+    }
+
+    #[test]
+    fn catalogue_files_spell_words_in_kebab_case() {
+        let kind: OrganizationKind = serde_yaml_ng::from_str("independent-authority").unwrap();
+        assert_eq!(kind, OrganizationKind::IndependentAuthority);
     }
 }

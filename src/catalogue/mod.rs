@@ -6,6 +6,7 @@ pub mod files;
 mod project;
 mod values;
 
+pub(crate) use enums::vocabulary;
 pub use enums::{
     Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
     RepositoryRole,

@@ -19,7 +19,7 @@ use crate::background::BackgroundTasks;
 use crate::cache::ResponseCache;
 use crate::catalogue::{Audience, DataProvider, Forge, HttpUrl, LinkKind};
 use crate::config;
-use crate::facts;
+use crate::facts::{self, HarvestStatus};
 use crate::store::{Columns, FactsWrite, FreshFacts, HarvestWrite, Store, StoreError};
 use client::{Conditional, Failure, Fetched, Limits, Token, TokenHeader, Upstream};
 use egress::Egress;
@@ -104,8 +104,7 @@ struct Endpoints {
 pub struct LinkOutcome {
     pub subject: String,
     pub url: String,
-    /// `OK`, `NOT_MODIFIED`, `ERROR`, `NOT_FOUND` or `NOT_ALLOWED`.
-    pub status: &'static str,
+    pub status: HarvestStatus,
     pub message: Option<String>,
 }
 
@@ -118,7 +117,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn count(&self, status: &str) -> usize {
+    pub fn count(&self, status: HarvestStatus) -> usize {
         self.outcomes.iter().filter(|o| o.status == status).count()
     }
 }
@@ -129,11 +128,11 @@ impl std::fmt::Display for Summary {
             f,
             "{} links: {} OK, {} not modified, {} not found, {} errors, {} not allowed; {} changed",
             self.outcomes.len(),
-            self.count("OK"),
-            self.count("NOT_MODIFIED"),
-            self.count("NOT_FOUND"),
-            self.count("ERROR"),
-            self.count("NOT_ALLOWED"),
+            self.count(HarvestStatus::Ok),
+            self.count(HarvestStatus::NotModified),
+            self.count(HarvestStatus::NotFound),
+            self.count(HarvestStatus::Error),
+            self.count(HarvestStatus::NotAllowed),
             self.changed
         )
     }
@@ -421,14 +420,14 @@ impl Harvester {
         };
         let harvested = self.fetch(&job.target, conditional).await;
         let (status, message) = match &harvested {
-            Harvested::Facts { .. } => ("OK", None),
-            Harvested::NotModified => ("NOT_MODIFIED", None),
+            Harvested::Facts { .. } => (HarvestStatus::Ok, None),
+            Harvested::NotModified => (HarvestStatus::NotModified, None),
             Harvested::NotFound => (
-                "NOT_FOUND",
+                HarvestStatus::NotFound,
                 Some("the upstream service has no such item".to_owned()),
             ),
-            Harvested::Failed(why) => ("ERROR", Some(why.clone())),
-            Harvested::NotAllowed(why) => ("NOT_ALLOWED", Some(why.clone())),
+            Harvested::Failed(why) => (HarvestStatus::Error, Some(why.clone())),
+            Harvested::NotAllowed(why) => (HarvestStatus::NotAllowed, Some(why.clone())),
         };
         let facts = match &harvested {
             Harvested::Facts {
@@ -457,13 +456,13 @@ impl Harvester {
             })
             .await?;
         match status {
-            "ERROR" => {
+            HarvestStatus::Error => {
                 tracing::warn!(subject = %job.subject, url = %job.url, message = ?message, "harvest failed; keeping the last good data");
             }
-            "NOT_ALLOWED" => {
+            HarvestStatus::NotAllowed => {
                 tracing::info!(subject = %job.subject, url = %job.url, message = ?message, "not harvested");
             }
-            _ => {}
+            HarvestStatus::Ok | HarvestStatus::NotModified | HarvestStatus::NotFound => {}
         }
         Ok((
             LinkOutcome {

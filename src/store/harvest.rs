@@ -1,5 +1,5 @@
 //! What upstream sources said about links, and the harvest lease. The facts
-//! are opaque JSON to this module; `federation` gives them their shape.
+//! are opaque JSON to this module; `facts` gives them their shape.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -11,6 +11,7 @@ use sea_orm::{
 use super::changes::{ChangedSubject, record_changes};
 use super::entities::{harvest_lease, harvest_result, project};
 use super::{Store, StoreError};
+use crate::facts::HarvestStatus;
 
 /// The last harvest of one link.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +20,7 @@ pub struct HarvestRecord {
     pub subject: String,
     pub project_id: i64,
     pub url: String,
-    /// `OK`, `NOT_MODIFIED`, `ERROR`, `NOT_FOUND` or `NOT_ALLOWED`.
-    pub status: String,
+    pub status: HarvestStatus,
     pub message: Option<String>,
     pub harvested_at: DateTime<Utc>,
     pub etag: Option<String>,
@@ -36,7 +36,9 @@ impl From<harvest_result::Model> for HarvestRecord {
             subject: row.subject,
             project_id: row.project_id,
             url: row.url,
-            status: row.status,
+            // A status this version does not know reads as an error: the
+            // record's facts stay usable.
+            status: HarvestStatus::from_db(&row.status).unwrap_or(HarvestStatus::Error),
             message: row.message,
             harvested_at: row.harvested_at,
             etag: row.etag,
@@ -52,7 +54,7 @@ pub struct HarvestWrite<'a> {
     pub subject: &'a str,
     pub project_id: i64,
     pub url: &'a str,
-    pub status: &'a str,
+    pub status: HarvestStatus,
     pub message: Option<&'a str>,
     pub at: DateTime<Utc>,
     pub facts: FactsWrite<'a>,
@@ -116,16 +118,13 @@ impl Store {
             FactsWrite::Forget => stored.is_some(),
         };
         // NOT_MODIFIED after OK serves the same facts: not a change worth a new cache generation.
-        let served_status = |status: &str| {
-            if status == "NOT_MODIFIED" {
-                "OK"
-            } else {
-                status
-            }
-            .to_owned()
+        let served_status = |status| match status {
+            HarvestStatus::NotModified => HarvestStatus::Ok,
+            status => status,
         };
         let status_changed = previous.as_ref().is_none_or(|p| {
-            served_status(&p.status) != served_status(write.status)
+            HarvestStatus::from_db(&p.status).map(served_status)
+                != Some(served_status(write.status))
                 || p.message.as_deref() != write.message
         });
         let changed = facts_changed;
@@ -133,7 +132,7 @@ impl Store {
             subject: Set(write.subject.to_owned()),
             project_id: Set(write.project_id),
             url: Set(write.url.to_owned()),
-            status: Set(write.status.to_owned()),
+            status: Set(write.status.as_db().to_owned()),
             message: Set(write.message.map(str::to_owned)),
             harvested_at: Set(write.at),
             ..Default::default()

@@ -22,10 +22,10 @@ use std::cell::OnceCell;
 
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
-use async_graphql::resolver_utils::EnumType;
 use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 
 use crate::graphql::plain::json::JsonText;
+use crate::graphql::schema::enums::{Shown, graphql_name};
 
 /// An object type some of whose fields are read from its record alone.
 /// Which fields those are depends on their names only, never on a record's
@@ -123,11 +123,8 @@ impl From<String> for PlainValue<'_> {
 }
 
 /// The value of an enum field: its GraphQL name.
-pub fn plain_enum<T: EnumType>(value: T) -> PlainValue<'static> {
-    T::items()
-        .iter()
-        .find(|item| item.value == value)
-        .map_or(PlainValue::Null, |item| PlainValue::Text(item.name))
+pub fn plain_enum<T: Shown>(value: T) -> PlainValue<'static> {
+    graphql_name(value).map_or(PlainValue::Null, PlainValue::Text)
 }
 
 /// The selection of an object field, to answer plainly.

@@ -1,30 +1,15 @@
 //! What upstream services last said about a link, as the API serves it.
 
-use async_graphql::{Context, Enum, Object, SimpleObject};
+use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use crate::facts;
 use crate::graphql::execution::context::{loader, principal};
 use crate::graphql::execution::errors::OrInternal;
+use crate::graphql::schema::enums::HarvestStatus;
 use crate::graphql::schema::loaders::HarvestOf;
 use crate::store::HarvestRecord;
-
-/// How the last harvest of a link went.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum HarvestStatus {
-    /// The upstream service answered; its facts are current.
-    Ok,
-    /// The upstream service said nothing changed since the previous harvest.
-    NotModified,
-    /// The upstream service failed or could not be reached; the last good facts are kept.
-    Error,
-    /// The upstream service does not know the link.
-    NotFound,
-    /// The link's host is not one the harvest may ask (see the harvesting
-    /// settings): nothing was fetched, and no facts are kept for it.
-    NotAllowed,
-}
 
 /// The last harvest of a link.
 #[derive(SimpleObject)]
@@ -41,15 +26,8 @@ pub struct Harvest {
 
 impl Harvest {
     pub fn of(record: &HarvestRecord) -> Self {
-        let status = match record.status.as_str() {
-            "OK" => HarvestStatus::Ok,
-            "NOT_MODIFIED" => HarvestStatus::NotModified,
-            "NOT_FOUND" => HarvestStatus::NotFound,
-            "NOT_ALLOWED" => HarvestStatus::NotAllowed,
-            _ => HarvestStatus::Error,
-        };
         Self {
-            status,
+            status: record.status.into(),
             at: record.harvested_at,
             message: record.message.clone(),
             changed_at: record.facts_changed_at,

@@ -6,11 +6,12 @@ use async_graphql::{Context, ID, InputObject, Object, SelectionField};
 
 use chrono::{DateTime, Utc};
 
-use crate::catalogue::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
+use crate::catalogue;
 use crate::facts::{DatasetFacts, PackageFacts, RepositoryFacts};
 use crate::graphql::execution::context::{audience, loader, store};
 use crate::graphql::execution::errors::OrInternal;
 use crate::graphql::plain::{plain_enum, plain_fields};
+use crate::graphql::schema::enums::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
 use crate::graphql::schema::harvest::{
     DatasetResource, Harvest, PackageRelease, Release, facts_of, harvest_of,
 };
@@ -76,7 +77,7 @@ impl Repository {
 
     /// The forge hosting it.
     async fn forge(&self) -> Forge {
-        self.0.forge
+        self.0.forge.into()
     }
 
     /// The account or group owning it on its forge (GitLab groups may nest: `a/b`).
@@ -91,7 +92,7 @@ impl Repository {
 
     /// What it is to its project: main code, mirror, companion, predecessor.
     async fn role(&self) -> RepositoryRole {
-        self.0.role
+        self.0.role.into()
     }
 
     /// Main programming language: the catalogue's, else the forge's.
@@ -112,7 +113,7 @@ impl Repository {
 
     /// Who may read this link.
     async fn access(&self) -> Access {
-        self.0.access
+        self.0.access.into()
     }
 
     /// The forge's description of the repository (harvested).
@@ -238,7 +239,7 @@ impl Dataset {
 
     /// Who serves it.
     async fn provider(&self) -> DataProvider {
-        self.0.provider
+        self.0.provider.into()
     }
 
     /// What the data is.
@@ -253,7 +254,7 @@ impl Dataset {
 
     /// Who may read this link.
     async fn access(&self) -> Access {
-        self.0.access
+        self.0.access.into()
     }
 
     /// The portal's licence identifier (harvested; e.g. `lov2`).
@@ -336,7 +337,7 @@ impl Link {
 
     /// What it points to.
     async fn kind(&self) -> LinkKind {
-        self.0.kind
+        self.0.kind.into()
     }
 
     /// What to call it.
@@ -346,12 +347,12 @@ impl Link {
 
     /// Who may read this link.
     async fn access(&self) -> Access {
-        self.0.access
+        self.0.access.into()
     }
 
     /// For a package: its latest release, as its registry lists it (harvested).
     async fn package(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PackageRelease>> {
-        if self.0.kind != LinkKind::Package {
+        if self.0.kind != catalogue::LinkKind::Package {
             return Ok(None);
         }
         Ok(facts_of::<PackageFacts>(ctx, self.subject())
@@ -434,7 +435,7 @@ impl CodeAndDataQuery {
         let input = filter.unwrap_or_default();
         let filter = RepositoryFilter {
             language: input.language,
-            forge: input.forge,
+            forge: input.forge.map(Into::into),
             organization: input.organization,
             project: input.project,
         };
@@ -479,7 +480,7 @@ impl CodeAndDataQuery {
         .page(DATASET_ORDERING, CursorKind::Id)?;
         let input = filter.unwrap_or_default();
         let filter = DatasetFilter {
-            provider: input.provider,
+            provider: input.provider.map(Into::into),
             organization: input.organization,
             project: input.project,
         };

@@ -5,14 +5,13 @@ use async_graphql::{
 };
 use chrono::Utc;
 
-use crate::catalogue::{
-    Access, CodeLink, DataLink, DataProvider, HttpUrl, Label, LinkKind, OtherLink, ProjectStatus,
-    RepositoryRole, Slug,
-};
+use crate::catalogue::{self, CodeLink, DataLink, HttpUrl, Label, OtherLink, Slug};
 use crate::graphql::execution::context::{audience, store};
 use crate::graphql::execution::errors::{OrInternal, bad_input, code, internal};
 use crate::graphql::schema::guards::{AdminOnly, EditorOf, EditorOfLink, signed_in};
-use crate::graphql::schema::harvest::HarvestStatus;
+use crate::graphql::schema::enums::{
+    Access, DataProvider, HarvestStatus, LinkKind, ProjectStatus, RepositoryRole,
+};
 use crate::graphql::schema::ids::{NodeType, parse_global_id};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::project::Project;
@@ -231,7 +230,7 @@ impl Mutation {
             name: field("input.name", Label::parse(&input.name))?,
             summary: field("input.summary", Label::parse(&input.summary))?,
             description: input.description,
-            visibility: input.visibility,
+            visibility: input.visibility.into(),
         };
         let row = store(ctx)?
             .create_project(&actor(ctx)?, new, Utc::now())
@@ -266,9 +265,9 @@ impl Mutation {
             status: match input.status {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(status) => Some(Some(status)),
+                MaybeUndefined::Value(status) => Some(Some(status.into())),
             },
-            visibility: input.visibility,
+            visibility: input.visibility.map(Into::into),
         };
         store(ctx)?
             .update_project(&actor(ctx)?, &slug, changes, expected_version, Utc::now())
@@ -287,7 +286,7 @@ impl Mutation {
         expected_version: i64,
     ) -> async_graphql::Result<ProjectPayload> {
         let changes = ProjectChanges {
-            status: Some(Some(ProjectStatus::Archived)),
+            status: Some(Some(catalogue::ProjectStatus::Archived)),
             ..ProjectChanges::default()
         };
         store(ctx)?
@@ -330,13 +329,7 @@ impl Mutation {
                 .into_iter()
                 .map(|outcome| LinkHarvest {
                     url: outcome.url,
-                    status: match outcome.status {
-                        "OK" => HarvestStatus::Ok,
-                        "NOT_MODIFIED" => HarvestStatus::NotModified,
-                        "NOT_FOUND" => HarvestStatus::NotFound,
-                        "NOT_ALLOWED" => HarvestStatus::NotAllowed,
-                        _ => HarvestStatus::Error,
-                    },
+                    status: outcome.status.into(),
                     message: outcome.message,
                 })
                 .collect(),
@@ -357,7 +350,7 @@ impl Mutation {
             .and_then(|harvester| harvester.forge_of(&url));
         let code = field(
             "input.url",
-            CodeLink::new(url, forge, input.role, input.access),
+            CodeLink::new(url, forge, input.role.into(), input.access.into()),
         )?;
         let row = store(ctx)?
             .add_repository(&actor(ctx)?, &input.project_slug, code, Utc::now())
@@ -377,10 +370,10 @@ impl Mutation {
     ) -> async_graphql::Result<AddDatasetPayload> {
         let data = DataLink {
             url: field("input.url", HttpUrl::parse(&input.url))?,
-            provider: input.provider,
+            provider: input.provider.into(),
             title: field("input.title", Label::parse(&input.title))?,
             description: None,
-            access: input.access,
+            access: input.access.into(),
         };
         let row = store(ctx)?
             .add_dataset(&actor(ctx)?, &input.project_slug, data, Utc::now())
@@ -400,9 +393,9 @@ impl Mutation {
     ) -> async_graphql::Result<AddLinkPayload> {
         let other = OtherLink {
             url: field("input.url", HttpUrl::parse(&input.url))?,
-            kind: input.kind,
+            kind: input.kind.into(),
             title: field("input.title", Label::parse(&input.title))?,
-            access: input.access,
+            access: input.access.into(),
         };
         let row = store(ctx)?
             .add_link(&actor(ctx)?, &input.project_slug, other, Utc::now())

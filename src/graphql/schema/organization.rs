@@ -3,10 +3,10 @@
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, Object, SelectionField};
 
-use crate::catalogue::OrganizationKind;
 use crate::graphql::execution::context::{loader, store};
 use crate::graphql::execution::errors::OrInternal;
 use crate::graphql::plain::{plain_enum, plain_fields};
+use crate::graphql::schema::enums::OrganizationKind;
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::loaders::{OrganizationBySlug, ProjectsOf, children};
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
@@ -59,7 +59,7 @@ impl Organization {
 
     /// What kind of public body it is.
     async fn kind(&self) -> OrganizationKind {
-        self.0.kind
+        self.0.kind.into()
     }
 
     /// SIRET of the establishment, when the catalogue records it.

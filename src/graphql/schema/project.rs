@@ -6,13 +6,14 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
-use crate::catalogue::{Access, Forge, ParticipationRole, ProjectStatus, RepositoryRole, Season};
+use crate::catalogue::{self, RepositoryRole, Season};
 use crate::facts::{PublicCode, RepositoryFacts};
 use crate::graphql::execution::context::{audience, loader, principal, store};
 use crate::graphql::execution::errors::{OrInternal, bad_input};
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::plain::project_connection::ProjectConnection;
 use crate::graphql::plain::{Nested, PlainList, answers_plainly, plain_enum, plain_fields};
+use crate::graphql::schema::enums::{Access, Forge, ParticipationRole, ProjectStatus};
 use crate::graphql::schema::harvest::{PublicCodeInfo, facts_of};
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
@@ -96,13 +97,14 @@ impl Project {
     /// repository's `publiccode.yml` says (`obsolete` → ARCHIVED, other
     /// statuses → ACTIVE); null when neither says.
     async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProjectStatus>> {
-        if self.0.status.is_some() {
-            return Ok(self.0.status);
+        if let Some(status) = self.0.status {
+            return Ok(Some(status.into()));
         }
         Ok(self
             .publiccode_facts(ctx)
             .await?
-            .and_then(|p| p.project_status()))
+            .and_then(|p| p.project_status())
+            .map(Into::into))
     }
 
     /// The project's licence (SPDX), from its main repository's `publiccode.yml`.
@@ -135,7 +137,7 @@ impl Project {
 
     /// Who may read the project.
     async fn visibility(&self) -> Access {
-        self.0.visibility
+        self.0.visibility.into()
     }
 
     /// When the project entered the catalogue.
@@ -230,7 +232,7 @@ impl Tag {
 }
 
 pub struct Participation {
-    role: ParticipationRole,
+    role: catalogue::ParticipationRole,
     organization: Organization,
 }
 
@@ -265,7 +267,7 @@ impl From<ParticipationRecord> for Participation {
 impl Participation {
     /// Whether the organization leads or contributes.
     async fn role(&self) -> ParticipationRole {
-        self.role
+        self.role.into()
     }
 
     /// The organization.
@@ -336,9 +338,9 @@ impl ProjectFilterInput {
             text: self.text,
             tag: self.tag,
             organization: self.organization,
-            status: self.status,
+            status: self.status.map(Into::into),
             season,
-            forge: self.forge,
+            forge: self.forge.map(Into::into),
             has_code: self.has_code,
             has_data: self.has_data,
         })

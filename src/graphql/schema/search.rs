@@ -13,9 +13,10 @@ use async_graphql::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::catalogue::{Access, Audience, Forge, ProjectStatus};
+use crate::catalogue::{self, Audience};
 use crate::graphql::execution::context::{audience, store};
 use crate::graphql::execution::errors::{OrInternal, bad_input, internal};
+use crate::graphql::schema::enums::{Access, Forge, ProjectStatus};
 use crate::graphql::schema::links::{Dataset, Repository};
 use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -179,7 +180,9 @@ fn selection(
         ),
         (
             Dimension::Forge,
-            values("forges", filter.forges, |f| f.as_db().to_owned())?,
+            values("forges", filter.forges, |f| {
+                catalogue::Forge::from(f).as_db().to_owned()
+            })?,
         ),
         (
             Dimension::Organization,
@@ -192,11 +195,15 @@ fn selection(
         ),
         (
             Dimension::Status,
-            values("statuses", filter.statuses, |s| s.as_db().to_owned())?,
+            values("statuses", filter.statuses, |s| {
+                catalogue::ProjectStatus::from(s).as_db().to_owned()
+            })?,
         ),
         (
             Dimension::Access,
-            values("access", filter.access, |a| a.as_db().to_owned())?,
+            values("access", filter.access, |a| {
+                catalogue::Access::from(a).as_db().to_owned()
+            })?,
         ),
     ];
     Ok(Selection {

@@ -1,0 +1,211 @@
+//! The API's enums: each shows a vocabulary of the domain (`catalogue`,
+//! `facts`) under the same name, with its descriptions. async-graphql's
+//! `remote` derive converts both ways with exhaustive matches, so a variant
+//! added on one side only does not compile.
+
+use async_graphql::Enum;
+use async_graphql::resolver_utils::EnumType;
+
+use crate::{catalogue, facts};
+
+/// A vocabulary of the domain and the GraphQL enum that shows it.
+pub trait Shown: Copy {
+    type Enum: EnumType + From<Self>;
+}
+
+/// The GraphQL name of `value`.
+pub fn graphql_name<T: Shown>(value: T) -> Option<&'static str> {
+    let shown = T::Enum::from(value);
+    T::Enum::items()
+        .iter()
+        .find(|item| item.value == shown)
+        .map(|item| item.name)
+}
+
+/// Who may read a project or a link.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::Access")]
+pub enum Access {
+    /// Anyone, without signing in.
+    Public,
+    /// Public agents signed in through ProConnect (or another trusted issuer).
+    Agents,
+}
+
+/// Where a project stands.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::ProjectStatus")]
+pub enum ProjectStatus {
+    /// Being built or improved.
+    Active,
+    /// Delivered; kept available but no longer developed.
+    Completed,
+    /// Stopped; kept for reference.
+    Archived,
+}
+
+/// What kind of public body an organization is.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::OrganizationKind")]
+pub enum OrganizationKind {
+    /// A ministry.
+    Ministry,
+    /// A central or interministerial directorate (DINUM, INSEE, DITP, …).
+    Directorate,
+    /// A public agency or operator of the State (établissement public, …).
+    Agency,
+    /// An independent public authority.
+    IndependentAuthority,
+    /// A parliamentary assembly.
+    Parliament,
+    /// A deconcentrated State service (préfecture de région, DREAL, …).
+    DeconcentratedService,
+    /// Any other body.
+    Other,
+}
+
+/// The part an organization plays in a project.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::ParticipationRole")]
+pub enum ParticipationRole {
+    /// Leads or funds the project.
+    Sponsor,
+    /// Contributes people or use cases.
+    Contributor,
+}
+
+/// The forge that hosts a code repository.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::Forge")]
+pub enum Forge {
+    /// github.com.
+    Github,
+    /// gitlab.com or a self-hosted GitLab instance.
+    Gitlab,
+    /// Any other forge.
+    Other,
+}
+
+/// What a repository is to its project.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::RepositoryRole")]
+pub enum RepositoryRole {
+    /// The project's own code.
+    Main,
+    /// A copy of the main repository kept in sync elsewhere.
+    Mirror,
+    /// A companion repository (client in another language, website, …).
+    Companion,
+    /// Code of an earlier project this one continues.
+    Predecessor,
+}
+
+/// Who serves a dataset.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::DataProvider")]
+pub enum DataProvider {
+    /// The national open data portal, data.gouv.fr.
+    DataGouv,
+    /// An S3-compatible object store.
+    ObjectStorage,
+    /// A web API.
+    Api,
+    /// A file published at a URL.
+    File,
+    /// Anything else.
+    Other,
+}
+
+/// What another link points to.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::LinkKind")]
+pub enum LinkKind {
+    /// The project's own website or page.
+    Website,
+    /// Documentation.
+    Documentation,
+    /// A running demonstration.
+    Demo,
+    /// A published package (PyPI, npm, …).
+    Package,
+    /// A container image.
+    ContainerImage,
+    /// A video.
+    Video,
+    /// Presentation slides.
+    Slides,
+    /// A discussion room (Tchap, …).
+    Chat,
+    /// A tool the project uses but does not develop.
+    Tool,
+    /// Anything else.
+    Other,
+}
+
+/// How the last harvest of a link went.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "facts::HarvestStatus")]
+pub enum HarvestStatus {
+    /// The upstream service answered; its facts are current.
+    Ok,
+    /// The upstream service said nothing changed since the previous harvest.
+    NotModified,
+    /// The upstream service failed or could not be reached; the last good facts are kept.
+    Error,
+    /// The upstream service does not know the link.
+    NotFound,
+    /// The link's host is not one the harvest may ask (see the harvesting
+    /// settings): nothing was fetched, and no facts are kept for it.
+    NotAllowed,
+}
+
+macro_rules! shown {
+    ($($domain:ident :: $name:ident),+ $(,)?) => {
+        $(impl Shown for $domain::$name {
+            type Enum = $name;
+        })+
+    };
+}
+
+shown!(
+    catalogue::Access,
+    catalogue::ProjectStatus,
+    catalogue::OrganizationKind,
+    catalogue::ParticipationRole,
+    catalogue::Forge,
+    catalogue::RepositoryRole,
+    catalogue::DataProvider,
+    catalogue::LinkKind,
+    facts::HarvestStatus,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The API's names are the database spellings: search filters and
+    /// facets pass from one to the other.
+    fn names_are_database_spellings<T: Shown>(as_db: fn(T) -> &'static str)
+    where
+        T::Enum: Into<T>,
+    {
+        for item in T::Enum::items() {
+            let value: T = item.value.into();
+            assert_eq!(as_db(value), item.name);
+            assert_eq!(graphql_name(value), Some(item.name));
+        }
+    }
+
+    #[test]
+    fn every_enum_is_named_as_its_database_spelling() {
+        names_are_database_spellings(catalogue::Access::as_db);
+        names_are_database_spellings(catalogue::ProjectStatus::as_db);
+        names_are_database_spellings(catalogue::OrganizationKind::as_db);
+        names_are_database_spellings(catalogue::ParticipationRole::as_db);
+        names_are_database_spellings(catalogue::Forge::as_db);
+        names_are_database_spellings(catalogue::RepositoryRole::as_db);
+        names_are_database_spellings(catalogue::DataProvider::as_db);
+        names_are_database_spellings(catalogue::LinkKind::as_db);
+        names_are_database_spellings(facts::HarvestStatus::as_db);
+    }
+}
