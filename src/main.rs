@@ -278,16 +278,12 @@ async fn harvest(config: Config, project: Option<String>) -> anyhow::Result<()> 
     store.close().await?;
     match outcome? {
         Some(summary) => {
-            for outcome in summary
-                .outcomes
-                .iter()
-                .filter(|o| {
-                    matches!(
-                        o.status,
-                        HarvestStatus::Error | HarvestStatus::NotFound | HarvestStatus::NotAllowed
-                    )
-                })
-            {
+            for outcome in summary.outcomes.iter().filter(|o| {
+                matches!(
+                    o.status,
+                    HarvestStatus::Error | HarvestStatus::NotFound | HarvestStatus::NotAllowed
+                )
+            }) {
                 println!(
                     "{} {}: {}",
                     outcome.status.as_db(),

@@ -2,19 +2,14 @@
 
 use sha2::{Digest, Sha256};
 
-/// Whose answer it is: answers differ by what the reader may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Public,
-    Agents,
-}
+use crate::catalogue::Audience;
 
-impl Scope {
-    fn tag(self) -> &'static str {
-        match self {
-            Scope::Public => "public",
-            Scope::Agents => "agents",
-        }
+/// Whose answer it is, in the key: answers differ by what the reader may
+/// see, so each audience has a tag of its own.
+fn audience_tag(audience: Audience) -> &'static str {
+    match audience {
+        Audience::Public => "public",
+        Audience::Agents => "agents",
     }
 }
 
@@ -236,10 +231,10 @@ fn string_length(rest: &str) -> usize {
     rest.len()
 }
 
-/// The key of an answer: scope, operation, variables, document (the
+/// The key of an answer: audience, operation, variables, document (the
 /// generation is stamped on the answer, not in its key).
 pub fn cache_key(
-    scope: Scope,
+    audience: Audience,
     operation_name: Option<&str>,
     variables: &str,
     normalised_document: &str,
@@ -248,7 +243,7 @@ pub fn cache_key(
     // An empty operation name is not a missing one (async-graphql refuses it).
     hash.update([u8::from(operation_name.is_some())]);
     for part in [
-        scope.tag(),
+        audience_tag(audience),
         operation_name.unwrap_or_default(),
         variables,
         normalised_document,
@@ -326,16 +321,16 @@ mod tests {
         check(&escaped("a,b"), &escaped("a b"), false);
         check(&escaped("a b"), &escaped("a b").replace("{ x", "{x"), true);
         assert_ne!(
-            cache_key(Scope::Public, None, "{}", "{ x }"),
-            cache_key(Scope::Agents, None, "{}", "{ x }")
+            cache_key(Audience::Public, None, "{}", "{ x }"),
+            cache_key(Audience::Agents, None, "{}", "{ x }")
         );
         assert_ne!(
-            cache_key(Scope::Public, Some("Q"), "{}", "{ x }"),
-            cache_key(Scope::Public, None, "{}", "{ x }")
+            cache_key(Audience::Public, Some("Q"), "{}", "{ x }"),
+            cache_key(Audience::Public, None, "{}", "{ x }")
         );
         assert_ne!(
-            cache_key(Scope::Public, Some(""), "{}", "{ x }"),
-            cache_key(Scope::Public, None, "{}", "{ x }")
+            cache_key(Audience::Public, Some(""), "{}", "{ x }"),
+            cache_key(Audience::Public, None, "{}", "{ x }")
         );
         // A no-break space is not GraphQL whitespace: that document does not parse.
         check("{ x }", "{\u{a0}x }", false);

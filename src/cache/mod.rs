@@ -1,6 +1,6 @@
 //! The response cache: answers to read-only GraphQL requests, keyed by what
 //! decides them (normalised document, operation name, variables, the
-//! reader's visibility scope) and stamped with the catalogue generation they
+//! reader's audience) and stamped with the catalogue generation they
 //! were computed in, which every write bumps so that every replica stops
 //! serving older answers (the writer before it answers, the others as soon
 //! as Redis's invalidation reaches them). The generation and the answer are read
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-pub use key::{Scope, cache_key, normalise};
+pub use key::{cache_key, normalise};
 
 use crate::background::BackgroundTasks;
 use crate::shared_state::{GenerationSource, Guarded, REST, SharedState, StoreKind};

@@ -16,7 +16,10 @@ pub use project::{
 };
 pub use values::{HttpUrl, Label, Season, Siren, Siret, Slug, ValueError, folded};
 
-/// Who a read is for: what a caller may see follows from it.
+/// Who a read is for: what a caller may see follows from it. The one word
+/// for who is asking, from `auth::Principal::audience` to the cache key:
+/// every place that treats audiences apart matches it exhaustively, so an
+/// audience added here is handled everywhere before it compiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Audience {
     /// Anyone: public material only.

@@ -6,7 +6,8 @@ use bytes::Bytes;
 use super::AppState;
 use super::persisted::{Refusal, Registration};
 use crate::auth::Principal;
-use crate::cache::{Lookup, Scope, cache_key, normalise};
+use crate::cache::{Lookup, cache_key, normalise};
+use crate::catalogue::Audience;
 use crate::graphql;
 
 /// Where an answer came from.
@@ -48,14 +49,6 @@ pub fn error_body(code: &str, message: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// The scope whose answers a principal may share.
-pub fn scope_of(principal: &Principal) -> Scope {
-    match principal {
-        Principal::Anonymous => Scope::Public,
-        Principal::Agent(_) => Scope::Agents,
-    }
-}
-
 /// The document of `request` (persisted queries resolved), and the document
 /// to register under its hash once it has run.
 pub async fn with_document(
@@ -91,7 +84,7 @@ pub struct MutationRefused;
 /// The answer to `request` (its document resolved) for `principal`: the
 /// cached one when the cache holds it (looked up before the document is
 /// even parsed: only answers to queries are ever kept, so a hit is never a
-/// mutation's), else executed, and kept when anyone in the caller's scope
+/// mutation's), else executed, and kept when anyone in the caller's audience
 /// may share it. With `read_only`, a mutation is refused, not run.
 pub async fn answer(
     state: &AppState,
@@ -101,7 +94,7 @@ pub async fn answer(
 ) -> Result<Answer, MutationRefused> {
     let key = state
         .cache_answers
-        .then(|| answer_key(&request, scope_of(&principal)));
+        .then(|| answer_key(&request, principal.audience()));
     let mut slot = None;
     if let Some(key) = key {
         match state.cache.answer(&key).await {
@@ -163,10 +156,10 @@ pub async fn answer(
 }
 
 /// The cache key of a request: what decides its answer.
-fn answer_key(request: &async_graphql::Request, scope: Scope) -> String {
+fn answer_key(request: &async_graphql::Request, audience: Audience) -> String {
     let variables = serde_json::to_string(&request.variables).unwrap_or_default();
     cache_key(
-        scope,
+        audience,
         request.operation_name.as_deref(),
         &variables,
         &normalise(&request.query),

@@ -11,14 +11,16 @@ use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Request, Response};
 use sha2::{Digest, Sha256};
 
+use crate::catalogue::Audience;
+
 /// What decides an answer's caching headers.
 pub struct Policy {
-    /// An anonymous caller's GET: browsers and CDNs may keep the answer.
-    pub public_get: bool,
-    /// The answer is the same for everyone in the caller's scope.
+    /// Who the answer is for.
+    pub audience: Audience,
+    /// The request is a GET (whose answers browsers and CDNs may keep).
+    pub get: bool,
+    /// The answer is the same for everyone in the caller's audience.
     pub shareable: bool,
-    /// The caller is signed in.
-    pub authenticated: bool,
     pub max_age_seconds: u64,
 }
 
@@ -60,7 +62,13 @@ pub async fn vary_by_caller(
 
 /// The HTTP answer carrying the GraphQL answer `body`.
 pub fn respond(request: &Request, body: Bytes, policy: &Policy) -> Response {
-    if policy.public_get && policy.shareable {
+    // Only answers for anyone may be kept by browsers and CDNs; others are
+    // the caller's own.
+    let (for_anyone, not_kept) = match policy.audience {
+        Audience::Public => (true, "no-store"),
+        Audience::Agents => (false, "private, no-store"),
+    };
+    if for_anyone && policy.get && policy.shareable {
         let etag = etag_of(&body);
         let cache_control = format!("public, max-age={}", policy.max_age_seconds);
         let builder = Response::builder()
@@ -72,13 +80,8 @@ pub fn respond(request: &Request, body: Bytes, policy: &Policy) -> Response {
             builder.content_type("application/json").body(body)
         };
     }
-    let cache_control = if policy.authenticated {
-        "private, no-store"
-    } else {
-        "no-store"
-    };
     Response::builder()
-        .header(header::CACHE_CONTROL, cache_control)
+        .header(header::CACHE_CONTROL, not_kept)
         .content_type("application/json")
         .body(body)
 }

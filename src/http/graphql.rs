@@ -13,7 +13,6 @@ use super::media::AnswerMedia;
 use super::signin::TOKEN_COOKIE;
 use super::{caching, cookies, graphiql, rate_limit};
 use crate::auth::{Principal, Rejection};
-use crate::cache::Scope;
 use crate::graphql::code;
 
 const JSON: &str = "application/json";
@@ -154,7 +153,7 @@ async fn execute(
         }
     };
     let caller = Caller::of(&principal);
-    let scope = answer::scope_of(&principal);
+    let audience = principal.audience();
     let operation = request.operation_name.clone();
     let Ok(mut answered) = answer::answer(state, principal, request, method == Method::Get).await
     else {
@@ -165,9 +164,9 @@ async fn execute(
     };
     answer::register_if_ran(state, &bucket.key, to_register, &mut answered).await;
     let policy = caching::Policy {
-        public_get: method == Method::Get && scope == Scope::Public,
+        audience,
+        get: method == Method::Get,
         shareable: answered.freshness != Freshness::Uncacheable,
-        authenticated: scope == Scope::Agents,
         max_age_seconds: state.http_max_age_seconds,
     };
     let mut http = caching::respond(http_request, answered.body, &policy);
@@ -245,9 +244,9 @@ async fn execute_batch(
     }
     body.push(b']');
     let policy = caching::Policy {
-        public_get: false,
+        audience: principal.audience(),
+        get: false,
         shareable: false,
-        authenticated: principal.agent().is_some(),
         max_age_seconds: state.http_max_age_seconds,
     };
     let mut http = caching::respond(http_request, body.into(), &policy);

@@ -25,7 +25,7 @@ use super::cookies::{self, CookieSigner, CookieSpec};
 use super::rate_limit::{self, Limit};
 use crate::auth::proconnect::ProviderError;
 use crate::auth::{Agent, ProConnect};
-use crate::store::SigninAttempt;
+use crate::store::{SigninAttempt, SigninMode};
 
 /// How long a browser has to come back from ProConnect.
 const ATTEMPT_SECONDS: i64 = 600;
@@ -33,9 +33,6 @@ const SIGNIN_COOKIE: &str = "catalogue_signin";
 const ID_TOKEN_COOKIE: &str = "catalogue_id_token";
 /// The cookie same-site portals use instead of an `Authorization` header.
 pub const TOKEN_COOKIE: &str = "catalogue_token";
-const MODE_FRAGMENT: &str = "fragment";
-const MODE_COOKIE: &str = "cookie";
-const MODE_LOGOUT: &str = "logout";
 
 /// What sign-in needs besides ProConnect.
 pub struct SigninSettings {
@@ -262,10 +259,10 @@ async fn start_login(state: &AppState, params: LoginParams) -> Result<Response, 
     let proconnect = proconnect(state)?;
     let settings = &state.signin;
     let redirect = settings.portal(params.redirect)?;
-    let mode = match params.mode.as_deref() {
-        None | Some(MODE_FRAGMENT) => MODE_FRAGMENT,
-        Some(MODE_COOKIE) => MODE_COOKIE,
-        Some(_) => {
+    let mode = match params.mode.as_deref().map(SigninMode::from_db) {
+        None | Some(Some(SigninMode::Fragment)) => SigninMode::Fragment,
+        Some(Some(SigninMode::Cookie)) => SigninMode::Cookie,
+        Some(Some(SigninMode::Logout) | None) => {
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "bad_mode",
@@ -292,7 +289,7 @@ async fn start_login(state: &AppState, params: LoginParams) -> Result<Response, 
                 String::new()
             },
             redirect,
-            mode: mode.to_owned(),
+            mode,
             expires_at: attempt_expiry(),
         },
     )
@@ -405,7 +402,7 @@ async fn complete_login(
 ) -> Result<Response, Refusal> {
     let proconnect = proconnect(state)?;
     let attempt = take_attempt(state, proconnect, request, params.state.as_deref()).await?;
-    if attempt.mode == MODE_LOGOUT {
+    if attempt.mode == SigninMode::Logout {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "state_unknown",
@@ -470,14 +467,14 @@ async fn complete_login(
     let lifetime = own.lifetime().as_secs();
     tracing::info!(
         sub_hash = %Agent::pseudonym(&signed_in.claims.sub),
-        mode = %attempt.mode,
+        mode = attempt.mode.as_db(),
         "signed in with ProConnect"
     );
     let settings = &state.signin;
     let id_token_cookie = settings
         .cookie(ID_TOKEN_COOKIE, "/auth")
         .set(&signed_in.id_token, lifetime);
-    let response = if attempt.mode == MODE_COOKIE {
+    let response = if attempt.mode == SigninMode::Cookie {
         redirect_to(&attempt.redirect).header(
             header::SET_COOKIE,
             settings.cookie(TOKEN_COOKIE, "/").set(&token, lifetime),
@@ -570,7 +567,7 @@ async fn start_logout(
                             nonce: String::new(),
                             code_verifier: String::new(),
                             redirect,
-                            mode: MODE_LOGOUT.to_owned(),
+                            mode: SigninMode::Logout,
                             expires_at: attempt_expiry(),
                         },
                     )
@@ -610,7 +607,7 @@ pub async fn logout_callback(
     let outcome = async {
         let proconnect = proconnect(&state)?;
         let attempt = take_attempt(&state, proconnect, request, params.state.as_deref()).await?;
-        if attempt.mode != MODE_LOGOUT {
+        if attempt.mode != SigninMode::Logout {
             return Err(Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "state_unknown",

@@ -123,12 +123,15 @@ pub fn build(
     for (dimension, values) in &selection.filters {
         must.push(condition(any_value(fields, *dimension, values, audience)));
     }
-    if audience == Audience::Public {
-        let public = Term::from_field_text(fields.access, Access::Public.as_db());
-        must.push(condition(Box::new(TermQuery::new(
-            public,
-            IndexRecordOption::Basic,
-        ))));
+    match audience {
+        Audience::Public => {
+            let public = Term::from_field_text(fields.access, Access::Public.as_db());
+            must.push(condition(Box::new(TermQuery::new(
+                public,
+                IndexRecordOption::Basic,
+            ))));
+        }
+        Audience::Agents => {}
     }
     if must.is_empty() {
         return Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0));

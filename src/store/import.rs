@@ -18,7 +18,7 @@ use super::entities::{
     project_tag, repository, tag,
 };
 use super::projects::search_text;
-use super::{ORIGIN_FILE, Store, StoreError};
+use super::{LinkOrigin, Store, StoreError};
 use crate::catalogue::{Catalogue, Organization, Project, Slug};
 
 /// What an import changed.
@@ -377,7 +377,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: code.url.to_string(),
-            origin: ORIGIN_FILE.to_owned(),
+            origin: LinkOrigin::File.as_db().to_owned(),
             forge: code.forge.as_db().to_owned(),
             owner: code.owner.clone(),
             name: code.name.clone(),
@@ -396,7 +396,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: data.url.to_string(),
-            origin: ORIGIN_FILE.to_owned(),
+            origin: LinkOrigin::File.as_db().to_owned(),
             provider: data.provider.as_db().to_owned(),
             title: data.title.to_string(),
             description: data.description.as_ref().map(ToString::to_string),
@@ -412,7 +412,7 @@ async fn sync_children(
             id: 0,
             project_id: id,
             url: other.url.to_string(),
-            origin: ORIGIN_FILE.to_owned(),
+            origin: LinkOrigin::File.as_db().to_owned(),
             kind: other.kind.as_db().to_owned(),
             title: other.title.to_string(),
             access: other.access.as_db().to_owned(),
@@ -493,7 +493,7 @@ const REPOSITORIES: LinkTable<repository::Entity> = LinkTable {
     id_column: repository::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
-    from_files: |row| row.origin == ORIGIN_FILE,
+    from_files: |row| LinkOrigin::from_db(&row.origin) == Some(LinkOrigin::File),
 };
 
 const DATASETS: LinkTable<dataset::Entity> = LinkTable {
@@ -501,7 +501,7 @@ const DATASETS: LinkTable<dataset::Entity> = LinkTable {
     id_column: dataset::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
-    from_files: |row| row.origin == ORIGIN_FILE,
+    from_files: |row| LinkOrigin::from_db(&row.origin) == Some(LinkOrigin::File),
 };
 
 const LINKS: LinkTable<link::Entity> = LinkTable {
@@ -509,7 +509,7 @@ const LINKS: LinkTable<link::Entity> = LinkTable {
     id_column: link::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
-    from_files: |row| row.origin == ORIGIN_FILE,
+    from_files: |row| LinkOrigin::from_db(&row.origin) == Some(LinkOrigin::File),
 };
 
 /// Updates, inserts and deletes a project's links so they match `wanted`,

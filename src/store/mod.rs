@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::DatabaseConnection;
 
+use crate::catalogue::vocabulary;
+
 pub use changes::{ChangedSubject, ChangesSince};
 pub use harvest::{FactsWrite, FreshFacts, HarvestRecord, HarvestWrite};
 pub use import::ImportReport;
@@ -36,13 +38,20 @@ pub use records::{
 };
 pub use rows::Columns;
 pub use search_source::ProjectBundle;
-pub use signin::{SigninAttempt, StoredSigningKey};
-pub use writes::{Actor, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError};
+pub use signin::{SigninAttempt, SigninMode, StoredSigningKey};
+pub use writes::{
+    Actor, AuditAction, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError,
+};
 
-/// The `origin` of a link row that came from the catalogue files: an import may remove it.
-const ORIGIN_FILE: &str = "FILE";
-/// The `origin` of a link row added through the API: an import leaves it alone.
-const ORIGIN_API: &str = "API";
+vocabulary! {
+    /// Where a link row came from (its `origin`).
+    LinkOrigin {
+        /// The catalogue files: an import may remove it.
+        File = "FILE",
+        /// A write through the API: an import leaves it alone.
+        Api = "API",
+    }
+}
 
 /// What can go wrong in storage. Callers log it and answer a generic error:
 /// database messages are not for clients.

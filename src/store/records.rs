@@ -11,7 +11,7 @@ use crate::catalogue::{
 };
 
 /// Reads a vocabulary value back from its database spelling.
-fn decode<T>(
+pub(super) fn decode<T>(
     column: &'static str,
     value: &str,
     from_db: fn(&str) -> Option<T>,

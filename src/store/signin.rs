@@ -1,11 +1,14 @@
 //! What sign-in needs to share between replicas: the gateway's signing keys
-//! and the sign-in attempts in flight. Opaque strings to this module.
+//! and the sign-in attempts in flight. Opaque strings to this module, but
+//! for the mode of an attempt.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entities::{signin_attempt, signing_key};
+use super::records::decode;
 use super::{Store, StoreError};
+use crate::catalogue::vocabulary;
 
 /// One of the gateway's signing keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +20,18 @@ pub struct StoredSigningKey {
     pub retired_at: Option<DateTime<Utc>>,
 }
 
+vocabulary! {
+    /// What an attempt is for, and how its sign-in hands the token back.
+    pub SigninMode {
+        /// In the fragment of the portal's URL (the default).
+        Fragment = "fragment",
+        /// In a cookie, for same-site portals.
+        Cookie = "cookie",
+        /// A logout on the way back from the provider, not a sign-in.
+        Logout = "logout",
+    }
+}
+
 /// A sign-in that went to the provider and has not come back yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigninAttempt {
@@ -24,7 +39,7 @@ pub struct SigninAttempt {
     pub nonce: String,
     pub code_verifier: String,
     pub redirect: String,
-    pub mode: String,
+    pub mode: SigninMode,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -120,7 +135,7 @@ impl Store {
             nonce: Set(attempt.nonce.clone()),
             code_verifier: Set(attempt.code_verifier.clone()),
             redirect: Set(attempt.redirect.clone()),
-            mode: Set(attempt.mode.clone()),
+            mode: Set(attempt.mode.as_db().to_owned()),
             expires_at: Set(attempt.expires_at),
         })
         .exec(&self.db)
@@ -152,7 +167,7 @@ impl Store {
             nonce: row.nonce,
             code_verifier: row.code_verifier,
             redirect: row.redirect,
-            mode: row.mode,
+            mode: decode("signin_attempt.mode", &row.mode, SigninMode::from_db)?,
             expires_at: row.expires_at,
         }))
     }

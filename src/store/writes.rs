@@ -14,9 +14,13 @@ use super::changes::{ChangedSubject, record_changes};
 use super::entities::{audit_entry, dataset, link, project, project_maintainer, repository};
 use super::paging::{Page, apply_page, finish_page};
 use super::projects::search_text;
-use super::records::{DatasetRecord, LinkRecord, ProjectRecord, RepositoryRecord, convert_all};
-use super::{ORIGIN_API, Store, StoreError};
-use crate::catalogue::{Access, CodeLink, DataLink, Label, OtherLink, ProjectStatus, Slug};
+use super::records::{
+    DatasetRecord, LinkRecord, ProjectRecord, RepositoryRecord, convert_all, decode,
+};
+use super::{LinkOrigin, Store, StoreError};
+use crate::catalogue::{
+    Access, CodeLink, DataLink, Label, OtherLink, ProjectStatus, Slug, vocabulary,
+};
 
 /// Who writes, for the audit trail.
 #[derive(Debug, Clone)]
@@ -79,6 +83,19 @@ pub enum LinkTable {
     Link,
 }
 
+vocabulary! {
+    /// What a write through the API did: its mutation, as the audit trail names it.
+    pub AuditAction {
+        CreateProject = "createProject",
+        UpdateProject = "updateProject",
+        AddRepository = "addRepository",
+        AddDataset = "addDataset",
+        AddLink = "addLink",
+        RemoveLink = "removeLink",
+        SetMaintainers = "setMaintainers",
+    }
+}
+
 /// One entry of the audit trail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {
@@ -86,7 +103,7 @@ pub struct AuditRecord {
     pub at: DateTime<Utc>,
     pub actor_sub: String,
     pub actor_email: String,
-    pub action: String,
+    pub action: AuditAction,
     pub target: String,
     pub before: Option<String>,
     pub after: Option<String>,
@@ -100,7 +117,7 @@ async fn audit(
     txn: &DatabaseTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
-    action: &str,
+    action: AuditAction,
     target: String,
     before: Option<String>,
     after: Option<String>,
@@ -109,7 +126,7 @@ async fn audit(
         at: Set(now),
         actor_sub: Set(actor.sub.clone()),
         actor_email: Set(actor.email.clone()),
-        action: Set(action.to_owned()),
+        action: Set(action.as_db().to_owned()),
         target: Set(target),
         before: Set(before),
         after: Set(after),
@@ -269,7 +286,7 @@ impl Store {
             &txn,
             actor,
             now,
-            "createProject",
+            AuditAction::CreateProject,
             format!("project:{}", row.slug),
             None,
             json(&row),
@@ -345,7 +362,7 @@ impl Store {
             &txn,
             actor,
             now,
-            "updateProject",
+            AuditAction::UpdateProject,
             format!("project:{slug}"),
             json(&current),
             json(&updated),
@@ -376,7 +393,7 @@ impl Store {
         let row = repository::ActiveModel {
             project_id: Set(project.id),
             url: Set(code.url.to_string()),
-            origin: Set(ORIGIN_API.to_owned()),
+            origin: Set(LinkOrigin::Api.as_db().to_owned()),
             forge: Set(code.forge.as_db().to_owned()),
             owner: Set(code.owner),
             name: Set(code.name),
@@ -390,7 +407,15 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
-        link_added(txn, actor, &project, now, "addRepository", json(&row)).await?;
+        link_added(
+            txn,
+            actor,
+            &project,
+            now,
+            AuditAction::AddRepository,
+            json(&row),
+        )
+        .await?;
         Ok(RepositoryRecord::try_from(row)?)
     }
 
@@ -414,7 +439,7 @@ impl Store {
         let row = dataset::ActiveModel {
             project_id: Set(project.id),
             url: Set(data.url.to_string()),
-            origin: Set(ORIGIN_API.to_owned()),
+            origin: Set(LinkOrigin::Api.as_db().to_owned()),
             provider: Set(data.provider.as_db().to_owned()),
             title: Set(data.title.to_string()),
             description: Set(data.description.map(|d| d.to_string())),
@@ -425,7 +450,15 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
-        link_added(txn, actor, &project, now, "addDataset", json(&row)).await?;
+        link_added(
+            txn,
+            actor,
+            &project,
+            now,
+            AuditAction::AddDataset,
+            json(&row),
+        )
+        .await?;
         Ok(DatasetRecord::try_from(row)?)
     }
 
@@ -449,7 +482,7 @@ impl Store {
         let row = link::ActiveModel {
             project_id: Set(project.id),
             url: Set(other.url.to_string()),
-            origin: Set(ORIGIN_API.to_owned()),
+            origin: Set(LinkOrigin::Api.as_db().to_owned()),
             kind: Set(other.kind.as_db().to_owned()),
             title: Set(other.title.to_string()),
             access: Set(other.access.as_db().to_owned()),
@@ -459,7 +492,7 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
-        link_added(txn, actor, &project, now, "addLink", json(&row)).await?;
+        link_added(txn, actor, &project, now, AuditAction::AddLink, json(&row)).await?;
         Ok(LinkRecord::try_from(row)?)
     }
 
@@ -536,7 +569,7 @@ impl Store {
             &txn,
             actor,
             now,
-            "removeLink",
+            AuditAction::RemoveLink,
             format!("project:{}", project.slug),
             before,
             None,
@@ -586,7 +619,7 @@ impl Store {
             &txn,
             actor,
             now,
-            "setMaintainers",
+            AuditAction::SetMaintainers,
             format!("project:{slug}"),
             json(&before),
             json(&after),
@@ -613,17 +646,19 @@ impl Store {
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|row| AuditRecord {
-                id: row.id,
-                at: row.at,
-                actor_sub: row.actor_sub,
-                actor_email: row.actor_email,
-                action: row.action,
-                target: row.target,
-                before: row.before,
-                after: row.after,
+            .map(|row| {
+                Ok(AuditRecord {
+                    id: row.id,
+                    at: row.at,
+                    actor_sub: row.actor_sub,
+                    actor_email: row.actor_email,
+                    action: decode("audit_entry.action", &row.action, AuditAction::from_db)?,
+                    target: row.target,
+                    before: row.before,
+                    after: row.after,
+                })
             })
-            .collect();
+            .collect::<Result<_, StoreError>>()?;
         Ok(finish_page(rows, page))
     }
 }
@@ -654,7 +689,7 @@ async fn link_added(
     actor: &Actor,
     project: &project::Model,
     now: DateTime<Utc>,
-    action: &str,
+    action: AuditAction,
     after: Option<String>,
 ) -> Result<(), WriteError> {
     touch(&txn, project, now).await?;

@@ -34,7 +34,7 @@ impl AuditEntry {
 
     /// The mutation, e.g. `updateProject`.
     async fn action(&self) -> &str {
-        &self.0.action
+        self.0.action.as_db()
     }
 
     /// What it acted on, e.g. `project:cartiflette`.

@@ -8,10 +8,10 @@ use chrono::Utc;
 use crate::catalogue::{self, CodeLink, DataLink, HttpUrl, Label, OtherLink, Slug};
 use crate::graphql::execution::context::{audience, store};
 use crate::graphql::execution::errors::{OrInternal, bad_input, code, internal};
-use crate::graphql::schema::guards::{AdminOnly, EditorOf, EditorOfLink, signed_in};
 use crate::graphql::schema::enums::{
     Access, DataProvider, HarvestStatus, LinkKind, ProjectStatus, RepositoryRole,
 };
+use crate::graphql::schema::guards::{AdminOnly, EditorOf, EditorOfLink, signed_in};
 use crate::graphql::schema::ids::{NodeType, parse_global_id};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::project::Project;
