@@ -54,11 +54,13 @@ pub fn build_schema(
     // small query could ask for an exponential answer. (Lists that lead back up
     // the graph count tenfold in the complexity.) The depth is limited by
     // `DocumentLimits`, which leaves introspection's to the schema.
-    // No extensions: `execute` checks the other limits and gives errors
-    // their codes (any extension would slow every field down).
+    // No extensions: `execute` checks the other limits (and the nesting,
+    // under the same limit as the schema's) and gives errors their codes
+    // (any extension would slow every field down).
     let mut builder = Schema::build(Query::default(), mutations::Mutation, EmptySubscription)
         .enable_federation()
-        .limit_complexity(limits.max_complexity);
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(execution::limits::MAX_NESTING);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

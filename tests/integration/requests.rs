@@ -467,8 +467,9 @@ async fn hostile_documents_are_refused_before_validation_under_the_default_limit
     // Within the limits, fragments spread many times are answered.
     let small = post(&app, &json!({ "query": fragment_bomb(10, 2) }), None).await;
     assert_eq!(small.body["data"]["r10"], "Query", "{}", small.body);
-    // Fragments spreading each other in a cycle: refused (async-graphql's
-    // parser follows spreads as it parses, and stops at 32), not a hang.
+    // Fragments spreading each other in a cycle: their selections nest
+    // without end, which is refused as async-graphql's parser refuses it
+    // (more than 32 deep), not a hang.
     let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
     let answer = post(&app, &json!({ "query": cycle }), None).await;
     assert_eq!(answer.code(), "GRAPHQL_PARSE_FAILED", "{}", answer.body);

@@ -105,33 +105,44 @@ pub fn refused_before_execution(response: &Response) -> bool {
         })
 }
 
-/// Whether an error is async-graphql's complexity limit (the depth is
-/// limited before validation, by `DocumentLimits`).
-fn is_complexity(error: &ServerError) -> bool {
-    error.message == "Query is too complex."
+/// What async-graphql refused a request for, or failed at outside any
+/// field, in an error without a code. Everything the gateway raises itself
+/// (parse errors, the document limits and nesting, resolvers' errors) has
+/// its code where it is raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bare {
+    /// The complexity limit.
+    TooComplex,
+    /// A missing or unknown `operationName`.
+    UnclearOperation,
+    /// Federation's `_entities` could not look a representation up.
+    EntityLookup,
+    /// Any other: one of the validation rules, whose messages vary.
+    Invalid,
 }
 
-/// Whether an error is one async-graphql raises while resolving
-/// federation's `_entities` (without a path).
-fn is_entities_error(error: &ServerError) -> bool {
-    matches!(
-        error.message.as_str(),
-        "Entity not found." | "\"__typename\" must be an existing string."
-    )
-}
-
-/// Whether an error says which operation to run is unclear (missing or
-/// unknown `operationName`).
-fn is_operation_resolution(error: &ServerError) -> bool {
-    error.message.starts_with("Unknown operation named ")
-        || error.message == "Operation name required in request."
+/// The only reading of async-graphql's messages. async-graphql 7 raises
+/// these as bare `ServerError`s (no source, no extensions, no kind) from
+/// code it keeps private (validation, `prepare_request`, the entity lookup),
+/// and an extension hooking its phases would slow every field down (see
+/// [`give_codes`]): their text is all there is to tell them apart.
+/// `async_graphql_still_says_what_is_read_here` pins each message, so an
+/// upgrade that rewords one fails that test rather than changing a code.
+fn bare(error: &ServerError) -> Bare {
+    match error.message.as_str() {
+        "Query is too complex." => Bare::TooComplex,
+        "Operation name required in request." => Bare::UnclearOperation,
+        message if message.starts_with("Unknown operation named ") => Bare::UnclearOperation,
+        "Entity not found." | "\"__typename\" must be an existing string." => Bare::EntityLookup,
+        _ => Bare::Invalid,
+    }
 }
 
 /// Gives every error of an executed request a code, once it has run: an
 /// error raised while executing (in a field, or anywhere once there is
 /// data) without one is treated as ours (logged, hidden); an error before
-/// execution (validation, recursion and other limits, the choice of
-/// operation) gets the code of its kind.
+/// execution (validation, the complexity limit, the choice of operation)
+/// gets the code of its kind.
 ///
 /// Done on the response rather than by an async-graphql extension: any
 /// extension sends every field through the slow path of the executor
@@ -149,25 +160,149 @@ pub(crate) fn give_codes(response: &mut Response) {
         {
             continue;
         }
-        let code = if executed || !error.path.is_empty() || is_entities_error(error) {
-            tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error");
-            error.message = INTERNAL_MESSAGE.to_owned();
-            code::INTERNAL_SERVER_ERROR
-        } else if is_complexity(error) {
-            code::OPERATION_LIMIT_EXCEEDED
-        } else if is_operation_resolution(error) {
-            code::OPERATION_RESOLUTION_FAILURE
-        } else if error
-            .message
-            .starts_with("The recursion depth of the query")
-        {
-            code::GRAPHQL_PARSE_FAILED
-        } else {
-            code::GRAPHQL_VALIDATION_FAILED
+        let failed = executed || !error.path.is_empty();
+        let code = match (failed, bare(error)) {
+            (true, _) | (false, Bare::EntityLookup) => {
+                tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error");
+                error.message = INTERNAL_MESSAGE.to_owned();
+                code::INTERNAL_SERVER_ERROR
+            }
+            (false, Bare::TooComplex) => code::OPERATION_LIMIT_EXCEEDED,
+            (false, Bare::UnclearOperation) => code::OPERATION_RESOLUTION_FAILURE,
+            (false, Bare::Invalid) => code::GRAPHQL_VALIDATION_FAILED,
         };
         error
             .extensions
             .get_or_insert_with(Default::default)
             .set("code", code);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{
+        EmptyMutation, EmptySubscription, Object, Schema, SimpleObject, Variables,
+    };
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(SimpleObject)]
+    struct Thing {
+        id: i32,
+    }
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn n(&self) -> i32 {
+            1
+        }
+
+        #[graphql(entity)]
+        async fn thing_by_id(&self, id: i32) -> Thing {
+            Thing { id }
+        }
+    }
+
+    const ENTITIES: &str =
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Thing { id } } }";
+
+    /// Each error async-graphql gives without a code, as it words it today.
+    #[tokio::test]
+    async fn async_graphql_still_says_what_is_read_here() {
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .enable_federation()
+            .limit_complexity(2)
+            .finish();
+        let cases = [
+            ("{ a: n b: n c: n }", None, json!({}), Bare::TooComplex),
+            (
+                "query A { n } query B { n }",
+                None,
+                json!({}),
+                Bare::UnclearOperation,
+            ),
+            (
+                "query A { n }",
+                Some("B"),
+                json!({}),
+                Bare::UnclearOperation,
+            ),
+            (
+                ENTITIES,
+                None,
+                json!({"r": [{"__typename": "Nope"}]}),
+                Bare::EntityLookup,
+            ),
+            (
+                ENTITIES,
+                None,
+                json!({"r": [{"id": 1}]}),
+                Bare::EntityLookup,
+            ),
+            ("{ nope }", None, json!({}), Bare::Invalid),
+        ];
+        for (query, operation, variables, expected) in cases {
+            let mut request =
+                async_graphql::Request::new(query).variables(Variables::from_json(variables));
+            if let Some(operation) = operation {
+                request = request.operation_name(operation);
+            }
+            let response = schema.execute(request).await;
+            assert_eq!(response.data, async_graphql::Value::Null, "{query}");
+            let [error] = response.errors.as_slice() else {
+                panic!("{query}: {:?}", response.errors);
+            };
+            assert!(error.path.is_empty(), "{query}: {error:?}");
+            assert_eq!(bare(error), expected, "{query}: {}", error.message);
+        }
+        // A representation found is no error.
+        let found = schema
+            .execute(
+                async_graphql::Request::new(ENTITIES).variables(Variables::from_json(
+                    json!({"r": [{"__typename": "Thing", "id": 1}]}),
+                )),
+            )
+            .await;
+        assert!(found.errors.is_empty(), "{:?}", found.errors);
+    }
+
+    #[test]
+    fn errors_of_executed_requests_are_internal_and_refusals_have_their_kind() {
+        let bare_error = |message: &str| ServerError::new(message, None);
+        let mut refused = Response::from_errors(vec![
+            bare_error("Query is too complex."),
+            bare_error("Unknown operation named \"B\""),
+            bare_error("Entity not found."),
+            bare_error("Unknown field \"nope\" on type \"Query\"."),
+        ]);
+        give_codes(&mut refused);
+        let codes: Vec<_> = refused
+            .errors
+            .iter()
+            .map(|error| {
+                error
+                    .extensions
+                    .as_ref()
+                    .and_then(|e| e.get("code"))
+                    .cloned()
+            })
+            .collect();
+        let expected = [
+            code::OPERATION_LIMIT_EXCEEDED,
+            code::OPERATION_RESOLUTION_FAILURE,
+            code::INTERNAL_SERVER_ERROR,
+            code::GRAPHQL_VALIDATION_FAILED,
+        ]
+        .map(|code| Some(async_graphql::Value::from(code)));
+        assert_eq!(codes, expected);
+        assert_eq!(refused.errors[2].message, INTERNAL_MESSAGE);
+
+        let mut executed = Response::new(async_graphql::Value::from_json(json!({"n": 1})).unwrap());
+        executed.errors = vec![bare_error("Query is too complex.")];
+        give_codes(&mut executed);
+        assert_eq!(executed.errors[0].message, INTERNAL_MESSAGE);
     }
 }

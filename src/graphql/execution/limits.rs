@@ -5,6 +5,8 @@
 //! the schema's to bound, so `__schema` and `__type` do not count: every
 //! GraphQL tool introspects 15 levels deep). Each violation is an error coded
 //! OPERATION_LIMIT_EXCEEDED (INTROSPECTION_DISABLED for introspection).
+//! Last, the nesting of selection sets that async-graphql's parser bounds
+//! (GRAPHQL_PARSE_FAILED), checked here so that its error has its code.
 //!
 //! The expanded size is what validation and execution walk: fragments that
 //! each spread the previous one twice make a 1 kB document select millions
@@ -273,6 +275,159 @@ impl DocumentLimits {
                 ));
             }
         }
-        Ok(())
+        check_nesting(document)
+    }
+}
+
+/// How deep selection sets may nest, counting inline fragments and the
+/// fragments spread where they are spread (so a cycle of spreads nests
+/// without end). The schema is given the same limit
+/// (`limit_recursive_depth`), whose check, run after this one, never fires
+/// first: async-graphql's error has no kind to give it a code by.
+pub(crate) const MAX_NESTING: usize = 32;
+
+/// How deep selection sets nest below a selection set, at most
+/// `MAX_NESTING + 1`; each fragment's nesting is found once, however often
+/// it is spread.
+struct Nesting<'a> {
+    fragments: &'a Fragments,
+    /// None while the fragment is being walked: met again, it is a cycle.
+    known: HashMap<&'a Name, Option<usize>>,
+}
+
+impl<'a> Nesting<'a> {
+    fn below(&mut self, set: &'a SelectionSet) -> usize {
+        let mut deepest = 0;
+        for selection in &set.items {
+            let nested = match &selection.node {
+                Selection::Field(field) if field.node.selection_set.node.items.is_empty() => 0,
+                Selection::Field(field) => 1 + self.below(&field.node.selection_set.node),
+                Selection::FragmentSpread(spread) => self
+                    .fragment(&spread.node.fragment_name.node)
+                    .map_or(0, |nesting| 1 + nesting),
+                Selection::InlineFragment(inline) => {
+                    1 + self.below(&inline.node.selection_set.node)
+                }
+            };
+            deepest = deepest.max(nested);
+            if deepest > MAX_NESTING {
+                break;
+            }
+        }
+        deepest.min(MAX_NESTING + 1)
+    }
+
+    /// How deep selections nest below the fragment `name`; None for an
+    /// unknown fragment (validation's to report), which nests nothing.
+    fn fragment(&mut self, name: &'a Name) -> Option<usize> {
+        let fragment = self.fragments.get(name)?;
+        Some(match self.known.get(name) {
+            Some(Some(nesting)) => *nesting,
+            Some(None) => MAX_NESTING + 1,
+            None => {
+                self.known.insert(name, None);
+                let nesting = self.below(&fragment.node.selection_set.node);
+                self.known.insert(name, Some(nesting));
+                nesting
+            }
+        })
+    }
+}
+
+/// The error for a document whose selections nest deeper than
+/// [`MAX_NESTING`], as async-graphql's parser counts them.
+fn check_nesting(document: &ExecutableDocument) -> Result<(), ServerError> {
+    let mut nesting = Nesting {
+        fragments: &document.fragments,
+        known: HashMap::new(),
+    };
+    for (_, operation) in document.operations.iter() {
+        if nesting.below(&operation.node.selection_set.node) > MAX_NESTING {
+            return Err(with_code(
+                ServerError::new(
+                    format!("selections nest more than {MAX_NESTING} deep, fragments included"),
+                    Some(operation.pos),
+                ),
+                code::GRAPHQL_PARSE_FAILED,
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::parser::parse_query;
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn a(&self) -> Query {
+            Query
+        }
+
+        async fn n(&self) -> i32 {
+            1
+        }
+    }
+
+    /// `inner` under `levels` fields.
+    fn nested(levels: usize, inner: &str) -> String {
+        format!("{}{inner}{}", "a { ".repeat(levels), " }".repeat(levels))
+    }
+
+    #[tokio::test]
+    async fn nesting_is_counted_as_async_graphql_counts_it() {
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .limit_recursive_depth(MAX_NESTING)
+            .finish();
+        let mut documents = vec![
+            "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }".to_owned(),
+            "{ a { ...A } } fragment A on Query { n }".to_owned(),
+        ];
+        for levels in MAX_NESTING - 1..=MAX_NESTING + 1 {
+            documents.extend([
+                format!("{{ {} }}", nested(levels, "n")),
+                format!("{{ {} }}", nested(levels - 1, "... on Query { n }")),
+                format!(
+                    "{{ {} }} fragment F on Query {{ n }}",
+                    nested(levels - 1, "...F")
+                ),
+                format!(
+                    "{{ {} }} fragment F on Query {{ a {{ n }} }}",
+                    nested(levels - 2, "...F")
+                ),
+                format!("{{ {} }}", nested(levels, "...Unknown n")),
+            ]);
+        }
+        for query in documents {
+            let ours = check_nesting(&parse_query(&query).unwrap());
+            let theirs = schema.execute(query.as_str()).await;
+            let refused = theirs.errors.iter().any(|error| {
+                error
+                    .message
+                    .starts_with("The recursion depth of the query")
+            });
+            assert_eq!(ours.is_err(), refused, "{query}: {:?}", theirs.errors);
+        }
+    }
+
+    #[test]
+    fn cycles_of_fragments_nest_without_end() {
+        let query = "{ ...A } fragment A on Query { n ...B } fragment B on Query { ...A ...B }";
+        let error = check_nesting(&parse_query(query).unwrap()).unwrap_err();
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .cloned();
+        assert_eq!(
+            code,
+            Some(async_graphql::Value::from(code::GRAPHQL_PARSE_FAILED))
+        );
     }
 }
