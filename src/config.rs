@@ -115,6 +115,9 @@ pub struct Config {
     /// Whether answers are kept in the response cache (off: every request
     /// reaches the database; for diagnosis and benchmarks).
     pub cache_answers: bool,
+    /// Whether the plain answers fast path may answer (off: every answer
+    /// goes through async-graphql's resolvers; the same bytes, more slowly).
+    pub plain_answers: bool,
     /// How long an answer stays in the response cache, in seconds.
     pub cache_ttl_seconds: u64,
     /// Size of the in-process response cache (with Redis: of the answers
@@ -312,6 +315,7 @@ impl Default for Config {
             redis_prefix: "catalogue:".to_owned(),
             redis_timeout_ms: 250,
             cache_answers: true,
+            plain_answers: true,
             cache_ttl_seconds: 300,
             cache_memory_bytes: 64 * 1024 * 1024,
             cache_memory_max_age_seconds: 60,
@@ -481,6 +485,7 @@ impl Config {
                     .map_err(|e| bad(format!("`{value}` is not a number of milliseconds ({e})")))?
             }
             "CACHE_ANSWERS" => self.cache_answers = flag(value).map_err(bad)?,
+            "PLAIN_ANSWERS" => self.plain_answers = flag(value).map_err(bad)?,
             "CACHE_TTL_SECONDS" => self.cache_ttl_seconds = seconds(value).map_err(bad)?,
             "CACHE_MEMORY_BYTES" => {
                 self.cache_memory_bytes = value
@@ -576,7 +581,7 @@ impl Config {
                      CATALOGUE_PROCONNECT_SIGNING_ALG, CATALOGUE_SIGNIN_REDIRECT_ORIGINS, \
                      CATALOGUE_PROCONNECT_INTROSPECTION_CLIENTS, \
                      CATALOGUE_REDIS_URL, CATALOGUE_REDIS_STATE_URL, CATALOGUE_REDIS_PREFIX, CATALOGUE_REDIS_TIMEOUT_MS, \
-                     CATALOGUE_CACHE_ANSWERS, CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_CACHE_MEMORY_MAX_AGE_SECONDS, CATALOGUE_HTTP_MAX_AGE_SECONDS, \
+                     CATALOGUE_CACHE_ANSWERS, CATALOGUE_CACHE_TTL_SECONDS, CATALOGUE_CACHE_MEMORY_BYTES, CATALOGUE_CACHE_MEMORY_MAX_AGE_SECONDS, CATALOGUE_HTTP_MAX_AGE_SECONDS, CATALOGUE_PLAIN_ANSWERS, \
                      CATALOGUE_MAX_DEPTH, CATALOGUE_MAX_COMPLEXITY, CATALOGUE_MAX_ALIASES, CATALOGUE_MAX_ROOT_FIELDS, \
                      CATALOGUE_MAX_SELECTIONS, CATALOGUE_MAX_FRAGMENT_DEPTH, \
                      CATALOGUE_MAX_BATCH, CATALOGUE_INTROSPECTION, CATALOGUE_PERSISTED_ONLY, \

@@ -24,6 +24,7 @@ mod fuzz;
 mod harvest;
 mod http;
 mod import;
+mod plain;
 mod portal;
 mod requests;
 mod schema;
