@@ -1,5 +1,5 @@
 //! Typed configuration in sections (http, database, auth, proconnect, cache,
-//! limits, harvest): defaults < TOML file named by `CATALOGUE_CONFIG` <
+//! limits, execution, harvest): defaults < TOML file named by `CATALOGUE_CONFIG` <
 //! `CATALOGUE_*` environment variables. Each section declares each of its
 //! settings once, in a `section!` line: its field, type, default and how a
 //! variable's text is read. The TOML key is the field's name, the variable
@@ -75,6 +75,7 @@ mod auth;
 mod cache;
 mod clients;
 mod database;
+mod execution;
 mod harvest;
 mod http;
 mod limits;
@@ -85,6 +86,7 @@ pub use auth::{Auth, IssuerConfig};
 pub use cache::Cache;
 pub use clients::{AddressBlock, ClientConfig, ClientId, ClientKey, RateLimitedStatus};
 pub use database::Database;
+pub use execution::Execution;
 pub use harvest::Harvest;
 pub use http::{Http, LogFormat};
 pub use limits::Limits;
@@ -100,6 +102,7 @@ pub struct Config {
     pub proconnect: ProConnect,
     pub cache: Cache,
     pub limits: Limits,
+    pub execution: Execution,
     pub harvest: Harvest,
 }
 
@@ -156,6 +159,7 @@ impl Config {
             ProConnect::SETTINGS,
             Cache::SETTINGS,
             Limits::SETTINGS,
+            Execution::SETTINGS,
             Harvest::SETTINGS,
         ]
         .into_iter()

@@ -12,6 +12,7 @@ pub use execution::documents::{Documents, Prepared};
 pub use execution::errors::{code, refused_before_execution};
 pub use execution::limits::DocumentLimits;
 pub use plain::json::answer_body;
+pub use plain::{PlainCounters, plain_fields_by_type};
 
 use std::sync::Arc;
 

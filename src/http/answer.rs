@@ -118,7 +118,10 @@ pub async fn answer(
             if mutation && read_only {
                 return Err(MutationRefused);
             }
-            let prepared = prepared.data(std::sync::Arc::clone(&state.harvester));
+            let mut prepared = prepared.data(std::sync::Arc::clone(&state.harvester));
+            if let Some(counters) = &state.plain_answers {
+                prepared = prepared.data(std::sync::Arc::clone(counters));
+            }
             let response =
                 graphql::execute(&state.schema, prepared, state.store.clone(), principal).await;
             (response, mutation)

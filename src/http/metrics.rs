@@ -1,6 +1,7 @@
 //! `GET /metrics` in the Prometheus text format: requests by operation and
 //! status, a latency histogram, cache hits/misses/errors, rate-limited
-//! requests, SQL statements and database pool use.
+//! requests, the plain answers fast path's answers and fallbacks, SQL
+//! statements and database pool use.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -186,6 +187,25 @@ pub async fn metrics(state: Data<&AppState>) -> Response {
         "catalogue_db_statements_total {}",
         state.store.statements_executed()
     );
+    let (answers, fallbacks) = state.plain_answers.as_ref().map_or((0, 0), |counters| {
+        (counters.answers(), counters.fallbacks())
+    });
+    family(
+        &mut text,
+        "catalogue_plain_answers_total",
+        "counter",
+        "Lists, and pages of the projects connection, the plain answers fast path wrote as JSON text \
+         (a page counts once, with the lists in it).",
+    );
+    let _ = writeln!(text, "catalogue_plain_answers_total {answers}");
+    family(
+        &mut text,
+        "catalogue_plain_fallbacks_total",
+        "counter",
+        "Lists, and pages of the projects connection, the plain answers fast path looked at and left \
+         to the resolvers (the lists of a page left to them are then counted one by one).",
+    );
+    let _ = writeln!(text, "catalogue_plain_fallbacks_total {fallbacks}");
     let (size, idle) = state.store.pool_use();
     family(
         &mut text,

@@ -29,7 +29,7 @@ use poem::{Endpoint, EndpointExt, Route, get};
 use crate::auth::Authenticator;
 use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError};
-use crate::graphql::{CatalogueSchema, DocumentLimits, Documents};
+use crate::graphql::{CatalogueSchema, DocumentLimits, Documents, PlainCounters};
 use crate::harvest::Harvester;
 use crate::shared_state::SharedState;
 use crate::store::Store;
@@ -59,6 +59,8 @@ pub struct AppState {
     max_batch: usize,
     cors: cors::CorsPolicy,
     cache_answers: bool,
+    /// The fast path's counters, given to every execution when it is on.
+    plain_answers: Option<Arc<PlainCounters>>,
     harvester: Arc<Harvester>,
 }
 
@@ -111,6 +113,7 @@ impl AppState {
             max_batch: config.limits.max_batch,
             cors,
             cache_answers: config.cache.cache_answers,
+            plain_answers: config.execution.plain_answers.then(Arc::default),
             harvester,
         })
     }

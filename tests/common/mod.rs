@@ -434,6 +434,35 @@ impl TestApp {
         response.text().await.expect("a text body")
     }
 
+    /// The text of the answer to `query`, asked anonymously by POST.
+    pub async fn answer_text(&self, query: &str) -> String {
+        self.client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("POST /graphql")
+            .text()
+            .await
+            .expect("the answer")
+    }
+
+    /// What the plain answers fast path has done so far, read from /metrics.
+    pub async fn plain_counts(&self) -> PlainCounts {
+        let metrics = self.get_text("/metrics").await;
+        let read = |name: &str| -> u64 {
+            metrics
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} in /metrics"))
+        };
+        PlainCounts {
+            answers: read("catalogue_plain_answers_total"),
+            fallbacks: read("catalogue_plain_fallbacks_total"),
+        }
+    }
+
     /// The SQL statements the gateway has run so far, read from /metrics.
     pub async fn statements_executed(&self) -> u64 {
         self.get_text("/metrics")
@@ -443,6 +472,36 @@ impl TestApp {
             .and_then(|n| n.trim().parse().ok())
             .expect("catalogue_db_statements_total in /metrics")
     }
+}
+
+/// The plain answers fast path's counters (`catalogue_plain_*_total`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PlainCounts {
+    /// Lists and pages written plainly.
+    pub answers: u64,
+    /// Lists and pages looked at and left to the resolvers.
+    pub fallbacks: u64,
+}
+
+impl std::ops::Sub for PlainCounts {
+    type Output = Self;
+
+    fn sub(self, before: Self) -> Self {
+        Self {
+            answers: self.answers - before.answers,
+            fallbacks: self.fallbacks - before.fallbacks,
+        }
+    }
+}
+
+/// Where each of `keys` first appears in `text`, in the order given.
+pub fn first_places(text: &str, keys: &[&str]) -> Vec<usize> {
+    keys.iter()
+        .map(|key| {
+            text.find(&format!("\"{key}\":"))
+                .unwrap_or_else(|| panic!("{key} missing from {text}"))
+        })
+        .collect()
 }
 
 impl Drop for TestApp {

@@ -4,7 +4,7 @@ use crate::common;
 
 use std::collections::BTreeSet;
 
-use common::{Backend, TestApp};
+use common::{Backend, TestApp, first_places};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -475,16 +475,6 @@ async fn an_unknown_stored_value_is_an_internal_error(backend: Backend) {
     );
 }
 
-/// Where each of `keys` first appears in `text`, in the order given.
-fn first_places(text: &str, keys: &[&str]) -> Vec<usize> {
-    keys.iter()
-        .map(|key| {
-            text.find(&format!("\"{key}\":"))
-                .unwrap_or_else(|| panic!("{key} missing from {text}"))
-        })
-        .collect()
-}
-
 /// Keys come in the order the operation asked for them (aliases, fragments
 /// and inline fragments included), every time, although the fields are
 /// resolved concurrently and finish in any order.
@@ -539,94 +529,6 @@ async fn answers_keep_the_order_of_the_selection(backend: Backend) {
     }
 }
 
-/// The text of the answer to `query`, asked anonymously by POST.
-async fn answer_text(app: &TestApp, query: &str) -> String {
-    app.client
-        .post(app.url("/graphql"))
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .expect("POST /graphql")
-        .text()
-        .await
-        .expect("the answer")
-}
-
-/// Lists of repositories, datasets and links whose selection asks only
-/// stored fields are answered without a resolver per field
-/// (graphql/plain.rs): the same bytes as through the resolvers, which a
-/// fragment on the `Node` interface forces; aliases, repeated keys,
-/// `__typename`, `@include`, fragments on the list's type and a project's
-/// organizations (objects held in the list's records) included. A
-/// harvested field, or an object selected twice, takes the resolvers and
-/// is answered too.
-async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
-    let database = common::TestDatabase::create(backend).await;
-    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
-        config.cache.cache_answers = false;
-    })
-    .await;
-    let query = "{ projects(first: 10) { edges { node { slug
-        repositories { __typename NODE_ID url forge owner name role access link: url
-          ... on Repository { name url } ...Code role @include(if: false) }
-        datasets { __typename NODE_ID url provider title description access }
-        links { __typename NODE_ID url kind title access }
-        organizations { role organization { __typename NODE_ID slug name acronym kind
-          siret siren website } } } } } }
-      fragment Code on Repository { role forge @include(if: true) }";
-    let plain = answer_text(&app, &query.replace("NODE_ID", "id")).await;
-    let through_resolvers =
-        answer_text(&app, &query.replace("NODE_ID", "... on Node { id }")).await;
-    assert_eq!(plain, through_resolvers);
-    let answer: Value = serde_json::from_str(&plain).expect("JSON");
-    assert!(answer.get("errors").is_none(), "{answer}");
-    let nodes = nodes_with_every_relation(&answer);
-    let repository = nodes
-        .iter()
-        .find_map(|node| node["repositories"].as_array().and_then(|r| r.first()))
-        .expect("a repository");
-    let first_repository = &plain[plain.find("\"repositories\":[{").expect("a repository")..];
-    let first_repository = &first_repository[..first_repository.find('}').expect("its end")];
-    let keys = [
-        "__typename",
-        "id",
-        "url",
-        "forge",
-        "owner",
-        "name",
-        "role",
-        "access",
-        "link",
-    ];
-    let places = first_places(first_repository, &keys);
-    assert!(places.is_sorted(), "keys out of order: {first_repository}");
-    assert_eq!(repository["link"], repository["url"]);
-
-    let mixed = app
-        .data(
-            "{ project(slug: \"cartiflette\") { repositories { url stars }
-               organizations { organization { slug } organization { name } } } }",
-            json!({}),
-        )
-        .await;
-    let repositories = mixed["project"]["repositories"]
-        .as_array()
-        .expect("repositories");
-    assert!(!repositories.is_empty(), "{mixed}");
-    for repository in repositories {
-        assert!(repository["url"].is_string());
-        assert!(repository.get("stars").is_some(), "{mixed}");
-    }
-    let organizations = mixed["project"]["organizations"]
-        .as_array()
-        .expect("organizations");
-    assert!(!organizations.is_empty(), "{mixed}");
-    for participation in organizations {
-        let organization = &participation["organization"];
-        assert!(organization["slug"].is_string() && organization["name"].is_string());
-    }
-}
-
 /// A list selected twice under one key, directly or through fragments, is
 /// answered with the fields of both selections (async-graphql merges the
 /// two answers; plain lists, whose answers are raw JSON, step aside).
@@ -676,197 +578,6 @@ async fn a_list_selected_twice_has_the_fields_of_both_selections(backend: Backen
     }
 }
 
-/// What to select of each field without arguments of the type `name`: the
-/// field itself when it is a leaf, else its `__typename`.
-async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
-    let data = app
-        .data(
-            "query($name: String!) { __type(name: $name) { fields {
-               name args { name } type { kind ofType { kind ofType { kind ofType { kind } } } } } } }",
-            json!({ "name": name }),
-        )
-        .await;
-    let mut selections = Vec::new();
-    for field in data["__type"]["fields"].as_array().expect("fields") {
-        if !field["args"].as_array().expect("args").is_empty() {
-            continue;
-        }
-        let mut kind = &field["type"];
-        while ["NON_NULL", "LIST"].contains(&kind["kind"].as_str().expect("kind")) {
-            kind = &kind["ofType"];
-        }
-        let field_name = field["name"].as_str().expect("name");
-        selections.push(match kind["kind"].as_str() {
-            Some("SCALAR" | "ENUM") => field_name.to_owned(),
-            _ => format!("{field_name} {{ __typename }}"),
-        });
-    }
-    selections
-}
-
-/// Lists of repositories and of organizations read only the optional
-/// columns their selection shows (`store::Columns`): every field asked
-/// alone, or beside another selection of the same list under another key
-/// or the same, answers what it answers when every column is read. The
-/// catalogue is given a value in each optional column first, so that a
-/// column left out would show as null.
-async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend) {
-    let database = common::TestDatabase::create(backend).await;
-    let catalogue = common::catalogue_copy();
-    common::edit(
-        catalogue.path(),
-        "organizations.yaml",
-        "    acronym: INSEE\n",
-        "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n",
-    );
-    let app = TestApp::spawn_configured(database, Some(catalogue.path().to_path_buf()), |config| {
-        config.cache.cache_answers = false;
-    })
-    .await;
-
-    let repository_fields = every_field_of(&app, "Repository").await;
-    let organization_fields = every_field_of(&app, "Organization").await;
-    let in_formiable =
-        |selection: &str| format!("{{ project(slug: \"formiable\") {{ {selection} }} }}");
-    let full = app
-        .data(
-            &in_formiable(&format!(
-                "repositories {{ {} }} organizations {{ organization {{ {} }} }}",
-                repository_fields.join(" "),
-                organization_fields.join(" ")
-            )),
-            json!({}),
-        )
-        .await;
-    // Each item of a list, where the object is in it.
-    let items = |data: &Value, list: &str, object: &str| -> Vec<Value> {
-        let list = data.pointer(list).and_then(Value::as_array).expect(list);
-        list.iter()
-            .map(|item| item.pointer(object).expect(object).clone())
-            .collect()
-    };
-    let repositories = items(&full, "/project/repositories", "");
-    let organizations = items(&full, "/project/organizations", "/organization");
-    for field in ["owner", "name", "language", "license"] {
-        assert!(repositories[0][field].is_string(), "{field}: {full}");
-    }
-    let insee = organizations
-        .iter()
-        .find(|organization| organization["slug"] == "insee")
-        .expect("INSEE takes part in FormIAble");
-    for field in ["acronym", "siret", "siren", "website"] {
-        assert!(insee[field].is_string(), "{field}: {insee}");
-    }
-
-    // (type, its fields, the full read, where the objects are, the field
-    // alone, the field beside other selections of the list)
-    let cases = [
-        (
-            "Repository",
-            &repository_fields,
-            &repositories,
-            ("/project/repositories", ""),
-            "repositories { FIELD }",
-            "some: repositories { url } repositories { url } repositories { FIELD }",
-        ),
-        (
-            "Organization",
-            &organization_fields,
-            &organizations,
-            ("/project/organizations", "/organization"),
-            "organizations { organization { FIELD } }",
-            "organizations { role organization { slug } } organizations { organization { FIELD } }",
-        ),
-    ];
-    for (type_name, fields, full_read, (list, object), alone, beside) in cases {
-        for selection in fields {
-            let key = selection.split(' ').next().expect("a field");
-            for template in [alone, beside] {
-                let query = in_formiable(&template.replace("FIELD", selection));
-                let data = app.data(&query, json!({})).await;
-                let answered = items(&data, list, object);
-                assert_eq!(answered.len(), full_read.len(), "{query}");
-                for (object, read_in_full) in answered.iter().zip(full_read) {
-                    assert_eq!(object[key], read_in_full[key], "{type_name}.{key}: {query}");
-                }
-            }
-        }
-    }
-}
-
-/// Pages of projects whose selection asks only `totalCount`, `edges {
-/// cursor node }` and `pageInfo`, and of the nodes only stored fields and
-/// plain lists, are
-/// written without resolvers (graphql/project_connection.rs): the same
-/// bytes as through the resolvers, which a fragment on the `Node` interface
-/// forces; first, next, last, empty, whole and filtered pages, aliases,
-/// `__typename` and fragments at every level, `totalCount`, every relation.
-async fn project_pages_answer_like_their_resolvers(backend: Backend) {
-    let database = common::TestDatabase::create(backend).await;
-    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
-        config.cache.cache_answers = false;
-    })
-    .await;
-    let query = |arguments: &str, id: &str| {
-        format!(
-            "{{ projects({arguments}) {{ __typename totalCount
-                 pageInfo {{ __typename hasPreviousPage hasNextPage startCursor endCursor }}
-                 edges {{ __typename cursor node {{ __typename {id} slug name summary website
-                   documentation visibility ...Links
-                   repositories {{ __typename id url forge owner name role access }}
-                   datasets {{ url provider title description access }}
-                   organizations {{ role organization {{ slug name acronym kind siret siren website }} }} }} }}
-                 again: edges {{ ... on ProjectEdge {{ node {{ slug repositories {{ url }} }} }} }} }} }}
-             fragment Links on Project {{ links {{ url kind title access }} }}"
-        )
-    };
-    let first: Value =
-        serde_json::from_str(&answer_text(&app, &query("first: 3", "id")).await).expect("JSON");
-    let end_cursor = first["data"]["projects"]["pageInfo"]["endCursor"]
-        .as_str()
-        .expect("a cursor")
-        .to_owned();
-    let pages = [
-        "first: 3".to_owned(),
-        format!("first: 3, after: \"{end_cursor}\""),
-        "last: 2".to_owned(),
-        "first: 0".to_owned(),
-        "first: 50".to_owned(),
-        "first: 2, filter: { hasCode: true, season: 2 }".to_owned(),
-    ];
-    for arguments in &pages {
-        let plain = answer_text(&app, &query(arguments, "id")).await;
-        let through_resolvers = answer_text(&app, &query(arguments, "... on Node { id }")).await;
-        assert_eq!(plain, through_resolvers, "{arguments}");
-        let answer: Value = serde_json::from_str(&plain).expect("JSON");
-        assert!(answer.get("errors").is_none(), "{answer}");
-    }
-    let whole: Value =
-        serde_json::from_str(&answer_text(&app, &query("first: 50", "id")).await).expect("JSON");
-    assert_eq!(nodes_with_every_relation(&whole).len(), 7, "{whole}");
-}
-
-/// The project nodes of `answer`'s `projects` page, of which some have
-/// repositories, some datasets, links and organizations: else a comparison
-/// of the page would compare nothing.
-fn nodes_with_every_relation(answer: &Value) -> Vec<&Value> {
-    let nodes: Vec<&Value> = answer["data"]["projects"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|edge| &edge["node"])
-        .collect();
-    for list in ["repositories", "datasets", "links", "organizations"] {
-        assert!(
-            nodes
-                .iter()
-                .any(|node| !node[list].as_array().expect(list).is_empty()),
-            "no project has {list}: the comparison compared nothing"
-        );
-    }
-    nodes
-}
-
 /// A fragment that spreads itself is refused by validation; the answer
 /// comes (the passes over the answer's keys used to expand it for ever).
 async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) {
@@ -886,11 +597,8 @@ async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) 
 }
 
 on_both_backends!(
-    each_field_alone_answers_as_when_every_column_is_read,
     a_list_selected_twice_has_the_fields_of_both_selections,
     a_fragment_spreading_itself_is_refused_not_looped_on,
-    plain_lists_answer_like_their_resolvers,
-    project_pages_answer_like_their_resolvers,
     answers_keep_the_order_of_the_selection,
     an_unknown_stored_value_is_an_internal_error,
     seven_projects_and_their_links_are_served,

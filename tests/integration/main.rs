@@ -26,6 +26,7 @@ mod fuzz;
 mod harvest;
 mod http;
 mod import;
+mod plain;
 mod portal;
 mod requests;
 mod schema;

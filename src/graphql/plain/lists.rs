@@ -19,11 +19,13 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use async_graphql::parser::types::{Field, Selection, SelectionSet};
 use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value};
 
+use crate::graphql::plain::PlainCounters;
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::schema::enums::{Shown, graphql_name};
 
@@ -34,7 +36,10 @@ pub trait PlainFields {
     /// The GraphQL type these are fields of.
     fn type_name() -> Cow<'static, str>;
 
-    /// Whether `plain_field` gives the scalar field `name`.
+    /// The scalar fields `plain_field` gives.
+    const FIELDS: &'static [&'static str];
+
+    /// Whether `plain_field` gives the scalar field `name` (one of `FIELDS`).
     fn has_plain_field(name: &str) -> bool;
 
     /// The value of the scalar field `name`, when it is one read from the
@@ -58,9 +63,10 @@ pub trait PlainFields {
 /// Implements `PlainFields` for `$type` (the GraphQL type `$graphql`,
 /// itself by default) from one list of its scalar fields, `"name" =>`
 /// their value read from `$object` (anything a `PlainValue` converts
-/// from), so that `has_plain_field` names exactly the fields
+/// from), so that `FIELDS` and `has_plain_field` name exactly the fields
 /// `plain_field` reads; further items (`has_plain_object`,
-/// `plain_object`) go into the impl as they are.
+/// `plain_object`) go into the impl as they are. A type given plain fields
+/// is listed in `plain::plain_fields_by_type()` too, which the tests check them from.
 macro_rules! plain_fields {
     ($type:ty $(as $graphql:ty)?, |$object:ident| { $($name:literal => $value:expr),+ $(,)? }
      $($item:item)*) => {
@@ -68,6 +74,8 @@ macro_rules! plain_fields {
             fn type_name() -> std::borrow::Cow<'static, str> {
                 $crate::graphql::plain::plain_fields!(@type_name $type $(, $graphql)?)
             }
+
+            const FIELDS: &'static [&'static str] = &[$($name),+];
 
             fn has_plain_field(name: &str) -> bool {
                 matches!(name, $($name)|+)
@@ -169,12 +177,28 @@ impl Nested<'_, '_> {
 /// Whether `set`'s selection on `T` is answered without resolvers, whatever
 /// the records (see `PlainFields`): known before reading them.
 pub fn answers_plainly<T: PlainFields>(ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
-    plain_selection(ctx, set, &T::type_name()).is_some_and(|selected| {
-        selected.iter().all(|field| match field.nested {
-            None => field.name == "__typename" || T::has_plain_field(field.name),
-            Some(nested) => T::has_plain_object(field.name, ctx, nested),
-        })
+    plain_selection(ctx, set, &T::type_name())
+        .is_some_and(|selected| all_plain::<T>(ctx, &selected))
+}
+
+/// Whether every field of `selected` is one `T` answers plainly.
+fn all_plain<T: PlainFields>(ctx: &ContextSelectionSet<'_>, selected: &[Selected<'_>]) -> bool {
+    selected.iter().all(|field| match field.nested {
+        None => field.name == "__typename" || T::has_plain_field(field.name),
+        Some(nested) => T::has_plain_object(field.name, ctx, nested),
     })
+}
+
+/// The fast path's counters, when it may look at this request's
+/// selections: it is on (`PlainCounters`) and the answer merges no objects.
+/// A request whose answer may merge some counts a fallback here.
+pub(super) fn fast_path<'a>(ctx: &ContextSelectionSet<'a>) -> Option<&'a PlainCounters> {
+    let counters = ctx.data_opt::<Arc<PlainCounters>>()?;
+    if ctx.data_opt::<MergedObjects>().is_some() {
+        counters.fell_back();
+        return None;
+    }
+    Some(counters)
 }
 
 /// `object`'s answer to the selection `set`, as raw JSON (written into
@@ -231,25 +255,44 @@ impl<T: PlainFields + OutputType> OutputType for PlainList<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let type_name = <T as PlainFields>::type_name();
-        if ctx.data_opt::<MergedObjects>().is_none()
-            && let Some(selected) = plain_selection(ctx, &field.node.selection_set.node, &type_name)
-        {
-            // Room for objects of a few short fields, to grow it seldom.
-            let mut out = JsonText::with_capacity(2 + self.0.len() * 32 * selected.len());
-            out.push('[');
-            let written = self.0.iter().enumerate().all(|(index, item)| {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_object(ctx, item, &type_name, &selected, &mut out)
-            });
-            if written {
-                out.push(']');
-                return Ok(out.into_raw_value());
+        if let Some(counters) = fast_path(ctx) {
+            if let Some(answer) = self.plain_answer(ctx, field) {
+                counters.answered();
+                return Ok(answer);
             }
+            counters.fell_back();
         }
         self.0.resolve(ctx, field).await
+    }
+}
+
+impl<T: PlainFields> PlainList<T> {
+    /// The list's answer to `field`'s selection, as raw JSON; None when it
+    /// needs resolvers.
+    fn plain_answer(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<Value> {
+        let type_name = T::type_name();
+        let selected = plain_selection(ctx, &field.node.selection_set.node, &type_name)?;
+        // The objects' fields are checked as they are written; with no
+        // objects, from their names, so that an empty list is answered
+        // plainly for the selections a full one would be.
+        if self.0.is_empty() && !all_plain::<T>(ctx, &selected) {
+            return None;
+        }
+        // Room for objects of a few short fields, to grow it seldom.
+        let mut out = JsonText::with_capacity(2 + self.0.len() * 32 * selected.len());
+        out.push('[');
+        let written = self.0.iter().enumerate().all(|(index, item)| {
+            if index > 0 {
+                out.push(',');
+            }
+            write_object(ctx, item, &type_name, &selected, &mut out)
+        });
+        out.push(']');
+        written.then(|| out.into_raw_value())
     }
 }
 

@@ -7,18 +7,17 @@
 //! values): for the benchmarks' 3-level query, 20 projects with their
 //! organizations, repositories and datasets, more than the plain lists
 //! inside it. When the connection's selection asks only `totalCount`,
-//! `edges { cursor node }` and `pageInfo`, and its nodes only fields read
-//! from the project's record and the plain lists of `plain`,
+//! `edges { cursor node }` and `pageInfo`, and its nodes only the fields
+//! `Project` declares plain and the plain lists of `plain`,
 //! `ProjectConnection` loads each relation it shows for the whole page with
-//! one DataLoader request (and the count, when shown, beside them) and
-//! writes the answer as JSON text, in the selection's order:
-//! the bytes the resolvers give (a test compares them). Whether it can is
-//! decided from the selection alone, before anything is loaded; any other
-//! selection goes through the resolvers, as before.
+//! one DataLoader request, with the keys `Project`'s resolvers load one
+//! project's with (`ProjectChildren`; the count, when shown, beside them),
+//! and writes the answer as JSON text, in the selection's order: the bytes
+//! the resolvers give (tests compare them). Whether it can is decided from
+//! the selection alone, before anything is loaded; any other selection
+//! goes through the resolvers.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields, PageInfo};
@@ -32,18 +31,15 @@ use async_graphql::{
 use crate::graphql::execution::context::{audience, loader, store};
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::plain::{
-    MergedObjects, Nested, PlainFields, PlainValue, answers_plainly, plain_answer, plain_enum,
-    plain_fields,
+    Nested, PlainFields, PlainValue, answers_plainly, fast_path, plain_answer, plain_fields,
 };
-use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::loaders::{
-    CatalogueLoader, Children, DatasetsOf, LinksOf, ParticipationsOf, RepositoriesOf,
-    columns_of_all,
+    CatalogueLoader, Children, ProjectChildren, children_of_projects,
 };
 use crate::graphql::schema::paging::ListTotal;
 use crate::graphql::schema::project::{Participation, Project};
-use crate::store::{Columns, OrganizationRecord, ProjectRecord, RepositoryRecord, StoreError};
+use crate::store::StoreError;
 
 type ProjectPage = Connection<String, Project, ListTotal, EmptyFields>;
 
@@ -68,45 +64,74 @@ impl OutputType for ProjectConnection {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let set = &field.node.selection_set.node;
-        if ctx.data_opt::<MergedObjects>().is_none() && answers_plainly::<PlainPage<'_>>(ctx, set) {
-            let field_ctx = ctx.with_field(field);
-            let shown = Shown::of(field_ctx.field());
-            // What cannot be loaded is left to the resolvers, which load it
-            // again and answer its error where it belongs.
-            if let Some(loaded) = Loaded::load(&field_ctx, &self.0, &shown).await {
-                let page = PlainPage {
-                    page: &self.0,
-                    loaded: &loaded,
-                };
-                // Room for a few fields of each project and child, so
-                // that the text is seldom copied to grow.
-                let expected_len = 256 * self.0.edges.len() + 128 * loaded.children();
-                if let Some(answer) = plain_answer(ctx, set, &page, expected_len) {
-                    return Ok(answer);
-                }
+        if let Some(counters) = fast_path(ctx) {
+            if let Some(answer) = self.plain_answer(ctx, field).await {
+                counters.answered();
+                return Ok(answer);
             }
+            counters.fell_back();
         }
         self.0.resolve(ctx, field).await
     }
 }
 
-/// What the selection shows beyond the page's projects: its `totalCount`,
-/// and the relations of the nodes with the columns of each (None: not
-/// shown, not loaded).
-#[derive(Default)]
-struct Shown {
-    total_count: bool,
-    repositories: Option<Columns<RepositoryRecord>>,
-    organizations: Option<Columns<OrganizationRecord>>,
-    datasets: bool,
-    links: bool,
+impl ProjectConnection {
+    /// The page's answer to `field`'s selection, as raw JSON; None when it
+    /// needs resolvers.
+    async fn plain_answer(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<Value> {
+        let set = &field.node.selection_set.node;
+        if !answers_plainly::<PlainPage<'_>>(ctx, set) {
+            return None;
+        }
+        let field_ctx = ctx.with_field(field);
+        let shown = Shown::of(field_ctx.field());
+        // What cannot be loaded is left to the resolvers, which load it
+        // again and answer its error where it belongs.
+        let loaded = Loaded::load(&field_ctx, &self.0, &shown).await?;
+        let page = PlainPage {
+            page: &self.0,
+            loaded: &loaded,
+        };
+        // Room for a few fields of each project and child, so that the
+        // text is seldom copied to grow.
+        let expected_len = 256 * self.0.edges.len() + 128 * loaded.children();
+        plain_answer(ctx, set, &page, expected_len)
+    }
 }
 
-impl Shown {
-    /// What the selection of `connection` shows, under every alias (the
-    /// columns of them all, as the resolvers read for each).
-    fn of(connection: SelectionField<'_>) -> Self {
+/// The fast path's types of the connection, with their plain fields (see
+/// `plain::plain_fields_by_type`).
+pub(super) fn plain_fields_by_type() -> [(Cow<'static, str>, &'static [&'static str]); 3] {
+    fn of<T: PlainFields>() -> (Cow<'static, str>, &'static [&'static str]) {
+        (T::type_name(), T::FIELDS)
+    }
+    [
+        of::<PlainPage<'_>>(),
+        of::<PlainEdge<'_>>(),
+        of::<PlainPageInfo<'_>>(),
+    ]
+}
+
+/// What the selection shows beyond the page's projects: its `totalCount`,
+/// and the selections of each relation of the nodes, under every alias
+/// (each relation is loaded once, for them all; empty: not shown, not
+/// loaded).
+#[derive(Default)]
+struct Shown<'a> {
+    total_count: bool,
+    organizations: Vec<SelectionField<'a>>,
+    repositories: Vec<SelectionField<'a>>,
+    datasets: Vec<SelectionField<'a>>,
+    links: Vec<SelectionField<'a>>,
+}
+
+impl<'a> Shown<'a> {
+    /// What the selection of `connection` shows.
+    fn of(connection: SelectionField<'a>) -> Self {
         let mut shown = Self::default();
         for field in connection.selection_set() {
             match field.name() {
@@ -124,59 +149,46 @@ impl Shown {
         shown
     }
 
-    fn add_relation(&mut self, field: SelectionField<'_>) {
+    fn add_relation(&mut self, field: SelectionField<'a>) {
         match field.name() {
-            "repositories" => {
-                let columns = columns_of_all(field.selection_set(), Repository::columns_of_field);
-                self.repositories = Some(columns.and(self.repositories.unwrap_or(columns)));
-            }
-            "organizations" => {
-                let columns =
-                    columns_of_all(field.selection_set(), Participation::columns_of_field);
-                self.organizations = Some(columns.and(self.organizations.unwrap_or(columns)));
-            }
-            "datasets" => self.datasets = true,
-            "links" => self.links = true,
+            "organizations" => self.organizations.push(field),
+            "repositories" => self.repositories.push(field),
+            "datasets" => self.datasets.push(field),
+            "links" => self.links.push(field),
             _ => {}
         }
     }
 }
 
 /// What was loaded for the page's answer: the number of items in the
-/// whole list, and the children of the page's projects by project id; None
-/// for what the selection does not show.
+/// whole list, and the children of the page's projects, in the page's
+/// order; None for what the selection does not show.
 struct Loaded {
     total_count: Option<u64>,
-    repositories: Option<HashMap<i64, Vec<Repository>>>,
-    organizations: Option<HashMap<i64, Vec<Participation>>>,
-    datasets: Option<HashMap<i64, Vec<Dataset>>>,
-    links: Option<HashMap<i64, Vec<Link>>>,
+    organizations: Option<Vec<Vec<Participation>>>,
+    repositories: Option<Vec<Vec<Repository>>>,
+    datasets: Option<Vec<Vec<Dataset>>>,
+    links: Option<Vec<Vec<Link>>>,
 }
 
 impl Loaded {
     /// How many children were loaded, in all relations.
     fn children(&self) -> usize {
-        fn count<T>(relation: Option<&HashMap<i64, Vec<T>>>) -> usize {
-            relation.map_or(0, |by_project| by_project.values().map(Vec::len).sum())
+        fn count<T>(relation: Option<&Vec<Vec<T>>>) -> usize {
+            relation.map_or(0, |by_project| by_project.iter().map(Vec::len).sum())
         }
-        count(self.repositories.as_ref())
-            + count(self.organizations.as_ref())
+        count(self.organizations.as_ref())
+            + count(self.repositories.as_ref())
             + count(self.datasets.as_ref())
             + count(self.links.as_ref())
     }
 
     /// What `shown` asks of `page`; None when some of it could not be
     /// loaded.
-    async fn load(ctx: &Context<'_>, page: &ProjectPage, shown: &Shown) -> Option<Self> {
+    async fn load(ctx: &Context<'_>, page: &ProjectPage, shown: &Shown<'_>) -> Option<Self> {
         let loader = loader(ctx).ok()?;
         let store = store(ctx).ok()?;
         let ids: Vec<i64> = page.edges.iter().map(|edge| edge.node.0.id).collect();
-        let repositories = shown
-            .repositories
-            .map(|columns| move |id| RepositoriesOf(id, columns));
-        let organizations = shown
-            .organizations
-            .map(|columns| move |id| ParticipationsOf(id, columns));
         let total_count = async {
             if !shown.total_count {
                 return Ok(None);
@@ -184,57 +196,39 @@ impl Loaded {
             let count = page.additional_fields.count(store, audience(ctx)).await;
             count.map(Some).map_err(Arc::new)
         };
-        let (total_count, repositories, organizations, datasets, links) = futures_util::try_join!(
+        let (total_count, organizations, repositories, datasets, links) = futures_util::try_join!(
             total_count,
-            children_of(loader, &ids, repositories, Repository),
-            children_of(loader, &ids, organizations, Participation::from),
-            children_of(loader, &ids, shown.datasets.then_some(DatasetsOf), Dataset),
-            children_of(loader, &ids, shown.links.then_some(LinksOf), Link),
+            relation(loader, &ids, &shown.organizations),
+            relation(loader, &ids, &shown.repositories),
+            relation(loader, &ids, &shown.datasets),
+            relation(loader, &ids, &shown.links),
         )
         .ok()?;
         Some(Self {
             total_count,
-            repositories,
             organizations,
+            repositories,
             datasets,
             links,
         })
     }
 }
 
-/// The children of the projects `ids` under the keys `key` makes (one
-/// DataLoader request for them all), each made a `T` by `wrap`; None when
-/// there is no `key` (the relation is not shown).
-async fn children_of<K, R, T>(
+/// The children `T` of the projects `ids` for the selections `fields` of
+/// their list, as `Project`'s resolver loads them for one (one DataLoader
+/// request for all); None when no selection shows them.
+async fn relation<T: ProjectChildren>(
     loader: &DataLoader<CatalogueLoader>,
     ids: &[i64],
-    key: Option<impl Fn(i64) -> K>,
-    wrap: impl Fn(R) -> T,
-) -> Result<Option<HashMap<i64, Vec<T>>>, Arc<StoreError>>
+    fields: &[SelectionField<'_>],
+) -> Result<Option<Vec<Vec<T>>>, Arc<StoreError>>
 where
-    K: Send + Sync + Hash + Eq + Clone + 'static,
-    R: Clone + Send + Sync + 'static,
-    CatalogueLoader: Loader<K, Value = Children<R>, Error = Arc<StoreError>>,
+    CatalogueLoader: Loader<T::Key, Value = Children<T::Record>, Error = Arc<StoreError>>,
 {
-    let Some(key) = key else {
+    if fields.is_empty() {
         return Ok(None);
-    };
-    let mut loaded = loader.load_many(ids.iter().map(|&id| key(id))).await?;
-    Ok(Some(
-        ids.iter()
-            .map(|&id| {
-                let children = loaded.remove(&key(id)).map(Arc::unwrap_or_clone);
-                (
-                    id,
-                    children
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(&wrap)
-                        .collect(),
-                )
-            })
-            .collect(),
-    ))
+    }
+    children_of_projects(loader, ids, fields).await.map(Some)
 }
 
 /// The page, as the connection's plain answer sees it.
@@ -247,6 +241,8 @@ impl PlainFields for PlainPage<'_> {
     fn type_name() -> Cow<'static, str> {
         ProjectPage::type_name()
     }
+
+    const FIELDS: &'static [&'static str] = &["totalCount"];
 
     fn has_plain_field(name: &str) -> bool {
         name == "totalCount"
@@ -275,10 +271,12 @@ impl PlainFields for PlainPage<'_> {
                     .page
                     .edges
                     .iter()
-                    .map(|edge| PlainEdge {
+                    .enumerate()
+                    .map(|(index, edge)| PlainEdge {
                         cursor: &edge.cursor,
                         node: ProjectNode {
-                            project: &edge.node.0,
+                            project: &edge.node,
+                            index,
                             loaded: self.loaded,
                         },
                     })
@@ -330,9 +328,12 @@ plain_fields!(PlainPageInfo<'_> as PageInfo, |info| {
     "endCursor" => info.end_cursor,
 });
 
-/// A project of the page, with its loaded children.
+/// A project of the page, with its loaded children: the fields of
+/// `Project`'s record as `Project` answers them, its lists from `Loaded`.
 struct ProjectNode<'a> {
-    project: &'a ProjectRecord,
+    project: &'a Project,
+    /// Where the project is in the page (and its children in `Loaded`).
+    index: usize,
     loaded: &'a Loaded,
 }
 
@@ -341,29 +342,35 @@ impl ProjectNode<'_> {
     /// the relation was not loaded.
     fn write_children<T: PlainFields>(
         &self,
-        relation: Option<&HashMap<i64, Vec<T>>>,
+        relation: Option<&Vec<Vec<T>>>,
         nested: &Nested<'_, '_>,
         out: &mut JsonText,
     ) -> bool {
         relation
-            .and_then(|by_project| by_project.get(&self.project.id))
+            .and_then(|by_project| by_project.get(self.index))
             .is_some_and(|children| nested.answer_list(children, out))
     }
 }
 
-plain_fields!(ProjectNode<'_> as Project, |node| {
-    "id" => global_id(NodeType::Project, node.project.id).0,
-    "slug" => node.project.slug.as_str(),
-    "name" => node.project.name.as_str(),
-    "summary" => node.project.summary.as_str(),
-    "website" => node.project.website.as_deref(),
-    "documentation" => node.project.documentation.as_deref(),
-    "visibility" => plain_enum(node.project.visibility),
-}
+impl PlainFields for ProjectNode<'_> {
+    fn type_name() -> Cow<'static, str> {
+        <Project as PlainFields>::type_name()
+    }
+
+    const FIELDS: &'static [&'static str] = <Project as PlainFields>::FIELDS;
+
+    fn has_plain_field(name: &str) -> bool {
+        Project::has_plain_field(name)
+    }
+
+    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
+        self.project.plain_field(name)
+    }
+
     fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
         match name {
-            "repositories" => answers_plainly::<Repository>(ctx, set),
             "organizations" => answers_plainly::<Participation>(ctx, set),
+            "repositories" => answers_plainly::<Repository>(ctx, set),
             "datasets" => answers_plainly::<Dataset>(ctx, set),
             "links" => answers_plainly::<Link>(ctx, set),
             _ => false,
@@ -373,11 +380,11 @@ plain_fields!(ProjectNode<'_> as Project, |node| {
     fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
         let children = self.loaded;
         match name {
-            "repositories" => self.write_children(children.repositories.as_ref(), nested, out),
             "organizations" => self.write_children(children.organizations.as_ref(), nested, out),
+            "repositories" => self.write_children(children.repositories.as_ref(), nested, out),
             "datasets" => self.write_children(children.datasets.as_ref(), nested, out),
             "links" => self.write_children(children.links.as_ref(), nested, out),
             _ => false,
         }
     }
-);
+}

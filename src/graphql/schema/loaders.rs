@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{Context, SelectionField};
 
 use crate::catalogue::Audience;
@@ -60,16 +60,6 @@ fn group<K: Clone + Eq + Hash, V>(
 /// a clone of the value: of an `Arc`, a count, not a copy of every record.
 pub type Children<T> = Arc<Vec<T>>;
 
-/// The columns of `R` the current field's selection shows: those
-/// `columns_of` gives for each field it selects (through fragments too), or
-/// every column when a field may show any (None).
-pub fn columns_shown<R>(
-    ctx: &Context<'_>,
-    columns_of: impl Fn(SelectionField<'_>) -> Option<Columns<R>>,
-) -> Columns<R> {
-    columns_of_all(ctx.field().selection_set(), columns_of)
-}
-
 /// The columns of `R` that `fields` show, by `columns_of` each of them.
 pub fn columns_of_all<'a, R>(
     mut fields: impl Iterator<Item = SelectionField<'a>>,
@@ -94,6 +84,67 @@ where
 {
     let loaded = loader(ctx)?.load_one(key).await.or_internal()?;
     Ok(loaded.map(Arc::unwrap_or_clone).unwrap_or_default())
+}
+
+/// A list of a project's children, read through the request's DataLoader
+/// with the same keys (and so in the same statements) whether `Project`'s
+/// resolver loads one project's or the projects connection a whole page's
+/// (`children_of_projects`).
+pub trait ProjectChildren: Sized {
+    /// The DataLoader key of one project's children.
+    type Key: Send + Sync + Hash + Eq + Clone + 'static;
+    /// What the key loads of each child.
+    type Record: Clone + Send + Sync + 'static;
+
+    /// The key of each project's children (by project id) for `fields`,
+    /// the selections of the list: under every alias of it, with what they
+    /// all show.
+    fn keys(fields: &[SelectionField<'_>]) -> impl Fn(i64) -> Self::Key;
+
+    fn from_record(record: Self::Record) -> Self;
+}
+
+/// The children `T` of each of the projects `ids`, in that order, for the
+/// selections `fields` of the list: one DataLoader request for them all.
+pub async fn children_of_projects<T: ProjectChildren>(
+    loader: &DataLoader<CatalogueLoader>,
+    ids: &[i64],
+    fields: &[SelectionField<'_>],
+) -> Result<Vec<Vec<T>>, Arc<StoreError>>
+where
+    CatalogueLoader: Loader<T::Key, Value = Children<T::Record>, Error = Arc<StoreError>>,
+{
+    let keys: Vec<T::Key> = {
+        let key = T::keys(fields);
+        ids.iter().map(|&id| key(id)).collect()
+    };
+    let mut loaded = loader.load_many(keys.iter().cloned()).await?;
+    Ok(keys
+        .iter()
+        .map(|key| {
+            let children = loaded.remove(key).map(Arc::unwrap_or_clone);
+            children
+                .unwrap_or_default()
+                .into_iter()
+                .map(T::from_record)
+                .collect()
+        })
+        .collect())
+}
+
+/// The children `T` of the project `id` that the current field (a list of
+/// them) asks for.
+pub async fn children_of_project<T: ProjectChildren>(
+    ctx: &Context<'_>,
+    id: i64,
+) -> async_graphql::Result<Vec<T>>
+where
+    CatalogueLoader: Loader<T::Key, Value = Children<T::Record>, Error = Arc<StoreError>>,
+{
+    let loaded = children_of_projects(loader(ctx)?, &[id], &[ctx.field()])
+        .await
+        .or_internal()?;
+    Ok(loaded.into_iter().next().unwrap_or_default())
 }
 
 /// Declares a key type `$key(parent id)` whose value is the list of

@@ -18,14 +18,14 @@ use crate::graphql::schema::harvest::{PublicCodeInfo, facts_of};
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::loaders::{
-    DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, ProjectBySlug, RepositoriesOf, SeasonsOf,
-    SourcesOf, TagsOf, children, columns_of_all, columns_shown,
+    DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, ProjectBySlug, ProjectChildren,
+    RepositoriesOf, SeasonsOf, SourcesOf, TagsOf, children, children_of_project, columns_of_all,
 };
 use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::store::{
-    Columns, OrganizationRecord, ParticipationRecord, ProjectFilter, ProjectOrderField,
-    ProjectRecord, SourceRecord, TagRecord,
+    Columns, DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectFilter,
+    ProjectOrderField, ProjectRecord, RepositoryRecord, SourceRecord, TagRecord,
 };
 
 #[derive(Clone)]
@@ -167,14 +167,7 @@ impl Project {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<PlainList<Participation>> {
-        let columns = columns_shown(ctx, Participation::columns_of_field);
-        let participations = children(ctx, ParticipationsOf(self.0.id, columns)).await?;
-        Ok(PlainList(
-            participations
-                .into_iter()
-                .map(Participation::from)
-                .collect(),
-        ))
+        Ok(PlainList(children_of_project(ctx, self.0.id).await?))
     }
 
     /// Where the project's code lives.
@@ -182,21 +175,17 @@ impl Project {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<PlainList<Repository>> {
-        let columns = columns_shown(ctx, Repository::columns_of_field);
-        let rows = children(ctx, RepositoriesOf(self.0.id, columns)).await?;
-        Ok(PlainList(rows.into_iter().map(Repository).collect()))
+        Ok(PlainList(children_of_project(ctx, self.0.id).await?))
     }
 
     /// Where the project's data lives.
     async fn datasets(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Dataset>> {
-        let rows = children(ctx, DatasetsOf(self.0.id)).await?;
-        Ok(PlainList(rows.into_iter().map(Dataset).collect()))
+        Ok(PlainList(children_of_project(ctx, self.0.id).await?))
     }
 
     /// Other links: documentation, demo, package, video, slides, …
     async fn links(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Link>> {
-        let rows = children(ctx, LinksOf(self.0.id)).await?;
-        Ok(PlainList(rows.into_iter().map(Link).collect()))
+        Ok(PlainList(children_of_project(ctx, self.0.id).await?))
     }
 
     /// Who maintains the entry, by email: for signed-in agents only (null
@@ -212,6 +201,72 @@ impl Project {
     async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Source>> {
         let rows = children(ctx, SourcesOf(self.0.id)).await?;
         Ok(rows.into_iter().map(Source).collect())
+    }
+}
+
+plain_fields!(Project, |project| {
+    "id" => global_id(NodeType::Project, project.0.id).0,
+    "slug" => project.0.slug.as_str(),
+    "name" => project.0.name.as_str(),
+    "summary" => project.0.summary.as_str(),
+    "website" => project.0.website.as_deref(),
+    "documentation" => project.0.documentation.as_deref(),
+    "visibility" => plain_enum(project.0.visibility),
+});
+
+impl ProjectChildren for Participation {
+    type Key = ParticipationsOf;
+    type Record = ParticipationRecord;
+
+    fn keys(fields: &[SelectionField<'_>]) -> impl Fn(i64) -> ParticipationsOf {
+        let shown = fields.iter().flat_map(|field| field.selection_set());
+        let columns = columns_of_all(shown, Participation::columns_of_field);
+        move |id| ParticipationsOf(id, columns)
+    }
+
+    fn from_record(record: ParticipationRecord) -> Self {
+        Self::from(record)
+    }
+}
+
+impl ProjectChildren for Repository {
+    type Key = RepositoriesOf;
+    type Record = RepositoryRecord;
+
+    fn keys(fields: &[SelectionField<'_>]) -> impl Fn(i64) -> RepositoriesOf {
+        let shown = fields.iter().flat_map(|field| field.selection_set());
+        let columns = columns_of_all(shown, Repository::columns_of_field);
+        move |id| RepositoriesOf(id, columns)
+    }
+
+    fn from_record(record: RepositoryRecord) -> Self {
+        Self(record)
+    }
+}
+
+impl ProjectChildren for Dataset {
+    type Key = DatasetsOf;
+    type Record = DatasetRecord;
+
+    fn keys(_: &[SelectionField<'_>]) -> impl Fn(i64) -> DatasetsOf {
+        DatasetsOf
+    }
+
+    fn from_record(record: DatasetRecord) -> Self {
+        Self(record)
+    }
+}
+
+impl ProjectChildren for Link {
+    type Key = LinksOf;
+    type Record = LinkRecord;
+
+    fn keys(_: &[SelectionField<'_>]) -> impl Fn(i64) -> LinksOf {
+        LinksOf
+    }
+
+    fn from_record(record: LinkRecord) -> Self {
+        Self(record)
     }
 }
 
