@@ -707,22 +707,41 @@ async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
 /// Lists of repositories and of organizations read only the optional
 /// columns their selection shows (`store::Columns`): every field asked
 /// alone, or beside another selection of the same list under another key
-/// or the same, answers what it answers when every column is read. The
-/// catalogue is given a value in each optional column first, so that a
-/// column left out would show as null.
+/// or the same, answers what it answers when every column is read. Each
+/// text column of FormIAble, of its first repository, its dataset, its
+/// website link and INSEE holds its own name first, so that a column left
+/// out would show as null, and a field read from another column (the
+/// records' readers read by position) as that column's name.
 async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend) {
     let database = common::TestDatabase::create(backend).await;
-    let catalogue = common::catalogue_copy();
-    common::edit(
-        catalogue.path(),
-        "organizations.yaml",
-        "    acronym: INSEE\n",
-        "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n",
-    );
-    let app = TestApp::spawn_configured(database, Some(catalogue.path().to_path_buf()), |config| {
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
         config.cache_answers = false;
     })
     .await;
+    let db = app.database.connect().await;
+    let formiable = "project_id = (SELECT id FROM project WHERE slug = 'formiable')";
+    for update in [
+        "UPDATE organization SET slug = 'slug', name = 'name', acronym = 'acronym', \
+         siret = 'siret', siren = 'siren', website = 'website' WHERE slug = 'insee'"
+            .to_owned(),
+        "UPDATE project SET name = 'name', summary = 'summary', description = 'description', \
+         website = 'website', documentation = 'documentation' WHERE slug = 'formiable'"
+            .to_owned(),
+        format!(
+            "UPDATE repository SET url = 'url', owner = 'owner', name = 'name', \
+             language = 'language', license = 'license' WHERE position = 0 AND {formiable}"
+        ),
+        format!(
+            "UPDATE dataset SET url = 'url', title = 'title', description = 'description', \
+             access = 'PUBLIC' WHERE {formiable}"
+        ),
+        format!(
+            "UPDATE link SET url = 'url', title = 'title' WHERE kind = 'WEBSITE' AND {formiable}"
+        ),
+    ] {
+        let updated = db.execute_unprepared(&update).await.expect(&update);
+        assert_eq!(updated.rows_affected(), 1, "{update}");
+    }
 
     let repository_fields = every_field_of(&app, "Repository").await;
     let organization_fields = every_field_of(&app, "Organization").await;
@@ -731,7 +750,9 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
     let full = app
         .data(
             &in_formiable(&format!(
-                "repositories {{ {} }} organizations {{ organization {{ {} }} }}",
+                "name summary description website documentation
+                 datasets {{ url title description }} links {{ kind url title }}
+                 repositories {{ {} }} organizations {{ organization {{ {} }} }}",
                 repository_fields.join(" "),
                 organization_fields.join(" ")
             )),
@@ -745,18 +766,36 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
             .map(|item| item.pointer(object).expect(object).clone())
             .collect()
     };
+    let own_names = |object: &Value, fields: &[&str]| {
+        for field in fields {
+            assert_eq!(object[field], *field, "{field}: {object}");
+        }
+    };
+    let project = &full["project"];
+    own_names(
+        project,
+        &["name", "summary", "description", "website", "documentation"],
+    );
+    own_names(&project["datasets"][0], &["url", "title", "description"]);
+    let website = items(&full, "/project/links", "")
+        .into_iter()
+        .find(|link| link["kind"] == "WEBSITE")
+        .expect("FormIAble's website");
+    own_names(&website, &["url", "title"]);
     let repositories = items(&full, "/project/repositories", "");
+    own_names(
+        &repositories[0],
+        &["url", "owner", "name", "language", "license"],
+    );
     let organizations = items(&full, "/project/organizations", "/organization");
-    for field in ["owner", "name", "language", "license"] {
-        assert!(repositories[0][field].is_string(), "{field}: {full}");
-    }
     let insee = organizations
         .iter()
-        .find(|organization| organization["slug"] == "insee")
+        .find(|organization| organization["slug"] == "slug")
         .expect("INSEE takes part in FormIAble");
-    for field in ["acronym", "siret", "siren", "website"] {
-        assert!(insee[field].is_string(), "{field}: {insee}");
-    }
+    own_names(
+        insee,
+        &["slug", "name", "acronym", "siret", "siren", "website"],
+    );
 
     // (type, its fields, the full read, where the objects are, the field
     // alone, the field beside other selections of the list)
