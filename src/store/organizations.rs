@@ -122,8 +122,8 @@ impl Store {
             select = select.inner_join(organization::Entity);
         }
         self.read_rows(select, columns.skips(2), |row| {
-            let project_id = row.integer("project_organization.project_id")?;
-            let role = row.word("project_organization.role", ParticipationRole::from_db)?;
+            let project_id: i64 = row.value("project_organization.project_id")?;
+            let role: ParticipationRole = row.value("project_organization.role")?;
             let organization = OrganizationRecord::read(row)?;
             Ok((project_id, ParticipationRecord { role, organization }))
         })
@@ -145,7 +145,7 @@ impl Store {
             .column(project_organization::Column::OrganizationId)
             .columns(ProjectRecord::COLUMNS.iter().copied());
         self.read_rows(select, Columns::<ProjectRecord>::ALL.skips(1), |row| {
-            let organization_id = row.integer("project_organization.organization_id")?;
+            let organization_id: i64 = row.value("project_organization.organization_id")?;
             Ok((organization_id, ProjectRecord::read(row)?))
         })
         .await

@@ -7,7 +7,9 @@
 //! docs/BENCHMARKS.md). Records read here select their own columns, in the
 //! order they read them, so a value is found by its index and decoded
 //! without the type check: the columns are ours, created by our migrations,
-//! and the tests read every record on both databases.
+//! and the tests read every record on both databases. Both the columns and
+//! the reader come from one declaration of the record's fields (`record!`),
+//! so they cannot disagree.
 //!
 //! A record's last columns may be optional ones a read leaves out when the
 //! question does not show them (`Columns`): they then read as None.
@@ -23,17 +25,105 @@ use sea_orm::{
 };
 
 use super::{Store, StoreError};
+use crate::catalogue::{
+    Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
+    RepositoryRole,
+};
 
-/// A record read from the columns it selects.
+/// A record read from the columns it selects (declared by `record!`).
 pub trait ReadRecord: Sized {
     type Column: ColumnTrait;
     /// The columns `read` reads, in its order; the last `OPTIONAL` of them
-    /// hold optional values (read with `optional_text`), which a read may
-    /// leave out.
+    /// hold optional values, which a read may leave out.
     const COLUMNS: &'static [Self::Column];
-    const OPTIONAL: usize = 0;
+    const OPTIONAL: usize;
     fn read(row: &mut RowReader<'_>) -> Result<Self, StoreError>;
 }
+
+/// Declares a record of the table `$table`, one line per field: its name,
+/// its type and its column (`field: Type = Column`). From that one list come
+/// the struct, its `ReadRecord` (the columns in the order `read` reads
+/// them), its conversion from sea-orm's model, and, for the fields under
+/// `optional` (read only when a question shows them), the `Columns`
+/// constant that selects each. The field `f` of a column is named as the
+/// column (`f: … = F`, checked by the tests), its type says how it is read
+/// (`Stored`).
+macro_rules! record {
+    (@optional $index:expr;) => {};
+    (@optional $index:expr; $constant:ident $field:ident, $($rest:tt)*) => {
+        #[doc = concat!("The optional column `", stringify!($field), "`, alone.")]
+        pub const $constant: $crate::store::Columns<Self> =
+            $crate::store::Columns::optional($index);
+        $crate::store::rows::record!(@optional $index + 1; $($rest)*);
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $record:ident in $table:ident {
+            $($field:ident: $type:ty = $column:ident,)+
+        }
+        $(optional {
+            $($constant:ident => $optional:ident: Option<$optional_type:ty> = $optional_column:ident,)+
+        })?
+    ) => {
+        $(#[$meta])*
+        pub struct $record {
+            $(pub $field: $type,)+
+            $($(pub $optional: Option<$optional_type>,)+)?
+        }
+
+        impl $crate::store::rows::ReadRecord for $record {
+            type Column = $table::Column;
+            const COLUMNS: &'static [$table::Column] = &[
+                $($table::Column::$column,)+
+                $($($table::Column::$optional_column,)+)?
+            ];
+            const OPTIONAL: usize = {
+                let optional: &[&str] = &[$($(stringify!($optional),)+)?];
+                optional.len()
+            };
+            fn read(
+                row: &mut $crate::store::rows::RowReader<'_>,
+            ) -> Result<Self, $crate::store::StoreError> {
+                // Fields are read in the order written, that of `COLUMNS`.
+                Ok(Self {
+                    $($field: row.value(concat!(stringify!($table), ".", stringify!($field)))?,)+
+                    $($($optional: row.value(
+                        concat!(stringify!($table), ".", stringify!($optional)),
+                    )?,)+)?
+                })
+            }
+        }
+
+        impl TryFrom<$table::Model> for $record {
+            type Error = $crate::store::StoreError;
+            fn try_from(model: $table::Model) -> Result<Self, $crate::store::StoreError> {
+                use $crate::store::rows::Stored;
+                Ok(Self {
+                    $($field: Stored::from_model(
+                        model.$field,
+                        concat!(stringify!($table), ".", stringify!($field)),
+                    )?,)+
+                    $($($optional: Stored::from_model(
+                        model.$optional,
+                        concat!(stringify!($table), ".", stringify!($optional)),
+                    )?,)+)?
+                })
+            }
+        }
+
+        impl $record {
+            $crate::store::rows::record!(@optional 0; $($($constant $optional,)+)?);
+
+            /// The fields, in the order of `COLUMNS`.
+            #[cfg(test)]
+            const FIELDS: &'static [&'static str] = &[
+                $(stringify!($field),)+
+                $($(stringify!($optional),)+)?
+            ];
+        }
+    };
+}
+pub(super) use record;
 
 /// Which of `R`'s optional columns a read selects: bit `i` for the `i`-th of
 /// them. Those left out read as None, so a record read without a column
@@ -223,25 +313,14 @@ impl<'r> RowReader<'r> {
         self.value_at(index)?.ok_or_else(|| unreadable("NULL"))
     }
 
-    pub fn integer(&mut self, column: &'static str) -> Result<i64, StoreError> {
-        self.required(column)
-    }
-
-    pub fn text(&mut self, column: &'static str) -> Result<String, StoreError> {
-        self.required(column)
-    }
-
-    pub fn optional_text(&mut self) -> Result<Option<String>, StoreError> {
-        self.optional()
-    }
-
-    pub fn time(&mut self, column: &'static str) -> Result<DateTime<Utc>, StoreError> {
-        self.required(column)
+    /// The next value, of the column named `column` (for errors).
+    pub(super) fn value<T: Stored>(&mut self, column: &'static str) -> Result<T, StoreError> {
+        T::read(self, column)
     }
 
     /// The next value, a word of `column`'s vocabulary (read in place: no
     /// string is made for it).
-    pub fn word<T>(
+    fn word<T>(
         &mut self,
         column: &'static str,
         from_db: fn(&str) -> Option<T>,
@@ -254,7 +333,7 @@ impl<'r> RowReader<'r> {
     }
 
     /// The next value, an optional word of `column`'s vocabulary.
-    pub fn optional_word<T>(
+    fn optional_word<T>(
         &mut self,
         column: &'static str,
         from_db: fn(&str) -> Option<T>,
@@ -269,6 +348,77 @@ impl<'r> RowReader<'r> {
             .transpose()
     }
 }
+
+/// A record's field type: how it is read from a row and converted from
+/// sea-orm's model (what an insert or an update gives back).
+pub(super) trait Stored: Sized {
+    /// The field's type in sea-orm's model.
+    type Model;
+    fn read(row: &mut RowReader<'_>, column: &'static str) -> Result<Self, StoreError>;
+    fn from_model(value: Self::Model, column: &'static str) -> Result<Self, StoreError>;
+}
+
+/// `Stored` for types the databases decode, and their optional values.
+macro_rules! decoded {
+    ($($type:ty),+) => {$(
+        impl Stored for $type {
+            type Model = Self;
+            fn read(row: &mut RowReader<'_>, column: &'static str) -> Result<Self, StoreError> {
+                row.required(column)
+            }
+            fn from_model(value: Self, _: &'static str) -> Result<Self, StoreError> {
+                Ok(value)
+            }
+        }
+
+        impl Stored for Option<$type> {
+            type Model = Self;
+            fn read(row: &mut RowReader<'_>, _: &'static str) -> Result<Self, StoreError> {
+                row.optional()
+            }
+            fn from_model(value: Self, _: &'static str) -> Result<Self, StoreError> {
+                Ok(value)
+            }
+        }
+    )+};
+}
+decoded!(i64, String, DateTime<Utc>);
+
+/// `Stored` for the catalogue's vocabularies, stored as their words, and
+/// their optional values.
+macro_rules! words {
+    ($($type:ty),+) => {$(
+        impl Stored for $type {
+            type Model = String;
+            fn read(row: &mut RowReader<'_>, column: &'static str) -> Result<Self, StoreError> {
+                row.word(column, Self::from_db)
+            }
+            fn from_model(value: String, column: &'static str) -> Result<Self, StoreError> {
+                Self::from_db(&value).ok_or(StoreError::Unreadable { column, value })
+            }
+        }
+
+        impl Stored for Option<$type> {
+            type Model = Option<String>;
+            fn read(row: &mut RowReader<'_>, column: &'static str) -> Result<Self, StoreError> {
+                row.optional_word(column, <$type>::from_db)
+            }
+            fn from_model(value: Option<String>, column: &'static str) -> Result<Self, StoreError> {
+                value.map(|value| <$type>::from_model(value, column)).transpose()
+            }
+        }
+    )+};
+}
+words!(
+    Access,
+    DataProvider,
+    Forge,
+    LinkKind,
+    OrganizationKind,
+    ParticipationRole,
+    ProjectStatus,
+    RepositoryRole
+);
 
 impl Store {
     /// Runs `select` and reads each row with `read`; `select` selects the

@@ -578,6 +578,163 @@ async fn a_list_selected_twice_has_the_fields_of_both_selections(backend: Backen
     }
 }
 
+/// What to select of each field without arguments of the type `name`: the
+/// field itself when it is a leaf, else its `__typename`.
+async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
+    let data = app
+        .data(
+            "query($name: String!) { __type(name: $name) { fields {
+               name args { name } type { kind ofType { kind ofType { kind ofType { kind } } } } } } }",
+            json!({ "name": name }),
+        )
+        .await;
+    let mut selections = Vec::new();
+    for field in data["__type"]["fields"].as_array().expect("fields") {
+        if !field["args"].as_array().expect("args").is_empty() {
+            continue;
+        }
+        let mut kind = &field["type"];
+        while ["NON_NULL", "LIST"].contains(&kind["kind"].as_str().expect("kind")) {
+            kind = &kind["ofType"];
+        }
+        let field_name = field["name"].as_str().expect("name");
+        selections.push(match kind["kind"].as_str() {
+            Some("SCALAR" | "ENUM") => field_name.to_owned(),
+            _ => format!("{field_name} {{ __typename }}"),
+        });
+    }
+    selections
+}
+
+/// Lists of repositories and of organizations read only the optional
+/// columns their selection shows (`store::Columns`): every field asked
+/// alone, or beside another selection of the same list under another key
+/// or the same, answers what it answers when every column is read. Each
+/// text column of FormIAble, of its first repository, its dataset, its
+/// website link and INSEE holds its own name first, so that a column left
+/// out would show as null, and a field read from another column (the
+/// records' readers read by position) as that column's name.
+async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend) {
+    let database = common::TestDatabase::create(backend).await;
+    let app = TestApp::spawn_configured(database, Some(common::catalogue_dir()), |config| {
+        config.cache.cache_answers = false;
+    })
+    .await;
+    let db = app.database.connect().await;
+    let formiable = "project_id = (SELECT id FROM project WHERE slug = 'formiable')";
+    for update in [
+        "UPDATE organization SET slug = 'slug', name = 'name', acronym = 'acronym', \
+         siret = 'siret', siren = 'siren', website = 'website' WHERE slug = 'insee'"
+            .to_owned(),
+        "UPDATE project SET name = 'name', summary = 'summary', description = 'description', \
+         website = 'website', documentation = 'documentation' WHERE slug = 'formiable'"
+            .to_owned(),
+        format!(
+            "UPDATE repository SET url = 'url', owner = 'owner', name = 'name', \
+             language = 'language', license = 'license' WHERE position = 0 AND {formiable}"
+        ),
+        format!(
+            "UPDATE dataset SET url = 'url', title = 'title', description = 'description', \
+             access = 'PUBLIC' WHERE {formiable}"
+        ),
+        format!(
+            "UPDATE link SET url = 'url', title = 'title' WHERE kind = 'WEBSITE' AND {formiable}"
+        ),
+    ] {
+        let updated = db.execute_unprepared(&update).await.expect(&update);
+        assert_eq!(updated.rows_affected(), 1, "{update}");
+    }
+
+    let repository_fields = every_field_of(&app, "Repository").await;
+    let organization_fields = every_field_of(&app, "Organization").await;
+    let in_formiable =
+        |selection: &str| format!("{{ project(slug: \"formiable\") {{ {selection} }} }}");
+    let full = app
+        .data(
+            &in_formiable(&format!(
+                "name summary description website documentation
+                 datasets {{ url title description }} links {{ kind url title }}
+                 repositories {{ {} }} organizations {{ organization {{ {} }} }}",
+                repository_fields.join(" "),
+                organization_fields.join(" ")
+            )),
+            json!({}),
+        )
+        .await;
+    // Each item of a list, where the object is in it.
+    let items = |data: &Value, list: &str, object: &str| -> Vec<Value> {
+        let list = data.pointer(list).and_then(Value::as_array).expect(list);
+        list.iter()
+            .map(|item| item.pointer(object).expect(object).clone())
+            .collect()
+    };
+    let own_names = |object: &Value, fields: &[&str]| {
+        for field in fields {
+            assert_eq!(object[field], *field, "{field}: {object}");
+        }
+    };
+    let project = &full["project"];
+    own_names(
+        project,
+        &["name", "summary", "description", "website", "documentation"],
+    );
+    own_names(&project["datasets"][0], &["url", "title", "description"]);
+    let website = items(&full, "/project/links", "")
+        .into_iter()
+        .find(|link| link["kind"] == "WEBSITE")
+        .expect("FormIAble's website");
+    own_names(&website, &["url", "title"]);
+    let repositories = items(&full, "/project/repositories", "");
+    own_names(
+        &repositories[0],
+        &["url", "owner", "name", "language", "license"],
+    );
+    let organizations = items(&full, "/project/organizations", "/organization");
+    let insee = organizations
+        .iter()
+        .find(|organization| organization["slug"] == "slug")
+        .expect("INSEE takes part in FormIAble");
+    own_names(
+        insee,
+        &["slug", "name", "acronym", "siret", "siren", "website"],
+    );
+
+    // (type, its fields, the full read, where the objects are, the field
+    // alone, the field beside other selections of the list)
+    let cases = [
+        (
+            "Repository",
+            &repository_fields,
+            &repositories,
+            ("/project/repositories", ""),
+            "repositories { FIELD }",
+            "some: repositories { url } repositories { url } repositories { FIELD }",
+        ),
+        (
+            "Organization",
+            &organization_fields,
+            &organizations,
+            ("/project/organizations", "/organization"),
+            "organizations { organization { FIELD } }",
+            "organizations { role organization { slug } } organizations { organization { FIELD } }",
+        ),
+    ];
+    for (type_name, fields, full_read, (list, object), alone, beside) in cases {
+        for selection in fields {
+            let key = selection.split(' ').next().expect("a field");
+            for template in [alone, beside] {
+                let query = in_formiable(&template.replace("FIELD", selection));
+                let data = app.data(&query, json!({})).await;
+                let answered = items(&data, list, object);
+                assert_eq!(answered.len(), full_read.len(), "{query}");
+                for (object, read_in_full) in answered.iter().zip(full_read) {
+                    assert_eq!(object[key], read_in_full[key], "{type_name}.{key}: {query}");
+                }
+            }
+        }
+    }
+}
+
 /// A fragment that spreads itself is refused by validation; the answer
 /// comes (the passes over the answer's keys used to expand it for ever).
 async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) {
@@ -607,4 +764,5 @@ on_both_backends!(
     node_ids_round_trip,
     filters_return_exactly_the_expected_projects,
     cross_project_lists_and_tags,
+    each_field_alone_answers_as_when_every_column_is_read,
 );

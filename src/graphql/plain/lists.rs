@@ -65,9 +65,41 @@ pub trait PlainFields {
 /// their value read from `$object` (anything a `PlainValue` converts
 /// from), so that `FIELDS` and `has_plain_field` name exactly the fields
 /// `plain_field` reads; further items (`has_plain_object`,
-/// `plain_object`) go into the impl as they are. A type given plain fields
-/// is listed in `plain::plain_fields_by_type()` too, which the tests check them from.
+/// `plain_object`) go into the impl as they are.
+///
+/// With `columns of $record` (a `store` record some of whose columns are
+/// read only when shown), it also gives `$type::columns_of_field`, the
+/// optional columns of `$record` a field shows: for a plain field, the one
+/// it `reads` (`"acronym" reads ACRONYM =>`, a constant of `$record`), else
+/// none; for a field under `resolved` (answered by its resolver), the one
+/// it `reads`; for any other field, None: it may read them all. A plain
+/// field showing an optional column must say so, or it reads it empty (the
+/// tests ask each field alone and compare with a full read).
+///
+/// A type given plain fields is listed in `plain::plain_fields_by_type()`
+/// too, which the tests check them from.
 macro_rules! plain_fields {
+    ($type:ty, columns of $record:ty,
+     $(resolved { $($resolved:literal reads $resolved_column:ident),+ $(,)? },)?
+     |$object:ident| { $($name:literal $(reads $column:ident)? => $value:expr),+ $(,)? }
+     $($item:item)*) => {
+        impl $type {
+            /// The optional columns of its record the field shows; None for
+            /// a field that may read any of them.
+            pub fn columns_of_field(
+                field: async_graphql::SelectionField<'_>,
+            ) -> Option<$crate::store::Columns<$record>> {
+                Some(match field.name() {
+                    "__typename" => $crate::store::Columns::REQUIRED,
+                    $($name => $crate::graphql::plain::plain_fields!(@columns $record $(, $column)?),)+
+                    $($($resolved => <$record>::$resolved_column,)+)?
+                    _ => return None,
+                })
+            }
+        }
+
+        $crate::graphql::plain::plain_fields!($type, |$object| { $($name => $value),+ } $($item)*);
+    };
     ($type:ty $(as $graphql:ty)?, |$object:ident| { $($name:literal => $value:expr),+ $(,)? }
      $($item:item)*) => {
         impl $crate::graphql::plain::PlainFields for $type {
@@ -92,6 +124,8 @@ macro_rules! plain_fields {
             $($item)*
         }
     };
+    (@columns $record:ty) => { $crate::store::Columns::REQUIRED };
+    (@columns $record:ty, $column:ident) => { <$record>::$column };
     (@type_name $type:ty) => { <$type as async_graphql::OutputType>::type_name() };
     (@type_name $type:ty, $graphql:ty) => { <$graphql as async_graphql::OutputType>::type_name() };
 }

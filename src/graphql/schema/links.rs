@@ -2,7 +2,7 @@
 //! the cross-project lists agents looking for reusable code and data start from.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, InputObject, Object, SelectionField};
+use async_graphql::{Context, ID, InputObject, Object};
 
 use chrono::{DateTime, Utc};
 
@@ -20,8 +20,7 @@ use crate::graphql::schema::loaders::ProjectById;
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::graphql::schema::project::Project;
 use crate::store::{
-    Columns, DatasetFilter, DatasetRecord, LinkRecord, RepositoryFilter, RepositoryRecord,
-    SortValue,
+    DatasetFilter, DatasetRecord, LinkRecord, RepositoryFilter, RepositoryRecord, SortValue,
 };
 
 const REPOSITORY_ORDERING: &str = "repositories:id";
@@ -39,20 +38,6 @@ async fn project_of(ctx: &Context<'_>, project_id: i64) -> async_graphql::Result
 pub struct Repository(pub RepositoryRecord);
 
 impl Repository {
-    /// The optional columns the field shows; None for a field that may read
-    /// any of them (every field not listed: list one here only when what
-    /// it reads is known).
-    pub fn columns_of_field(field: SelectionField<'_>) -> Option<Columns<RepositoryRecord>> {
-        Some(match field.name() {
-            "__typename" | "id" | "url" | "forge" | "role" | "access" => Columns::REQUIRED,
-            "owner" => RepositoryRecord::OWNER,
-            "name" => RepositoryRecord::NAME,
-            "language" => RepositoryRecord::LANGUAGE,
-            "license" => RepositoryRecord::LICENSE,
-            _ => return None,
-        })
-    }
-
     fn subject(&self) -> String {
         format!("repository:{}", self.0.id)
     }
@@ -201,15 +186,22 @@ impl Repository {
     }
 }
 
-plain_fields!(Repository, |repository| {
-    "id" => global_id(NodeType::Repository, repository.0.id).0,
-    "url" => repository.0.url.as_str(),
-    "forge" => plain_enum(repository.0.forge),
-    "owner" => repository.0.owner.as_deref(),
-    "name" => repository.0.name.as_deref(),
-    "role" => plain_enum(repository.0.role),
-    "access" => plain_enum(repository.0.access),
-});
+plain_fields!(
+    Repository,
+    columns of RepositoryRecord,
+    // Not plain: their resolvers fall back to the forge's facts when the
+    // column is empty.
+    resolved { "language" reads LANGUAGE, "license" reads LICENSE },
+    |repository| {
+        "id" => global_id(NodeType::Repository, repository.0.id).0,
+        "url" => repository.0.url.as_str(),
+        "forge" => plain_enum(repository.0.forge),
+        "owner" reads OWNER => repository.0.owner.as_deref(),
+        "name" reads NAME => repository.0.name.as_deref(),
+        "role" => plain_enum(repository.0.role),
+        "access" => plain_enum(repository.0.access),
+    }
+);
 
 #[derive(Clone)]
 pub struct Dataset(pub DatasetRecord);

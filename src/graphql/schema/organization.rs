@@ -1,7 +1,7 @@
 //! The `Organization` type and the organization queries.
 
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, ID, Object, SelectionField};
+use async_graphql::{Context, ID, Object};
 
 use crate::graphql::execution::context::{loader, store};
 use crate::graphql::execution::errors::OrInternal;
@@ -11,28 +11,12 @@ use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::loaders::{OrganizationBySlug, ProjectsOf, children};
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::graphql::schema::project::Project;
-use crate::store::{Columns, OrganizationRecord};
+use crate::store::OrganizationRecord;
 
 const ORDERING: &str = "organizations:name:asc";
 
 #[derive(Clone)]
 pub struct Organization(pub OrganizationRecord);
-
-impl Organization {
-    /// The optional columns the field shows; None for a field that may read
-    /// any of them (every field not listed: list one here only when what
-    /// it reads is known).
-    pub fn columns_of_field(field: SelectionField<'_>) -> Option<Columns<OrganizationRecord>> {
-        Some(match field.name() {
-            "__typename" | "id" | "slug" | "name" | "kind" => Columns::REQUIRED,
-            "acronym" => OrganizationRecord::ACRONYM,
-            "siret" => OrganizationRecord::SIRET,
-            "siren" => OrganizationRecord::SIREN,
-            "website" => OrganizationRecord::WEBSITE,
-            _ => return None,
-        })
-    }
-}
 
 /// A public body that runs or contributes to projects.
 #[Object]
@@ -85,15 +69,15 @@ impl Organization {
     }
 }
 
-plain_fields!(Organization, |organization| {
+plain_fields!(Organization, columns of OrganizationRecord, |organization| {
     "id" => global_id(NodeType::Organization, organization.0.id).0,
     "slug" => organization.0.slug.as_str(),
     "name" => organization.0.name.as_str(),
-    "acronym" => organization.0.acronym.as_deref(),
+    "acronym" reads ACRONYM => organization.0.acronym.as_deref(),
     "kind" => plain_enum(organization.0.kind),
-    "siret" => organization.0.siret.as_deref(),
-    "siren" => organization.0.siren.as_deref(),
-    "website" => organization.0.website.as_deref(),
+    "siret" reads SIRET => organization.0.siret.as_deref(),
+    "siren" reads SIREN => organization.0.siren.as_deref(),
+    "website" reads WEBSITE => organization.0.website.as_deref(),
 });
 
 #[derive(Default)]
