@@ -618,7 +618,7 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
 
 /// What to select of each field without arguments of the type `name`: the
 /// field itself when it is a leaf, else its `__typename`.
-async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
+pub(crate) async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
     let data = app
         .data(
             "query($name: String!) { __type(name: $name) { fields {
