@@ -7,7 +7,7 @@
 #   scripts/vendor-graphiql.sh           fetch, check, write vendor/
 #   scripts/vendor-graphiql.sh --print   fetch and print each file's sha256,
 #                                        to pin a new version below and in
-#                                        src/http/graphiql/README.md
+#                                        web/graphiql/README.md
 #
 # GraphiQL 4.1 is the last release with a browser bundle (UMD, React and
 # ReactDOM as globals, graphql-js inside); React 18 is the last with UMD

@@ -76,7 +76,7 @@ build_release() {
 # kept as that template. BENCH_RELOAD=1 loads it again anyway.
 fresh_catalogue_database() {
     local projects=$1 fingerprint template
-    fingerprint=$(cat migrations/src/*.rs src/catalogue/synthetic.rs catalogue/* | sha256sum | cut -c1-12)
+    fingerprint=$(cat migrations/src/*.rs src/tools/synthetic.rs catalogue/* | sha256sum | cut -c1-12)
     template=catalogue_bench_template_${projects}_$fingerprint
     if [ "${BENCH_RELOAD:-0}" = 1 ] || ! database_exists "$template"; then
         # Loaded under another name and renamed when complete: an interrupted

@@ -98,7 +98,7 @@ async fn agents_see_agents_only_material_and_anonymous_callers_do_not(backend: B
     );
 
     // The same material through a page of projects (answered without
-    // resolvers: graphql/project_connection.rs).
+    // resolvers: graphql/plain/project_connection.rs).
     let agents_only_in_pages = |data: &Value| {
         let mut found = Vec::new();
         for edge in data["pages"]["edges"].as_array().expect("edges") {
