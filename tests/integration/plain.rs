@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::Path;
 
 use common::{Backend, PlainCounts, TestApp, TestDatabase, first_places};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 /// The gateway as served, and the gateway without the fast path, on one
@@ -523,16 +524,41 @@ async fn every_field_of_the_plain_types_answers_like_its_resolver(backend: Backe
     );
 }
 
-/// Lists of repositories and of organizations read only the optional
+/// Each stored column is read into its own field (the records' readers
+/// read by position, `store::record!`), and lists read only the optional
 /// columns their selection shows (`store::Columns`): every field asked
-/// alone, or beside another selection of the same list under another key
-/// or the same, answers what it answers when every column is read, with
-/// the fast path and without it; alone, a plain field is answered plainly.
-/// The catalogue is given a value in each optional column first, so that a
-/// column left out would show as null.
+/// alone, or beside another selection of the same list, answers what it
+/// answers when every column is read, and the fields listed plain are
+/// answered plainly. Each text column of FormIAble, of its first
+/// repository, its dataset, its website link and INSEE holds its own name
+/// first, so that a column left out would show as null, and a field read
+/// from another column as that column's name.
 async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend) {
-    let catalogue = catalogue_with_every_optional_column();
-    let apps = PlainAndResolvers::spawn(backend, catalogue.path()).await;
+    let apps = PlainAndResolvers::spawn(backend, &common::catalogue_dir()).await;
+    let db = apps.plain.database.connect().await;
+    let formiable = "project_id = (SELECT id FROM project WHERE slug = 'formiable')";
+    for update in [
+        "UPDATE organization SET slug = 'slug', name = 'name', acronym = 'acronym', \
+         siret = 'siret', siren = 'siren', website = 'website' WHERE slug = 'insee'"
+            .to_owned(),
+        "UPDATE project SET name = 'name', summary = 'summary', description = 'description', \
+         website = 'website', documentation = 'documentation' WHERE slug = 'formiable'"
+            .to_owned(),
+        format!(
+            "UPDATE repository SET url = 'url', owner = 'owner', name = 'name', \
+             language = 'language', license = 'license' WHERE position = 0 AND {formiable}"
+        ),
+        format!(
+            "UPDATE dataset SET url = 'url', title = 'title', description = 'description', \
+             access = 'PUBLIC' WHERE {formiable}"
+        ),
+        format!(
+            "UPDATE link SET url = 'url', title = 'title' WHERE kind = 'WEBSITE' AND {formiable}"
+        ),
+    ] {
+        let updated = db.execute_unprepared(&update).await.expect(&update);
+        assert_eq!(updated.rows_affected(), 1, "{update}");
+    }
     let plain_fields: BTreeSet<(String, String)> =
         catalogue_gateway::graphql::plain_fields_by_type()
             .into_iter()
@@ -552,7 +578,9 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
         |selection: &str| format!("{{ project(slug: \"formiable\") {{ {selection} }} }}");
     let (full, _) = apps
         .data(&in_formiable(&format!(
-            "repositories {{ {} }} organizations {{ organization {{ {} }} }}",
+            "name summary description website documentation
+             datasets {{ url title description }} links {{ kind url title }}
+             repositories {{ {} }} organizations {{ organization {{ {} }} }}",
             repository_fields.join(" "),
             organization_fields.join(" ")
         )))
@@ -564,18 +592,36 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
             .map(|item| item.pointer(object).expect(object).clone())
             .collect()
     };
+    let own_names = |object: &Value, fields: &[&str]| {
+        for field in fields {
+            assert_eq!(object[field], *field, "{field}: {object}");
+        }
+    };
+    let project = &full["project"];
+    own_names(
+        project,
+        &["name", "summary", "description", "website", "documentation"],
+    );
+    own_names(&project["datasets"][0], &["url", "title", "description"]);
+    let website = items(&full, "/project/links", "")
+        .into_iter()
+        .find(|link| link["kind"] == "WEBSITE")
+        .expect("FormIAble's website");
+    own_names(&website, &["url", "title"]);
     let repositories = items(&full, "/project/repositories", "");
+    own_names(
+        &repositories[0],
+        &["url", "owner", "name", "language", "license"],
+    );
     let organizations = items(&full, "/project/organizations", "/organization");
-    for field in ["owner", "name", "language", "license"] {
-        assert!(repositories[0][field].is_string(), "{field}: {full}");
-    }
     let insee = organizations
         .iter()
-        .find(|organization| organization["slug"] == "insee")
+        .find(|organization| organization["slug"] == "slug")
         .expect("INSEE takes part in FormIAble");
-    for field in ["acronym", "siret", "siren", "website"] {
-        assert!(insee[field].is_string(), "{field}: {insee}");
-    }
+    own_names(
+        insee,
+        &["slug", "name", "acronym", "siret", "siren", "website"],
+    );
 
     // (type, its fields, the full read, where the objects are, the field
     // alone, the field beside other selections of the list)
@@ -618,7 +664,7 @@ async fn each_field_alone_answers_as_when_every_column_is_read(backend: Backend)
 
 /// What to select of each field without arguments of the type `name`: the
 /// field itself when it is a leaf, else its `__typename`.
-pub(crate) async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
+async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
     let data = app
         .data(
             "query($name: String!) { __type(name: $name) { fields {
