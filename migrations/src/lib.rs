@@ -12,6 +12,7 @@ mod m20261123_000004_harvest;
 mod m20261123_000005_changes;
 mod m20261123_000006_project_visibility_index;
 mod m20261206_000007_children_position_index;
+mod m20261207_000008_fact_confidence;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_changes::Migration),
             Box::new(m20261123_000006_project_visibility_index::Migration),
             Box::new(m20261206_000007_children_position_index::Migration),
+            Box::new(m20261207_000008_fact_confidence::Migration),
         ]
     }
 }
@@ -53,6 +55,7 @@ mod tests {
             "harvest_lease",
             "catalogue_revision",
             "catalogue_change",
+            "organization_source",
         ] {
             assert!(manager.has_table(table).await.unwrap(), "{table} after up");
         }

@@ -61,6 +61,19 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// How sure the catalogue is of a fact: an unsure one says why in its note.
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "kebab-case")]
+    pub Confidence {
+        /// Read in a source the entry lists.
+        #[default]
+        Confirmed = "CONFIRMED",
+        /// Inferred or contradicted by another source; its note says why.
+        Unsure = "UNSURE",
+    }
+}
+
+vocabulary! {
     /// What kind of public body an organization is.
     #[derive(serde::Deserialize)]
     #[serde(rename_all = "kebab-case")]

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::project::{Catalogue, Organization, Project};
-use super::values::Slug;
+use super::enums::Confidence;
+use super::project::{Catalogue, Organization, Project, Source};
+use super::values::{Label, Slug};
 
 pub const ORGANIZATIONS_FILE: &str = "organizations.yaml";
 
@@ -162,6 +163,90 @@ fn check_organizations(path: &Path, organizations: &[Organization], problems: &m
                 format!("`{}` appears twice", organization.slug),
             ));
         }
+        let identified = organization.siret.is_some()
+            || organization.siren.is_some()
+            || organization.website.is_some();
+        if identified && organization.sources.is_empty() {
+            problems.push(error(
+                path,
+                format!("organizations[{i}].sources"),
+                "list the public source the SIRET, SIREN or website was read from",
+            ));
+        }
+        if let (Some(siret), Some(siren)) = (&organization.siret, &organization.siren)
+            && !siret.as_str().starts_with(siren.as_str())
+        {
+            problems.push(error(
+                path,
+                format!("organizations[{i}].siret"),
+                format!(
+                    "`{}` is not an establishment of the SIREN `{}` (its first nine digits)",
+                    siret.as_str(),
+                    siren.as_str()
+                ),
+            ));
+        }
+        check_sources(
+            path,
+            &format!("organizations[{i}].sources"),
+            &organization.sources,
+            problems,
+        );
+    }
+}
+
+/// A GitHub page of a file or folder read as a source names the commit it
+/// was read at: a branch moves on, and the fact with it.
+fn check_sources(path: &Path, list: &str, sources: &[Source], problems: &mut Vec<FileError>) {
+    for (i, source) in sources.iter().enumerate() {
+        let url = &source.url;
+        let segments = url.path_segments();
+        let revision = match (url.host(), segments.as_slice()) {
+            ("github.com", [_, _]) => {
+                problems.push(error(
+                    path,
+                    format!("{list}[{i}].url"),
+                    "a whole repository is no source: name the file read, pinned to its commit \
+                     (…/blob/<commit>/README.md)",
+                ));
+                None
+            }
+            ("github.com", [_, _, "blob" | "tree", revision, ..]) => Some(*revision),
+            ("raw.githubusercontent.com", [_, _, revision, ..]) => Some(*revision),
+            _ => None,
+        };
+        if let Some(revision) = revision
+            && !is_commit(revision)
+        {
+            problems.push(error(
+                path,
+                format!("{list}[{i}].url"),
+                format!(
+                    "`{revision}` is a branch or tag: pin the source to the full commit it was read at"
+                ),
+            ));
+        }
+    }
+}
+
+fn is_commit(revision: &str) -> bool {
+    revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// An unsure fact says why.
+fn check_confidence(
+    path: &Path,
+    entry: &str,
+    confidence: Confidence,
+    note: Option<&Label>,
+    problems: &mut Vec<FileError>,
+) {
+    if confidence == Confidence::Unsure && note.is_none() {
+        problems.push(error(
+            path,
+            format!("{entry}.note"),
+            "an unsure fact says in `note` why it is unsure",
+        ));
     }
 }
 
@@ -191,6 +276,37 @@ fn check_project(
             "sources",
             "list at least one public source the facts come from",
         ));
+    }
+    check_sources(path, "sources", &project.sources, problems);
+    let entries = [
+        project
+            .organizations
+            .iter()
+            .map(|p| (p.confidence, p.note.as_ref()))
+            .collect::<Vec<_>>(),
+        project
+            .repositories
+            .iter()
+            .map(|l| (l.confidence, l.note.as_ref()))
+            .collect(),
+        project
+            .datasets
+            .iter()
+            .map(|l| (l.confidence, l.note.as_ref()))
+            .collect(),
+        project
+            .links
+            .iter()
+            .map(|l| (l.confidence, l.note.as_ref()))
+            .collect(),
+    ];
+    for (list, entries) in ["organizations", "repositories", "datasets", "links"]
+        .into_iter()
+        .zip(entries)
+    {
+        for (i, (confidence, note)) in entries.into_iter().enumerate() {
+            check_confidence(path, &format!("{list}[{i}]"), confidence, note, problems);
+        }
     }
     for (i, participation) in project.organizations.iter().enumerate() {
         if !organizations.contains(&participation.organization) {

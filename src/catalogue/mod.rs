@@ -8,8 +8,8 @@ mod values;
 
 pub(crate) use enums::vocabulary;
 pub use enums::{
-    Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
-    RepositoryRole,
+    Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
+    ProjectStatus, RepositoryRole,
 };
 pub use project::{
     Catalogue, CodeLink, DataLink, Organization, OtherLink, Participation, Project, Source,

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::enums::{
-    Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
-    RepositoryRole,
+    Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
+    ProjectStatus, RepositoryRole,
 };
 use super::values::{HttpUrl, Label, Season, Siren, Siret, Slug, ValueError};
 
@@ -35,6 +35,9 @@ pub struct Organization {
     pub siret: Option<Siret>,
     pub siren: Option<Siren>,
     pub website: Option<HttpUrl>,
+    /// Where its SIRET, SIREN and website were read; required with any of them.
+    #[serde(default)]
+    pub sources: Vec<Source>,
 }
 
 /// A project of the programme, with where its code and data live.
@@ -76,6 +79,10 @@ pub struct Project {
 pub struct Participation {
     pub organization: Slug,
     pub role: ParticipationRole,
+    #[serde(default)]
+    pub confidence: Confidence,
+    /// Why the fact is unsure, or any other remark on it.
+    pub note: Option<Label>,
 }
 
 /// A code repository of a project.
@@ -92,6 +99,8 @@ pub struct CodeLink {
     /// SPDX identifier.
     pub license: Option<Label>,
     pub access: Access,
+    pub confidence: Confidence,
+    pub note: Option<Label>,
 }
 
 /// A code link as written in a catalogue file; the forge, owner and name
@@ -107,6 +116,9 @@ struct CodeLinkFields {
     license: Option<Label>,
     #[serde(default = "public")]
     access: Access,
+    #[serde(default)]
+    confidence: Confidence,
+    note: Option<Label>,
 }
 
 impl TryFrom<CodeLinkFields> for CodeLink {
@@ -116,6 +128,8 @@ impl TryFrom<CodeLinkFields> for CodeLink {
         let mut link = Self::new(fields.url, fields.forge, fields.role, fields.access)?;
         link.language = fields.language;
         link.license = fields.license;
+        link.confidence = fields.confidence;
+        link.note = fields.note;
         Ok(link)
     }
 }
@@ -140,6 +154,8 @@ impl CodeLink {
             language: None,
             license: None,
             access,
+            confidence: Confidence::Confirmed,
+            note: None,
         })
     }
 }
@@ -197,6 +213,9 @@ pub struct DataLink {
     pub description: Option<Label>,
     #[serde(default = "public")]
     pub access: Access,
+    #[serde(default)]
+    pub confidence: Confidence,
+    pub note: Option<Label>,
 }
 
 /// Any other link of a project: documentation, demo, package, video, …
@@ -208,6 +227,9 @@ pub struct OtherLink {
     pub title: Label,
     #[serde(default = "public")]
     pub access: Access,
+    #[serde(default)]
+    pub confidence: Confidence,
+    pub note: Option<Label>,
 }
 
 /// A public document the project's facts were read from.
@@ -215,5 +237,7 @@ pub struct OtherLink {
 #[serde(deny_unknown_fields)]
 pub struct Source {
     pub title: Label,
-    pub url: Option<HttpUrl>,
+    pub url: HttpUrl,
+    /// When the page was published or read, for a page not pinned to a commit.
+    pub date: Option<chrono::NaiveDate>,
 }

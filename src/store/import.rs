@@ -14,8 +14,8 @@ use sea_orm::{
 
 use super::changes::{ChangedSubject, record_changes};
 use super::entities::{
-    dataset, link, organization, project, project_organization, project_season, project_source,
-    project_tag, repository, tag,
+    dataset, link, organization, organization_source, project, project_organization,
+    project_season, project_source, project_tag, repository, tag,
 };
 use super::projects::search_text;
 use super::{LinkOrigin, Store, StoreError};
@@ -154,6 +154,38 @@ impl Store {
 }
 
 async fn upsert_organization(
+    txn: &DatabaseTransaction,
+    organization: &Organization,
+    now: DateTime<Utc>,
+) -> Result<(i64, Outcome), StoreError> {
+    let (id, outcome) = upsert_organization_row(txn, organization, now).await?;
+    let sources = organization
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, source)| organization_source::Model {
+            organization_id: id,
+            position: position(i),
+            title: source.title.to_string(),
+            url: source.url.to_string(),
+            date: source.date.map(|date| date.to_string()),
+        })
+        .collect();
+    let sources_changed = replace_rows::<organization_source::Entity>(
+        txn,
+        organization_source::Column::OrganizationId,
+        id,
+        sources,
+    )
+    .await?;
+    match outcome {
+        Outcome::Unchanged if sources_changed => Ok((id, Outcome::Updated)),
+        outcome => Ok((id, outcome)),
+    }
+}
+
+/// The organization's own row, created or brought up to date.
+async fn upsert_organization_row(
     txn: &DatabaseTransaction,
     organization: &Organization,
     now: DateTime<Utc>,
@@ -355,6 +387,8 @@ async fn sync_children(
                 organization_id: *organization_ids.get(&participation.organization)?,
                 role: participation.role.as_db().to_owned(),
                 position: position(i),
+                confidence: participation.confidence.as_db().to_owned(),
+                note: participation.note.as_ref().map(ToString::to_string),
             })
         })
         .collect();
@@ -366,7 +400,8 @@ async fn sync_children(
             project_id: id,
             position: position(i),
             title: source.title.to_string(),
-            url: source.url.as_ref().map(ToString::to_string),
+            url: Some(source.url.to_string()),
+            date: source.date.map(|date| date.to_string()),
         })
         .collect();
     let repositories = project
@@ -386,6 +421,8 @@ async fn sync_children(
             license: code.license.as_ref().map(ToString::to_string),
             access: code.access.as_db().to_owned(),
             position: position(i),
+            confidence: code.confidence.as_db().to_owned(),
+            note: code.note.as_ref().map(ToString::to_string),
         })
         .collect();
     let datasets = project
@@ -402,6 +439,8 @@ async fn sync_children(
             description: data.description.as_ref().map(ToString::to_string),
             access: data.access.as_db().to_owned(),
             position: position(i),
+            confidence: data.confidence.as_db().to_owned(),
+            note: data.note.as_ref().map(ToString::to_string),
         })
         .collect();
     let links = project
@@ -417,6 +456,8 @@ async fn sync_children(
             title: other.title.to_string(),
             access: other.access.as_db().to_owned(),
             position: position(i),
+            confidence: other.confidence.as_db().to_owned(),
+            note: other.note.as_ref().map(ToString::to_string),
         })
         .collect();
 
@@ -442,7 +483,8 @@ async fn sync_children(
     Ok(changed)
 }
 
-/// Replaces a project's rows in a table without ids of its own, when they differ.
+/// Replaces a project's (or an organization's) rows in a table without ids
+/// of its own, when they differ.
 async fn replace_rows<E>(
     txn: &DatabaseTransaction,
     project_column: E::Column,

@@ -6,13 +6,13 @@ use sea_orm::{
     QuerySelect, QueryTrait,
 };
 
-use super::entities::{organization, project, project_organization};
+use super::entities::{organization, organization_source, project, project_organization};
 use super::paging::{Page, SortValue, apply_page, finish_page};
 use super::projects::readable;
-use super::records::{OrganizationRecord, ParticipationRecord, ProjectRecord};
+use super::records::{OrganizationRecord, ParticipationRecord, ProjectRecord, SourceRecord};
 use super::rows::{Columns, ReadRecord};
 use super::{Store, StoreError};
-use crate::catalogue::{Audience, ParticipationRole};
+use crate::catalogue::{Audience, Confidence, ParticipationRole};
 
 impl OrganizationRecord {
     /// The value organization lists are ordered by, as a page boundary.
@@ -92,6 +92,8 @@ impl Store {
             .columns([
                 project_organization::Column::ProjectId,
                 project_organization::Column::Role,
+                project_organization::Column::Confidence,
+                project_organization::Column::Note,
             ])
             .columns(columns.selected());
         if self.db.get_database_backend() == DatabaseBackend::Postgres {
@@ -121,13 +123,47 @@ impl Store {
         } else {
             select = select.inner_join(organization::Entity);
         }
-        self.read_rows(select, columns.skips(2), |row| {
+        self.read_rows(select, columns.skips(4), |row| {
             let project_id: i64 = row.value("project_organization.project_id")?;
             let role: ParticipationRole = row.value("project_organization.role")?;
+            let confidence: Confidence = row.value("project_organization.confidence")?;
+            let note: Option<String> = row.value("project_organization.note")?;
             let organization = OrganizationRecord::read(row)?;
-            Ok((project_id, ParticipationRecord { role, organization }))
+            Ok((
+                project_id,
+                ParticipationRecord {
+                    role,
+                    confidence,
+                    note,
+                    organization,
+                },
+            ))
         })
         .await
+    }
+
+    /// Where the facts of each organization among `ids` were read, in file order.
+    pub async fn sources_of_organizations(
+        &self,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, SourceRecord)>, StoreError> {
+        Ok(organization_source::Entity::find()
+            .filter(organization_source::Column::OrganizationId.is_in(ids.iter().copied()))
+            .order_by_asc(organization_source::Column::Position)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                (
+                    row.organization_id,
+                    SourceRecord {
+                        title: row.title,
+                        url: Some(row.url),
+                        date: row.date,
+                    },
+                )
+            })
+            .collect())
     }
 
     /// The projects `audience` may read that each organization among `ids` takes part in, by name.

@@ -282,6 +282,7 @@ impl Store {
                     SourceRecord {
                         title: row.title,
                         url: row.url,
+                        date: row.date,
                     },
                 )
             })

@@ -6,8 +6,8 @@ use super::StoreError;
 use super::entities::{dataset, link, organization, project, repository};
 use super::rows::record;
 use crate::catalogue::{
-    Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
-    RepositoryRole,
+    Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
+    ProjectStatus, RepositoryRole,
 };
 
 /// Reads a vocabulary value back from its database spelling.
@@ -62,6 +62,8 @@ record! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParticipationRecord {
     pub role: ParticipationRole,
+    pub confidence: Confidence,
+    pub note: Option<String>,
     pub organization: OrganizationRecord,
 }
 
@@ -74,6 +76,8 @@ record! {
         forge: Forge = Forge,
         role: RepositoryRole = Role,
         access: Access = Access,
+        confidence: Confidence = Confidence,
+        note: Option<String> = Note,
     }
     optional {
         OWNER => owner: Option<String> = Owner,
@@ -93,6 +97,8 @@ record! {
         title: String = Title,
         description: Option<String> = Description,
         access: Access = Access,
+        confidence: Confidence = Confidence,
+        note: Option<String> = Note,
     }
 }
 
@@ -105,6 +111,8 @@ record! {
         kind: LinkKind = Kind,
         title: String = Title,
         access: Access = Access,
+        confidence: Confidence = Confidence,
+        note: Option<String> = Note,
     }
 }
 
@@ -112,6 +120,8 @@ record! {
 pub struct SourceRecord {
     pub title: String,
     pub url: Option<String>,
+    /// `YYYY-MM-DD`, for a page not pinned to a commit.
+    pub date: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -26,8 +26,8 @@ use sea_orm::{
 
 use super::{Store, StoreError};
 use crate::catalogue::{
-    Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, ProjectStatus,
-    RepositoryRole,
+    Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
+    ProjectStatus, RepositoryRole,
 };
 
 /// A record read from the columns it selects (declared by `record!`).
@@ -411,6 +411,7 @@ macro_rules! words {
 }
 words!(
     Access,
+    Confidence,
     DataProvider,
     Forge,
     LinkKind,

@@ -402,6 +402,8 @@ impl Store {
             license: Set(code.license.map(|l| l.to_string())),
             access: Set(code.access.as_db().to_owned()),
             position: Set(position),
+            confidence: Set(code.confidence.as_db().to_owned()),
+            note: Set(code.note.map(|n| n.to_string())),
             ..Default::default()
         }
         .insert(&txn)
@@ -445,6 +447,8 @@ impl Store {
             description: Set(data.description.map(|d| d.to_string())),
             access: Set(data.access.as_db().to_owned()),
             position: Set(position),
+            confidence: Set(data.confidence.as_db().to_owned()),
+            note: Set(data.note.map(|n| n.to_string())),
             ..Default::default()
         }
         .insert(&txn)
@@ -487,6 +491,8 @@ impl Store {
             title: Set(other.title.to_string()),
             access: Set(other.access.as_db().to_owned()),
             position: Set(position),
+            confidence: Set(other.confidence.as_db().to_owned()),
+            note: Set(other.note.map(|n| n.to_string())),
             ..Default::default()
         }
         .insert(&txn)

@@ -375,7 +375,10 @@ fn project(rng: &mut StdRng, n: usize, size: &Size, organizations: usize) -> Val
         "organizations": participants,
         "repositories": repositories,
         "datasets": datasets,
-        "sources": [{ "title": "Catalogue synthétique généré pour les mesures" }],
+        "sources": [{
+            "title": "Catalogue synthétique généré pour les mesures",
+            "url": "https://catalogue.example/synthetique",
+        }],
     });
     match rng.gen_range(0..10) {
         0..=5 => project["status"] = json!("active"),

@@ -545,7 +545,7 @@ pub fn run_cli_with(
 }
 
 /// The catalogue tables, in an order where parents come first.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 13] = [
     "organization",
     "project",
     "project_season",
@@ -556,6 +556,7 @@ pub const TABLES: [&str; 12] = [
     "dataset",
     "link",
     "project_source",
+    "organization_source",
     "project_maintainer",
     "audit_entry",
 ];
@@ -596,7 +597,7 @@ pub fn write_generated_catalogue(dir: &Path, projects: usize) {
              repositories:\n  - url: https://github.com/example/project-{p}\n  - url: https://gitlab.com/example/group/project-{p}\n\
              datasets:\n  - url: https://www.data.gouv.fr/fr/datasets/project-{p}/\n    provider: data-gouv\n    title: Données {p}\n\
              links:\n  - url: https://example.org/{p}/docs\n    kind: documentation\n    title: Documentation\n\
-             sources:\n  - title: généré\n",
+             sources:\n  - title: généré\n    url: https://example.org/{p}/source\n",
             season = p % 3 + 1,
             a = p % 10,
             b = (p + 3) % 10,

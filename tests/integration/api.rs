@@ -27,6 +27,55 @@ fn slugs(connection: &Value) -> Vec<String> {
         .collect()
 }
 
+/// What the catalogue is unsure of says so, with why; organizations show
+/// where their SIRET was read.
+async fn unsure_facts_and_organization_sources_are_served(backend: Backend) {
+    let catalogue = common::catalogue_copy();
+    common::edit(
+        catalogue.path(),
+        "organizations.yaml",
+        "organizations:\n",
+        "organizations:\n  - slug: service-essai\n    name: Service d'essai\n    kind: other\n    \
+         siret: \"13002526500013\"\n    siren: \"130025265\"\n    sources:\n      \
+         - title: Registre\n        url: https://example.org/registre\n        date: 2026-12-07\n",
+    );
+    common::edit(
+        catalogue.path(),
+        "transformers.yaml",
+        "organization: dinum\n",
+        "organization: dinum\n    confidence: unsure\n    note: Nommée sur une page recopiée\n",
+    );
+    let app = TestApp::spawn_with_seed(backend, Some(catalogue.path().to_path_buf())).await;
+    let data = app
+        .data(
+            "{ organization(slug: \"service-essai\") { siret siren sources { title url date } }
+               project(slug: \"transformers\") {
+                 organizations { confidence note organization { slug } }
+                 repositories { confidence note } links { confidence } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["organization"],
+        json!({"siret": "13002526500013", "siren": "130025265", "sources": [
+            {"title": "Registre", "url": "https://example.org/registre", "date": "2026-12-07"}]})
+    );
+    let project = &data["project"];
+    let dinum = project["organizations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["organization"]["slug"] == "dinum")
+        .expect("DINUM takes part in Transformers");
+    assert_eq!(dinum["confidence"], "UNSURE");
+    assert_eq!(dinum["note"], "Nommée sur une page recopiée");
+    let others = project["organizations"].as_array().unwrap().iter();
+    for participation in others.filter(|p| p["organization"]["slug"] != "dinum") {
+        assert_eq!(participation["confidence"], "CONFIRMED", "{participation}");
+        assert_eq!(participation["note"], Value::Null, "{participation}");
+    }
+}
+
 async fn seven_projects_and_their_links_are_served(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let data = app
@@ -598,6 +647,7 @@ async fn a_fragment_spreading_itself_is_refused_not_looped_on(backend: Backend) 
 
 on_both_backends!(
     a_list_selected_twice_has_the_fields_of_both_selections,
+    unsure_facts_and_organization_sources_are_served,
     a_fragment_spreading_itself_is_refused_not_looped_on,
     answers_keep_the_order_of_the_selection,
     an_unknown_stored_value_is_an_internal_error,

@@ -74,7 +74,7 @@ async fn an_edit_updates_in_place_and_keeps_ids(backend: Backend) {
 }
 
 /// Each kind of bad file: (what to break, file, from, to, the file and field the error must name).
-const SPOILERS: [(&str, &str, &str, &str, &str); 8] = [
+const SPOILERS: [(&str, &str, &str, &str, &str); 14] = [
     (
         "unknown key",
         "cartiflette.yaml",
@@ -123,6 +123,48 @@ const SPOILERS: [(&str, &str, &str, &str, &str); 8] = [
         "slug: insee\n",
         "slug: INSEE\n",
         "organizations.yaml: organizations[1].slug:",
+    ),
+    (
+        "source without an address",
+        "poufdoc.yaml",
+        "sources:\n",
+        "sources:\n  - title: Page lue quelque part\n",
+        "poufdoc.yaml: sources[0]:",
+    ),
+    (
+        "source on a branch",
+        "poufdoc.yaml",
+        "sources:\n",
+        "sources:\n  - title: README\n    url: https://github.com/cdugeai/poufdoc/blob/main/README.md\n",
+        "poufdoc.yaml: sources[0].url:",
+    ),
+    (
+        "a whole repository as source",
+        "poufdoc.yaml",
+        "sources:\n",
+        "sources:\n  - title: Le dépôt\n    url: https://github.com/cdugeai/poufdoc\n",
+        "poufdoc.yaml: sources[0].url:",
+    ),
+    (
+        "unsure fact without a note",
+        "transformers.yaml",
+        "organization: dinum\n",
+        "organization: dinum\n    confidence: unsure\n",
+        "transformers.yaml: organizations[0].note:",
+    ),
+    (
+        "SIRET without a source",
+        "organizations.yaml",
+        "organizations:\n",
+        "organizations:\n  - slug: sans-source\n    name: Sans source\n    kind: other\n    siret: \"13002526500013\"\n",
+        "organizations.yaml: organizations[0].sources:",
+    ),
+    (
+        "SIRET of another SIREN",
+        "organizations.yaml",
+        "organizations:\n",
+        "organizations:\n  - slug: autre-siren\n    name: Autre SIREN\n    kind: other\n    siret: \"13002526500013\"\n    siren: \"120027016\"\n    sources:\n      - title: Registre\n        url: https://example.org/registre\n        date: 2026-12-07\n",
+        "organizations.yaml: organizations[0].siret:",
     ),
     (
         "YAML syntax",

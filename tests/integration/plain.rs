@@ -32,6 +32,8 @@ impl PlainAndResolvers {
             move |config: &mut catalogue_gateway::Config| {
                 config.cache.cache_answers = false;
                 config.limits.rate_limit_per_minute = 0;
+                // Some questions ask every field of every project at once.
+                config.limits.max_complexity = 10_000;
                 config.execution.plain_answers = plain_answers;
             }
         };
@@ -98,7 +100,8 @@ fn catalogue_with_every_optional_column() -> tempfile::TempDir {
         catalogue.path(),
         "organizations.yaml",
         "    acronym: INSEE\n",
-        "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n",
+        "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n    \
+         sources:\n      - title: Registre\n        url: https://example.org/registre\n",
     );
     catalogue
 }

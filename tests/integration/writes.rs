@@ -302,6 +302,14 @@ async fn bad_input_names_its_field_and_writes_nothing(backend: Backend) {
             "input.title",
         ),
         (
+            "mutation { addLink(input: {projectSlug: \"poufdoc\", url: \"https://example.org/\", kind: DEMO, title: \"Démo\", confidence: UNSURE}) { link { id } } }",
+            "input.note",
+        ),
+        (
+            "mutation { addDataset(input: {projectSlug: \"poufdoc\", url: \"https://example.org/d.csv\", title: \"D\", confidence: UNSURE, note: \" \"}) { dataset { id } } }",
+            "input.note",
+        ),
+        (
             "mutation { createProject(input: {slug: \"Pas Un Slug\", name: \"X\", summary: \"Y\"}) { project { id } } }",
             "input.slug",
         ),
@@ -354,6 +362,35 @@ async fn bad_input_names_its_field_and_writes_nothing(backend: Backend) {
         .unwrap();
     assert_eq!(get.status(), 405, "a GET never writes");
     assert_eq!(snapshot(&db).await, before);
+}
+
+async fn a_link_added_as_unsure_shows_why(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let data = setup
+        .ok(
+            Some(&setup.maintainer),
+            "mutation { addLink(input: {projectSlug: \"poufdoc\", url: \"https://example.org/demo\", kind: DEMO, title: \"Démo\", confidence: UNSURE, note: \"Lien vu sur une page recopiée\"}) { link { confidence note } } }",
+            json!({}),
+        )
+        .await;
+    let unsure = json!({"confidence": "UNSURE", "note": "Lien vu sur une page recopiée"});
+    assert_eq!(data["addLink"]["link"], unsure);
+    let data = setup
+        .ok(
+            None,
+            "{ project(slug: \"poufdoc\") { links { url confidence note } } }",
+            json!({}),
+        )
+        .await;
+    let shown: Vec<&Value> = data["project"]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|link| link["url"] == "https://example.org/demo")
+        .collect();
+    assert_eq!(shown.len(), 1, "{data:#}");
+    assert_eq!(shown[0]["confidence"], unsure["confidence"]);
+    assert_eq!(shown[0]["note"], unsure["note"]);
 }
 
 async fn writes_are_audited_for_administrators_only(backend: Backend) {
@@ -472,6 +509,7 @@ async fn an_agents_only_project_is_invisible_to_anonymous_callers(backend: Backe
 }
 
 on_both_backends!(
+    a_link_added_as_unsure_shows_why,
     an_agents_only_project_is_invisible_to_anonymous_callers,
     concurrent_writes_do_not_lose_updates,
     an_import_keeps_links_added_through_the_api,

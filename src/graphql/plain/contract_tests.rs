@@ -14,7 +14,8 @@ use chrono::{TimeZone, Utc};
 
 use super::{PlainCounters, PlainList, plain_fields_by_type};
 use crate::catalogue::{
-    Access, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole, RepositoryRole,
+    Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
+    RepositoryRole,
 };
 use crate::graphql::Query;
 use crate::graphql::plain::json::answer_body;
@@ -143,7 +144,16 @@ impl Samples {
             organizations()
                 .into_iter()
                 .zip(roles)
-                .map(|(organization, role)| ParticipationRecord { role, organization }.into())
+                .zip([Confidence::Unsure, Confidence::Confirmed])
+                .map(|((organization, role), confidence)| {
+                    ParticipationRecord {
+                        role,
+                        confidence,
+                        note: unsure_note(confidence),
+                        organization,
+                    }
+                    .into()
+                })
                 .collect(),
         )
     }
@@ -186,6 +196,8 @@ impl Samples {
                 language: optional.map(str::to_owned),
                 license: optional.map(str::to_owned),
                 access,
+                confidence: Confidence::Confirmed,
+                note: optional.map(str::to_owned),
             })
         };
         PlainList(vec![
@@ -210,6 +222,8 @@ impl Samples {
                 title: "Données \"ouvertes\"".to_owned(),
                 description: description.map(str::to_owned),
                 access,
+                confidence: Confidence::Unsure,
+                note: unsure_note(Confidence::Unsure),
             })
         };
         PlainList(vec![
@@ -232,6 +246,8 @@ impl Samples {
                 kind,
                 title: "Lien \\ \"titre\"".to_owned(),
                 access,
+                confidence: Confidence::Confirmed,
+                note: None,
             })
         };
         PlainList(vec![
@@ -239,6 +255,11 @@ impl Samples {
             link(2, LinkKind::Documentation, Access::Public),
         ])
     }
+}
+
+/// A note in text that needs escaping, for an unsure fact.
+fn unsure_note(confidence: Confidence) -> Option<String> {
+    (confidence == Confidence::Unsure).then(|| "déduit d'une \"autre\" page\n".to_owned())
 }
 
 fn organizations() -> Vec<OrganizationRecord> {

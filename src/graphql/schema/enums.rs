@@ -44,6 +44,16 @@ pub enum ProjectStatus {
     Archived,
 }
 
+/// How sure the catalogue is of a fact: an unsure one says why in its note.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::Confidence")]
+pub enum Confidence {
+    /// Read in a source the entry lists.
+    Confirmed,
+    /// Inferred or contradicted by another source; its note says why.
+    Unsure,
+}
+
 /// What kind of public body an organization is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "catalogue::OrganizationKind")]
@@ -170,6 +180,7 @@ macro_rules! shown {
 shown!(
     catalogue::Access,
     catalogue::ProjectStatus,
+    catalogue::Confidence,
     catalogue::OrganizationKind,
     catalogue::ParticipationRole,
     catalogue::Forge,
@@ -200,6 +211,7 @@ mod tests {
     fn every_enum_is_named_as_its_database_spelling() {
         names_are_database_spellings(catalogue::Access::as_db);
         names_are_database_spellings(catalogue::ProjectStatus::as_db);
+        names_are_database_spellings(catalogue::Confidence::as_db);
         names_are_database_spellings(catalogue::OrganizationKind::as_db);
         names_are_database_spellings(catalogue::ParticipationRole::as_db);
         names_are_database_spellings(catalogue::Forge::as_db);

@@ -11,7 +11,9 @@ use crate::facts::{DatasetFacts, PackageFacts, RepositoryFacts};
 use crate::graphql::execution::context::{audience, loader, store};
 use crate::graphql::execution::errors::OrInternal;
 use crate::graphql::plain::{plain_enum, plain_fields};
-use crate::graphql::schema::enums::{Access, DataProvider, Forge, LinkKind, RepositoryRole};
+use crate::graphql::schema::enums::{
+    Access, Confidence, DataProvider, Forge, LinkKind, RepositoryRole,
+};
 use crate::graphql::schema::harvest::{
     DatasetResource, Harvest, PackageRelease, Release, facts_of, harvest_of,
 };
@@ -99,6 +101,16 @@ impl Repository {
     /// Who may read this link.
     async fn access(&self) -> Access {
         self.0.access.into()
+    }
+
+    /// How sure the catalogue is of this link.
+    async fn confidence(&self) -> Confidence {
+        self.0.confidence.into()
+    }
+
+    /// Why the catalogue is unsure of this link, or any other remark on it.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
     }
 
     /// The forge's description of the repository (harvested).
@@ -200,6 +212,8 @@ plain_fields!(
         "name" reads NAME => repository.0.name.as_deref(),
         "role" => plain_enum(repository.0.role),
         "access" => plain_enum(repository.0.access),
+        "confidence" => plain_enum(repository.0.confidence),
+        "note" => repository.0.note.as_deref(),
     }
 );
 
@@ -247,6 +261,16 @@ impl Dataset {
     /// Who may read this link.
     async fn access(&self) -> Access {
         self.0.access.into()
+    }
+
+    /// How sure the catalogue is of this link.
+    async fn confidence(&self) -> Confidence {
+        self.0.confidence.into()
+    }
+
+    /// Why the catalogue is unsure of this link, or any other remark on it.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
     }
 
     /// The portal's licence identifier (harvested; e.g. `lov2`).
@@ -303,6 +327,8 @@ plain_fields!(Dataset, |dataset| {
     "title" => dataset.0.title.as_str(),
     "description" => dataset.0.description.as_deref(),
     "access" => plain_enum(dataset.0.access),
+    "confidence" => plain_enum(dataset.0.confidence),
+    "note" => dataset.0.note.as_deref(),
 });
 
 #[derive(Clone)]
@@ -342,6 +368,16 @@ impl Link {
         self.0.access.into()
     }
 
+    /// How sure the catalogue is of this link.
+    async fn confidence(&self) -> Confidence {
+        self.0.confidence.into()
+    }
+
+    /// Why the catalogue is unsure of this link, or any other remark on it.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
     /// For a package: its latest release, as its registry lists it (harvested).
     async fn package(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PackageRelease>> {
         if self.0.kind != catalogue::LinkKind::Package {
@@ -373,6 +409,8 @@ plain_fields!(Link, |link| {
     "kind" => plain_enum(link.0.kind),
     "title" => link.0.title.as_str(),
     "access" => plain_enum(link.0.access),
+    "confidence" => plain_enum(link.0.confidence),
+    "note" => link.0.note.as_deref(),
 });
 
 /// Which repositories to list; every condition given must hold.

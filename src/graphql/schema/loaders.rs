@@ -194,6 +194,11 @@ children_loader!(
     |loader, ids| loader.store.sources_of_projects(&ids)
 );
 children_loader!(
+    /// Where an organization's facts come from.
+    OrganizationSourcesOf => SourceRecord,
+    |loader, ids| loader.store.sources_of_organizations(&ids)
+);
+children_loader!(
     /// The projects an organization takes part in.
     ProjectsOf => ProjectRecord,
     |loader, ids| loader.store.projects_of_organizations(&ids, loader.audience)

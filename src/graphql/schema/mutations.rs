@@ -9,7 +9,7 @@ use crate::catalogue::{self, CodeLink, DataLink, HttpUrl, Label, OtherLink, Slug
 use crate::graphql::execution::context::{audience, store};
 use crate::graphql::execution::errors::{OrInternal, bad_input, code, internal};
 use crate::graphql::schema::enums::{
-    Access, DataProvider, HarvestStatus, LinkKind, ProjectStatus, RepositoryRole,
+    Access, Confidence, DataProvider, HarvestStatus, LinkKind, ProjectStatus, RepositoryRole,
 };
 use crate::graphql::schema::guards::{AdminOnly, EditorOf, EditorOfLink, signed_in};
 use crate::graphql::schema::ids::{NodeType, parse_global_id};
@@ -47,6 +47,23 @@ fn field<T, E: std::fmt::Display>(
     parsed: Result<T, E>,
 ) -> async_graphql::Result<T> {
     parsed.map_err(|e| bad_input(format!("{name}: {e}")).extend_with(|_, x| x.set("field", name)))
+}
+
+/// A link's confidence and note, checked: an unsure link says why.
+fn assurance(
+    confidence: Confidence,
+    note: Option<String>,
+) -> async_graphql::Result<(catalogue::Confidence, Option<Label>)> {
+    let note = note
+        .map(|note| field("input.note", Label::parse(&note)))
+        .transpose()?;
+    if confidence == Confidence::Unsure && note.is_none() {
+        return field(
+            "input.note",
+            Err("an unsure link says in `note` why it is unsure"),
+        );
+    }
+    Ok((confidence.into(), note))
 }
 
 pub(crate) fn link_table(node_type: NodeType) -> async_graphql::Result<LinkTable> {
@@ -123,6 +140,12 @@ pub struct AddRepositoryInput {
     /// Who may read this link (default: anyone).
     #[graphql(default_with = "Access::Public")]
     access: Access,
+    /// How sure the maintainer is of it (default: confirmed); an unsure
+    /// link says why in `note`.
+    #[graphql(default_with = "Confidence::Confirmed")]
+    confidence: Confidence,
+    /// Why it is unsure, or any other remark on it.
+    note: Option<String>,
 }
 
 /// A dataset to add to a project.
@@ -140,6 +163,12 @@ pub struct AddDatasetInput {
     /// Who may read this link (default: anyone).
     #[graphql(default_with = "Access::Public")]
     access: Access,
+    /// How sure the maintainer is of it (default: confirmed); an unsure
+    /// link says why in `note`.
+    #[graphql(default_with = "Confidence::Confirmed")]
+    confidence: Confidence,
+    /// Why it is unsure, or any other remark on it.
+    note: Option<String>,
 }
 
 /// Another link to add to a project.
@@ -156,6 +185,12 @@ pub struct AddLinkInput {
     /// Who may read this link (default: anyone).
     #[graphql(default_with = "Access::Public")]
     access: Access,
+    /// How sure the maintainer is of it (default: confirmed); an unsure
+    /// link says why in `note`.
+    #[graphql(default_with = "Confidence::Confirmed")]
+    confidence: Confidence,
+    /// Why it is unsure, or any other remark on it.
+    note: Option<String>,
 }
 
 /// The project a write created or changed.
@@ -348,10 +383,11 @@ impl Mutation {
         let forge = ctx
             .data_opt::<std::sync::Arc<Harvester>>()
             .and_then(|harvester| harvester.forge_of(&url));
-        let code = field(
+        let mut code = field(
             "input.url",
             CodeLink::new(url, forge, input.role.into(), input.access.into()),
         )?;
+        (code.confidence, code.note) = assurance(input.confidence, input.note)?;
         let row = store(ctx)?
             .add_repository(&actor(ctx)?, &input.project_slug, code, Utc::now())
             .await
@@ -368,12 +404,15 @@ impl Mutation {
         ctx: &Context<'_>,
         input: AddDatasetInput,
     ) -> async_graphql::Result<AddDatasetPayload> {
+        let (confidence, note) = assurance(input.confidence, input.note)?;
         let data = DataLink {
             url: field("input.url", HttpUrl::parse(&input.url))?,
             provider: input.provider.into(),
             title: field("input.title", Label::parse(&input.title))?,
             description: None,
             access: input.access.into(),
+            confidence,
+            note,
         };
         let row = store(ctx)?
             .add_dataset(&actor(ctx)?, &input.project_slug, data, Utc::now())
@@ -391,11 +430,14 @@ impl Mutation {
         ctx: &Context<'_>,
         input: AddLinkInput,
     ) -> async_graphql::Result<AddLinkPayload> {
+        let (confidence, note) = assurance(input.confidence, input.note)?;
         let other = OtherLink {
             url: field("input.url", HttpUrl::parse(&input.url))?,
             kind: input.kind.into(),
             title: field("input.title", Label::parse(&input.title))?,
             access: input.access.into(),
+            confidence,
+            note,
         };
         let row = store(ctx)?
             .add_link(&actor(ctx)?, &input.project_slug, other, Utc::now())

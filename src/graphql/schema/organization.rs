@@ -8,9 +8,11 @@ use crate::graphql::execution::errors::OrInternal;
 use crate::graphql::plain::{plain_enum, plain_fields};
 use crate::graphql::schema::enums::OrganizationKind;
 use crate::graphql::schema::ids::{NodeType, global_id};
-use crate::graphql::schema::loaders::{OrganizationBySlug, ProjectsOf, children};
+use crate::graphql::schema::loaders::{
+    OrganizationBySlug, OrganizationSourcesOf, ProjectsOf, children,
+};
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
-use crate::graphql::schema::project::Project;
+use crate::graphql::schema::project::{Project, Source};
 use crate::store::OrganizationRecord;
 
 const ORDERING: &str = "organizations:name:asc";
@@ -66,6 +68,12 @@ impl Organization {
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
         let rows = children(ctx, ProjectsOf(self.0.id)).await?;
         Ok(rows.into_iter().map(Project).collect())
+    }
+
+    /// The public documents its SIRET, SIREN and website were read from.
+    async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Source>> {
+        let rows = children(ctx, OrganizationSourcesOf(self.0.id)).await?;
+        Ok(rows.into_iter().map(Source).collect())
     }
 }
 

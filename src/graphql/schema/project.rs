@@ -13,7 +13,7 @@ use crate::graphql::execution::errors::{OrInternal, bad_input};
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::plain::project_connection::ProjectConnection;
 use crate::graphql::plain::{Nested, PlainList, answers_plainly, plain_enum, plain_fields};
-use crate::graphql::schema::enums::{Access, Forge, ParticipationRole, ProjectStatus};
+use crate::graphql::schema::enums::{Access, Confidence, Forge, ParticipationRole, ProjectStatus};
 use crate::graphql::schema::harvest::{PublicCodeInfo, facts_of};
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
@@ -288,6 +288,8 @@ impl Tag {
 
 pub struct Participation {
     role: catalogue::ParticipationRole,
+    confidence: catalogue::Confidence,
+    note: Option<String>,
     organization: Organization,
 }
 
@@ -298,7 +300,7 @@ impl Participation {
         field: SelectionField<'_>,
     ) -> Option<Columns<OrganizationRecord>> {
         match field.name() {
-            "__typename" | "role" => Some(Columns::REQUIRED),
+            "__typename" | "role" | "confidence" | "note" => Some(Columns::REQUIRED),
             "organization" => Some(columns_of_all(
                 field.selection_set(),
                 Organization::columns_of_field,
@@ -312,6 +314,8 @@ impl From<ParticipationRecord> for Participation {
     fn from(record: ParticipationRecord) -> Self {
         Self {
             role: record.role,
+            confidence: record.confidence,
+            note: record.note,
             organization: Organization(record.organization),
         }
     }
@@ -329,10 +333,22 @@ impl Participation {
     async fn organization(&self) -> &Organization {
         &self.organization
     }
+
+    /// How sure the catalogue is that the organization takes this part.
+    async fn confidence(&self) -> Confidence {
+        self.confidence.into()
+    }
+
+    /// Why the catalogue is unsure, or any other remark on this fact.
+    async fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
 }
 
 plain_fields!(Participation, |participation| {
     "role" => plain_enum(participation.role),
+    "confidence" => plain_enum(participation.confidence),
+    "note" => participation.note.as_deref(),
 }
     fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
         name == "organization" && answers_plainly::<Organization>(ctx, set)
@@ -356,6 +372,12 @@ impl Source {
     /// Where to read it, when it is online.
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
+    }
+
+    /// When the page was published or read (`YYYY-MM-DD`), for a page not
+    /// pinned to a commit.
+    async fn date(&self) -> Option<&str> {
+        self.0.date.as_deref()
     }
 }
 

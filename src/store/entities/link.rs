@@ -15,6 +15,9 @@ pub struct Model {
     pub title: String,
     pub access: String,
     pub position: i32,
+    /// `CONFIRMED`, or `UNSURE` with the reason in `note`.
+    pub confidence: String,
+    pub note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

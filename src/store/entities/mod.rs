@@ -8,6 +8,7 @@ pub mod harvest_lease;
 pub mod harvest_result;
 pub mod link;
 pub mod organization;
+pub mod organization_source;
 pub mod project;
 pub mod project_maintainer;
 pub mod project_organization;

@@ -11,6 +11,9 @@ pub struct Model {
     pub organization_id: i64,
     pub role: String,
     pub position: i32,
+    /// `CONFIRMED`, or `UNSURE` with the reason in `note`.
+    pub confidence: String,
+    pub note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,8 @@ pub struct Model {
     pub position: i32,
     pub title: String,
     pub url: Option<String>,
+    /// `YYYY-MM-DD`: when a page not pinned to a commit was published or read.
+    pub date: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
