@@ -45,7 +45,7 @@ async fn measure(app: &TestApp, query: &str, requests: usize) -> String {
     )
 }
 
-/// Time from `App::build` (connect, migrate, seed the seven projects) to bound listener.
+/// Time from `App::build` (connect, migrate, seed the catalogue's projects) to bound listener.
 async fn start_up(backend: Backend) -> Duration {
     let database = TestDatabase::create(backend).await;
     let mut config = Config::default();
@@ -75,7 +75,7 @@ async fn main() {
         )
         .await;
         println!(
-            "{backend:?}: cold start (migrate + seed 7 projects) {:.1} ms",
+            "{backend:?}: cold start (migrate + seed the catalogue) {:.1} ms",
             cold.as_secs_f64() * 1000.0
         );
         println!(

@@ -69,7 +69,7 @@ build_release() {
     BARE=${CARGO_TARGET_DIR:-target}/release/bare-ceiling
 }
 
-# A new database holding the seven projects and $1 synthetic ones, dropped
+# A new database holding the catalogue's projects and $1 synthetic ones, dropped
 # on exit: a copy (CREATE DATABASE … TEMPLATE) of a template database loaded
 # by an earlier run from the same migrations, catalogue files and generator,
 # else loaded now (migrate, import; several minutes at 10,000 projects) and
@@ -85,7 +85,7 @@ fresh_catalogue_database() {
         psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $loading" >/dev/null
         psql "$PG_ADMIN" -qc "CREATE DATABASE $loading" >/dev/null
         url="${PG_ADMIN%/*}/$loading"
-        echo "loading the seven projects and $projects synthetic ones (kept as $template)…" >&2
+        echo "loading the catalogue's projects and $projects synthetic ones (kept as $template)…" >&2
         "$GATEWAY" generate --projects "$projects" --out "$WORK/synthetic" >/dev/null
         CATALOGUE_DATABASE_URL=$url RUST_LOG=warn "$GATEWAY" migrate >&2
         CATALOGUE_DATABASE_URL=$url RUST_LOG=warn "$GATEWAY" import catalogue >/dev/null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: the gateway beside PostGraphile v5 and a bare async-graphql
-# endpoint, in one run, on one fresh PostgreSQL database holding the seven
+# endpoint, in one run, on one fresh PostgreSQL database holding the catalogue's
 # projects and a synthetic 10,000-project catalogue (a copy of the template
 # database the first run loads and keeps); wrk from loopback.
 # Prints a Markdown report and writes it into docs/BENCHMARKS.md between the

@@ -169,7 +169,7 @@ impl TestIssuer {
     }
 }
 
-/// The gateway with the seven projects, trusting `issuer`, with `admins`;
+/// The gateway with the eight projects, trusting `issuer`, with `admins`;
 /// returns once it has fetched the issuer's keys.
 pub async fn gateway_trusting(
     backend: super::Backend,

@@ -316,7 +316,7 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The gateway with the repository's seven projects.
+    /// The gateway with the repository's eight projects.
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with_seed(backend, Some(catalogue_dir())).await
     }
@@ -330,7 +330,7 @@ impl TestApp {
         Self::spawn_configured(database, seed_dir, |_| {}).await
     }
 
-    /// The gateway with the seven projects and a configuration of the test's own.
+    /// The gateway with the eight projects and a configuration of the test's own.
     pub async fn spawn_configured(
         database: TestDatabase,
         seed_dir: Option<PathBuf>,

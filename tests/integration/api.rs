@@ -8,9 +8,12 @@ use common::{Backend, TestApp, first_places};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-const SEVEN: [&str; 7] = [
+/// The seven season-2 projects presented at the closing event, and
+/// Datanonyme, a season-2 project archived before it.
+const EIGHT: [&str; 8] = [
     "cartiflette",
     "chartsgouv",
+    "datanonyme",
     "formiable",
     "impact-environnemental",
     "poufdoc",
@@ -76,7 +79,7 @@ async fn unsure_facts_and_organization_sources_are_served(backend: Backend) {
     }
 }
 
-async fn seven_projects_and_their_links_are_served(backend: Backend) {
+async fn eight_projects_and_their_links_are_served(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let data = app
         .data(
@@ -89,9 +92,9 @@ async fn seven_projects_and_their_links_are_served(backend: Backend) {
             json!({}),
         )
         .await;
-    assert_eq!(data["projects"]["totalCount"], 7);
+    assert_eq!(data["projects"]["totalCount"], 8);
     let served: BTreeSet<String> = slugs(&data["projects"]).into_iter().collect();
-    assert_eq!(served, SEVEN.iter().map(|s| (*s).to_owned()).collect());
+    assert_eq!(served, EIGHT.iter().map(|s| (*s).to_owned()).collect());
 
     let nodes: Vec<&Value> = data["projects"]["edges"]
         .as_array()
@@ -210,7 +213,7 @@ async fn paging_by_three_visits_every_project_once_both_ways(backend: Backend) {
                 )
                 .await;
             let projects = &data["projects"];
-            assert_eq!(projects["totalCount"], 7);
+            assert_eq!(projects["totalCount"], 8);
             assert!(slugs(projects).len() <= 3);
             forward.extend(slugs(projects));
             pages += 1;
@@ -220,7 +223,7 @@ async fn paging_by_three_visits_every_project_once_both_ways(backend: Backend) {
             }
             after = projects["pageInfo"]["endCursor"].clone();
         }
-        assert_eq!(pages, 3, "7 projects in pages of 3 ({order})");
+        assert_eq!(pages, 3, "8 projects in pages of 3 ({order})");
 
         let mut backward = Vec::new();
         let mut before = Value::Null;
@@ -246,12 +249,12 @@ async fn paging_by_three_visits_every_project_once_both_ways(backend: Backend) {
             "both directions give one order ({order})"
         );
         let unique: BTreeSet<&String> = forward.iter().collect();
-        assert_eq!(unique.len(), 7, "every project once ({order}): {forward:?}");
+        assert_eq!(unique.len(), 8, "every project once ({order}): {forward:?}");
     }
 
-    let by_name = app.data(PAGE_QUERY, json!({"first": 7})).await;
+    let by_name = app.data(PAGE_QUERY, json!({"first": 8})).await;
     assert_eq!(slugs(&by_name["projects"])[0], "cartiflette");
-    assert_eq!(slugs(&by_name["projects"])[6], "trouver-mon-expert-data");
+    assert_eq!(slugs(&by_name["projects"])[7], "trouver-mon-expert-data");
 }
 
 async fn node_ids_round_trip(backend: Backend) {
@@ -360,20 +363,21 @@ async fn filters_return_exactly_the_expected_projects(backend: Backend) {
         (json!({"tag": "apache-superset"}), vec!["chartsgouv"]),
         (
             json!({"organization": "insee"}),
-            vec!["cartiflette", "formiable"],
+            vec!["cartiflette", "datanonyme", "formiable"],
         ),
         (
             json!({"organization": "assemblee-nationale"}),
-            vec!["impact-environnemental", "transformers"],
+            vec!["datanonyme", "impact-environnemental", "transformers"],
         ),
         (json!({"season": 1}), vec!["cartiflette", "formiable"]),
-        (json!({"season": 2}), SEVEN.to_vec()),
+        (json!({"season": 2}), EIGHT.to_vec()),
         (json!({"season": 3}), vec!["cartiflette"]),
         (
             json!({"forge": "GITHUB"}),
             vec![
                 "cartiflette",
                 "chartsgouv",
+                "datanonyme",
                 "formiable",
                 "poufdoc",
                 "transformers",
@@ -390,7 +394,7 @@ async fn filters_return_exactly_the_expected_projects(backend: Backend) {
         ),
         (
             json!({"hasData": false, "hasCode": true}),
-            vec!["chartsgouv", "formiable", "transformers"],
+            vec!["chartsgouv", "datanonyme", "formiable", "transformers"],
         ),
         (json!({"text": "superset"}), vec!["chartsgouv"]),
         (
@@ -398,14 +402,15 @@ async fn filters_return_exactly_the_expected_projects(backend: Backend) {
             vec!["impact-environnemental"],
         ),
         (json!({"text": "100%_"}), vec![]),
-        // Accents and case are ignored alike on both backends.
+        // Accents and case are ignored alike on both backends (Datanonyme
+        // says « état des lieux »).
         (
             json!({"text": "État"}),
-            vec!["chartsgouv", "trouver-mon-expert-data"],
+            vec!["chartsgouv", "datanonyme", "trouver-mon-expert-data"],
         ),
         (
             json!({"text": "ETAT"}),
-            vec!["chartsgouv", "trouver-mon-expert-data"],
+            vec!["chartsgouv", "datanonyme", "trouver-mon-expert-data"],
         ),
         (json!({"tag": "dataviz", "organization": "insee"}), vec![]),
     ];
@@ -468,7 +473,10 @@ async fn cross_project_lists_and_tags(backend: Backend) {
         .iter()
         .map(|p| &p["slug"])
         .collect();
-    assert_eq!(insee_projects, vec!["cartiflette", "formiable"]);
+    assert_eq!(
+        insee_projects,
+        vec!["cartiflette", "datanonyme", "formiable"]
+    );
     let tags = data["tags"].as_array().unwrap();
     let ssp_cloud = tags
         .iter()
@@ -651,7 +659,7 @@ on_both_backends!(
     a_fragment_spreading_itself_is_refused_not_looped_on,
     answers_keep_the_order_of_the_selection,
     an_unknown_stored_value_is_an_internal_error,
-    seven_projects_and_their_links_are_served,
+    eight_projects_and_their_links_are_served,
     agents_only_links_are_stored_but_not_served,
     paging_by_three_visits_every_project_once_both_ways,
     node_ids_round_trip,

@@ -771,7 +771,7 @@ async fn a_gateway_starts_while_redis_is_down() {
     redis.stop();
     let app = gateway_on_redis(redis.url()).await;
     let answer = get(&app, PROJECTS, None, None).await;
-    assert_eq!(answer.body["data"]["projects"]["totalCount"], 7);
+    assert_eq!(answer.body["data"]["projects"]["totalCount"], 8);
     assert_eq!(ready(&app).await["cache"]["status"], "degraded");
 }
 

@@ -425,7 +425,7 @@ async fn readiness_reflects_a_database_that_cannot_answer(backend: Backend) {
         let read = app
             .query("{ stillReadable: projects { totalCount } }", json!({}))
             .await;
-        assert_eq!(read["data"]["stillReadable"]["totalCount"], 7);
+        assert_eq!(read["data"]["stillReadable"]["totalCount"], 8);
     }
 
     match (lock, &partition) {
@@ -489,7 +489,7 @@ async fn slow_and_silent_clients_are_disconnected() {
     }
     // Others are answered meanwhile.
     let data = app.data("{ projects { totalCount } }", json!({})).await;
-    assert_eq!(data["projects"]["totalCount"], 7);
+    assert_eq!(data["projects"]["totalCount"], 8);
     let closed = futures_util::future::join_all(half_sent.iter_mut().map(read_until_closed)).await;
     assert_eq!(closed.len(), 50);
     assert!(
@@ -546,7 +546,7 @@ async fn slow_and_silent_clients_are_disconnected() {
     );
 
     let data = app.data("{ projects { totalCount } }", json!({})).await;
-    assert_eq!(data["projects"]["totalCount"], 7);
+    assert_eq!(data["projects"]["totalCount"], 8);
 }
 
 /// `/schema.graphql` is revalidated at each use (codegen right after a

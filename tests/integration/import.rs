@@ -16,14 +16,14 @@ async fn importing_twice_changes_nothing(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let (ok, stdout, stderr) = import(&database, &catalogue_dir());
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("7 created"), "{stdout}");
+    assert!(stdout.contains("8 created"), "{stdout}");
     let db = database.connect().await;
     let first = snapshot(&db).await;
 
     let (ok, stdout, stderr) = import(&database, &catalogue_dir());
     assert!(ok, "{stderr}");
     assert!(
-        stdout.contains("0 created, 0 updated, 7 unchanged"),
+        stdout.contains("0 created, 0 updated, 8 unchanged"),
         "{stdout}"
     );
     assert_eq!(
@@ -48,7 +48,7 @@ async fn an_edit_updates_in_place_and_keeps_ids(backend: Backend) {
     );
     let (ok, stdout, stderr) = import(&database, dir.path());
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("1 updated, 6 unchanged"), "{stdout}");
+    assert!(stdout.contains("1 updated, 7 unchanged"), "{stdout}");
     let after = snapshot(&db).await;
     let poufdoc = |s: &serde_json::Value| {
         s["project"]

@@ -93,15 +93,15 @@ fn plain(answers: u64) -> PlainCounts {
 }
 
 /// A copy of the catalogue with a value in every optional column of an
-/// organization (INSEE's), so that a column left out shows as null.
+/// organization (INSEE's: the file gives its acronym, SIRET and SIREN, the
+/// copy adds a website), so that a column left out shows as null.
 fn catalogue_with_every_optional_column() -> tempfile::TempDir {
     let catalogue = common::catalogue_copy();
     common::edit(
         catalogue.path(),
         "organizations.yaml",
-        "    acronym: INSEE\n",
-        "    acronym: INSEE\n    siret: \"12002701600019\"\n    siren: \"120027016\"\n    website: https://www.insee.fr/\n    \
-         sources:\n      - title: Registre\n        url: https://example.org/registre\n",
+        "    siren: \"120027016\"\n",
+        "    siren: \"120027016\"\n    website: https://www.insee.fr/\n",
     );
     catalogue
 }
@@ -272,7 +272,7 @@ async fn project_pages_answer_like_their_resolvers(backend: Backend) {
     }
     let (whole, _) = apps.data(&query("first: 50")).await;
     let nodes = nodes_of_page(&whole["projects"]);
-    assert_eq!(nodes.len(), 7, "{whole}");
+    assert_eq!(nodes.len(), 8, "{whole}");
     with_every_relation(&nodes);
 }
 

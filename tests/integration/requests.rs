@@ -56,7 +56,7 @@ async fn automatic_persisted_queries_round_trip(redis_prefix: Option<String>) {
     )
     .await;
     assert_eq!(
-        registered.body["data"]["projects"]["totalCount"], 7,
+        registered.body["data"]["projects"]["totalCount"], 8,
         "{}",
         registered.body
     );
@@ -139,7 +139,7 @@ async fn register_from(app: &TestApp, address: &str, document: &str) -> Value {
         .unwrap();
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.unwrap();
-    assert_eq!(answer["data"]["projects"]["totalCount"], 7, "{answer}");
+    assert_eq!(answer["data"]["projects"]["totalCount"], 8, "{answer}");
     assert!(answer.get("errors").is_none(), "{answer}");
     answer
 }
@@ -154,7 +154,7 @@ async fn kept(app: &TestApp, document: &str) -> bool {
     .await;
     match answer.code() {
         "" => {
-            assert_eq!(answer.body["data"]["projects"]["totalCount"], 7);
+            assert_eq!(answer.body["data"]["projects"]["totalCount"], 8);
             true
         }
         "PERSISTED_QUERY_NOT_FOUND" => false,
@@ -260,7 +260,7 @@ async fn the_allow_list_mode_accepts_registered_documents_only() {
     .await;
     let by_hash = post(&app, &json!({ "extensions": persisted(&hash) }), None).await;
     assert_eq!(
-        by_hash.body["data"]["projects"]["totalCount"], 7,
+        by_hash.body["data"]["projects"]["totalCount"], 8,
         "{}",
         by_hash.body
     );
@@ -382,7 +382,7 @@ async fn operation_limits_refuse_before_any_resolver_runs() {
     .await;
     assert_eq!(batch.status, 200);
     assert_eq!(
-        batch.body[1]["data"]["projects"]["totalCount"], 7,
+        batch.body[1]["data"]["projects"]["totalCount"], 8,
         "{}",
         batch.body
     );

@@ -488,8 +488,8 @@ async fn an_agents_only_project_is_invisible_to_anonymous_callers(backend: Backe
     assert_eq!(agent["project"]["slug"], "interne");
     assert_eq!(anonymous["projects"]["totalCount"], 0);
     assert_eq!(agent["projects"]["totalCount"], 1);
-    assert_eq!(anonymous["all"]["totalCount"], 7);
-    assert_eq!(agent["all"]["totalCount"], 8);
+    assert_eq!(anonymous["all"]["totalCount"], 8);
+    assert_eq!(agent["all"]["totalCount"], 9);
     for counted in ["repositories", "githubProjects"] {
         assert_eq!(
             anonymous[counted]["totalCount"].as_i64().unwrap() + 1,
