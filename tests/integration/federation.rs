@@ -132,7 +132,8 @@ fn catalogue_with_sirets(dir: &Path, projects: usize) {
     let mut organizations = String::from("organizations:\n");
     for o in 0..30 {
         organizations.push_str(&format!(
-            "  - slug: org-{o}\n    name: Organisation {o}\n    kind: other\n    siret: \"{}\"\n",
+            "  - slug: org-{o}\n    name: Organisation {o}\n    kind: other\n    siret: \"{}\"\n    \
+             sources:\n      - {{ title: registre, url: https://example.org/registre }}\n",
             siret(o)
         ));
     }

@@ -698,7 +698,7 @@ fn write_survey_catalogue(dir: &std::path::Path, agents_only: bool) {
     let project = |slug: &str, visibility: &str, titles: Vec<String>| {
         let mut text = format!(
             "slug: {slug}\nname: Relevés {slug}\nsummary: Relevés de terrain.\nvisibility: {visibility}\n\
-             sources:\n  - title: relevés\ndatasets:\n"
+             sources:\n  - title: relevés\n    url: https://example.org/releves\ndatasets:\n"
         );
         for (n, title) in titles.iter().enumerate() {
             text.push_str(&format!(
