@@ -44,7 +44,7 @@ class Catalogue extends RemoteGraphQLDataSource {
     const summary = { ok: 0, errors: {}, sample: {} };
     for (const answer of answers) {
       if (!answer.errors) {
-        summary.ok += answer.data.projects.totalCount === 7 ? 1 : 0;
+        summary.ok += answer.data.projects.totalCount === 8 ? 1 : 0;
         continue;
       }
       for (const error of answer.errors) {
