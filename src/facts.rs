@@ -1,10 +1,11 @@
 //! What upstream sources say about a link, in the shape the gateway keeps
-//! (as JSON in `harvest_result.facts`) and serves, and how its last harvest went.
+//! (as JSON in `harvest_result.facts`) and serves, how its last harvest went,
+//! and whether its URL still answers (link checks).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{ProjectStatus, vocabulary};
+use crate::catalogue::{DataProvider, LinkKind, ProjectStatus, vocabulary};
 
 vocabulary! {
     /// How the last harvest of a link went.
@@ -21,6 +22,52 @@ vocabulary! {
         /// fetched, and no facts are kept for it.
         NotAllowed = "NOT_ALLOWED",
     }
+}
+
+vocabulary! {
+    /// What the last check of a URL found.
+    pub LinkCheckStatus {
+        /// Not checked yet (never stored: a URL without a check reads so).
+        Unchecked = "UNCHECKED",
+        /// It answered 2xx, directly or after temporary redirects.
+        Ok = "OK",
+        /// It answered 2xx after a permanent redirect (301, 308) from the
+        /// URL itself: the catalogue should say where it went.
+        Moved = "MOVED",
+        /// It answered 4xx or 5xx, or did not answer: no such host,
+        /// connection refused, TLS failure, timeout, redirect loop, too many
+        /// redirects.
+        Broken = "BROKEN",
+        /// It, or a redirect, leads to an address the gateway does not
+        /// connect to (private, loopback, …) or to a scheme other than
+        /// http(s): nothing was asked there.
+        NotAllowed = "NOT_ALLOWED",
+    }
+}
+
+impl LinkCheckStatus {
+    /// How bad it is: a project's health is that of its worst checked URL.
+    pub fn severity(self) -> u8 {
+        match self {
+            Self::Unchecked => 0,
+            Self::Ok => 1,
+            Self::NotAllowed => 2,
+            Self::Moved => 3,
+            Self::Broken => 4,
+        }
+    }
+}
+
+/// Whether a link of `kind` is checked: every kind but discussion rooms,
+/// whose addresses (Tchap's) open only with an account.
+pub fn checks_link(kind: LinkKind) -> bool {
+    kind != LinkKind::Chat
+}
+
+/// Whether a dataset served by `provider` is checked: every one but
+/// data.gouv.fr's, which the harvest asks the portal's API about.
+pub fn checks_dataset(provider: DataProvider) -> bool {
+    provider != DataProvider::DataGouv
 }
 
 /// A code repository, from GitHub or GitLab.

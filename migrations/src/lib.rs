@@ -13,6 +13,7 @@ mod m20261123_000005_changes;
 mod m20261123_000006_project_visibility_index;
 mod m20261206_000007_children_position_index;
 mod m20261207_000008_fact_confidence;
+mod m20261208_000009_link_checks;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_project_visibility_index::Migration),
             Box::new(m20261206_000007_children_position_index::Migration),
             Box::new(m20261207_000008_fact_confidence::Migration),
+            Box::new(m20261208_000009_link_checks::Migration),
         ]
     }
 }
@@ -56,6 +58,7 @@ mod tests {
             "catalogue_revision",
             "catalogue_change",
             "organization_source",
+            "link_check",
         ] {
             assert!(manager.has_table(table).await.unwrap(), "{table} after up");
         }

@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod harvest_lease;
 pub mod harvest_result;
 pub mod link;
+pub mod link_check;
 pub mod organization;
 pub mod organization_source;
 pub mod project;
