@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use catalogue_gateway::auth::DevKey;
 use catalogue_gateway::background::BackgroundTasks;
 use catalogue_gateway::config::{self, Config};
-use catalogue_gateway::facts::HarvestStatus;
+use catalogue_gateway::facts::{HarvestStatus, LinkCheckStatus};
 use catalogue_gateway::harvest::Harvester;
 use catalogue_gateway::{App, catalogue, graphql, store::Store, tools};
 use clap::{Parser, Subcommand};
@@ -81,7 +81,8 @@ enum DatabaseCommand {
     /// Check the catalogue files in DIR, then write them into the database.
     Import { dir: PathBuf },
     /// Harvest what GitHub, GitLab, data.gouv.fr and PyPI say about the
-    /// catalogue's code, data and packages (one harvester at a time).
+    /// catalogue's code, data and packages, and check that its other links
+    /// answer (one harvester at a time).
     Harvest {
         /// Only this project.
         #[arg(long)]
@@ -289,6 +290,15 @@ async fn harvest(config: Config, project: Option<String>) -> anyhow::Result<()> 
                     outcome.status.as_db(),
                     outcome.url,
                     outcome.message.as_deref().unwrap_or_default()
+                );
+            }
+            let checks = summary.checks.iter().flat_map(|checks| &checks.checks);
+            for check in checks.filter(|c| c.status != LinkCheckStatus::Ok) {
+                println!(
+                    "{} {}: {}",
+                    check.status.as_db(),
+                    check.url,
+                    check.message.as_deref().unwrap_or_default()
                 );
             }
             println!("harvested {summary}");

@@ -1,8 +1,11 @@
 //! The harvest's settings: the upstream services and the only hosts it may
-//! ask, their tokens, and bounds on its requests and how often it runs.
+//! ask, their tokens, bounds on its requests and how often it runs, and the
+//! link checks that run with it.
 
 use super::ConfigError;
-use super::values::{Secret, bytes, count, is_http_url, list, origin, seconds, secret, trimmed};
+use super::values::{
+    Secret, bytes, count, flag, is_http_url, list, origin, seconds, secret, trimmed,
+};
 
 section! {
     /// The harvester.
@@ -32,6 +35,13 @@ section! {
         harvest_max_body_bytes: u64 = 8 * 1024 * 1024 => bytes,
         /// How often `serve` harvests, in seconds (with up to 10% jitter); 0: never.
         harvest_interval_seconds: u64 = 6 * 3600 => seconds,
+        /// Whether each harvest also checks that the catalogue's links answer.
+        check_links: bool = true => flag,
+        /// Checks in a row a link must fail to be flagged dead.
+        link_check_dead_after: u32 = 3 => count,
+        /// Origins (`scheme://host[:port]`) link checks reach as written, private
+        /// addresses included; every other URL only at a public address.
+        link_check_trusted_origins: Vec<String> = Vec::new() => list,
     }
 }
 
@@ -50,11 +60,28 @@ impl Harvest {
             }
         }
         self.check_gitlab_instances()?;
+        self.check_link_check_settings()?;
         if self.harvest_max_body_bytes < 1024 {
             return Err(ConfigError::Conflict(format!(
                 "harvest_max_body_bytes = {} leaves no room for an upstream answer; use at least 1024",
                 self.harvest_max_body_bytes
             )));
+        }
+        Ok(())
+    }
+
+    fn check_link_check_settings(&self) -> Result<(), ConfigError> {
+        if self.link_check_dead_after == 0 {
+            return Err(ConfigError::Conflict(
+                "link_check_dead_after = 0 would call every link dead; use at least 1".to_owned(),
+            ));
+        }
+        for trusted in &self.link_check_trusted_origins {
+            if origin(trusted).is_none() {
+                return Err(ConfigError::Conflict(format!(
+                    "link_check_trusted_origins: `{trusted}` is not an origin like https://intranet.example.gouv.fr (scheme, host and optional port; no path)"
+                )));
+            }
         }
         Ok(())
     }

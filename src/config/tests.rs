@@ -243,6 +243,45 @@ fn gitlab_instances_are_base_urls_named_once_and_the_body_cap_has_room() {
 }
 
 #[test]
+fn link_checks_trust_origins_only_and_call_a_link_dead_after_one_failure_or_more() {
+    let defaults = Config::default().harvest;
+    assert!(defaults.check_links);
+    assert_eq!(defaults.link_check_dead_after, 3);
+    assert!(defaults.link_check_trusted_origins.is_empty());
+    let config = Config::from_vars(vars(&[
+        (
+            "CATALOGUE_LINK_CHECK_TRUSTED_ORIGINS",
+            "http://127.0.0.1:8081, https://intranet.example.gouv.fr",
+        ),
+        ("CATALOGUE_LINK_CHECK_DEAD_AFTER", "1"),
+        ("CATALOGUE_CHECK_LINKS", "0"),
+    ]))
+    .unwrap();
+    assert_eq!(
+        config.harvest.link_check_trusted_origins,
+        vec!["http://127.0.0.1:8081", "https://intranet.example.gouv.fr"]
+    );
+    assert_eq!(config.harvest.link_check_dead_after, 1);
+    assert!(!config.harvest.check_links);
+    for (name, value, says) in [
+        ("CATALOGUE_LINK_CHECK_DEAD_AFTER", "0", "at least 1"),
+        (
+            "CATALOGUE_LINK_CHECK_TRUSTED_ORIGINS",
+            "http://127.0.0.1:8081/path",
+            "not an origin",
+        ),
+        (
+            "CATALOGUE_LINK_CHECK_TRUSTED_ORIGINS",
+            "ftp://files.example.gouv.fr",
+            "not an origin",
+        ),
+    ] {
+        let error = Config::from_vars(vars(&[(name, value)])).unwrap_err();
+        assert!(error.to_string().contains(says), "{value}: {error}");
+    }
+}
+
+#[test]
 fn rate_limits_are_read_as_requests_not_seconds() {
     let config = Config::from_vars(vars(&[
         ("CATALOGUE_RATE_LIMIT_PER_MINUTE", "1200"),

@@ -119,6 +119,43 @@ pub struct Limits {
     pub max_body_bytes: u64,
 }
 
+/// Hosts whose permits are kept however many there are; beyond, those no
+/// request holds are dropped (link checks meet any host a redirect names).
+const HOSTS_KEPT: usize = 1024;
+
+/// At most N requests at once to one host (name and port), shared by the
+/// harvest's requests and the link checks.
+pub struct HostPermits {
+    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+    limit: usize,
+}
+
+impl HostPermits {
+    fn new(limit: usize) -> Self {
+        Self {
+            per_host: Mutex::new(HashMap::new()),
+            limit: limit.max(1),
+        }
+    }
+
+    /// The permits of `url`'s host.
+    pub fn of(&self, url: &Url) -> Arc<Semaphore> {
+        let host = url
+            .host_str()
+            .map(|h| format!("{h}:{}", url.port_or_known_default().unwrap_or(0)))
+            .unwrap_or_default();
+        let mut hosts = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
+        if hosts.len() >= HOSTS_KEPT && !hosts.contains_key(&host) {
+            hosts.retain(|_, permits| Arc::strong_count(permits) > 1);
+        }
+        Arc::clone(
+            hosts
+                .entry(host)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limit))),
+        )
+    }
+}
+
 pub struct Upstream {
     /// For the configured origins, as configured.
     trusted: reqwest::Client,
@@ -126,8 +163,7 @@ pub struct Upstream {
     /// only, checked when connecting.
     guarded: reqwest::Client,
     egress: Egress,
-    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
-    concurrency_per_host: usize,
+    permits: Arc<HostPermits>,
     max_wait: Duration,
     max_body_bytes: u64,
     retries: u32,
@@ -147,19 +183,7 @@ enum Retry {
 
 impl Upstream {
     pub fn new(egress: Egress, limits: Limits) -> Result<Self, reqwest::Error> {
-        // Proxies are not used: the address checks must see where the
-        // connection goes.
-        let client = || {
-            reqwest::Client::builder()
-                .timeout(limits.timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .user_agent(concat!(
-                    "catalogue-gateway/",
-                    env!("CARGO_PKG_VERSION"),
-                    " (programme 10% catalogue)"
-                ))
-        };
+        let client = || client_builder(limits.timeout);
         Ok(Self {
             trusted: client().build()?,
             guarded: client()
@@ -167,8 +191,7 @@ impl Upstream {
                 .dns_resolver(Arc::new(PublicOnly))
                 .build()?,
             egress,
-            per_host: Mutex::new(HashMap::new()),
-            concurrency_per_host: limits.concurrency_per_host.max(1),
+            permits: Arc::new(HostPermits::new(limits.concurrency_per_host)),
             max_wait: limits.max_wait,
             max_body_bytes: limits.max_body_bytes,
             retries: 2,
@@ -176,17 +199,9 @@ impl Upstream {
         })
     }
 
-    fn host_permits(&self, url: &Url) -> Arc<Semaphore> {
-        let host = url
-            .host_str()
-            .map(|h| format!("{h}:{}", url.port_or_known_default().unwrap_or(0)))
-            .unwrap_or_default();
-        let mut hosts = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(
-            hosts
-                .entry(host)
-                .or_insert_with(|| Arc::new(Semaphore::new(self.concurrency_per_host))),
-        )
+    /// The per-host limits its requests keep, for others to keep them too.
+    pub fn permits(&self) -> Arc<HostPermits> {
+        Arc::clone(&self.permits)
     }
 
     /// GETs `url` (JSON), with `token` sent where it belongs.
@@ -200,7 +215,7 @@ impl Upstream {
             tracing::error!(%url, "not a URL; not fetched");
             return Fetched::Failed(Failure::Unavailable);
         };
-        let permits = self.host_permits(&start);
+        let permits = self.permits.of(&start);
         let mut attempt = 0;
         loop {
             let outcome = {
@@ -363,7 +378,22 @@ impl Upstream {
     }
 }
 
-fn is_redirect(status: StatusCode) -> bool {
+/// How the harvest's clients are built: no redirects (followed by hand,
+/// each checked), no proxy (the address checks must see where the
+/// connection goes), the gateway named in `User-Agent`.
+pub fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .user_agent(concat!(
+            "catalogue-gateway/",
+            env!("CARGO_PKG_VERSION"),
+            " (programme 10% catalogue)"
+        ))
+}
+
+pub fn is_redirect(status: StatusCode) -> bool {
     matches!(
         status,
         StatusCode::MOVED_PERMANENTLY
@@ -375,7 +405,7 @@ fn is_redirect(status: StatusCode) -> bool {
 }
 
 /// An error and its causes, for the log (reqwest's own message omits them).
-fn causes(error: &dyn std::error::Error) -> String {
+pub fn causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

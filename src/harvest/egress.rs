@@ -7,6 +7,10 @@
 //! those hosts, over HTTPS, to addresses that are public. Addresses are
 //! checked when connecting (a resolver that refuses special addresses), so a
 //! name cannot resolve to one address when checked and another when used.
+//!
+//! Link checks ask the URLs maintainers wrote, and where they redirect, on
+//! any host, over http or https, at public addresses only — but for the
+//! origins the operator trusts for them ([`LinkEgress`]).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -83,12 +87,78 @@ impl Egress {
     }
 }
 
+/// How a link check may fetch a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkReach {
+    /// An origin the operator trusts for link checks: as written.
+    Trusted,
+    /// Anything else over http(s): public addresses only, checked when connecting.
+    Public,
+}
+
+/// Where link checks may connect.
+#[derive(Debug, Clone, Default)]
+pub struct LinkEgress {
+    trusted: Vec<url::Origin>,
+}
+
+impl LinkEgress {
+    pub fn new<'a>(trusted: impl IntoIterator<Item = &'a Url>) -> Self {
+        Self {
+            trusted: trusted.into_iter().map(Url::origin).collect(),
+        }
+    }
+
+    /// How `url` may be fetched, or why not: decided from the URL and the
+    /// settings; a name is checked again when connecting (see [`PublicOnly`]).
+    pub fn reach(&self, url: &Url) -> Result<LinkReach, Refusal> {
+        if self.trusted.contains(&url.origin()) {
+            return Ok(LinkReach::Trusted);
+        }
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Refusal::NotAllowed);
+        }
+        let literal = match url.host() {
+            None => return Err(Refusal::NotAllowed),
+            Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            Some(Host::Domain(_)) => None,
+        };
+        match literal {
+            Some(ip) if !is_public(ip) => Err(Refusal::Address),
+            _ => Ok(LinkReach::Public),
+        }
+    }
+}
+
 /// A name resolved to a special address; the connection is not made.
 #[derive(Debug, thiserror::Error)]
 #[error("`{name}` resolves to {address}, which is not a public address")]
 pub struct RefusedAddress {
     name: String,
     address: IpAddr,
+}
+
+impl RefusedAddress {
+    /// The name that was refused.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A name the resolver could not resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot resolve `{name}`: {source}")]
+pub struct Unresolved {
+    name: String,
+    source: std::io::Error,
+}
+
+impl Unresolved {
+    /// The name that was not found.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 /// Resolves names with the system's resolver and refuses any that resolves
@@ -100,8 +170,13 @@ impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let name = name.as_str().to_owned();
         Box::pin(async move {
-            let addresses: Vec<SocketAddr> =
-                tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let found = tokio::net::lookup_host((name.as_str(), 0))
+                .await
+                .map(Iterator::collect::<Vec<SocketAddr>>);
+            let addresses = match found {
+                Ok(addresses) => addresses,
+                Err(source) => return Err(Box::new(Unresolved { name, source }) as _),
+            };
             if let Some(refused) = addresses.iter().find(|a| !is_public(a.ip())) {
                 return Err(Box::new(RefusedAddress {
                     address: refused.ip(),
@@ -314,6 +389,38 @@ mod tests {
         ] {
             assert_eq!(egress.reach(&url(target)), reach, "{target}");
         }
+    }
+
+    #[test]
+    fn link_checks_reach_trusted_origins_as_written_and_other_http_urls_at_public_addresses() {
+        let fixture = url("http://127.0.0.1:8081");
+        let egress = LinkEgress::new([&fixture]);
+        for (target, reach) in [
+            ("http://127.0.0.1:8081/ok", Ok(LinkReach::Trusted)),
+            ("http://127.0.0.1:8082/ok", Err(Refusal::Address)),
+            ("https://127.0.0.1:8081/ok", Err(Refusal::Address)),
+            ("http://10.1.2.3/", Err(Refusal::Address)),
+            ("http://[::1]:8081/", Err(Refusal::Address)),
+            ("http://169.254.169.254/latest", Err(Refusal::Address)),
+            ("https://www.data.gouv.fr/fr/", Ok(LinkReach::Public)),
+            ("http://example.org:8080/x", Ok(LinkReach::Public)),
+            ("http://1.1.1.1/", Ok(LinkReach::Public)),
+            ("ftp://example.org/file", Err(Refusal::NotAllowed)),
+            ("file:///etc/passwd", Err(Refusal::NotAllowed)),
+        ] {
+            assert_eq!(egress.reach(&url(target)), reach, "{target}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_names_are_told_apart_from_refused_ones() {
+        use reqwest::dns::Resolve;
+        let unknown = PublicOnly
+            .resolve("no-such-host.invalid".parse().unwrap())
+            .await
+            .err()
+            .expect(".invalid never resolves");
+        assert!(unknown.downcast_ref::<Unresolved>().is_some(), "{unknown}");
     }
 
     #[tokio::test]

@@ -1,12 +1,15 @@
 //! Federation: what the upstream services say about each project's code,
 //! data and packages — GitHub, GitLab, data.gouv.fr, PyPI — harvested into
-//! the database, one harvester at a time across replicas.
+//! the database, and whether the catalogue's other links still answer (link
+//! checks), one harvester at a time across replicas.
 
 mod client;
 mod datagouv;
 mod egress;
 mod github;
 mod gitlab;
+mod link_checks;
+mod probe;
 mod publiccode;
 mod pypi;
 
@@ -22,7 +25,10 @@ use crate::config;
 use crate::facts::{self, HarvestStatus};
 use crate::store::{Columns, FactsWrite, FreshFacts, HarvestWrite, Store, StoreError};
 use client::{Conditional, Failure, Fetched, Limits, Token, TokenHeader, Upstream};
-use egress::Egress;
+use egress::{Egress, LinkEgress};
+pub use link_checks::CheckSummary;
+use link_checks::LinkChecker;
+use probe::Prober;
 
 /// The lease a harvest holds, renewed while it runs.
 const LEASE: &str = "harvest";
@@ -114,6 +120,8 @@ pub struct Summary {
     pub outcomes: Vec<LinkOutcome>,
     /// Links whose facts or harvest status changed (what the API serves).
     pub changed: usize,
+    /// What the link checks did, when they run.
+    pub checks: Option<CheckSummary>,
 }
 
 impl Summary {
@@ -134,7 +142,11 @@ impl std::fmt::Display for Summary {
             self.count(HarvestStatus::Error),
             self.count(HarvestStatus::NotAllowed),
             self.changed
-        )
+        )?;
+        match &self.checks {
+            Some(checks) => write!(f, "; {checks}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -207,6 +219,8 @@ pub struct Harvester {
     holder: String,
     /// Where the lease of a run is renewed and given back.
     tasks: BackgroundTasks,
+    /// None when the settings turn link checks off.
+    link_checker: Option<LinkChecker>,
 }
 
 impl Harvester {
@@ -244,9 +258,30 @@ impl Harvester {
             },
         )
         .map_err(|e| HarvestError::Client(e.to_string()))?;
+        let link_checker = if config.check_links {
+            let trusted = config
+                .link_check_trusted_origins
+                .iter()
+                .map(|origin| url("link_check_trusted_origins", origin))
+                .collect::<Result<Vec<_>, _>>()?;
+            let prober = Prober::new(
+                LinkEgress::new(&trusted),
+                upstream.permits(),
+                Duration::from_secs(config.harvest_timeout_seconds),
+            )
+            .map_err(|e| HarvestError::Client(e.to_string()))?;
+            Some(LinkChecker::new(
+                store.clone(),
+                prober,
+                config.link_check_dead_after,
+            ))
+        } else {
+            None
+        };
         Ok(Self {
             store,
             upstream,
+            link_checker,
             endpoints: Endpoints {
                 github_token: config
                     .github_token
@@ -270,6 +305,12 @@ impl Harvester {
             ),
             tasks: tasks.clone(),
         })
+    }
+
+    /// How many link-check runs this process has completed: what others
+    /// read of the checks may be older.
+    pub fn link_check_runs(&self) -> u64 {
+        self.link_checker.as_ref().map_or(0, LinkChecker::runs)
     }
 
     /// The forge of a repository at `url` when the settings say more than
@@ -299,7 +340,8 @@ impl Harvester {
         let outcome = self.harvest(slug, progress).await;
         lease.release().await;
         let summary = outcome?;
-        if summary.changed > 0
+        let checks_changed = summary.checks.as_ref().map_or(0, |checks| checks.changed);
+        if summary.changed + checks_changed > 0
             && let Some(cache) = &self.cache
         {
             cache.bump_generation().await;
@@ -331,6 +373,10 @@ impl Harvester {
             summary.outcomes.push(outcome);
         }
         summary.outcomes.sort_by(|a, b| a.subject.cmp(&b.subject));
+        if let Some(checker) = &self.link_checker {
+            let only = slug.map(|_| project_ids.as_slice());
+            summary.checks = Some(checker.run(only, progress).await?);
+        }
         Ok(summary)
     }
 
