@@ -8,7 +8,9 @@ use tantivy::schema::Field;
 
 use super::schema::{Dimension, Fields, LABEL_SEPARATOR};
 use crate::catalogue::{Access, Audience, RepositoryRole};
-use crate::facts::{DatasetFacts, PublicCode, RepositoryFacts};
+use crate::facts::{
+    DatasetFacts, LinkCheckStatus, PublicCode, RepositoryFacts, checks_dataset, checks_link,
+};
 use crate::store::{OrganizationRecord, ProjectBundle, RepositoryRecord};
 
 /// What a hit is. The order is the order of hits whose scores tie.
@@ -182,6 +184,42 @@ fn stricter(a: Access, b: Access) -> Access {
     }
 }
 
+/// What the last check of `url` found (UNCHECKED before the first).
+fn health_of(bundle: &ProjectBundle, url: &str) -> LinkCheckStatus {
+    bundle
+        .checks
+        .get(url)
+        .map_or(LinkCheckStatus::Unchecked, |check| check.status)
+}
+
+/// A project's link health as `audience` sees it: that of the worst of the
+/// checked URLs it may read (its own website and documentation, its
+/// datasets and other links that link checks cover), UNCHECKED when none
+/// has been checked yet; none when it has no such URL.
+fn project_health(bundle: &ProjectBundle, audience: Audience) -> Option<LinkCheckStatus> {
+    let readable = |access: Access| audience.readable().contains(&access);
+    let project = &bundle.project;
+    [&project.website, &project.documentation]
+        .into_iter()
+        .flatten()
+        .chain(
+            bundle
+                .datasets
+                .iter()
+                .filter(|d| checks_dataset(d.provider) && readable(d.access))
+                .map(|d| &d.url),
+        )
+        .chain(
+            bundle
+                .links
+                .iter()
+                .filter(|l| checks_link(l.kind) && readable(l.access))
+                .map(|l| &l.url),
+        )
+        .map(|url| health_of(bundle, url))
+        .max_by_key(|status| status.severity())
+}
+
 /// The documents of a project: itself, its repositories and its datasets.
 pub fn project_documents(fields: &Fields, bundle: &ProjectBundle) -> Vec<TantivyDocument> {
     let project = &bundle.project;
@@ -263,6 +301,12 @@ pub fn project_documents(fields: &Fields, bundle: &ProjectBundle) -> Vec<Tantivy
         }
     }
     project_context(&mut draft);
+    for audience in [Audience::Public, Audience::Agents] {
+        if let Some(health) = project_health(bundle, audience) {
+            let health = health.as_db();
+            draft.value_for(Dimension::LinkHealth, health, health, audience);
+        }
+    }
     // A project has the languages, licences and forges of its repositories:
     // all of them for agents, the public ones for everyone.
     for repository in &repositories {
@@ -348,6 +392,10 @@ pub fn project_documents(fields: &Fields, bundle: &ProjectBundle) -> Vec<Tantivy
             }
         }
         draft.text(TextWeight::Context, &project.name);
+        if checks_dataset(dataset.provider) {
+            let health = health_of(bundle, &dataset.url).as_db();
+            draft.value(Dimension::LinkHealth, health, health);
+        }
         project_context(&mut draft);
         documents.push(draft.finish());
     }

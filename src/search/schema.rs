@@ -20,10 +20,13 @@ pub enum Dimension {
     Season,
     Status,
     Access,
+    /// What the link checks found: a project's worst checked link, a
+    /// dataset's own URL.
+    LinkHealth,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 9] = [
+    pub const ALL: [Dimension; 10] = [
         Self::Kind,
         Self::Language,
         Self::License,
@@ -33,6 +36,7 @@ impl Dimension {
         Self::Season,
         Self::Status,
         Self::Access,
+        Self::LinkHealth,
     ];
 
     fn name(self) -> &'static str {
@@ -46,16 +50,18 @@ impl Dimension {
             Self::Season => "season",
             Self::Status => "status",
             Self::Access => "access",
+            Self::LinkHealth => "link_health",
         }
     }
 
     /// Whether a project takes this dimension from its repositories
-    /// (language, licence, forge; status from a `publiccode.yml`): then what
-    /// the public sees of it must come from public repositories only.
+    /// (language, licence, forge; status from a `publiccode.yml`) or its
+    /// links (link health): then what the public sees of it must come from
+    /// public repositories and links only.
     fn differs_by_audience(self) -> bool {
         matches!(
             self,
-            Self::Language | Self::License | Self::Forge | Self::Status
+            Self::Language | Self::License | Self::Forge | Self::Status | Self::LinkHealth
         )
     }
 }

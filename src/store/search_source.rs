@@ -7,8 +7,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entities::{harvest_result, organization, project_organization};
 use super::harvest::HarvestRecord;
+use super::link_checks::LinkCheckRecord;
 use super::records::{
-    DatasetRecord, OrganizationRecord, ProjectRecord, RepositoryRecord, TagRecord,
+    DatasetRecord, LinkRecord, OrganizationRecord, ProjectRecord, RepositoryRecord, TagRecord,
 };
 use super::rows::Columns;
 use super::{Store, StoreError};
@@ -23,8 +24,11 @@ pub struct ProjectBundle {
     pub organizations: Vec<OrganizationRecord>,
     pub repositories: Vec<RepositoryRecord>,
     pub datasets: Vec<DatasetRecord>,
+    pub links: Vec<LinkRecord>,
     /// The last harvest of each of its links, by subject (`repository:<id>`, …).
     pub harvested: HashMap<String, HarvestRecord>,
+    /// The last check of each URL it holds that has one, by URL.
+    pub checks: HashMap<String, LinkCheckRecord>,
 }
 
 /// Groups `(key, item)` pairs by key.
@@ -55,6 +59,23 @@ impl Store {
                 .await?,
         );
         let mut datasets = grouped(self.datasets_of_projects(ids, Audience::Agents).await?);
+        let mut links = grouped(self.links_of_projects(ids, Audience::Agents).await?);
+        // A URL may be held by several projects of the batch: read once.
+        let urls: Vec<String> = projects
+            .iter()
+            .flat_map(|p| [p.website.clone(), p.documentation.clone()])
+            .flatten()
+            .chain(datasets.values().flatten().map(|d| d.url.clone()))
+            .chain(links.values().flatten().map(|l| l.url.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let checks: HashMap<String, LinkCheckRecord> = self
+            .link_checks(&urls)
+            .await?
+            .into_iter()
+            .map(|check| (check.url.clone(), check))
+            .collect();
         let mut harvested = grouped(
             harvest_result::Entity::find()
                 .filter(harvest_result::Column::ProjectId.is_in(ids.iter().copied()))
@@ -70,12 +91,23 @@ impl Store {
                 let id = project.id;
                 let mut seasons = seasons.remove(&id).unwrap_or_default();
                 seasons.sort_unstable();
+                let datasets = datasets.remove(&id).unwrap_or_default();
+                let links = links.remove(&id).unwrap_or_default();
+                let checks = [&project.website, &project.documentation]
+                    .into_iter()
+                    .flatten()
+                    .chain(datasets.iter().map(|d| &d.url))
+                    .chain(links.iter().map(|l| &l.url))
+                    .filter_map(|url| Some((url.clone(), checks.get(url)?.clone())))
+                    .collect();
                 ProjectBundle {
                     tags: tags.remove(&id).unwrap_or_default(),
                     seasons,
                     organizations: organizations.remove(&id).unwrap_or_default(),
                     repositories: repositories.remove(&id).unwrap_or_default(),
-                    datasets: datasets.remove(&id).unwrap_or_default(),
+                    datasets,
+                    links,
+                    checks,
                     harvested: harvested
                         .remove(&id)
                         .unwrap_or_default()

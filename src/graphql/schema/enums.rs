@@ -169,6 +169,26 @@ pub enum HarvestStatus {
     NotAllowed,
 }
 
+/// What the last check of a URL found.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "facts::LinkCheckStatus")]
+pub enum LinkCheckStatus {
+    /// Not checked yet.
+    Unchecked,
+    /// It answered 2xx, directly or after temporary redirects.
+    Ok,
+    /// It answered 2xx after a permanent redirect (301, 308) from the URL
+    /// itself: `finalUrl` says where it went, for the catalogue to follow.
+    Moved,
+    /// It answered 4xx or 5xx, or did not answer: no such host, connection
+    /// refused, TLS failure, timeout, redirect loop, too many redirects.
+    Broken,
+    /// It, or a redirect, leads to an address the gateway does not connect
+    /// to (private, loopback, …) or to a scheme other than http(s): nothing
+    /// was asked there.
+    NotAllowed,
+}
+
 macro_rules! shown {
     ($($domain:ident :: $name:ident),+ $(,)?) => {
         $(impl Shown for $domain::$name {
@@ -188,6 +208,7 @@ shown!(
     catalogue::DataProvider,
     catalogue::LinkKind,
     facts::HarvestStatus,
+    facts::LinkCheckStatus,
 );
 
 #[cfg(test)]
@@ -219,5 +240,6 @@ mod tests {
         names_are_database_spellings(catalogue::DataProvider::as_db);
         names_are_database_spellings(catalogue::LinkKind::as_db);
         names_are_database_spellings(facts::HarvestStatus::as_db);
+        names_are_database_spellings(facts::LinkCheckStatus::as_db);
     }
 }

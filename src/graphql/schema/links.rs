@@ -7,7 +7,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
 use crate::catalogue;
-use crate::facts::{DatasetFacts, PackageFacts, RepositoryFacts};
+use crate::facts::{DatasetFacts, PackageFacts, RepositoryFacts, checks_dataset, checks_link};
 use crate::graphql::execution::context::{audience, loader, store};
 use crate::graphql::execution::errors::OrInternal;
 use crate::graphql::plain::{plain_enum, plain_fields};
@@ -18,6 +18,7 @@ use crate::graphql::schema::harvest::{
     DatasetResource, Harvest, PackageRelease, Release, facts_of, harvest_of,
 };
 use crate::graphql::schema::ids::{NodeType, global_id};
+use crate::graphql::schema::link_checks::{LinkCheck, check_of};
 use crate::graphql::schema::loaders::ProjectById;
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::graphql::schema::project::Project;
@@ -314,6 +315,16 @@ impl Dataset {
             .map(Harvest::of))
     }
 
+    /// Whether its URL still answers (status UNCHECKED before the first
+    /// check); null for data.gouv.fr datasets, which the harvest asks the
+    /// portal about instead.
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<LinkCheck>> {
+        if !checks_dataset(self.0.provider) {
+            return Ok(None);
+        }
+        Ok(Some(check_of(ctx, &self.0.url).await?))
+    }
+
     /// The project it belongs to.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         project_of(ctx, self.0.project_id).await
@@ -395,6 +406,15 @@ impl Link {
             .await?
             .as_ref()
             .map(Harvest::of))
+    }
+
+    /// Whether its URL still answers (status UNCHECKED before the first
+    /// check); null for discussion rooms (Tchap's open only with an account).
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<LinkCheck>> {
+        if !checks_link(self.0.kind) {
+            return Ok(None);
+        }
+        Ok(Some(check_of(ctx, &self.0.url).await?))
     }
 
     /// The project it belongs to.

@@ -12,8 +12,9 @@ use crate::catalogue::Audience;
 use crate::graphql::execution::context::loader;
 use crate::graphql::execution::errors::OrInternal;
 use crate::store::{
-    Columns, DatasetRecord, HarvestRecord, LinkRecord, OrganizationRecord, ParticipationRecord,
-    ProjectRecord, RepositoryRecord, SourceRecord, Store, StoreError, TagRecord,
+    Columns, DatasetRecord, HarvestRecord, LinkCheckRecord, LinkRecord, OrganizationRecord,
+    ParticipationRecord, ProjectRecord, RepositoryRecord, SourceRecord, Store, StoreError,
+    TagRecord,
 };
 
 /// Loads a request's related rows, as `audience` may see them.
@@ -277,6 +278,13 @@ lookup_loader!(
     OrganizationBySiret(String) => OrganizationRecord,
     |loader, sirets| loader.store.organizations_by_sirets(&sirets),
     |organization| organization.siret.clone().unwrap_or_default()
+);
+
+lookup_loader!(
+    /// The last check of a URL (shared by every link holding it).
+    CheckOf(String) => LinkCheckRecord,
+    |loader, urls| loader.store.link_checks(&urls),
+    |check| check.url.clone()
 );
 
 /// The last harvest of a link, by subject (`repository:<id>`, …).

@@ -7,6 +7,7 @@ pub(crate) mod federation;
 pub(crate) mod guards;
 pub(crate) mod harvest;
 pub(crate) mod ids;
+pub(crate) mod link_checks;
 pub(crate) mod links;
 pub(crate) mod loaders;
 pub(crate) mod me;

@@ -13,6 +13,7 @@ use crate::graphql::schema::enums::{
 };
 use crate::graphql::schema::guards::{AdminOnly, EditorOf, EditorOfLink, signed_in};
 use crate::graphql::schema::ids::{NodeType, parse_global_id};
+use crate::graphql::schema::link_checks::LinkCheck;
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::project::Project;
 use crate::harvest::{HarvestError, Harvester};
@@ -82,6 +83,18 @@ pub struct RefreshProjectPayload {
     links: Vec<LinkHarvest>,
     /// How many links' facts or harvest status changed.
     changed: i32,
+    /// Each URL of the project that was checked, in URL order (empty when
+    /// link checks are off).
+    checks: Vec<CheckedUrl>,
+}
+
+/// One URL's check.
+#[derive(SimpleObject)]
+pub struct CheckedUrl {
+    /// The URL.
+    url: String,
+    /// What its check found.
+    check: LinkCheck,
 }
 
 /// One link's harvest.
@@ -332,8 +345,9 @@ impl Mutation {
     }
 
     /// Harvests a project's code, data and packages from their upstream
-    /// services now (its maintainers and administrators); returns how each
-    /// link went. CONFLICT while another harvest is running.
+    /// services and checks its other links now (its maintainers and
+    /// administrators); returns how each went. CONFLICT while another
+    /// harvest is running.
     #[graphql(guard = "EditorOf::project(&slug)")]
     async fn refresh_project(
         &self,
@@ -369,6 +383,15 @@ impl Mutation {
                 })
                 .collect(),
             changed: summary.changed as i32,
+            checks: summary
+                .checks
+                .into_iter()
+                .flat_map(|checks| checks.checks)
+                .map(|check| CheckedUrl {
+                    url: check.url.clone(),
+                    check: LinkCheck::of(Some(check)),
+                })
+                .collect(),
         })
     }
 

@@ -16,6 +16,7 @@ use crate::graphql::plain::{Nested, PlainList, answers_plainly, plain_enum, plai
 use crate::graphql::schema::enums::{Access, Confidence, Forge, ParticipationRole, ProjectStatus};
 use crate::graphql::schema::harvest::{PublicCodeInfo, facts_of};
 use crate::graphql::schema::ids::{NodeType, global_id};
+use crate::graphql::schema::link_checks::{DeadLink, LinkCheck, check_of, dead_links_of};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::loaders::{
     DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, ProjectBySlug, ProjectChildren,
@@ -133,6 +134,35 @@ impl Project {
     /// The project's documentation, when it has some.
     async fn documentation(&self) -> Option<&str> {
         self.0.documentation.as_deref()
+    }
+
+    /// Whether its website still answers (status UNCHECKED before the first
+    /// check); null when it has none.
+    async fn website_check(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<LinkCheck>> {
+        match &self.0.website {
+            Some(url) => Ok(Some(check_of(ctx, url).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether its documentation still answers (status UNCHECKED before the
+    /// first check); null when it has none.
+    async fn documentation_check(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<LinkCheck>> {
+        match &self.0.documentation {
+            Some(url) => Ok(Some(check_of(ctx, url).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Its links (website, documentation, datasets, other links) that failed
+    /// `CATALOGUE_LINK_CHECK_DEAD_AFTER` checks in a row or more, among those
+    /// the caller may read: for its maintainers to mend
+    /// (`me { maintainerOf { deadLinks { … } } }`).
+    async fn dead_links(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeadLink>> {
+        dead_links_of(ctx, &self.0).await
     }
 
     /// Who may read the project.

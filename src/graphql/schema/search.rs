@@ -14,9 +14,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::catalogue::{self, Audience};
+use crate::facts;
 use crate::graphql::execution::context::{audience, store};
 use crate::graphql::execution::errors::{OrInternal, bad_input, internal};
-use crate::graphql::schema::enums::{Access, Forge, ProjectStatus};
+use crate::graphql::schema::enums::{Access, Forge, LinkCheckStatus, ProjectStatus};
 use crate::graphql::schema::links::{Dataset, Repository};
 use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -84,6 +85,9 @@ pub struct SearchFilter {
     statuses: Option<Vec<ProjectStatus>>,
     /// Who may read the hit (agents-only hits are found by agents only).
     access: Option<Vec<Access>>,
+    /// What the link checks found: for a project, its worst checked link
+    /// the caller may read; for a dataset, its own URL.
+    link_health: Option<Vec<LinkCheckStatus>>,
 }
 
 /// A programme season, as search filters take it.
@@ -205,6 +209,12 @@ fn selection(
                 catalogue::Access::from(a).as_db().to_owned()
             })?,
         ),
+        (
+            Dimension::LinkHealth,
+            values("linkHealth", filter.link_health, |h| {
+                facts::LinkCheckStatus::from(h).as_db().to_owned()
+            })?,
+        ),
     ];
     Ok(Selection {
         words,
@@ -307,6 +317,13 @@ pub struct SearchFacets {
     statuses: Vec<FacetValue>,
     /// By who may read the hit.
     access: Vec<FacetValue>,
+    /// By what the link checks found (`OK`, `MOVED`, `BROKEN`,
+    /// `NOT_ALLOWED`, `UNCHECKED`): a project counts under its worst checked
+    /// link the caller may read (its website, documentation, datasets and
+    /// other links but discussion rooms; UNCHECKED when none is checked yet),
+    /// a dataset under its own URL (data.gouv.fr's are not checked);
+    /// repositories and organizations under none.
+    link_health: Vec<FacetValue>,
 }
 
 /// The objects of `hits` that `audience` may read, by kind and id.
@@ -451,8 +468,8 @@ impl SearchQuery {
     }
 
     /// How many of the hits of `search(query, kinds, filter)` carry each
-    /// language, licence, forge, organization, tag, season, status, access
-    /// and kind: at most `limit` values per dimension (default 50), most
+    /// language, licence, forge, organization, tag, season, status, access,
+    /// link health and kind: at most `limit` values per dimension (default 50), most
     /// frequent first. With `disjunctive: true`, each dimension that `kinds`
     /// or `filter` restricts is counted as if its own restriction were not
     /// given, so a sidebar can offer the other values of a filter already in
@@ -504,6 +521,7 @@ impl SearchQuery {
             seasons: take(Dimension::Season),
             statuses: take(Dimension::Status),
             access: take(Dimension::Access),
+            link_health: take(Dimension::LinkHealth),
         })
     }
 }
