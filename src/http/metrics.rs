@@ -1,18 +1,19 @@
 //! `GET /metrics` in the Prometheus text format: requests by operation and
 //! status, a latency histogram, cache hits/misses/errors, rate-limited
 //! requests, the plain answers fast path's answers and fallbacks, SQL
-//! statements and database pool use.
+//! statements and database pool use, and what the last link checks found.
 
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use poem::web::Data;
 use poem::{Response, handler};
 
 use super::AppState;
+use crate::store::{LinkCheckCounts, Store};
 
 /// Upper bounds of the latency buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 11] = [
@@ -98,6 +99,11 @@ fn escape(label: &str) -> String {
 
 #[handler]
 pub async fn metrics(state: Data<&AppState>) -> Response {
+    // Read first: a reading's own statements count in it, not in the next.
+    let link_check_counts = state
+        .link_check_gauges
+        .counts(&state.store, state.harvester.link_check_runs())
+        .await;
     let mut text = String::new();
     {
         let tallies = state
@@ -206,6 +212,7 @@ pub async fn metrics(state: Data<&AppState>) -> Response {
          to the resolvers (the lists of a page left to them are then counted one by one).",
     );
     let _ = writeln!(text, "catalogue_plain_fallbacks_total {fallbacks}");
+    link_checks(&mut text, link_check_counts);
     let (size, idle) = state.store.pool_use();
     family(
         &mut text,
@@ -225,4 +232,66 @@ pub async fn metrics(state: Data<&AppState>) -> Response {
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(text)
+}
+
+/// How long the link checks' counts are reused: they change once per
+/// harvest, and a scrape should cost no statement most of the time.
+const LINK_CHECK_COUNTS_TTL: Duration = Duration::from_secs(30);
+
+/// The link checks' counts last read from the database, and when; read
+/// again when older than [`LINK_CHECK_COUNTS_TTL`] or when this replica has
+/// run link checks since.
+#[derive(Default)]
+pub struct LinkCheckGauges {
+    last: tokio::sync::Mutex<Option<(Instant, u64, LinkCheckCounts)>>,
+}
+
+impl LinkCheckGauges {
+    async fn counts(&self, store: &Store, runs: u64) -> Option<LinkCheckCounts> {
+        let mut last = self.last.lock().await;
+        if let Some((read, read_after, counts)) = last.as_ref()
+            && read.elapsed() < LINK_CHECK_COUNTS_TTL
+            && *read_after == runs
+        {
+            return Some(counts.clone());
+        }
+        match store.link_check_counts().await {
+            Ok(counts) => {
+                *last = Some((Instant::now(), runs, counts.clone()));
+                Some(counts)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot count the link checks for /metrics");
+                None
+            }
+        }
+    }
+}
+
+/// The catalogue's checked URLs by status, and the dead ones, as the
+/// database says: the same on every replica, whichever ran the checks.
+fn link_checks(text: &mut String, counts: Option<LinkCheckCounts>) {
+    let Some(counts) = counts else {
+        return;
+    };
+    family(
+        text,
+        "catalogue_link_checks",
+        "gauge",
+        "URLs of the catalogue by what their last link check found.",
+    );
+    for (status, count) in counts.by_status {
+        let _ = writeln!(
+            text,
+            "catalogue_link_checks{{status=\"{}\"}} {count}",
+            status.as_db()
+        );
+    }
+    family(
+        text,
+        "catalogue_links_dead",
+        "gauge",
+        "URLs of the catalogue that failed CATALOGUE_LINK_CHECK_DEAD_AFTER link checks in a row or more.",
+    );
+    let _ = writeln!(text, "catalogue_links_dead {}", counts.dead);
 }

@@ -55,6 +55,7 @@ pub struct AppState {
     http_max_age_seconds: u64,
     persisted: Arc<persisted::PersistedQueries>,
     cache_counters: Arc<metrics::CacheCounters>,
+    link_check_gauges: Arc<metrics::LinkCheckGauges>,
     rate_limits: Arc<rate_limit::RateLimits>,
     max_batch: usize,
     cors: cors::CorsPolicy,
@@ -101,6 +102,7 @@ impl AppState {
             http_max_age_seconds: config.http.http_max_age_seconds,
             persisted: Arc::new(persisted::PersistedQueries::from_config(&config.limits)?),
             cache_counters: Arc::default(),
+            link_check_gauges: Arc::default(),
             rate_limits: Arc::new(rate_limit::RateLimits {
                 api: rate_limit::Limit {
                     per_minute: config.limits.rate_limit_per_minute,
