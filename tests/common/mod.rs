@@ -19,6 +19,7 @@ pub mod issuer;
 pub mod provider;
 pub mod redis;
 pub mod upstream;
+pub mod websites;
 
 /// The storage backends every storage test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -346,8 +347,10 @@ impl TestApp {
         config.http.listen = "127.0.0.1:0".parse().unwrap();
         config.database.database_url = database.url.clone();
         config.database.seed_dir = seed_dir;
-        // Never the real upstream services from a test.
+        // Never the real upstream services from a test, nor the real
+        // catalogue's links.
         config.harvest.harvest_interval_seconds = 0;
+        config.harvest.check_links = false;
         configure(&mut config);
         let app = App::build(config).await.expect("the gateway starts");
         let base_url = format!("http://{}", app.address());

@@ -218,6 +218,8 @@ impl TestUpstream {
             ("CATALOGUE_DATAGOUV_API_URL".into(), self.url.clone()),
             ("CATALOGUE_PYPI_URL".into(), self.url.clone()),
             ("CATALOGUE_HARVEST_TIMEOUT_SECONDS".into(), "1".into()),
+            // The real catalogue's links are not the fixture server's.
+            ("CATALOGUE_CHECK_LINKS".into(), "0".into()),
         ]
     }
 

@@ -26,6 +26,7 @@ mod fuzz;
 mod harvest;
 mod http;
 mod import;
+mod links;
 mod plain;
 mod portal;
 mod requests;
