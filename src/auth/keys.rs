@@ -159,6 +159,12 @@ impl IssuerKeys {
         matches!(self.source, Source::Fixed)
     }
 
+    /// Whether this issuer is the gateway itself: its clock is ours, so its
+    /// tokens get no leeway.
+    pub(super) fn is_own(&self) -> bool {
+        matches!(self.source, Source::Own(_))
+    }
+
     pub(super) fn issuer(&self) -> &str {
         &self.config.issuer
     }

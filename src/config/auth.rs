@@ -40,7 +40,8 @@ section! {
         admins: Vec<String> = Vec::new() => list,
         /// Signature algorithms accepted (asymmetric only).
         jwt_algorithms: Vec<String> = ["RS256", "ES256", "PS256"].map(str::to_owned).to_vec() => list,
-        /// Clock skew tolerated on `exp` and `nbf`, in seconds.
+        /// Clock skew tolerated on `exp` and `nbf` of other issuers' tokens, in
+        /// seconds (the gateway's own tokens get none).
         jwt_leeway_seconds: u64 = 60 => seconds,
         /// Least time between two JWKS fetches caused by unknown key ids, in seconds.
         jwks_refetch_seconds: u64 = 30 => seconds,

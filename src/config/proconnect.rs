@@ -3,7 +3,7 @@
 //! by introspection.
 
 use super::ConfigError;
-use super::values::{Secret, is_http_url, list, non_empty, secret, trimmed};
+use super::values::{Secret, is_http_url, list, non_empty, seconds, secret, trimmed};
 
 /// ProConnect's default scopes: the claims the catalogue reads.
 pub const PROCONNECT_SCOPES: &str =
@@ -27,6 +27,10 @@ section! {
         /// ProConnect client ids of other administrations' tools whose access
         /// tokens are accepted (checked by introspection); ours always is.
         proconnect_introspection_clients: Vec<String> = Vec::new() => list,
+        /// Longest an introspection answer is kept, in seconds (never longer
+        /// than the token lives): a token revoked at ProConnect is refused
+        /// within this bound.
+        proconnect_introspection_cache_seconds: u64 = 60 => seconds,
         /// Origins of the portals a sign-in may return to (the gateway's own is always allowed).
         signin_redirect_origins: Vec<String> = Vec::new() => list,
     }
@@ -91,6 +95,11 @@ impl ProConnect {
                 "proconnect_signing_alg `{}` is not one ProConnect signs with: RS256, ES256 or HS256, as registered for the client",
                 self.proconnect_signing_alg
             ));
+        }
+        if self.proconnect_introspection_cache_seconds == 0 {
+            return conflict(
+                "proconnect_introspection_cache_seconds must be at least 1 (it bounds how long a revoked token is still accepted)".into(),
+            );
         }
         if !self
             .proconnect_scopes

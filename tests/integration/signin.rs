@@ -432,6 +432,67 @@ async fn opaque_access_tokens_are_introspected(backend: Backend) {
     assert_eq!(answer["data"]["me"]["email"], PERSON_EMAIL);
 }
 
+/// An answer about an active token is kept at most
+/// `proconnect_introspection_cache_seconds`: once ProConnect says the token
+/// is revoked, the gateway refuses it within that bound.
+async fn a_token_revoked_at_the_provider_is_refused_within_the_bound(backend: Backend) {
+    const TOOL: &str = "another-administrations-tool";
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
+        config.proconnect.proconnect_introspection_clients = vec![TOOL.to_owned()];
+        config.proconnect.proconnect_introspection_cache_seconds = 1;
+    })
+    .await;
+    let token = provider.issue_access_token(TOOL);
+    let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
+    assert_eq!(status, 200, "{answer}");
+
+    provider.revoke(&token);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
+        if status == 401 {
+            assert_eq!(answer["errors"][0]["extensions"]["reason"], "inactive");
+            break;
+        }
+        assert_eq!(status, 200, "{answer}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a revoked token was still accepted: {answer}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The gateway's own tokens get no clock skew: one that expired a few
+/// seconds ago is refused, though other issuers' would still pass.
+async fn the_gateways_own_tokens_get_no_leeway(backend: Backend) {
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let app = gateway(backend, &provider).await;
+    // A sign-in makes the gateway create its signing key.
+    let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
+    accepted(&app, &minted_token(&steps)).await;
+    let (kid, pem) = stored_signing_keys(&app.database).await.remove(0);
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some(kid);
+    let token_expiring = |exp: u64| {
+        jsonwebtoken::encode(
+            &header,
+            &json!({
+                "iss": app.url(""), "aud": app.url(""), "sub": "s", "email": PERSON_EMAIL,
+                "iat": now - 60, "exp": exp, "public_agent": true,
+            }),
+            &jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
+        )
+        .unwrap()
+    };
+    accepted(&app, &token_expiring(now + 30)).await;
+    let (status, _, answer) = app.query_as(&token_expiring(now - 2), ME, json!({})).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["errors"][0]["extensions"]["reason"], "expired");
+}
+
 /// With Redis, introspection answers are shared: a second replica does not
 /// ask ProConnect again about a token the first already checked.
 async fn introspection_answers_are_shared_through_redis(backend: Backend) {
@@ -799,6 +860,8 @@ on_both_backends!(
     the_registered_algorithm_and_acr_are_enforced,
     same_site_portals_get_a_cookie_and_logout_ends_the_session,
     opaque_access_tokens_are_introspected,
+    a_token_revoked_at_the_provider_is_refused_within_the_bound,
+    the_gateways_own_tokens_get_no_leeway,
     introspection_answers_are_shared_through_redis,
     replicas_accept_each_others_tokens_across_a_rotation,
 );

@@ -1,6 +1,8 @@
 //! Checking an opaque ProConnect access token at the introspection endpoint
 //! (RFC 7662; signed answers per RFC 9701). Answers are cached under a hash
-//! of the token, never the token, and no longer than the token lives.
+//! of the token, never the token, for at most the configured bound and never
+//! longer than the token lives: a token revoked at ProConnect (or whose
+//! ProConnect session ended) is refused within that bound.
 
 use std::time::Duration;
 
@@ -128,7 +130,7 @@ impl ProConnect {
                 .await;
             return Ok(Introspected::Inactive);
         };
-        let ttl = Duration::from_secs(remaining);
+        let ttl = Duration::from_secs(remaining).min(self.introspection_bound);
         let Some(client) = answer
             .client_id
             .filter(|client| self.accepted_clients.contains(client))

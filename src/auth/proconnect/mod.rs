@@ -76,6 +76,8 @@ pub struct ProConnect {
     /// Clients whose access tokens are accepted by introspection (ours included).
     accepted_clients: std::collections::HashSet<String>,
     introspected: IntrospectionCache,
+    /// Longest an active token's introspection answer is kept.
+    introspection_bound: Duration,
 }
 
 impl ProConnect {
@@ -132,6 +134,7 @@ impl ProConnect {
                 .chain([client_id.clone()])
                 .collect(),
             introspected: IntrospectionCache::new(shared),
+            introspection_bound: Duration::from_secs(config.proconnect_introspection_cache_seconds),
         })))
     }
 
