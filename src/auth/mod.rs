@@ -25,6 +25,12 @@ pub use token::{Claims, Rejection};
 
 use crate::config::{self, ConfigError, IssuerConfig};
 use keys::IssuerKeys;
+use token::Issuer;
+
+/// The shared-state key under which a revoked sign-in is recorded.
+fn revocation_key(signin: &str) -> String {
+    format!("signin:{signin}")
+}
 
 /// The token of an `Authorization: Bearer <token>` header value.
 pub fn bearer_token(authorization: &str) -> Option<&str> {
@@ -44,6 +50,8 @@ pub struct Authenticator {
     admins: Arc<HashSet<String>>,
     own: Arc<OwnIssuer>,
     proconnect: Option<Arc<ProConnect>>,
+    /// Where revoked sign-ins are recorded, shared by replicas.
+    shared: crate::shared_state::SharedState,
 }
 
 impl Authenticator {
@@ -63,8 +71,13 @@ impl Authenticator {
             .user_agent(concat!("catalogue-gateway/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConfigError::Conflict(format!("cannot build the HTTP client: {e}")))?;
-        let proconnect =
-            ProConnect::from_config(proconnect, config, own.issuer(), http.clone(), shared)?;
+        let proconnect = ProConnect::from_config(
+            proconnect,
+            config,
+            own.issuer(),
+            http.clone(),
+            shared.clone(),
+        )?;
         let mut issuers: Vec<Arc<IssuerKeys>> = config
             .trusted_issuers()?
             .into_iter()
@@ -129,6 +142,7 @@ impl Authenticator {
             admins: Arc::new(config.admins.iter().map(|a| a.to_lowercase()).collect()),
             own,
             proconnect,
+            shared,
         })
     }
 
@@ -165,16 +179,43 @@ impl Authenticator {
     /// The principal behind a bearer token: a JWT from a trusted issuer, or
     /// an opaque ProConnect access token checked by introspection.
     pub async fn authenticate_token(&self, token: &str) -> Result<Principal, Rejection> {
-        let (claims, from_dev_issuer) = if token::looks_like_jwt(token) {
-            token::validate(token, &self.issuers, &self.algorithms, self.leeway_seconds).await?
-        } else {
-            (self.introspect(token).await?, false)
-        };
+        let (claims, issuer) = self.verified(token).await?;
+        if issuer == Issuer::Own
+            && let Some(signin) = &claims.sid
+            && self.shared.is_revoked(&revocation_key(signin)).await
+        {
+            return Err(Rejection::Revoked);
+        }
         Ok(Principal::Agent(Box::new(Agent::from_claims(
             claims,
-            from_dev_issuer,
+            issuer == Issuer::Dev,
             &self.admins,
         )?)))
+    }
+
+    async fn verified(&self, token: &str) -> Result<(Claims, Issuer), Rejection> {
+        if token::looks_like_jwt(token) {
+            token::validate(token, &self.issuers, &self.algorithms, self.leeway_seconds).await
+        } else {
+            Ok((self.introspect(token).await?, Issuer::Introspected))
+        }
+    }
+
+    /// Ends the sign-in `signin` (the `sid` of the gateway's tokens): its
+    /// tokens are refused by every replica for `remaining` (until the last
+    /// of them expires anyway).
+    pub async fn revoke_signin(&self, signin: &str, remaining: Duration) {
+        if !remaining.is_zero() {
+            self.shared.revoke(&revocation_key(signin), remaining).await;
+        }
+    }
+
+    /// The sign-in a valid token of the gateway comes from.
+    pub async fn signin_of(&self, token: &str) -> Option<String> {
+        match self.verified(token).await {
+            Ok((claims, Issuer::Own)) => claims.sid,
+            _ => None,
+        }
     }
 
     async fn introspect(&self, token: &str) -> Result<Claims, Rejection> {

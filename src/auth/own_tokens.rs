@@ -51,8 +51,13 @@ impl OwnIssuer {
         &self.keys
     }
 
-    /// A token for `person`, signed with the current key.
-    pub fn mint(&self, person: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
+    /// A token for `person` from the sign-in `signin` (its `sid`, what a
+    /// logout revokes), signed with the current key.
+    pub fn mint(
+        &self,
+        person: &Claims,
+        signin: &str,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = jsonwebtoken::get_current_timestamp();
         let (kid, key) = self.keys.signing();
         let mut header = Header::new(Algorithm::ES256);
@@ -65,6 +70,7 @@ impl OwnIssuer {
             dev_admin: false,
             client_id: None,
             azp: None,
+            sid: Some(signin.to_owned()),
             ..person.clone()
         };
         let claims = OwnClaims {

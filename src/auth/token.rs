@@ -36,6 +36,10 @@ pub struct Claims {
     /// The authorized party (OpenID Connect), read when there is no `client_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub azp: Option<String>,
+    /// In the gateway's own tokens: the sign-in they come from, what a
+    /// logout revokes. Read from no other issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Claims {
@@ -54,6 +58,7 @@ impl Claims {
             dev_admin: false,
             client_id: self.client_id.or(other.client_id),
             azp: self.azp.or(other.azp),
+            sid: self.sid.or(other.sid),
         }
     }
 }
@@ -95,6 +100,8 @@ pub enum Rejection {
     UntrustedClient,
     #[error("the access token cannot be checked with its issuer")]
     IntrospectionFailed,
+    #[error("the token's sign-in was ended by a logout")]
+    Revoked,
 }
 
 impl Rejection {
@@ -118,6 +125,7 @@ impl Rejection {
             Rejection::Inactive => "inactive",
             Rejection::UntrustedClient => "untrusted_client",
             Rejection::IntrospectionFailed => "introspection_failed",
+            Rejection::Revoked => "revoked",
         }
     }
 }
@@ -159,13 +167,26 @@ pub(crate) fn names_critical_extensions(token: &str) -> Result<bool, Rejection> 
         .map_err(|_| Rejection::Malformed)
 }
 
-/// The token's claims, and whether its issuer is the dev issuer.
+/// Who issued a valid JWT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Issuer {
+    /// The gateway, after a ProConnect sign-in.
+    Own,
+    /// `catalogue-gateway dev-token`.
+    Dev,
+    /// Another trusted issuer.
+    Trusted,
+    /// ProConnect, for an opaque access token checked by introspection.
+    Introspected,
+}
+
+/// The token's claims, and who issued it.
 pub(super) async fn validate(
     token: &str,
     issuers: &[std::sync::Arc<IssuerKeys>],
     algorithms: &[Algorithm],
     leeway_seconds: u64,
-) -> Result<(Claims, bool), Rejection> {
+) -> Result<(Claims, Issuer), Rejection> {
     // `alg: none` and unknown algorithms fail here: jsonwebtoken knows no such algorithm.
     let header = decode_header(token).map_err(|_| Rejection::Malformed)?;
     if names_critical_extensions(token)? {
@@ -201,7 +222,16 @@ pub(super) async fn validate(
     validation.set_audience(&[issuer.audience()]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     decode::<Claims>(token, &key, &validation)
-        .map(|data| (data.claims, issuer.is_dev()))
+        .map(|data| {
+            let from = if issuer.is_own() {
+                Issuer::Own
+            } else if issuer.is_dev() {
+                Issuer::Dev
+            } else {
+                Issuer::Trusted
+            };
+            (data.claims, from)
+        })
         .map_err(|error| match error.kind() {
             ErrorKind::ExpiredSignature => Rejection::Expired,
             ErrorKind::ImmatureSignature => Rejection::NotYetValid,

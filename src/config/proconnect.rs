@@ -31,6 +31,9 @@ section! {
         /// than the token lives): a token revoked at ProConnect is refused
         /// within this bound.
         proconnect_introspection_cache_seconds: u64 = 60 => seconds,
+        /// How long a ProConnect session can live, in seconds: what logout needs
+        /// (`id_token_hint`) is kept that long after a sign-in, in an HttpOnly cookie.
+        proconnect_session_seconds: u64 = 12 * 3600 => seconds,
         /// Origins of the portals a sign-in may return to (the gateway's own is always allowed).
         signin_redirect_origins: Vec<String> = Vec::new() => list,
     }
@@ -95,6 +98,11 @@ impl ProConnect {
                 "proconnect_signing_alg `{}` is not one ProConnect signs with: RS256, ES256 or HS256, as registered for the client",
                 self.proconnect_signing_alg
             ));
+        }
+        if self.proconnect_session_seconds < 60 {
+            return conflict(
+                "proconnect_session_seconds must be at least 60 (ProConnect's sessions last 12 hours)".into(),
+            );
         }
         if self.proconnect_introspection_cache_seconds == 0 {
             return conflict(

@@ -83,6 +83,7 @@ impl AppState {
                 per_minute: config.limits.signin_rate_limit_per_minute,
                 burst: config.limits.signin_rate_limit_burst,
             },
+            config.proconnect.proconnect_session_seconds,
         ));
         let cors = cors::CorsPolicy::new(
             &config.http.cors_origins,

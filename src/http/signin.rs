@@ -30,7 +30,9 @@ use crate::store::{SigninAttempt, SigninMode};
 /// How long a browser has to come back from ProConnect.
 const ATTEMPT_SECONDS: i64 = 600;
 const SIGNIN_COOKIE: &str = "catalogue_signin";
-const ID_TOKEN_COOKIE: &str = "catalogue_id_token";
+/// What logout needs, kept as long as a ProConnect session can live: the ID
+/// token (`id_token_hint`) and the sign-in to revoke; HttpOnly, signed.
+const LOGOUT_COOKIE: &str = "catalogue_logout";
 /// The cookie same-site portals use instead of an `Authorization` header.
 pub const TOKEN_COOKIE: &str = "catalogue_token";
 
@@ -43,10 +45,17 @@ pub struct SigninSettings {
     secure_cookies: bool,
     /// Requests to `/auth/*` per client address.
     rate_limit: Limit,
+    /// How long a ProConnect session can live, in seconds.
+    session_seconds: u64,
 }
 
 impl SigninSettings {
-    pub fn new(public_url: &str, redirect_origins: &[String], rate_limit: Limit) -> Self {
+    pub fn new(
+        public_url: &str,
+        redirect_origins: &[String],
+        rate_limit: Limit,
+        session_seconds: u64,
+    ) -> Self {
         let mut allowed_origins: Vec<String> = redirect_origins
             .iter()
             .filter_map(|origin| origin_of(origin))
@@ -57,6 +66,7 @@ impl SigninSettings {
             allowed_origins,
             secure_cookies: public_url.starts_with("https://"),
             rate_limit,
+            session_seconds,
         }
     }
 
@@ -222,6 +232,42 @@ fn proconnect(state: &AppState) -> Result<&Arc<ProConnect>, Refusal> {
 
 fn signer(proconnect: &ProConnect) -> CookieSigner {
     CookieSigner::new(proconnect.derived_key("sign-in cookie"))
+}
+
+/// What the logout cookie holds.
+#[derive(serde::Serialize, Deserialize)]
+struct LogoutTicket {
+    /// The sign-in (`sid` of the tokens minted for it).
+    sid: String,
+    id_token: String,
+    /// When the sign-in completed, in seconds since the epoch.
+    signed_in_at: u64,
+}
+
+impl LogoutTicket {
+    fn signer(proconnect: &ProConnect) -> CookieSigner {
+        CookieSigner::new(proconnect.derived_key("logout cookie"))
+    }
+
+    fn seal(&self, proconnect: &ProConnect) -> Option<String> {
+        let json = serde_json::to_vec(self).ok()?;
+        Some(Self::signer(proconnect).sign(&URL_SAFE_NO_PAD.encode(json)))
+    }
+
+    /// The ticket in `request`'s cookie, if the gateway sealed it less than
+    /// `session_seconds` ago.
+    fn from_request(
+        request: &Request,
+        proconnect: &ProConnect,
+        session_seconds: u64,
+    ) -> Option<Self> {
+        let sealed = cookies::read(request, LOGOUT_COOKIE)?;
+        let signer = Self::signer(proconnect);
+        let json = URL_SAFE_NO_PAD.decode(signer.verify(&sealed)?).ok()?;
+        let ticket: Self = serde_json::from_slice(&json).ok()?;
+        let now = jsonwebtoken::get_current_timestamp();
+        (ticket.signed_in_at + session_seconds > now).then_some(ticket)
+    }
 }
 
 /// A redirect that no cache keeps.
@@ -456,7 +502,8 @@ async fn complete_login(
         ));
     }
     let own = state.authenticator.own_issuer();
-    let token = own.mint(&signed_in.claims).map_err(|error| {
+    let signin = random_value();
+    let token = own.mint(&signed_in.claims, &signin).map_err(|error| {
         tracing::error!(%error, "cannot sign a token");
         Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -471,9 +518,15 @@ async fn complete_login(
         "signed in with ProConnect"
     );
     let settings = &state.signin;
-    let id_token_cookie = settings
-        .cookie(ID_TOKEN_COOKIE, "/auth")
-        .set(&signed_in.id_token, lifetime);
+    let ticket = LogoutTicket {
+        sid: signin,
+        id_token: signed_in.id_token,
+        signed_in_at: jsonwebtoken::get_current_timestamp(),
+    };
+    let logout_cookie = settings.cookie(LOGOUT_COOKIE, "/auth").set(
+        &ticket.seal(proconnect).unwrap_or_default(),
+        settings.session_seconds,
+    );
     let response = if attempt.mode == SigninMode::Cookie {
         redirect_to(&attempt.redirect).header(
             header::SET_COOKIE,
@@ -497,9 +550,7 @@ async fn complete_login(
         location.set_fragment(Some(&fragment));
         redirect_to(location.as_str())
     };
-    Ok(response
-        .header(header::SET_COOKIE, id_token_cookie)
-        .finish())
+    Ok(response.header(header::SET_COOKIE, logout_cookie).finish())
 }
 
 #[derive(Deserialize)]
@@ -507,8 +558,9 @@ pub struct LogoutParams {
     redirect: Option<String>,
 }
 
-/// `GET /auth/logout?redirect=<portal URL>`: forgets the gateway's cookies and
-/// ends the ProConnect session (`id_token_hint`), then returns to the portal.
+/// `GET /auth/logout?redirect=<portal URL>`: revokes the sign-in's gateway
+/// tokens, forgets the gateway's cookies and ends the ProConnect session
+/// (`id_token_hint`), then returns to the portal.
 #[handler]
 pub async fn logout(
     request: &Request,
@@ -531,7 +583,7 @@ pub async fn logout(
         )
         .with_header(
             header::SET_COOKIE,
-            settings.cookie(ID_TOKEN_COOKIE, "/auth").clear(),
+            settings.cookie(LOGOUT_COOKIE, "/auth").clear(),
         )
         .into_response()
 }
@@ -543,9 +595,12 @@ async fn start_logout(
 ) -> Result<Response, Refusal> {
     let settings = &state.signin;
     let redirect = settings.portal(params.redirect)?;
-    let id_token = cookies::read(request, ID_TOKEN_COOKIE).filter(|t| !t.is_empty());
-    let response = match (state.authenticator.proconnect(), id_token) {
-        (Some(proconnect), Some(id_token)) => {
+    revoke_signins(state, request).await;
+    let ticket = state.authenticator.proconnect().and_then(|proconnect| {
+        LogoutTicket::from_request(request, proconnect, settings.session_seconds)
+    });
+    let response = match (state.authenticator.proconnect(), ticket) {
+        (Some(proconnect), Some(LogoutTicket { id_token, .. })) => {
             let logout_state = random_value();
             let end_session = proconnect
                 .end_session_url(
@@ -586,6 +641,27 @@ async fn start_logout(
         _ => redirect_to(&redirect),
     };
     Ok(response.finish())
+}
+
+/// Revokes the sign-ins behind the request's logout cookie and token cookie:
+/// their gateway tokens are refused from now on, by every replica, until
+/// they would have expired anyway.
+async fn revoke_signins(state: &AppState, request: &Request) {
+    let authenticator = &state.authenticator;
+    let lifetime = authenticator.own_issuer().lifetime();
+    if let Some(proconnect) = authenticator.proconnect()
+        && let Some(ticket) =
+            LogoutTicket::from_request(request, proconnect, state.signin.session_seconds)
+    {
+        let age = jsonwebtoken::get_current_timestamp().saturating_sub(ticket.signed_in_at);
+        let remaining = lifetime.saturating_sub(std::time::Duration::from_secs(age));
+        authenticator.revoke_signin(&ticket.sid, remaining).await;
+    }
+    if let Some(token) = cookies::read(request, TOKEN_COOKIE).filter(|t| !t.is_empty())
+        && let Some(signin) = authenticator.signin_of(&token).await
+    {
+        authenticator.revoke_signin(&signin, lifetime).await;
+    }
 }
 
 #[derive(Deserialize)]

@@ -64,6 +64,28 @@ impl Buckets {
     }
 }
 
+/// Revoked keys and when each stops mattering. Pruned as entries are added:
+/// an entry lives until what it names would have expired anyway, so the map
+/// holds at most the revocations of one token lifetime.
+#[derive(Default)]
+pub struct Revocations(Mutex<HashMap<String, Instant>>);
+
+impl Revocations {
+    pub fn revoke(&self, key: &str, ttl: Duration) {
+        let now = Instant::now();
+        let mut revoked = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        revoked.retain(|_, until| *until > now);
+        revoked.insert(key.to_owned(), now + ttl);
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        let revoked = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        revoked
+            .get(key)
+            .is_some_and(|until| *until > Instant::now())
+    }
+}
+
 /// Documents registered by clients (automatic persisted queries), with
 /// what each client and all of them keep, in bytes.
 #[derive(Default)]

@@ -1,7 +1,7 @@
 //! What replicas share besides the database: the response cache's answers
 //! and catalogue generation (read through `cache`), rate-limit buckets,
-//! documents registered by clients (automatic persisted queries) and
-//! ProConnect's introspection answers. Two stores behind one trait: Redis
+//! documents registered by clients (automatic persisted queries),
+//! ProConnect's introspection answers and revoked sign-ins. Two stores behind one trait: Redis
 //! when `CATALOGUE_REDIS_URL` is set, in process otherwise.
 //!
 //! A failing store never fails a request: its failures are counted, logged
@@ -24,7 +24,7 @@ use bytes::Bytes;
 pub use memory::MemoryStore;
 pub use redis_store::RedisStore;
 
-use memory::Buckets;
+use memory::{Buckets, Revocations};
 
 /// Why a shared store did not answer.
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +241,9 @@ pub struct SharedState {
     state: Arc<Guarded>,
     /// Buckets counted here while `state` fails.
     local_buckets: Arc<Buckets>,
+    /// Revocations this replica made, kept here too so that it refuses them
+    /// even while the shared store fails; the only copy without Redis.
+    local_revocations: Arc<Revocations>,
 }
 
 impl SharedState {
@@ -250,6 +253,7 @@ impl SharedState {
             state: Arc::clone(&answers),
             answers,
             local_buckets: Arc::default(),
+            local_revocations: Arc::default(),
         }
     }
 
@@ -292,6 +296,38 @@ impl SharedState {
         }
         let result = self.answers.store.put(key, value, ttl).await;
         self.answers.outcome(result);
+    }
+
+    /// Marks `key` revoked for `ttl` (until what it names expires anyway):
+    /// in the store that never evicts (`state`), and in process.
+    pub async fn revoke(&self, key: &str, ttl: Duration) {
+        self.local_revocations.revoke(key, ttl);
+        if self.state.store.kind() == StoreKind::Memory || self.state.resting() {
+            return;
+        }
+        let result = self
+            .state
+            .store
+            .put(
+                &format!("revoked:{key}"),
+                b"1",
+                ttl + Duration::from_secs(1),
+            )
+            .await;
+        self.state.outcome(result);
+    }
+
+    /// Whether `key` was revoked, by this replica or another. While the
+    /// shared store fails, only this replica's revocations are seen.
+    pub async fn is_revoked(&self, key: &str) -> bool {
+        if self.local_revocations.contains(key) {
+            return true;
+        }
+        if self.state.store.kind() == StoreKind::Memory || self.state.resting() {
+            return false;
+        }
+        let result = self.state.store.get(&format!("revoked:{key}")).await;
+        self.state.outcome(result).flatten().is_some()
     }
 
     /// The document registered (automatic persisted queries) under `hash`.

@@ -431,6 +431,10 @@ impl TestProvider {
             .expect("an authorization request")
     }
 
+    pub fn end_session_requests(&self) -> usize {
+        self.state.end_session_requests.lock().unwrap().len()
+    }
+
     pub fn last_end_session_request(&self) -> HashMap<String, String> {
         self.state
             .end_session_requests

@@ -365,14 +365,22 @@ async fn same_site_portals_get_a_cookie_and_logout_ends_the_session(backend: Bac
         .unwrap();
     assert_eq!(answer["data"]["me"]["email"], PERSON_EMAIL, "{answer}");
 
-    let id_token = browser.cookies["catalogue_id_token"].clone();
+    let token = browser.cookies["catalogue_token"].clone();
+    let logout_cookie = last
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("catalogue_logout="))
+        .expect("a logout cookie");
+    assert!(
+        logout_cookie.contains("HttpOnly") && logout_cookie.contains("Path=/auth;"),
+        "{logout_cookie}"
+    );
     let steps = browser
         .follow(&app.url(&format!("/auth/logout?redirect={PORTAL}/au-revoir")))
         .await;
-    assert_eq!(
-        provider.last_end_session_request()["id_token_hint"],
-        id_token
-    );
+    let hint = claims_of(&provider.last_end_session_request()["id_token_hint"]);
+    assert_eq!(hint["iss"], provider.issuer);
+    assert_eq!(hint["sub"], "proconnect-sub-for-this-client");
     assert_eq!(
         provider.last_end_session_request()["post_logout_redirect_uri"],
         app.url("/auth/logout/callback")
@@ -384,7 +392,137 @@ async fn same_site_portals_get_a_cookie_and_logout_ends_the_session(backend: Bac
         "{steps:#?}"
     );
     assert!(!browser.cookies.contains_key("catalogue_token"));
-    assert!(!browser.cookies.contains_key("catalogue_id_token"));
+    assert!(!browser.cookies.contains_key("catalogue_logout"));
+    // The token the cookie held is revoked, wherever it is presented.
+    let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["errors"][0]["extensions"]["reason"], "revoked");
+}
+
+/// The logout cookie as the gateway seals it, its sign-in moved `age`
+/// seconds into the past (the tests know the client secret the sealing key
+/// derives from).
+fn aged_logout_cookie(sealed: &str, age: u64) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    let (payload, _) = sealed.rsplit_once('.').unwrap();
+    let mut ticket: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    ticket["signed_in_at"] = json!(ticket["signed_in_at"].as_u64().unwrap() - age);
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&ticket).unwrap());
+    let mut key = Sha256::new();
+    key.update(b"catalogue-gateway\0logout cookie\0");
+    key.update(CLIENT_SECRET.as_bytes());
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key.finalize()).unwrap();
+    mac.update(payload.as_bytes());
+    let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("{payload}.{tag}")
+}
+
+/// What logout needs is kept as long as a ProConnect session lives (12 h),
+/// not the gateway token's hour: a logout two hours after the sign-in, its
+/// token long expired and gone from the browser, still ends the ProConnect
+/// session with `id_token_hint`; a fragment-mode token is revoked by the
+/// logout; past the ProConnect session's life there is nothing to end.
+async fn logout_after_the_gateway_token_expired_still_ends_the_proconnect_session(
+    backend: Backend,
+) {
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let app = gateway(backend, &provider).await;
+    let (browser, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
+    let token = minted_token(&steps);
+    let logout_cookie = steps
+        .last()
+        .unwrap()
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("catalogue_logout="))
+        .expect("a logout cookie")
+        .clone();
+    assert!(logout_cookie.contains("Max-Age=43200;"), "{logout_cookie}");
+    let sealed = browser.cookies["catalogue_logout"].clone();
+    assert!(!sealed.contains(&token), "never the gateway's token in it");
+
+    // Right after the sign-in: the fragment-mode token is revoked by logout.
+    let mut now = Browser::new(&app.url(""), &provider.issuer);
+    now.cookies
+        .insert("catalogue_logout".into(), sealed.clone());
+    now.follow(&app.url(&format!("/auth/logout?redirect={PORTAL}/")))
+        .await;
+    let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["errors"][0]["extensions"]["reason"], "revoked");
+
+    // Two hours later: only the logout cookie is left, and it still ends
+    // the ProConnect session.
+    let mut later = Browser::new(&app.url(""), &provider.issuer);
+    later
+        .cookies
+        .insert("catalogue_logout".into(), aged_logout_cookie(&sealed, 7200));
+    let before = provider.end_session_requests();
+    let steps = later
+        .follow(&app.url(&format!("/auth/logout?redirect={PORTAL}/au-revoir")))
+        .await;
+    assert_eq!(provider.end_session_requests(), before + 1, "{steps:#?}");
+    let hint = claims_of(&provider.last_end_session_request()["id_token_hint"]);
+    assert_eq!(hint["sub"], "proconnect-sub-for-this-client");
+    assert_eq!(
+        steps.last().unwrap().location.as_deref(),
+        Some(format!("{PORTAL}/au-revoir").as_str())
+    );
+
+    // Thirteen hours later, and with a forged cookie: straight back to the portal.
+    for cookie in [
+        aged_logout_cookie(&sealed, 13 * 3600),
+        format!("{}.Zm9yZ2Vk", sealed.rsplit_once('.').unwrap().0),
+    ] {
+        let mut stale = Browser::new(&app.url(""), &provider.issuer);
+        stale.cookies.insert("catalogue_logout".into(), cookie);
+        let before = provider.end_session_requests();
+        let steps = stale
+            .follow(&app.url(&format!("/auth/logout?redirect={PORTAL}/")))
+            .await;
+        assert_eq!(provider.end_session_requests(), before);
+        assert_eq!(
+            steps.last().unwrap().location.as_deref(),
+            Some(format!("{PORTAL}/").as_str())
+        );
+    }
+}
+
+/// With Redis, a logout through one replica revokes the sign-in's token on
+/// every replica.
+async fn a_token_used_after_logout_is_refused_by_every_replica_through_redis(backend: Backend) {
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let prefix = format!(
+        "catalogue-test:logout:{}:{}:",
+        std::process::id(),
+        jsonwebtoken::get_current_timestamp()
+    );
+    let shared = |config: &mut Config| {
+        config.http.public_url = Some("http://catalogue.test".to_owned());
+        config.cache.redis_url = Some(Secret::new("redis://127.0.0.1:6379"));
+        config.cache.redis_prefix = prefix.clone();
+    };
+    let first = gateway_on(TestDatabase::create(backend).await, &provider, shared).await;
+    let second = gateway_on(first.database.shared(), &provider, shared).await;
+    let mut browser =
+        Browser::new(&first.url(""), &provider.issuer).with_public_url("http://catalogue.test");
+    let steps = browser
+        .follow(&first.url(&format!("/auth/login?redirect={PORTAL}/")))
+        .await;
+    let token = minted_token(&steps);
+    accepted(&second, &token).await;
+    browser
+        .follow(&first.url(&format!("/auth/logout?redirect={PORTAL}/")))
+        .await;
+    for app in [&first, &second] {
+        let (status, _, answer) = app.query_as(&token, ME, json!({})).await;
+        assert_eq!(status, 401, "{answer}");
+        assert_eq!(answer["errors"][0]["extensions"]["reason"], "revoked");
+    }
 }
 
 async fn opaque_access_tokens_are_introspected(backend: Backend) {
@@ -862,6 +1000,8 @@ on_both_backends!(
     opaque_access_tokens_are_introspected,
     a_token_revoked_at_the_provider_is_refused_within_the_bound,
     the_gateways_own_tokens_get_no_leeway,
+    logout_after_the_gateway_token_expired_still_ends_the_proconnect_session,
+    a_token_used_after_logout_is_refused_by_every_replica_through_redis,
     introspection_answers_are_shared_through_redis,
     replicas_accept_each_others_tokens_across_a_rotation,
 );
