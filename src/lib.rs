@@ -138,6 +138,7 @@ impl App {
             &config.proconnect,
             own_issuer,
             shared.clone(),
+            store.clone(),
             &tasks,
         )?;
         let search = std::sync::Arc::new(search::SearchIndex::build(store.clone(), &tasks).await?);

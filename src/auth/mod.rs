@@ -3,6 +3,7 @@
 //! tokens (by introspection), validated into a [`Principal`]. A token that is
 //! present but invalid is an error, never a silent downgrade to anonymous.
 
+pub mod agent_policy;
 mod dev;
 mod keys;
 mod own_tokens;
@@ -24,6 +25,7 @@ pub use proconnect::ProConnect;
 pub use token::{Claims, Rejection};
 
 use crate::config::{self, ConfigError, IssuerConfig};
+use agent_policy::{AgentPolicy, Basis};
 use keys::IssuerKeys;
 use token::Issuer;
 
@@ -52,6 +54,8 @@ pub struct Authenticator {
     proconnect: Option<Arc<ProConnect>>,
     /// Where revoked sign-ins are recorded, shared by replicas.
     shared: crate::shared_state::SharedState,
+    /// Who counts as a public agent.
+    policy: Arc<AgentPolicy>,
 }
 
 impl Authenticator {
@@ -64,8 +68,10 @@ impl Authenticator {
         proconnect: &config::ProConnect,
         own: Arc<OwnIssuer>,
         shared: crate::shared_state::SharedState,
+        store: crate::store::Store,
         tasks: &crate::background::BackgroundTasks,
     ) -> Result<Self, ConfigError> {
+        let policy = Arc::new(AgentPolicy::new(proconnect, store));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("catalogue-gateway/", env!("CARGO_PKG_VERSION")))
@@ -143,6 +149,7 @@ impl Authenticator {
             own,
             proconnect,
             shared,
+            policy,
         })
     }
 
@@ -186,11 +193,21 @@ impl Authenticator {
         {
             return Err(Rejection::Revoked);
         }
-        Ok(Principal::Agent(Box::new(Agent::from_claims(
-            claims,
-            issuer == Issuer::Dev,
-            &self.admins,
-        )?)))
+        let basis = match issuer {
+            Issuer::Own => claims.public_agent.as_deref().and_then(Basis::parse),
+            Issuer::Introspected => self.policy.basis(&claims).await,
+            Issuer::Dev | Issuer::Trusted => Some(Basis::TrustedIssuer),
+        };
+        Ok(
+            Agent::from_claims(claims, issuer == Issuer::Dev, &self.admins, basis)?
+                .into_principal(),
+        )
+    }
+
+    /// Why the person a ProConnect sign-in describes is a public agent, or
+    /// `None` (recorded in the gateway's token as `public_agent`).
+    pub async fn public_agent_basis(&self, claims: &Claims) -> Option<Basis> {
+        self.policy.basis(claims).await
     }
 
     async fn verified(&self, token: &str) -> Result<(Claims, Issuer), Rejection> {

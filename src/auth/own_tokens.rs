@@ -53,10 +53,12 @@ impl OwnIssuer {
 
     /// A token for `person` from the sign-in `signin` (its `sid`, what a
     /// logout revokes), signed with the current key.
+    /// `public_agent`: why the operator's policy counts them as a public agent.
     pub fn mint(
         &self,
         person: &Claims,
         signin: &str,
+        public_agent: Option<super::agent_policy::Basis>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = jsonwebtoken::get_current_timestamp();
         let (kid, key) = self.keys.signing();
@@ -71,6 +73,7 @@ impl OwnIssuer {
             client_id: None,
             azp: None,
             sid: Some(signin.to_owned()),
+            public_agent: public_agent.map(|basis| basis.as_str().to_owned()),
             ..person.clone()
         };
         let claims = OwnClaims {

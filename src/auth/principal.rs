@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use sha2::{Digest, Sha256};
 
+use super::agent_policy::Basis;
 use super::token::{Claims, Rejection};
 use crate::catalogue::Audience;
 
@@ -14,26 +15,38 @@ pub enum Principal {
     Anonymous,
     /// A public agent with a valid token.
     Agent(Box<Agent>),
+    /// Someone signed in whom the operator's policy does not count as a
+    /// public agent: they read what anyone reads, and `me` tells them why.
+    Outsider(Box<Agent>),
 }
 
 impl Principal {
     /// What the principal may read.
     pub fn audience(&self) -> Audience {
         match self {
-            Principal::Anonymous => Audience::Public,
+            Principal::Anonymous | Principal::Outsider(_) => Audience::Public,
             Principal::Agent(_) => Audience::Agents,
         }
     }
 
+    /// The public agent asking, if it is one.
     pub fn agent(&self) -> Option<&Agent> {
         match self {
-            Principal::Anonymous => None,
+            Principal::Anonymous | Principal::Outsider(_) => None,
             Principal::Agent(agent) => Some(agent.as_ref()),
+        }
+    }
+
+    /// The person signed in, public agent or not.
+    pub fn person(&self) -> Option<&Agent> {
+        match self {
+            Principal::Anonymous => None,
+            Principal::Agent(agent) | Principal::Outsider(agent) => Some(agent.as_ref()),
         }
     }
 }
 
-/// A public agent, from ProConnect's claims. People are recognised by email:
+/// A person signed in, from ProConnect's claims. People are recognised by email:
 /// ProConnect's `sub` differs for each service and identity provider.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Agent {
@@ -49,13 +62,18 @@ pub struct Agent {
     pub is_admin: bool,
     /// The client the token was issued to (`client_id`, else `azp`).
     pub client_id: Option<String>,
+    /// Why the operator's policy counts them as a public agent; `None`: it does not.
+    pub public_agent: Option<Basis>,
 }
 
 impl Agent {
+    /// The person `claims` describe; a public agent on `basis` (an
+    /// administrator always is).
     pub(super) fn from_claims(
         claims: Claims,
         from_dev_issuer: bool,
         admins: &HashSet<String>,
+        basis: Option<Basis>,
     ) -> Result<Self, Rejection> {
         let email = claims
             .email
@@ -77,7 +95,17 @@ impl Agent {
             idp_id: claims.idp_id,
             is_admin,
             client_id: claims.client_id.or(claims.azp),
+            public_agent: basis.or(is_admin.then_some(Basis::Administrator)),
         })
+    }
+
+    /// As a principal: an agent or an outsider, as the policy says.
+    pub fn into_principal(self) -> Principal {
+        if self.public_agent.is_some() {
+            Principal::Agent(Box::new(self))
+        } else {
+            Principal::Outsider(Box::new(self))
+        }
     }
 
     /// A stable pseudonym for logs: the start of the SHA-256 of `sub`.

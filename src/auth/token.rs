@@ -40,6 +40,11 @@ pub struct Claims {
     /// logout revokes. Read from no other issuer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// In the gateway's own tokens: why the person is a public agent
+    /// ([`super::agent_policy::Basis`]), absent when they are not. Read from
+    /// no other issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_agent: Option<String>,
 }
 
 impl Claims {
@@ -59,6 +64,7 @@ impl Claims {
             client_id: self.client_id.or(other.client_id),
             azp: self.azp.or(other.azp),
             sid: self.sid.or(other.sid),
+            public_agent: None,
         }
     }
 }

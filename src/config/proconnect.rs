@@ -3,7 +3,7 @@
 //! by introspection.
 
 use super::ConfigError;
-use super::values::{Secret, is_http_url, list, non_empty, seconds, secret, trimmed};
+use super::values::{Secret, flag, is_http_url, list, non_empty, seconds, secret, trimmed};
 
 /// ProConnect's default scopes: the claims the catalogue reads.
 pub const PROCONNECT_SCOPES: &str =
@@ -36,6 +36,17 @@ section! {
         proconnect_session_seconds: u64 = 12 * 3600 => seconds,
         /// Origins of the portals a sign-in may return to (the gateway's own is always allowed).
         signin_redirect_origins: Vec<String> = Vec::new() => list,
+        /// Who is a public agent (ProConnect also signs in people who are not):
+        /// identity providers (`idp_id`) that sign in public agents only.
+        public_agent_idps: Vec<String> = Vec::new() => list,
+        /// SIRETs (14 digits) or SIRENs (9) of public bodies, besides the
+        /// catalogue's organizations'.
+        public_agent_sirets: Vec<String> = Vec::new() => list,
+        /// Email domains of public bodies (a domain also covers its subdomains).
+        public_agent_email_domains: Vec<String> = Vec::new() => list,
+        /// Whether a SIRET whose SIREN starts with 1 or 2 (INSEE numbers public
+        /// bodies so) makes its holder a public agent.
+        public_agent_public_sirens: bool = true => flag,
     }
 }
 
@@ -98,6 +109,20 @@ impl ProConnect {
                 "proconnect_signing_alg `{}` is not one ProConnect signs with: RS256, ES256 or HS256, as registered for the client",
                 self.proconnect_signing_alg
             ));
+        }
+        for number in &self.public_agent_sirets {
+            if !(matches!(number.len(), 9 | 14) && number.bytes().all(|b| b.is_ascii_digit())) {
+                return conflict(format!(
+                    "public_agent_sirets: `{number}` is neither a SIRET (14 digits) nor a SIREN (9 digits)"
+                ));
+            }
+        }
+        for domain in &self.public_agent_email_domains {
+            if domain.is_empty() || domain.contains('@') || !domain.contains('.') {
+                return conflict(format!(
+                    "public_agent_email_domains: `{domain}` is not a domain like interieur.gouv.fr"
+                ));
+            }
         }
         if self.proconnect_session_seconds < 60 {
             return conflict(

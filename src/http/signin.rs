@@ -503,18 +503,25 @@ async fn complete_login(
     }
     let own = state.authenticator.own_issuer();
     let signin = random_value();
-    let token = own.mint(&signed_in.claims, &signin).map_err(|error| {
-        tracing::error!(%error, "cannot sign a token");
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "signing_failed",
-            "the gateway cannot sign a token now",
-        )
-    })?;
+    let public_agent = state
+        .authenticator
+        .public_agent_basis(&signed_in.claims)
+        .await;
+    let token = own
+        .mint(&signed_in.claims, &signin, public_agent)
+        .map_err(|error| {
+            tracing::error!(%error, "cannot sign a token");
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "signing_failed",
+                "the gateway cannot sign a token now",
+            )
+        })?;
     let lifetime = own.lifetime().as_secs();
     tracing::info!(
         sub_hash = %Agent::pseudonym(&signed_in.claims.sub),
         mode = attempt.mode.as_db(),
+        public_agent = public_agent.map_or("no", |basis| basis.as_str()),
         "signed in with ProConnect"
     );
     let settings = &state.signin;

@@ -66,6 +66,21 @@ impl Store {
         .await
     }
 
+    /// Whether one of the catalogue's organizations has the SIRET `siret`,
+    /// or the SIREN it starts with.
+    pub async fn is_catalogue_organization(&self, siret: &str) -> Result<bool, StoreError> {
+        let siren = siret.get(..9).unwrap_or(siret);
+        let found = organization::Entity::find()
+            .filter(
+                Condition::any()
+                    .add(organization::Column::Siret.eq(siret))
+                    .add(organization::Column::Siren.eq(siren)),
+            )
+            .count(&self.db)
+            .await?;
+        Ok(found > 0)
+    }
+
     pub async fn organizations_by_ids(
         &self,
         ids: &[i64],

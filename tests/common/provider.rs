@@ -50,6 +50,9 @@ pub struct Behaviour {
     pub introspection_jwt: bool,
     /// Mark an extension of the ID token's header critical (`crit`).
     pub critical_header: bool,
+    /// Claims of userinfo's answer replaced by these (e.g. a private
+    /// company's `siret` and `email`).
+    pub person: Option<Value>,
 }
 
 struct Grant {
@@ -125,7 +128,7 @@ impl State {
 
     /// Userinfo's claims, signed for the client the token was issued to.
     fn person(&self, sub: &str, client: &str) -> Value {
-        json!({
+        let mut person = json!({
             "iss": self.issuer,
             "aud": client,
             "sub": sub,
@@ -136,7 +139,13 @@ impl State {
             "siret": "11000601200010",
             "organizational_unit": "DGFiP",
             "idp_id": "test-idp",
-        })
+        });
+        if let Some(Value::Object(changes)) = self.behaviour.lock().unwrap().person.clone() {
+            for (claim, value) in changes {
+                person[claim] = value;
+            }
+        }
+        person
     }
 
     fn client_authenticated(form: &HashMap<String, String>) -> bool {

@@ -17,31 +17,35 @@ use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-const PORTAL: &str = "https://portail.example.gouv.fr";
+pub(crate) const PORTAL: &str = "https://portail.example.gouv.fr";
 const ME: &str = "{ me { email givenName usualName siret } }";
 
-async fn gateway_on(
+/// `config` with `provider` as its ProConnect and the test portal allowed.
+pub(crate) fn configure_provider(config: &mut Config, provider: &TestProvider) {
+    config.proconnect.proconnect_issuer = Some(provider.issuer.clone());
+    config.proconnect.proconnect_client_id = Some(CLIENT_ID.to_owned());
+    config.proconnect.proconnect_client_secret = Some(Secret::new(CLIENT_SECRET));
+    config.proconnect.signin_redirect_origins = vec![PORTAL.to_owned()];
+}
+
+pub(crate) async fn gateway_on(
     database: TestDatabase,
     provider: &TestProvider,
     configure: impl FnOnce(&mut Config),
 ) -> TestApp {
-    let issuer = provider.issuer.clone();
     TestApp::spawn_configured(database, Some(catalogue_dir()), move |config| {
-        config.proconnect.proconnect_issuer = Some(issuer);
-        config.proconnect.proconnect_client_id = Some(CLIENT_ID.to_owned());
-        config.proconnect.proconnect_client_secret = Some(Secret::new(CLIENT_SECRET));
-        config.proconnect.signin_redirect_origins = vec![PORTAL.to_owned()];
+        configure_provider(config, provider);
         configure(config);
     })
     .await
 }
 
-async fn gateway(backend: Backend, provider: &TestProvider) -> TestApp {
+pub(crate) async fn gateway(backend: Backend, provider: &TestProvider) -> TestApp {
     gateway_on(TestDatabase::create(backend).await, provider, |_| {}).await
 }
 
 /// Signs in through `app` in a new browser; returns the browser and the steps.
-async fn sign_in(
+pub(crate) async fn sign_in(
     app: &TestApp,
     provider: &TestProvider,
     login_query: &str,
@@ -54,7 +58,7 @@ async fn sign_in(
 }
 
 /// The gateway token handed to the portal at the end of a successful sign-in.
-fn minted_token(steps: &[Step]) -> String {
+pub(crate) fn minted_token(steps: &[Step]) -> String {
     let last = steps.last().expect("a step");
     let location = last.location.as_deref().unwrap_or_default();
     assert!(
@@ -65,7 +69,7 @@ fn minted_token(steps: &[Step]) -> String {
 }
 
 /// A refused step: 4xx, a reason, no token anywhere.
-fn assert_refused(step: &Step, status: u16, reason: &str) {
+pub(crate) fn assert_refused(step: &Step, status: u16, reason: &str) {
     assert_eq!(step.status, status, "{step:#?}");
     let body: Value = serde_json::from_str(&step.body).expect("a JSON error");
     assert_eq!(body["error"], reason, "{body}");
@@ -86,7 +90,7 @@ fn assert_refused(step: &Step, status: u16, reason: &str) {
     );
 }
 
-fn claims_of(token: &str) -> Value {
+pub(crate) fn claims_of(token: &str) -> Value {
     jsonwebtoken::dangerous::insecure_decode_claims::<Value>(token).expect("a JWT")
 }
 
@@ -619,7 +623,7 @@ async fn the_gateways_own_tokens_get_no_leeway(backend: Backend) {
             &header,
             &json!({
                 "iss": app.url(""), "aud": app.url(""), "sub": "s", "email": PERSON_EMAIL,
-                "iat": now - 60, "exp": exp, "public_agent": true,
+                "iat": now - 60, "exp": exp, "public_agent": "public_siren",
             }),
             &jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),
         )

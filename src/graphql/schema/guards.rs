@@ -12,14 +12,28 @@ fn coded(message: &str, code: &str) -> async_graphql::Error {
     async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
 }
 
-/// The signed-in agent, or UNAUTHENTICATED.
+/// The signed-in public agent; UNAUTHENTICATED for anonymous callers,
+/// FORBIDDEN (`reason: not_public_agent`) for someone signed in whom the
+/// catalogue does not count as a public agent.
 pub fn signed_in<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Agent> {
-    principal(ctx).and_then(|p| p.agent()).ok_or_else(|| {
-        coded(
+    let principal = principal(ctx);
+    if let Some(agent) = principal.and_then(|p| p.agent()) {
+        return Ok(agent);
+    }
+    match principal.and_then(|p| p.person()) {
+        Some(person) => Err(async_graphql::Error::new(format!(
+            "not a public agent: {}",
+            crate::auth::agent_policy::why_not(person.siret.as_deref())
+        ))
+        .extend_with(|_, e| {
+            e.set("code", code::FORBIDDEN);
+            e.set("reason", "not_public_agent");
+        })),
+        None => Err(coded(
             "sign in: send `Authorization: Bearer <token>`",
             code::UNAUTHENTICATED,
-        )
-    })
+        )),
+    }
 }
 
 /// Catalogue administrators only.

@@ -7,10 +7,11 @@ use crate::graphql::execution::context::{principal, store};
 use crate::graphql::execution::errors::OrInternal;
 use crate::graphql::schema::project::Project;
 
-/// The agent behind the request's token.
+/// The person behind the request's token.
 pub struct Me(Agent);
 
-/// The signed-in public agent, from their token's claims.
+/// The person signed in, from their token's claims: a public agent, or
+/// someone the catalogue's policy does not count as one (`publicAgent`).
 #[Object]
 impl Me {
     /// Subject identifier at the token's issuer (ProConnect's differs per service).
@@ -71,6 +72,21 @@ impl Me {
     async fn is_admin(&self) -> bool {
         self.0.is_admin
     }
+
+    /// Whether the catalogue counts this person as a public agent (its
+    /// operator's policy: identity providers, public bodies' SIRETs, email
+    /// domains). Someone who is not reads what anyone reads.
+    async fn public_agent(&self) -> bool {
+        self.0.public_agent.is_some()
+    }
+
+    /// Why this person is not counted as a public agent; null when they are.
+    async fn not_public_agent_reason(&self) -> Option<&'static str> {
+        self.0
+            .public_agent
+            .is_none()
+            .then(|| crate::auth::agent_policy::why_not(self.0.siret.as_deref()))
+    }
 }
 
 #[derive(Default)]
@@ -78,9 +94,10 @@ pub struct MeQuery;
 
 #[Object]
 impl MeQuery {
-    /// The signed-in agent; null for anonymous callers. Never cached.
+    /// The person signed in, public agent or not; null for anonymous
+    /// callers. Never cached.
     #[graphql(cache_control(private))]
     async fn me(&self, ctx: &Context<'_>) -> Option<Me> {
-        principal(ctx).and_then(|p| p.agent()).cloned().map(Me)
+        principal(ctx).and_then(|p| p.person()).cloned().map(Me)
     }
 }
