@@ -19,6 +19,7 @@ mod portal;
 mod rate_limit;
 pub mod server;
 mod signin;
+mod signin_refusal;
 mod well_known;
 
 use std::sync::Arc;

@@ -36,6 +36,18 @@ static INDEX: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+/// A page of the portal's look with `title` and `main` (HTML, escaped by
+/// the caller) in it: for messages such as a refused sign-in.
+pub fn message_page(title: &str, main: &str) -> String {
+    static TEMPLATE: LazyLock<String> =
+        LazyLock::new(|| FILES.render(include_str!("../../web/portal/message.html")));
+    TEMPLATE.replace("%TITLE%", title).replace("%MAIN%", main)
+}
+
+/// What a message page may load: the portal's stylesheet, nothing else.
+pub const MESSAGE_PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; img-src data:; \
+     base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /// Only our own files and our own API; the search snippets the page inserts
 /// as HTML are escaped by the server and cannot run anything under this policy.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \

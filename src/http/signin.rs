@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use poem::http::{StatusCode, header};
-use poem::web::{Data, Html, Query};
+use poem::web::{Data, Query};
 use poem::{IntoResponse, Request, Response, handler};
 use rand::RngCore;
 use serde::Deserialize;
@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use super::AppState;
 use super::cookies::{self, CookieSigner, CookieSpec};
 use super::rate_limit::{self, Limit};
-use crate::auth::proconnect::ProviderError;
+use super::signin_refusal::Refusal;
 use crate::auth::{Agent, ProConnect};
 use crate::store::{SigninAttempt, SigninMode};
 
@@ -122,85 +122,6 @@ fn state_hash(state: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// A refused sign-in step: a page for browsers, JSON for programs; never a token.
-struct Refusal {
-    status: StatusCode,
-    reason: &'static str,
-    message: String,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            reason,
-            message: message.into(),
-        }
-    }
-
-    fn from_provider(error: &ProviderError) -> Self {
-        match error {
-            ProviderError::Unavailable(_) => Self::new(
-                StatusCode::BAD_GATEWAY,
-                "provider_unavailable",
-                "ProConnect cannot be reached; try again later",
-            ),
-            ProviderError::Refused(_) => Self::new(
-                StatusCode::BAD_REQUEST,
-                "provider_refused",
-                "ProConnect refused to complete the sign-in (code expired or already used); sign in again",
-            ),
-            ProviderError::Forged(_) => Self::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_id_token",
-                "ProConnect's answer does not verify; nothing was issued",
-            ),
-        }
-    }
-
-    fn into_response(self, request: &Request) -> Response {
-        tracing::warn!(
-            reason = self.reason,
-            status = self.status.as_u16(),
-            "sign-in step refused"
-        );
-        self.render(request)
-    }
-
-    /// The answer, without a log line (a flood of them must not flood the log).
-    fn render(self, request: &Request) -> Response {
-        let wants_html = request
-            .header(header::ACCEPT)
-            .is_some_and(|accept| accept.contains("text/html"));
-        let response = if wants_html {
-            Html(format!(
-                "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>Connexion impossible</title>\
-                 <main><h1>Connexion impossible</h1><p>{}</p><p><code>{}</code></p></main></html>",
-                html_escape(&self.message),
-                self.reason
-            ))
-            .into_response()
-        } else {
-            poem::web::Json(serde_json::json!({
-                "error": self.reason,
-                "error_description": self.message,
-            }))
-            .into_response()
-        };
-        response
-            .with_status(self.status)
-            .with_header(header::CACHE_CONTROL, "no-store")
-            .into_response()
-    }
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// `Some(429 answer)` when the client address is over its `/auth/*` limit.
@@ -456,23 +377,7 @@ async fn complete_login(
         ));
     }
     if let Some(error) = params.error {
-        let error = match error.as_str() {
-            "access_denied"
-            | "login_required"
-            | "consent_required"
-            | "interaction_required"
-            | "invalid_scope"
-            | "invalid_request"
-            | "unauthorized_client"
-            | "server_error"
-            | "temporarily_unavailable" => error,
-            _ => "other".to_owned(),
-        };
-        return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "provider_error",
-            format!("ProConnect ended the sign-in: {error}"),
-        ));
+        return Err(Refusal::from_provider_error_code(&error));
     }
     let code = params.code.ok_or_else(|| {
         Refusal::new(

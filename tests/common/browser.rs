@@ -10,6 +10,7 @@ pub struct Step {
     pub status: u16,
     pub location: Option<String>,
     pub set_cookies: Vec<String>,
+    pub content_type: Option<String>,
     pub body: String,
 }
 
@@ -21,6 +22,8 @@ pub struct Browser {
     pub cookies: HashMap<String, String>,
     /// The public URL the gateway believes it has, mapped to where it listens.
     public_url: Option<String>,
+    /// The `Accept` header sent: JSON (a program) unless told otherwise.
+    accept: &'static str,
 }
 
 impl Browser {
@@ -38,7 +41,14 @@ impl Browser {
             provider,
             cookies: HashMap::new(),
             public_url: None,
+            accept: "application/json",
         }
+    }
+
+    /// Asks for pages as a browser does (`Accept: text/html`).
+    pub fn reading_html(mut self) -> Self {
+        self.accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+        self
     }
 
     /// Requests to `public_url` go to the gateway (as a load balancer would).
@@ -59,7 +69,7 @@ impl Browser {
     /// GETs `url` as a browser would, sending the gateway its cookies.
     pub async fn get(&mut self, url: &str) -> Step {
         let url = self.resolve(url);
-        let mut request = self.client.get(&url).header("accept", "application/json");
+        let mut request = self.client.get(&url).header("accept", self.accept);
         if url.starts_with(&self.gateway) && !self.cookies.is_empty() {
             let header = self
                 .cookies
@@ -90,11 +100,16 @@ impl Browser {
                 self.cookies.insert(name.to_owned(), value.to_owned());
             }
         }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
         let body = response.text().await.unwrap_or_default();
         Step {
             status,
             location,
             set_cookies,
+            content_type,
             body,
         }
     }

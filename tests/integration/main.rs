@@ -34,4 +34,5 @@ mod requests;
 mod schema;
 mod search;
 mod signin;
+mod signin_refusals;
 mod writes;

@@ -191,7 +191,7 @@ async fn refused_sign_ins_mint_nothing(backend: Backend) {
         ..Behaviour::default()
     });
     let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
-    assert_refused(steps.last().unwrap(), 400, "provider_error");
+    assert_refused(steps.last().unwrap(), 403, "access_denied");
     provider.behave(Behaviour::default());
 
     // A callback whose state is not the one this browser's cookie holds.
@@ -320,7 +320,7 @@ async fn the_registered_algorithm_and_acr_are_enforced(backend: Backend) {
     assert_eq!(asked["acr_values"], "eidas2 eidas3");
     let claims: Value = serde_json::from_str(&asked["claims"]).unwrap();
     assert_eq!(claims["id_token"]["acr"]["essential"], true);
-    assert_refused(steps.last().unwrap(), 401, "invalid_id_token");
+    assert_refused(steps.last().unwrap(), 403, "acr_too_low");
     rs256.behave(Behaviour {
         acr: Some("eidas2".into()),
         userinfo_json: true,

@@ -31,6 +31,14 @@ pub enum ProviderError {
     /// ProConnect refused a request (e.g. `invalid_grant` for a used code).
     #[error("ProConnect refused: {0}")]
     Refused(String),
+    /// ProConnect refused the gateway's registration (client id or secret):
+    /// the operator's to fix, not the person's.
+    #[error("ProConnect refuses the gateway's registration: {0}")]
+    Misconfigured(String),
+    /// The person signed in with a lower authentication level (`acr`) than
+    /// the gateway asks for.
+    #[error("authentication level too low: {0}")]
+    InsufficientAcr(String),
     /// A JWT that should come from ProConnect does not verify.
     #[error("invalid token from ProConnect: {0}")]
     Forged(String),

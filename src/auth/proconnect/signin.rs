@@ -116,16 +116,17 @@ impl ProConnect {
             .post_form(&metadata.token_endpoint, &form, "application/json")
             .await?;
         let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(ProviderError::Unavailable(
-                "the token endpoint refused the gateway's client credentials (check CATALOGUE_PROCONNECT_CLIENT_ID and _SECRET)".into(),
-            ));
-        }
         if status.is_client_error() {
             let error = response
                 .json::<ErrorResponse>()
                 .await
                 .map_or_else(|_| status.to_string(), |e| e.error);
+            // RFC 6749 §5.2: `invalid_client` (401 or 400) is our registration.
+            if error == "invalid_client" || status == reqwest::StatusCode::UNAUTHORIZED {
+                return Err(ProviderError::Misconfigured(format!(
+                    "the token endpoint refused the gateway's client credentials ({error}): check CATALOGUE_PROCONNECT_CLIENT_ID and _SECRET"
+                )));
+            }
             return Err(ProviderError::Refused(format!("token endpoint: {error}")));
         }
         let tokens: TokenResponse = response
@@ -148,7 +149,7 @@ impl ProConnect {
                 .as_deref()
                 .is_some_and(|acr| asked.split_whitespace().any(|value| value == acr))
         {
-            return Err(ProviderError::Forged(format!(
+            return Err(ProviderError::InsufficientAcr(format!(
                 "the ID token's acr is not among those asked for ({asked})"
             )));
         }
