@@ -91,17 +91,26 @@ impl OwnIssuer {
         self.keys.jwks()
     }
 
-    /// The discovery document (`/.well-known/openid-configuration`): enough
-    /// for another service to trust the gateway as an issuer.
+    /// The discovery document (`/.well-known/openid-configuration`): what
+    /// OpenID Connect Discovery 1.0 §3 requires, as far as the gateway does
+    /// it: sign-in starts at `/auth/login`, which hands the token back in the
+    /// URL's fragment (`response_type=token`, no token endpoint); the tokens
+    /// are ES256 JWTs whose keys `jwks_uri` publishes. The gateway issues no
+    /// ID tokens: `id_token_signing_alg_values_supported` names the one
+    /// algorithm of its tokens.
     pub fn discovery(&self) -> serde_json::Value {
         serde_json::json!({
             "issuer": self.issuer,
+            "authorization_endpoint": format!("{}/auth/login", self.issuer),
             "jwks_uri": format!("{}/.well-known/jwks.json", self.issuer),
-            "id_token_signing_alg_values_supported": ["ES256"],
+            "response_types_supported": ["token"],
+            "response_modes_supported": ["fragment"],
+            "grant_types_supported": ["implicit"],
             "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
             "claims_supported": [
-                "sub", "email", "given_name", "usual_name", "uid", "siret",
-                "organizational_unit", "idp_id"
+                "sub", "email", "given_name", "usual_name", "uid", "siret", "siren",
+                "organizational_unit", "idp_id", "acr", "sid", "public_agent"
             ],
         })
     }

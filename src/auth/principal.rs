@@ -59,6 +59,8 @@ pub struct Agent {
     pub siren: Option<String>,
     pub organizational_unit: Option<String>,
     pub idp_id: Option<String>,
+    /// The authentication level of the sign-in (`eidas1`, …).
+    pub acr: Option<String>,
     pub is_admin: bool,
     /// The client the token was issued to (`client_id`, else `azp`).
     pub client_id: Option<String>,
@@ -93,6 +95,7 @@ impl Agent {
             siren: claims.siren,
             organizational_unit: claims.organizational_unit,
             idp_id: claims.idp_id,
+            acr: claims.acr,
             is_admin,
             client_id: claims.client_id.or(claims.azp),
             public_agent: basis.or(is_admin.then_some(Basis::Administrator)),

@@ -26,6 +26,9 @@ pub struct Claims {
     pub organizational_unit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub idp_id: Option<String>,
+    /// The authentication level of the sign-in (ProConnect: `eidas1`, `eidas2`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     /// Honoured only in tokens from the dev issuer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dev_admin: bool,
@@ -60,6 +63,7 @@ impl Claims {
             siren: self.siren.or(other.siren),
             organizational_unit: self.organizational_unit.or(other.organizational_unit),
             idp_id: self.idp_id.or(other.idp_id),
+            acr: self.acr.or(other.acr),
             dev_admin: false,
             client_id: self.client_id.or(other.client_id),
             azp: self.azp.or(other.azp),

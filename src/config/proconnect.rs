@@ -5,9 +5,10 @@
 use super::ConfigError;
 use super::values::{Secret, flag, is_http_url, list, non_empty, seconds, secret, trimmed};
 
-/// ProConnect's default scopes: the claims the catalogue reads.
-pub const PROCONNECT_SCOPES: &str =
-    "openid email given_name usual_name uid siret organizational_unit idp_id";
+/// ProConnect's default scopes: the claims the catalogue reads, all in
+/// ProConnect's base configuration (`organizational_unit` is not: asking for
+/// it unallowed fails the whole sign-in with `invalid_scope`).
+pub const PROCONNECT_SCOPES: &str = "openid email given_name usual_name uid siret idp_id";
 
 section! {
     /// ProConnect: sign-in and introspection.
@@ -22,6 +23,9 @@ section! {
         proconnect_scopes: String = PROCONNECT_SCOPES.to_owned() => trimmed,
         /// `acr_values` asked for; when set, the ID token's `acr` must be one of them.
         proconnect_acr_values: Option<String> = None => non_empty,
+        /// Whether userinfo must answer a signed JWT (ProConnect does once a
+        /// userinfo algorithm is registered); off: plain JSON is accepted too.
+        proconnect_userinfo_signed: bool = true => flag,
         /// The one algorithm the client was registered with at ProConnect.
         proconnect_signing_alg: String = "RS256".to_owned() => trimmed,
         /// ProConnect client ids of other administrations' tools whose access

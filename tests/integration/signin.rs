@@ -119,6 +119,10 @@ async fn sign_in_ends_with_a_token_the_api_accepts(backend: Backend) {
     assert_ne!(asked["state"], asked["nonce"]);
     assert_eq!(asked["code_challenge_method"], "S256");
     assert_eq!(asked["scope"], PROCONNECT_SCOPES);
+    assert!(
+        !PROCONNECT_SCOPES.contains("organizational_unit"),
+        "not in ProConnect's base configuration"
+    );
     assert_eq!(asked["redirect_uri"], app.url("/auth/callback"));
     assert!(!asked.contains_key("acr_values"));
     let login = &steps[0];
@@ -141,6 +145,7 @@ async fn sign_in_ends_with_a_token_the_api_accepts(backend: Backend) {
     assert_eq!(claims["idp_id"], "test-idp");
     assert_eq!(claims["organizational_unit"], "DGFiP");
     assert_eq!(claims["given_name"], "Camille");
+    assert_eq!(claims["acr"], "eidas1");
     assert_eq!(
         claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
         3600
@@ -164,6 +169,34 @@ async fn the_gateways_keys_verify_its_tokens(backend: Backend) {
         serde_json::from_str(&app.get_text("/.well-known/openid-configuration").await).unwrap();
     assert_eq!(discovery["issuer"], app.url(""));
     assert_eq!(discovery["jwks_uri"], app.url("/.well-known/jwks.json"));
+    // OpenID Connect Discovery 1.0 §3's required fields, as the gateway serves them.
+    assert_eq!(discovery["authorization_endpoint"], app.url("/auth/login"));
+    assert_eq!(discovery["response_types_supported"], json!(["token"]));
+    assert_eq!(discovery["subject_types_supported"], json!(["public"]));
+    assert_eq!(
+        discovery["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+    assert!(
+        discovery.get("token_endpoint").is_none(),
+        "the gateway has none"
+    );
+    let login = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!(
+            "{}?redirect={PORTAL}/",
+            discovery["authorization_endpoint"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        login.status(),
+        302,
+        "the authorization endpoint starts a sign-in"
+    );
     let jwks: JwkSet = serde_json::from_str(&app.get_text("/.well-known/jwks.json").await).unwrap();
     let header = decode_header(&token).unwrap();
     assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
@@ -323,15 +356,42 @@ async fn the_registered_algorithm_and_acr_are_enforced(backend: Backend) {
     assert_refused(steps.last().unwrap(), 403, "acr_too_low");
     rs256.behave(Behaviour {
         acr: Some("eidas2".into()),
-        userinfo_json: true,
         ..Behaviour::default()
     });
     let (_, steps) = sign_in(&app, &rs256, &format!("redirect={PORTAL}/")).await;
-    let (status, _, answer) = app.query_as(&minted_token(&steps), ME, json!({})).await;
+    let token = minted_token(&steps);
     assert_eq!(
-        (status, &answer["data"]["me"]["email"]),
-        (200, &json!(PERSON_EMAIL))
+        claims_of(&token)["acr"],
+        "eidas2",
+        "acr is carried into the token"
     );
+    let (status, _, answer) = app
+        .query_as(&token, "{ me { email acr } }", json!({}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["me"]["email"], PERSON_EMAIL);
+    assert_eq!(answer["data"]["me"]["acr"], "eidas2");
+}
+
+/// ProConnect signs userinfo once a userinfo algorithm is registered: a
+/// plain JSON answer is refused (the registration is to fix) unless the
+/// operator allows it.
+async fn unsigned_userinfo_is_refused_unless_allowed(backend: Backend) {
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    provider.behave(Behaviour {
+        userinfo_json: true,
+        ..Behaviour::default()
+    });
+    let app = gateway(backend, &provider).await;
+    let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
+    assert_refused(steps.last().unwrap(), 500, "provider_misconfigured");
+
+    let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
+        config.proconnect.proconnect_userinfo_signed = false;
+    })
+    .await;
+    let (_, steps) = sign_in(&app, &provider, &format!("redirect={PORTAL}/")).await;
+    accepted(&app, &minted_token(&steps)).await;
 }
 
 async fn same_site_portals_get_a_cookie_and_logout_ends_the_session(backend: Backend) {
@@ -1000,6 +1060,7 @@ on_both_backends!(
     the_gateways_keys_verify_its_tokens,
     refused_sign_ins_mint_nothing,
     the_registered_algorithm_and_acr_are_enforced,
+    unsigned_userinfo_is_refused_unless_allowed,
     same_site_portals_get_a_cookie_and_logout_ends_the_session,
     opaque_access_tokens_are_introspected,
     a_token_revoked_at_the_provider_is_refused_within_the_bound,

@@ -76,6 +76,8 @@ pub struct ProConnect {
     redirect_url: String,
     scopes: String,
     acr_values: Option<String>,
+    /// Whether userinfo must be a signed JWT.
+    userinfo_signed: bool,
     algorithm: Algorithm,
     leeway_seconds: u64,
     http: reqwest::Client,
@@ -130,6 +132,7 @@ impl ProConnect {
                 .unwrap_or_else(|| format!("{public_url}/auth/callback")),
             scopes: config.proconnect_scopes.clone(),
             acr_values: config.proconnect_acr_values.clone(),
+            userinfo_signed: config.proconnect_userinfo_signed,
             algorithm,
             leeway_seconds: auth.jwt_leeway_seconds,
             http,

@@ -36,7 +36,7 @@ struct ErrorResponse {
 #[derive(Deserialize)]
 struct IdTokenClaims {
     nonce: Option<String>,
-    acr: Option<String>,
+    /// The person's claims, `acr` (the authentication level) among them.
     #[serde(flatten)]
     person: Claims,
 }
@@ -145,6 +145,7 @@ impl ProConnect {
         }
         if let Some(asked) = &self.acr_values
             && !id
+                .person
                 .acr
                 .as_deref()
                 .is_some_and(|acr| asked.split_whitespace().any(|value| value == acr))
@@ -171,7 +172,7 @@ impl ProConnect {
     /// What userinfo says about the holder of `access_token` (`None` when the
     /// provider has no userinfo endpoint). ProConnect answers a JWT signed for
     /// the client the token was issued to: us, or `other_client` (an
-    /// introspected token); plain JSON is accepted from providers that send it.
+    /// introspected token); plain JSON only when the operator allows it.
     pub(super) async fn userinfo(
         &self,
         access_token: &str,
@@ -204,6 +205,10 @@ impl ProConnect {
                 _ => self.for_us(&["sub"]),
             };
             self.verify_signed(body.trim(), expected).await?
+        } else if self.userinfo_signed {
+            return Err(ProviderError::Misconfigured(
+                "userinfo answered plain JSON: register a userinfo signature algorithm at ProConnect (or set CATALOGUE_PROCONNECT_USERINFO_SIGNED=0)".into(),
+            ));
         } else {
             serde_json::from_str(&body)
                 .map_err(|e| ProviderError::Unavailable(format!("userinfo answer: {e}")))?

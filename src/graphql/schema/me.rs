@@ -59,6 +59,12 @@ impl Me {
         self.0.idp_id.as_deref()
     }
 
+    /// The authentication level of the sign-in, as ProConnect reports it
+    /// (eIDAS: `eidas1`, `eidas2`, `eidas3`, `…-mfa`).
+    async fn acr(&self) -> Option<&str> {
+        self.0.acr.as_deref()
+    }
+
     /// The projects the agent maintains.
     async fn maintainer_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
         let projects = store(ctx)?
