@@ -14,6 +14,7 @@ mod m20261123_000006_project_visibility_index;
 mod m20261206_000007_children_position_index;
 mod m20261207_000008_fact_confidence;
 mod m20261208_000009_link_checks;
+mod m20261208_000010_person_binding;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_children_position_index::Migration),
             Box::new(m20261207_000008_fact_confidence::Migration),
             Box::new(m20261208_000009_link_checks::Migration),
+            Box::new(m20261208_000010_person_binding::Migration),
         ]
     }
 }
@@ -59,6 +61,7 @@ mod tests {
             "catalogue_change",
             "organization_source",
             "link_check",
+            "person_binding",
         ] {
             assert!(manager.has_table(table).await.unwrap(), "{table} after up");
         }

@@ -7,6 +7,7 @@ pub mod agent_policy;
 mod dev;
 mod keys;
 mod own_tokens;
+mod people;
 mod principal;
 pub mod proconnect;
 pub mod signing_keys;
@@ -27,6 +28,7 @@ pub use token::{Claims, Rejection};
 use crate::config::{self, ConfigError, IssuerConfig};
 use agent_policy::{AgentPolicy, Basis};
 use keys::IssuerKeys;
+use people::People;
 use token::Issuer;
 
 /// The shared-state key under which a revoked sign-in is recorded.
@@ -56,6 +58,8 @@ pub struct Authenticator {
     shared: crate::shared_state::SharedState,
     /// Who counts as a public agent.
     policy: Arc<AgentPolicy>,
+    /// Who the catalogue names, by `sub` once they signed in.
+    people: Arc<People>,
 }
 
 impl Authenticator {
@@ -71,7 +75,8 @@ impl Authenticator {
         store: crate::store::Store,
         tasks: &crate::background::BackgroundTasks,
     ) -> Result<Self, ConfigError> {
-        let policy = Arc::new(AgentPolicy::new(proconnect, store));
+        let policy = Arc::new(AgentPolicy::new(proconnect, store.clone()));
+        let people = Arc::new(People::new(store));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("catalogue-gateway/", env!("CARGO_PKG_VERSION")))
@@ -150,6 +155,7 @@ impl Authenticator {
             proconnect,
             shared,
             policy,
+            people,
         })
     }
 
@@ -198,10 +204,26 @@ impl Authenticator {
             Issuer::Introspected => self.policy.basis(&claims).await,
             Issuer::Dev | Issuer::Trusted => Some(Basis::TrustedIssuer),
         };
-        Ok(
-            Agent::from_claims(claims, issuer == Issuer::Dev, &self.admins, basis)?
-                .into_principal(),
-        )
+        let catalogue_email = match issuer {
+            Issuer::Own => claims.catalogue_email.clone(),
+            _ => claims.email.as_deref().map(|e| e.trim().to_lowercase()),
+        };
+        Ok(Agent::from_claims(
+            claims,
+            issuer == Issuer::Dev,
+            &self.admins,
+            basis,
+            catalogue_email,
+        )?
+        .into_principal())
+    }
+
+    /// The email the catalogue names the person a ProConnect sign-in
+    /// describes by (recorded in the gateway's token as `catalogue_email`),
+    /// binding a named maintainer's or administrator's email to their `sub`
+    /// at their first sign-in.
+    pub async fn recognise(&self, claims: &Claims) -> Option<String> {
+        self.people.recognise(claims, &self.admins).await
     }
 
     /// Why the person a ProConnect sign-in describes is a public agent, or

@@ -53,12 +53,14 @@ impl OwnIssuer {
 
     /// A token for `person` from the sign-in `signin` (its `sid`, what a
     /// logout revokes), signed with the current key.
-    /// `public_agent`: why the operator's policy counts them as a public agent.
+    /// `public_agent`: why the operator's policy counts them as a public
+    /// agent; `catalogue_email`: the email the catalogue names them by.
     pub fn mint(
         &self,
         person: &Claims,
         signin: &str,
         public_agent: Option<super::agent_policy::Basis>,
+        catalogue_email: Option<String>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = jsonwebtoken::get_current_timestamp();
         let (kid, key) = self.keys.signing();
@@ -74,6 +76,7 @@ impl OwnIssuer {
             azp: None,
             sid: Some(signin.to_owned()),
             public_agent: public_agent.map(|basis| basis.as_str().to_owned()),
+            catalogue_email,
             ..person.clone()
         };
         let claims = OwnClaims {

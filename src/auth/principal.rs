@@ -46,12 +46,16 @@ impl Principal {
     }
 }
 
-/// A person signed in, from ProConnect's claims. People are recognised by email:
-/// ProConnect's `sub` differs for each service and identity provider.
+/// A person signed in, from ProConnect's claims.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Agent {
     pub sub: String,
     pub email: String,
+    /// The email the catalogue names them by (maintainers, administrators):
+    /// after a sign-in through the gateway, the one bound to their `sub`
+    /// (see [`super::people`]); for other tokens, their email. `None`: their
+    /// email is bound to someone else, so it names nothing of theirs.
+    pub catalogue_email: Option<String>,
     pub given_name: Option<String>,
     pub usual_name: Option<String>,
     pub uid: Option<String>,
@@ -69,25 +73,29 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// The person `claims` describe; a public agent on `basis` (an
-    /// administrator always is).
+    /// The person `claims` describe, named by the catalogue as
+    /// `catalogue_email`; a public agent on `basis` (an administrator always is).
     pub(super) fn from_claims(
         claims: Claims,
         from_dev_issuer: bool,
         admins: &HashSet<String>,
         basis: Option<Basis>,
+        catalogue_email: Option<String>,
     ) -> Result<Self, Rejection> {
         let email = claims
             .email
             .map(|e| e.trim().to_lowercase())
             .filter(|e| e.contains('@'))
             .ok_or(Rejection::MissingEmail)?;
-        let is_admin = admins.contains(&email)
+        let is_admin = catalogue_email
+            .as_ref()
+            .is_some_and(|named| admins.contains(named))
             || admins.contains(&claims.sub.to_lowercase())
             || (from_dev_issuer && claims.dev_admin);
         Ok(Self {
             sub: claims.sub,
             email,
+            catalogue_email,
             given_name: claims.given_name,
             usual_name: claims.usual_name,
             uid: claims.uid,

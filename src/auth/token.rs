@@ -48,6 +48,11 @@ pub struct Claims {
     /// no other issuer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_agent: Option<String>,
+    /// In the gateway's own tokens: the email the catalogue names the person
+    /// by (bound to their `sub`), absent when their email is bound to someone
+    /// else. Read from no other issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalogue_email: Option<String>,
 }
 
 impl Claims {
@@ -69,6 +74,7 @@ impl Claims {
             azp: self.azp.or(other.azp),
             sid: self.sid.or(other.sid),
             public_agent: None,
+            catalogue_email: None,
         }
     }
 }

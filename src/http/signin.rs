@@ -412,8 +412,9 @@ async fn complete_login(
         .authenticator
         .public_agent_basis(&signed_in.claims)
         .await;
+    let catalogue_email = state.authenticator.recognise(&signed_in.claims).await;
     let token = own
-        .mint(&signed_in.claims, &signin, public_agent)
+        .mint(&signed_in.claims, &signin, public_agent, catalogue_email)
         .map_err(|error| {
             tracing::error!(%error, "cannot sign a token");
             Refusal::new(

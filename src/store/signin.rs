@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::entities::{signin_attempt, signing_key};
+use super::entities::{person_binding, project_maintainer, signin_attempt, signing_key};
 use super::records::decode;
 use super::{Store, StoreError};
 use crate::catalogue::vocabulary;
@@ -170,5 +170,54 @@ impl Store {
             mode: decode("signin_attempt.mode", &row.mode, SigninMode::from_db)?,
             expires_at: row.expires_at,
         }))
+    }
+}
+
+impl Store {
+    /// The email the ProConnect subject `sub` was bound to, if it was.
+    pub async fn bound_email(&self, sub: &str) -> Result<Option<String>, StoreError> {
+        Ok(person_binding::Entity::find()
+            .filter(person_binding::Column::Sub.eq(sub))
+            .one(&self.db)
+            .await?
+            .map(|row| row.email))
+    }
+
+    /// The subject the email `email` was bound to, if it was.
+    pub async fn bound_sub(&self, email: &str) -> Result<Option<String>, StoreError> {
+        Ok(person_binding::Entity::find_by_id(email.to_lowercase())
+            .one(&self.db)
+            .await?
+            .map(|row| row.sub))
+    }
+
+    /// Binds `email` to `sub`, unless either is bound already (the first
+    /// sign-in wins); whether this call bound them.
+    pub async fn bind_person(
+        &self,
+        email: &str,
+        sub: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        let inserted = person_binding::Entity::insert(person_binding::ActiveModel {
+            email: Set(email.to_lowercase()),
+            sub: Set(sub.to_owned()),
+            bound_at: Set(at),
+        })
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(inserted > 0)
+    }
+
+    /// Whether `email` names a maintainer of some project.
+    pub async fn names_a_maintainer(&self, email: &str) -> Result<bool, StoreError> {
+        use sea_orm::PaginatorTrait;
+        Ok(project_maintainer::Entity::find()
+            .filter(project_maintainer::Column::Email.eq(email.to_lowercase()))
+            .count(&self.db)
+            .await?
+            > 0)
     }
 }

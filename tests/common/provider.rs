@@ -53,6 +53,8 @@ pub struct Behaviour {
     /// Claims of userinfo's answer replaced by these (e.g. a private
     /// company's `siret` and `email`).
     pub person: Option<Value>,
+    /// The `sub` of the person signing in, instead of the usual one.
+    pub sub: Option<String>,
 }
 
 struct Grant {
@@ -247,7 +249,11 @@ fn token_endpoint(Form(form): Form<HashMap<String, String>>, state: Data<&Arc<St
         }
     }
     let behaviour = state.behaviour.lock().unwrap().clone();
-    let sub = "proconnect-sub-for-this-client";
+    let sub = behaviour
+        .sub
+        .clone()
+        .unwrap_or_else(|| "proconnect-sub-for-this-client".to_owned());
+    let sub = sub.as_str();
     let access_token = state.issue(sub, CLIENT_ID);
     let now = jsonwebtoken::get_current_timestamp();
     let id_token = state.sign_critical(

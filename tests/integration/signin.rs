@@ -695,6 +695,94 @@ async fn the_gateways_own_tokens_get_no_leeway(backend: Backend) {
     assert_eq!(answer["errors"][0]["extensions"]["reason"], "expired");
 }
 
+/// A maintainer and an administrator named by email are bound to their
+/// ProConnect `sub` at their first sign-in: an email changed at their
+/// identity provider keeps their rights; someone else given their old email
+/// does not get them.
+async fn people_named_by_email_are_recognised_by_sub_afterwards(backend: Backend) {
+    const MAINTAINER: &str = "marie.mainteneuse@finances.gouv.fr";
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
+        config.auth.admins = vec![PERSON_EMAIL.to_owned()];
+        config.limits.signin_rate_limit_burst = 100;
+    })
+    .await;
+    let signed_in_as = |sub: &str, email: &str| {
+        provider.behave(Behaviour {
+            sub: Some(sub.to_owned()),
+            person: Some(json!({ "email": email })),
+            ..Behaviour::default()
+        });
+        let mut browser = Browser::new(&app.url(""), &provider.issuer);
+        let login = app.url(&format!("/auth/login?redirect={PORTAL}/"));
+        async move { minted_token(&browser.follow(&login).await) }
+    };
+    let who = "{ me { email isAdmin maintainerOf { slug } } }";
+
+    // The administrator's first sign-in binds their email to their sub;
+    // they name a maintainer.
+    let admin = signed_in_as("sub-of-the-administrator", PERSON_EMAIL).await;
+    let (_, _, answer) = app.query_as(&admin, who, json!({})).await;
+    assert_eq!(answer["data"]["me"]["isAdmin"], true, "{answer}");
+    let (_, _, answer) = app
+        .query_as(
+            &admin,
+            "mutation($emails: [String!]!) { setMaintainers(slug: \"formiable\", emails: $emails) { maintainers } }",
+            json!({ "emails": [MAINTAINER] }),
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+
+    // The maintainer's first sign-in binds them; their email then changes.
+    let first = signed_in_as("sub-of-the-maintainer", MAINTAINER).await;
+    let (_, _, answer) = app.query_as(&first, who, json!({})).await;
+    assert_eq!(
+        answer["data"]["me"]["maintainerOf"],
+        json!([{ "slug": "formiable" }])
+    );
+    let renamed = signed_in_as(
+        "sub-of-the-maintainer",
+        "marie.nouveau-nom@economie.gouv.fr",
+    )
+    .await;
+    let (_, _, answer) = app.query_as(&renamed, who, json!({})).await;
+    assert_eq!(
+        answer["data"]["me"]["email"],
+        "marie.nouveau-nom@economie.gouv.fr"
+    );
+    assert_eq!(
+        answer["data"]["me"]["maintainerOf"],
+        json!([{ "slug": "formiable" }]),
+        "recognised by sub"
+    );
+    let admin_renamed = signed_in_as("sub-of-the-administrator", "camille@economie.gouv.fr").await;
+    let (_, _, answer) = app.query_as(&admin_renamed, who, json!({})).await;
+    assert_eq!(answer["data"]["me"]["isAdmin"], true, "{answer}");
+
+    // Someone else, given the old emails: nothing of theirs.
+    for email in [MAINTAINER, PERSON_EMAIL] {
+        let other = signed_in_as("sub-of-someone-else", email).await;
+        let (_, _, answer) = app.query_as(&other, who, json!({})).await;
+        assert_eq!(answer["data"]["me"]["isAdmin"], false, "{email}: {answer}");
+        assert_eq!(
+            answer["data"]["me"]["maintainerOf"],
+            json!([]),
+            "{email}: {answer}"
+        );
+        let (_, _, answer) = app
+            .query_as(
+                &other,
+                "mutation { archiveProject(slug: \"formiable\", expectedVersion: 1) { project { slug } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{answer}"
+        );
+    }
+}
+
 /// With Redis, introspection answers are shared: a second replica does not
 /// ask ProConnect again about a token the first already checked.
 async fn introspection_answers_are_shared_through_redis(backend: Backend) {
@@ -1061,6 +1149,7 @@ on_both_backends!(
     refused_sign_ins_mint_nothing,
     the_registered_algorithm_and_acr_are_enforced,
     unsigned_userinfo_is_refused_unless_allowed,
+    people_named_by_email_are_recognised_by_sub_afterwards,
     same_site_portals_get_a_cookie_and_logout_ends_the_session,
     opaque_access_tokens_are_introspected,
     a_token_revoked_at_the_provider_is_refused_within_the_bound,

@@ -63,12 +63,11 @@ impl EditorOf {
 
 async fn may_edit(ctx: &Context<'_>, slug: &str) -> async_graphql::Result<()> {
     let agent = signed_in(ctx)?;
-    if agent.is_admin
-        || store(ctx)?
-            .is_maintainer(slug, &agent.email)
-            .await
-            .or_internal()?
-    {
+    let maintainer = match &agent.catalogue_email {
+        Some(email) => store(ctx)?.is_maintainer(slug, email).await.or_internal()?,
+        None => false,
+    };
+    if agent.is_admin || maintainer {
         Ok(())
     } else {
         Err(coded(

@@ -19,7 +19,7 @@ impl Me {
         &self.0.sub
     }
 
-    /// Professional email: how the catalogue recognises people.
+    /// Professional email, as the identity provider gives it now.
     async fn email(&self) -> &str {
         &self.0.email
     }
@@ -67,8 +67,11 @@ impl Me {
 
     /// The projects the agent maintains.
     async fn maintainer_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+        let Some(email) = &self.0.catalogue_email else {
+            return Ok(Vec::new());
+        };
         let projects = store(ctx)?
-            .projects_maintained_by(&self.0.email)
+            .projects_maintained_by(email)
             .await
             .or_internal()?;
         Ok(projects.into_iter().map(Project).collect())

@@ -10,6 +10,7 @@ pub mod link;
 pub mod link_check;
 pub mod organization;
 pub mod organization_source;
+pub mod person_binding;
 pub mod project;
 pub mod project_maintainer;
 pub mod project_organization;
