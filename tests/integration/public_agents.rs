@@ -133,8 +133,8 @@ async fn the_operator_decides_who_is_a_public_agent(backend: Backend) {
     common::edit(
         catalogue.path(),
         "organizations.yaml",
-        "    acronym: DINUM\n",
-        "    acronym: DINUM\n    siret: \"41816609600069\"\n    sources:\n      - { title: test, url: https://example.org/sirene }\n",
+        "    acronym: HAS\n",
+        "    acronym: HAS\n    siret: \"41816609600069\"\n    sources:\n      - { title: test, url: https://example.org/sirene }\n",
     );
     let app = TestApp::spawn_configured(
         TestDatabase::create(backend).await,
@@ -145,8 +145,12 @@ async fn the_operator_decides_who_is_a_public_agent(backend: Backend) {
     let token = signed_in_token(&app, &provider).await;
     assert_eq!(claims_of(&token)["public_agent"], "catalogue_organization");
 
-    // Without the SIREN rule, a public body's agent is not one unless listed.
-    provider.behave(Behaviour::default());
+    // Without the SIREN rule, a public body's agent (here the City of Paris,
+    // which the catalogue does not name) is not one unless listed.
+    provider.behave(Behaviour {
+        person: Some(json!({ "siret": "21750001600019" })),
+        ..Behaviour::default()
+    });
     let app = gateway_on(TestDatabase::create(backend).await, &provider, |config| {
         config.proconnect.public_agent_public_sirens = false;
     })
