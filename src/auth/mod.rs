@@ -249,8 +249,12 @@ impl Authenticator {
         }
     }
 
-    /// The sign-in a valid token of the gateway comes from.
+    /// The sign-in a valid token of the gateway comes from (never asks
+    /// ProConnect: an opaque value is no token of the gateway's).
     pub async fn signin_of(&self, token: &str) -> Option<String> {
+        if !token::looks_like_jwt(token) {
+            return None;
+        }
         match self.verified(token).await {
             Ok((claims, Issuer::Own)) => claims.sid,
             _ => None,
