@@ -21,9 +21,9 @@ const PROJECT: &str = "formiable";
 
 /// The gateway signing in with `provider`, trusting `issuer`'s tokens too
 /// (the administrator's), with the test person maintaining FormIAble.
-async fn gateway(provider: &TestProvider, issuer: &TestIssuer) -> TestApp {
+async fn gateway(backend: Backend, provider: &TestProvider, issuer: &TestIssuer) -> TestApp {
     let provider_issuer = provider.issuer.clone();
-    let app = gateway_trusting_configured(Backend::Sqlite, issuer, &[ADMIN], move |config| {
+    let app = gateway_trusting_configured(backend, issuer, &[ADMIN], move |config| {
         config.proconnect.proconnect_issuer = Some(provider_issuer);
         config.proconnect.proconnect_client_id = Some(CLIENT_ID.to_owned());
         config.proconnect.proconnect_client_secret = Some(Secret::new(CLIENT_SECRET));
@@ -48,7 +48,7 @@ async fn an_agent_signs_in_edits_meets_a_conflict_and_signs_out_in_chromium() {
     });
     let admin_key = SigningKey::rsa("admin-key");
     let issuer = TestIssuer::start(&[&admin_key]).await;
-    let app = gateway(&provider, &issuer).await;
+    let app = gateway(Backend::Sqlite, &provider, &issuer).await;
     let admin_token = admin_key.sign(&issuer.claims(ADMIN));
     let screenshots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/portal");
     std::fs::create_dir_all(&screenshots).unwrap();
@@ -137,11 +137,10 @@ async fn project_summary(app: &TestApp) -> Value {
 /// the gateway's own origin (or a listed one): a form on another site
 /// (text/plain, urlencoded) or a script elsewhere changes nothing. The same
 /// write as the portal sends it goes through.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_with_the_signin_cookie_come_only_as_json_from_allowed_origins() {
+async fn writes_with_the_signin_cookie_come_only_as_json_from_allowed_origins(backend: Backend) {
     let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
     let issuer = TestIssuer::start(&[]).await;
-    let app = gateway(&provider, &issuer).await;
+    let app = gateway(backend, &provider, &issuer).await;
     let cookie = signed_in_cookie(&app, &provider).await;
     let before = project_summary(&app).await;
     let mutation = json!({
@@ -217,3 +216,5 @@ async fn writes_with_the_signin_cookie_come_only_as_json_from_allowed_origins() 
         "Résumé envoyé par le portail"
     );
 }
+
+on_both_backends!(writes_with_the_signin_cookie_come_only_as_json_from_allowed_origins);
