@@ -92,6 +92,13 @@ impl CorsPolicy {
         !self.listed.is_empty()
     }
 
+    /// Whether a browser may send credentials (the sign-in cookie) from
+    /// `origin`: none given or the gateway's own, or a listed one (the
+    /// only ones answered `Access-Control-Allow-Credentials`).
+    pub fn allows_credentials_from(&self, origin: Option<&HeaderValue>) -> bool {
+        matches!(self.judge(origin), Verdict::SameOrigin | Verdict::Listed(_))
+    }
+
     fn judge<'a>(&self, origin: Option<&'a HeaderValue>) -> Verdict<'a> {
         let Some(origin) = origin else {
             return Verdict::SameOrigin;

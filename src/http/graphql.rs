@@ -66,6 +66,25 @@ async fn authenticate(state: &AppState, request: &Request) -> Result<Principal, 
     }
 }
 
+/// A request carrying the sign-in cookie from an origin browsers would not
+/// let send it (cross-site request forgery): refused, never a silent
+/// downgrade. The other half of the protection is that /graphql takes only
+/// JSON, which no form on another site can send without a preflight.
+fn cookie_from_another_origin(state: &AppState, request: &Request) -> Option<Response> {
+    let uses_cookie = request.headers().get(header::AUTHORIZATION).is_none()
+        && cookies::read(request, TOKEN_COOKIE).is_some_and(|token| !token.is_empty());
+    let origin = request.headers().get(header::ORIGIN);
+    if !uses_cookie || state.cors.allows_credentials_from(origin) {
+        return None;
+    }
+    tracing::info!("refused a sign-in cookie sent from another origin");
+    Some(refused_with(
+        StatusCode::FORBIDDEN,
+        code::FORBIDDEN,
+        "the sign-in cookie is accepted only from the gateway's own origin and those listed in CATALOGUE_CORS_ORIGINS; send a token in Authorization instead",
+    ))
+}
+
 /// How the request came: only answers to GET may be kept by browsers and CDNs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Method {
@@ -99,6 +118,9 @@ async fn admit(
     http_request: &Request,
     operations: usize,
 ) -> Result<Admitted, Response> {
+    if let Some(refusal) = cookie_from_another_origin(state, http_request) {
+        return Err(refusal);
+    }
     let address = rate_limit::client_address(state, http_request);
     let recognised = state.rate_limits.clients.by_request(http_request, address);
     let client = recognised.as_ref().ok().cloned().flatten();

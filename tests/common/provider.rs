@@ -55,7 +55,14 @@ pub struct Behaviour {
     pub person: Option<Value>,
     /// The `sub` of the person signing in, instead of the usual one.
     pub sub: Option<String>,
+    /// Ask for credentials (a page with a "Se connecter" button) unless the
+    /// browser holds a session of this provider, which end_session ends:
+    /// ProConnect's single sign-on, for browser tests.
+    pub ask_credentials: bool,
 }
+
+/// The provider's session cookie (ProConnect's own, on its origin).
+const SESSION_COOKIE: &str = "provider_session";
 
 struct Grant {
     nonce: String,
@@ -79,6 +86,10 @@ struct State {
     authorize_requests: Mutex<Vec<HashMap<String, String>>>,
     end_session_requests: Mutex<Vec<HashMap<String, String>>>,
     introspections: AtomicUsize,
+    /// Open sessions (`ask_credentials`), by cookie value.
+    sessions: Mutex<std::collections::HashSet<String>>,
+    /// How many times the credentials page was shown.
+    credential_pages: AtomicUsize,
 }
 
 /// The provider, serving until dropped.
@@ -189,8 +200,31 @@ fn redirect(location: &str) -> Response {
         .finish()
 }
 
+/// The session cookie `request` carries, when it names an open session.
+fn open_session(request: &Request, state: &State) -> Option<String> {
+    let session = request
+        .headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())?;
+    state
+        .sessions
+        .lock()
+        .unwrap()
+        .contains(&session)
+        .then_some(session)
+}
+
 #[handler]
-fn authorize(Query(params): Query<HashMap<String, String>>, state: Data<&Arc<State>>) -> Response {
+fn authorize(
+    request: &Request,
+    Query(params): Query<HashMap<String, String>>,
+    state: Data<&Arc<State>>,
+) -> Response {
     state
         .authorize_requests
         .lock()
@@ -199,6 +233,60 @@ fn authorize(Query(params): Query<HashMap<String, String>>, state: Data<&Arc<Sta
     if params.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
         return (StatusCode::BAD_REQUEST, "unknown client").into_response();
     }
+    let ask = state.behaviour.lock().unwrap().ask_credentials;
+    if ask && open_session(request, &state).is_none() {
+        state.credential_pages.fetch_add(1, Ordering::SeqCst);
+        return credentials_page(&params);
+    }
+    grant(&params, &state)
+}
+
+/// The page asking for credentials: its form sends the request on to `/continue`.
+fn credentials_page(params: &HashMap<String, String>) -> Response {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+    };
+    let hidden: String = params
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect();
+    poem::web::Html(format!(
+        "<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>ProConnect de test</title><link rel=\"icon\" href=\"data:,\">\
+         <main><h1>Identifiez-vous</h1><form method=\"get\" action=\"continue\">{hidden}\
+         <label for=\"password\">Mot de passe</label><input id=\"password\" type=\"password\">\
+         <button type=\"submit\">Se connecter</button></form></main></html>"
+    ))
+    .into_response()
+}
+
+/// Credentials given: a session opens, the sign-in goes on.
+#[handler]
+fn authorize_continue(
+    Query(params): Query<HashMap<String, String>>,
+    state: Data<&Arc<State>>,
+) -> Response {
+    let session = random();
+    state.sessions.lock().unwrap().insert(session.clone());
+    let mut response = grant(&params, &state);
+    response.headers_mut().append(
+        "set-cookie",
+        format!("{SESSION_COOKIE}={session}; Path=/api/v2; HttpOnly; SameSite=Lax")
+            .parse()
+            .expect("a cookie header"),
+    );
+    response
+}
+
+/// Back to the client with a code (or the error the tests asked for).
+fn grant(params: &HashMap<String, String>, state: &State) -> Response {
     let redirect_uri = params["redirect_uri"].clone();
     let mut back = url::Url::parse(&redirect_uri).expect("redirect_uri");
     if let Some(error) = state.behaviour.lock().unwrap().deny.clone() {
@@ -360,6 +448,7 @@ fn introspect(Form(form): Form<HashMap<String, String>>, state: Data<&Arc<State>
 
 #[handler]
 fn end_session(
+    request: &Request,
     Query(params): Query<HashMap<String, String>>,
     state: Data<&Arc<State>>,
 ) -> Response {
@@ -368,6 +457,9 @@ fn end_session(
         .lock()
         .unwrap()
         .push(params.clone());
+    if let Some(session) = open_session(request, &state) {
+        state.sessions.lock().unwrap().remove(&session);
+    }
     let mut back = url::Url::parse(&params["post_logout_redirect_uri"]).expect("a URL");
     back.query_pairs_mut()
         .append_pair("state", &params["state"]);
@@ -394,6 +486,8 @@ impl TestProvider {
             authorize_requests: Mutex::default(),
             end_session_requests: Mutex::default(),
             introspections: AtomicUsize::new(0),
+            sessions: Mutex::default(),
+            credential_pages: AtomicUsize::new(0),
         });
         let served = Arc::clone(&state);
         let server = tokio::spawn(async move {
@@ -401,6 +495,7 @@ impl TestProvider {
                 .at("/api/v2/.well-known/openid-configuration", get(discovery))
                 .at("/api/v2/jwks", get(jwks))
                 .at("/api/v2/authorize", get(authorize))
+                .at("/api/v2/continue", get(authorize_continue))
                 .at("/api/v2/token", post(token_endpoint))
                 .at("/api/v2/userinfo", get(userinfo))
                 .at("/api/v2/token/introspection", post(introspect))
@@ -429,6 +524,11 @@ impl TestProvider {
         if let Some(known) = self.state.access_tokens.lock().unwrap().get_mut(token) {
             known.active = false;
         }
+    }
+
+    /// How many times the credentials page was shown (`ask_credentials`).
+    pub fn credential_pages(&self) -> usize {
+        self.state.credential_pages.load(Ordering::SeqCst)
     }
 
     pub fn introspections(&self) -> usize {

@@ -29,6 +29,7 @@ mod import;
 mod links;
 mod plain;
 mod portal;
+mod portal_agents;
 mod public_agents;
 mod requests;
 mod schema;

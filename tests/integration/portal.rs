@@ -6,7 +6,8 @@
 //! both): tests/portal/e2e.cjs searches "carte", opens Cartiflette, sees
 //! its GitHub link, and walks every project and organization page;
 //! tests/portal/graphiql.cjs explores the schema and runs a query with
-//! every other origin blocked. Screenshots land in `target/portal/`.
+//! every other origin blocked; tests/portal/agent.cjs (module `portal_agents`)
+//! signs an agent in and edits a project. Screenshots land in `target/portal/`.
 
 use crate::common;
 

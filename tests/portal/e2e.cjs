@@ -112,7 +112,7 @@ async function checkText(page, where) {
     check(await page.getByLabel(/^Données \(\d+\)$/).count() === 1, "another kind can be added");
 
     // A refused token: said so, forgotten, the page goes on in public.
-    await page.getByText("Accès agents : utiliser un jeton").click();
+    await page.getByText("Outils de développement").click();
     await page.getByLabel("Jeton d'accès").fill("not-a-token");
     refusing = true;
     await page.getByRole("button", { name: "Utiliser ce jeton" }).click();

@@ -3,6 +3,14 @@
 //   #/?q=…&languages=Python     search, with facets as filters
 //   #/projets/<slug>            a project, its code and its data
 //   #/organisations[/<slug>]    the organizations and their projects
+//   #/mes-projets               the projects the agent signed in maintains
+//   #/projets/<slug>/modifier   a project's edit form (its maintainers, administrators)
+//   #/journal                   every write (administrators)
+//   #/accessibilite             the accessibility statement
+// Agents sign in with ProConnect through the gateway (`/auth/login` in
+// cookie mode): the HttpOnly cookie then goes with every request to
+// /graphql, which takes only JSON (a type other sites cannot send without
+// the gateway's consent: the protection against forged writes).
 "use strict";
 
 const TOKEN_KEY = "catalogue-token";
@@ -60,7 +68,52 @@ const ORGANIZATIONS_QUERY = `query Organizations {
 const ORGANIZATION_QUERY = `query Organization($slug: String!) {
   organization(slug: $slug) { name acronym kind website projects { slug name summary } } }`;
 
-const ME_QUERY = `query Me { me { email givenName usualName } }`;
+const ME_QUERY = `query Me { me {
+  email givenName usualName siret organizationalUnit isAdmin
+  maintainerOf { slug name summary } } }`;
+
+const EDIT_QUERY = `query ProjectToEdit($slug: String!) { project(slug: $slug) {
+  slug name summary description status visibility version
+  repositories { id url role access confidence note }
+  datasets { id url title provider access confidence note }
+  links { id url kind title access confidence note } } }`;
+
+const UPDATE_PROJECT = `mutation UpdateProject($slug: String!, $input: UpdateProjectInput!, $expectedVersion: Int!) {
+  updateProject(slug: $slug, input: $input, expectedVersion: $expectedVersion) {
+    project { name summary description status visibility version } } }`;
+
+const VERSION_QUERY = `query ProjectVersion($slug: String!) { project(slug: $slug) { version } }`;
+
+const ADD_REPOSITORY = `mutation AddRepository($input: AddRepositoryInput!) {
+  addRepository(input: $input) { repository { id } } }`;
+const ADD_DATASET = `mutation AddDataset($input: AddDatasetInput!) {
+  addDataset(input: $input) { dataset { id } } }`;
+const ADD_LINK = `mutation AddLink($input: AddLinkInput!) { addLink(input: $input) { link { id } } }`;
+const REMOVE_LINK = `mutation RemoveLink($id: ID!) { removeLink(id: $id) { removedId } }`;
+
+const AUDIT_QUERY = `query AuditLog($after: String) {
+  auditLog(first: 50, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { at actorEmail action target } } }`;
+
+/** The choices of the edit forms, in French. */
+const CHOICES = {
+  status: [["", "Non précisé"], ["ACTIVE", "Actif"], ["COMPLETED", "Terminé"], ["ARCHIVED", "Archivé"]],
+  visibility: [["PUBLIC", "Tout le monde"], ["AGENTS", "Agents publics seulement"]],
+  access: [["PUBLIC", "Tout le monde"], ["AGENTS", "Agents publics seulement"]],
+  confidence: [["CONFIRMED", "Confirmé"], ["UNSURE", "Incertain (dites pourquoi en remarque)"]],
+  role: [["MAIN", "Code principal"], ["MIRROR", "Miroir"], ["COMPANION", "Code associé"], ["PREDECESSOR", "Ancienne version"]],
+  provider: [["DATA_GOUV", "data.gouv.fr"], ["OBJECT_STORAGE", "Stockage objet"], ["API", "API"], ["FILE", "Fichier"], ["OTHER", "Autre"]],
+  kind: [["WEBSITE", "Site web"], ["DOCUMENTATION", "Documentation"], ["DEMO", "Démonstration"], ["PACKAGE", "Paquet"],
+    ["CONTAINER_IMAGE", "Image de conteneur"], ["VIDEO", "Vidéo"], ["SLIDES", "Présentation"], ["CHAT", "Salon de discussion"],
+    ["TOOL", "Outil utilisé"], ["OTHER", "Autre"]],
+};
+
+/** Who is signed in (`me`), or null. */
+let signedIn = null;
+
+/** Set once the gateway refused the sign-in cookie (expired): requests then go without it. */
+let cookieRefused = false;
 
 /** The values a filter may take, to drop what a hand-edited URL made up. */
 const ALLOWED = {
@@ -74,29 +127,35 @@ const ALLOWED = {
 let currentView = 0;
 
 /**
- * Runs a GraphQL operation; throws an Error with the server's message. A
- * refused token (expired, say) is forgotten and the operation sent again
- * anonymously.
+ * Runs a GraphQL operation; throws an Error with the server's message and
+ * code. A refused pasted token is forgotten, a refused sign-in cookie
+ * (expired) left out, and the operation sent again anonymously.
  */
 async function graphql(query, variables = {}) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   try {
-    return await send(query, variables, token);
+    return await send(query, variables, token, !cookieRefused);
   } catch (error) {
-    if (!token || error.code !== "UNAUTHENTICATED") throw error;
-    sessionStorage.removeItem(TOKEN_KEY);
-    document.getElementById("signin-status").textContent =
-      `Jeton refusé (${error.message}) : affichage public.`;
-    return send(query, variables, null);
+    if (error.code !== "UNAUTHENTICATED" || (!token && cookieRefused)) throw error;
+    const status = document.getElementById("signin-status");
+    if (token) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      status.textContent = `Jeton refusé (${error.message}) : affichage public.`;
+    } else {
+      cookieRefused = true;
+      status.textContent = "Votre connexion a expiré : identifiez-vous à nouveau pour voir ce qui est réservé aux agents.";
+    }
+    return send(query, variables, null, !cookieRefused);
   }
 }
 
-async function send(query, variables, token) {
+async function send(query, variables, token, withCookie) {
   const headers = { "Content-Type": "application/json", Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   const response = await fetch("/graphql", {
     method: "POST",
     headers,
+    credentials: withCookie ? "same-origin" : "omit",
     body: JSON.stringify({ query, variables }),
   });
   let answer;
@@ -106,8 +165,10 @@ async function send(query, variables, token) {
     throw new Error(`Le serveur a répondu ${response.status}.`);
   }
   if (answer.errors && answer.errors.length) {
-    const error = new Error(answer.errors[0].message);
-    error.code = answer.errors[0].extensions && answer.errors[0].extensions.code;
+    const first = answer.errors[0];
+    const error = new Error(first.message);
+    error.code = first.extensions && first.extensions.code;
+    error.field = first.extensions && first.extensions.field;
     throw error;
   }
   return answer.data;
@@ -374,6 +435,9 @@ async function renderProject(slug, mine, navigated) {
       el("p", { class: "breadcrumb" }, el("a", { href: "#/" }, "Recherche"), " › ", project.name),
       el("h1", { id: "project-title" }, project.name, " ", accessBadge(project.visibility)),
       el("p", { class: "lead" }, project.summary),
+      mayEdit(slug) ? el("p", { class: "buttons" }, el("a", {
+        class: "button", href: `#/projets/${encodeURIComponent(slug)}/modifier`,
+      }, "Modifier ce projet")) : null,
       project.website || project.documentation
         ? el("p", { class: "buttons" },
           project.website && el("a", { href: project.website }, "Site du projet"),
@@ -456,33 +520,441 @@ async function renderOrganization(slug, mine, navigated) {
   }
 }
 
+/** Whether the person signed in may edit project `slug`. */
+function mayEdit(slug) {
+  return Boolean(signedIn && (signedIn.isAdmin || signedIn.maintainerOf.some((p) => p.slug === slug)));
+}
+
+/** A page only signed-in agents may see: says so and offers to sign in. */
+function signInFirst(title) {
+  const heading = el("h1", {}, title);
+  show(heading, el("p", {}, "Identifiez-vous avec ProConnect (bouton en haut de la page) pour accéder à cette page."));
+  return heading;
+}
+
+async function renderMine(mine, navigated) {
+  setCurrentNav("mine");
+  document.title = "Mes projets — Catalogue du programme 10 %";
+  if (!signedIn) {
+    focusHeading(signInFirst("Mes projets"), navigated);
+    return;
+  }
+  const heading = el("h1", {}, "Mes projets");
+  const projects = signedIn.maintainerOf;
+  show(
+    heading,
+    el("p", {}, projects.length
+      ? "Les projets dont vous êtes mainteneur ou mainteneuse : vous pouvez modifier leur fiche, leurs liens, leur code et leurs données."
+      : "Vous ne maintenez encore aucun projet du catalogue. Un administrateur peut vous ajouter aux mainteneurs d'un projet."),
+    projects.length ? el("ul", { class: "cards" }, projects.map((project) =>
+      el("li", { class: "card" },
+        el("h2", { class: "card__title" }, el("a", { href: `#/projets/${encodeURIComponent(project.slug)}` }, project.name)),
+        el("p", { class: "card__detail" }, project.summary),
+        el("p", { class: "buttons" }, el("a", {
+          class: "button button--secondary button--small",
+          href: `#/projets/${encodeURIComponent(project.slug)}/modifier`,
+        }, "Modifier ", el("span", { class: "sr-only" }, project.name)))))) : null);
+  focusHeading(heading, navigated);
+}
+
+/** One labelled form field, its hint and its error message (tied by aria-describedby). */
+function formField({ form, name, label: text, kind = "input", type = "text", value = "", required = false, hint, choices, rows }) {
+  const id = `${form}-${name}`;
+  const describedBy = [];
+  const hintNode = hint ? el("p", { class: "hint", id: `${id}-hint` }, hint) : null;
+  if (hint) describedBy.push(`${id}-hint`);
+  let control;
+  if (kind === "select") {
+    control = el("select", { class: "input", id, name },
+      choices.map(([choice, words]) => el("option", { value: choice, selected: choice === (value || "") }, words)));
+  } else if (kind === "textarea") {
+    control = el("textarea", { class: "input", id, name, rows: rows || 3 });
+    control.value = value || "";
+  } else {
+    control = el("input", { class: "input", id, name, type, value: value || "" });
+  }
+  if (required) control.setAttribute("required", "");
+  if (describedBy.length) control.setAttribute("aria-describedby", describedBy.join(" "));
+  return el("div", { class: "field" },
+    el("label", { class: "label", for: id }, text, required ? el("span", { class: "required" }, " (obligatoire)") : null),
+    hintNode,
+    control,
+    el("p", { class: "field__error", id: `${id}-error`, hidden: true }));
+}
+
+/** Shows `message` under the field `name` of `form`, or clears it (null). */
+function fieldError(form, name, message) {
+  const control = document.getElementById(`${form}-${name}`);
+  const error = document.getElementById(`${form}-${name}-error`);
+  if (!control || !error) return false;
+  const ids = (control.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== error.id);
+  if (message) {
+    error.textContent = message;
+    error.hidden = false;
+    control.setAttribute("aria-invalid", "true");
+    ids.push(error.id);
+  } else {
+    error.textContent = "";
+    error.hidden = true;
+    control.removeAttribute("aria-invalid");
+  }
+  if (ids.length) control.setAttribute("aria-describedby", ids.join(" "));
+  else control.removeAttribute("aria-describedby");
+  return true;
+}
+
+/** Clears the errors of `formNode`; checks its required fields; focuses the first in error. */
+function checkRequired(formNode, form) {
+  let first = null;
+  for (const control of formNode.querySelectorAll("input, select, textarea")) {
+    const name = control.name;
+    if (!name) continue;
+    fieldError(form, name, null);
+    if (control.required && !control.value.trim()) {
+      fieldError(form, name, "Ce champ est obligatoire.");
+      first = first || control;
+    }
+  }
+  if (first) first.focus();
+  return !first;
+}
+
+/** A refused write: tied to its field when the server names one, else said in `notice`. */
+function showWriteError(error, form, notice) {
+  const name = error.field ? String(error.field).split(".").pop() : null;
+  if (name && fieldError(form, name, error.message)) {
+    document.getElementById(`${form}-${name}`).focus();
+    notice.replaceChildren();
+    return;
+  }
+  notice.replaceChildren(el("div", { class: "alert", role: "alert" }, el("p", {}, error.message)));
+}
+
+/** The fields of the project form the agent changed, as `UpdateProjectInput`. */
+function changedFields(formNode, loaded) {
+  const input = {};
+  for (const name of ["name", "summary", "description", "status", "visibility"]) {
+    const value = formNode.elements[name].value;
+    const before = loaded[name] === null || loaded[name] === undefined ? "" : loaded[name];
+    if (value !== before) input[name] = name === "status" && value === "" ? null : value;
+  }
+  return input;
+}
+
+async function renderEdit(slug, mine, navigated) {
+  setCurrentNav("mine");
+  document.title = "Modifier un projet — Catalogue du programme 10 %";
+  if (!signedIn) {
+    focusHeading(signInFirst("Modifier un projet"), navigated);
+    return;
+  }
+  if (!mayEdit(slug)) {
+    const heading = el("h1", {}, "Modification réservée");
+    show(heading, el("p", {}, "Seuls les mainteneurs de ce projet et les administrateurs du catalogue peuvent le modifier. ",
+      el("a", { href: `#/projets/${encodeURIComponent(slug)}` }, "Retour au projet")));
+    focusHeading(heading, navigated);
+    return;
+  }
+  show(el("p", { role: "status" }, "Chargement…"));
+  let project;
+  try {
+    ({ project } = await graphql(EDIT_QUERY, { slug }));
+  } catch (error) {
+    if (mine === currentView) showError(error);
+    return;
+  }
+  if (mine !== currentView) return;
+  if (!project) {
+    show(el("h1", {}, "Projet introuvable"));
+    return;
+  }
+  document.title = `Modifier ${project.name} — Catalogue du programme 10 %`;
+  const state = { slug, loaded: project, version: project.version };
+  const heading = el("h1", { id: "edit-title" }, `Modifier « ${project.name} »`);
+  show(
+    el("p", { class: "breadcrumb" }, el("a", { href: "#/mes-projets" }, "Mes projets"), " › ",
+      el("a", { href: `#/projets/${encodeURIComponent(slug)}` }, project.name), " › Modifier"),
+    heading,
+    projectForm(state),
+    el("div", { id: "edit-links" }),
+  );
+  renderLinkEditors(state, project);
+  focusHeading(heading, navigated);
+}
+
+function projectForm(state) {
+  const project = state.loaded;
+  const notice = el("div", { id: "project-form-notice", class: "notice", role: "status" });
+  const formNode = el("form", { id: "project-form", class: "edit-form", novalidate: true, "aria-labelledby": "project-form-title" },
+    el("h2", { id: "project-form-title" }, "Fiche du projet"),
+    el("p", { class: "hint" }, "Les champs laissés tels quels ne sont pas envoyés."),
+    formField({ form: "project", name: "name", label: "Nom", value: project.name, required: true }),
+    formField({ form: "project", name: "summary", label: "Résumé", kind: "textarea", rows: 2, value: project.summary, required: true,
+      hint: "Une ou deux phrases : ce que fait le projet." }),
+    formField({ form: "project", name: "description", label: "Description", kind: "textarea", rows: 8, value: project.description,
+      hint: "En Markdown ; un paragraphe par ligne vide." }),
+    formField({ form: "project", name: "status", label: "Statut", kind: "select", choices: CHOICES.status, value: project.status }),
+    formField({ form: "project", name: "visibility", label: "Qui peut voir le projet", kind: "select", choices: CHOICES.visibility, value: project.visibility }),
+    el("div", { class: "buttons" }, el("button", { type: "submit", class: "button" }, "Enregistrer la fiche")),
+    notice);
+  formNode.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkRequired(formNode, "project")) return;
+    const input = changedFields(formNode, state.loaded);
+    if (!Object.keys(input).length) {
+      notice.replaceChildren(el("p", {}, "Aucune modification à enregistrer."));
+      return;
+    }
+    await saveProject(state, formNode, notice, input);
+  });
+  return formNode;
+}
+
+/** Sends `input` from `state.version`; a CONFLICT is offered as a choice. */
+async function saveProject(state, formNode, notice, input) {
+  const button = formNode.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const { updateProject } = await graphql(UPDATE_PROJECT, { slug: state.slug, input, expectedVersion: state.version });
+    state.loaded = { ...state.loaded, ...updateProject.project };
+    state.version = updateProject.project.version;
+    notice.replaceChildren(el("p", { class: "notice--success" }, `Fiche enregistrée (version ${state.version}).`));
+  } catch (error) {
+    if (error.code === "CONFLICT") offerConflictChoice(state, formNode, notice, input);
+    else showWriteError(error, "project", notice);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Someone saved the project meanwhile: reload (lose my edits) or keep mine (send them again on the new version). */
+function offerConflictChoice(state, formNode, notice, input) {
+  const title = el("h3", { id: "conflict-title", tabindex: "-1" }, "Le projet a été modifié pendant que vous l'éditiez");
+  const reload = el("button", { type: "button", class: "button button--secondary" }, "Recharger le projet (abandonner mes modifications)");
+  const keep = el("button", { type: "button", class: "button" }, "Garder mes modifications (les enregistrer sur la nouvelle version)");
+  reload.addEventListener("click", () => route(false));
+  keep.addEventListener("click", async () => {
+    keep.disabled = true;
+    try {
+      const { project } = await graphql(VERSION_QUERY, { slug: state.slug });
+      state.version = project.version;
+    } catch (error) {
+      keep.disabled = false;
+      showWriteError(error, "project", notice);
+      return;
+    }
+    await saveProject(state, formNode, notice, input);
+    formNode.elements.name.focus();
+  });
+  notice.replaceChildren(el("div", { class: "alert alert--conflict", role: "alert", "aria-labelledby": "conflict-title" },
+    title,
+    el("p", {}, "Quelqu'un a enregistré une autre version de ce projet. Vos modifications n'ont pas été enregistrées. Que voulez-vous faire ?"),
+    el("div", { class: "buttons" }, keep, reload)));
+  title.focus();
+}
+
+/** The code, data and other links of the project, each removable, and the forms to add one. */
+function renderLinkEditors(state, project) {
+  const place = document.getElementById("edit-links");
+  if (!place) return;
+  const notice = el("div", { id: "links-notice", class: "notice", role: "status" });
+  const item = (node, words) => el("li", { class: "edit-list__item" },
+    el("span", {}, el("a", { href: node.url }, words), " ", accessBadge(node.access),
+      node.confidence === "UNSURE" ? el("span", { class: "badge" }, "Incertain") : null,
+      node.note ? el("span", { class: "card__detail" }, ` — ${node.note}`) : null),
+    removeButton(state, node, words, notice));
+  place.replaceChildren(
+    el("h2", {}, "Code"),
+    project.repositories.length ? el("ul", { class: "edit-list" }, project.repositories.map((r) => item(r, r.url))) : el("p", {}, "Aucun dépôt."),
+    linkForm(state, notice, "repository", "Ajouter un dépôt de code", ADD_REPOSITORY, [
+      { name: "url", label: "Adresse du dépôt", type: "url", required: true, hint: "Par exemple https://github.com/organisation/projet" },
+      { name: "role", label: "Rôle du dépôt", kind: "select", choices: CHOICES.role, value: "MAIN" },
+    ]),
+    el("h2", {}, "Données"),
+    project.datasets.length ? el("ul", { class: "edit-list" }, project.datasets.map((d) => item(d, d.title))) : el("p", {}, "Aucun jeu de données."),
+    linkForm(state, notice, "dataset", "Ajouter des données", ADD_DATASET, [
+      { name: "url", label: "Adresse des données", type: "url", required: true },
+      { name: "title", label: "Titre", required: true },
+      { name: "provider", label: "Hébergement", kind: "select", choices: CHOICES.provider, value: "OTHER" },
+    ]),
+    el("h2", {}, "Liens"),
+    project.links.length ? el("ul", { class: "edit-list" }, project.links.map((l) => item(l, l.title))) : el("p", {}, "Aucun lien."),
+    linkForm(state, notice, "link", "Ajouter un lien", ADD_LINK, [
+      { name: "url", label: "Adresse", type: "url", required: true },
+      { name: "title", label: "Titre", required: true },
+      { name: "kind", label: "Type de lien", kind: "select", choices: CHOICES.kind, value: "DOCUMENTATION" },
+    ]),
+    notice);
+}
+
+function removeButton(state, node, words, notice) {
+  const button = el("button", { type: "button", class: "button button--secondary button--small" },
+    "Retirer", el("span", { class: "sr-only" }, ` ${words}`));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await graphql(REMOVE_LINK, { id: node.id });
+      await refreshLinks(state, `« ${words} » retiré.`);
+    } catch (error) {
+      button.disabled = false;
+      showWriteError(error, "links", notice);
+    }
+  });
+  return button;
+}
+
+/** A form adding a repository, dataset or link, with its access, confidence and note. */
+function linkForm(state, notice, form, title, mutation, fields) {
+  const formNode = el("form", { id: `${form}-form`, class: "edit-form edit-form--link", novalidate: true, "aria-labelledby": `${form}-form-title` },
+    el("h3", { id: `${form}-form-title` }, title),
+    fields.map((f) => formField({ form, ...f })),
+    formField({ form, name: "access", label: "Qui peut le voir", kind: "select", choices: CHOICES.access, value: "PUBLIC" }),
+    formField({ form, name: "confidence", label: "Certitude", kind: "select", choices: CHOICES.confidence, value: "CONFIRMED" }),
+    formField({ form, name: "note", label: "Remarque", hint: "Obligatoire quand le lien est incertain : dites pourquoi." }),
+    el("div", { class: "buttons" }, el("button", { type: "submit", class: "button button--secondary" }, title)));
+  formNode.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!checkRequired(formNode, form)) return;
+    const input = { projectSlug: state.slug };
+    for (const control of formNode.querySelectorAll("input, select, textarea")) {
+      const value = control.value.trim();
+      if (value) input[control.name] = value;
+    }
+    if (input.confidence === "UNSURE" && !input.note) {
+      fieldError(form, "note", "Un lien incertain dit pourquoi en remarque.");
+      document.getElementById(`${form}-note`).focus();
+      return;
+    }
+    try {
+      await graphql(mutation, { input });
+      await refreshLinks(state, `${title} : fait.`);
+    } catch (error) {
+      showWriteError(error, form, notice);
+    }
+  });
+  return formNode;
+}
+
+/** Draws the links again from the server (a link change bumps the project's version). */
+async function refreshLinks(state, message) {
+  const { project } = await graphql(EDIT_QUERY, { slug: state.slug });
+  state.version = project.version;
+  renderLinkEditors(state, project);
+  const notice = document.getElementById("links-notice");
+  notice.replaceChildren(el("p", { class: "notice--success" }, message));
+  notice.setAttribute("tabindex", "-1");
+  notice.focus();
+}
+
+async function renderAudit(mine, navigated) {
+  setCurrentNav("audit");
+  document.title = "Journal des modifications — Catalogue du programme 10 %";
+  if (!signedIn || !signedIn.isAdmin) {
+    const heading = el("h1", {}, "Journal des modifications");
+    show(heading, el("p", {}, "Le journal est réservé aux administrateurs du catalogue."));
+    focusHeading(heading, navigated);
+    return;
+  }
+  const heading = el("h1", {}, "Journal des modifications");
+  const body = el("tbody");
+  const count = el("p", { role: "status" }, "Chargement…");
+  const more = el("div");
+  show(heading, count,
+    el("div", { class: "table-wrapper", tabindex: "0", role: "region", "aria-labelledby": "audit-caption" },
+      el("table", { class: "table" },
+        el("caption", { id: "audit-caption" }, "Chaque écriture, la plus récente d'abord"),
+        el("thead", {}, el("tr", {}, ["Date", "Par", "Action", "Objet"].map((h) => el("th", { scope: "col" }, h)))),
+        body)),
+    more);
+  focusHeading(heading, navigated);
+  const page = async (after) => {
+    const { auditLog } = await graphql(AUDIT_QUERY, { after });
+    if (mine !== currentView) return;
+    count.textContent = `${auditLog.totalCount} écriture${auditLog.totalCount > 1 ? "s" : ""}.`;
+    body.append(...auditLog.nodes.map((entry) => el("tr", {},
+      el("td", {}, new Date(entry.at).toLocaleString("fr-FR")),
+      el("td", {}, entry.actorEmail),
+      el("td", {}, el("code", {}, entry.action)),
+      el("td", {}, entry.target))));
+    more.replaceChildren();
+    if (auditLog.pageInfo.hasNextPage) {
+      const button = el("button", { type: "button", class: "button button--secondary" }, "Entrées plus anciennes");
+      button.addEventListener("click", () => page(auditLog.pageInfo.endCursor).catch((error) => more.append(errorMessage(error))));
+      more.append(el("div", { class: "buttons" }, button));
+    }
+  };
+  try {
+    await page(null);
+  } catch (error) {
+    if (mine === currentView) showError(error);
+  }
+}
+
+function renderAccessibility(navigated) {
+  setCurrentNav("accessibility");
+  document.title = "Déclaration d'accessibilité — Catalogue du programme 10 %";
+  show(document.getElementById("accessibility-template").content.cloneNode(true));
+  focusHeading(view().querySelector("h1"), navigated);
+}
+
 /** The id of the control to focus once the search view is drawn again. */
 let pendingFocus = null;
 
 function route(navigated = true) {
   const mine = ++currentView;
+  updateAccountLinks();
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/";
+  const edit = path.match(/^\/projets\/([^/]+)\/modifier$/);
   const project = path.match(/^\/projets\/([^/]+)$/);
   const organization = path.match(/^\/organisations\/([^/]+)$/);
+  if (edit) return renderEdit(decodeURIComponent(edit[1]), mine, navigated);
   if (project) return renderProject(decodeURIComponent(project[1]), mine, navigated);
   if (organization) return renderOrganization(decodeURIComponent(organization[1]), mine, navigated);
   if (path === "/organisations") return renderOrganizations(mine, navigated);
+  if (path === "/mes-projets") return renderMine(mine, navigated);
+  if (path === "/journal") return renderAudit(mine, navigated);
+  if (path === "/accessibilite") return renderAccessibility(navigated);
   document.title = "Catalogue du programme 10 %";
   const focusId = pendingFocus;
   pendingFocus = null;
   return renderSearch(mine, focusId);
 }
 
-/** Says whether the token in use was accepted (a refused one is forgotten by `graphql`). */
-async function showSignedIn() {
-  const status = document.getElementById("signin-status");
-  if (!sessionStorage.getItem(TOKEN_KEY)) return;
+/** The sign-in and sign-out links come back to the page the agent is on. */
+function updateAccountLinks() {
+  const here = encodeURIComponent(location.href);
+  document.getElementById("proconnect-signin").href = `/auth/login?mode=cookie&redirect=${here}`;
+  document.getElementById("signout-link").href = `/auth/logout?redirect=${here}`;
+}
+
+/** Who is signed in: their name and administration, and what they may reach. */
+async function showAccount() {
   try {
-    const { me } = await graphql(ME_QUERY);
-    if (me) status.textContent = `Jeton accepté : vous voyez aussi ce qui est réservé aux agents (${me.email}).`;
+    ({ me: signedIn } = await graphql(ME_QUERY));
   } catch (error) {
-    status.textContent = `Le jeton n'a pas pu être vérifié : ${error.message}`;
+    signedIn = null;
+    document.getElementById("signin-status").textContent = `Votre identité n'a pas pu être vérifiée : ${error.message}`;
   }
+  document.getElementById("signin-group").hidden = Boolean(signedIn);
+  document.getElementById("signed-in").hidden = !signedIn;
+  document.getElementById("nav-mine").hidden = !signedIn;
+  document.getElementById("nav-audit").hidden = !(signedIn && signedIn.isAdmin);
+  if (!signedIn) return;
+  const name = [signedIn.givenName, signedIn.usualName].filter(Boolean).join(" ") || signedIn.email;
+  document.getElementById("account-name").textContent = name;
+  document.getElementById("account-org").textContent =
+    signedIn.organizationalUnit || (signedIn.siret ? `SIRET ${signedIn.siret}` : signedIn.email);
+}
+
+/**
+ * A token handed back in the fragment (`/auth/login` in fragment mode) is
+ * read and taken out of the address bar and the history at once.
+ */
+function takeFragmentToken() {
+  if (!/(^#|&)access_token=/.test(location.hash)) return;
+  const token = new URLSearchParams(location.hash.slice(1)).get("access_token");
+  history.replaceState(null, "", `${location.pathname}${location.search}#/`);
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
 }
 
 function setUpSignIn() {
@@ -495,19 +967,24 @@ function setUpSignIn() {
     if (!token) return;
     sessionStorage.setItem(TOKEN_KEY, token);
     status.textContent = "";
-    await showSignedIn();
+    await showAccount();
+    if (signedIn) status.textContent = `Jeton accepté : vous voyez aussi ce qui est réservé aux agents (${signedIn.email}).`;
     route(false);
   });
-  document.getElementById("signout").addEventListener("click", () => {
+  document.getElementById("signout").addEventListener("click", async () => {
     sessionStorage.removeItem(TOKEN_KEY);
-    status.textContent = "Jeton oublié : affichage public.";
+    status.textContent = "Jeton oublié.";
+    await showAccount();
     route(false);
   });
+  // Signing out forgets a pasted token too.
+  document.getElementById("signout-link").addEventListener("click", () => sessionStorage.removeItem(TOKEN_KEY));
 }
 
+takeFragmentToken();
 window.addEventListener("hashchange", () => route(true));
 document.addEventListener("DOMContentLoaded", async () => {
   setUpSignIn();
-  await showSignedIn();
+  await showAccount();
   route(false);
 });
