@@ -83,6 +83,16 @@ async function projectSummary() {
     check(await page.getByRole("link", { name: "Modifier ce projet" }).count() === 0, "no edit button for anonymous visitors");
     await audit(page, "project (anonymous)");
 
+    // A sign-in refusal (a callback this browser did not start, answered 400, so
+    // in a tab of its own, unwatched): a French page with a way back.
+    const refusal = await context.newPage();
+    await refusal.goto(`${base}/auth/callback?code=c&state=s`, { waitUntil: "networkidle" });
+    await refusal.getByRole("heading", { level: 1 }).waitFor({ timeout: 10000 });
+    check(await refusal.evaluate(() => document.documentElement.lang) === "fr", "the refusal page is in French");
+    check(await refusal.getByRole("link", { name: "Retour au catalogue" }).count() === 1, "the refusal page links back");
+    await audit(refusal, "sign-in refusal");
+    await refusal.close();
+
     // Sign in with the button, by keyboard: ProConnect asks for credentials, then back to this page.
     const button = page.getByRole("link", { name: "S’identifier avec ProConnect" });
     check(await page.getByRole("link", { name: /Qu’est-ce que ProConnect/ }).count() === 1, "the « Qu’est-ce que ProConnect ? » link");
