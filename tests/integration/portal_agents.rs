@@ -94,6 +94,25 @@ async fn an_agent_signs_in_edits_meets_a_conflict_and_signs_out_in_chromium() {
     );
 }
 
+/// A person ProConnect signs in from a private company is told, in the
+/// portal, why agents-only material stays hidden, and does not see it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_sector_person_signed_in_is_told_why_in_chromium() {
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    provider.behave(Behaviour {
+        person: Some(json!({ "siret": "41816609600069", "email": "dominique.martin@octo.com" })),
+        ..Behaviour::default()
+    });
+    let issuer = TestIssuer::start(&[&SigningKey::rsa("admin-key")]).await;
+    let app = gateway(Backend::Sqlite, &provider, &issuer).await;
+    let told = common::run_node(
+        "portal/outsider.cjs",
+        &[&app.base_url],
+        &["playwright-core", "axe-core"],
+    );
+    assert!(told.contains("agent public"), "{told}");
+}
+
 /// The cookie the gateway sets when the test person signs in in cookie mode.
 async fn signed_in_cookie(app: &TestApp, provider: &TestProvider) -> String {
     let mut browser = Browser::new(&app.url(""), &provider.issuer);

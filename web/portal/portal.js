@@ -69,7 +69,7 @@ const ORGANIZATION_QUERY = `query Organization($slug: String!) {
   organization(slug: $slug) { name acronym kind website projects { slug name summary } } }`;
 
 const ME_QUERY = `query Me { me {
-  email givenName usualName siret organizationalUnit isAdmin
+  email givenName usualName siret organizationalUnit isAdmin publicAgent
   maintainerOf { slug name summary } } }`;
 
 const EDIT_QUERY = `query ProjectToEdit($slug: String!) { project(slug: $slug) {
@@ -944,6 +944,13 @@ async function showAccount() {
   document.getElementById("account-name").textContent = name;
   document.getElementById("account-org").textContent =
     signedIn.organizationalUnit || (signedIn.siret ? `SIRET ${signedIn.siret}` : signedIn.email);
+  // Signed in but not counted as a public agent (the operator's policy):
+  // say so, rather than leave them wondering where agents' material went.
+  document.getElementById("signin-status").textContent = signedIn.publicAgent
+    ? ""
+    : "Vous êtes connecté, mais ce catalogue ne vous compte pas comme agent public : votre " +
+      "administration n'est pas parmi les organismes publics qu'il reconnaît. Vous voyez ce que " +
+      "voit le public ; écrivez à lab-ia@data.gouv.fr si c'est une erreur.";
 }
 
 /**
