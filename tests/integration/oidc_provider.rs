@@ -80,13 +80,12 @@ impl Drop for OidcProvider {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_portal_signs_in_and_out_with_oidc_provider_in_chromium() {
+async fn the_portal_signs_in_and_out_with_oidc_provider_in_chromium(backend: Backend) {
     let mut provider = OidcProvider::start();
     let issuer = provider.issuer.clone();
     assert!(issuer.ends_with("/api/v2"), "{issuer}");
     let app = TestApp::spawn_configured(
-        TestDatabase::create(Backend::Sqlite).await,
+        TestDatabase::create(backend).await,
         Some(catalogue_dir()),
         |config| {
             let proconnect = &mut config.proconnect;
@@ -153,3 +152,5 @@ async fn the_portal_signs_in_and_out_with_oidc_provider_in_chromium() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+on_both_backends!(the_portal_signs_in_and_out_with_oidc_provider_in_chromium);

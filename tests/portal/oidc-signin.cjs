@@ -1,7 +1,8 @@
 // The portal's sign-in against oidc-provider (tests/portal/oidc-provider.cjs),
 // in headless Chromium (playwright-core): an agent signs in with the
 // ProConnect button on its built-in login and consent pages, comes back
-// to the page they were on signed in and sees agents-only material, signs
+// to the page they were on signed in (as a public agent, at the `acr` the
+// provider reported) and sees agents-only material, signs
 // out, and is asked for credentials again (the provider's own session was
 // ended). Signed in again, they open another administration's tool (a
 // second client of the provider, its own code flow with PKCE), whose
@@ -63,6 +64,18 @@ async function signedIn(page) {
   await page.locator("#account-name", { hasText: "Dominique Agente" }).waitFor({ timeout: 10000 });
   await page.getByText(AGENTS_ONLY).first().waitFor({ timeout: 10000 });
   check(!page.url().includes("access_token"), "no token in the address bar");
+  // What the gateway's token (the sign-in cookie) says: the level oidc-provider reported, a public agent.
+  const me = await page.evaluate(async () => {
+    const response = await fetch("/graphql", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ query: "{ me { email siret acr publicAgent } }" }),
+    });
+    return response.json();
+  });
+  const who = me.data && me.data.me;
+  check(who && who.email === "dominique.agente@numerique.gouv.fr" && who.siret === "13002526500013", `me: ${JSON.stringify(me)}`);
+  check(who.acr === "eidas1" && who.publicAgent === true, `acr carried, a public agent: ${JSON.stringify(me)}`);
 }
 
 /** Another administration's tool signs the same person in: the code flow with PKCE, by hand. */
