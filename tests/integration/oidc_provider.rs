@@ -29,9 +29,9 @@ struct OidcProvider {
 }
 
 impl OidcProvider {
-    /// Starts the provider and reads its issuer; it answers once told the
-    /// gateway's URL (`serve`).
-    fn start() -> Self {
+    /// Starts the provider, signing with `algorithm`, and reads its issuer;
+    /// it answers once told the gateway's URL (`serve`).
+    fn start(algorithm: &str) -> Self {
         let modules = common::node_modules();
         assert!(
             modules.join("oidc-provider").is_dir(),
@@ -43,7 +43,7 @@ impl OidcProvider {
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/portal/oidc-provider.cjs"
             ))
-            .args([CLIENT_ID, CLIENT_SECRET, TOOL_ID, TOOL_SECRET])
+            .args([CLIENT_ID, CLIENT_SECRET, TOOL_ID, TOOL_SECRET, algorithm])
             .env("NODE_PATH", &modules)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -80,8 +80,10 @@ impl Drop for OidcProvider {
     }
 }
 
-async fn the_portal_signs_in_and_out_with_oidc_provider_in_chromium(backend: Backend) {
-    let mut provider = OidcProvider::start();
+/// The client registered with `algorithm` for its ID tokens, userinfo and
+/// introspection answers.
+async fn signs_in_and_out_in_chromium(backend: Backend, algorithm: &str) {
+    let mut provider = OidcProvider::start(algorithm);
     let issuer = provider.issuer.clone();
     assert!(issuer.ends_with("/api/v2"), "{issuer}");
     let app = TestApp::spawn_configured(
@@ -95,6 +97,7 @@ async fn the_portal_signs_in_and_out_with_oidc_provider_in_chromium(backend: Bac
             proconnect.proconnect_acr_values = Some("eidas1".to_owned());
             proconnect.proconnect_introspection_clients = vec![TOOL_ID.to_owned()];
             proconnect.proconnect_introspection_cache_seconds = 1;
+            proconnect.proconnect_signing_alg = algorithm.to_owned();
         },
     )
     .await;
@@ -153,4 +156,17 @@ async fn the_portal_signs_in_and_out_with_oidc_provider_in_chromium(backend: Bac
     }
 }
 
-on_both_backends!(the_portal_signs_in_and_out_with_oidc_provider_in_chromium);
+/// RS256: what ProConnect's Espace Partenaires registers new clients with.
+async fn the_portal_signs_in_and_out_with_oidc_provider_rs256_in_chromium(backend: Backend) {
+    signs_in_and_out_in_chromium(backend, "RS256").await;
+}
+
+/// ES256: ProConnect's own default when nothing is registered.
+async fn the_portal_signs_in_and_out_with_oidc_provider_es256_in_chromium(backend: Backend) {
+    signs_in_and_out_in_chromium(backend, "ES256").await;
+}
+
+on_both_backends!(
+    the_portal_signs_in_and_out_with_oidc_provider_rs256_in_chromium,
+    the_portal_signs_in_and_out_with_oidc_provider_es256_in_chromium,
+);

@@ -1,13 +1,14 @@
 // An OpenID provider the gateway's authors did not write — the
 // `oidc-provider` package, the engine ProConnect runs — configured like
 // ProConnect: issuer `…/api/v2`, clients authenticating with
-// `client_secret_post`, PKCE (S256) required, ID tokens and userinfo signed
-// RS256, ProConnect's claims and scopes, `acr` eidas1, introspection (signed
-// answers, RFC 9701), revocation and RP-initiated logout without a question
-// (as ProConnect does). Its built-in login page takes any login; every login
+// `client_secret_post`, PKCE (S256) required, ID tokens, userinfo and
+// introspection answers (RFC 9701) signed with the algorithm given (RS256
+// or ES256, as registered at ProConnect), ProConnect's claims and scopes,
+// `acr` eidas1, revocation, and RP-initiated logout without a question (as
+// ProConnect does). Its built-in login page takes any login; every login
 // is the same public agent of DINUM.
 //
-// Usage: node oidc-provider.cjs <client id> <client secret> <other client id> <other client secret>
+// Usage: node oidc-provider.cjs <client id> <client secret> <other client id> <other client secret> <RS256|ES256>
 // Listens on 127.0.0.1 on a free port and prints its issuer URL; then reads
 // the gateway's public URL (one line on stdin), which its client's redirect
 // URIs need, and answers from then on (requests that come earlier wait).
@@ -20,7 +21,7 @@ const http = require("node:http");
 const crypto = require("node:crypto");
 const readline = require("node:readline");
 
-const [clientId, clientSecret, otherClientId, otherClientSecret] = process.argv.slice(2);
+const [clientId, clientSecret, otherClientId, otherClientSecret, alg] = process.argv.slice(2);
 const MOUNT = "/api/v2";
 
 const AGENT = {
@@ -34,8 +35,11 @@ const AGENT = {
 };
 
 function signingKey() {
-  const { privateKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
-  return { ...privateKey.export({ format: "jwk" }), kid: crypto.randomUUID(), alg: "RS256", use: "sig" };
+  const { privateKey } =
+    alg === "ES256"
+      ? crypto.generateKeyPairSync("ec", { namedCurve: "P-256" })
+      : crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+  return { ...privateKey.export({ format: "jwk" }), kid: crypto.randomUUID(), alg, use: "sig" };
 }
 
 /** The provider for a gateway at `gateway` (its public URL). */
@@ -48,17 +52,18 @@ function configure(Provider, issuer, gateway) {
         redirect_uris: [`${gateway}/auth/callback`],
         post_logout_redirect_uris: [`${gateway}/auth/logout/callback`],
         token_endpoint_auth_method: "client_secret_post",
-        id_token_signed_response_alg: "RS256",
-        userinfo_signed_response_alg: "RS256",
-        introspection_signed_response_alg: "RS256",
+        id_token_signed_response_alg: alg,
+        userinfo_signed_response_alg: alg,
+        introspection_signed_response_alg: alg,
       },
       {
         client_id: otherClientId,
         client_secret: otherClientSecret,
         redirect_uris: [`${issuer}/outil/callback`],
         token_endpoint_auth_method: "client_secret_post",
-        id_token_signed_response_alg: "RS256",
-        userinfo_signed_response_alg: "RS256",
+        id_token_signed_response_alg: alg,
+        userinfo_signed_response_alg: alg,
+        introspection_signed_response_alg: alg,
       },
     ],
     jwks: { keys: [signingKey()] },

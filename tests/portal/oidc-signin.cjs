@@ -52,7 +52,9 @@ async function logIn(page) {
 /** oidc-provider's consent page, when it asks. */
 async function consentIfAsked(page, until) {
   const consent = page.getByRole("button", { name: "Continue" });
-  await Promise.race([consent.waitFor({ timeout: 10000 }), page.waitForURL(until, { timeout: 10000 })]);
+  await Promise.race([consent.waitFor({ timeout: 10000 }), page.waitForURL(until, { timeout: 10000 })]).catch(async (error) => {
+    throw new Error(`neither consent nor ${until}: at ${page.url()}: ${(await page.locator("body").innerText()).slice(0, 500)}\n${error.message}`);
+  });
   if (await consent.count()) {
     steps.push("consent asked");
     await consent.click();
