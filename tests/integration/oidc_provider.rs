@@ -156,17 +156,22 @@ async fn signs_in_and_out_in_chromium(backend: Backend, algorithm: &str) {
     }
 }
 
+// Plain tests, not `on_both_backends!`: `make test-quick` runs every
+// `sqlite::` test and promises neither Node.js nor Chromium.
+
 /// RS256: what ProConnect's Espace Partenaires registers new clients with.
-async fn the_portal_signs_in_and_out_with_oidc_provider_rs256_in_chromium(backend: Backend) {
-    signs_in_and_out_in_chromium(backend, "RS256").await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_signs_in_and_out_with_oidc_provider_rs256_on_sqlite_in_chromium() {
+    signs_in_and_out_in_chromium(Backend::Sqlite, "RS256").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_signs_in_and_out_with_oidc_provider_rs256_on_postgres_in_chromium() {
+    signs_in_and_out_in_chromium(Backend::Postgres, "RS256").await;
 }
 
 /// ES256: ProConnect's own default when nothing is registered.
-async fn the_portal_signs_in_and_out_with_oidc_provider_es256_in_chromium(backend: Backend) {
-    signs_in_and_out_in_chromium(backend, "ES256").await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_signs_in_and_out_with_oidc_provider_es256_on_sqlite_in_chromium() {
+    signs_in_and_out_in_chromium(Backend::Sqlite, "ES256").await;
 }
-
-on_both_backends!(
-    the_portal_signs_in_and_out_with_oidc_provider_rs256_in_chromium,
-    the_portal_signs_in_and_out_with_oidc_provider_es256_in_chromium,
-);
