@@ -27,6 +27,7 @@ mod harvest;
 mod http;
 mod import;
 mod links;
+mod oidc_provider;
 mod plain;
 mod portal;
 mod portal_agents;
