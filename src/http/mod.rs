@@ -140,6 +140,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/auth/login", get(signin::login))
         .at("/auth/callback", get(signin::callback))
         .at("/auth/logout", get(signin::logout))
+        .at("/auth/status", get(signin::status))
         .at("/auth/logout/callback", get(signin::logout_callback))
         .at("/.well-known/jwks.json", get(well_known::jwks))
         .at(

@@ -94,6 +94,33 @@ async fn an_agent_signs_in_edits_meets_a_conflict_and_signs_out_in_chromium() {
     );
 }
 
+/// After the gateway token has expired, the portal still offers to sign out
+/// of ProConnect, and doing so ends its session: the next sign-in asks for
+/// credentials (a shared workstation never passes one person's identity on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_after_the_token_expired_asks_for_credentials_again_in_chromium() {
+    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
+    provider.behave(Behaviour {
+        ask_credentials: true,
+        ..Behaviour::default()
+    });
+    let issuer = TestIssuer::start(&[&SigningKey::rsa("admin-key")]).await;
+    let app = gateway(Backend::Sqlite, &provider, &issuer).await;
+    let said = common::run_node(
+        "portal/expired.cjs",
+        &[&app.base_url],
+        &["playwright-core", "axe-core"],
+    );
+    assert!(said.contains("credentials asked again"), "{said}");
+    assert_eq!(provider.credential_pages(), 2);
+    assert!(
+        provider
+            .last_end_session_request()
+            .contains_key("id_token_hint"),
+        "signing out ended the ProConnect session"
+    );
+}
+
 /// A person ProConnect signs in from a private company is told, in the
 /// portal, why agents-only material stays hidden, and does not see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -925,6 +925,7 @@ function updateAccountLinks() {
   const here = encodeURIComponent(location.href);
   document.getElementById("proconnect-signin").href = `/auth/login?mode=cookie&redirect=${here}`;
   document.getElementById("signout-link").href = `/auth/logout?redirect=${here}`;
+  document.getElementById("proconnect-signout-link").href = `/auth/logout?redirect=${here}`;
 }
 
 /** Who is signed in: their name and administration, and what they may reach. */
@@ -939,7 +940,11 @@ async function showAccount() {
   document.getElementById("signed-in").hidden = !signedIn;
   document.getElementById("nav-mine").hidden = !signedIn;
   document.getElementById("nav-audit").hidden = !(signedIn && signedIn.isAdmin);
-  if (!signedIn) return;
+  if (!signedIn) {
+    await offerProConnectSignOut();
+    return;
+  }
+  document.getElementById("proconnect-signout").hidden = true;
   const name = [signedIn.givenName, signedIn.usualName].filter(Boolean).join(" ") || signedIn.email;
   document.getElementById("account-name").textContent = name;
   document.getElementById("account-org").textContent =
@@ -951,6 +956,27 @@ async function showAccount() {
     : "Vous êtes connecté, mais ce catalogue ne vous compte pas comme agent public : votre " +
       "administration n'est pas parmi les organismes publics qu'il reconnaît. Vous voyez ce que " +
       "voit le public ; écrivez à lab-ia@data.gouv.fr si c'est une erreur.";
+}
+
+/**
+ * Not signed in to the catalogue (or its token expired), yet ProConnect may
+ * still know this browser: offer to sign out of it, so that on a shared
+ * workstation the next person is not signed in as the previous one.
+ */
+async function offerProConnectSignOut() {
+  let proconnectSignedIn = false;
+  try {
+    const response = await fetch("/auth/status", { credentials: "same-origin" });
+    proconnectSignedIn = response.ok && (await response.json()).proconnectSignedIn === true;
+  } catch (_) {
+    proconnectSignedIn = false;
+  }
+  document.getElementById("proconnect-signout").hidden = !proconnectSignedIn;
+  if (proconnectSignedIn) {
+    document.getElementById("signin-status").textContent =
+      "Votre connexion au catalogue a expiré, mais ProConnect vous reconnaît encore : " +
+      "déconnectez-vous si vous quittez ce poste.";
+  }
 }
 
 /**
