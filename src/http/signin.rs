@@ -466,20 +466,26 @@ async fn complete_login(
     Ok(response.header(header::SET_COOKIE, logout_cookie).finish())
 }
 
-/// `GET /auth/status`: whether this browser still holds a ProConnect
-/// sign-in the gateway can end, though its gateway token may have expired.
-/// The portal then offers to sign out, so that on a shared workstation the
-/// next person is not signed in as the previous one. Says nothing else (the
-/// cookie is HttpOnly and scoped to `/auth`: the portal cannot read it).
+/// `GET /auth/status`: whether sign-in with ProConnect is configured, and
+/// whether this browser still holds a ProConnect sign-in the gateway can
+/// end, though its gateway token may have expired. The portal then offers
+/// to sign out, so that on a shared workstation the next person is not
+/// signed in as the previous one. Says nothing else (the cookie is HttpOnly
+/// and scoped to `/auth`: the portal cannot read it).
 #[handler]
 pub async fn status(request: &Request, state: Data<&AppState>) -> Response {
-    let signed_in = state.authenticator.proconnect().is_some_and(|proconnect| {
+    let proconnect = state.authenticator.proconnect();
+    let signed_in = proconnect.is_some_and(|proconnect| {
         LogoutTicket::from_request(request, proconnect, state.signin.session_seconds).is_some()
+    });
+    let status = serde_json::json!({
+        "proconnect": proconnect.is_some(),
+        "proconnectSignedIn": signed_in,
     });
     Response::builder()
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CACHE_CONTROL, "no-store")
-        .body(serde_json::json!({ "proconnectSignedIn": signed_in }).to_string())
+        .body(status.to_string())
 }
 
 #[derive(Deserialize)]

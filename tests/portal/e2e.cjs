@@ -88,6 +88,8 @@ async function checkText(page, where) {
     const id = await facet.getAttribute("id");
     check((await page.locator(`label[for="${id}"]`).count()) === 1, "each facet checkbox has its label");
     await page.screenshot({ path: `${screenshots}/portal-search.png`, fullPage: false });
+    // This gateway has no ProConnect settings: no button that would lead to a refusal.
+    await page.locator("#proconnect-signin").waitFor({ state: "hidden", timeout: 10000 });
 
     // Open the project: its code on GitHub is linked.
     await result.focus();

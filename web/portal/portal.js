@@ -964,13 +964,16 @@ async function showAccount() {
  * workstation the next person is not signed in as the previous one.
  */
 async function offerProConnectSignOut() {
-  let proconnectSignedIn = false;
+  let status = { proconnect: true, proconnectSignedIn: false };
   try {
     const response = await fetch("/auth/status", { credentials: "same-origin" });
-    proconnectSignedIn = response.ok && (await response.json()).proconnectSignedIn === true;
+    if (response.ok) status = await response.json();
   } catch (_) {
-    proconnectSignedIn = false;
+    // Unknown: keep the sign-in button, offer no sign-out.
   }
+  // A gateway without ProConnect (as under `make run`) signs nobody in.
+  document.getElementById("signin-group").hidden = status.proconnect === false;
+  const proconnectSignedIn = status.proconnectSignedIn === true;
   document.getElementById("proconnect-signout").hidden = !proconnectSignedIn;
   if (proconnectSignedIn) {
     document.getElementById("signin-status").textContent =
