@@ -99,18 +99,14 @@ async fn an_agent_signs_in_edits_meets_a_conflict_and_signs_out_in_chromium() {
 /// credentials (a shared workstation never passes one person's identity on).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_after_the_token_expired_asks_for_credentials_again_in_chromium() {
-    let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
-    provider.behave(Behaviour {
-        ask_credentials: true,
-        ..Behaviour::default()
-    });
-    let issuer = TestIssuer::start(&[&SigningKey::rsa("admin-key")]).await;
-    let app = gateway(Backend::Sqlite, &provider, &issuer).await;
-    let said = common::run_node(
+    let (provider, said) = in_chromium(
+        Behaviour {
+            ask_credentials: true,
+            ..Behaviour::default()
+        },
         "portal/expired.cjs",
-        &[&app.base_url],
-        &["playwright-core", "axe-core"],
-    );
+    )
+    .await;
     assert!(said.contains("credentials asked again"), "{said}");
     assert_eq!(provider.credential_pages(), 2);
     assert!(
@@ -125,19 +121,29 @@ async fn signing_out_after_the_token_expired_asks_for_credentials_again_in_chrom
 /// portal, why agents-only material stays hidden, and does not see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_sector_person_signed_in_is_told_why_in_chromium() {
+    let (_, told) = in_chromium(
+        Behaviour {
+            person: Some(
+                json!({ "siret": "41816609600069", "email": "dominique.martin@octo.com" }),
+            ),
+            ..Behaviour::default()
+        },
+        "portal/outsider.cjs",
+    )
+    .await;
+    assert!(told.contains("agent public"), "{told}");
+}
+
+/// Runs `script` in Chromium against the portal of a gateway signing in
+/// with a test ProConnect that behaves as `behaviour`; gives the provider
+/// back, for what it saw, with what the script printed.
+async fn in_chromium(behaviour: Behaviour, script: &str) -> (TestProvider, String) {
     let provider = TestProvider::start(Signing::Key(Box::new(SigningKey::rsa("pc-rsa")))).await;
-    provider.behave(Behaviour {
-        person: Some(json!({ "siret": "41816609600069", "email": "dominique.martin@octo.com" })),
-        ..Behaviour::default()
-    });
+    provider.behave(behaviour);
     let issuer = TestIssuer::start(&[&SigningKey::rsa("admin-key")]).await;
     let app = gateway(Backend::Sqlite, &provider, &issuer).await;
-    let told = common::run_node(
-        "portal/outsider.cjs",
-        &[&app.base_url],
-        &["playwright-core", "axe-core"],
-    );
-    assert!(told.contains("agent public"), "{told}");
+    let said = common::run_node(script, &[&app.base_url], &["playwright-core", "axe-core"]);
+    (provider, said)
 }
 
 /// The cookie the gateway sets when the test person signs in in cookie mode.
