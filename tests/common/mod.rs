@@ -62,6 +62,24 @@ pub fn node_modules() -> PathBuf {
     dir.join("node_modules")
 }
 
+/// A tool `make test` installs into the Python virtual environment
+/// (scripts/ensure-deploy-tools.sh, tests/python/requirements.txt):
+/// `$CATALOGUE_VENV/bin/{name}`.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let venv: PathBuf = match std::env::var_os("CATALOGUE_VENV") {
+        Some(dir) => dir.into(),
+        None => Path::new(&std::env::var("HOME").unwrap_or_default())
+            .join(".cache/catalogue-gateway/venv"),
+    };
+    let tool = venv.join("bin").join(name);
+    assert!(
+        tool.is_file(),
+        "{} is missing: run `make test`, which installs it",
+        tool.display()
+    );
+    tool
+}
+
 /// Runs the Node.js script `tests/<script>` with `args`, the npm packages
 /// `make test` installs on its `NODE_PATH` (each of `packages` checked
 /// first, so a missing one says how to get it); its output when it

@@ -5,30 +5,14 @@
 
 use crate::common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{Backend, TestApp, TestDatabase};
+use common::{Backend, TestApp, TestDatabase, venv_tool};
 use serde_yaml_ng::Value;
 
 fn repository() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Where `make test` (scripts/ensure-deploy-tools.sh) installs kubectl and kubernetes-validate.
-fn venv_tool(name: &str) -> PathBuf {
-    let venv: PathBuf = match std::env::var_os("CATALOGUE_VENV") {
-        Some(dir) => dir.into(),
-        None => Path::new(&std::env::var("HOME").unwrap_or_default())
-            .join(".cache/catalogue-gateway/venv"),
-    };
-    let tool = venv.join("bin").join(name);
-    assert!(
-        tool.is_file(),
-        "{} is missing: run `make test`, which installs it",
-        tool.display()
-    );
-    tool
 }
 
 /// The manifests kustomize renders from `dir`, checked against the schemas.
