@@ -107,22 +107,57 @@ database_exists() {
 }
 
 # Starts the server $1 with the command $3…, and waits until $2 answers a
-# GraphQL request.
+# GraphQL request from that very process: the port must be free before, and
+# the socket listening on it afterwards must belong to the started process or
+# one of its children (a cluster's workers), so a run never measures another
+# server that happens to answer there.
 start_server() {
-    local name=$1 url=$2
+    local name=$1 url=$2 port
     shift 2
+    port=$(port_of "$url")
+    if listener_pids "$port" | grep -q .; then
+        echo "$name: port $port is already taken by: $(listener_pids "$port" | tr '\n' ' ')" >&2
+        exit 1
+    fi
     "$@" >"$WORK/$name.log" 2>&1 &
     SERVERS[$name]=$!
     for _ in $(seq 600); do
         if curl -fs -H 'Content-Type: application/json' -d '{"query":"{ __typename }"}' \
             "$url" >/dev/null 2>&1; then
-            return
+            owns_port "${SERVERS[$name]}" "$port" && return
+            echo "$name: port $port answers, but not from the process started (pid ${SERVERS[$name]})" >&2
+            exit 1
         fi
         sleep 0.1
     done
     echo "$name did not start; its log:" >&2
     cat "$WORK/$name.log" >&2
     exit 1
+}
+
+# The port of the URL $1.
+port_of() {
+    python3 -c 'import sys, urllib.parse; print(urllib.parse.urlsplit(sys.argv[1]).port)' "$1"
+}
+
+# The pids of the processes listening on the TCP port $1, one per line.
+listener_pids() {
+    ss -Hltnp "sport = :$1" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+# Whether every process listening on the port $2 is $1 or a descendant of it.
+owns_port() {
+    local root=$1 port=$2 pid ancestor found=0
+    for pid in $(listener_pids "$port"); do
+        ancestor=$pid
+        while [ "$ancestor" -gt 1 ] && [ "$ancestor" != "$root" ]; do
+            ancestor=$(ps -o ppid= -p "$ancestor" | tr -d ' ')
+            [ -n "$ancestor" ] || return 1
+        done
+        [ "$ancestor" = "$root" ] || return 1
+        found=1
+    done
+    [ "$found" = 1 ]
 }
 
 stop_server() {
@@ -165,18 +200,22 @@ sys.exit(0 if "errors" not in answer and all(answer["data"].values()) else 1)' "
     fi
 }
 
-# One wrk run after a short warm-up; prints "req/s<TAB>p50<TAB>p99<TAB>non-2xx".
+# One wrk run after a short warm-up; prints "req/s<TAB>p50<TAB>p99<TAB>non-2xx",
+# and fails when any answer was not a 2xx (a rate-limited or failing server
+# must not be measured as a fast one).
 measure() {
-    local url=$1 query=$2 connections=$3 seconds=$4
+    local url=$1 query=$2 connections=$3 seconds=$4 row
     request_body "$query" >"$WORK/body.json"
     export WRK_BODY_FILE=$WORK/body.json
     wrk -t2 -c"$connections" -d2s -s benches/load/post.lua "$url" >/dev/null
-    wrk -t2 -c"$connections" -d"${seconds}s" --latency -s benches/load/post.lua "$url" | awk '
+    row=$(wrk -t2 -c"$connections" -d"${seconds}s" --latency -s benches/load/post.lua "$url" | awk '
         /Requests\/sec/ { rps = $2 }
         /^ +50%/ { p50 = $2 }
         /^ +99%/ { p99 = $2 }
         /Non-2xx/ { failed = $NF }
-        END { printf "%.0f\t%s\t%s\t%d", rps, p50, p99, failed }'
+        END { printf "%.0f\t%s\t%s\t%d", rps, p50, p99, failed }')
+    printf '%s' "$row"
+    [ "${row##*$'\t'}" = 0 ]
 }
 
 # The Markdown report of the rows in $1 (see run.sh).

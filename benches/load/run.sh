@@ -26,6 +26,7 @@ BARE_PORT=$(free_port)
 
 ensure_command wrk wrk
 ensure_command python3 python3
+ensure_command iproute2 ss
 ensure_postgraphile
 build_release
 fresh_catalogue_database "$PROJECTS"
@@ -38,14 +39,17 @@ ROWS=$WORK/rows.tsv # system, mode, query, connections, req/s, p50, p99, errors
 measure_all() {
     local mode=$1 system=$2 url=$3
     shift 3
-    local pair label query connections
+    local pair label query connections row
     for pair in "$@"; do
         label=${pair%%=*}
         query=${pair#*=}
         check_answer "$url" "$query" "$system $label"
         for connections in $CONCURRENCY; do
-            printf '%s\t%s\t%s\t%s\t%s\n' "$system" "$mode" "$label" "$connections" \
-                "$(measure "$url" "$query" "$connections" "$SECONDS_PER_RUN")" >>"$ROWS"
+            if ! row=$(measure "$url" "$query" "$connections" "$SECONDS_PER_RUN"); then
+                echo "$system $mode $label at $connections connections: non-2xx answers ($row); the run stops" >&2
+                exit 1
+            fi
+            printf '%s\t%s\t%s\t%s\t%s\n' "$system" "$mode" "$label" "$connections" "$row" >>"$ROWS"
         done
     done
 }

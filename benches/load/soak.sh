@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source benches/load/lib.sh
 ensure_command python3 python3
+ensure_command iproute2 ss
 export SOAK_REPORT=$WORK/soak.md
 cargo bench --locked --bench soak
 replace_between_markers docs/BENCHMARKS.md soak "$SOAK_REPORT"
