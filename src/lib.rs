@@ -141,14 +141,22 @@ impl App {
             store.clone(),
             &tasks,
         )?;
-        let search = std::sync::Arc::new(search::SearchIndex::build(store.clone(), &tasks).await?);
+        let search = search::SearchIndex::start(
+            store.clone(),
+            &tasks,
+            config.database.search_index_dir.as_deref(),
+        )?;
         follow_catalogue_changes(
             &tasks,
             std::sync::Arc::clone(&search),
             cache.clone(),
             store.clone(),
         );
-        let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits);
+        let schema = graphql::build_schema(
+            Some(store.clone()),
+            Some(std::sync::Arc::clone(&search)),
+            &config.limits,
+        );
         let harvester = std::sync::Arc::new(harvest::Harvester::from_config(
             &config.harvest,
             store.clone(),
@@ -161,12 +169,15 @@ impl App {
             config.harvest.harvest_interval_seconds,
         );
         let state = http::AppState::new(
-            schema,
-            store.clone(),
-            authenticator,
-            cache,
-            shared,
-            harvester,
+            http::Services {
+                schema,
+                store: store.clone(),
+                authenticator,
+                cache,
+                shared,
+                harvester,
+                search,
+            },
             &config,
         )?;
         Ok(Self {

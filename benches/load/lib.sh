@@ -176,6 +176,14 @@ start_gateway() {
     start_server gateway "http://127.0.0.1:$GATEWAY_PORT/graphql" \
         env -u CATALOGUE_TEST_POSTGRES_URL CATALOGUE_LISTEN="127.0.0.1:$GATEWAY_PORT" CATALOGUE_DATABASE_URL="$DATABASE_URL?sslmode=disable" \
         CATALOGUE_RATE_LIMIT_PER_MINUTE=0 CATALOGUE_HARVEST_INTERVAL_SECONDS=0 RUST_LOG=warn "$@" "$GATEWAY" serve
+    # It answers while its search index builds: measure once it is ready.
+    for _ in $(seq 1200); do
+        curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/ready" >/dev/null && return
+        sleep 0.1
+    done
+    echo "the gateway did not get ready; its log:" >&2
+    cat "$WORK/gateway.log" >&2
+    exit 1
 }
 
 stop_gateway() {

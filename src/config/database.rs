@@ -17,6 +17,9 @@ section! {
         /// separate `migrate` step runs them, as the Kubernetes Job does), it
         /// refuses to start on a schema older than its own.
         migrate_on_start: bool = true => flag,
+        /// Where this replica keeps its search index between starts (one
+        /// directory per replica; empty: in memory, rebuilt at each start).
+        search_index_dir: Option<PathBuf> = Some(PathBuf::from("data/search-index")) => optional_path,
     }
 }
 

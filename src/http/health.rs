@@ -5,6 +5,7 @@ use poem::web::{Data, Json};
 use poem::{IntoResponse, Response, handler};
 
 use super::AppState;
+use crate::search::Readiness;
 
 /// `GET /health/live`: the process answers.
 #[handler]
@@ -13,8 +14,9 @@ pub async fn live() -> Json<serde_json::Value> {
 }
 
 /// `GET /health/ready`: the database answers and can take a write too
-/// (store/readiness.rs). A failing cache leaves the gateway ready (the
-/// database answers instead) and is reported as degraded.
+/// (store/readiness.rs), and the search index has been built. A failing
+/// cache leaves the gateway ready (the database answers instead) and is
+/// reported as degraded. When not ready, `reason` says what it waits for.
 #[handler]
 pub async fn ready(state: Data<&AppState>) -> Response {
     let cache = if state.cache.generation().await.is_some() {
@@ -22,25 +24,40 @@ pub async fn ready(state: Data<&AppState>) -> Response {
     } else {
         "degraded"
     };
-    match state.store.readiness().await {
-        Ok(()) => Json(serde_json::json!({
-            "status": "ready",
-            "cache": {
-                "kind": state.cache.kind().as_str(),
-                "status": cache,
-                "generation": state.cache.generation_source().as_str(),
-            },
-        }))
-        .into_response(),
-        Err(unready) => {
-            tracing::warn!(database = unready.as_str(), "readiness check failed");
-            Json(serde_json::json!({
-                "status": "unavailable",
-                "reason": "database",
-                "database": unready.as_str(),
-            }))
-            .with_status(StatusCode::SERVICE_UNAVAILABLE)
-            .into_response()
-        }
+    if let Err(unready) = state.store.readiness().await {
+        tracing::warn!(database = unready.as_str(), "readiness check failed");
+        return unavailable(serde_json::json!({
+            "status": "unavailable",
+            "reason": "database",
+            "database": unready.as_str(),
+        }));
     }
+    let search = match state.search.readiness() {
+        Readiness::Ready => "ready",
+        Readiness::Building => "building",
+        Readiness::Failing(_) => "failing",
+    };
+    if search != "ready" {
+        return unavailable(serde_json::json!({
+            "status": "unavailable",
+            "reason": "search index",
+            "search": { "status": search },
+        }));
+    }
+    Json(serde_json::json!({
+        "status": "ready",
+        "cache": {
+            "kind": state.cache.kind().as_str(),
+            "status": cache,
+            "generation": state.cache.generation_source().as_str(),
+        },
+        "search": { "status": search, "documents": state.search.documents() },
+    }))
+    .into_response()
+}
+
+fn unavailable(body: serde_json::Value) -> Response {
+    Json(body)
+        .with_status(StatusCode::SERVICE_UNAVAILABLE)
+        .into_response()
 }

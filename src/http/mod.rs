@@ -32,6 +32,7 @@ use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError};
 use crate::graphql::{CatalogueSchema, DocumentLimits, Documents, PlainCounters};
 use crate::harvest::Harvester;
+use crate::search::SearchIndex;
 use crate::shared_state::SharedState;
 use crate::store::Store;
 use signin::SigninSettings;
@@ -64,18 +65,32 @@ pub struct AppState {
     /// The fast path's counters, given to every execution when it is on.
     plain_answers: Option<Arc<PlainCounters>>,
     harvester: Arc<Harvester>,
+    /// For readiness: whether the start-up build is done.
+    search: Arc<SearchIndex>,
+}
+
+/// What `App::build` made that the routes serve from.
+pub struct Services {
+    pub schema: CatalogueSchema,
+    pub store: Store,
+    pub authenticator: Authenticator,
+    pub cache: ResponseCache,
+    pub shared: SharedState,
+    pub harvester: Arc<Harvester>,
+    pub search: Arc<SearchIndex>,
 }
 
 impl AppState {
-    pub fn new(
-        schema: CatalogueSchema,
-        store: Store,
-        authenticator: Authenticator,
-        cache: ResponseCache,
-        shared: SharedState,
-        harvester: Arc<Harvester>,
-        config: &Config,
-    ) -> Result<Self, ConfigError> {
+    pub fn new(services: Services, config: &Config) -> Result<Self, ConfigError> {
+        let Services {
+            schema,
+            store,
+            authenticator,
+            cache,
+            shared,
+            harvester,
+            search,
+        } = services;
         let sdl = crate::graphql::sdl(&schema).into();
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
@@ -119,6 +134,7 @@ impl AppState {
             cache_answers: config.cache.cache_answers,
             plain_answers: config.execution.plain_answers.then(Arc::default),
             harvester,
+            search,
         })
     }
 }

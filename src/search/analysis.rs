@@ -130,7 +130,7 @@ pub fn within_one_edit(a: &str, b: &str) -> bool {
 
 /// Groups of words that mean the same thing to someone searching the
 /// catalogue (one group a line, words separated by commas).
-const SYNONYMS: &str = include_str!("synonyms.txt");
+pub(super) const SYNONYMS: &str = include_str!("synonyms.txt");
 
 /// For each stem, the stems of the words that mean the same.
 #[derive(Debug, Clone, Default)]

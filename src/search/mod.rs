@@ -1,27 +1,32 @@
 //! French-aware full-text search and facets over projects, repositories,
 //! datasets and organizations.
 //!
-//! Each replica keeps a tantivy index in memory, built from the database at
-//! start-up. Before answering, it replays the database's journal of changes
-//! (`store::ChangesSince`) and reindexes what changed, so a write committed
-//! on any replica, or by a harvest, is searchable at once everywhere; both
-//! storage backends feed the same index, so they give the same hits.
+//! Each replica keeps a tantivy index, in a directory of its own or in
+//! memory, built from the database in the background at start-up (or opened
+//! from its directory, see `persistence`): the gateway answers while it
+//! builds, and searches wait for it a bounded time. Before answering, it
+//! replays the database's journal of changes (`store::ChangesSince`) and
+//! reindexes what changed, so a write committed on any replica, or by a
+//! harvest, is searchable at once everywhere; both storage backends feed the
+//! same index, so they give the same hits.
 
 mod analysis;
 mod collect;
 mod documents;
+mod persistence;
 mod query;
 mod schema;
 mod snippets;
 mod statistics;
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tantivy::collector::Count;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 pub use analysis::{QueryWord, query_words};
 pub use documents::HitKind;
@@ -29,7 +34,7 @@ pub use query::Selection;
 pub use schema::Dimension;
 pub use snippets::Snippet;
 
-use analysis::Synonyms;
+use analysis::{SYNONYMS, Synonyms};
 use collect::{FacetCounts, TopHits};
 use documents::{organization_document, organization_subject, project_documents, project_subject};
 use schema::{Fields, LABEL_SEPARATOR};
@@ -38,11 +43,15 @@ use statistics::PublicDocuments;
 use crate::background::BackgroundTasks;
 use crate::catalogue::Audience;
 use crate::store::{ChangedSubject, ChangesSince, Store, StoreError};
+use persistence::Snapshot;
 
 /// Projects read from the database per batch while indexing.
 const BATCH: usize = 500;
-/// The indexing memory budget (tantivy's minimum is 15 MB).
-const WRITER_MEMORY_BYTES: usize = 32 * 1024 * 1024;
+/// How long a search waits for the index of a replica that is starting.
+const READY_WAIT: Duration = Duration::from_secs(10);
+/// How long a start-up build that failed (the database not answering)
+/// waits before it tries again.
+const RETRY_BUILD_AFTER: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -52,6 +61,20 @@ pub enum SearchError {
     Index(#[from] tantivy::TantivyError),
     #[error("search task: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("search index directory {dir}: {error}")]
+    Directory { dir: PathBuf, error: std::io::Error },
+    /// The index is still being built at start-up.
+    #[error("the search index is still being built")]
+    NotReady,
+}
+
+/// Where the start-up build of the index is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Building,
+    /// The last attempt failed (the database did not answer); it is retried.
+    Failing(String),
+    Ready,
 }
 
 /// A page of hits, best first.
@@ -110,6 +133,8 @@ struct Engine {
     writer: Mutex<IndexWriter>,
     /// Those of the searchers last used for an anonymous search.
     public_documents: Mutex<Option<Arc<PublicDocuments>>>,
+    /// What commits record as the index's format (see `persistence`).
+    format: String,
 }
 
 pub struct SearchIndex {
@@ -121,18 +146,23 @@ pub struct SearchIndex {
     catch_ups_started: AtomicU64,
     /// The last revision replayed that changed something.
     changed: tokio::sync::watch::Sender<i64>,
+    readiness: tokio::sync::watch::Sender<Readiness>,
 }
 
 impl SearchIndex {
-    /// Builds the index of everything in the database; replays of changes
-    /// will run among `tasks`.
-    pub async fn build(store: Store, tasks: &BackgroundTasks) -> Result<Self, SearchError> {
-        let started = Instant::now();
+    /// Opens the index (in `dir`, or in memory) and builds it, or catches
+    /// up from what `dir` holds, in a task among `tasks`, where replays of
+    /// changes will run too. Searches wait for the build (see `readiness`).
+    pub fn start(
+        store: Store,
+        tasks: &BackgroundTasks,
+        dir: Option<&Path>,
+    ) -> Result<Arc<Self>, SearchError> {
         let fields = Fields::new();
-        let index = Index::create_in_ram(fields.schema.clone());
-        analysis::register(&index);
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
-        let reader = index
+        let opened = persistence::open(dir, &fields.schema, SYNONYMS)?;
+        analysis::register(&opened.index);
+        let reader = opened
+            .index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
@@ -140,31 +170,119 @@ impl SearchIndex {
             fields,
             synonyms: Synonyms::load(),
             reader,
-            writer: Mutex::new(writer),
+            writer: Mutex::new(opened.writer),
             public_documents: Mutex::new(None),
+            format: opened.format,
         });
-        // Read the revision first: changes committed while the build reads
-        // are replayed again at the first catch-up (reindexing is idempotent).
-        let revision = store.catalogue_revision().await?;
-        let index = Self {
+        let index = Arc::new(Self {
             store,
             tasks: tasks.clone(),
             engine,
             replayed: tokio::sync::Mutex::new(Replayed {
-                revision,
+                revision: 0,
                 catch_up: 0,
             }),
             catch_ups_started: AtomicU64::new(0),
-            changed: tokio::sync::watch::Sender::new(revision),
-        };
-        let projects = index.reindex_everything().await?;
-        tracing::info!(
-            documents = index.documents(),
-            projects,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "search index built"
-        );
+            changed: tokio::sync::watch::Sender::new(0),
+            readiness: tokio::sync::watch::Sender::new(Readiness::Building),
+        });
+        let building = Arc::clone(&index);
+        let saved = opened.saved;
+        tasks.spawn(async move { building.prepare(saved).await });
         Ok(index)
+    }
+
+    /// Builds the index, or catches up from `saved`, retrying until it
+    /// succeeds; replays wait meanwhile (they take `replayed`).
+    async fn prepare(&self, saved: Option<Snapshot>) {
+        let started = Instant::now();
+        let mut replayed = self.replayed.lock().await;
+        loop {
+            match self.load_or_build(saved, &mut replayed).await {
+                Ok(how) => {
+                    tracing::info!(
+                        documents = self.documents(),
+                        revision = replayed.revision,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        how,
+                        "search index ready"
+                    );
+                    self.changed.send_replace(replayed.revision);
+                    self.readiness.send_replace(Readiness::Ready);
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot build the search index yet; trying again");
+                    self.readiness
+                        .send_replace(Readiness::Failing(error.to_string()));
+                    tokio::time::sleep(RETRY_BUILD_AFTER).await;
+                }
+            }
+        }
+    }
+
+    /// Continues from `saved` when the journal still holds its revision as
+    /// recorded then; else indexes everything again.
+    async fn load_or_build(
+        &self,
+        saved: Option<Snapshot>,
+        replayed: &mut Replayed,
+    ) -> Result<&'static str, SearchError> {
+        // A revision the journal no longer holds identifies nothing.
+        if let Some(saved) = saved
+            && (saved.revision == 0 || saved.recorded_at.is_some())
+            && self.snapshot_at(saved.revision).await? == saved
+        {
+            replayed.revision = saved.revision;
+            let number = self.catch_ups_started.fetch_add(1, Ordering::SeqCst) + 1;
+            self.replay_locked(replayed, number).await?;
+            return Ok("opened from its directory, then caught up");
+        }
+        // Read the revision first: changes committed while the build reads
+        // are replayed again at the first catch-up (reindexing is idempotent).
+        let revision = self.store.catalogue_revision().await?;
+        let rebuilt = match self
+            .write(Vec::new(), Vec::new(), Removal::Everything, None)
+            .await
+        {
+            Ok(()) => self.reindex_everything(revision).await.map(drop),
+            Err(error) => Err(error),
+        };
+        self.or_roll_back(rebuilt).await?;
+        replayed.revision = revision;
+        Ok("built from the database")
+    }
+
+    /// What a commit holding every change up to `revision` records.
+    async fn snapshot_at(&self, revision: i64) -> Result<Snapshot, SearchError> {
+        let recorded_at = if revision == 0 {
+            None
+        } else {
+            self.store.revision_recorded_at(revision).await?
+        };
+        Ok(Snapshot {
+            revision,
+            recorded_at,
+        })
+    }
+
+    /// Where the start-up build is.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.borrow().clone()
+    }
+
+    /// Waits, a bounded time, for the start-up build.
+    async fn ready(&self) -> Result<(), SearchError> {
+        let mut readiness = self.readiness.subscribe();
+        match tokio::time::timeout(
+            READY_WAIT,
+            readiness.wait_for(|state| *state == Readiness::Ready),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(SearchError::NotReady),
+        }
     }
 
     /// How many documents the index holds.
@@ -197,6 +315,11 @@ impl SearchIndex {
             return Ok(());
         }
         let number = self.catch_ups_started.fetch_add(1, Ordering::SeqCst) + 1;
+        self.replay_locked(&mut replayed, number).await
+    }
+
+    /// Replays the changes after `replayed`, as the catch-up numbered `number`.
+    async fn replay_locked(&self, replayed: &mut Replayed, number: u64) -> Result<(), SearchError> {
         let revision = match self.store.changes_since(replayed.revision).await? {
             ChangesSince::Nothing => replayed.revision,
             ChangesSince::Changes { revision, subjects } => {
@@ -208,7 +331,8 @@ impl SearchIndex {
                         ChangedSubject::Organization(id) => organizations.push(id),
                     }
                 }
-                self.or_roll_back(self.reindex(&projects, &organizations).await)
+                let snapshot = self.snapshot_at(revision).await?;
+                self.or_roll_back(self.reindex(&projects, &organizations, snapshot).await)
                     .await?;
                 revision
             }
@@ -218,10 +342,10 @@ impl SearchIndex {
                     "changes were pruned from the journal before this replica read them: reindexing everything"
                 );
                 let rebuilt = match self
-                    .write(Vec::new(), Vec::new(), Removal::Everything, false)
+                    .write(Vec::new(), Vec::new(), Removal::Everything, None)
                     .await
                 {
-                    Ok(()) => self.reindex_everything().await.map(drop),
+                    Ok(()) => self.reindex_everything(revision).await.map(drop),
                     Err(error) => Err(error),
                 };
                 self.or_roll_back(rebuilt).await?;
@@ -259,17 +383,25 @@ impl SearchIndex {
         outcome
     }
 
-    /// Indexes every project and organization; returns how many projects.
-    async fn reindex_everything(&self) -> Result<usize, SearchError> {
+    /// Indexes every project and organization as of `revision`; returns how
+    /// many projects.
+    async fn reindex_everything(&self, revision: i64) -> Result<usize, SearchError> {
         let projects = self.store.project_ids(None).await?;
         let organizations = self.store.organization_ids().await?;
-        self.reindex(&projects, &organizations).await?;
+        let snapshot = self.snapshot_at(revision).await?;
+        self.reindex(&projects, &organizations, snapshot).await?;
         Ok(projects.len())
     }
 
     /// Replaces the documents of `projects` and `organizations` (and of the
-    /// projects those organizations take part in: they show their names).
-    async fn reindex(&self, projects: &[i64], organizations: &[i64]) -> Result<(), SearchError> {
+    /// projects those organizations take part in: they show their names),
+    /// then commits, recording `snapshot`.
+    async fn reindex(
+        &self,
+        projects: &[i64],
+        organizations: &[i64],
+        snapshot: Snapshot,
+    ) -> Result<(), SearchError> {
         let mut project_ids: BTreeSet<i64> = projects.iter().copied().collect();
         let mut documents = Vec::new();
         let mut subjects = Vec::new();
@@ -293,22 +425,23 @@ impl SearchIndex {
                 std::mem::take(&mut documents),
                 std::mem::take(&mut subjects),
                 Removal::Subjects,
-                false,
+                None,
             )
             .await?;
         }
-        self.write(documents, subjects, Removal::Subjects, true)
+        self.write(documents, subjects, Removal::Subjects, Some(snapshot))
             .await
     }
 
     /// Deletes the documents of `subjects` (or every document), adds
-    /// `documents`, and when `commit`, makes everything written so far searchable.
+    /// `documents`, and with a `commit`, makes everything written so far
+    /// searchable, recording that it holds `commit`.
     async fn write(
         &self,
         documents: Vec<TantivyDocument>,
         subjects: Vec<String>,
         removal: Removal,
-        commit: bool,
+        commit: Option<Snapshot>,
     ) -> Result<(), SearchError> {
         let engine = Arc::clone(&self.engine);
         tokio::task::spawn_blocking(move || -> Result<(), SearchError> {
@@ -329,8 +462,10 @@ impl SearchIndex {
             for document in documents {
                 writer.add_document(document)?;
             }
-            if commit {
-                writer.commit()?;
+            if let Some(snapshot) = commit {
+                let mut prepared = writer.prepare_commit()?;
+                prepared.set_payload(&persistence::payload(&engine.format, snapshot));
+                prepared.commit()?;
                 engine.reader.reload()?;
             }
             Ok(())
@@ -347,6 +482,7 @@ impl SearchIndex {
         offset: usize,
         limit: usize,
     ) -> Result<SearchPage, SearchError> {
+        self.ready().await?;
         self.catch_up().await?;
         let engine = Arc::clone(&self.engine);
         tokio::task::spawn_blocking(move || engine.search(&selection, audience, offset, limit))
@@ -364,6 +500,7 @@ impl SearchIndex {
         limit: usize,
         each_without_its_filter: bool,
     ) -> Result<Facets, SearchError> {
+        self.ready().await?;
         self.catch_up().await?;
         let engine = Arc::clone(&self.engine);
         tokio::task::spawn_blocking(move || {

@@ -105,6 +105,19 @@ impl Store {
             .map_or(0, |row| row.value))
     }
 
+    /// When the journal recorded `revision`; `None` when it does not hold it
+    /// (never recorded, or pruned).
+    pub async fn revision_recorded_at(
+        &self,
+        revision: i64,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(catalogue_change::Entity::find()
+            .filter(catalogue_change::Column::Revision.eq(revision))
+            .one(&self.db)
+            .await?
+            .map(|row| row.at))
+    }
+
     /// What the revisions after `revision` changed: one read of the
     /// revision counter when nothing did.
     pub async fn changes_since(&self, revision: i64) -> Result<ChangesSince, StoreError> {

@@ -332,6 +332,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database: TestDatabase,
     shutdown: Option<oneshot::Sender<()>>,
+    served: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestApp {
@@ -349,8 +350,21 @@ impl TestApp {
         Self::spawn_configured(database, seed_dir, |_| {}).await
     }
 
-    /// The gateway with the eight projects and a configuration of the test's own.
+    /// The gateway with the eight projects and a configuration of the test's
+    /// own, once its search index is built (as a load balancer would wait
+    /// for `/health/ready`).
     pub async fn spawn_configured(
+        database: TestDatabase,
+        seed_dir: Option<PathBuf>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
+        let app = Self::start_configured(database, seed_dir, configure).await;
+        app.wait_for_search_index().await;
+        app
+    }
+
+    /// The same, as soon as it serves, its search index perhaps still building.
+    pub async fn start_configured(
         database: TestDatabase,
         seed_dir: Option<PathBuf>,
         configure: impl FnOnce(&mut Config),
@@ -369,11 +383,13 @@ impl TestApp {
         // catalogue's links.
         config.harvest.harvest_interval_seconds = 0;
         config.harvest.check_links = false;
+        // Each test builds its index in memory unless it says otherwise.
+        config.database.search_index_dir = None;
         configure(&mut config);
         let app = App::build(config).await.expect("the gateway starts");
         let base_url = format!("http://{}", app.address());
         let (shutdown, stop) = oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let served = tokio::spawn(async move {
             app.serve_until(async {
                 let _ = stop.await;
             })
@@ -385,6 +401,44 @@ impl TestApp {
             client: reqwest::Client::new(),
             database,
             shutdown: Some(shutdown),
+            served: Some(served),
+        }
+    }
+
+    /// Shuts the gateway down and waits until it has let go of everything
+    /// (its background tasks, its search index directory).
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let served = self.served.take().expect("a gateway serves until stopped");
+        // Its kept-alive connections end with the client.
+        drop(self);
+        served.await.expect("the gateway stops cleanly");
+    }
+
+    /// Polls `/health/ready` until the search index is no longer building
+    /// (a test of an unreachable database finds it failing instead).
+    pub async fn wait_for_search_index(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let answer: Value = self
+                .client
+                .get(self.url("/health/ready"))
+                .send()
+                .await
+                .expect("GET /health/ready")
+                .json()
+                .await
+                .expect("a JSON answer");
+            if answer["search"]["status"] != "building" && answer["reason"] != "database" {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the search index is still building after 60 s: {answer}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 

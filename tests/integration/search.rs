@@ -967,6 +967,126 @@ async fn season_filters_take_numbers_and_facet_values(backend: Backend) {
     }
 }
 
+/// An index kept in a directory for another database (here, one with the
+/// eight projects; the gateway now serves an empty one) is rebuilt, not served.
+async fn an_index_kept_for_another_database_is_rebuilt(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let keep_in = |config: &mut Config| config.database.search_index_dir = Some(dir.path().into());
+    let first = TestApp::spawn_configured(
+        TestDatabase::create(backend).await,
+        Some(catalogue_dir()),
+        keep_in,
+    )
+    .await;
+    assert!(!projects(&search(&first, "cartiflette").await).is_empty());
+    first.stop().await;
+    let other = TestApp::spawn_configured(TestDatabase::create(backend).await, None, keep_in).await;
+    assert_eq!(search(&other, "").await["totalCount"], 0);
+}
+
+/// The projects table of `url`, locked until `release`: what reads it waits.
+struct ProjectsLocked(sea_orm::DatabaseTransaction);
+
+impl ProjectsLocked {
+    async fn take(url: &str) -> Self {
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let db = sea_orm::Database::connect(url).await.unwrap();
+        let transaction = db.begin().await.unwrap();
+        transaction
+            .execute_unprepared("LOCK TABLE project IN ACCESS EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        Self(transaction)
+    }
+
+    async fn release(self) {
+        self.0.commit().await.unwrap();
+    }
+}
+
+async fn health(app: &TestApp, path: &str) -> (u16, Value) {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// A starting gateway answers `/health/live` at once and says on
+/// `/health/ready` that it waits for its search index while that builds
+/// (held here by a lock on the projects table, PostgreSQL's); then it is
+/// ready and finds what the catalogue holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_is_live_while_its_search_index_builds() {
+    let database = TestDatabase::create(Backend::Postgres).await;
+    TestApp::spawn_on(database.shared(), Some(catalogue_dir()))
+        .await
+        .stop()
+        .await;
+    let locked = ProjectsLocked::take(&database.url).await;
+    let app = TestApp::start_configured(database.shared(), None, |_| {}).await;
+    assert_eq!(health(&app, "/health/live").await.0, 200);
+    let (status, ready) = health(&app, "/health/ready").await;
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["reason"], "search index", "{ready}");
+    assert_eq!(ready["search"]["status"], "building", "{ready}");
+    locked.release().await;
+    app.wait_for_search_index().await;
+    let (status, ready) = health(&app, "/health/ready").await;
+    assert_eq!(status, 200, "{ready}");
+    assert!(
+        ready["search"]["documents"].as_u64().unwrap() > 0,
+        "{ready}"
+    );
+    assert!(!projects(&search(&app, "cartiflette").await).is_empty());
+}
+
+/// A restart opens the index kept in its directory rather than rebuild it
+/// (it is ready while the projects table is locked, so it read none), and
+/// catches up with what changed while it was down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_opens_the_search_index_kept_in_its_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let key_file = dir.path().join("dev.pem");
+    let admin = DevKey::load_or_create(&key_file)
+        .unwrap()
+        .mint(ADMIN, true, 30)
+        .unwrap();
+    let index_dir = dir.path().join("search-index");
+    let keep_in = |config: &mut Config| config.database.search_index_dir = Some(index_dir.clone());
+    let first = spawn(database.shared(), &key_file, keep_in).await;
+    let everything = search(&first, "").await["totalCount"].clone();
+    assert!(projects(&search(&first, "ornithologie").await).is_empty());
+    first.stop().await;
+
+    let locked = ProjectsLocked::take(&database.url).await;
+    let restarted = TestApp::start_configured(database.shared(), None, keep_in).await;
+    restarted.wait_for_search_index().await;
+    let (status, ready) = health(&restarted, "/health/ready").await;
+    assert_eq!(status, 200, "ready without reading a project: {ready}");
+    locked.release().await;
+    assert_eq!(search(&restarted, "").await["totalCount"], everything);
+    restarted.stop().await;
+
+    // A write while no gateway keeps the directory.
+    let writer = spawn(database.shared(), &key_file, |_| {}).await;
+    let (status, _, answer) = writer
+        .query_as(
+            &admin,
+            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\",
+                summary: \"Comptages d'oiseaux\"}) { project { slug } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.get("errors").is_none(), "{answer}");
+    writer.stop().await;
+
+    let caught_up = TestApp::spawn_configured(database.shared(), None, keep_in).await;
+    assert_eq!(
+        projects(&search(&caught_up, "ornithologie").await),
+        ["oiseaux"]
+    );
+}
+
 on_both_backends!(
     season_filters_take_numbers_and_facet_values,
     accents_and_case_are_ignored,
@@ -986,6 +1106,7 @@ on_both_backends!(
     a_replica_that_missed_pruned_changes_reindexes_everything,
     pages_cover_every_hit_once,
     bad_input_is_refused_with_a_code,
+    an_index_kept_for_another_database_is_rebuilt,
 );
 
 /// The same queries give the same hits, in the same order, on both backends.

@@ -27,6 +27,8 @@ pub mod code {
     /// In an answer's `extensions.persistedQuery`: the document ran but is not kept.
     pub const PERSISTED_QUERY_LIMIT_EXCEEDED: &str = "PERSISTED_QUERY_LIMIT_EXCEEDED";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// The replica is still building its search index: retry shortly.
+    pub const SEARCH_NOT_READY: &str = "SEARCH_NOT_READY";
 }
 
 const INTERNAL_MESSAGE: &str = "internal error; it has been logged";
@@ -56,7 +58,13 @@ impl<T> OrInternal<T> for Result<T, StoreError> {
 
 impl<T> OrInternal<T> for Result<T, crate::search::SearchError> {
     fn or_internal(self) -> async_graphql::Result<T> {
-        self.map_err(|error| internal(&error))
+        self.map_err(|error| match error {
+            crate::search::SearchError::NotReady => async_graphql::Error::new(
+                "this replica is still building its search index: try again in a few seconds",
+            )
+            .extend_with(|_, e| e.set("code", code::SEARCH_NOT_READY)),
+            error => internal(&error),
+        })
     }
 }
 
