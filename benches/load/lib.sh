@@ -51,7 +51,7 @@ ensure_postgraphile() {
     POSTGRAPHILE=$CACHE_DIR/postgraphile
     local source=benches/load/postgraphile
     mkdir -p "$POSTGRAPHILE"
-    cp "$source/graphile.config.mjs" "$POSTGRAPHILE/"
+    cp "$source/graphile.config.mjs" "$source/cluster.mjs" "$POSTGRAPHILE/"
     if ! cmp -s "$source/package-lock.json" "$POSTGRAPHILE/package-lock.json" ||
         [ ! -x "$POSTGRAPHILE/node_modules/.bin/postgraphile" ]; then
         ensure_command npm npm
@@ -99,6 +99,9 @@ fresh_catalogue_database() {
     fi
     DATABASE=catalogue_bench_$$
     psql "$PG_ADMIN" -qc "CREATE DATABASE $DATABASE TEMPLATE $template" >/dev/null
+    # The planner setting of an SSD (PostgreSQL's default, 4, models spinning
+    # disks), for every server measured on this database alike.
+    psql "$PG_ADMIN" -qc "ALTER DATABASE $DATABASE SET random_page_cost = 1.1" >/dev/null
     DATABASE_URL="${PG_ADMIN%/*}/$DATABASE"
 }
 

@@ -79,10 +79,10 @@ if selected redis; then
     stop_gateway
 fi
 if selected postgraphile; then
+    # One worker per core, as PostGraphile recommends in production.
     start_server postgraphile "http://127.0.0.1:$POSTGRAPHILE_PORT/graphql" \
         env DATABASE_URL="$DATABASE_URL" PORT="$POSTGRAPHILE_PORT" NODE_ENV=production \
-        GRAPHILE_ENV=production "$NODE" "$POSTGRAPHILE/node_modules/.bin/postgraphile" \
-        -C "$POSTGRAPHILE/graphile.config.mjs"
+        GRAPHILE_ENV=production WORKERS="$(nproc)" "$NODE" "$POSTGRAPHILE/cluster.mjs"
     measure_all uncached postgraphile "http://127.0.0.1:$POSTGRAPHILE_PORT/graphql" \
         list="$PG_LIST" nested="$PG_NESTED" page="$PG_PAGE"
     stop_server postgraphile
