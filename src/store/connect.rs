@@ -38,7 +38,11 @@ impl Store {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        Ok(Self { db, statements })
+        Ok(Self {
+            db,
+            statements,
+            counts: super::counts::counts_kept(),
+        })
     }
 
     /// Applies the migrations not yet applied.

@@ -6,6 +6,7 @@ use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
 };
 
+use super::counts::CountedList;
 use super::entities::{dataset, link, organization, project, project_organization, repository};
 use super::paging::{Page, SortValue, apply_page, finish_page, in_subquery};
 use super::projects::readable;
@@ -15,7 +16,7 @@ use super::{Store, StoreError};
 use crate::catalogue::{Audience, DataProvider, Forge};
 
 /// Which repositories a list holds; every condition given must hold.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RepositoryFilter {
     /// Main language, compared case-insensitively.
     pub language: Option<String>,
@@ -27,7 +28,7 @@ pub struct RepositoryFilter {
 }
 
 /// Which datasets a list holds; every condition given must hold.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct DatasetFilter {
     pub provider: Option<DataProvider>,
     /// Slug of an organization taking part in the dataset's project.
@@ -159,7 +160,9 @@ impl Store {
         filter: &RepositoryFilter,
         audience: Audience,
     ) -> Result<u64, StoreError> {
-        Ok(repositories(filter, audience).count(&self.db).await?)
+        let count = async { Ok(repositories(filter, audience).count(&self.db).await?) };
+        self.kept_count(CountedList::Repositories(filter.clone()), audience, count)
+            .await
     }
 
     /// One page of the datasets `audience` may read that match `filter`.
@@ -186,7 +189,9 @@ impl Store {
         filter: &DatasetFilter,
         audience: Audience,
     ) -> Result<u64, StoreError> {
-        Ok(datasets(filter, audience).count(&self.db).await?)
+        let count = async { Ok(datasets(filter, audience).count(&self.db).await?) };
+        self.kept_count(CountedList::Datasets(filter.clone()), audience, count)
+            .await
     }
 
     /// The repositories among `ids` that `audience` may read (link and project both readable).

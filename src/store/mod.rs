@@ -3,6 +3,7 @@
 
 mod changes;
 mod connect;
+mod counts;
 mod entities;
 mod harvest;
 mod import;
@@ -76,6 +77,7 @@ pub enum StoreError {
 pub struct Store {
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    counts: counts::CountsKept,
 }
 
 impl Store {

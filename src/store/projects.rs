@@ -5,6 +5,7 @@ use sea_orm::{
     ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
 };
 
+use super::counts::CountedList;
 use super::entities::{
     dataset, organization, project, project_organization, project_season, project_source,
     project_tag, repository, tag,
@@ -15,7 +16,7 @@ use super::{Store, StoreError};
 use crate::catalogue::{Audience, Forge, ProjectStatus, Season, folded};
 
 /// Which projects a list holds; every condition given must hold.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ProjectFilter {
     /// Words found in the name, summary or description (case-insensitive).
     pub text: Option<String>,
@@ -215,10 +216,14 @@ impl Store {
         filter: &ProjectFilter,
         audience: Audience,
     ) -> Result<u64, StoreError> {
-        Ok(visible_projects(audience)
-            .filter(filter_condition(filter, audience))
-            .count(&self.db)
-            .await?)
+        let count = async {
+            Ok(visible_projects(audience)
+                .filter(filter_condition(filter, audience))
+                .count(&self.db)
+                .await?)
+        };
+        self.kept_count(CountedList::Projects(filter.clone()), audience, count)
+            .await
     }
 
     pub async fn project_by_slug(

@@ -275,7 +275,11 @@ async fn statement_count_of_a_page_does_not_grow_with_its_size(backend: Backend)
         "SQL statements per page ({backend:?}): 5 projects: {}, 50 projects: {}",
         counts[0], counts[1]
     );
-    assert_eq!(counts[0], counts[1], "statements for 5 vs 50 projects");
+    // The second page's count is kept from the first (same revision).
+    assert!(
+        counts[1] <= counts[0],
+        "statements for 5 vs 50 projects: {counts:?}"
+    );
     assert_eq!(
         counts[2], 0,
         "a repeated page comes from the response cache"

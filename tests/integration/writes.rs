@@ -449,6 +449,41 @@ async fn writes_are_audited_for_administrators_only(backend: Backend) {
     );
 }
 
+/// Filtered counts, kept per catalogue revision, follow every write.
+async fn filtered_counts_follow_each_write(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let counts = "{ all: projects { totalCount }
+        withCode: projects(filter: {hasCode: true}) { totalCount }
+        onGithub: projects(filter: {forge: GITHUB}) { totalCount }
+        repositories { totalCount } }";
+    let count = |answer: &Value, list: &str| answer[list]["totalCount"].as_i64().unwrap();
+    let before = setup.ok(None, counts, json!({})).await;
+    setup
+        .ok(
+            Some(&setup.admin),
+            "mutation { createProject(input: {slug: \"oiseaux\", name: \"Ornithologie ouverte\", summary: \"Comptages.\"}) { project { id } } }",
+            json!({}),
+        )
+        .await;
+    let created = setup.ok(None, counts, json!({})).await;
+    assert_eq!(count(&created, "all"), count(&before, "all") + 1);
+    for list in ["withCode", "onGithub", "repositories"] {
+        assert_eq!(count(&created, list), count(&before, list), "{list}");
+    }
+    setup
+        .ok(
+            Some(&setup.admin),
+            "mutation { addRepository(input: {projectSlug: \"oiseaux\", url: \"https://github.com/example/oiseaux\"}) { repository { id } } }",
+            json!({}),
+        )
+        .await;
+    let with_code = setup.ok(None, counts, json!({})).await;
+    assert_eq!(count(&with_code, "all"), count(&created, "all"));
+    for list in ["withCode", "onGithub", "repositories"] {
+        assert_eq!(count(&with_code, list), count(&created, list) + 1, "{list}");
+    }
+}
+
 /// A project for agents only stays out of every anonymous answer.
 async fn an_agents_only_project_is_invisible_to_anonymous_callers(backend: Backend) {
     let setup = Setup::new(backend).await;
@@ -511,6 +546,7 @@ async fn an_agents_only_project_is_invisible_to_anonymous_callers(backend: Backe
 on_both_backends!(
     a_link_added_as_unsure_shows_why,
     an_agents_only_project_is_invisible_to_anonymous_callers,
+    filtered_counts_follow_each_write,
     concurrent_writes_do_not_lose_updates,
     an_import_keeps_links_added_through_the_api,
     every_mutation_allows_and_forbids_the_right_callers,
