@@ -38,6 +38,10 @@ pub enum WriteError {
     ProjectNotFound(String),
     #[error("there is no such link")]
     LinkNotFound,
+    #[error("there is no such use")]
+    UseNotFound,
+    #[error("there is no organization `{0}`")]
+    OrganizationNotFound(String),
     #[error(
         "the project is at version {current}, not {expected}: read it again and reapply your change"
     )]
@@ -93,6 +97,11 @@ vocabulary! {
         AddLink = "addLink",
         RemoveLink = "removeLink",
         SetMaintainers = "setMaintainers",
+        DeclareUse = "declareUse",
+        WithdrawUse = "withdrawUse",
+        /// An organization created from an agent's SIRET when they declared a use.
+        CreateOrganization = "createOrganization",
+        ConfirmOrganization = "confirmOrganization",
     }
 }
 
@@ -113,7 +122,7 @@ fn json<T: Serialize>(value: &T) -> Option<String> {
     serde_json::to_string(value).ok()
 }
 
-async fn audit(
+pub(super) async fn audit(
     txn: &DatabaseTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
