@@ -452,6 +452,31 @@ async fn counts_filters_and_ordering_agree_with_the_rows(backend: Backend) {
     let rest = next["projects"]["nodes"].as_array().unwrap();
     assert_eq!(rest.len(), 6);
     assert!(rest.iter().all(|p| p["usedByCount"]["total"] == 0));
+
+    // The search index follows the journal: poll until it has the uses.
+    let facets = "{ facets(query: \"\", kinds: [PROJECT]) { usedBy { value count } }
+                    search(query: \"\", kinds: [PROJECT], filter: {usedBy: [\"dinum\"]}) {
+                      totalCount edges { node { object { ... on Project { slug } } } } } }";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let found = loop {
+        let found = setup.ok(None, facets, json!({})).await;
+        if found["search"]["totalCount"] == 1 {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the index never saw the uses: {found}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        found["facets"]["usedBy"],
+        json!([{"value": "insee", "count": 2}, {"value": "dinum", "count": 1}])
+    );
+    assert_eq!(
+        found["search"]["edges"][0]["node"]["object"]["slug"],
+        "cartiflette"
+    );
 }
 
 async fn uses_stated_in_the_catalogue_files_are_imported(backend: Backend) {
