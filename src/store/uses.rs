@@ -304,10 +304,10 @@ impl Store {
         &self,
         siret: &str,
     ) -> Result<Option<OrganizationRecord>, StoreError> {
-        Ok(organization_of_siret(&self.db, siret)
+        organization_of_siret(&self.db, siret)
             .await?
             .map(OrganizationRecord::try_from)
-            .transpose()?)
+            .transpose()
     }
 
     /// Declares that the organization of `declaration.siret` uses a project;
