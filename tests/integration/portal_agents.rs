@@ -62,6 +62,8 @@ async fn an_agent_signs_in_edits_meets_a_conflict_and_signs_out_in_chromium() {
         "search",
         "organization",
         "project (signed in)",
+        "project with a declared use",
+        "organization with its uses",
         "my projects",
         "edit form",
         "edit form with a conflict",
