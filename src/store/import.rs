@@ -18,7 +18,7 @@ use super::entities::{
     project_season, project_source, project_tag, repository, tag,
 };
 use super::projects::search_text;
-use super::uses::{HarvestScope, HarvestedUse, UseTarget, replace_uses};
+use super::uses::{HarvestScope, HarvestedUse, UseTarget, recount, replace_uses};
 use super::{LinkOrigin, Store, StoreError};
 use crate::catalogue::{Catalogue, Organization, Project, Slug, UseSource};
 
@@ -128,6 +128,10 @@ impl Store {
             let (id, outcome) =
                 upsert_project(&txn, project, &organization_ids, &tag_ids, now).await?;
             changed.extend(catalogue_uses(&txn, id, project, &organization_ids, now).await?);
+            if outcome != Outcome::Unchanged {
+                // A repository or dataset the files no longer list took its uses with it.
+                recount(&txn, id).await?;
+            }
             match outcome {
                 Outcome::Created => report.projects_created += 1,
                 Outcome::Updated => report.projects_updated += 1,

@@ -177,7 +177,7 @@ fn of_readable_projects(audience: Audience) -> sea_orm::sea_query::SimpleExpr {
 
 /// Recounts `project.used_by` of `project_id`: the organizations anyone
 /// may see using it.
-async fn recount(txn: &impl ConnectionTrait, project_id: i64) -> Result<(), StoreError> {
+pub(super) async fn recount(txn: &impl ConnectionTrait, project_id: i64) -> Result<(), StoreError> {
     let uses: Vec<(Option<i64>, String)> = project_use::Entity::find()
         .filter(project_use::Column::ProjectId.eq(project_id))
         .filter(readable_targets(Audience::Public))

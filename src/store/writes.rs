@@ -17,6 +17,7 @@ use super::projects::search_text;
 use super::records::{
     DatasetRecord, LinkRecord, ProjectRecord, RepositoryRecord, convert_all, decode,
 };
+use super::uses::recount;
 use super::{LinkOrigin, Store, StoreError};
 use crate::catalogue::{
     Access, CodeLink, DataLink, Label, OtherLink, ProjectStatus, Slug, vocabulary,
@@ -579,6 +580,8 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or(WriteError::LinkNotFound)?;
+        // The uses of a removed repository or dataset went with it.
+        recount(&txn, project.id).await?;
         touch(&txn, &project, now).await?;
         audit(
             &txn,

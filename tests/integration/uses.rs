@@ -497,7 +497,42 @@ async fn uses_stated_in_the_catalogue_files_are_imported(backend: Backend) {
     assert_eq!(project["usedByCount"]["referent"], 1);
 }
 
+async fn removing_a_dataset_removes_its_uses_from_the_counts(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let datasets = setup
+        .ok(
+            None,
+            "{ project(slug: \"poufdoc\") { datasets { id } } }",
+            json!({}),
+        )
+        .await;
+    let dataset = datasets["project"]["datasets"][0]["id"].clone();
+    setup
+        .ok(
+            Some(&setup.insee),
+            DECLARE,
+            json!({"input": {"projectSlug": "poufdoc", "on": dataset}}),
+        )
+        .await;
+    let used = "{ projects(filter: {usedBy: {atLeast: 1}}) { totalCount }
+                  project(slug: \"poufdoc\") { usedByCount { total } datasets { usedByCount { total } } } }";
+    let before = setup.ok(None, used, json!({})).await;
+    assert_eq!(before["projects"]["totalCount"], 1);
+    assert_eq!(before["project"]["datasets"][0]["usedByCount"]["total"], 1);
+    setup
+        .ok(
+            Some(&setup.admin),
+            "mutation($id: ID!) { removeLink(id: $id) { removedId } }",
+            json!({ "id": dataset }),
+        )
+        .await;
+    let after = setup.ok(None, used, json!({})).await;
+    assert_eq!(after["projects"]["totalCount"], 0);
+    assert_eq!(after["project"]["usedByCount"]["total"], 0);
+}
+
 on_both_backends!(
+    removing_a_dataset_removes_its_uses_from_the_counts,
     an_agent_declares_and_withdraws_a_use_for_their_own_organization,
     an_agent_cannot_declare_or_withdraw_for_another_organization,
     an_unknown_siret_adds_an_unverified_organization,
