@@ -64,6 +64,7 @@ async fn an_agent_signs_in_edits_meets_a_conflict_and_signs_out_in_chromium() {
         "project (signed in)",
         "project with a declared use",
         "organization with its uses",
+        "search with the used-by filter",
         "my projects",
         "edit form",
         "edit form with a conflict",

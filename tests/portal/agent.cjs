@@ -126,6 +126,14 @@ async function projectSummary() {
     await page.getByRole("heading", { level: 2, name: "Ce qu'elle utilise" }).waitFor({ timeout: 10000 });
     await page.getByRole("link", { name: "FormIAble", exact: true }).waitFor({ timeout: 10000 });
     await audit(page, "organization with its uses");
+    // The search's « Utilisé par » filter offers the administration (the index follows the write).
+    await page.goto(`${base}/#/`, { waitUntil: "networkidle" });
+    const usedBy = page.locator("fieldset", { has: page.locator("legend", { hasText: "Utilisé par" }) });
+    for (let attempt = 0; attempt < 50 && await usedBy.count() === 0; attempt++) {
+      await page.reload({ waitUntil: "networkidle" });
+    }
+    await usedBy.getByLabel(new RegExp(ADMINISTRATION)).waitFor({ timeout: 10000 });
+    await audit(page, "search with the used-by filter");
     await page.goto(`${base}/#/projets/${SLUG}`, { waitUntil: "networkidle" });
     await page.locator("#project-title").waitFor({ timeout: 10000 });
 

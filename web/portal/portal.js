@@ -25,6 +25,7 @@ const FACETS = [
   { field: "seasons", legend: "Saison", argument: "seasons" },
   { field: "statuses", legend: "Statut", argument: "statuses" },
   { field: "access", legend: "Accès", argument: "access" },
+  { field: "usedBy", legend: "Utilisé par", argument: "usedBy" },
 ];
 
 const LABELS = {
