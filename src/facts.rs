@@ -100,12 +100,33 @@ pub struct Release {
 /// A dataset on data.gouv.fr.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetFacts {
+    /// data.gouv.fr's id of the dataset: what its reuses are asked by.
+    #[serde(default)]
+    pub id: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
     pub license: Option<String>,
     pub organization: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
     pub resources: Vec<Resource>,
+}
+
+/// The reuses data.gouv.fr lists for a dataset, by organizations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReuseFacts {
+    pub reuses: Vec<Reuse>,
+}
+
+/// One reuse of a dataset on data.gouv.fr.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reuse {
+    pub id: String,
+    pub title: String,
+    /// Its page on data.gouv.fr.
+    pub page: Option<String>,
+    /// The organization that published it, by name.
+    pub organization: String,
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// One file of a dataset.
@@ -146,6 +167,9 @@ pub struct PublicCode {
     /// Personal data: served to signed-in agents only.
     pub contacts: Vec<Contact>,
     pub categories: Vec<String>,
+    /// The organizations `usedBy` names, as written.
+    #[serde(default)]
+    pub used_by: Vec<String>,
 }
 
 impl PublicCode {

@@ -201,3 +201,33 @@ mod tests {
         assert_eq!(kind, OrganizationKind::IndependentAuthority);
     }
 }
+
+vocabulary! {
+    /// How an organization uses a project.
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    pub UseKind {
+        /// Runs or uses it.
+        User = "USER",
+        /// Contributes back to it.
+        Contributor = "CONTRIBUTOR",
+        /// Answers other administrations' questions about it.
+        Referent = "REFERENT",
+        /// Runs an instance of it for others.
+        Deploys = "DEPLOYS",
+    }
+}
+
+vocabulary! {
+    /// Where the fact that an organization uses a project comes from.
+    pub UseSource {
+        /// Declared by one of the organization's agents, signed in.
+        Declared = "DECLARED",
+        /// The `usedBy` list of the project's `publiccode.yml`.
+        Publiccode = "PUBLICCODE",
+        /// A reuse, on data.gouv.fr, of one of the project's datasets.
+        DatagouvReuse = "DATAGOUV_REUSE",
+        /// A catalogue file.
+        Catalogue = "CATALOGUE",
+    }
+}

@@ -308,6 +308,15 @@ fn check_project(
             check_confidence(path, &format!("{list}[{i}]"), confidence, note, problems);
         }
     }
+    for (i, used) in project.uses.iter().enumerate() {
+        if !organizations.contains(&used.organization) {
+            problems.push(error(
+                path,
+                format!("uses[{i}].organization"),
+                format!("`{}` is not in {ORGANIZATIONS_FILE}", used.organization),
+            ));
+        }
+    }
     for (i, participation) in project.organizations.iter().enumerate() {
         if !organizations.contains(&participation.organization) {
             problems.push(error(

@@ -9,10 +9,11 @@ mod values;
 pub(crate) use enums::vocabulary;
 pub use enums::{
     Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
-    ProjectStatus, RepositoryRole,
+    ProjectStatus, RepositoryRole, UseKind, UseSource,
 };
 pub use project::{
-    Catalogue, CodeLink, DataLink, Organization, OtherLink, Participation, Project, Source,
+    Catalogue, CatalogueUse, CodeLink, DataLink, Organization, OtherLink, Participation, Project,
+    Source,
 };
 pub use values::{HttpUrl, Label, Season, Siren, Siret, Slug, ValueError, folded};
 

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::enums::{
     Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
-    ProjectStatus, RepositoryRole,
+    ProjectStatus, RepositoryRole, UseKind,
 };
 use super::values::{HttpUrl, Label, Season, Siren, Siret, Slug, ValueError};
 
@@ -68,6 +68,9 @@ pub struct Project {
     pub datasets: Vec<DataLink>,
     #[serde(default)]
     pub links: Vec<OtherLink>,
+    /// Administrations a listed source shows using the project.
+    #[serde(default)]
+    pub uses: Vec<CatalogueUse>,
     /// Where the facts above were read.
     #[serde(default)]
     pub sources: Vec<Source>,
@@ -83,6 +86,18 @@ pub struct Participation {
     pub confidence: Confidence,
     /// Why the fact is unsure, or any other remark on it.
     pub note: Option<Label>,
+}
+
+/// An administration's use of a project, as a catalogue file states it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueUse {
+    pub organization: Slug,
+    pub kind: UseKind,
+    pub since: Option<chrono::NaiveDate>,
+    pub comment: Option<Label>,
+    /// The instance it runs for others (`deploys`), when public.
+    pub instance_url: Option<HttpUrl>,
 }
 
 /// A code repository of a project.

@@ -33,6 +33,11 @@ section! {
         harvest_max_wait_seconds: u64 = 30 => seconds,
         /// Largest upstream answer read, in bytes; a larger one fails its link.
         harvest_max_body_bytes: u64 = 8 * 1024 * 1024 => bytes,
+        /// Pages of data.gouv.fr reuses read per dataset (20 reuses a page);
+        /// the reuses beyond are not harvested.
+        datagouv_reuse_pages: usize = 10 => count,
+        /// Organizations read from one `publiccode.yml`'s `usedBy`; those beyond are not harvested.
+        publiccode_used_by_max: usize = 100 => count,
         /// How often `serve` harvests, in seconds (with up to 10% jitter); 0: never.
         harvest_interval_seconds: u64 = 6 * 3600 => seconds,
         /// Whether each harvest also checks that the catalogue's links answer.

@@ -48,6 +48,14 @@ section! {
         signin_rate_limit_per_minute: u64 = 60 => per_minute,
         /// Requests to `/auth/*` a client address may make at once above the steady rate.
         signin_rate_limit_burst: u64 = 20 => requests,
+        /// Uses one agent may have declared at once (`declareUse`).
+        uses_per_agent: u64 = 50 => count,
+        /// Declared uses one organization may have at once.
+        uses_per_organization: u64 = 500 => count,
+        /// Organizations created from agents' SIRETs that may await an
+        /// administrator's confirmation at once; beyond, agents of organizations
+        /// the catalogue does not know cannot declare until some are confirmed.
+        uses_unverified_organizations: u64 = 200 => count,
         /// Routers and tools calling on behalf of many users, each with a rate
         /// limit of its own (`CATALOGUE_CLIENTS`: a JSON array; TOML: `[[clients]]`).
         clients: Vec<ClientConfig> = Vec::new() => clients::parse,

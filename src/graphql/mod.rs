@@ -71,5 +71,10 @@ pub fn build_schema(
     if let Some(search) = search {
         builder = builder.data(search);
     }
+    builder = builder.data(crate::store::UseBounds {
+        per_agent: limits.uses_per_agent,
+        per_organization: limits.uses_per_organization,
+        unverified_organizations: limits.uses_unverified_organizations,
+    });
     builder.finish()
 }

@@ -1,9 +1,10 @@
-//! data.gouv.fr's API: `GET /api/1/datasets/{id-or-slug}/`.
+//! data.gouv.fr's API: `GET /api/1/datasets/{id-or-slug}/`, and the reuses
+//! of a dataset, `GET /api/1/reuses/?dataset={id}`, a page at a time.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 
-use crate::facts::{DatasetFacts, Resource};
+use crate::facts::{DatasetFacts, Resource, Reuse};
 
 /// The API URL of a dataset page URL (`…/fr/datasets/<slug>/` or `…/datasets/<slug>`).
 pub fn dataset_url(api: &str, page_url: &str) -> Option<String> {
@@ -20,8 +21,56 @@ pub fn dataset_url(api: &str, page_url: &str) -> Option<String> {
         .then(|| format!("{}/api/1/datasets/{slug}/", api.trim_end_matches('/')))
 }
 
+/// The first page of the reuses of the dataset data.gouv.fr knows as `id`.
+pub fn reuses_url(api: &str, id: &str) -> String {
+    let mut url = format!("{}/api/1/reuses/", api.trim_end_matches('/'));
+    url.push_str("?dataset=");
+    url.extend(url::form_urlencoded::byte_serialize(id.as_bytes()));
+    url
+}
+
+/// One page of reuses: `{"data": […], "next_page": …, "page": 1, "page_size": 20, "total": N}`.
+#[derive(Deserialize)]
+struct ReusePage {
+    data: Vec<ReuseItem>,
+    next_page: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReuseItem {
+    id: String,
+    title: String,
+    page: Option<String>,
+    created_at: Option<String>,
+    /// Reuses published by a person have an `owner` instead: not an
+    /// administration's use (and a person's name is not for the catalogue).
+    organization: Option<Organization>,
+}
+
+/// The reuses of one page, by organizations, and the next page's URL.
+pub fn reuses(body: &str) -> Result<(Vec<Reuse>, Option<String>), String> {
+    let page: ReusePage =
+        serde_json::from_str(body).map_err(|e| format!("malformed reuses JSON: {e}"))?;
+    let reuses = page
+        .data
+        .into_iter()
+        .filter_map(|reuse| {
+            let organization = reuse.organization?.name?;
+            Some(Reuse {
+                id: reuse.id,
+                title: reuse.title,
+                page: reuse.page,
+                organization,
+                created_at: date(reuse.created_at),
+            })
+        })
+        .collect();
+    Ok((reuses, page.next_page))
+}
+
 #[derive(Deserialize)]
 struct Dataset {
+    id: Option<String>,
     title: Option<String>,
     description: Option<String>,
     license: Option<String>,
@@ -62,6 +111,7 @@ pub fn facts(body: &str) -> Result<DatasetFacts, String> {
     let dataset: Dataset =
         serde_json::from_str(body).map_err(|e| format!("malformed dataset JSON: {e}"))?;
     Ok(DatasetFacts {
+        id: dataset.id,
         title: dataset.title,
         description: dataset.description,
         license: dataset.license,

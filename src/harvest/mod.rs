@@ -21,9 +21,13 @@ use futures_util::StreamExt;
 use crate::background::BackgroundTasks;
 use crate::cache::ResponseCache;
 use crate::catalogue::{Audience, DataProvider, Forge, HttpUrl, LinkKind};
+use crate::catalogue::{UseKind, UseSource};
 use crate::config;
 use crate::facts::{self, HarvestStatus};
-use crate::store::{Columns, FactsWrite, FreshFacts, HarvestWrite, Store, StoreError};
+use crate::store::{
+    Columns, FactsWrite, FreshFacts, HarvestScope, HarvestWrite, HarvestedUse, Store, StoreError,
+    UseTarget,
+};
 use client::{Conditional, Failure, Fetched, Limits, Token, TokenHeader, Upstream};
 use egress::{Egress, LinkEgress};
 pub use link_checks::CheckSummary;
@@ -174,6 +178,10 @@ enum Target {
     DataGouv {
         api_url: String,
     },
+    /// The reuses of a dataset, by data.gouv.fr's id for it.
+    DataGouvReuses {
+        first_page: String,
+    },
     Pypi {
         api_url: String,
     },
@@ -209,6 +217,8 @@ struct Job {
     project_id: i64,
     url: String,
     target: Target,
+    /// The uses its facts say, when they say any.
+    uses: Option<HarvestScope>,
 }
 
 pub struct Harvester {
@@ -221,6 +231,10 @@ pub struct Harvester {
     tasks: BackgroundTasks,
     /// None when the settings turn link checks off.
     link_checker: Option<LinkChecker>,
+    /// Pages of reuses read per dataset.
+    reuse_pages: usize,
+    /// Organizations read from one `usedBy`.
+    used_by_max: usize,
 }
 
 impl Harvester {
@@ -282,6 +296,8 @@ impl Harvester {
             store,
             upstream,
             link_checker,
+            reuse_pages: config.datagouv_reuse_pages,
+            used_by_max: config.publiccode_used_by_max,
             endpoints: Endpoints {
                 github_token: config
                     .github_token
@@ -358,20 +374,13 @@ impl Harvester {
         if let (Some(slug), true) = (slug, project_ids.is_empty()) {
             return Err(HarvestError::UnknownProject(slug.to_owned()));
         }
-        let jobs = self.jobs(&project_ids).await?;
-        let total = jobs.len();
         let mut summary = Summary::default();
-        let mut done = 0;
-        let mut results = futures_util::stream::iter(jobs)
-            .map(|job| self.harvest_one(job))
-            .buffer_unordered(LINKS_AT_ONCE);
-        while let Some(result) = results.next().await {
-            let (outcome, changed) = result?;
-            done += 1;
-            progress(done, total);
-            summary.changed += usize::from(changed);
-            summary.outcomes.push(outcome);
-        }
+        let jobs = self.jobs(&project_ids).await?;
+        self.run_jobs(jobs, &mut summary, progress).await?;
+        // The reuses of a dataset are asked by the id its own harvest gave,
+        // so they come after the datasets.
+        let reuses = self.reuse_jobs(&project_ids).await?;
+        self.run_jobs(reuses, &mut summary, progress).await?;
         summary.outcomes.sort_by(|a, b| a.subject.cmp(&b.subject));
         if let Some(checker) = &self.link_checker {
             let only = slug.map(|_| project_ids.as_slice());
@@ -411,6 +420,11 @@ impl Harvester {
                 project_id,
                 url: repository.url,
                 target,
+                uses: Some(HarvestScope {
+                    project_id,
+                    source: UseSource::Publiccode,
+                    target: UseTarget::Repository(repository.id),
+                }),
             });
         }
         for (project_id, dataset) in self
@@ -428,6 +442,7 @@ impl Harvester {
                     project_id,
                     url: dataset.url,
                     target: Target::DataGouv { api_url },
+                    uses: None,
                 });
             }
         }
@@ -445,10 +460,78 @@ impl Harvester {
                     project_id,
                     url: link.url,
                     target: Target::Pypi { api_url },
+                    uses: None,
                 });
             }
         }
         Ok(jobs)
+    }
+
+    /// Harvests `jobs`, adding what each did to `summary`.
+    async fn run_jobs(
+        &self,
+        jobs: Vec<Job>,
+        summary: &mut Summary,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<(), StoreError> {
+        let before = summary.outcomes.len();
+        let total = before + jobs.len();
+        let mut results = futures_util::stream::iter(jobs)
+            .map(|job| self.harvest_one(job))
+            .buffer_unordered(LINKS_AT_ONCE);
+        while let Some(result) = results.next().await {
+            let (outcome, changed) = result?;
+            summary.changed += usize::from(changed);
+            summary.outcomes.push(outcome);
+            progress(summary.outcomes.len(), total);
+        }
+        Ok(())
+    }
+
+    /// The reuses to ask data.gouv.fr for: those of each of `project_ids`'
+    /// data.gouv.fr datasets whose harvest gave their id.
+    async fn reuse_jobs(&self, project_ids: &[i64]) -> Result<Vec<Job>, StoreError> {
+        let datasets: Vec<(i64, crate::store::DatasetRecord)> = self
+            .store
+            .datasets_of_projects(project_ids, Audience::Agents)
+            .await?
+            .into_iter()
+            .filter(|(_, dataset)| dataset.provider == DataProvider::DataGouv)
+            .collect();
+        let subjects: Vec<String> = datasets
+            .iter()
+            .map(|(_, dataset)| format!("dataset:{}", dataset.id))
+            .collect();
+        let ids: std::collections::HashMap<String, String> = self
+            .store
+            .harvest_results(&subjects)
+            .await?
+            .into_iter()
+            .filter_map(|record| {
+                let facts: facts::DatasetFacts =
+                    serde_json::from_str(record.facts.as_deref()?).ok()?;
+                Some((record.subject, facts.id?))
+            })
+            .collect();
+        Ok(datasets
+            .into_iter()
+            .filter_map(|(project_id, dataset)| {
+                let id = ids.get(&format!("dataset:{}", dataset.id))?;
+                Some(Job {
+                    subject: format!("reuses:dataset:{}", dataset.id),
+                    project_id,
+                    url: dataset.url,
+                    target: Target::DataGouvReuses {
+                        first_page: datagouv::reuses_url(&self.endpoints.datagouv_api, id),
+                    },
+                    uses: Some(HarvestScope {
+                        project_id,
+                        source: UseSource::DatagouvReuse,
+                        target: UseTarget::Dataset(dataset.id),
+                    }),
+                })
+            })
+            .collect())
     }
 
     /// Fetches one link and records what came back; returns the outcome and
@@ -501,6 +584,16 @@ impl Harvester {
                 facts,
             })
             .await?;
+        let uses_changed = match (&harvested, job.uses) {
+            (Harvested::Facts { json, .. }, Some(scope)) => {
+                let uses = self.uses_of(scope.source, json);
+                self.store
+                    .replace_harvested_uses(scope, &uses, Utc::now())
+                    .await?
+            }
+            _ => false,
+        };
+        let changed = changed || uses_changed;
         match status {
             HarvestStatus::Error => {
                 tracing::warn!(subject = %job.subject, url = %job.url, message = ?message, "harvest failed; keeping the last good data");
@@ -519,6 +612,102 @@ impl Harvester {
             },
             changed,
         ))
+    }
+
+    /// The uses the facts `json` of a `source` give, bounded by the settings.
+    fn uses_of(&self, source: UseSource, json: &str) -> Vec<HarvestedUse> {
+        match source {
+            UseSource::DatagouvReuse => serde_json::from_str::<facts::ReuseFacts>(json)
+                .map(|facts| facts.reuses)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|reuse| HarvestedUse {
+                    key: reuse.id,
+                    organization_name: reuse.organization,
+                    organization_id: None,
+                    kind: UseKind::User,
+                    since: reuse.created_at.map(|at| at.date_naive().to_string()),
+                    comment: Some(reuse.title),
+                    instance_url: None,
+                    source_url: reuse.page,
+                })
+                .collect(),
+            UseSource::Publiccode => serde_json::from_str::<facts::RepositoryFacts>(json)
+                .ok()
+                .and_then(|facts| facts.publiccode)
+                .map(|publiccode| publiccode.used_by)
+                .unwrap_or_default()
+                .into_iter()
+                .take(self.used_by_max)
+                .map(|name| HarvestedUse {
+                    key: crate::catalogue::folded(&name),
+                    organization_name: name,
+                    organization_id: None,
+                    kind: UseKind::User,
+                    since: None,
+                    comment: None,
+                    instance_url: None,
+                    source_url: None,
+                })
+                .collect(),
+            UseSource::Declared | UseSource::Catalogue => Vec::new(),
+        }
+    }
+
+    /// Every page of a dataset's reuses, up to the settings' bound: the
+    /// first asked conditionally (a 304 means nothing changed), the next
+    /// ones followed from `next_page`, on data.gouv.fr's API only.
+    async fn reuses(&self, first_page: &str, conditional: Conditional<'_>) -> Harvested {
+        let api = format!(
+            "{}/api/1/reuses/",
+            self.endpoints.datagouv_api.trim_end_matches('/')
+        );
+        let mut reuses = Vec::new();
+        let mut validators = None;
+        let mut next = Some(first_page.to_owned());
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            if pages == self.reuse_pages {
+                tracing::info!(url = %first_page, pages, "more reuses than CATALOGUE_DATAGOUV_REUSE_PAGES pages; the rest are not harvested");
+                break;
+            }
+            if !url.starts_with(&api) {
+                return unreadable(&format!("a next page outside the reuses API: {url}"));
+            }
+            let asked = if pages == 0 {
+                conditional
+            } else {
+                Conditional::default()
+            };
+            let (body, etag, last_modified) = match self.upstream.get(&url, asked, None).await {
+                Fetched::Fresh {
+                    body,
+                    etag,
+                    last_modified,
+                } => (body, etag, last_modified),
+                Fetched::NotModified if pages == 0 => return Harvested::NotModified,
+                Fetched::NotModified => return unreadable("304 to a request without validators"),
+                Fetched::NotFound => return Harvested::NotFound,
+                Fetched::Failed(why) => return Harvested::Failed(why.to_string()),
+            };
+            if pages == 0 {
+                validators = Some((etag, last_modified));
+            }
+            pages += 1;
+            match datagouv::reuses(&body) {
+                Ok((page, next_page)) => {
+                    reuses.extend(page);
+                    next = next_page;
+                }
+                Err(why) => return unreadable(&why),
+            }
+        }
+        let (etag, last_modified) = validators.unwrap_or_default();
+        Harvested::Facts {
+            json: to_json(&facts::ReuseFacts { reuses }),
+            etag,
+            last_modified,
+        }
     }
 
     /// The facts of one target, or why there are none.
@@ -556,6 +745,7 @@ impl Harvester {
                 self.upstream.get(api_url, conditional, None).await,
                 datagouv::facts,
             ),
+            Target::DataGouvReuses { first_page } => self.reuses(first_page, conditional).await,
             Target::Pypi { api_url } => convert(
                 self.upstream.get(api_url, conditional, None).await,
                 pypi::facts,

@@ -19,6 +19,8 @@ struct File {
     maintenance: Option<Maintenance>,
     #[serde(default)]
     categories: Vec<String>,
+    #[serde(default)]
+    used_by: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,5 +78,11 @@ pub fn parse(yaml: &str) -> Result<PublicCode, String> {
             })
             .collect(),
         categories: file.categories,
+        used_by: file
+            .used_by
+            .into_iter()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .collect(),
     })
 }

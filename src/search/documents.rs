@@ -267,6 +267,11 @@ pub fn project_documents(fields: &Fields, bundle: &ProjectBundle) -> Vec<Tantivy
                 let status = status.as_db();
                 draft.value_for(Dimension::Status, status, status, audience);
             }
+            for (user, access) in &bundle.users {
+                if audience.readable().contains(access) {
+                    draft.value_for(Dimension::UsedBy, &user.slug, &user.name, audience);
+                }
+            }
         }
     };
 

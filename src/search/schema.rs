@@ -23,10 +23,12 @@ pub enum Dimension {
     /// What the link checks found: a project's worst checked link, a
     /// dataset's own URL.
     LinkHealth,
+    /// The catalogue's organizations that use the project.
+    UsedBy,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 10] = [
+    pub const ALL: [Dimension; 11] = [
         Self::Kind,
         Self::Language,
         Self::License,
@@ -37,6 +39,7 @@ impl Dimension {
         Self::Status,
         Self::Access,
         Self::LinkHealth,
+        Self::UsedBy,
     ];
 
     fn name(self) -> &'static str {
@@ -51,17 +54,24 @@ impl Dimension {
             Self::Status => "status",
             Self::Access => "access",
             Self::LinkHealth => "link_health",
+            Self::UsedBy => "used_by",
         }
     }
 
     /// Whether a project takes this dimension from its repositories
     /// (language, licence, forge; status from a `publiccode.yml`) or its
-    /// links (link health): then what the public sees of it must come from
-    /// public repositories and links only.
+    /// links (link health), or uses that may name agents-only ones (used
+    /// by): then what the public sees of it must come from public
+    /// repositories and links only.
     fn differs_by_audience(self) -> bool {
         matches!(
             self,
-            Self::Language | Self::License | Self::Forge | Self::Status | Self::LinkHealth
+            Self::Language
+                | Self::License
+                | Self::Forge
+                | Self::Status
+                | Self::LinkHealth
+                | Self::UsedBy
         )
     }
 }

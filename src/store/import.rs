@@ -3,7 +3,7 @@
 //! was: rows keep their ids, and timestamps and versions move only when
 //! something changed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -18,8 +18,9 @@ use super::entities::{
     project_season, project_source, project_tag, repository, tag,
 };
 use super::projects::search_text;
+use super::uses::{HarvestScope, HarvestedUse, UseTarget, recount, replace_uses};
 use super::{LinkOrigin, Store, StoreError};
-use crate::catalogue::{Catalogue, Organization, Project, Slug};
+use crate::catalogue::{Catalogue, Organization, Project, Slug, UseSource};
 
 /// What an import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,6 +127,11 @@ impl Store {
         for project in &catalogue.projects {
             let (id, outcome) =
                 upsert_project(&txn, project, &organization_ids, &tag_ids, now).await?;
+            changed.extend(catalogue_uses(&txn, id, project, &organization_ids, now).await?);
+            if outcome != Outcome::Unchanged {
+                // A repository or dataset the files no longer list took its uses with it.
+                recount(&txn, id).await?;
+            }
             match outcome {
                 Outcome::Created => report.projects_created += 1,
                 Outcome::Updated => report.projects_updated += 1,
@@ -204,6 +210,8 @@ async fn upsert_organization_row(
         siret: organization.siret.as_ref().map(ToString::to_string),
         siren: organization.siren.as_ref().map(ToString::to_string),
         website: organization.website.as_ref().map(ToString::to_string),
+        // The files are the catalogue's own word.
+        verified: true,
         created_at: current.as_ref().map_or(now, |c| c.created_at),
         updated_at: current.as_ref().map_or(now, |c| c.updated_at),
     };
@@ -317,6 +325,7 @@ async fn upsert_project(
         created_at: current.as_ref().map_or(now, |c| c.created_at),
         updated_at: current.as_ref().map_or(now, |c| c.updated_at),
         version: current.as_ref().map_or(1, |c| c.version),
+        used_by: current.as_ref().map_or(0, |c| c.used_by),
     };
     let (id, mut outcome) = match &current {
         None => {
@@ -345,6 +354,40 @@ async fn upsert_project(
         .await?;
     }
     Ok((id, outcome))
+}
+
+/// The project's uses the files state (source CATALOGUE), in place of
+/// those they stated before; what changed.
+async fn catalogue_uses(
+    txn: &DatabaseTransaction,
+    id: i64,
+    project: &Project,
+    organization_ids: &HashMap<Slug, i64>,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<ChangedSubject>, StoreError> {
+    let uses: Vec<HarvestedUse> = project
+        .uses
+        .iter()
+        .filter_map(|used| {
+            let organization_id = *organization_ids.get(&used.organization)?;
+            Some(HarvestedUse {
+                key: format!("{}:{}", used.organization, used.kind.as_db()),
+                organization_name: String::new(),
+                organization_id: Some(organization_id),
+                kind: used.kind,
+                since: used.since.map(|date| date.to_string()),
+                comment: used.comment.as_ref().map(ToString::to_string),
+                instance_url: used.instance_url.as_ref().map(ToString::to_string),
+                source_url: None,
+            })
+        })
+        .collect();
+    let scope = HarvestScope {
+        project_id: id,
+        source: UseSource::Catalogue,
+        target: UseTarget::Project,
+    };
+    replace_uses(txn, scope, &uses, now).await
 }
 
 /// Brings every child table of project `id` in line with `project`; tells

@@ -18,6 +18,7 @@ mod rows;
 mod search_source;
 mod signin;
 mod tags;
+mod uses;
 mod writes;
 
 use std::sync::Arc;
@@ -37,11 +38,14 @@ pub use projects::{ProjectFilter, ProjectOrderField};
 pub use readiness::Unready;
 pub use records::{
     DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
-    RepositoryRecord, SourceRecord, TagCount, TagRecord,
+    RepositoryRecord, SourceRecord, TagCount, TagRecord, UseRecord,
 };
 pub use rows::Columns;
 pub use search_source::ProjectBundle;
 pub use signin::{SigninAttempt, SigninMode, StoredSigningKey};
+pub use uses::{
+    Declaration, DeclaredUse, HarvestScope, HarvestedUse, UseBounds, UseCounts, UseTarget,
+};
 pub use writes::{
     Actor, AuditAction, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError,
 };

@@ -21,6 +21,8 @@ pub enum PageDirection {
 pub enum SortValue {
     Text(String),
     Time(DateTime<Utc>),
+    /// A number of things (e.g. of organizations using a project).
+    Count(i64),
     /// The ordering is by id alone.
     None,
 }
@@ -71,6 +73,12 @@ pub(super) fn apply_page<E: EntityTrait>(
                 at_or_beyond(column, (*time).into()),
                 beyond(column, (*time).into()),
                 column.eq(*time),
+                beyond(id, (*boundary_id).into()),
+            ),
+            (Some(column), SortValue::Count(count)) => tie_broken(
+                at_or_beyond(column, (*count).into()),
+                beyond(column, (*count).into()),
+                column.eq(*count),
                 beyond(id, (*boundary_id).into()),
             ),
             _ => Condition::all().add(beyond(id, (*boundary_id).into())),

@@ -8,12 +8,13 @@ use sea_orm::{
 use super::counts::CountedList;
 use super::entities::{
     dataset, organization, project, project_organization, project_season, project_source,
-    project_tag, repository, tag,
+    project_tag, project_use, repository, tag,
 };
 use super::paging::{Page, SortValue, apply_page, finish_page, in_subquery};
 use super::records::{ProjectRecord, SourceRecord};
+use super::uses::readable_targets;
 use super::{Store, StoreError};
-use crate::catalogue::{Audience, Forge, ProjectStatus, Season, folded};
+use crate::catalogue::{Audience, Forge, OrganizationKind, ProjectStatus, Season, folded};
 
 /// Which projects a list holds; every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -27,6 +28,12 @@ pub struct ProjectFilter {
     pub forge: Option<Forge>,
     pub has_code: Option<bool>,
     pub has_data: Option<bool>,
+    /// Only projects that at least this many organizations use (as anyone sees them).
+    pub used_by_at_least: Option<i64>,
+    /// Only projects used by an organization of this kind.
+    pub used_by_kind: Option<OrganizationKind>,
+    /// Only projects used by the organization with this slug.
+    pub used_by_organization: Option<String>,
 }
 
 /// What project lists are ordered by (then by id, for a total order).
@@ -35,6 +42,8 @@ pub enum ProjectOrderField {
     Name,
     CreatedAt,
     UpdatedAt,
+    /// How many organizations use the project (`project.used_by`).
+    UsedBy,
 }
 
 impl ProjectOrderField {
@@ -43,6 +52,7 @@ impl ProjectOrderField {
             Self::Name => project::Column::SortKey,
             Self::CreatedAt => project::Column::CreatedAt,
             Self::UpdatedAt => project::Column::UpdatedAt,
+            Self::UsedBy => project::Column::UsedBy,
         }
     }
 
@@ -52,6 +62,7 @@ impl ProjectOrderField {
             Self::Name => SortValue::Text(record.sort_key.clone()),
             Self::CreatedAt => SortValue::Time(record.created_at),
             Self::UpdatedAt => SortValue::Time(record.updated_at),
+            Self::UsedBy => SortValue::Count(record.used_by),
         }
     }
 }
@@ -94,6 +105,34 @@ fn projects_with_data(audience: Audience) -> SelectStatement {
         .from(dataset::Entity)
         .and_where(dataset::Column::Access.is_in(readable(audience)))
         .to_owned()
+}
+
+/// Ids of the projects used by an organization of `kind`, or the one with
+/// `slug`, among the uses `audience` may read.
+fn projects_used_by(
+    kind: Option<OrganizationKind>,
+    slug: Option<&str>,
+    audience: Audience,
+) -> SelectStatement {
+    let mut query = Query::select();
+    query
+        .column((project_use::Entity, project_use::Column::ProjectId))
+        .from(project_use::Entity)
+        .inner_join(
+            organization::Entity,
+            Expr::col((organization::Entity, organization::Column::Id))
+                .equals((project_use::Entity, project_use::Column::OrganizationId)),
+        )
+        .cond_where(readable_targets(audience));
+    if let Some(kind) = kind {
+        query.and_where(
+            Expr::col((organization::Entity, organization::Column::Kind)).eq(kind.as_db()),
+        );
+    }
+    if let Some(slug) = slug {
+        query.and_where(Expr::col((organization::Entity, organization::Column::Slug)).eq(slug));
+    }
+    query.to_owned()
 }
 
 /// What the text filter searches for a project.
@@ -183,6 +222,16 @@ fn filter_condition(filter: &ProjectFilter, audience: Audience) -> Condition {
         Some(true) => condition = condition.add(project_id_in(projects_with_data(audience))),
         Some(false) => condition = condition.add(project_id_in(projects_with_data(audience)).not()),
         None => {}
+    }
+    if let Some(at_least) = filter.used_by_at_least {
+        condition = condition.add(project::Column::UsedBy.gte(at_least));
+    }
+    if filter.used_by_kind.is_some() || filter.used_by_organization.is_some() {
+        condition = condition.add(project_id_in(projects_used_by(
+            filter.used_by_kind,
+            filter.used_by_organization.as_deref(),
+            audience,
+        )));
     }
     condition
 }

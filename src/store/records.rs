@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use super::entities::{dataset, link, organization, project, repository};
+use super::entities::{dataset, link, organization, project, project_use, repository};
 use super::rows::record;
 use crate::catalogue::{
     Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
-    ProjectStatus, RepositoryRole,
+    ProjectStatus, RepositoryRole, UseKind, UseSource,
 };
 
 /// Reads a vocabulary value back from its database spelling.
@@ -38,6 +38,7 @@ record! {
         created_at: DateTime<Utc> = CreatedAt,
         updated_at: DateTime<Utc> = UpdatedAt,
         version: i64 = Version,
+        used_by: i64 = UsedBy,
     }
 }
 
@@ -49,6 +50,7 @@ record! {
         name: String = Name,
         sort_key: String = SortKey,
         kind: OrganizationKind = Kind,
+        verified: bool = Verified,
     }
     optional {
         ACRONYM => acronym: Option<String> = Acronym,
@@ -116,6 +118,27 @@ record! {
     }
 }
 
+record! {
+    /// An organization's use of a project (or of one of its repositories or datasets).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct UseRecord in project_use {
+        id: i64 = Id,
+        project_id: i64 = ProjectId,
+        repository_id: Option<i64> = RepositoryId,
+        dataset_id: Option<i64> = DatasetId,
+        organization_id: Option<i64> = OrganizationId,
+        organization_name: String = OrganizationName,
+        kind: UseKind = Kind,
+        instance_url: Option<String> = InstanceUrl,
+        since: Option<String> = Since,
+        comment: Option<String> = Comment,
+        source: UseSource = Source,
+        source_url: Option<String> = SourceUrl,
+        declared_by_email: Option<String> = DeclaredByEmail,
+        created_at: DateTime<Utc> = CreatedAt,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
     pub title: String,
@@ -168,5 +191,6 @@ mod tests {
         assert_eq!(column_names::<RepositoryRecord>(), RepositoryRecord::FIELDS);
         assert_eq!(column_names::<DatasetRecord>(), DatasetRecord::FIELDS);
         assert_eq!(column_names::<LinkRecord>(), LinkRecord::FIELDS);
+        assert_eq!(column_names::<UseRecord>(), UseRecord::FIELDS);
     }
 }

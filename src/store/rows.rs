@@ -27,7 +27,7 @@ use sea_orm::{
 use super::{Store, StoreError};
 use crate::catalogue::{
     Access, Confidence, DataProvider, Forge, LinkKind, OrganizationKind, ParticipationRole,
-    ProjectStatus, RepositoryRole,
+    ProjectStatus, RepositoryRole, UseKind, UseSource,
 };
 
 /// A record read from the columns it selects (declared by `record!`).
@@ -382,7 +382,7 @@ macro_rules! decoded {
         }
     )+};
 }
-decoded!(i64, String, DateTime<Utc>);
+decoded!(i64, bool, String, DateTime<Utc>);
 
 /// `Stored` for the catalogue's vocabularies, stored as their words, and
 /// their optional values.
@@ -418,7 +418,9 @@ words!(
     OrganizationKind,
     ParticipationRole,
     ProjectStatus,
-    RepositoryRole
+    RepositoryRole,
+    UseKind,
+    UseSource
 );
 
 impl Store {

@@ -13,7 +13,7 @@ use super::records::{
 };
 use super::rows::Columns;
 use super::{Store, StoreError};
-use crate::catalogue::Audience;
+use crate::catalogue::{Access, Audience};
 
 /// A project and everything searchable about it, whoever may read it.
 #[derive(Debug, Clone)]
@@ -29,6 +29,9 @@ pub struct ProjectBundle {
     pub harvested: HashMap<String, HarvestRecord>,
     /// The last check of each URL it holds that has one, by URL.
     pub checks: HashMap<String, LinkCheckRecord>,
+    /// The catalogue's organizations that use it, each with who may read
+    /// the use (that of the repository or dataset it names, if any).
+    pub users: Vec<(OrganizationRecord, Access)>,
 }
 
 /// Groups `(key, item)` pairs by key.
@@ -76,6 +79,20 @@ impl Store {
             .into_iter()
             .map(|check| (check.url.clone(), check))
             .collect();
+        let uses = self.uses_of_projects(ids, Audience::Agents).await?;
+        let user_ids: Vec<i64> = uses
+            .iter()
+            .filter_map(|(_, used)| used.organization_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let user_records: HashMap<i64, OrganizationRecord> = self
+            .organizations_by_ids(&user_ids)
+            .await?
+            .into_iter()
+            .map(|organization| (organization.id, organization))
+            .collect();
+        let mut uses = grouped(uses);
         let mut harvested = grouped(
             harvest_result::Entity::find()
                 .filter(harvest_result::Column::ProjectId.is_in(ids.iter().copied()))
@@ -100,11 +117,34 @@ impl Store {
                     .chain(links.iter().map(|l| &l.url))
                     .filter_map(|url| Some((url.clone(), checks.get(url)?.clone())))
                     .collect();
+                let repositories = repositories.remove(&id).unwrap_or_default();
+                let access_of = |used: &crate::store::UseRecord| {
+                    let repository = used.repository_id.and_then(|target| {
+                        repositories
+                            .iter()
+                            .find(|r| r.id == target)
+                            .map(|r| r.access)
+                    });
+                    let dataset = used.dataset_id.and_then(|target| {
+                        datasets.iter().find(|d| d.id == target).map(|d| d.access)
+                    });
+                    repository.or(dataset).unwrap_or(Access::Public)
+                };
+                let users = uses
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|used| {
+                        let organization = user_records.get(&used.organization_id?)?;
+                        Some((organization.clone(), access_of(used)))
+                    })
+                    .collect();
                 ProjectBundle {
+                    users,
                     tags: tags.remove(&id).unwrap_or_default(),
                     seasons,
                     organizations: organizations.remove(&id).unwrap_or_default(),
-                    repositories: repositories.remove(&id).unwrap_or_default(),
+                    repositories,
                     datasets,
                     links,
                     checks,

@@ -17,6 +17,7 @@ use super::projects::search_text;
 use super::records::{
     DatasetRecord, LinkRecord, ProjectRecord, RepositoryRecord, convert_all, decode,
 };
+use super::uses::recount;
 use super::{LinkOrigin, Store, StoreError};
 use crate::catalogue::{
     Access, CodeLink, DataLink, Label, OtherLink, ProjectStatus, Slug, vocabulary,
@@ -38,6 +39,10 @@ pub enum WriteError {
     ProjectNotFound(String),
     #[error("there is no such link")]
     LinkNotFound,
+    #[error("there is no such use")]
+    UseNotFound,
+    #[error("there is no organization `{0}`")]
+    OrganizationNotFound(String),
     #[error(
         "the project is at version {current}, not {expected}: read it again and reapply your change"
     )]
@@ -93,6 +98,11 @@ vocabulary! {
         AddLink = "addLink",
         RemoveLink = "removeLink",
         SetMaintainers = "setMaintainers",
+        DeclareUse = "declareUse",
+        WithdrawUse = "withdrawUse",
+        /// An organization created from an agent's SIRET when they declared a use.
+        CreateOrganization = "createOrganization",
+        ConfirmOrganization = "confirmOrganization",
     }
 }
 
@@ -113,7 +123,7 @@ fn json<T: Serialize>(value: &T) -> Option<String> {
     serde_json::to_string(value).ok()
 }
 
-async fn audit(
+pub(super) async fn audit(
     txn: &DatabaseTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -570,6 +580,8 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or(WriteError::LinkNotFound)?;
+        // The uses of a removed repository or dataset went with it.
+        recount(&txn, project.id).await?;
         touch(&txn, &project, now).await?;
         audit(
             &txn,

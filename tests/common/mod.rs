@@ -620,7 +620,7 @@ pub fn run_cli_with(
 }
 
 /// The catalogue tables, in an order where parents come first.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "organization",
     "project",
     "project_season",
@@ -633,6 +633,7 @@ pub const TABLES: [&str; 13] = [
     "project_source",
     "organization_source",
     "project_maintainer",
+    "project_use",
     "audit_entry",
 ];
 

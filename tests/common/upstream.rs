@@ -53,6 +53,10 @@ struct State {
     gate: Mutex<Option<tokio::sync::watch::Receiver<bool>>>,
     /// How long each answer takes, standing for the network and the service.
     latency: Mutex<Duration>,
+    /// The page of data.gouv.fr reuses that answers 500, if any.
+    failing_reuse_page: Mutex<Option<u32>>,
+    /// Where the server answers, for the reuses' `next_page` links.
+    base_url: Mutex<String>,
 }
 
 pub struct TestUpstream {
@@ -143,6 +147,9 @@ async fn answer(request: &Request, path: &str, state: &State) -> Response {
         }
         None => {}
     }
+    if path == "/api/1/reuses/" {
+        return reuses(request, state);
+    }
     let (body, etag) = if path.starts_with("/repos/") && path.ends_with("/releases/latest") {
         (GITHUB_RELEASE, "\"gh-release-v1\"")
     } else if path.starts_with("/repos/") && path.ends_with("/contents/publiccode.yml") {
@@ -173,6 +180,144 @@ async fn answer(request: &Request, path: &str, state: &State) -> Response {
     json(body, etag)
 }
 
+/// How many reuses the fixture lists for any dataset: three pages of 20.
+pub const REUSES: u32 = 45;
+/// The name data.gouv.fr gives the organization of the reuses `n % 3 == 1`:
+/// a catalogue organization's (INSEE's).
+pub const REUSING_CATALOGUE_ORGANIZATION: &str =
+    "Institut national de la statistique et des études économiques";
+/// The organization of the reuses `n % 3 == 2`: one the catalogue does not have.
+pub const REUSING_OTHER_ORGANIZATION: &str = "Ville de Rennes";
+
+/// Reuse `n` of `dataset`, shaped as data.gouv.fr's API v1 `Reuse`: by an
+/// organization, or (`n % 3 == 0`) by a person (`owner`).
+fn reuse(n: u32, dataset: &str) -> serde_json::Value {
+    let id = format!("6a{n:022x}");
+    let slug = format!("reutilisation-{n}");
+    let (organization, owner) = match n % 3 {
+        1 => (
+            serde_json::json!({
+                "id": "534fff8ea3a7292c64a77f02",
+                "name": REUSING_CATALOGUE_ORGANIZATION,
+                "slug": "institut-national-de-la-statistique-et-des-etudes-economiques-insee",
+                "page": "https://www.data.gouv.fr/fr/organizations/institut-national-de-la-statistique-et-des-etudes-economiques-insee/",
+                "uri": "https://www.data.gouv.fr/api/1/organizations/534fff8ea3a7292c64a77f02/",
+                "class": "Organization",
+                "logo": null,
+                "logo_thumbnail": null,
+                "acronym": "INSEE",
+                "badges": []
+            }),
+            serde_json::Value::Null,
+        ),
+        2 => (
+            serde_json::json!({
+                "id": "5a0000000000000000000002",
+                "name": REUSING_OTHER_ORGANIZATION,
+                "slug": "ville-de-rennes",
+                "page": "https://www.data.gouv.fr/fr/organizations/ville-de-rennes/",
+                "uri": "https://www.data.gouv.fr/api/1/organizations/5a0000000000000000000002/",
+                "class": "Organization",
+                "logo": null,
+                "logo_thumbnail": null,
+                "acronym": null,
+                "badges": []
+            }),
+            serde_json::Value::Null,
+        ),
+        _ => (
+            serde_json::Value::Null,
+            serde_json::json!({
+                "id": "5b0000000000000000000003",
+                "first_name": "Camille",
+                "last_name": "Réutilisatrice",
+                "slug": "camille-reutilisatrice",
+                "page": "https://www.data.gouv.fr/fr/users/camille-reutilisatrice/",
+                "uri": "https://www.data.gouv.fr/api/1/users/camille-reutilisatrice/",
+                "class": "User",
+                "avatar": null,
+                "avatar_thumbnail": null
+            }),
+        ),
+    };
+    serde_json::json!({
+        "id": id,
+        "title": format!("Réutilisation {n}"),
+        "slug": slug,
+        "url": format!("https://reutilisations.example.org/{n}"),
+        "page": format!("https://www.data.gouv.fr/fr/reuses/{slug}/"),
+        "uri": format!("https://www.data.gouv.fr/api/1/reuses/{id}/"),
+        "type": "application",
+        "topic": "others",
+        "description": "Une réutilisation du jeu de données.",
+        "tags": [],
+        "created_at": format!("2025-{:02}-01T10:00:00.000000+00:00", 1 + n % 12),
+        "last_modified": "2026-11-02T08:00:00.000000+00:00",
+        "deleted": null,
+        "archived": null,
+        "private": false,
+        "featured": false,
+        "image": null,
+        "image_thumbnail": null,
+        "metrics": { "datasets": 1, "followers": 0, "views": 12 },
+        "organization": organization,
+        "owner": owner,
+        "datasets": [{
+            "id": dataset,
+            "title": "Fixture dataset title",
+            "acronym": null,
+            "page": "https://www.data.gouv.fr/fr/datasets/fixture-dataset/",
+            "uri": format!("https://www.data.gouv.fr/api/1/datasets/{dataset}/"),
+            "class": "Dataset"
+        }]
+    })
+}
+
+/// `GET /api/1/reuses/?dataset=<id>[&page=<n>]`: data.gouv.fr's paged list
+/// (`{"data", "next_page", "page", "page_size", "total", "previous_page"}`),
+/// 20 reuses a page, each page with its own ETag.
+fn reuses(request: &Request, state: &State) -> Response {
+    let query: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let Some(dataset) = query.get("dataset") else {
+        return (
+            StatusCode::BAD_REQUEST,
+            r#"{"message":"dataset is required"}"#,
+        )
+            .into_response();
+    };
+    let page: u32 = query.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    if *state.failing_reuse_page.lock().unwrap() == Some(page) {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let page_size = 20;
+    let first = (page - 1) * page_size + 1;
+    let last = (page * page_size).min(REUSES);
+    let base = state.base_url.lock().unwrap().clone();
+    let link = |n: u32| format!("{base}/api/1/reuses/?dataset={dataset}&page={n}");
+    let body = serde_json::json!({
+        "data": (first..=last).map(|n| reuse(n, dataset)).collect::<Vec<_>>(),
+        "next_page": (last < REUSES).then(|| link(page + 1)),
+        "previous_page": (page > 1).then(|| link(page - 1)),
+        "page": page,
+        "page_size": page_size,
+        "total": REUSES,
+    });
+    let etag = format!("\"dg-reuses-{dataset}-p{page}-v1\"");
+    if request.header("if-none-match") == Some(etag.as_str()) {
+        return Response::builder()
+            .status(StatusCode::NOT_MODIFIED)
+            .header("etag", etag)
+            .finish();
+    }
+    Response::builder()
+        .header("etag", etag)
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
 impl TestUpstream {
     pub async fn start() -> Self {
         let acceptor = TcpListener::bind("127.0.0.1:0")
@@ -184,6 +329,7 @@ impl TestUpstream {
             .copied()
             .expect("a socket address");
         let state = Arc::new(State::default());
+        *state.base_url.lock().unwrap() = format!("http://{address}");
         let served = Arc::clone(&state);
         let server = tokio::spawn(async move {
             let routes = Route::new().at("/*path", get(serve)).data(served);
@@ -256,6 +402,11 @@ impl TestUpstream {
         if let Some(sender) = self.gate.lock().unwrap().take() {
             let _ = sender.send(true);
         }
+    }
+
+    /// Answers page `page` of every dataset's reuses with a 500 (`None`: heals).
+    pub fn fail_reuse_page(&self, page: Option<u32>) {
+        *self.state.failing_reuse_page.lock().unwrap() = page;
     }
 
     /// Makes each answer take `latency`.

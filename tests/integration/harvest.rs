@@ -231,7 +231,12 @@ async fn not_modified_keeps_data_and_moves_harvested_at(backend: Backend) {
         .iter()
         .map(|link| link["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["NOT_MODIFIED", "NOT_MODIFIED"], "{second}");
+    // The repository, the dataset and the dataset's reuses.
+    assert_eq!(
+        statuses,
+        ["NOT_MODIFIED", "NOT_MODIFIED", "NOT_MODIFIED"],
+        "{second}"
+    );
     let after = setup.poufdoc().await;
     let repository = &after["repositories"][0];
     assert_eq!(repository["stars"], 42);
@@ -526,6 +531,126 @@ async fn only_named_gitlab_instances_are_asked(backend: Backend) {
     assert_eq!(dropped["upstreamDescription"], Value::Null);
 }
 
+const POUFDOC_USES: &str = "{ project(slug: \"poufdoc\") {
+    usedByCount { total user }
+    uses { organizationName source sourceUrl organization { slug } } } }";
+
+/// Poufdoc's uses by source: how many, and the distinct organization names.
+async fn poufdoc_uses(setup: &Setup) -> (Value, Vec<(String, usize)>) {
+    let project = setup.app.data(POUFDOC_USES, json!({})).await["project"].clone();
+    let mut by_source: std::collections::BTreeMap<String, usize> = Default::default();
+    for used in project["uses"].as_array().unwrap() {
+        *by_source
+            .entry(used["source"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    (project, by_source.into_iter().collect())
+}
+
+fn reuse_requests(setup: &Setup) -> usize {
+    setup
+        .upstream
+        .requests()
+        .iter()
+        .filter(|path| *path == "/api/1/reuses/")
+        .count()
+}
+
+/// data.gouv.fr's reuses of poufdoc's dataset (three pages, read by the id
+/// the dataset's answer gives) and its repository's `usedBy` become uses:
+/// reuses by people are left out, INSEE is matched by name, an organization
+/// the catalogue does not have keeps its name. The next harvest's 304 on
+/// the first page keeps them; a failing page records an error and keeps
+/// the last good ones.
+async fn datagouv_reuses_and_used_by_become_uses(backend: Backend) {
+    use common::upstream::{REUSES, REUSING_CATALOGUE_ORGANIZATION, REUSING_OTHER_ORGANIZATION};
+    let setup = setup(backend).await;
+    // A failing second page: an error like any link's, and no uses from it.
+    setup.upstream.fail_reuse_page(Some(2));
+    let refreshed = setup.refresh("poufdoc").await;
+    let dataset_url =
+        "https://www.data.gouv.fr/fr/datasets/les-offres-diffusees-sur-la-place-de-lemploi-public/";
+    let dataset_outcomes: Vec<_> = outcomes(&refreshed)
+        .into_iter()
+        .filter(|(url, _, _)| *url == dataset_url)
+        .map(|(_, status, message)| (status, message))
+        .collect();
+    assert_eq!(
+        dataset_outcomes,
+        [
+            ("OK".to_owned(), String::new()),
+            ("ERROR".to_owned(), COULD_NOT_BE_FETCHED.to_owned())
+        ],
+        "{refreshed}"
+    );
+    let (_, by_source) = poufdoc_uses(&setup).await;
+    assert_eq!(by_source, [("PUBLICCODE".to_owned(), 2)]);
+
+    setup.upstream.fail_reuse_page(None);
+    let asked = reuse_requests(&setup);
+    setup.refresh("poufdoc").await;
+    assert_eq!(reuse_requests(&setup) - asked, 3, "three pages of 20");
+    let (project, by_source) = poufdoc_uses(&setup).await;
+    let by_organizations = (1..=REUSES).filter(|n| n % 3 != 0).count();
+    assert_eq!(
+        by_source,
+        [
+            ("DATAGOUV_REUSE".to_owned(), by_organizations),
+            ("PUBLICCODE".to_owned(), 2)
+        ]
+    );
+    // INSEE and Ville de Rennes reuse the data; DINUM and Commune de Test
+    // are in the `usedBy` of the publiccode.yml.
+    assert_eq!(project["usedByCount"], json!({"total": 4, "user": 4}));
+    let uses = project["uses"].as_array().unwrap();
+    let insee = uses
+        .iter()
+        .find(|u| u["organization"]["slug"] == "insee")
+        .unwrap();
+    assert_eq!(insee["organizationName"], REUSING_CATALOGUE_ORGANIZATION);
+    assert!(
+        insee["sourceUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://www.data.gouv.fr/fr/reuses/")
+    );
+    assert!(uses.iter().any(
+        |u| u["organizationName"] == REUSING_OTHER_ORGANIZATION && u["organization"].is_null()
+    ));
+    assert!(
+        uses.iter()
+            .any(|u| u["organizationName"] == "Commune de Test" && u["organization"].is_null())
+    );
+    assert!(
+        uses.iter()
+            .any(|u| u["source"] == "PUBLICCODE" && u["organization"]["slug"] == "dinum")
+    );
+    assert!(
+        !project.to_string().contains("Camille"),
+        "no person's reuse"
+    );
+    let listed = setup
+        .app
+        .data(
+            "{ projects(filter: {usedBy: {organization: \"insee\"}}) { nodes { slug } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["projects"]["nodes"], json!([{"slug": "poufdoc"}]));
+
+    // Nothing changed upstream: one conditional request, answered 304.
+    let asked = reuse_requests(&setup);
+    let again = setup.refresh("poufdoc").await;
+    assert_eq!(reuse_requests(&setup) - asked, 1);
+    let statuses: Vec<String> = outcomes(&again)
+        .into_iter()
+        .filter(|(url, _, _)| *url == dataset_url)
+        .map(|(_, status, _)| status)
+        .collect();
+    assert_eq!(statuses, ["NOT_MODIFIED", "NOT_MODIFIED"]);
+    assert_eq!(poufdoc_uses(&setup).await.0, project);
+}
+
 /// Each link's status and message in a `refreshProject` answer.
 fn outcomes(refreshed: &Value) -> Vec<(String, String, String)> {
     refreshed["links"]
@@ -781,4 +906,5 @@ on_both_backends!(
     tokens_are_not_sent_along_a_redirect_to_another_host,
     answers_over_the_cap_stop_at_the_cap_and_fail_only_their_link,
     unreachable_and_unexpected_answers_read_the_same,
+    datagouv_reuses_and_used_by_become_uses,
 );

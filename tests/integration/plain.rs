@@ -239,7 +239,15 @@ async fn plain_lists_answer_like_their_resolvers(backend: Backend) {
 /// filtered pages, aliases, `__typename` and fragments at every level,
 /// `totalCount`, every relation.
 async fn project_pages_answer_like_their_resolvers(backend: Backend) {
-    let apps = PlainAndResolvers::spawn(backend, &common::catalogue_dir()).await;
+    // A copy where DINUM uses Cartiflette, for the `usedBy` filter and ordering.
+    let catalogue = common::catalogue_copy();
+    common::edit(
+        catalogue.path(),
+        "cartiflette.yaml",
+        "\nsources:",
+        "\nuses:\n  - { organization: dinum, kind: user }\nsources:",
+    );
+    let apps = PlainAndResolvers::spawn(backend, catalogue.path()).await;
     let query = |arguments: &str| {
         format!(
             "{{ projects({arguments}) {{ __typename totalCount
@@ -265,6 +273,8 @@ async fn project_pages_answer_like_their_resolvers(backend: Backend) {
         "first: 0".to_owned(),
         "first: 50".to_owned(),
         "first: 2, filter: { hasCode: true, season: 2 }".to_owned(),
+        "first: 3, filter: { usedBy: { atLeast: 1, organizationKind: DIRECTORATE } }".to_owned(),
+        "first: 3, orderBy: { field: USED_BY, direction: DESC }".to_owned(),
     ];
     for arguments in &pages {
         let (_, counts) = apps.data(&query(arguments)).await;

@@ -4,7 +4,9 @@
 // back to the page they were on, sees agents-only material, edits FormIAble
 // as its maintainer (fields by keyboard, a link added and removed, a field
 // error tied to its field), meets a CONFLICT from a second tab and resolves
-// it both ways, signs out, and is asked for credentials again. An
+// it both ways, declares in two clicks that their administration uses it
+// (the organization's page then lists it), signs out, and is asked for
+// credentials again. An
 // administrator, whose token comes in the fragment, reads the audit log.
 // axe-core checks every page type: 0 violations.
 // Usage: node agent.cjs <gateway base URL> <administrator token> <screenshot directory>
@@ -109,6 +111,32 @@ async function projectSummary() {
     await page.screenshot({ path: `${screenshots}/agent-signed-in.png` });
     await audit(page, "project (signed in)");
 
+    // « Mon administration l'utilise », then « Confirmer »: the use is the
+    // agent's own administration's (the one of their SIRET).
+    const ADMINISTRATION = "Ministère de l'Europe et des Affaires étrangères";
+    check(await page.getByText("Aucune administration n'a encore fait savoir qu'elle l'utilise.").count() === 1, "nobody uses it yet");
+    await page.getByRole("button", { name: "Mon administration l'utilise" }).click();
+    await page.getByRole("button", { name: "Confirmer" }).click();
+    await page.getByText(`Utilisation déclarée pour ${ADMINISTRATION}.`).waitFor({ timeout: 10000 });
+    await page.locator("#uses-list").getByRole("link", { name: ADMINISTRATION }).waitFor({ timeout: 10000 });
+    check(await page.getByText("1 organisation l'utilise.").count() === 1, "the count follows");
+    await page.screenshot({ path: `${screenshots}/agent-declared-use.png` });
+    await audit(page, "project with a declared use");
+    await page.locator("#uses-list").getByRole("link", { name: ADMINISTRATION }).click();
+    await page.getByRole("heading", { level: 2, name: "Ce qu'elle utilise" }).waitFor({ timeout: 10000 });
+    await page.getByRole("link", { name: "FormIAble", exact: true }).waitFor({ timeout: 10000 });
+    await audit(page, "organization with its uses");
+    // The search's « Utilisé par » filter offers the administration (the index follows the write).
+    await page.goto(`${base}/#/`, { waitUntil: "networkidle" });
+    const usedBy = page.locator("fieldset", { has: page.locator("legend", { hasText: "Utilisé par" }) });
+    for (let attempt = 0; attempt < 50 && await usedBy.count() === 0; attempt++) {
+      await page.reload({ waitUntil: "networkidle" });
+    }
+    await usedBy.getByLabel(new RegExp(ADMINISTRATION)).waitFor({ timeout: 10000 });
+    await audit(page, "search with the used-by filter");
+    await page.goto(`${base}/#/projets/${SLUG}`, { waitUntil: "networkidle" });
+    await page.locator("#project-title").waitFor({ timeout: 10000 });
+
     // Mes projets lists FormIAble; its edit form.
     await page.getByRole("link", { name: "Mes projets" }).click();
     await page.getByRole("heading", { level: 1, name: "Mes projets" }).waitFor({ timeout: 10000 });
@@ -212,7 +240,8 @@ async function projectSummary() {
     check(admin.url() === `${base}/#/`, `the history holds no token: ${admin.url()}`);
     await admin.getByRole("link", { name: "Journal des modifications" }).click();
     await admin.getByRole("cell", { name: "updateProject" }).first().waitFor({ timeout: 10000 });
-    check(await admin.getByRole("cell", { name: "camille.agent@finances.gouv.fr" }).count() >= 2, "the agent's writes are logged");
+    check(await admin.getByRole("cell", { name: "camille.agent@finances.gouv.fr" }).count() >= 3, "the agent's writes are logged");
+    check(await admin.getByRole("cell", { name: "declareUse" }).count() === 1, "the declared use is logged");
     await admin.screenshot({ path: `${screenshots}/admin-audit-log.png` });
     await audit(admin, "audit log");
     await adminContext.close();

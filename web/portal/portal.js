@@ -25,13 +25,21 @@ const FACETS = [
   { field: "seasons", legend: "Saison", argument: "seasons" },
   { field: "statuses", legend: "Statut", argument: "statuses" },
   { field: "access", legend: "Accès", argument: "access" },
+  { field: "usedBy", legend: "Utilisé par", argument: "usedBy" },
 ];
 
 const LABELS = {
   PROJECT: "Projet", REPOSITORY: "Code", DATASET: "Données", ORGANIZATION: "Organisation",
   PUBLIC: "Public", AGENTS: "Agents", GITHUB: "GitHub", GITLAB: "GitLab", OTHER: "Autre forge",
   ACTIVE: "Actif", COMPLETED: "Terminé", ARCHIVED: "Archivé",
+  USER: "l'utilise", CONTRIBUTOR: "y contribue", REFERENT: "en est référente",
+  DEPLOYS: "en déploie une instance pour d'autres",
+  DECLARED: "déclaré par un de ses agents", PUBLICCODE: "d'après le publiccode.yml du projet",
+  DATAGOUV_REUSE: "réutilisation publiée sur data.gouv.fr", CATALOGUE: "d'après le catalogue",
 };
+
+/** The kinds of use an agent may declare, as the form offers them. */
+const USE_KINDS = ["USER", "CONTRIBUTOR", "REFERENT", "DEPLOYS"].map((kind) => [kind, `Mon administration ${LABELS[kind]}`]);
 
 const SEARCH_QUERY = `query Search($q: String!, $kinds: [SearchKind!], $filter: SearchFilter, $after: String) {
   search(query: $q, kinds: $kinds, filter: $filter, first: 20, after: $after) {
@@ -60,13 +68,22 @@ const PROJECT_QUERY = `query Project($slug: String!) {
     organizations { role organization { slug name acronym } }
     repositories { url forge language license access upstreamDescription }
     datasets { url title description access }
-    links { url kind title access } } }`;
+    links { url kind title access }
+    usedByCount { total }
+    uses { kind source organizationName organization { slug } } } }`;
+
+const PROJECT_USES_QUERY = `query ProjectUses($slug: String!) { project(slug: $slug) {
+  usedByCount { total } uses { kind source organizationName organization { slug } } } }`;
+
+const DECLARE_USE = `mutation DeclareUse($input: DeclareUseInput!) {
+  declareUse(input: $input) { organization { name } } }`;
 
 const ORGANIZATIONS_QUERY = `query Organizations {
   organizations(first: 100) { edges { node { slug name acronym kind } } } }`;
 
 const ORGANIZATION_QUERY = `query Organization($slug: String!) {
-  organization(slug: $slug) { name acronym kind website projects { slug name summary } } }`;
+  organization(slug: $slug) { name acronym kind website verified projects { slug name summary }
+    uses { kind source project { slug name } } } }`;
 
 const ME_QUERY = `query Me { me {
   email givenName usualName siret organizationalUnit isAdmin publicAgent
@@ -468,11 +485,90 @@ async function renderProject(slug, mine, navigated) {
       ]),
       el("h2", {}, "Liens"),
       linkList(project.links, (l) => [el("a", { href: l.url }, l.title), " ", accessBadge(l.access)]),
+      usesSection(slug, project),
     );
     focusHeading(document.getElementById("project-title"), navigated);
   } catch (error) {
     if (mine === currentView) showError(error);
   }
+}
+
+/**
+ * Who uses a project: each organization once per kind and source (a
+ * data.gouv.fr reuse is one of many), and how many organizations in all.
+ */
+function usesList(project) {
+  const count = project.usedByCount.total;
+  const seen = new Set();
+  const uses = project.uses.filter((u) => {
+    const key = [u.organizationName, u.kind, u.source].join("\u0000");
+    return !seen.has(key) && seen.add(key);
+  });
+  return [
+    el("p", {}, count === 0
+      ? "Aucune administration n'a encore fait savoir qu'elle l'utilise."
+      : `${count} organisation${count > 1 ? "s l'utilisent" : " l'utilise"}.`),
+    uses.length ? el("ul", { class: "links" }, uses.map((u) => el("li", {},
+      u.organization
+        ? el("a", { href: `#/organisations/${encodeURIComponent(u.organization.slug)}` }, u.organizationName)
+        : u.organizationName,
+      " ", label(u.kind), " ",
+      el("span", { class: "card__detail" }, `(${label(u.source)})`)))) : null,
+  ];
+}
+
+/**
+ * « Qui l'utilise » on a project page; a signed-in public agent declares
+ * that their own administration (the one of their SIRET) uses it in two
+ * clicks: the button, then « Confirmer ».
+ */
+function usesSection(slug, project) {
+  const list = el("div", { id: "uses-list" }, usesList(project));
+  const section = el("section", { "aria-labelledby": "uses-title" },
+    el("h2", { id: "uses-title" }, "Qui l'utilise"), list);
+  if (!(signedIn && signedIn.publicAgent && signedIn.siret)) return section;
+  const notice = el("div", { id: "use-notice", class: "notice", role: "status" });
+  const open = el("button", {
+    type: "button", class: "button", "aria-expanded": "false", "aria-controls": "use-form",
+  }, "Mon administration l'utilise");
+  const organizationField = el("div", { hidden: true },
+    formField({
+      form: "use", name: "organizationName", label: "Nom de votre administration",
+      hint: "Le catalogue ne la connaît pas encore : elle sera ajoutée, à vérifier par un administrateur.",
+    }));
+  const form = el("form", { id: "use-form", hidden: true, novalidate: true },
+    formField({ form: "use", name: "kind", label: "Comment", kind: "select", value: "USER", choices: USE_KINDS }),
+    formField({ form: "use", name: "comment", label: "Remarque publique (facultative)", hint: "280 caractères au plus." }),
+    organizationField,
+    el("p", { class: "buttons" }, el("button", { type: "submit", class: "button" }, "Confirmer")));
+  open.addEventListener("click", () => {
+    const opening = form.hidden;
+    form.hidden = !opening;
+    open.setAttribute("aria-expanded", String(opening));
+    if (opening) form.querySelector("button[type=submit]").focus();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = { projectSlug: slug, kind: form.elements.kind.value };
+    const comment = form.elements.comment.value.trim();
+    if (comment) input.comment = comment;
+    const organizationName = form.elements.organizationName.value.trim();
+    if (organizationName) input.organizationName = organizationName;
+    try {
+      const { declareUse } = await graphql(DECLARE_USE, { input });
+      const { project: updated } = await graphql(PROJECT_USES_QUERY, { slug });
+      list.replaceChildren(...present(usesList(updated)));
+      form.hidden = true;
+      open.setAttribute("aria-expanded", "false");
+      notice.replaceChildren(el("p", { class: "notice--success" },
+        `Utilisation déclarée pour ${declareUse.organization.name}.`));
+    } catch (error) {
+      if (error.field === "input.organizationName") organizationField.hidden = false;
+      showWriteError(error, "use", notice);
+    }
+  });
+  section.append(el("p", { class: "buttons" }, open), form, notice);
+  return section;
 }
 
 async function renderOrganizations(mine, navigated) {
@@ -508,16 +604,31 @@ async function renderOrganization(slug, mine, navigated) {
     show(
       el("p", { class: "breadcrumb" }, el("a", { href: "#/organisations" }, "Organisations"), " › ", organization.name),
       heading,
+      organization.verified ? null : el("p", { class: "badge" }, "Ajoutée par un de ses agents, pas encore vérifiée"),
       organization.website ? el("p", {}, el("a", { href: organization.website }, organization.website)) : null,
       el("h2", {}, "Projets"),
       el("ul", { class: "cards" }, organization.projects.map((project) =>
         el("li", { class: "card" },
           el("h3", { class: "card__title" }, el("a", { href: `#/projets/${encodeURIComponent(project.slug)}` }, project.name)),
-          el("p", { class: "card__detail" }, project.summary)))));
+          el("p", { class: "card__detail" }, project.summary)))),
+      el("h2", {}, "Ce qu'elle utilise"),
+      linkList(distinctUses(organization.uses), (u) => [
+        el("a", { href: `#/projets/${encodeURIComponent(u.project.slug)}` }, u.project.name),
+        " ", el("span", { class: "card__detail" }, `(${label(u.kind)}, ${label(u.source)})`),
+      ]));
     focusHeading(heading, navigated);
   } catch (error) {
     if (mine === currentView) showError(error);
   }
+}
+
+/** An organization's uses, each project, kind and source once. */
+function distinctUses(uses) {
+  const seen = new Set();
+  return uses.filter((u) => {
+    const key = [u.project.slug, u.kind, u.source].join("\u0000");
+    return !seen.has(key) && seen.add(key);
+  });
 }
 
 /** Whether the person signed in may edit project `slug`. */

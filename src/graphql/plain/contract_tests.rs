@@ -175,6 +175,7 @@ impl Samples {
                 created_at: at,
                 updated_at: at,
                 version: 3,
+                used_by: 2,
             })
         };
         PlainList(vec![
@@ -270,6 +271,7 @@ fn organizations() -> Vec<OrganizationRecord> {
         sort_key: "direction".to_owned(),
         acronym: optional.map(str::to_owned),
         kind,
+        verified: true,
         siret: optional.map(|_| "13002526500013".to_owned()),
         siren: optional.map(|_| "130025265".to_owned()),
         website: optional.map(|text| format!("https://example.org/{text}")),

@@ -189,6 +189,34 @@ pub enum LinkCheckStatus {
     NotAllowed,
 }
 
+/// How an organization uses a project.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::UseKind")]
+pub enum UseKind {
+    /// Runs or uses it.
+    User,
+    /// Contributes back to it.
+    Contributor,
+    /// Answers other administrations' questions about it.
+    Referent,
+    /// Runs an instance of it for others.
+    Deploys,
+}
+
+/// Where the fact that an organization uses a project comes from.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "catalogue::UseSource")]
+pub enum UseSource {
+    /// Declared by one of the organization's agents, signed in.
+    Declared,
+    /// The `usedBy` list of the project's `publiccode.yml`.
+    Publiccode,
+    /// A reuse, on data.gouv.fr, of one of the project's datasets.
+    DatagouvReuse,
+    /// A catalogue file.
+    Catalogue,
+}
+
 macro_rules! shown {
     ($($domain:ident :: $name:ident),+ $(,)?) => {
         $(impl Shown for $domain::$name {
@@ -207,6 +235,8 @@ shown!(
     catalogue::RepositoryRole,
     catalogue::DataProvider,
     catalogue::LinkKind,
+    catalogue::UseKind,
+    catalogue::UseSource,
     facts::HarvestStatus,
     facts::LinkCheckStatus,
 );
@@ -239,6 +269,8 @@ mod tests {
         names_are_database_spellings(catalogue::RepositoryRole::as_db);
         names_are_database_spellings(catalogue::DataProvider::as_db);
         names_are_database_spellings(catalogue::LinkKind::as_db);
+        names_are_database_spellings(catalogue::UseKind::as_db);
+        names_are_database_spellings(catalogue::UseSource::as_db);
         names_are_database_spellings(facts::HarvestStatus::as_db);
         names_are_database_spellings(facts::LinkCheckStatus::as_db);
     }

@@ -107,3 +107,74 @@ impl Guard for EditorOfLink {
         }
     }
 }
+
+/// Signed-in public agents only (what only agents may read).
+pub struct AgentsOnly;
+
+impl Guard for AgentsOnly {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        signed_in(ctx).map(|_| ())
+    }
+}
+
+/// The agent's organization, when ProConnect gave their SIRET: FORBIDDEN
+/// (`reason: no_siret`) otherwise, since nothing says which administration
+/// they speak for.
+pub fn agent_siret<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a str> {
+    let agent = signed_in(ctx)?;
+    agent
+        .siret
+        .as_deref()
+        .map(str::trim)
+        .filter(|siret| siret.len() == 14 && siret.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            async_graphql::Error::new(
+                "ProConnect gave no SIRET for you: the catalogue cannot tell which administration you speak for",
+            )
+            .extend_with(|_, e| {
+                e.set("code", code::FORBIDDEN);
+                e.set("reason", "no_siret");
+            })
+        })
+}
+
+/// Who may withdraw a declared use: an agent of the organization it is
+/// declared for, the maintainers of its project and administrators.
+pub struct MayWithdrawUse(ID);
+
+impl MayWithdrawUse {
+    pub fn of(id: &ID) -> Self {
+        Self(id.clone())
+    }
+}
+
+impl Guard for MayWithdrawUse {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let agent = signed_in(ctx)?;
+        let (node_type, row) = parse_global_id(&self.0)?;
+        if node_type != crate::graphql::schema::ids::NodeType::Use {
+            return Err(crate::graphql::execution::errors::bad_input(
+                "id: not the id of a use",
+            ));
+        }
+        let store = store(ctx)?;
+        let Some(used) = store.declared_use(row).await.or_internal()? else {
+            return Err(coded("there is no such use", code::NOT_FOUND));
+        };
+        if agent.is_admin {
+            return Ok(());
+        }
+        if let Some(siret) = agent.siret.as_deref()
+            && let Some(mine) = store.organization_of_agent(siret).await.or_internal()?
+            && used.organization_id == Some(mine.id)
+        {
+            return Ok(());
+        }
+        may_edit(ctx, &used.project_slug).await.map_err(|_| {
+            coded(
+                "only an agent of the organization that declared it, the project's maintainers and administrators may withdraw a use",
+                code::FORBIDDEN,
+            )
+        })
+    }
+}

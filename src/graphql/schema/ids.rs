@@ -15,6 +15,9 @@ pub enum NodeType {
     Repository,
     Dataset,
     Link,
+    /// An organization's use of a project: not a `Node`, reached through
+    /// its project or organization.
+    Use,
 }
 
 impl NodeType {
@@ -25,6 +28,7 @@ impl NodeType {
             Self::Repository => "Repository",
             Self::Dataset => "Dataset",
             Self::Link => "Link",
+            Self::Use => "Use",
         }
     }
 
@@ -35,6 +39,7 @@ impl NodeType {
             Self::Repository,
             Self::Dataset,
             Self::Link,
+            Self::Use,
         ]
         .into_iter()
         .find(|t| t.name() == name)

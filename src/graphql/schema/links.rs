@@ -19,9 +19,10 @@ use crate::graphql::schema::harvest::{
 };
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::link_checks::{LinkCheck, check_of};
-use crate::graphql::schema::loaders::ProjectById;
+use crate::graphql::schema::loaders::{ProjectById, UsesOfDataset, UsesOfRepository, children};
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::graphql::schema::project::Project;
+use crate::graphql::schema::uses::{Use, UsedByCount};
 use crate::store::{
     DatasetFilter, DatasetRecord, LinkRecord, RepositoryFilter, RepositoryRecord, SortValue,
 };
@@ -102,6 +103,20 @@ impl Repository {
     /// Who may read this link.
     async fn access(&self) -> Access {
         self.0.access.into()
+    }
+
+    /// The organizations that use this one in particular (declared or harvested).
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn uses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Use>> {
+        let uses = children(ctx, UsesOfRepository(self.0.id)).await?;
+        Ok(uses.into_iter().map(Use).collect())
+    }
+
+    /// How many organizations use this one in particular, in all and by kind.
+    async fn used_by_count(&self, ctx: &Context<'_>) -> async_graphql::Result<UsedByCount> {
+        Ok(UsedByCount::of(
+            &children(ctx, UsesOfRepository(self.0.id)).await?,
+        ))
     }
 
     /// How sure the catalogue is of this link.
@@ -262,6 +277,20 @@ impl Dataset {
     /// Who may read this link.
     async fn access(&self) -> Access {
         self.0.access.into()
+    }
+
+    /// The organizations that use this one in particular (declared or harvested).
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn uses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Use>> {
+        let uses = children(ctx, UsesOfDataset(self.0.id)).await?;
+        Ok(uses.into_iter().map(Use).collect())
+    }
+
+    /// How many organizations use this one in particular, in all and by kind.
+    async fn used_by_count(&self, ctx: &Context<'_>) -> async_graphql::Result<UsedByCount> {
+        Ok(UsedByCount::of(
+            &children(ctx, UsesOfDataset(self.0.id)).await?,
+        ))
     }
 
     /// How sure the catalogue is of this link.

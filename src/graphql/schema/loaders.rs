@@ -14,7 +14,7 @@ use crate::graphql::execution::errors::OrInternal;
 use crate::store::{
     Columns, DatasetRecord, HarvestRecord, LinkCheckRecord, LinkRecord, OrganizationRecord,
     ParticipationRecord, ProjectRecord, RepositoryRecord, SourceRecord, Store, StoreError,
-    TagRecord,
+    TagRecord, UseRecord,
 };
 
 /// Loads a request's related rows, as `audience` may see them.
@@ -221,6 +221,27 @@ children_loader!(
 );
 
 children_loader!(
+    /// The uses of a project (and of its repositories and datasets).
+    UsesOf => UseRecord,
+    |loader, ids| loader.store.uses_of_projects(&ids, loader.audience)
+);
+children_loader!(
+    /// The uses of a repository.
+    UsesOfRepository => UseRecord,
+    |loader, ids| loader.store.uses_of_repositories(&ids)
+);
+children_loader!(
+    /// The uses of a dataset.
+    UsesOfDataset => UseRecord,
+    |loader, ids| loader.store.uses_of_datasets(&ids)
+);
+children_loader!(
+    /// What an organization uses.
+    UsesByOrganization => UseRecord,
+    |loader, ids| loader.store.uses_of_organizations(&ids, loader.audience)
+);
+
+children_loader!(
     /// The emails of a project's maintainers.
     MaintainersOf => String,
     |loader, ids| loader.store.maintainers_of_projects(&ids)
@@ -272,6 +293,12 @@ lookup_loader!(
     OrganizationBySlug(String) => OrganizationRecord,
     |loader, slugs| loader.store.organizations_by_slugs(&slugs),
     |organization| organization.slug.clone()
+);
+lookup_loader!(
+    /// An organization by its row id (the organization of a use).
+    OrganizationById(i64) => OrganizationRecord,
+    |loader, ids| loader.store.organizations_by_ids(&ids),
+    |organization| organization.id
 );
 lookup_loader!(
     /// An organization by its SIRET (those found have one).

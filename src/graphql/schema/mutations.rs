@@ -11,13 +11,19 @@ use crate::graphql::execution::errors::{OrInternal, bad_input, code, internal};
 use crate::graphql::schema::enums::{
     Access, Confidence, DataProvider, HarvestStatus, LinkKind, ProjectStatus, RepositoryRole,
 };
-use crate::graphql::schema::guards::{AdminOnly, EditorOf, EditorOfLink, signed_in};
+use crate::graphql::schema::guards::{
+    AdminOnly, AgentsOnly, EditorOf, EditorOfLink, MayWithdrawUse, agent_siret, signed_in,
+};
 use crate::graphql::schema::ids::{NodeType, parse_global_id};
 use crate::graphql::schema::link_checks::LinkCheck;
 use crate::graphql::schema::links::{Dataset, Link, Repository};
+use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::project::Project;
+use crate::graphql::schema::uses::{DeclareUseInput, DeclareUsePayload, Use, WithdrawUsePayload};
 use crate::harvest::{HarvestError, Harvester};
-use crate::store::{Actor, LinkTable, NewProject, ProjectChanges, WriteError};
+use crate::store::{
+    Actor, Declaration, LinkTable, NewProject, ProjectChanges, UseBounds, UseTarget, WriteError,
+};
 
 fn actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
     let agent = signed_in(ctx)?;
@@ -32,10 +38,11 @@ fn write_error(error: WriteError) -> async_graphql::Error {
         WriteError::Store(error) => internal(&error),
         WriteError::Conflict { .. } => async_graphql::Error::new(error.to_string())
             .extend_with(|_, e| e.set("code", code::CONFLICT)),
-        WriteError::ProjectNotFound(_) | WriteError::LinkNotFound => {
-            async_graphql::Error::new(error.to_string())
-                .extend_with(|_, e| e.set("code", code::NOT_FOUND))
-        }
+        WriteError::ProjectNotFound(_)
+        | WriteError::LinkNotFound
+        | WriteError::UseNotFound
+        | WriteError::OrganizationNotFound(_) => async_graphql::Error::new(error.to_string())
+            .extend_with(|_, e| e.set("code", code::NOT_FOUND)),
         WriteError::Invalid { field, .. } => {
             bad_input(error.to_string()).extend_with(|_, e| e.set("field", field))
         }
@@ -510,4 +517,116 @@ impl Mutation {
             .map_err(write_error)?;
         Ok(SetMaintainersPayload { maintainers })
     }
+
+    /// Declares that the signed-in agent's own organization (the one of
+    /// their ProConnect SIRET: the catalogue's organization with that SIRET
+    /// or SIREN) uses a project, or one of its repositories or datasets.
+    /// When the catalogue does not have the organization, `organizationName`
+    /// adds it, unverified until an administrator confirms it.
+    #[graphql(guard = "AgentsOnly")]
+    async fn declare_use(
+        &self,
+        ctx: &Context<'_>,
+        input: DeclareUseInput,
+    ) -> async_graphql::Result<DeclareUsePayload> {
+        let siret = agent_siret(ctx)?.to_owned();
+        let target = match &input.on {
+            None => UseTarget::Project,
+            Some(id) => match parse_global_id(id)? {
+                (NodeType::Repository, row) => UseTarget::Repository(row),
+                (NodeType::Dataset, row) => UseTarget::Dataset(row),
+                _ => return field("input.on", Err("not the id of a repository or dataset")),
+            },
+        };
+        let since = input
+            .since
+            .map(|since| {
+                field(
+                    "input.since",
+                    chrono::NaiveDate::parse_from_str(&since, "%Y-%m-%d")
+                        .map_err(|_| format!("`{since}` is not a date (YYYY-MM-DD)")),
+                )
+            })
+            .transpose()?;
+        let comment = input
+            .comment
+            .map(|comment| field("input.comment", short_comment(&comment)))
+            .transpose()?;
+        let instance_url = input
+            .instance_url
+            .map(|url| field("input.instanceUrl", HttpUrl::parse(&url)).map(|u| u.to_string()))
+            .transpose()?;
+        let organization_name = input
+            .organization_name
+            .map(|name| field("input.organizationName", Label::parse(&name)).map(|n| n.to_string()))
+            .transpose()?;
+        let declaration = Declaration {
+            project_slug: input.project_slug,
+            target,
+            kind: input.kind.into(),
+            since,
+            comment,
+            instance_url,
+            siret,
+            organization_name,
+        };
+        let bounds = *ctx.data::<UseBounds>()?;
+        let store = store(ctx)?;
+        let row = store
+            .declare_use(&actor(ctx)?, declaration, bounds, Utc::now())
+            .await
+            .map_err(write_error)?;
+        let organization = store
+            .organizations_by_ids(&row.organization_id.into_iter().collect::<Vec<_>>())
+            .await
+            .or_internal()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| write_error(WriteError::UseNotFound))?;
+        Ok(DeclareUsePayload {
+            declared: Use(row),
+            organization: Organization(organization),
+        })
+    }
+
+    /// Withdraws a declared use (an agent of its organization, the
+    /// project's maintainers, administrators: who removes an abusive one).
+    #[graphql(guard = "MayWithdrawUse::of(&id)")]
+    async fn withdraw_use(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<WithdrawUsePayload> {
+        let (_, row) = parse_global_id(&id)?;
+        store(ctx)?
+            .withdraw_use(&actor(ctx)?, row, Utc::now())
+            .await
+            .map_err(write_error)?;
+        Ok(WithdrawUsePayload { removed_id: id })
+    }
+
+    /// Confirms an organization added from an agent's SIRET (administrators).
+    #[graphql(guard = "AdminOnly")]
+    async fn confirm_organization(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+    ) -> async_graphql::Result<Organization> {
+        let row = store(ctx)?
+            .confirm_organization(&actor(ctx)?, &slug, Utc::now())
+            .await
+            .map_err(write_error)?;
+        Ok(Organization(row))
+    }
+}
+
+/// Most characters of a use's comment: a remark, not a document.
+const COMMENT_MAX: usize = 280;
+
+fn short_comment(text: &str) -> Result<String, String> {
+    let label = Label::parse(text).map_err(|e| e.to_string())?;
+    if label.as_str().chars().count() > COMMENT_MAX {
+        return Err(format!("is longer than {COMMENT_MAX} characters"));
+    }
+    Ok(label.to_string())
 }

@@ -84,6 +84,7 @@ async fn fetch(
                 .into_iter()
                 .map(|r| (r.id, Node::Link(Link(r))))
                 .collect(),
+            NodeType::Use => Vec::new(),
         };
         found.extend(
             nodes

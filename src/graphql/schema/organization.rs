@@ -9,10 +9,11 @@ use crate::graphql::plain::{plain_enum, plain_fields};
 use crate::graphql::schema::enums::OrganizationKind;
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::loaders::{
-    OrganizationBySlug, OrganizationSourcesOf, ProjectsOf, children,
+    OrganizationBySlug, OrganizationSourcesOf, ProjectsOf, UsesByOrganization, children,
 };
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::graphql::schema::project::{Project, Source};
+use crate::graphql::schema::uses::Use;
 use crate::store::OrganizationRecord;
 
 const ORDERING: &str = "organizations:name:asc";
@@ -61,6 +62,20 @@ impl Organization {
     /// Official website, when the catalogue records it.
     async fn website(&self) -> Option<&str> {
         self.0.website.as_deref()
+    }
+
+    /// Whether the catalogue vouches for it: false for an organization
+    /// added from an agent's SIRET, until an administrator confirms it.
+    async fn verified(&self) -> bool {
+        self.0.verified
+    }
+
+    /// What it uses (projects, repositories, datasets), among what the
+    /// caller may read.
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn uses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Use>> {
+        let rows = children(ctx, UsesByOrganization(self.0.id)).await?;
+        Ok(rows.into_iter().map(Use).collect())
     }
 
     /// The projects it takes part in that the caller may see, by name.

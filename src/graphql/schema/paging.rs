@@ -37,21 +37,25 @@ struct CursorData {
     text: Option<String>,
     #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
     time: Option<DateTime<Utc>>,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    count: Option<i64>,
     #[serde(rename = "i")]
     id: i64,
 }
 
 /// An opaque cursor for the row `id` whose ordering value is `value`.
 pub fn encode_cursor(ordering: &str, value: &SortValue, id: i64) -> String {
-    let (text, time) = match value {
-        SortValue::Text(text) => (Some(text.clone()), None),
-        SortValue::Time(time) => (None, Some(*time)),
-        SortValue::None => (None, None),
+    let (text, time, count) = match value {
+        SortValue::Text(text) => (Some(text.clone()), None, None),
+        SortValue::Time(time) => (None, Some(*time), None),
+        SortValue::Count(count) => (None, None, Some(*count)),
+        SortValue::None => (None, None, None),
     };
     let data = CursorData {
         ordering: ordering.to_owned(),
         text,
         time,
+        count,
         id,
     };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
@@ -62,6 +66,7 @@ pub fn encode_cursor(ordering: &str, value: &SortValue, id: i64) -> String {
 pub enum CursorKind {
     Text,
     Time,
+    Count,
     /// Ordered by id alone.
     Id,
 }
@@ -79,10 +84,11 @@ fn decode_cursor(
             "`{cursor}` belongs to another ordering of this list; start again without `after`/`before`"
         )));
     }
-    let value = match (kind, data.text, data.time) {
-        (CursorKind::Text, Some(text), None) => SortValue::Text(text),
-        (CursorKind::Time, None, Some(time)) => SortValue::Time(time),
-        (CursorKind::Id, None, None) => SortValue::None,
+    let value = match (kind, data.text, data.time, data.count) {
+        (CursorKind::Text, Some(text), None, None) => SortValue::Text(text),
+        (CursorKind::Time, None, Some(time), None) => SortValue::Time(time),
+        (CursorKind::Count, None, None, Some(count)) => SortValue::Count(count),
+        (CursorKind::Id, None, None, None) => SortValue::None,
         _ => return Err(invalid()),
     };
     Ok((value, data.id))

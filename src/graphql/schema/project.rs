@@ -13,17 +13,21 @@ use crate::graphql::execution::errors::{OrInternal, bad_input};
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::plain::project_connection::ProjectConnection;
 use crate::graphql::plain::{Nested, PlainList, answers_plainly, plain_enum, plain_fields};
-use crate::graphql::schema::enums::{Access, Confidence, Forge, ParticipationRole, ProjectStatus};
+use crate::graphql::schema::enums::{
+    Access, Confidence, Forge, OrganizationKind, ParticipationRole, ProjectStatus,
+};
 use crate::graphql::schema::harvest::{PublicCodeInfo, facts_of};
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::link_checks::{DeadLink, LinkCheck, check_of, dead_links_of};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::loaders::{
     DatasetsOf, LinksOf, MaintainersOf, ParticipationsOf, ProjectBySlug, ProjectChildren,
-    RepositoriesOf, SeasonsOf, SourcesOf, TagsOf, children, children_of_project, columns_of_all,
+    RepositoriesOf, SeasonsOf, SourcesOf, TagsOf, UsesOf, children, children_of_project,
+    columns_of_all,
 };
 use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
+use crate::graphql::schema::uses::{Use, UsedByCount};
 use crate::store::{
     Columns, DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectFilter,
     ProjectOrderField, ProjectRecord, RepositoryRecord, SourceRecord, TagRecord,
@@ -216,6 +220,20 @@ impl Project {
     /// Other links: documentation, demo, package, video, slides, …
     async fn links(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Link>> {
         Ok(PlainList(children_of_project(ctx, self.0.id).await?))
+    }
+
+    /// The organizations that use the project, its repositories or its
+    /// datasets, by name (among what the caller may read).
+    #[graphql(complexity = "10 * child_complexity")]
+    async fn uses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Use>> {
+        let uses = children(ctx, UsesOf(self.0.id)).await?;
+        Ok(uses.into_iter().map(Use).collect())
+    }
+
+    /// How many organizations use it, in all and by kind (among the uses
+    /// the caller may read).
+    async fn used_by_count(&self, ctx: &Context<'_>) -> async_graphql::Result<UsedByCount> {
+        Ok(UsedByCount::of(&children(ctx, UsesOf(self.0.id)).await?))
     }
 
     /// Who maintains the entry, by email: for signed-in agents only (null
@@ -431,6 +449,20 @@ pub struct ProjectFilterInput {
     has_code: Option<bool>,
     /// Only projects with (true) or without (false) a dataset.
     has_data: Option<bool>,
+    /// Only projects used by such organizations.
+    used_by: Option<UsedByFilter>,
+}
+
+/// Which organizations must use a project; every condition given must hold.
+#[derive(InputObject, Default)]
+pub struct UsedByFilter {
+    /// At least this many organizations use it (counted among the uses
+    /// anyone may read, as `orderBy: {field: USED_BY}` orders).
+    at_least: Option<i32>,
+    /// An organization of this kind uses it ("what do ministries like mine use").
+    organization_kind: Option<OrganizationKind>,
+    /// The organization with this slug uses it.
+    organization: Option<String>,
 }
 
 impl ProjectFilterInput {
@@ -441,7 +473,14 @@ impl ProjectFilterInput {
                 Season::new(i64::from(n)).map_err(|e| bad_input(format!("filter.season: {e}")))
             })
             .transpose()?;
+        let used_by = self.used_by.unwrap_or_default();
+        if used_by.at_least.is_some_and(|n| n < 0) {
+            return Err(bad_input("filter.usedBy.atLeast: must not be negative"));
+        }
         Ok(ProjectFilter {
+            used_by_at_least: used_by.at_least.map(i64::from),
+            used_by_kind: used_by.organization_kind.map(Into::into),
+            used_by_organization: used_by.organization,
             text: self.text,
             tag: self.tag,
             organization: self.organization,
@@ -465,6 +504,8 @@ pub enum ProjectOrderFieldInput {
     CreatedAt,
     /// When the project's entry last changed.
     UpdatedAt,
+    /// How many organizations use it (counted among the uses anyone may read).
+    UsedBy,
 }
 
 /// Which way an ordering runs.
@@ -494,6 +535,7 @@ impl ProjectOrder {
             ProjectOrderFieldInput::Name => ProjectOrderField::Name,
             ProjectOrderFieldInput::CreatedAt => ProjectOrderField::CreatedAt,
             ProjectOrderFieldInput::UpdatedAt => ProjectOrderField::UpdatedAt,
+            ProjectOrderFieldInput::UsedBy => ProjectOrderField::UsedBy,
         }
     }
 
@@ -503,6 +545,7 @@ impl ProjectOrder {
             ProjectOrderFieldInput::CreatedAt | ProjectOrderFieldInput::UpdatedAt => {
                 CursorKind::Time
             }
+            ProjectOrderFieldInput::UsedBy => CursorKind::Count,
         }
     }
 
@@ -512,6 +555,7 @@ impl ProjectOrder {
             ProjectOrderFieldInput::Name => "name",
             ProjectOrderFieldInput::CreatedAt => "created",
             ProjectOrderFieldInput::UpdatedAt => "updated",
+            ProjectOrderFieldInput::UsedBy => "used-by",
         };
         let direction = if self.direction == OrderDirection::Asc {
             "asc"

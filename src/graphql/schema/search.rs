@@ -88,6 +88,9 @@ pub struct SearchFilter {
     /// What the link checks found: for a project, its worst checked link
     /// the caller may read; for a dataset, its own URL.
     link_health: Option<Vec<LinkCheckStatus>>,
+    /// Slugs of organizations that use the project (declared, harvested or
+    /// in the catalogue files).
+    used_by: Option<Vec<String>>,
 }
 
 /// A programme season, as search filters take it.
@@ -215,6 +218,7 @@ fn selection(
                 facts::LinkCheckStatus::from(h).as_db().to_owned()
             })?,
         ),
+        (Dimension::UsedBy, values("usedBy", filter.used_by, same)?),
     ];
     Ok(Selection {
         words,
@@ -324,6 +328,10 @@ pub struct SearchFacets {
     /// a dataset under its own URL (data.gouv.fr's are not checked);
     /// repositories and organizations under none.
     link_health: Vec<FacetValue>,
+    /// By the catalogue's organizations using the project (value: slug;
+    /// label: name); an organization a harvested source names that the
+    /// catalogue does not have counts in `usedByCount`, not here.
+    used_by: Vec<FacetValue>,
 }
 
 /// The objects of `hits` that `audience` may read, by kind and id.
@@ -522,6 +530,7 @@ impl SearchQuery {
             statuses: take(Dimension::Status),
             access: take(Dimension::Access),
             link_health: take(Dimension::LinkHealth),
+            used_by: take(Dimension::UsedBy),
         })
     }
 }

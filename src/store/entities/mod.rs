@@ -17,6 +17,7 @@ pub mod project_organization;
 pub mod project_season;
 pub mod project_source;
 pub mod project_tag;
+pub mod project_use;
 pub mod repository;
 pub mod signin_attempt;
 pub mod signing_key;

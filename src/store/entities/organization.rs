@@ -17,6 +17,9 @@ pub struct Model {
     pub siret: Option<String>,
     pub siren: Option<String>,
     pub website: Option<String>,
+    /// False for an organization created from an agent's SIRET, until an
+    /// administrator confirms it.
+    pub verified: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -27,6 +27,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Bumped by every change, so writers can detect concurrent edits.
     pub version: i64,
+    /// How many organizations anyone may see using it (kept by the writes of `project_use`).
+    pub used_by: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
