@@ -497,10 +497,17 @@ impl Listener {
         }
     }
 
-    /// `http://127.0.0.1:<port>` where nothing listens.
+    /// `http://127.0.0.1:<port>` where nothing listens: a port bound but not
+    /// listening (connections are refused), kept bound for the rest of the
+    /// test run so that no other test's listener can take it meanwhile.
     pub fn closed_port() -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
-        format!("http://{}", listener.local_addr().unwrap())
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind("127.0.0.1:0".parse().unwrap())
+            .expect("bind a port");
+        let address = socket.local_addr().unwrap();
+        std::mem::forget(socket);
+        format!("http://{address}")
     }
 
     pub fn port(&self) -> u16 {
