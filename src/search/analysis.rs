@@ -76,7 +76,7 @@ pub fn tokens(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Token> {
 }
 
 /// A word of a query, as the two pipelines see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct QueryWord {
     /// Folded, unstemmed: `donnees`.
     pub word: String,

@@ -13,6 +13,7 @@
 mod analysis;
 mod collect;
 mod documents;
+mod facets_kept;
 mod persistence;
 mod query;
 mod schema;
@@ -147,6 +148,7 @@ pub struct SearchIndex {
     /// The last revision replayed that changed something.
     changed: tokio::sync::watch::Sender<i64>,
     readiness: tokio::sync::watch::Sender<Readiness>,
+    facets_kept: facets_kept::FacetsKept,
 }
 
 impl SearchIndex {
@@ -185,6 +187,7 @@ impl SearchIndex {
             catch_ups_started: AtomicU64::new(0),
             changed: tokio::sync::watch::Sender::new(0),
             readiness: tokio::sync::watch::Sender::new(Readiness::Building),
+            facets_kept: facets_kept::facets_kept(),
         });
         let building = Arc::clone(&index);
         let saved = opened.saved;
@@ -502,11 +505,32 @@ impl SearchIndex {
     ) -> Result<Facets, SearchError> {
         self.ready().await?;
         self.catch_up().await?;
+        // Counted on one searcher, kept under its generation.
+        let searcher = self.engine.reader.searcher();
+        let key = facets_kept::FacetsKey {
+            generation: searcher.generation().generation_id(),
+            audience,
+            selection,
+            limit,
+            each_without_its_filter,
+        };
+        if let Some(kept) = self.facets_kept.get(&key).await {
+            return Ok(Facets::clone(&kept));
+        }
         let engine = Arc::clone(&self.engine);
-        tokio::task::spawn_blocking(move || {
-            engine.facets(&selection, audience, limit, each_without_its_filter)
+        let selection = key.selection.clone();
+        let facets = tokio::task::spawn_blocking(move || {
+            engine.facets(
+                &searcher,
+                &selection,
+                audience,
+                limit,
+                each_without_its_filter,
+            )
         })
-        .await?
+        .await??;
+        self.facets_kept.insert(key, Arc::new(facets.clone())).await;
+        Ok(facets)
     }
 }
 
@@ -570,12 +594,12 @@ impl Engine {
 
     fn facets(
         &self,
+        searcher: &Searcher,
         selection: &Selection,
         audience: Audience,
         limit: usize,
         each_without_its_filter: bool,
     ) -> Result<Facets, SearchError> {
-        let searcher = self.reader.searcher();
         let column = |dimension: Dimension| self.fields.dimension(dimension, audience).facet;
         let columns: Vec<_> = Dimension::ALL.iter().map(|&d| column(d)).collect();
         let query = query::build(&self.fields, &self.synonyms, selection, audience);

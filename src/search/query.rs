@@ -23,7 +23,7 @@ const SYNONYM_FACTOR: f32 = 0.5;
 const TYPO_FACTOR: f32 = 0.3;
 
 /// Which documents a search or a facet count covers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Selection {
     pub words: Vec<QueryWord>,
     /// For each dimension filtered on, the values accepted (any of them).

@@ -967,6 +967,32 @@ async fn season_filters_take_numbers_and_facet_values(backend: Backend) {
     }
 }
 
+/// Facet counts, kept per index generation, follow each write: the same
+/// selections asked before and after it count the new project.
+async fn facet_counts_follow_each_write(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let statuses =
+        "query($q: String) { facets(query: $q) { totalCount statuses { value count } } }";
+    let everything = "query($q: String) { facets(query: $q) { totalCount kinds { value count } } }";
+    let before = setup.app.data(statuses, json!({ "q": "" })).await;
+    let birds = setup
+        .app
+        .data(everything, json!({ "q": "ornithologie" }))
+        .await;
+    assert_eq!(birds["facets"]["totalCount"], 0);
+    setup.create_bird_project().await;
+    let after = setup.app.data(everything, json!({ "q": "" })).await;
+    assert_eq!(
+        after["facets"]["totalCount"].as_u64().unwrap(),
+        before["facets"]["totalCount"].as_u64().unwrap() + 1
+    );
+    let birds = setup
+        .app
+        .data(statuses, json!({ "q": "ornithologie" }))
+        .await;
+    assert_eq!(birds["facets"]["totalCount"], 1);
+}
+
 /// An index kept in a directory for another database (here, one with the
 /// eight projects; the gateway now serves an empty one) is rebuilt, not served.
 async fn an_index_kept_for_another_database_is_rebuilt(backend: Backend) {
@@ -1107,6 +1133,7 @@ on_both_backends!(
     pages_cover_every_hit_once,
     bad_input_is_refused_with_a_code,
     an_index_kept_for_another_database_is_rebuilt,
+    facet_counts_follow_each_write,
 );
 
 /// The same queries give the same hits, in the same order, on both backends.
