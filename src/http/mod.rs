@@ -1,6 +1,7 @@
 //! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL),
 //! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
-//! the gateway's keys under `/.well-known/*`.
+//! the gateway's keys under `/.well-known/*`; the standard formats other
+//! catalogues read (`/export/*.csv`).
 
 mod access_log;
 mod answer;
@@ -9,11 +10,15 @@ mod caching;
 mod clients;
 mod cookies;
 mod cors;
+mod exports;
+mod fixed;
+mod formats;
 mod graphiql;
 mod graphql;
 mod health;
 mod media;
 mod metrics;
+mod parameters;
 mod persisted;
 mod portal;
 mod rate_limit;
@@ -64,6 +69,9 @@ pub struct AppState {
     /// The fast path's counters, given to every execution when it is on.
     plain_answers: Option<Arc<PlainCounters>>,
     harvester: Arc<Harvester>,
+    /// The schema's types, to read query parameters from.
+    sdl_parameters: Arc<parameters::Sdl>,
+    export_max_rows: usize,
 }
 
 impl AppState {
@@ -76,7 +84,8 @@ impl AppState {
         harvester: Arc<Harvester>,
         config: &Config,
     ) -> Result<Self, ConfigError> {
-        let sdl = crate::graphql::sdl(&schema).into();
+        let sdl: Arc<str> = crate::graphql::sdl(&schema).into();
+        let sdl_parameters = Arc::new(parameters::Sdl::parse(&sdl));
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
             &config.proconnect.signin_redirect_origins,
@@ -119,6 +128,8 @@ impl AppState {
             cache_answers: config.cache.cache_answers,
             plain_answers: config.execution.plain_answers.then(Arc::default),
             harvester,
+            sdl_parameters,
+            export_max_rows: config.limits.export_max_rows,
         })
     }
 }
@@ -134,6 +145,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/graphiql/:hash/:file", get(graphiql::file))
         .at("/schema.graphql", get(graphql::schema))
+        .at("/export/projects.csv", get(exports::projects))
+        .at("/export/repositories.csv", get(exports::repositories))
+        .at("/export/datasets.csv", get(exports::datasets))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::metrics))
