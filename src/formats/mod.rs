@@ -6,3 +6,5 @@
 //! every fact is one GraphQL states, so each format says what GraphQL says.
 
 pub mod csv;
+pub mod licences;
+pub mod schema_org;

@@ -40,6 +40,10 @@ impl Failure {
         Self::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, message)
     }
 
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code::NOT_FOUND, message)
+    }
+
     /// The answer: a GraphQL-shaped error body with the code, never kept.
     pub fn response(&self) -> Response {
         Response::builder()

@@ -1,7 +1,7 @@
 //! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL),
 //! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
 //! the gateway's keys under `/.well-known/*`; the standard formats other
-//! catalogues read (`/export/*.csv`).
+//! catalogues read (`/export/*.csv`, `/projects/{slug}.jsonld`).
 
 mod access_log;
 mod answer;
@@ -21,6 +21,7 @@ mod metrics;
 mod parameters;
 mod persisted;
 mod portal;
+mod projects;
 mod rate_limit;
 pub mod server;
 mod signin;
@@ -72,6 +73,9 @@ pub struct AppState {
     /// The schema's types, to read query parameters from.
     sdl_parameters: Arc<parameters::Sdl>,
     export_max_rows: usize,
+    /// The gateway's public URL, without a final `/`: linked-data formats
+    /// name the portal's pages with it.
+    public_url: Arc<str>,
 }
 
 impl AppState {
@@ -86,6 +90,11 @@ impl AppState {
     ) -> Result<Self, ConfigError> {
         let sdl: Arc<str> = crate::graphql::sdl(&schema).into();
         let sdl_parameters = Arc::new(parameters::Sdl::parse(&sdl));
+        let public_url = authenticator
+            .own_issuer()
+            .issuer()
+            .trim_end_matches('/')
+            .into();
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
             &config.proconnect.signin_redirect_origins,
@@ -130,6 +139,7 @@ impl AppState {
             harvester,
             sdl_parameters,
             export_max_rows: config.limits.export_max_rows,
+            public_url,
         })
     }
 }
@@ -148,6 +158,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/export/projects.csv", get(exports::projects))
         .at("/export/repositories.csv", get(exports::repositories))
         .at("/export/datasets.csv", get(exports::datasets))
+        .at("/projects/:file", get(projects::json_ld))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::metrics))

@@ -1,7 +1,9 @@
 //! The standard formats other catalogues read, each judged by a tool of its
-//! users: CSV files parsed by Python's csv module.
+//! users: CSV files parsed by Python's csv module, schema.org JSON-LD
+//! expanded by PyLD.
 
 mod exports;
+mod jsonld;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
