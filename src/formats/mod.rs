@@ -7,4 +7,5 @@
 
 pub mod csv;
 pub mod licences;
+pub mod publiccode;
 pub mod schema_org;

@@ -1,7 +1,8 @@
 //! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL),
 //! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
 //! the gateway's keys under `/.well-known/*`; the standard formats other
-//! catalogues read (`/export/*.csv`, `/projects/{slug}.jsonld`).
+//! catalogues read (`/export/*.csv`, `/projects/{slug}.jsonld`,
+//! `/projects/{slug}/publiccode.yml`).
 
 mod access_log;
 mod answer;
@@ -159,6 +160,10 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/export/repositories.csv", get(exports::repositories))
         .at("/export/datasets.csv", get(exports::datasets))
         .at("/projects/:file", get(projects::json_ld))
+        .at(
+            "/projects/:slug/publiccode.yml",
+            get(projects::publiccode_draft),
+        )
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::metrics))

@@ -11,7 +11,7 @@ use super::AppState;
 use super::fixed::{self, Failure};
 use super::formats;
 use crate::auth::Principal;
-use crate::formats::schema_org;
+use crate::formats::{publiccode, schema_org};
 
 const JSON_LD: &str = "application/ld+json";
 
@@ -50,6 +50,24 @@ pub async fn json_ld(
         let project = project(state, schema_org::DOCUMENT, slug).await?;
         let node = schema_org::write(&project, &state.public_url);
         Ok(serde_json::to_vec_pretty(&node).expect("JSON values serialise"))
+    })
+    .await
+}
+
+/// YAML's media type (RFC 9512).
+const YAML: &str = "application/yaml; charset=utf-8";
+
+/// `GET /projects/{slug}/publiccode.yml`.
+#[handler]
+pub async fn publiccode_draft(
+    request: &Request,
+    Path(slug): Path<String>,
+    state: Data<&AppState>,
+) -> Response {
+    let state = *state;
+    formats::serve(state, request, YAML, |_| async move {
+        let project = project(state, publiccode::DOCUMENT, &slug).await?;
+        Ok(publiccode::write(&project, &state.public_url).into_bytes())
     })
     .await
 }

@@ -1,9 +1,10 @@
 //! The standard formats other catalogues read, each judged by a tool of its
 //! users: CSV files parsed by Python's csv module, schema.org JSON-LD
-//! expanded by PyLD.
+//! expanded by PyLD, publiccode.yml drafts checked against the standard.
 
 mod exports;
 mod jsonld;
+mod publiccode;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
