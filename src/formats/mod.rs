@@ -6,6 +6,8 @@
 //! every fact is one GraphQL states, so each format says what GraphQL says.
 
 pub mod csv;
+pub mod dcat;
 pub mod licences;
 pub mod publiccode;
+pub mod rdf;
 pub mod schema_org;

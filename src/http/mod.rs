@@ -2,12 +2,13 @@
 //! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
 //! the gateway's keys under `/.well-known/*`; the standard formats other
 //! catalogues read (`/export/*.csv`, `/projects/{slug}.jsonld`,
-//! `/projects/{slug}/publiccode.yml`).
+//! `/projects/{slug}/publiccode.yml`, `/catalog` in DCAT-AP).
 
 mod access_log;
 mod answer;
 mod assets;
 mod caching;
+mod catalog;
 mod clients;
 mod cookies;
 mod cors;
@@ -77,6 +78,8 @@ pub struct AppState {
     /// The gateway's public URL, without a final `/`: linked-data formats
     /// name the portal's pages with it.
     public_url: Arc<str>,
+    /// Slug of the organization publishing the DCAT catalogue.
+    catalog_publisher: Arc<str>,
 }
 
 impl AppState {
@@ -141,6 +144,7 @@ impl AppState {
             sdl_parameters,
             export_max_rows: config.limits.export_max_rows,
             public_url,
+            catalog_publisher: config.http.catalog_publisher.as_str().into(),
         })
     }
 }
@@ -159,6 +163,9 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/export/projects.csv", get(exports::projects))
         .at("/export/repositories.csv", get(exports::repositories))
         .at("/export/datasets.csv", get(exports::datasets))
+        .at("/catalog", get(catalog::negotiated))
+        .at("/catalog.jsonld", get(catalog::json_ld))
+        .at("/catalog.ttl", get(catalog::turtle))
         .at("/projects/:file", get(projects::json_ld))
         .at(
             "/projects/:slug/publiccode.yml",

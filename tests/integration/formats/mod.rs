@@ -1,7 +1,9 @@
 //! The standard formats other catalogues read, each judged by a tool of its
 //! users: CSV files parsed by Python's csv module, schema.org JSON-LD
-//! expanded by PyLD, publiccode.yml drafts checked against the standard.
+//! expanded by PyLD, publiccode.yml drafts checked against the standard,
+//! the DCAT-AP catalogue read by rdflib and validated by pySHACL.
 
+mod dcat;
 mod exports;
 mod jsonld;
 mod publiccode;
