@@ -9,7 +9,7 @@ use poem::http::{StatusCode, header};
 use serde_json::Value;
 
 use super::AppState;
-use super::answer::{self, error_body};
+use super::answer::{self, Freshness, error_body};
 use super::rate_limit::{self, Bucket};
 use crate::auth::Principal;
 use crate::graphql::code;
@@ -72,9 +72,10 @@ pub fn status_of(code: &str) -> StatusCode {
     }
 }
 
-/// A fixed document's `data`.
+/// A fixed document's `data`, and whether the answer cache kept it.
 pub struct Data {
     pub data: Value,
+    pub freshness: Freshness,
 }
 
 /// Runs `document` with `variables` for `principal`, read-only, through
@@ -113,6 +114,7 @@ pub async fn run(
     }
     Ok(Data {
         data: body["data"].take(),
+        freshness: answered.freshness,
     })
 }
 

@@ -2,10 +2,12 @@
 //! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
 //! the gateway's keys under `/.well-known/*`; the standard formats other
 //! catalogues read (`/export/*.csv`, `/projects/{slug}.jsonld`,
-//! `/projects/{slug}/publiccode.yml`, `/catalog` in DCAT-AP).
+//! `/projects/{slug}/publiccode.yml`, `/catalog` in DCAT-AP) and the REST API
+//! under `/api/v1`.
 
 mod access_log;
 mod answer;
+mod api_docs;
 mod assets;
 mod caching;
 mod catalog;
@@ -20,11 +22,13 @@ mod graphql;
 mod health;
 mod media;
 mod metrics;
+mod openapi;
 mod parameters;
 mod persisted;
 mod portal;
 mod projects;
 mod rate_limit;
+mod rest;
 pub mod server;
 mod signin;
 mod signin_refusal;
@@ -80,6 +84,8 @@ pub struct AppState {
     public_url: Arc<str>,
     /// Slug of the organization publishing the DCAT catalogue.
     catalog_publisher: Arc<str>,
+    /// The REST API's OpenAPI description, rendered once.
+    openapi: Arc<str>,
 }
 
 impl AppState {
@@ -94,11 +100,15 @@ impl AppState {
     ) -> Result<Self, ConfigError> {
         let sdl: Arc<str> = crate::graphql::sdl(&schema).into();
         let sdl_parameters = Arc::new(parameters::Sdl::parse(&sdl));
-        let public_url = authenticator
+        let public_url: Arc<str> = authenticator
             .own_issuer()
             .issuer()
             .trim_end_matches('/')
             .into();
+        let openapi =
+            serde_json::to_string_pretty(&openapi::description(&sdl_parameters, &public_url))
+                .expect("JSON values serialise")
+                .into();
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
             &config.proconnect.signin_redirect_origins,
@@ -145,6 +155,7 @@ impl AppState {
             export_max_rows: config.limits.export_max_rows,
             public_url,
             catalog_publisher: config.http.catalog_publisher.as_str().into(),
+            openapi,
         })
     }
 }
@@ -171,6 +182,13 @@ pub fn routes(state: AppState) -> impl Endpoint {
             "/projects/:slug/publiccode.yml",
             get(projects::publiccode_draft),
         )
+        .at("/api/v1/projects", get(rest::projects))
+        .at("/api/v1/projects/:slug", get(rest::project))
+        .at("/api/v1/organizations/:slug", get(rest::organization))
+        .at("/api/v1/search", get(rest::search))
+        .at("/api/v1/openapi.json", get(api_docs::openapi))
+        .at("/api/v1/docs", get(api_docs::page))
+        .at("/api-docs/:hash/:file", get(api_docs::file))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::metrics))

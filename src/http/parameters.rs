@@ -24,9 +24,11 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct Parameter {
     pub name: String,
+    pub description: String,
     pub kind: Kind,
     /// Given several times (`?languages=Python&languages=R`) for a list.
     pub list: bool,
+    pub required: bool,
     /// The variable it fills, and the field of that variable's input object.
     variable: &'static str,
     field: Option<String>,
@@ -76,6 +78,7 @@ impl Sdl {
     fn parameter(
         &self,
         name: &str,
+        description: Option<&str>,
         ty: &async_graphql::parser::types::Type,
         variable: &'static str,
         field: Option<String>,
@@ -89,8 +92,10 @@ impl Sdl {
         };
         Parameter {
             name: name.to_owned(),
+            description: description.unwrap_or_default().trim().to_owned(),
             kind: self.scalar_kind(&named),
             list,
+            required: !ty.nullable,
             variable,
             field,
         }
@@ -108,9 +113,52 @@ impl Sdl {
             .map(|field| {
                 let field = &field.node;
                 let name = field.name.node.as_str();
-                self.parameter(name, &field.ty.node, variable, Some(name.to_owned()))
+                self.parameter(
+                    name,
+                    field.description.as_ref().map(|d| d.node.as_str()),
+                    &field.ty.node,
+                    variable,
+                    Some(name.to_owned()),
+                )
             })
             .collect()
+    }
+}
+
+impl Sdl {
+    /// The parameter standing for the argument `argument` of `Query.field`,
+    /// filling the variable of the same name.
+    pub fn argument(&self, field: &str, argument: &'static str) -> Parameter {
+        let TypeKind::Object(query) = self.kind_of("Query") else {
+            panic!("Query is not an object type");
+        };
+        let definition = query
+            .fields
+            .iter()
+            .find(|candidate| candidate.node.name.node == field)
+            .unwrap_or_else(|| panic!("Query has no field {field}"));
+        let argument_definition = &definition
+            .node
+            .arguments
+            .iter()
+            .find(|candidate| candidate.node.name.node == argument)
+            .unwrap_or_else(|| panic!("Query.{field} has no argument {argument}"))
+            .node;
+        self.parameter(
+            argument,
+            argument_definition
+                .description
+                .as_ref()
+                .map(|d| d.node.as_str()),
+            &argument_definition.ty.node,
+            argument,
+            None,
+        )
+    }
+
+    /// The type definitions, for the OpenAPI description.
+    pub fn definitions(&self) -> &[TypeSystemDefinition] {
+        &self.0
     }
 }
 
@@ -157,6 +205,12 @@ pub fn variables(parameters: &[Parameter], query: &str) -> Result<Map<String, Va
             }
         }
     }
+    if let Some(missing) = parameters
+        .iter()
+        .find(|p| p.required && p.field.is_none() && !variables.contains_key(p.variable))
+    {
+        return Err(format!("`{}` is required", missing.name));
+    }
     Ok(variables)
 }
 
@@ -199,28 +253,33 @@ mod tests {
     const SDL: &str = r#"
         enum Status { ACTIVE ARCHIVED }
         input Filter { "Words." text: String  status: Status  season: Int  hasCode: Boolean  tags: [String!] }
-        type Query { things(filter: Filter): Int }
+        type Query { things(filter: Filter, "How many." first: Int, query: String!): Int }
     "#;
 
     fn parameters() -> Vec<Parameter> {
         let sdl = Sdl::parse(SDL);
-        sdl.input_fields("Filter", "filter")
+        let mut parameters = sdl.input_fields("Filter", "filter");
+        parameters.push(sdl.argument("things", "first"));
+        parameters
     }
 
     #[test]
     fn parameters_fill_the_filter_and_the_arguments_with_their_types() {
         let variables = variables(
             &parameters(),
-            "text=carte%20%C3%A9lectorale&status=ACTIVE&season=2&hasCode=true&tags=a&tags=b",
+            "text=carte%20%C3%A9lectorale&status=ACTIVE&season=2&hasCode=true&tags=a&tags=b&first=5",
         )
         .unwrap();
         assert_eq!(
             Value::Object(variables),
             serde_json::json!({
                 "filter": { "text": "carte électorale", "status": "ACTIVE", "season": 2,
-                            "hasCode": true, "tags": ["a", "b"] }
+                            "hasCode": true, "tags": ["a", "b"] },
+                "first": 5
             })
         );
+        assert_eq!(parameters()[0].description, "Words.");
+        assert_eq!(parameters()[5].description, "How many.");
     }
 
     #[test]
@@ -235,5 +294,15 @@ mod tests {
             let error = variables(&parameters(), query).unwrap_err();
             assert!(error.starts_with(message), "{query}: {error}");
         }
+    }
+
+    #[test]
+    fn a_required_argument_must_be_given() {
+        let sdl = Sdl::parse(SDL);
+        let parameters = vec![sdl.argument("things", "query")];
+        assert_eq!(
+            variables(&parameters, "").unwrap_err(),
+            "`query` is required"
+        );
     }
 }

@@ -1,12 +1,14 @@
 //! The standard formats other catalogues read, each judged by a tool of its
 //! users: CSV files parsed by Python's csv module, schema.org JSON-LD
 //! expanded by PyLD, publiccode.yml drafts checked against the standard,
-//! the DCAT-AP catalogue read by rdflib and validated by pySHACL.
+//! the DCAT-AP catalogue read by rdflib and validated by pySHACL, the REST
+//! API's OpenAPI description checked by openapi-spec-validator.
 
 mod dcat;
 mod exports;
 mod jsonld;
 mod publiccode;
+mod rest;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
