@@ -9,6 +9,7 @@ pub mod cache;
 pub mod catalogue;
 pub mod config;
 pub mod facts;
+pub mod formats;
 pub mod graphql;
 pub mod harvest;
 pub mod http;

@@ -229,6 +229,51 @@ measure() {
     [ "${row##*$'\t'}" = 0 ]
 }
 
+# The REST route $2 of the gateway at $1 (http://host:port): fails unless
+# it answers 200.
+check_rest() {
+    local base=$1 path=$2 status
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$base$path")
+    if [ "$status" != 200 ]; then
+        echo "GET $path: $status" >&2
+        exit 1
+    fi
+}
+
+# The JSON body running the document of the REST route whose OpenAPI path
+# is $2, served by the gateway at $1, with the variables $3.
+rest_twin_body() {
+    curl -s "$1/api/v1/openapi.json" | python3 -c 'import json, sys
+description = json.load(sys.stdin)
+document = description["paths"][sys.argv[1]]["get"]["x-graphql-document"]
+print(json.dumps({"query": document, "variables": json.loads(sys.argv[2])}))' "$2" "$3"
+}
+
+# Like `measure`, for a GET of the URL $1 (no body): "req/s<TAB>p50<TAB>p99<TAB>non-2xx".
+measure_get() {
+    local url=$1 connections=$2 seconds=$3
+    wrk -t2 -c"$connections" -d2s "$url" >/dev/null
+    wrk -t2 -c"$connections" -d"${seconds}s" --latency "$url" | awk '
+        /Requests\/sec/ { rps = $2 }
+        /^ +50%/ { p50 = $2 }
+        /^ +99%/ { p99 = $2 }
+        /Non-2xx/ { failed = $NF }
+        END { printf "%.0f\t%s\t%s\t%d", rps, p50, p99, failed }'
+}
+
+# Like `measure`, POSTing the JSON body in the file $2 to $1.
+measure_body() {
+    local url=$1 body=$2 connections=$3 seconds=$4
+    export WRK_BODY_FILE=$body
+    wrk -t2 -c"$connections" -d2s -s benches/load/post.lua "$url" >/dev/null
+    wrk -t2 -c"$connections" -d"${seconds}s" --latency -s benches/load/post.lua "$url" | awk '
+        /Requests\/sec/ { rps = $2 }
+        /^ +50%/ { p50 = $2 }
+        /^ +99%/ { p99 = $2 }
+        /Non-2xx/ { failed = $NF }
+        END { printf "%.0f\t%s\t%s\t%d", rps, p50, p99, failed }'
+}
+
 # The Markdown report of the rows in $1 (see run.sh).
 write_report() {
     python3 benches/load/report.py "$1"

@@ -37,3 +37,10 @@ PG_PAGE='{ projectBySlug(slug: "cartiflette") { name summary description website
 OURS_SEARCH='{ search(query: "données géographiques", first: 10) { edges { node { score
   object { __typename ... on Project { slug name } ... on Repository { url }
            ... on Dataset { title } ... on Organization { name } } } } } }'
+
+# (e) The REST project list, and its GraphQL twin: the route's own document
+# (read from /api/v1/openapi.json at run time) POSTed to /graphql with the
+# same variables. The two answers are the same facts; the difference is the
+# REST layer (parameters, the root field taken out of the answer).
+REST_LIST_PATH='/api/v1/projects?first=20'
+REST_LIST_VARIABLES='{"first": 20}'

@@ -16,6 +16,8 @@ QUERIES = {
     "page": "(c) project page by slug",
     "search": "(d) search",
     "constant": "constant `{ hello }`",
+    "rest": "(e) REST list of 20 projects, `GET /api/v1/projects?first=20`",
+    "rest-twin": "(e) its GraphQL document, `POST /graphql`",
 }
 SYSTEMS = {
     ("gateway", "uncached"): "gateway, uncached",
@@ -105,6 +107,17 @@ def main(rows_path):
                 cached = results.get(("gateway", mode, query, connections))
                 cells.append(f"{cached[0] / bare[0]:.0%}" if cached and bare else "—")
             print(f"| {QUERIES[query]} | {connections} | {' | '.join(cells)} |")
+    print()
+    print("The REST layer (req/s and p50 of the REST list over its GraphQL twin's):")
+    print()
+    print("| mode | connections | REST / GraphQL req/s | REST p50 / GraphQL p50 |")
+    print("|---|---:|---:|---:|")
+    for mode in ("uncached", "cached in process"):
+        for connections in connection_levels:
+            rest = results.get(("gateway", mode, "rest", connections))
+            twin = results.get(("gateway", mode, "rest-twin", connections))
+            if rest and twin:
+                print(f"| {mode} | {connections} | {rest[0] / twin[0]:.0%} | {rest[1] / twin[1]:.0%} |")
 
 
 if __name__ == "__main__":

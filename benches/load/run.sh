@@ -9,7 +9,8 @@
 # Settings: BENCH_SECONDS (per measurement, default 10),
 # BENCH_CONCURRENCY (connections, default "8 64"),
 # BENCH_PROJECTS (default 10000), BENCH_ONLY (some of
-# "uncached memory redis postgraphile bare"; the report then goes to the
+# "uncached memory redis postgraphile bare"; the REST project list and its
+# GraphQL twin are measured with "uncached" and "memory"; the report then goes to the
 # terminal only), BENCH_RELOAD=1 (load the catalogue again rather
 # than copy the template an earlier run kept), CATALOGUE_TEST_POSTGRES_URL,
 # BENCH_REDIS_URL, BENCH_PORT (the gateway's; every server gets a free port by default).
@@ -57,6 +58,19 @@ measure_all() {
 OURS=(list="$OURS_LIST" nested="$OURS_NESTED" page="$OURS_PAGE" search="$OURS_SEARCH")
 GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/graphql
 
+# The REST project list and its GraphQL twin, on the current gateway, in mode $1.
+measure_rest() {
+    local mode=$1 base=http://127.0.0.1:$GATEWAY_PORT connections
+    check_rest "$base" "$REST_LIST_PATH"
+    rest_twin_body "$base" /api/v1/projects "$REST_LIST_VARIABLES" >"$WORK/twin.json"
+    for connections in $CONCURRENCY; do
+        printf '%s\t%s\t%s\t%s\t%s\n' gateway "$mode" rest "$connections" \
+            "$(measure_get "$base$REST_LIST_PATH" "$connections" "$SECONDS_PER_RUN")" >>"$ROWS"
+        printf '%s\t%s\t%s\t%s\t%s\n' gateway "$mode" rest-twin "$connections" \
+            "$(measure_body "$GATEWAY_URL" "$WORK/twin.json" "$connections" "$SECONDS_PER_RUN")" >>"$ROWS"
+    done
+}
+
 ONLY=${BENCH_ONLY:-}
 # Whether the part $1 is to be measured.
 selected() {
@@ -66,11 +80,13 @@ selected() {
 if selected uncached; then
     start_gateway CATALOGUE_CACHE_ANSWERS=0
     measure_all uncached gateway "$GATEWAY_URL" "${OURS[@]}"
+    measure_rest uncached
     stop_gateway
 fi
 if selected memory; then
     start_gateway
     measure_all "cached in process" gateway "$GATEWAY_URL" "${OURS[@]}"
+    measure_rest "cached in process"
     stop_gateway
 fi
 if selected redis; then

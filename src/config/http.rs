@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use serde::Deserialize;
 
 use super::ConfigError;
-use super::values::{address, bytes, flag, is_http_url, list, non_empty, origin, seconds};
+use super::values::{address, bytes, flag, is_http_url, list, non_empty, origin, seconds, trimmed};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -55,6 +55,9 @@ section! {
         /// address to `X-Forwarded-For`: rate limits use that address.
         trust_forwarded_for: bool = false => flag,
         log_format: LogFormat = LogFormat::Text => log_format,
+        /// Slug of the organization that publishes the catalogue: the DCAT
+        /// catalogue's `dct:publisher`.
+        catalog_publisher: String = "dinum".to_owned() => trimmed,
     }
 }
 

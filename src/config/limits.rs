@@ -39,6 +39,9 @@ section! {
         persisted_queries_client_bytes: u64 = 1024 * 1024 => bytes,
         /// Bytes of automatically persisted documents kept at once, all clients together.
         persisted_queries_max_bytes: u64 = 32 * 1024 * 1024 => bytes,
+        /// Most rows a CSV export or a DCAT catalogue holds; a longer one is
+        /// refused (narrow the filters), before any page past the first runs.
+        export_max_rows: usize = 10_000 => count,
         /// Requests per minute each caller (agent `sub`, else client IP) may make; 0: no limit.
         rate_limit_per_minute: u64 = 600 => per_minute,
         /// Requests a caller may make at once above the steady rate.

@@ -31,6 +31,7 @@ pub enum Kind {
     /// (`application/graphql` never was, and the GraphQL-over-HTTP spec
     /// dropped it), so browsers show it and tools read it as text.
     PlainText,
+    Json,
 }
 
 impl Kind {
@@ -40,6 +41,7 @@ impl Kind {
             Self::Css => "text/css; charset=utf-8",
             Self::JavaScript => "text/javascript; charset=utf-8",
             Self::PlainText => "text/plain; charset=utf-8",
+            Self::Json => "application/json",
         }
     }
 }

@@ -62,6 +62,11 @@ pub async fn vary_by_caller(
 
 /// The HTTP answer carrying the GraphQL answer `body`.
 pub fn respond(request: &Request, body: Bytes, policy: &Policy) -> Response {
+    respond_as(request, body, policy, "application/json")
+}
+
+/// The HTTP answer carrying `body` of the media type `content_type`.
+pub fn respond_as(request: &Request, body: Bytes, policy: &Policy, content_type: &str) -> Response {
     // Only answers for anyone may be kept by browsers and CDNs; others are
     // the caller's own.
     let (for_anyone, not_kept) = match policy.audience {
@@ -77,11 +82,11 @@ pub fn respond(request: &Request, body: Bytes, policy: &Policy) -> Response {
         return if matches(request, &etag) {
             builder.status(StatusCode::NOT_MODIFIED).finish()
         } else {
-            builder.content_type("application/json").body(body)
+            builder.content_type(content_type).body(body)
         };
     }
     Response::builder()
         .header(header::CACHE_CONTROL, not_kept)
-        .content_type("application/json")
+        .content_type(content_type)
         .body(body)
 }

@@ -101,10 +101,10 @@ fn presented_token(request: &Request) -> Option<String> {
 }
 
 /// A caller let in: who they are, the bucket they drew from and where it stands.
-struct Admitted {
-    principal: Principal,
-    bucket: rate_limit::Bucket,
-    quota: rate_limit::Quota,
+pub(super) struct Admitted {
+    pub principal: Principal,
+    pub bucket: rate_limit::Bucket,
+    pub quota: rate_limit::Quota,
 }
 
 /// The caller, or the answer refusing them (bad token or client key, over
@@ -113,7 +113,7 @@ struct Admitted {
 /// without it (the configured client's, else the address's), so a client
 /// over its limit makes none; a refused token or key costs a token too.
 /// Configured clients and agents then draw from buckets of their own.
-async fn admit(
+pub(super) async fn admit(
     state: &AppState,
     http_request: &Request,
     operations: usize,

@@ -1,22 +1,34 @@
 //! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL),
 //! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
-//! the gateway's keys under `/.well-known/*`.
+//! the gateway's keys under `/.well-known/*`; the standard formats other
+//! catalogues read (`/export/*.csv`, `/projects/{slug}.jsonld`,
+//! `/projects/{slug}/publiccode.yml`, `/catalog` in DCAT-AP) and the REST API
+//! under `/api/v1`.
 
 mod access_log;
 mod answer;
+mod api_docs;
 mod assets;
 mod caching;
+mod catalog;
 mod clients;
 mod cookies;
 mod cors;
+mod exports;
+mod fixed;
+mod formats;
 mod graphiql;
 mod graphql;
 mod health;
 mod media;
 mod metrics;
+mod openapi;
+mod parameters;
 mod persisted;
 mod portal;
+mod projects;
 mod rate_limit;
+mod rest;
 pub mod server;
 mod signin;
 mod signin_refusal;
@@ -67,6 +79,16 @@ pub struct AppState {
     harvester: Arc<Harvester>,
     /// For readiness: whether the start-up build is done.
     search: Arc<SearchIndex>,
+    /// The schema's types, to read query parameters from.
+    sdl_parameters: Arc<parameters::Sdl>,
+    export_max_rows: usize,
+    /// The gateway's public URL, without a final `/`: linked-data formats
+    /// name the portal's pages with it.
+    public_url: Arc<str>,
+    /// Slug of the organization publishing the DCAT catalogue.
+    catalog_publisher: Arc<str>,
+    /// The REST API's OpenAPI description, rendered once.
+    openapi: Arc<str>,
 }
 
 /// What `App::build` made that the routes serve from.
@@ -91,7 +113,17 @@ impl AppState {
             harvester,
             search,
         } = services;
-        let sdl = crate::graphql::sdl(&schema).into();
+        let sdl: Arc<str> = crate::graphql::sdl(&schema).into();
+        let sdl_parameters = Arc::new(parameters::Sdl::parse(&sdl));
+        let public_url: Arc<str> = authenticator
+            .own_issuer()
+            .issuer()
+            .trim_end_matches('/')
+            .into();
+        let openapi =
+            serde_json::to_string_pretty(&openapi::description(&sdl_parameters, &public_url))
+                .expect("JSON values serialise")
+                .into();
         let signin = Arc::new(SigninSettings::new(
             authenticator.own_issuer().issuer(),
             &config.proconnect.signin_redirect_origins,
@@ -135,6 +167,11 @@ impl AppState {
             plain_answers: config.execution.plain_answers.then(Arc::default),
             harvester,
             search,
+            sdl_parameters,
+            export_max_rows: config.limits.export_max_rows,
+            public_url,
+            catalog_publisher: config.http.catalog_publisher.as_str().into(),
+            openapi,
         })
     }
 }
@@ -150,6 +187,24 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/graphiql/:hash/:file", get(graphiql::file))
         .at("/schema.graphql", get(graphql::schema))
+        .at("/export/projects.csv", get(exports::projects))
+        .at("/export/repositories.csv", get(exports::repositories))
+        .at("/export/datasets.csv", get(exports::datasets))
+        .at("/catalog", get(catalog::negotiated))
+        .at("/catalog.jsonld", get(catalog::json_ld))
+        .at("/catalog.ttl", get(catalog::turtle))
+        .at("/projects/:file", get(projects::json_ld))
+        .at(
+            "/projects/:slug/publiccode.yml",
+            get(projects::publiccode_draft),
+        )
+        .at("/api/v1/projects", get(rest::projects))
+        .at("/api/v1/projects/:slug", get(rest::project))
+        .at("/api/v1/organizations/:slug", get(rest::organization))
+        .at("/api/v1/search", get(rest::search))
+        .at("/api/v1/openapi.json", get(api_docs::openapi))
+        .at("/api/v1/docs", get(api_docs::page))
+        .at("/api-docs/:hash/:file", get(api_docs::file))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::metrics))

@@ -22,6 +22,7 @@ mod clients;
 mod deploy;
 mod dev_auth;
 mod federation;
+mod formats;
 mod fuzz;
 mod harvest;
 mod http;

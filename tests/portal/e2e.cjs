@@ -98,11 +98,17 @@ async function checkText(page, where) {
     const github = page.locator('a[href="https://github.com/InseeFrLab/cartiflette"]');
     await github.waitFor({ timeout: 10000 });
     check(await github.isVisible(), "the GitHub link is visible");
+    // Search engines find its schema.org description in the page's head.
+    const described = page.locator('head script[type="application/ld+json"]');
+    await described.waitFor({ state: "attached", timeout: 10000 });
+    const description = JSON.parse(await described.textContent());
+    check(description.identifier === "cartiflette", "the page embeds Cartiflette's JSON-LD");
     await page.screenshot({ path: `${screenshots}/portal-project.png`, fullPage: true });
 
     // Tick a facet with the keyboard: the URL keeps it, the hits follow, the
     // focus stays on the box, and the other kinds are still offered.
     await page.goto(`${base}/#/?q=carte`, { waitUntil: "networkidle" });
+    check(await described.count() === 0, "the search page embeds no project's JSON-LD");
     const projectKind = page.getByLabel(/^Projet \(\d+\)$/);
     await projectKind.focus();
     await page.keyboard.press("Space");

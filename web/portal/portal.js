@@ -436,6 +436,21 @@ function linkList(items, render) {
   return items.length ? el("ul", { class: "links" }, items.map((item) => el("li", {}, render(item)))) : el("p", {}, "Aucun.");
 }
 
+/**
+ * The project's schema.org description, for search engines: a
+ * `<script type="application/ld+json">` in the page's head while its page is
+ * shown (public projects only: the gateway has none for the others).
+ */
+async function embedStructuredData(slug, mine) {
+  const response = await fetch(`/projects/${encodeURIComponent(slug)}.jsonld`);
+  if (!response.ok) return;
+  const description = await response.text();
+  if (mine !== currentView) return;
+  const script = el("script", { type: "application/ld+json", id: "structured-data" });
+  script.textContent = description;
+  document.head.append(script);
+}
+
 async function renderProject(slug, mine, navigated) {
   setCurrentNav("search");
   show(el("p", { role: "status" }, "Chargement…"));
@@ -488,6 +503,8 @@ async function renderProject(slug, mine, navigated) {
       usesSection(slug, project),
     );
     focusHeading(document.getElementById("project-title"), navigated);
+    // Only for search engines: the page is whole without it.
+    embedStructuredData(slug, mine).catch(() => {});
   } catch (error) {
     if (mine === currentView) showError(error);
   }
@@ -1013,6 +1030,7 @@ let pendingFocus = null;
 
 function route(navigated = true) {
   const mine = ++currentView;
+  document.getElementById("structured-data")?.remove();
   updateAccountLinks();
   const path = location.hash.replace(/^#/, "").split("?")[0] || "/";
   const edit = path.match(/^\/projets\/([^/]+)\/modifier$/);

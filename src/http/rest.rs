@@ -1,0 +1,192 @@
+//! The REST API under `/api/v1`: each route runs one fixed GraphQL
+//! document through the same path as `/graphql` (the caller authenticated
+//! from `Authorization` or the portal's cookie, the same visibility, rate
+//! limits, answer cache, ETag and 304), and answers with the document's
+//! root field: REST and GraphQL state the same facts. A GraphQL error is
+//! an HTTP status with its code in the body. [`ROUTES`] is the one table
+//! both the handlers and the OpenAPI description (`openapi.rs`) read.
+
+use poem::web::{Data, Path};
+use poem::{Request, Response, handler};
+use serde_json::Value;
+
+use super::answer::Freshness;
+use super::fixed::{self, Failure};
+use super::graphql::{Admitted, admit};
+use super::parameters::{self, Parameter, Sdl};
+use super::{AppState, caching};
+
+/// One REST route.
+pub struct Route {
+    /// Its path as OpenAPI writes it (`/api/v1/projects/{slug}`).
+    pub path: &'static str,
+    pub operation_id: &'static str,
+    pub summary: &'static str,
+    /// The GraphQL document it runs.
+    pub document: &'static str,
+    /// The root field whose value is the answer.
+    pub root: &'static str,
+    /// The path parameter, filling the variable of the same name.
+    pub path_parameter: Option<&'static str>,
+    /// Its query parameters, read from the schema.
+    pub query: fn(&Sdl) -> Vec<Parameter>,
+}
+
+/// A project's fields in lists and alone.
+macro_rules! project_fields {
+    () => {
+        "id slug name summary status seasons license website documentation
+    createdAt updatedAt tags { slug label }
+    organizations { role organization { slug name siret } }
+    repositories { url forge role language license }
+    datasets { url title provider license }"
+    };
+}
+
+/// Every route of the REST API.
+pub const ROUTES: [&Route; 4] = [&PROJECTS, &PROJECT, &ORGANIZATION, &SEARCH];
+
+const PROJECTS: Route = Route {
+    path: "/api/v1/projects",
+    operation_id: "listProjects",
+    summary: "Projects matching the filters, a page at a time (at most 100 per page).",
+    document: concat!(
+        "query RestProjects($filter: ProjectFilter, $first: Int, $after: String) {
+  projects(filter: $filter, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } nodes { ",
+        project_fields!(),
+        " } } }"
+    ),
+    root: "projects",
+    path_parameter: None,
+    query: |sdl| {
+        let mut parameters = sdl.input_fields("ProjectFilter", "filter");
+        parameters.push(sdl.argument("projects", "first"));
+        parameters.push(sdl.argument("projects", "after"));
+        parameters
+    },
+};
+
+const PROJECT: Route = Route {
+    path: "/api/v1/projects/{slug}",
+    operation_id: "getProject",
+    summary: "The project with this slug (404 when there is none, or the caller may not see it).",
+    document: concat!(
+        "query RestProject($slug: String!) { project(slug: $slug) { ",
+        project_fields!(),
+        " description links { url kind title } } }"
+    ),
+    root: "project",
+    path_parameter: Some("slug"),
+    query: |_| Vec::new(),
+};
+
+const ORGANIZATION: Route = Route {
+    path: "/api/v1/organizations/{slug}",
+    operation_id: "getOrganization",
+    summary: "The organization with this slug and the projects it takes part in that the caller may see.",
+    document: "query RestOrganization($slug: String!) { organization(slug: $slug) {
+  id slug name acronym kind siret siren website projects { slug name } } }",
+    root: "organization",
+    path_parameter: Some("slug"),
+    query: |_| Vec::new(),
+};
+
+const SEARCH: Route = Route {
+        path: "/api/v1/search",
+        operation_id: "search",
+        summary: "Projects, repositories, datasets and organizations matching `query`, best first.",
+        document: "query RestSearch($query: String!, $kinds: [SearchKind!], $filter: SearchFilter, $first: Int, $after: String) {
+  search(query: $query, kinds: $kinds, filter: $filter, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { score object { __typename
+      ... on Project { slug name summary }
+      ... on Repository { url language project { slug } }
+      ... on Dataset { url title project { slug } }
+      ... on Organization { slug name } } } } }",
+        root: "search",
+        path_parameter: None,
+        query: |sdl| {
+            let mut parameters = vec![sdl.argument("search", "query"), sdl.argument("search", "kinds")];
+            parameters.extend(sdl.input_fields("SearchFilter", "filter"));
+            parameters.push(sdl.argument("search", "first"));
+            parameters.push(sdl.argument("search", "after"));
+            parameters
+        },
+};
+
+/// The answer of `route` to `request`.
+async fn answer(
+    state: &AppState,
+    request: &Request,
+    route: &Route,
+    path_value: Option<String>,
+) -> Response {
+    let Admitted {
+        principal, quota, ..
+    } = match admit(state, request, 1).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal,
+    };
+    let query = (route.query)(&state.sdl_parameters);
+    let mut variables = match parameters::variables(&query, request.uri().query().unwrap_or("")) {
+        Ok(variables) => variables,
+        Err(message) => return quota.stamped(Failure::bad_request(message).response()),
+    };
+    if let (Some(name), Some(value)) = (route.path_parameter, path_value) {
+        variables.insert(name.to_owned(), Value::String(value));
+    }
+    let audience = principal.audience();
+    let answered =
+        match fixed::run(state, principal, route.document, Value::Object(variables)).await {
+            Ok(answered) => answered,
+            Err(failure) => return quota.stamped(failure.response()),
+        };
+    let body = match &answered.data[route.root] {
+        Value::Null => {
+            return quota.stamped(
+                Failure::not_found(format!(
+                    "nothing at {} for this caller",
+                    request.uri().path()
+                ))
+                .response(),
+            );
+        }
+        found => serde_json::to_vec(found).expect("JSON values serialise"),
+    };
+    let policy = caching::Policy {
+        audience,
+        get: true,
+        shareable: answered.freshness != Freshness::Uncacheable,
+        max_age_seconds: state.http_max_age_seconds,
+    };
+    quota.stamped(caching::respond(request, body.into(), &policy))
+}
+
+#[handler]
+pub async fn projects(request: &Request, state: Data<&AppState>) -> Response {
+    answer(&state, request, &PROJECTS, None).await
+}
+
+#[handler]
+pub async fn project(
+    request: &Request,
+    Path(slug): Path<String>,
+    state: Data<&AppState>,
+) -> Response {
+    answer(&state, request, &PROJECT, Some(slug)).await
+}
+
+#[handler]
+pub async fn organization(
+    request: &Request,
+    Path(slug): Path<String>,
+    state: Data<&AppState>,
+) -> Response {
+    answer(&state, request, &ORGANIZATION, Some(slug)).await
+}
+
+#[handler]
+pub async fn search(request: &Request, state: Data<&AppState>) -> Response {
+    answer(&state, request, &SEARCH, None).await
+}
