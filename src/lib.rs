@@ -17,6 +17,7 @@ pub mod shared_state;
 pub mod store;
 pub mod telemetry;
 pub mod tools;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -54,6 +55,8 @@ pub enum StartError {
     SchemaBehind(Vec<String>),
     #[error("harvester: {0}")]
     Harvest(#[from] harvest::HarvestError),
+    #[error("webhooks: {0}")]
+    Webhooks(reqwest::Error),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -160,13 +163,22 @@ impl App {
             std::sync::Arc::clone(&harvester),
             config.harvest.harvest_interval_seconds,
         );
+        let webhooks =
+            std::sync::Arc::new(webhooks::Registry::new(&config.webhooks, store.clone()));
+        let deliverer = webhooks::delivery::Deliverer::new(
+            &config.webhooks,
+            store.clone(),
+            std::sync::Arc::clone(&webhooks),
+        )
+        .map_err(StartError::Webhooks)?;
+        webhooks::delivery::schedule(&tasks, std::sync::Arc::new(deliverer));
         let state = http::AppState::new(
             schema,
             store.clone(),
             authenticator,
             cache,
             shared,
-            harvester,
+            (harvester, webhooks),
             &config,
         )?;
         Ok(Self {

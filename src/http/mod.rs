@@ -64,6 +64,7 @@ pub struct AppState {
     /// The fast path's counters, given to every execution when it is on.
     plain_answers: Option<Arc<PlainCounters>>,
     harvester: Arc<Harvester>,
+    webhooks: Arc<crate::webhooks::Registry>,
 }
 
 impl AppState {
@@ -73,7 +74,7 @@ impl AppState {
         authenticator: Authenticator,
         cache: ResponseCache,
         shared: SharedState,
-        harvester: Arc<Harvester>,
+        (harvester, webhooks): (Arc<Harvester>, Arc<crate::webhooks::Registry>),
         config: &Config,
     ) -> Result<Self, ConfigError> {
         let sdl = crate::graphql::sdl(&schema).into();
@@ -119,6 +120,7 @@ impl AppState {
             cache_answers: config.cache.cache_answers,
             plain_answers: config.execution.plain_answers.then(Arc::default),
             harvester,
+            webhooks,
         })
     }
 }

@@ -17,6 +17,7 @@ mod rows;
 mod search_source;
 mod signin;
 mod tags;
+mod webhooks;
 mod writes;
 
 use std::sync::Arc;
@@ -41,6 +42,9 @@ pub use records::{
 pub use rows::Columns;
 pub use search_source::ProjectBundle;
 pub use signin::{SigninAttempt, SigninMode, StoredSigningKey};
+pub use webhooks::{
+    AttemptOutcome, DeliveryRecord, DeliveryStatus, NewDelivery, NewWebhook, WebhookRecord,
+};
 pub use writes::{
     Actor, AuditAction, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError,
 };

@@ -27,6 +27,8 @@ pub mod code {
     /// In an answer's `extensions.persistedQuery`: the document ran but is not kept.
     pub const PERSISTED_QUERY_LIMIT_EXCEEDED: &str = "PERSISTED_QUERY_LIMIT_EXCEEDED";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// A bound on what one principal may keep (webhooks…) is reached.
+    pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
 }
 
 const INTERNAL_MESSAGE: &str = "internal error; it has been logged";

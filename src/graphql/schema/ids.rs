@@ -15,6 +15,8 @@ pub enum NodeType {
     Repository,
     Dataset,
     Link,
+    /// Not a `Node`: a webhook is read by its owner only.
+    Webhook,
 }
 
 impl NodeType {
@@ -25,6 +27,7 @@ impl NodeType {
             Self::Repository => "Repository",
             Self::Dataset => "Dataset",
             Self::Link => "Link",
+            Self::Webhook => "Webhook",
         }
     }
 
@@ -35,6 +38,7 @@ impl NodeType {
             Self::Repository,
             Self::Dataset,
             Self::Link,
+            Self::Webhook,
         ]
         .into_iter()
         .find(|t| t.name() == name)

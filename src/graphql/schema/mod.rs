@@ -17,3 +17,4 @@ pub(crate) mod organization;
 pub(crate) mod paging;
 pub(crate) mod project;
 pub(crate) mod search;
+pub(crate) mod webhooks;

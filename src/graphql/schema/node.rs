@@ -84,6 +84,8 @@ async fn fetch(
                 .into_iter()
                 .map(|r| (r.id, Node::Link(Link(r))))
                 .collect(),
+            // Not a node: read by its owner through `webhooks` only.
+            NodeType::Webhook => Vec::new(),
         };
         found.extend(
             nodes
