@@ -41,7 +41,7 @@ pub struct Query(
 /// anyone signed in registers webhooks. Each catalogue write runs in one
 /// transaction and leaves an entry in `auditLog`.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutations::Mutation, webhooks::WebhookMutation);
+pub struct Mutation(mutations::CatalogueMutation, webhooks::WebhookMutation);
 
 pub type CatalogueSchema = Schema<Query, Mutation, EmptySubscription>;
 

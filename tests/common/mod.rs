@@ -17,6 +17,7 @@ pub mod browser;
 pub mod http_answer;
 pub mod issuer;
 pub mod provider;
+pub mod receiver;
 pub mod redis;
 pub mod upstream;
 pub mod websites;

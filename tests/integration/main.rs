@@ -37,4 +37,5 @@ mod schema;
 mod search;
 mod signin;
 mod signin_refusals;
+mod webhooks;
 mod writes;
