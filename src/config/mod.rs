@@ -1,5 +1,5 @@
 //! Typed configuration in sections (http, database, auth, proconnect, cache,
-//! limits, execution, harvest): defaults < TOML file named by `CATALOGUE_CONFIG` <
+//! limits, execution, harvest, changes): defaults < TOML file named by `CATALOGUE_CONFIG` <
 //! `CATALOGUE_*` environment variables. Each section declares each of its
 //! settings once, in a `section!` line: its field, type, default and how a
 //! variable's text is read. The TOML key is the field's name, the variable
@@ -73,6 +73,7 @@ macro_rules! section {
 
 mod auth;
 mod cache;
+mod changes;
 mod clients;
 mod database;
 mod execution;
@@ -84,6 +85,7 @@ mod values;
 
 pub use auth::{Auth, IssuerConfig};
 pub use cache::Cache;
+pub use changes::Changes;
 pub use clients::{AddressBlock, ClientConfig, ClientId, ClientKey, RateLimitedStatus};
 pub use database::Database;
 pub use execution::Execution;
@@ -104,6 +106,7 @@ pub struct Config {
     pub limits: Limits,
     pub execution: Execution,
     pub harvest: Harvest,
+    pub changes: Changes,
 }
 
 /// Sets a setting from a variable's text; the message says what the value
@@ -161,6 +164,7 @@ impl Config {
             Limits::SETTINGS,
             Execution::SETTINGS,
             Harvest::SETTINGS,
+            Changes::SETTINGS,
         ]
         .into_iter()
         .flatten()
@@ -237,7 +241,8 @@ impl Config {
         self.proconnect.check()?;
         self.cache.check()?;
         self.limits.check()?;
-        self.harvest.check()
+        self.harvest.check()?;
+        self.changes.check()
     }
 }
 
