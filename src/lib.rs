@@ -150,6 +150,7 @@ impl App {
             std::sync::Arc::clone(&search),
             cache.clone(),
             store.clone(),
+            chrono::Duration::days(i64::from(config.changes.changes_retention_days)),
         );
         let schema = graphql::build_schema(Some(store.clone()), Some(search), &config.limits);
         let harvester = std::sync::Arc::new(harvest::Harvester::from_config(
@@ -238,13 +239,15 @@ impl App {
 /// index stays current between searches, and an in-process answer cache
 /// forgets answers made stale by changes from elsewhere (another replica,
 /// `import`, `harvest`); a Redis cache needs no help: writers bump it. Once
-/// an hour, forgets journal entries older than a day (a replica that missed
-/// them reindexes everything).
+/// an hour, forgets journal entries older than `retention` (a replica that
+/// missed them reindexes everything; a tool whose cursor is older reads the
+/// lists again).
 fn follow_catalogue_changes(
     tasks: &BackgroundTasks,
     search: std::sync::Arc<search::SearchIndex>,
     cache: cache::ResponseCache,
     store: Store,
+    retention: chrono::Duration,
 ) {
     const TICK: Duration = Duration::from_secs(1);
     const PRUNE_EVERY_TICKS: u32 = 3600;
@@ -271,7 +274,7 @@ fn follow_catalogue_changes(
             }
             ticks = (ticks + 1) % PRUNE_EVERY_TICKS;
             if ticks == 0 {
-                let before = chrono::Utc::now() - chrono::Duration::days(1);
+                let before = chrono::Utc::now() - retention;
                 if let Err(error) = store.prune_changes(before).await {
                     tracing::warn!(%error, "cannot prune the journal of changes");
                 }

@@ -15,6 +15,7 @@ mod m20261206_000007_children_position_index;
 mod m20261207_000008_fact_confidence;
 mod m20261208_000009_link_checks;
 mod m20261208_000010_person_binding;
+mod m20261209_000012_change_journal;
 mod m20261209_000013_webhooks;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000008_fact_confidence::Migration),
             Box::new(m20261208_000009_link_checks::Migration),
             Box::new(m20261208_000010_person_binding::Migration),
+            Box::new(m20261209_000012_change_journal::Migration),
             Box::new(m20261209_000013_webhooks::Migration),
         ]
     }

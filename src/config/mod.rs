@@ -1,5 +1,5 @@
 //! Typed configuration in sections (http, database, auth, proconnect, cache,
-//! limits, execution, harvest, webhooks): defaults < TOML file named by `CATALOGUE_CONFIG` <
+//! limits, execution, harvest, changes, webhooks): defaults < TOML file named by `CATALOGUE_CONFIG` <
 //! `CATALOGUE_*` environment variables. Each section declares each of its
 //! settings once, in a `section!` line: its field, type, default and how a
 //! variable's text is read. The TOML key is the field's name, the variable
@@ -73,6 +73,7 @@ macro_rules! section {
 
 mod auth;
 mod cache;
+mod changes;
 mod clients;
 mod database;
 mod execution;
@@ -85,6 +86,7 @@ mod webhooks;
 
 pub use auth::{Auth, IssuerConfig};
 pub use cache::Cache;
+pub use changes::Changes;
 pub use clients::{AddressBlock, ClientConfig, ClientId, ClientKey, RateLimitedStatus};
 pub use database::Database;
 pub use execution::Execution;
@@ -106,6 +108,7 @@ pub struct Config {
     pub limits: Limits,
     pub execution: Execution,
     pub harvest: Harvest,
+    pub changes: Changes,
     pub webhooks: Webhooks,
 }
 
@@ -164,6 +167,7 @@ impl Config {
             Limits::SETTINGS,
             Execution::SETTINGS,
             Harvest::SETTINGS,
+            Changes::SETTINGS,
             Webhooks::SETTINGS,
         ]
         .into_iter()
@@ -242,6 +246,7 @@ impl Config {
         self.cache.check()?;
         self.limits.check()?;
         self.harvest.check()?;
+        self.changes.check()?;
         self.webhooks.check()
     }
 }

@@ -27,7 +27,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::catalogue::vocabulary;
 
-pub use changes::{ChangedSubject, ChangesSince};
+pub use changes::{
+    ChangeFeed, ChangeFilter, ChangeKind, ChangedField, ChangedSubject, ChangesSince, FeedPosition,
+    RecordedChange,
+};
 pub use harvest::{FactsWrite, FreshFacts, HarvestRecord, HarvestWrite};
 pub use import::ImportReport;
 pub use link_checks::{CheckTarget, LinkCheckCounts, LinkCheckRecord, LinkCheckWrite, Redirect};

@@ -10,7 +10,10 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::changes::{ChangedSubject, record_changes};
+use super::changes::{
+    Change, ChangeKind, ChangedField, ChangedSubject, narrower, project_update, record_changes,
+    visibility,
+};
 use super::entities::{audit_entry, dataset, link, project, project_maintainer, repository};
 use super::paging::{Page, apply_page, finish_page};
 use super::projects::search_text;
@@ -152,11 +155,12 @@ async fn project_for_update(
         .ok_or_else(|| WriteError::ProjectNotFound(slug.to_owned()))
 }
 
-/// Bumps the version and `updatedAt` of a project whose links changed, and
-/// records the change for the search indexes.
+/// Bumps the version and `updatedAt` of a project whose links or
+/// maintainers changed, and records `change` in the journal.
 async fn touch(
     txn: &DatabaseTransaction,
     project: &project::Model,
+    change: Change,
     now: DateTime<Utc>,
 ) -> Result<(), WriteError> {
     project::Entity::update_many()
@@ -168,7 +172,7 @@ async fn touch(
         .filter(project::Column::Id.eq(project.id))
         .exec(txn)
         .await?;
-    record_changes(txn, [ChangedSubject::Project(project.id)], now).await?;
+    record_changes(txn, [change], now).await?;
     Ok(())
 }
 
@@ -292,7 +296,13 @@ impl Store {
             json(&row),
         )
         .await?;
-        record_changes(&txn, [ChangedSubject::Project(row.id)], now).await?;
+        let created = Change::new(
+            ChangedSubject::Project(row.id),
+            ChangeKind::ProjectCreated,
+            [],
+            new.visibility,
+        );
+        record_changes(&txn, [created], now).await?;
         txn.commit().await?;
         Ok(ProjectRecord::try_from(row)?)
     }
@@ -368,7 +378,7 @@ impl Store {
             json(&updated),
         )
         .await?;
-        record_changes(&txn, [ChangedSubject::Project(updated.id)], now).await?;
+        record_changes(&txn, [project_update(&current, &updated)], now).await?;
         txn.commit().await?;
         Ok(ProjectRecord::try_from(updated)?)
     }
@@ -409,10 +419,17 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
+        let added = link_change(
+            &project,
+            ChangeKind::LinkAdded,
+            ChangedField::Repositories,
+            code.access,
+        );
         link_added(
             txn,
             actor,
             &project,
+            added,
             now,
             AuditAction::AddRepository,
             json(&row),
@@ -454,10 +471,17 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
+        let added = link_change(
+            &project,
+            ChangeKind::LinkAdded,
+            ChangedField::Datasets,
+            data.access,
+        );
         link_added(
             txn,
             actor,
             &project,
+            added,
             now,
             AuditAction::AddDataset,
             json(&row),
@@ -498,7 +522,22 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
-        link_added(txn, actor, &project, now, AuditAction::AddLink, json(&row)).await?;
+        let added = link_change(
+            &project,
+            ChangeKind::LinkAdded,
+            ChangedField::Links,
+            other.access,
+        );
+        link_added(
+            txn,
+            actor,
+            &project,
+            added,
+            now,
+            AuditAction::AddLink,
+            json(&row),
+        )
+        .await?;
         Ok(LinkRecord::try_from(row)?)
     }
 
@@ -540,14 +579,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), WriteError> {
         let txn = self.db.begin().await?;
-        let (project_id, before) = match table {
+        let (project_id, before, field, access) = match table {
             LinkTable::Repository => {
                 let row = repository::Entity::find_by_id(id)
                     .one(&txn)
                     .await?
                     .ok_or(WriteError::LinkNotFound)?;
                 repository::Entity::delete_by_id(id).exec(&txn).await?;
-                (row.project_id, json(&row))
+                let access = row.access.clone();
+                (
+                    row.project_id,
+                    json(&row),
+                    ChangedField::Repositories,
+                    access,
+                )
             }
             LinkTable::Dataset => {
                 let row = dataset::Entity::find_by_id(id)
@@ -555,7 +600,8 @@ impl Store {
                     .await?
                     .ok_or(WriteError::LinkNotFound)?;
                 dataset::Entity::delete_by_id(id).exec(&txn).await?;
-                (row.project_id, json(&row))
+                let access = row.access.clone();
+                (row.project_id, json(&row), ChangedField::Datasets, access)
             }
             LinkTable::Link => {
                 let row = link::Entity::find_by_id(id)
@@ -563,14 +609,17 @@ impl Store {
                     .await?
                     .ok_or(WriteError::LinkNotFound)?;
                 link::Entity::delete_by_id(id).exec(&txn).await?;
-                (row.project_id, json(&row))
+                let access = row.access.clone();
+                (row.project_id, json(&row), ChangedField::Links, access)
             }
         };
         let project = project::Entity::find_by_id(project_id)
             .one(&txn)
             .await?
             .ok_or(WriteError::LinkNotFound)?;
-        touch(&txn, &project, now).await?;
+        let access = Access::from_db(&access).unwrap_or(Access::Agents);
+        let removed = link_change(&project, ChangeKind::LinkRemoved, field, access);
+        touch(&txn, &project, removed, now).await?;
         audit(
             &txn,
             actor,
@@ -620,7 +669,14 @@ impl Store {
             .exec(&txn)
             .await?;
         }
-        touch(&txn, &project, now).await?;
+        // Maintainers are for agents' eyes only.
+        let maintainers = Change::new(
+            ChangedSubject::Project(project.id),
+            ChangeKind::ProjectUpdated,
+            [ChangedField::Maintainers],
+            Access::Agents,
+        );
+        touch(&txn, &project, maintainers, now).await?;
         audit(
             &txn,
             actor,
@@ -694,11 +750,12 @@ async fn link_added(
     txn: DatabaseTransaction,
     actor: &Actor,
     project: &project::Model,
+    change: Change,
     now: DateTime<Utc>,
     action: AuditAction,
     after: Option<String>,
 ) -> Result<(), WriteError> {
-    touch(&txn, project, now).await?;
+    touch(&txn, project, change, now).await?;
     audit(
         &txn,
         actor,
@@ -711,4 +768,20 @@ async fn link_added(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// A link of `project` with `access` added or removed: readers of both may
+/// know it.
+fn link_change(
+    project: &project::Model,
+    kind: ChangeKind,
+    field: ChangedField,
+    access: Access,
+) -> Change {
+    Change::new(
+        ChangedSubject::Project(project.id),
+        kind,
+        [field],
+        narrower(visibility(project), access),
+    )
 }

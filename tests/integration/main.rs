@@ -18,6 +18,7 @@ mod api;
 mod auth;
 mod caching;
 mod callers;
+mod changes;
 mod clients;
 mod deploy;
 mod dev_auth;
