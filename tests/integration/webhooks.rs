@@ -456,7 +456,64 @@ async fn refused_registrations_say_why_and_store_nothing(backend: Backend) {
         .await;
 }
 
+/// A replica that took the delivery lease and died (it never renews it):
+/// once the lease expires, another replica takes over and delivers.
+async fn deliveries_continue_on_another_replica_when_the_holder_dies(backend: Backend) {
+    let setup = Setup::new(backend, |config| {
+        config.webhooks.webhook_lease_seconds = 3;
+        config.webhooks.webhook_timeout_seconds = 1;
+    })
+    .await;
+    let db = setup.app.database.connect().await;
+    let dead_until = chrono::Utc::now() + chrono::Duration::seconds(2);
+    // Taken over the app's own lease, as a replica that died would leave it.
+    let statement = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        match db.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                "INSERT INTO harvest_lease (name, holder, expires_at) VALUES ('webhooks', 'replica-that-died', $1) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
+            }
+            _ => {
+                "INSERT INTO harvest_lease (name, holder, expires_at) VALUES ('webhooks', 'replica-that-died', ?) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at"
+            }
+        },
+        [dead_until.into()],
+    );
+    db.execute_raw(statement).await.unwrap();
+    let receiver = WebhookReceiver::start().await;
+    setup
+        .register(&setup.token(AGENT), &receiver.url, None)
+        .await;
+    setup
+        .update("poufdoc", json!({"summary": "Rapports récurrents."}))
+        .await;
+    let [delivered] = &receiver.wait_for_accepted(1).await[..] else {
+        panic!("one delivery");
+    };
+    assert!(delivered.signed_with(SECRET));
+    // Nothing was sent while the dead replica's lease held.
+    let sent: i64 = delivered.timestamp.parse().unwrap();
+    assert!(
+        sent >= dead_until.timestamp(),
+        "sent at {sent}, lease until {dead_until}"
+    );
+    let holder = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT holder FROM harvest_lease WHERE name = 'webhooks'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<String>("", "holder")
+        .unwrap();
+    assert_ne!(holder, "replica-that-died");
+}
+
 on_both_backends!(
+    deliveries_continue_on_another_replica_when_the_holder_dies,
     a_receiver_verifies_signed_deliveries_retried_after_500s_without_duplicates,
     a_webhook_failing_too_long_is_disabled_its_owner_told_and_it_stops_receiving,
     agents_only_changes_are_not_delivered_to_webhooks_of_non_agents,
