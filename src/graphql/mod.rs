@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::config::Limits;
 use crate::search::SearchIndex;
 use crate::store::Store;
-use schema::{audit, federation, me, mutations, node, organization, project, search};
+use schema::{audit, changes, federation, me, mutations, node, organization, project, search};
 
 /// The root of every read.
 #[derive(MergedObject, Default)]
@@ -33,6 +33,7 @@ pub struct Query(
     audit::AuditQuery,
     federation::EntityQuery,
     search::SearchQuery,
+    changes::ChangesQuery,
 );
 
 pub type CatalogueSchema = Schema<Query, mutations::Mutation, EmptySubscription>;
