@@ -20,7 +20,9 @@ use crate::config::Limits;
 use crate::search::SearchIndex;
 use crate::store::Store;
 pub(crate) use schema::ids::{NodeType, global_id};
-use schema::{audit, federation, me, mutations, node, organization, project, search, webhooks};
+use schema::{
+    audit, changes, federation, me, mutations, node, organization, project, search, webhooks,
+};
 
 /// The root of every read.
 #[derive(MergedObject, Default)]
@@ -34,6 +36,7 @@ pub struct Query(
     audit::AuditQuery,
     federation::EntityQuery,
     search::SearchQuery,
+    changes::ChangesQuery,
     webhooks::WebhookQuery,
 );
 

@@ -26,7 +26,7 @@ use sea_orm::{
 use super::entities::{catalogue_change, catalogue_revision, dataset, link, project, repository};
 use super::records::decode;
 use super::{Store, StoreError};
-use crate::catalogue::{Access, ProjectStatus, vocabulary};
+use crate::catalogue::{Access, Audience, ProjectStatus, vocabulary};
 
 /// What a change touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -368,13 +368,13 @@ pub enum ChangesSince {
 /// so their positions have no gaps where agents-only changes were.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedPosition {
-    pub reader: Access,
+    pub reader: Audience,
     pub ordinal: i64,
 }
 
 impl FeedPosition {
     /// Before the first change `reader` may read.
-    pub fn start(reader: Access) -> Self {
+    pub fn start(reader: Audience) -> Self {
         Self { reader, ordinal: 0 }
     }
 }
@@ -404,10 +404,10 @@ pub struct RecordedChange {
 impl RecordedChange {
     /// Where a reader of `reader`'s audience stands once it has read this
     /// change; `None` when that reader may not read it.
-    pub fn position(&self, reader: Access) -> Option<FeedPosition> {
+    pub fn position(&self, reader: Audience) -> Option<FeedPosition> {
         let ordinal = match reader {
-            Access::Agents => Some(self.seq),
-            Access::Public => self.public_seq,
+            Audience::Agents => Some(self.seq),
+            Audience::Public => self.public_seq,
         }?;
         Some(FeedPosition { reader, ordinal })
     }
@@ -452,6 +452,14 @@ pub enum ChangeFeed {
     Pruned,
 }
 
+/// The sequence `reader` follows.
+fn ordinal_column(reader: Audience) -> catalogue_change::Column {
+    match reader {
+        Audience::Public => catalogue_change::Column::PublicSeq,
+        Audience::Agents => catalogue_change::Column::Seq,
+    }
+}
+
 impl Store {
     /// The last revision committed.
     pub async fn catalogue_revision(&self) -> Result<i64, StoreError> {
@@ -465,13 +473,24 @@ impl Store {
     }
 
     /// The position after the last change committed that `reader` may read.
-    pub async fn feed_head(&self, reader: Access) -> Result<FeedPosition, StoreError> {
+    pub async fn feed_head(&self, reader: Audience) -> Result<FeedPosition, StoreError> {
         let counters = self.journal_counters().await?;
         let ordinal = counters.map_or(0, |row| match reader {
-            Access::Public => row.public_changes,
-            Access::Agents => row.changes,
+            Audience::Public => row.public_changes,
+            Audience::Agents => row.changes,
         });
         Ok(FeedPosition { reader, ordinal })
+    }
+
+    /// The position before the oldest change `reader` may read that the
+    /// journal still holds.
+    pub async fn feed_tail(&self, reader: Audience) -> Result<FeedPosition, StoreError> {
+        let head = self.feed_head(reader).await?;
+        let oldest = self.oldest_kept(reader, head).await?;
+        Ok(FeedPosition {
+            reader,
+            ordinal: oldest.saturating_sub(1),
+        })
     }
 
     /// Up to `first` changes after `after` that its reader may read and
@@ -488,10 +507,7 @@ impl Store {
         if after.ordinal > head.ordinal || after.ordinal < 0 {
             return Ok(ChangeFeed::Pruned);
         }
-        let ordinal = match after.reader {
-            Access::Public => catalogue_change::Column::PublicSeq,
-            Access::Agents => catalogue_change::Column::Seq,
-        };
+        let ordinal = ordinal_column(after.reader);
         let mut select = catalogue_change::Entity::find()
             .filter(ordinal.gt(after.ordinal))
             .filter(ordinal.lte(head.ordinal));
@@ -533,11 +549,8 @@ impl Store {
 
     /// The ordinal of the oldest change `reader` may read still in the
     /// journal; past `head` when none is.
-    async fn oldest_kept(&self, reader: Access, head: FeedPosition) -> Result<i64, StoreError> {
-        let ordinal = match reader {
-            Access::Public => catalogue_change::Column::PublicSeq,
-            Access::Agents => catalogue_change::Column::Seq,
-        };
+    async fn oldest_kept(&self, reader: Audience, head: FeedPosition) -> Result<i64, StoreError> {
+        let ordinal = ordinal_column(reader);
         let oldest: Option<Option<i64>> = catalogue_change::Entity::find()
             .select_only()
             .column_as(ordinal.min(), "oldest")

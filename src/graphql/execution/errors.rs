@@ -27,6 +27,8 @@ pub mod code {
     /// In an answer's `extensions.persistedQuery`: the document ran but is not kept.
     pub const PERSISTED_QUERY_LIMIT_EXCEEDED: &str = "PERSISTED_QUERY_LIMIT_EXCEEDED";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    /// The journal cannot say what changed since the caller's cursor: read the lists again.
+    pub const RESYNC_REQUIRED: &str = "RESYNC_REQUIRED";
     /// A bound on what one principal may keep (webhooks…) is reached.
     pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
 }

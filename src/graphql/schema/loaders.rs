@@ -268,6 +268,12 @@ lookup_loader!(
     |project| project.slug.clone()
 );
 lookup_loader!(
+    /// An organization by its row id (the subject of a change).
+    OrganizationById(i64) => OrganizationRecord,
+    |loader, ids| loader.store.organizations_by_ids(&ids),
+    |organization| organization.id
+);
+lookup_loader!(
     /// An organization by its slug.
     OrganizationBySlug(String) => OrganizationRecord,
     |loader, slugs| loader.store.organizations_by_slugs(&slugs),

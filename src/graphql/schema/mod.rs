@@ -2,6 +2,7 @@
 //! DataLoaders and paging they share.
 
 pub(crate) mod audit;
+pub(crate) mod changes;
 pub(crate) mod enums;
 pub(crate) mod federation;
 pub(crate) mod guards;
