@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crate::config::Limits;
 use crate::search::SearchIndex;
 use crate::store::Store;
+pub(crate) use schema::changes::encode_position;
 pub(crate) use schema::ids::{NodeType, global_id};
 use schema::{
     audit, changes, federation, me, mutations, node, organization, project, search, webhooks,

@@ -24,7 +24,7 @@ use super::body::{change_body, resynchronise_body};
 use super::signature::signature;
 use super::{Registry, WebhookFilter};
 use crate::background::BackgroundTasks;
-use crate::catalogue::Access;
+use crate::catalogue::Audience;
 use crate::config;
 use crate::graphql::{NodeType, global_id};
 use crate::harvest::egress::{PublicOnly, PublicOrLoopback, RefusedAddress};
@@ -158,13 +158,12 @@ impl Deliverer {
                 return Ok(None);
             }
         };
-        let readable = webhook.audience.readable();
         let hook_id = global_id(NodeType::Webhook, webhook.id).0;
         loop {
             // Read as agents read (every change numbered), then filtered by
             // what the owner may read now.
             let after = FeedPosition {
-                reader: Access::Agents,
+                reader: Audience::Agents,
                 ordinal: webhook.position,
             };
             let (to, body, more) = match self
@@ -173,7 +172,7 @@ impl Deliverer {
                 .await?
             {
                 ChangeFeed::Pruned => {
-                    let head = self.store.feed_head(Access::Agents).await?.ordinal;
+                    let head = self.store.feed_head(Audience::Agents).await?.ordinal;
                     let delivery_id = new_delivery_id();
                     (
                         head,
@@ -190,11 +189,11 @@ impl Deliverer {
                     has_more,
                 } => match changes
                     .iter()
-                    .find(|change| readable.contains(&change.audience))
+                    .find_map(|change| Some((change, change.position(webhook.audience)?)))
                 {
-                    Some(change) => {
+                    Some((change, position)) => {
                         let delivery_id = new_delivery_id();
-                        let body = change_body(&hook_id, &delivery_id, change);
+                        let body = change_body(&hook_id, &delivery_id, change, position);
                         (change.seq, Some((delivery_id, body)), false)
                     }
                     None => (next.ordinal, None, has_more),

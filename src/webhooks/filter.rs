@@ -1,6 +1,7 @@
-//! Which changes a webhook wants: some kinds, about some projects; empty
-//! lists and absent ones want everything. Stored as
-//! JSON, bounded in size when registered.
+//! Which changes a webhook wants: the journal's [`ChangeFilter`] (the one
+//! the `changes` feed takes), stored as JSON and bounded in size when
+//! registered. An absent list wants everything; an empty one (slugs the
+//! owner cannot see) wants nothing, as in the feed.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,12 +11,19 @@ use crate::store::{ChangeFilter, ChangeKind, ChangedSubject};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookFilter {
-    /// The kinds wanted, spelled as stored (`PROJECT_UPDATED`…); none: all.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub kinds: Vec<String>,
-    /// The ids of the projects wanted.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub projects: Vec<i64>,
+    /// The kinds wanted, spelled as stored (`PROJECT_UPDATED`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kinds: Option<Vec<String>>,
+    /// The projects and organizations wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subjects: Option<Vec<Subject>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Subject {
+    Project(i64),
+    Organization(i64),
 }
 
 /// A stored filter this version cannot read.
@@ -23,22 +31,27 @@ pub struct WebhookFilter {
 #[error("unreadable webhook filter: {0}")]
 pub struct UnreadableFilter(String);
 
-impl WebhookFilter {
-    pub fn new(kinds: &[ChangeKind], projects: Vec<i64>) -> Self {
+impl From<&ChangeFilter> for WebhookFilter {
+    fn from(filter: &ChangeFilter) -> Self {
         Self {
-            kinds: kinds.iter().map(|kind| kind.as_db().to_owned()).collect(),
-            projects,
+            kinds: filter
+                .kinds
+                .as_ref()
+                .map(|kinds| kinds.iter().map(|kind| kind.as_db().to_owned()).collect()),
+            subjects: filter.subjects.as_ref().map(|subjects| {
+                subjects
+                    .iter()
+                    .map(|subject| match *subject {
+                        ChangedSubject::Project(id) => Subject::Project(id),
+                        ChangedSubject::Organization(id) => Subject::Organization(id),
+                    })
+                    .collect()
+            }),
         }
     }
+}
 
-    /// The kinds wanted, those this version knows.
-    pub fn kinds(&self) -> Vec<ChangeKind> {
-        self.kinds
-            .iter()
-            .filter_map(|kind| ChangeKind::from_db(kind))
-            .collect()
-    }
-
+impl WebhookFilter {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a filter serialises")
     }
@@ -51,17 +64,59 @@ impl WebhookFilter {
     pub fn to_change_filter(&self) -> Result<ChangeFilter, UnreadableFilter> {
         let kinds = self
             .kinds
+            .as_ref()
+            .map(|kinds| {
+                kinds
+                    .iter()
+                    .map(|kind| {
+                        ChangeKind::from_db(kind).ok_or_else(|| UnreadableFilter(kind.clone()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let subjects = self.subjects.as_ref().map(|subjects| {
+            subjects
+                .iter()
+                .map(|subject| match *subject {
+                    Subject::Project(id) => ChangedSubject::Project(id),
+                    Subject::Organization(id) => ChangedSubject::Organization(id),
+                })
+                .collect()
+        });
+        Ok(ChangeFilter { kinds, subjects })
+    }
+
+    /// The ids of the projects it names.
+    pub fn projects(&self) -> Vec<i64> {
+        self.subject_ids(|subject| match subject {
+            Subject::Project(id) => Some(id),
+            Subject::Organization(_) => None,
+        })
+    }
+
+    /// The ids of the organizations it names.
+    pub fn organizations(&self) -> Vec<i64> {
+        self.subject_ids(|subject| match subject {
+            Subject::Organization(id) => Some(id),
+            Subject::Project(_) => None,
+        })
+    }
+
+    fn subject_ids(&self, id: fn(Subject) -> Option<i64>) -> Vec<i64> {
+        self.subjects
             .iter()
-            .map(|kind| ChangeKind::from_db(kind).ok_or_else(|| UnreadableFilter(kind.clone())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let subjects: Vec<ChangedSubject> = self
-            .projects
-            .iter()
-            .map(|id| ChangedSubject::Project(*id))
-            .collect();
-        Ok(ChangeFilter {
-            kinds: (!kinds.is_empty()).then_some(kinds),
-            subjects: (!subjects.is_empty()).then_some(subjects),
+            .flatten()
+            .filter_map(|subject| id(*subject))
+            .collect()
+    }
+
+    /// The kinds it wants, `None` for all.
+    pub fn kinds(&self) -> Option<Vec<ChangeKind>> {
+        self.kinds.as_ref().map(|kinds| {
+            kinds
+                .iter()
+                .filter_map(|kind| ChangeKind::from_db(kind))
+                .collect()
         })
     }
 }
@@ -71,21 +126,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_filter_round_trips_and_an_empty_one_wants_everything() {
-        let filter = WebhookFilter::new(&[ChangeKind::ProjectArchived], vec![3]);
+    fn a_filter_round_trips_and_keeps_all_apart_from_none() {
+        let wanted = ChangeFilter {
+            kinds: Some(vec![ChangeKind::ProjectArchived]),
+            subjects: Some(vec![
+                ChangedSubject::Project(3),
+                ChangedSubject::Organization(4),
+            ]),
+        };
+        let filter = WebhookFilter::from(&wanted);
         let json = filter.to_json();
-        assert_eq!(json, r#"{"kinds":["PROJECT_ARCHIVED"],"projects":[3]}"#);
+        assert_eq!(
+            json,
+            r#"{"kinds":["PROJECT_ARCHIVED"],"subjects":[{"project":3},{"organization":4}]}"#
+        );
         assert_eq!(WebhookFilter::from_json(&json).unwrap(), filter);
-        let change_filter = filter.to_change_filter().unwrap();
-        assert_eq!(change_filter.kinds, Some(vec![ChangeKind::ProjectArchived]));
+        assert_eq!(filter.to_change_filter().unwrap(), wanted);
         assert_eq!(
-            change_filter.subjects,
-            Some(vec![ChangedSubject::Project(3)])
+            (filter.projects(), filter.organizations()),
+            (vec![3], vec![4])
         );
-        assert_eq!(
-            WebhookFilter::default().to_change_filter().unwrap(),
-            ChangeFilter::default()
-        );
+        for kept in [
+            ChangeFilter::default(),
+            ChangeFilter {
+                kinds: None,
+                subjects: Some(Vec::new()),
+            },
+        ] {
+            let json = WebhookFilter::from(&kept).to_json();
+            let back = WebhookFilter::from_json(&json).unwrap();
+            assert_eq!(back.to_change_filter().unwrap(), kept, "{json}");
+        }
         assert!(WebhookFilter::from_json(r#"{"colour":"red"}"#).is_err());
     }
 }

@@ -105,11 +105,7 @@ impl Registry {
         }
         let url = self.targets().check(registration.url).await?;
         let limit = self.settings.webhooks_per_owner;
-        let position = self
-            .store
-            .feed_head(crate::catalogue::Access::Agents)
-            .await?
-            .ordinal;
+        let position = self.store.feed_head(Audience::Agents).await?.ordinal;
         let record = self
             .store
             .create_webhook(

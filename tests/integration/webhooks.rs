@@ -133,7 +133,7 @@ impl Setup {
 fn change_of(received: &Received) -> (Value, Value) {
     let body = received.json();
     (
-        body["change"]["node"]["id"].clone(),
+        body["change"]["nodeId"].clone(),
         body["change"]["fields"].clone(),
     )
 }
@@ -173,6 +173,12 @@ async fn a_receiver_verifies_signed_deliveries_retried_after_500s_without_duplic
     assert_eq!(body["webhookId"], json!(webhook));
     assert_eq!(body["deliveryId"], json!(first.delivery_id));
     assert_eq!(body["change"]["kind"], "PROJECT_UPDATED");
+    assert!(
+        body["change"]["cursor"]
+            .as_str()
+            .is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
     assert_eq!(
         change_of(first),
         (setup.project_id("poufdoc").await, json!(["SUMMARY"]))
@@ -329,6 +335,11 @@ async fn agents_only_changes_are_not_delivered_to_webhooks_of_non_agents(backend
     setup
         .register(&setup.token(AGENT), &for_agent.url, None)
         .await;
+    // A filter: PoufDoc's changes only.
+    let for_poufdoc = WebhookReceiver::start().await;
+    setup
+        .register(&setup.token(AGENT), &for_poufdoc.url, Some(&["poufdoc"]))
+        .await;
     let me = setup
         .ok(&outsider, "{ me { publicAgent } }", json!({}))
         .await;
@@ -348,6 +359,7 @@ async fn agents_only_changes_are_not_delivered_to_webhooks_of_non_agents(backend
         .await;
     let cartiflette = setup.project_id("cartiflette").await;
     let poufdoc = setup.project_id("poufdoc").await;
+    let poufdoc_id = poufdoc.clone();
 
     let agent_saw: Vec<_> = for_agent
         .wait_for_accepted(3)
@@ -379,6 +391,14 @@ async fn agents_only_changes_are_not_delivered_to_webhooks_of_non_agents(backend
         ]
     );
     assert_eq!(for_outsider.received().len(), 2);
+    let filtered: Vec<_> = for_poufdoc
+        .wait_for_accepted(1)
+        .await
+        .iter()
+        .map(change_of)
+        .collect();
+    assert_eq!(filtered, [(poufdoc_id, json!(["SUMMARY"]))]);
+    assert_eq!(for_poufdoc.received().len(), 1);
 }
 
 async fn refused_registrations_say_why_and_store_nothing(backend: Backend) {
@@ -417,16 +437,28 @@ async fn refused_registrations_say_why_and_store_nothing(backend: Backend) {
         (&extensions["code"], &extensions["field"]),
         (&json!("BAD_USER_INPUT"), &json!("input.secret"))
     );
+    let too_many: Vec<String> = (0..101).map(|i| format!("project-{i}")).collect();
     let extensions = refused(
         agent.clone(),
         "https://1.1.1.1/hook",
         SECRET,
-        Some(vec!["no-such-project"]),
+        Some(too_many.iter().map(String::as_str).collect()),
     )
     .await;
     assert_eq!(
         (&extensions["code"], &extensions["field"]),
-        (&json!("BAD_USER_INPUT"), &json!("input.filter.projects"))
+        (&json!("BAD_USER_INPUT"), &json!("input.filter"))
+    );
+    let unknown_kind = setup
+        .send(
+            &agent,
+            &format!("mutation {{ createWebhook(input: {{url: \"https://1.1.1.1/hook\", secret: \"{SECRET}\", filter: {{kinds: [NOT_A_KIND]}}}}) {{ webhook {{ id }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        unknown_kind["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+        "{unknown_kind}"
     );
     let anonymous = setup
         .app

@@ -11,8 +11,11 @@ use chrono::{DateTime, Utc};
 use crate::auth::Agent;
 use crate::graphql::execution::context::{audience, loader, principal, store};
 use crate::graphql::execution::errors::{OrInternal, bad_input, code, internal};
+use crate::graphql::schema::changes::ChangeFilterInput;
+use crate::graphql::schema::enums::ChangeKind;
 use crate::graphql::schema::ids::{NodeType, global_id, parse_global_id};
-use crate::graphql::schema::loaders::{ProjectById, ProjectBySlug};
+use crate::graphql::schema::loaders::{OrganizationById, ProjectById};
+use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::paging::{CursorKind, ListTotal, PageArgs, connection, encode_cursor};
 use crate::graphql::schema::project::Project;
 use crate::store::{DeliveryRecord, DeliveryStatus as StoredStatus, SortValue, WebhookRecord};
@@ -68,6 +71,12 @@ async fn own_webhook(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Webhoo
 /// secret (which is never shown again).
 pub struct Webhook(WebhookRecord);
 
+impl Webhook {
+    fn filter(&self) -> async_graphql::Result<WebhookFilter> {
+        WebhookFilter::from_json(&self.0.filter).map_err(|e| internal(&e))
+    }
+}
+
 #[Object]
 impl Webhook {
     /// Its id, for `deleteWebhook` and `webhookDeliveries`.
@@ -80,18 +89,38 @@ impl Webhook {
         &self.0.url
     }
 
-    /// The projects whose changes it wants (as the caller may see them);
-    /// empty: every project's and organization's.
+    /// The kinds of change it wants; null: all.
+    async fn kinds(&self) -> async_graphql::Result<Option<Vec<ChangeKind>>> {
+        Ok(self
+            .filter()?
+            .kinds()
+            .map(|kinds| kinds.into_iter().map(Into::into).collect()))
+    }
+
+    /// The projects whose changes it wants, as the caller may see them
+    /// (with `organizations`: either's); both empty: every one's.
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
-        let filter = WebhookFilter::from_json(&self.0.filter).map_err(|e| internal(&e))?;
+        let ids = self.filter()?.projects();
         let found = loader(ctx)?
-            .load_many(filter.projects.iter().copied().map(ProjectById))
+            .load_many(ids.iter().copied().map(ProjectById))
             .await
             .or_internal()?;
-        Ok(filter
-            .projects
+        Ok(ids
             .iter()
             .filter_map(|id| found.get(&ProjectById(*id)).cloned().map(Project))
+            .collect())
+    }
+
+    /// The organizations whose changes it wants.
+    async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
+        let ids = self.filter()?.organizations();
+        let found = loader(ctx)?
+            .load_many(ids.iter().copied().map(OrganizationById))
+            .await
+            .or_internal()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.get(&OrganizationById(*id)).cloned().map(Organization))
             .collect())
     }
 
@@ -194,17 +223,11 @@ pub struct CreateWebhookInput {
     /// An `https://` URL at a public address; deliveries are POSTed to it
     /// and redirects are not followed.
     url: String,
-    /// Which changes it wants; absent: all the caller may read.
-    filter: Option<WebhookFilterInput>,
+    /// Which changes it wants, as `changes` takes it (slugs the caller cannot
+    /// see match nothing); absent: all the caller may read.
+    filter: Option<ChangeFilterInput>,
     /// The key deliveries are signed with (HMAC-SHA256); it cannot be read back.
     secret: String,
-}
-
-/// Which changes a webhook wants.
-#[derive(InputObject, Default)]
-pub struct WebhookFilterInput {
-    /// Changes of these projects only (slugs).
-    projects: Option<Vec<String>>,
 }
 
 /// What `createWebhook` registered.
@@ -242,30 +265,17 @@ fn refused(error: RegistrationError) -> async_graphql::Error {
     }
 }
 
-/// The filter `input` asks for, its projects as the caller may see them.
+/// The filter `input` asks for, its slugs as the caller may see them.
 async fn filter(
     ctx: &Context<'_>,
-    input: Option<WebhookFilterInput>,
+    input: Option<ChangeFilterInput>,
 ) -> async_graphql::Result<WebhookFilter> {
-    let input = input.unwrap_or_default();
-    let slugs = input.projects.unwrap_or_default();
-    let found = loader(ctx)?
-        .load_many(slugs.iter().cloned().map(ProjectBySlug))
+    let parsed = input
+        .unwrap_or_default()
+        .parse(ctx)
         .await
-        .or_internal()?;
-    let mut projects = Vec::with_capacity(slugs.len());
-    for slug in &slugs {
-        match found.get(&ProjectBySlug(slug.clone())) {
-            Some(project) => projects.push(project.id),
-            None => {
-                return Err(bad_input(format!(
-                    "input.filter.projects: there is no project `{slug}`"
-                ))
-                .extend_with(|_, e| e.set("field", "input.filter.projects")));
-            }
-        }
-    }
-    Ok(WebhookFilter::new(&[], projects))
+        .map_err(|e| e.extend_with(|_, x| x.set("field", "input.filter")))?;
+    Ok(WebhookFilter::from(&parsed))
 }
 
 #[derive(Default)]
