@@ -11,6 +11,8 @@
 //! Link checks ask the URLs maintainers wrote, and where they redirect, on
 //! any host, over http or https, at public addresses only — but for the
 //! origins the operator trusts for them ([`LinkEgress`]).
+//!
+//! Webhooks' deliveries connect through the same resolvers (`webhooks::target`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
