@@ -31,18 +31,31 @@ fn signed_in_person<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Agent> {
     })
 }
 
-/// The caller as a webhook owner, their webhooks told what they may read now.
-async fn owner<'a>(ctx: &Context<'a>) -> async_graphql::Result<Owner<'a>> {
+/// The caller as a webhook owner, and their webhooks, told what the caller
+/// may read now when it changed (written only then).
+async fn own_webhooks<'a>(
+    ctx: &Context<'a>,
+) -> async_graphql::Result<(Owner<'a>, Vec<WebhookRecord>)> {
     let person = signed_in_person(ctx)?;
     let owner = Owner {
         sub: &person.sub,
         audience: audience(ctx),
     };
-    store(ctx)?
-        .confirm_webhook_owner(owner.sub, owner.audience)
-        .await
-        .or_internal()?;
-    Ok(owner)
+    let store = store(ctx)?;
+    let mut webhooks = store.webhooks_of(owner.sub).await.or_internal()?;
+    if webhooks
+        .iter()
+        .any(|webhook| webhook.audience != owner.audience)
+    {
+        store
+            .confirm_webhook_owner(owner.sub, owner.audience)
+            .await
+            .or_internal()?;
+        for webhook in &mut webhooks {
+            webhook.audience = owner.audience;
+        }
+    }
+    Ok((owner, webhooks))
 }
 
 fn registry<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Registry>> {
@@ -51,14 +64,11 @@ fn registry<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Arc<Registry>> {
 
 /// The caller's webhook `id`; NOT_FOUND for anyone else's.
 async fn own_webhook(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<WebhookRecord> {
-    let owner = owner(ctx).await?;
     let (NodeType::Webhook, row) = parse_global_id(id)? else {
         return Err(bad_input("id: not the id of a webhook"));
     };
-    store(ctx)?
-        .webhooks_of(owner.sub)
-        .await
-        .or_internal()?
+    let (_, webhooks) = own_webhooks(ctx).await?;
+    webhooks
         .into_iter()
         .find(|webhook| webhook.id == row)
         .ok_or_else(|| {
@@ -286,14 +296,8 @@ impl WebhookQuery {
     /// The webhooks the caller registered, oldest first (signed in).
     #[graphql(cache_control(private))]
     async fn webhooks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Webhook>> {
-        let owner = owner(ctx).await?;
-        Ok(store(ctx)?
-            .webhooks_of(owner.sub)
-            .await
-            .or_internal()?
-            .into_iter()
-            .map(Webhook)
-            .collect())
+        let (_, webhooks) = own_webhooks(ctx).await?;
+        Ok(webhooks.into_iter().map(Webhook).collect())
     }
 
     /// The delivery log of one of the caller's webhooks, newest first; the
@@ -338,11 +342,8 @@ impl WebhookQuery {
 
 /// The caller's webhooks disabled for failing too long, for `me`.
 pub(crate) async fn disabled_webhooks(ctx: &Context<'_>) -> async_graphql::Result<Vec<Webhook>> {
-    let owner = owner(ctx).await?;
-    Ok(store(ctx)?
-        .webhooks_of(owner.sub)
-        .await
-        .or_internal()?
+    let (_, webhooks) = own_webhooks(ctx).await?;
+    Ok(webhooks
         .into_iter()
         .filter(|webhook| webhook.disabled_at.is_some())
         .map(Webhook)
@@ -362,7 +363,7 @@ impl WebhookMutation {
         ctx: &Context<'_>,
         input: CreateWebhookInput,
     ) -> async_graphql::Result<CreateWebhookPayload> {
-        let owner = owner(ctx).await?;
+        let (owner, _) = own_webhooks(ctx).await?;
         let filter = filter(ctx, input.filter).await?;
         let webhook = registry(ctx)?
             .register(
