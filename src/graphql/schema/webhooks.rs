@@ -77,8 +77,6 @@ async fn own_webhook(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Webhoo
         })
 }
 
-/// A webhook: where the catalogue's changes are delivered, signed with its
-/// secret (which is never shown again).
 pub struct Webhook(WebhookRecord);
 
 impl Webhook {
@@ -87,6 +85,8 @@ impl Webhook {
     }
 }
 
+/// A webhook: where the catalogue's changes are delivered, signed with its
+/// secret (which is never shown again).
 #[Object]
 impl Webhook {
     /// Its id, for `deleteWebhook` and `webhookDeliveries`.
@@ -177,9 +177,9 @@ impl From<StoredStatus> for DeliveryStatus {
     }
 }
 
-/// One change delivered (or being delivered) to a webhook.
 pub struct WebhookDelivery(DeliveryRecord);
 
+/// One change delivered (or being delivered) to a webhook.
 #[Object]
 impl WebhookDelivery {
     /// The `X-Catalogue-Delivery` header it is sent with, the same on every attempt.
@@ -187,6 +187,7 @@ impl WebhookDelivery {
         &self.0.delivery_id
     }
 
+    /// Whether it was delivered, is being retried, or was given up.
     async fn status(&self) -> DeliveryStatus {
         self.0.status.into()
     }
@@ -243,6 +244,7 @@ pub struct CreateWebhookInput {
 /// What `createWebhook` registered.
 #[derive(SimpleObject)]
 pub struct CreateWebhookPayload {
+    /// The webhook, without its secret.
     webhook: Webhook,
 }
 
