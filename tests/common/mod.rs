@@ -370,6 +370,9 @@ impl TestApp {
         // catalogue's links.
         config.harvest.harvest_interval_seconds = 0;
         config.harvest.check_links = false;
+        // Nor a delivery loop polling the database beside tests that count
+        // its statements; the webhook tests turn it on.
+        config.webhooks.deliver_webhooks = false;
         configure(&mut config);
         let app = App::build(config).await.expect("the gateway starts");
         let base_url = format!("http://{}", app.address());

@@ -37,6 +37,7 @@ impl Setup {
         let issuer = TestIssuer::start(&[&key]).await;
         let app =
             common::issuer::gateway_trusting_configured(backend, &issuer, &[ADMIN], |config| {
+                config.webhooks.deliver_webhooks = true;
                 config.webhooks.webhook_allow_local_http = true;
                 config.webhooks.webhook_poll_ms = 50;
                 config.webhooks.webhook_retry_base_seconds = 0;
