@@ -18,6 +18,7 @@ pub mod shared_state;
 pub mod store;
 pub mod telemetry;
 pub mod tools;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -55,6 +56,8 @@ pub enum StartError {
     SchemaBehind(Vec<String>),
     #[error("harvester: {0}")]
     Harvest(#[from] harvest::HarvestError),
+    #[error("webhooks: {0}")]
+    Webhooks(reqwest::Error),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: SocketAddr,
@@ -152,6 +155,7 @@ impl App {
             std::sync::Arc::clone(&search),
             cache.clone(),
             store.clone(),
+            chrono::Duration::days(i64::from(config.changes.changes_retention_days)),
         );
         let schema = graphql::build_schema(
             Some(store.clone()),
@@ -169,6 +173,15 @@ impl App {
             std::sync::Arc::clone(&harvester),
             config.harvest.harvest_interval_seconds,
         );
+        let webhooks =
+            std::sync::Arc::new(webhooks::Registry::new(&config.webhooks, store.clone()));
+        let deliverer = webhooks::delivery::Deliverer::new(
+            &config.webhooks,
+            store.clone(),
+            std::sync::Arc::clone(&webhooks),
+        )
+        .map_err(StartError::Webhooks)?;
+        webhooks::delivery::schedule(&tasks, std::sync::Arc::new(deliverer));
         let state = http::AppState::new(
             http::Services {
                 schema,
@@ -177,6 +190,7 @@ impl App {
                 cache,
                 shared,
                 harvester,
+                webhooks,
                 search,
             },
             &config,
@@ -238,13 +252,15 @@ impl App {
 /// index stays current between searches, and an in-process answer cache
 /// forgets answers made stale by changes from elsewhere (another replica,
 /// `import`, `harvest`); a Redis cache needs no help: writers bump it. Once
-/// an hour, forgets journal entries older than a day (a replica that missed
-/// them reindexes everything).
+/// an hour, forgets journal entries older than `retention` (a replica that
+/// missed them reindexes everything; a tool whose cursor is older reads the
+/// lists again).
 fn follow_catalogue_changes(
     tasks: &BackgroundTasks,
     search: std::sync::Arc<search::SearchIndex>,
     cache: cache::ResponseCache,
     store: Store,
+    retention: chrono::Duration,
 ) {
     const TICK: Duration = Duration::from_secs(1);
     const PRUNE_EVERY_TICKS: u32 = 3600;
@@ -271,7 +287,7 @@ fn follow_catalogue_changes(
             }
             ticks = (ticks + 1) % PRUNE_EVERY_TICKS;
             if ticks == 0 {
-                let before = chrono::Utc::now() - chrono::Duration::days(1);
+                let before = chrono::Utc::now() - retention;
                 if let Err(error) = store.prune_changes(before).await {
                     tracing::warn!(%error, "cannot prune the journal of changes");
                 }

@@ -16,6 +16,8 @@ mod m20261207_000008_fact_confidence;
 mod m20261208_000009_link_checks;
 mod m20261208_000010_person_binding;
 mod m20261209_000011_uses;
+mod m20261209_000012_change_journal;
+mod m20261209_000013_webhooks;
 
 pub struct Migrator;
 
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000009_link_checks::Migration),
             Box::new(m20261208_000010_person_binding::Migration),
             Box::new(m20261209_000011_uses::Migration),
+            Box::new(m20261209_000012_change_journal::Migration),
+            Box::new(m20261209_000013_webhooks::Migration),
         ]
     }
 }
@@ -65,6 +69,8 @@ mod tests {
             "link_check",
             "person_binding",
             "project_use",
+            "webhook",
+            "webhook_delivery",
         ] {
             assert!(manager.has_table(table).await.unwrap(), "{table} after up");
         }

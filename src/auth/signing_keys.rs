@@ -48,7 +48,8 @@ pub enum SigningKeyError {
 }
 
 /// Encrypts the private keys kept in the database, each bound to its key id
-/// (associated data), so that a row's ciphertext cannot be moved to another.
+/// (associated data), so that a row's ciphertext cannot be moved to another;
+/// webhooks' secrets too, each bound to its owner and target.
 pub struct SealingKey(Box<Aes256Gcm>);
 
 impl SealingKey {
@@ -56,7 +57,7 @@ impl SealingKey {
         Self(Box::new(Aes256Gcm::new(key.bytes().into())))
     }
 
-    fn seal(&self, kid: &str, pem: &str) -> String {
+    pub(crate) fn seal(&self, kid: &str, pem: &str) -> String {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::thread_rng().fill_bytes(&mut nonce);
         let payload = Payload {
@@ -73,7 +74,7 @@ impl SealingKey {
     }
 
     /// The PEM `stored` encrypts, or `None` when this key did not encrypt it.
-    fn open(&self, kid: &str, stored: &str) -> Option<String> {
+    pub(crate) fn open(&self, kid: &str, stored: &str) -> Option<String> {
         let sealed = STANDARD.decode(stored.strip_prefix(SEALED_PREFIX)?).ok()?;
         if sealed.len() <= NONCE_BYTES {
             return None;
@@ -89,7 +90,7 @@ impl SealingKey {
     }
 }
 
-fn is_sealed(stored: &str) -> bool {
+pub(crate) fn is_sealed(stored: &str) -> bool {
     stored.starts_with(SEALED_PREFIX)
 }
 

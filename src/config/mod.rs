@@ -1,5 +1,5 @@
 //! Typed configuration in sections (http, database, auth, proconnect, cache,
-//! limits, execution, harvest): defaults < TOML file named by `CATALOGUE_CONFIG` <
+//! limits, execution, harvest, changes, webhooks): defaults < TOML file named by `CATALOGUE_CONFIG` <
 //! `CATALOGUE_*` environment variables. Each section declares each of its
 //! settings once, in a `section!` line: its field, type, default and how a
 //! variable's text is read. The TOML key is the field's name, the variable
@@ -73,6 +73,7 @@ macro_rules! section {
 
 mod auth;
 mod cache;
+mod changes;
 mod clients;
 mod database;
 mod execution;
@@ -81,9 +82,11 @@ mod http;
 mod limits;
 mod proconnect;
 mod values;
+mod webhooks;
 
 pub use auth::{Auth, IssuerConfig};
 pub use cache::Cache;
+pub use changes::Changes;
 pub use clients::{AddressBlock, ClientConfig, ClientId, ClientKey, RateLimitedStatus};
 pub use database::Database;
 pub use execution::Execution;
@@ -92,6 +95,7 @@ pub use http::{Http, LogFormat};
 pub use limits::Limits;
 pub use proconnect::{PROCONNECT_SCOPES, ProConnect};
 pub use values::{EncryptionKey, Secret};
+pub use webhooks::Webhooks;
 
 /// Everything the gateway needs to run, section by section.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,6 +108,8 @@ pub struct Config {
     pub limits: Limits,
     pub execution: Execution,
     pub harvest: Harvest,
+    pub changes: Changes,
+    pub webhooks: Webhooks,
 }
 
 /// Sets a setting from a variable's text; the message says what the value
@@ -161,6 +167,8 @@ impl Config {
             Limits::SETTINGS,
             Execution::SETTINGS,
             Harvest::SETTINGS,
+            Changes::SETTINGS,
+            Webhooks::SETTINGS,
         ]
         .into_iter()
         .flatten()
@@ -237,7 +245,9 @@ impl Config {
         self.proconnect.check()?;
         self.cache.check()?;
         self.limits.check()?;
-        self.harvest.check()
+        self.harvest.check()?;
+        self.changes.check()?;
+        self.webhooks.check()
     }
 }
 

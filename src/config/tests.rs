@@ -458,3 +458,53 @@ fn the_reference_page_documents_every_setting_and_no_other() {
     );
     assert!(not_settings.contains(FILE_VARIABLE));
 }
+
+#[test]
+fn webhooks_are_https_only_by_default_and_their_bounds_must_hold_together() {
+    let defaults = Config::default().webhooks;
+    assert!(!defaults.webhook_allow_local_http);
+    assert!(defaults.deliver_webhooks);
+    assert_eq!(defaults.webhook_disable_after_seconds, 24 * 3600);
+    let config = Config::from_vars(vars(&[
+        ("CATALOGUE_WEBHOOK_ALLOW_LOCAL_HTTP", "1"),
+        ("CATALOGUE_WEBHOOK_POLL_MS", "50"),
+        ("CATALOGUE_WEBHOOKS_PER_OWNER", "3"),
+    ]))
+    .unwrap();
+    assert!(config.webhooks.webhook_allow_local_http);
+    assert_eq!(config.webhooks.webhook_poll_ms, 50);
+    assert_eq!(config.webhooks.webhooks_per_owner, 3);
+    for (settings, says) in [
+        (
+            &[("CATALOGUE_WEBHOOK_SECRET_MIN_BYTES", "0")][..],
+            "at least 1",
+        ),
+        (
+            &[
+                ("CATALOGUE_WEBHOOK_SECRET_MIN_BYTES", "64"),
+                ("CATALOGUE_WEBHOOK_SECRET_MAX_BYTES", "32"),
+            ],
+            "at most webhook_secret_max_bytes",
+        ),
+        (&[("CATALOGUE_WEBHOOK_LOG_PER_WEBHOOK", "0")], "at least 1"),
+        (
+            &[("CATALOGUE_WEBHOOK_LEASE_SECONDS", "20")],
+            "twice webhook_timeout_seconds",
+        ),
+        (
+            &[("CATALOGUE_WEBHOOK_POLL_MS", "40000")],
+            "more than two polls",
+        ),
+        (
+            &[("CATALOGUE_WEBHOOK_RETRY_BASE_SECONDS", "7200")],
+            "must not exceed webhook_retry_max_seconds",
+        ),
+        (
+            &[("CATALOGUE_WEBHOOK_SECRET_ENCRYPTION_KEY", "short")],
+            "base64 of 32 bytes",
+        ),
+    ] {
+        let error = Config::from_vars(vars(settings)).unwrap_err();
+        assert!(error.to_string().contains(says), "{settings:?}: {error}");
+    }
+}

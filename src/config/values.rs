@@ -149,6 +149,10 @@ where
     number(value, "a byte count")
 }
 
+pub fn days(value: &str) -> Result<u32, String> {
+    number(value, "a number of days")
+}
+
 pub fn seconds(value: &str) -> Result<u64, String> {
     number(value, "a number of seconds")
 }

@@ -19,7 +19,11 @@ use std::sync::Arc;
 use crate::config::Limits;
 use crate::search::SearchIndex;
 use crate::store::Store;
-use schema::{audit, federation, me, mutations, node, organization, project, search};
+pub(crate) use schema::changes::encode_position;
+pub(crate) use schema::ids::{NodeType, global_id};
+use schema::{
+    audit, changes, federation, me, mutations, node, organization, project, search, webhooks,
+};
 
 /// The root of every read.
 #[derive(MergedObject, Default)]
@@ -33,9 +37,17 @@ pub struct Query(
     audit::AuditQuery,
     federation::EntityQuery,
     search::SearchQuery,
+    changes::ChangesQuery,
+    webhooks::WebhookQuery,
 );
 
-pub type CatalogueSchema = Schema<Query, mutations::Mutation, EmptySubscription>;
+/// Every write: maintainers edit their projects, administrators everything;
+/// anyone signed in registers webhooks. Each catalogue write runs in one
+/// transaction and leaves an entry in `auditLog`.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutations::CatalogueMutation, webhooks::WebhookMutation);
+
+pub type CatalogueSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The SDL of `schema` as `/schema.graphql` and `catalogue-gateway schema`
 /// give it: with `@specifiedBy` on scalars that have a specification
@@ -58,7 +70,7 @@ pub fn build_schema(
     // No extensions: `execute` checks the other limits (and the nesting,
     // under the same limit as the schema's) and gives errors their codes
     // (any extension would slow every field down).
-    let mut builder = Schema::build(Query::default(), mutations::Mutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .enable_federation()
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(execution::limits::MAX_NESTING);

@@ -11,6 +11,8 @@
 //! Link checks ask the URLs maintainers wrote, and where they redirect, on
 //! any host, over http or https, at public addresses only — but for the
 //! origins the operator trusts for them ([`LinkEgress`]).
+//!
+//! Webhooks' deliveries connect through the same resolvers (`webhooks::target`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
@@ -168,24 +170,39 @@ pub struct PublicOnly;
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let name = name.as_str().to_owned();
-        Box::pin(async move {
-            let found = tokio::net::lookup_host((name.as_str(), 0))
-                .await
-                .map(Iterator::collect::<Vec<SocketAddr>>);
-            let addresses = match found {
-                Ok(addresses) => addresses,
-                Err(source) => return Err(Box::new(Unresolved { name, source }) as _),
-            };
-            if let Some(refused) = addresses.iter().find(|a| !is_public(a.ip())) {
-                return Err(Box::new(RefusedAddress {
-                    address: refused.ip(),
-                    name,
-                }) as _);
-            }
-            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
-        })
+        resolve_only(name, is_public)
     }
+}
+
+/// [`PublicOnly`], loopback addresses also accepted: for webhooks' targets
+/// when the operator allows local ones (tests and development).
+pub struct PublicOrLoopback;
+
+impl reqwest::dns::Resolve for PublicOrLoopback {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        resolve_only(name, |ip| is_public(ip) || ip.is_loopback())
+    }
+}
+
+/// Resolves `name`, refusing it when any of its addresses is not `accepted`.
+fn resolve_only(name: reqwest::dns::Name, accepted: fn(IpAddr) -> bool) -> reqwest::dns::Resolving {
+    let name = name.as_str().to_owned();
+    Box::pin(async move {
+        let found = tokio::net::lookup_host((name.as_str(), 0))
+            .await
+            .map(Iterator::collect::<Vec<SocketAddr>>);
+        let addresses = match found {
+            Ok(addresses) => addresses,
+            Err(source) => return Err(Box::new(Unresolved { name, source }) as _),
+        };
+        if let Some(refused) = addresses.iter().find(|a| !accepted(a.ip())) {
+            return Err(Box::new(RefusedAddress {
+                address: refused.ip(),
+                name,
+            }) as _);
+        }
+        Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+    })
 }
 
 /// Whether `ip` is an ordinary address of the public Internet: not private,

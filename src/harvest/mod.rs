@@ -5,7 +5,7 @@
 
 mod client;
 mod datagouv;
-mod egress;
+pub(crate) mod egress;
 mod github;
 mod gitlab;
 mod link_checks;

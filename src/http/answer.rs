@@ -118,7 +118,9 @@ pub async fn answer(
             if mutation && read_only {
                 return Err(MutationRefused);
             }
-            let mut prepared = prepared.data(std::sync::Arc::clone(&state.harvester));
+            let mut prepared = prepared
+                .data(std::sync::Arc::clone(&state.harvester))
+                .data(std::sync::Arc::clone(&state.webhooks));
             if let Some(counters) = &state.plain_answers {
                 prepared = prepared.data(std::sync::Arc::clone(counters));
             }

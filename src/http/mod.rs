@@ -77,6 +77,7 @@ pub struct AppState {
     /// The fast path's counters, given to every execution when it is on.
     plain_answers: Option<Arc<PlainCounters>>,
     harvester: Arc<Harvester>,
+    webhooks: Arc<crate::webhooks::Registry>,
     /// For readiness: whether the start-up build is done.
     search: Arc<SearchIndex>,
     /// The schema's types, to read query parameters from.
@@ -99,6 +100,7 @@ pub struct Services {
     pub cache: ResponseCache,
     pub shared: SharedState,
     pub harvester: Arc<Harvester>,
+    pub webhooks: Arc<crate::webhooks::Registry>,
     pub search: Arc<SearchIndex>,
 }
 
@@ -111,6 +113,7 @@ impl AppState {
             cache,
             shared,
             harvester,
+            webhooks,
             search,
         } = services;
         let sdl: Arc<str> = crate::graphql::sdl(&schema).into();
@@ -166,6 +169,7 @@ impl AppState {
             cache_answers: config.cache.cache_answers,
             plain_answers: config.execution.plain_answers.then(Arc::default),
             harvester,
+            webhooks,
             search,
             sdl_parameters,
             export_max_rows: config.limits.export_max_rows,

@@ -8,7 +8,9 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::changes::{ChangedSubject, record_changes};
+use super::changes::{
+    Change, ChangeKind, ChangedField, ChangedSubject, link_audience, record_changes,
+};
 use super::entities::{harvest_lease, harvest_result, project};
 use super::{Store, StoreError};
 use crate::facts::HarvestStatus;
@@ -180,7 +182,14 @@ impl Store {
             harvest_result::Entity::update(row).exec(&txn).await?;
         }
         if facts_changed {
-            record_changes(&txn, [ChangedSubject::Project(write.project_id)], write.at).await?;
+            let audience = link_audience(&txn, write.project_id, write.url).await?;
+            let change = Change::new(
+                ChangedSubject::Project(write.project_id),
+                ChangeKind::FactsChanged,
+                [ChangedField::Facts],
+                audience,
+            );
+            record_changes(&txn, [change], write.at).await?;
         }
         txn.commit().await?;
         Ok(facts_changed || status_changed)

@@ -12,15 +12,18 @@ use sea_orm::{
     DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait, TryIntoModel,
 };
 
-use super::changes::{ChangedSubject, record_changes};
+use super::changes::{
+    Change, ChangeKind, ChangedField, ChangedSubject, narrower, project_audience, project_update,
+    record_changes, visibility, wider,
+};
 use super::entities::{
     dataset, link, organization, organization_source, project, project_organization,
     project_season, project_source, project_tag, repository, tag,
 };
 use super::projects::search_text;
-use super::uses::{HarvestScope, HarvestedUse, UseTarget, recount, replace_uses};
+use super::uses::{HarvestScope, HarvestedUse, UseTarget, recount, replace_uses, use_changes};
 use super::{LinkOrigin, Store, StoreError};
-use crate::catalogue::{Catalogue, Organization, Project, Slug, UseSource};
+use crate::catalogue::{Access, Catalogue, Organization, Project, Slug, UseSource};
 
 /// What an import changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,11 +60,11 @@ impl fmt::Display for ImportReport {
     }
 }
 
-/// Whether a row was created, changed or left as it was.
+/// Whether a row was created, changed (which fields) or left as it was.
 #[derive(PartialEq, Eq)]
 enum Outcome {
     Created,
-    Updated,
+    Updated(BTreeSet<ChangedField>),
     Unchanged,
 }
 
@@ -96,12 +99,29 @@ impl Store {
         for organization in &catalogue.organizations {
             let (id, outcome) = upsert_organization(&txn, organization, now).await?;
             organization_ids.insert(organization.slug.clone(), id);
+            let subject = ChangedSubject::Organization(id);
+            // Organizations are public.
             match outcome {
-                Outcome::Created => report.organizations_created += 1,
-                Outcome::Updated => report.organizations_updated += 1,
-                Outcome::Unchanged => continue,
+                Outcome::Created => {
+                    report.organizations_created += 1;
+                    changed.push(Change::new(
+                        subject,
+                        ChangeKind::OrganizationCreated,
+                        [],
+                        Access::Public,
+                    ));
+                }
+                Outcome::Updated(fields) => {
+                    report.organizations_updated += 1;
+                    changed.push(Change::new(
+                        subject,
+                        ChangeKind::OrganizationUpdated,
+                        fields,
+                        Access::Public,
+                    ));
+                }
+                Outcome::Unchanged => {}
             }
-            changed.push(ChangedSubject::Organization(id));
         }
         // Projects may name organizations imported earlier and absent from these files.
         for row in organization::Entity::find().all(&txn).await? {
@@ -118,29 +138,29 @@ impl Store {
                 .filter(project_tag::Column::TagId.is_in(tags.relabelled))
                 .all(&txn)
                 .await?;
-            changed.extend(
-                carrying
-                    .into_iter()
-                    .map(|row| ChangedSubject::Project(row.project_id)),
-            );
+            for row in carrying {
+                changed.push(Change::new(
+                    ChangedSubject::Project(row.project_id),
+                    ChangeKind::ProjectUpdated,
+                    [ChangedField::Tags],
+                    project_audience(&txn, row.project_id).await?,
+                ));
+            }
         }
         for project in &catalogue.projects {
-            let (id, outcome) =
+            let (id, project_changes) =
                 upsert_project(&txn, project, &organization_ids, &tag_ids, now).await?;
             changed.extend(catalogue_uses(&txn, id, project, &organization_ids, now).await?);
-            if outcome != Outcome::Unchanged {
+            if !project_changes.is_empty() {
                 // A repository or dataset the files no longer list took its uses with it.
                 recount(&txn, id).await?;
             }
-            match outcome {
-                Outcome::Created => report.projects_created += 1,
-                Outcome::Updated => report.projects_updated += 1,
-                Outcome::Unchanged => {
-                    report.projects_unchanged += 1;
-                    continue;
-                }
+            match project_changes.first().map(|change| change.kind) {
+                Some(ChangeKind::ProjectCreated) => report.projects_created += 1,
+                Some(_) => report.projects_updated += 1,
+                None => report.projects_unchanged += 1,
             }
-            changed.push(ChangedSubject::Project(id));
+            changed.extend(project_changes);
         }
         record_changes(&txn, changed, now).await?;
         txn.commit().await?;
@@ -185,7 +205,13 @@ async fn upsert_organization(
     )
     .await?;
     match outcome {
-        Outcome::Unchanged if sources_changed => Ok((id, Outcome::Updated)),
+        Outcome::Unchanged if sources_changed => {
+            Ok((id, Outcome::Updated([ChangedField::Sources].into())))
+        }
+        Outcome::Updated(mut fields) if sources_changed => {
+            fields.insert(ChangedField::Sources);
+            Ok((id, Outcome::Updated(fields)))
+        }
         outcome => Ok((id, outcome)),
     }
 }
@@ -224,6 +250,7 @@ async fn upsert_organization_row(
         }
         Some(current) if current == wanted => Ok((current.id, Outcome::Unchanged)),
         Some(current) => {
+            let fields = organization_fields(&current, &wanted);
             let row = organization::Model {
                 updated_at: now,
                 ..wanted
@@ -231,9 +258,27 @@ async fn upsert_organization_row(
             .into_active_model()
             .reset_all();
             row.update(txn).await?;
-            Ok((current.id, Outcome::Updated))
+            Ok((current.id, Outcome::Updated(fields)))
         }
     }
+}
+
+/// The fields of an organization's own row that differ.
+fn organization_fields(
+    before: &organization::Model,
+    after: &organization::Model,
+) -> BTreeSet<ChangedField> {
+    [
+        (before.name != after.name, ChangedField::Name),
+        (before.acronym != after.acronym, ChangedField::Acronym),
+        (before.kind != after.kind, ChangedField::Kind),
+        (before.siret != after.siret, ChangedField::Siret),
+        (before.siren != after.siren, ChangedField::Siren),
+        (before.website != after.website, ChangedField::Website),
+    ]
+    .into_iter()
+    .filter_map(|(changed, field)| changed.then_some(field))
+    .collect()
 }
 
 /// The tags of an import: ids by slug, and the tags whose label changed.
@@ -295,13 +340,15 @@ async fn upsert_tags(txn: &DatabaseTransaction, catalogue: &Catalogue) -> Result
     Ok(Tags { ids, relabelled })
 }
 
+/// Creates or brings up to date project `project` and its children; returns
+/// the changes to record (none when it was already so).
 async fn upsert_project(
     txn: &DatabaseTransaction,
     project: &Project,
     organization_ids: &HashMap<Slug, i64>,
     tag_ids: &HashMap<String, i64>,
     now: DateTime<Utc>,
-) -> Result<(i64, Outcome), StoreError> {
+) -> Result<(i64, Vec<Change>), StoreError> {
     let current = project::Entity::find()
         .filter(project::Column::Slug.eq(project.slug.as_str()))
         .one(txn)
@@ -327,33 +374,82 @@ async fn upsert_project(
         version: current.as_ref().map_or(1, |c| c.version),
         used_by: current.as_ref().map_or(0, |c| c.used_by),
     };
-    let (id, mut outcome) = match &current {
+    let id = match &current {
         None => {
             let mut row = wanted.clone().into_active_model().reset_all();
             row.not_set(project::Column::Id);
-            (row.insert(txn).await?.id, Outcome::Created)
+            row.insert(txn).await?.id
         }
-        Some(current) if *current == wanted => (current.id, Outcome::Unchanged),
-        Some(current) => (current.id, Outcome::Updated),
+        Some(current) => current.id,
     };
-
-    let children_changed = sync_children(txn, id, project, organization_ids, tag_ids).await?;
-    if outcome == Outcome::Unchanged && children_changed {
-        outcome = Outcome::Updated;
+    let children = sync_children(txn, id, project, organization_ids, tag_ids).await?;
+    let subject = ChangedSubject::Project(id);
+    let Some(current) = current else {
+        let created = Change::new(subject, ChangeKind::ProjectCreated, [], visibility(&wanted));
+        return Ok((id, vec![created]));
+    };
+    if current == wanted && children.is_empty() {
+        return Ok((id, Vec::new()));
     }
-    if outcome == Outcome::Updated {
-        project::Model {
-            id,
-            updated_at: now,
-            version: wanted.version + 1,
-            ..wanted
-        }
+    let updated = project::Model {
+        id,
+        updated_at: now,
+        version: wanted.version + 1,
+        ..wanted
+    };
+    updated
+        .clone()
         .into_active_model()
         .reset_all()
         .update(txn)
         .await?;
+    let mut changes = Vec::new();
+    let mut own = project_update(&current, &updated);
+    own.fields.extend(children.fields);
+    if !own.fields.is_empty() {
+        changes.push(own);
     }
-    Ok((id, outcome))
+    if let Some(access) = children.links_access {
+        changes.push(Change::new(
+            subject,
+            ChangeKind::ProjectUpdated,
+            children.link_fields,
+            narrower(visibility(&updated), access),
+        ));
+    }
+    Ok((id, changes))
+}
+
+/// What syncing a project's child tables changed: fields of the project
+/// itself, and fields listing links with the widest access among the links
+/// added, changed or removed.
+#[derive(Default)]
+struct ChildrenChanges {
+    fields: BTreeSet<ChangedField>,
+    link_fields: BTreeSet<ChangedField>,
+    links_access: Option<Access>,
+}
+
+impl ChildrenChanges {
+    fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.link_fields.is_empty()
+    }
+
+    fn child(&mut self, changed: bool, field: ChangedField) {
+        if changed {
+            self.fields.insert(field);
+        }
+    }
+
+    fn links(&mut self, access: Option<Access>, field: ChangedField) {
+        if let Some(access) = access {
+            self.link_fields.insert(field);
+            self.links_access = Some(match self.links_access {
+                Some(seen) => wider(seen, access),
+                None => access,
+            });
+        }
+    }
 }
 
 /// The project's uses the files state (source CATALOGUE), in place of
@@ -364,7 +460,7 @@ async fn catalogue_uses(
     project: &Project,
     organization_ids: &HashMap<Slug, i64>,
     now: DateTime<Utc>,
-) -> Result<BTreeSet<ChangedSubject>, StoreError> {
+) -> Result<Vec<Change>, StoreError> {
     let uses: Vec<HarvestedUse> = project
         .uses
         .iter()
@@ -387,18 +483,19 @@ async fn catalogue_uses(
         source: UseSource::Catalogue,
         target: UseTarget::Project,
     };
-    replace_uses(txn, scope, &uses, now).await
+    let changed = replace_uses(txn, scope, &uses, now).await?;
+    use_changes(txn, id, changed, ChangeKind::ProjectUpdated).await
 }
 
 /// Brings every child table of project `id` in line with `project`; tells
-/// whether anything changed.
+/// what changed.
 async fn sync_children(
     txn: &DatabaseTransaction,
     id: i64,
     project: &Project,
     organization_ids: &HashMap<Slug, i64>,
     tag_ids: &HashMap<String, i64>,
-) -> Result<bool, StoreError> {
+) -> Result<ChildrenChanges, StoreError> {
     let seasons = project
         .seasons
         .iter()
@@ -504,25 +601,43 @@ async fn sync_children(
         })
         .collect();
 
-    let mut changed = false;
-    changed |=
+    let mut changed = ChildrenChanges::default();
+    changed.child(
         replace_rows::<project_season::Entity>(txn, project_season::Column::ProjectId, id, seasons)
-            .await?;
-    changed |=
-        replace_rows::<project_tag::Entity>(txn, project_tag::Column::ProjectId, id, tags).await?;
-    changed |= replace_rows::<project_organization::Entity>(
-        txn,
-        project_organization::Column::ProjectId,
-        id,
-        participations,
-    )
-    .await?;
-    changed |=
+            .await?,
+        ChangedField::Seasons,
+    );
+    changed.child(
+        replace_rows::<project_tag::Entity>(txn, project_tag::Column::ProjectId, id, tags).await?,
+        ChangedField::Tags,
+    );
+    changed.child(
+        replace_rows::<project_organization::Entity>(
+            txn,
+            project_organization::Column::ProjectId,
+            id,
+            participations,
+        )
+        .await?,
+        ChangedField::Organizations,
+    );
+    changed.child(
         replace_rows::<project_source::Entity>(txn, project_source::Column::ProjectId, id, sources)
-            .await?;
-    changed |= sync_by_url(txn, &REPOSITORIES, id, repositories).await?;
-    changed |= sync_by_url(txn, &DATASETS, id, datasets).await?;
-    changed |= sync_by_url(txn, &LINKS, id, links).await?;
+            .await?,
+        ChangedField::Sources,
+    );
+    changed.links(
+        sync_by_url(txn, &REPOSITORIES, id, repositories).await?,
+        ChangedField::Repositories,
+    );
+    changed.links(
+        sync_by_url(txn, &DATASETS, id, datasets).await?,
+        ChangedField::Datasets,
+    );
+    changed.links(
+        sync_by_url(txn, &LINKS, id, links).await?,
+        ChangedField::Links,
+    );
     Ok(changed)
 }
 
@@ -569,6 +684,7 @@ struct LinkTable<E: EntityTrait> {
     id_column: E::Column,
     url: fn(&E::Model) -> &String,
     id: fn(&E::Model) -> i64,
+    access: fn(&E::Model) -> &String,
     /// Whether the row came from the files; only those may be removed by an import.
     from_files: fn(&E::Model) -> bool,
 }
@@ -578,6 +694,7 @@ const REPOSITORIES: LinkTable<repository::Entity> = LinkTable {
     id_column: repository::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
+    access: |row| &row.access,
     from_files: |row| LinkOrigin::from_db(&row.origin) == Some(LinkOrigin::File),
 };
 
@@ -586,6 +703,7 @@ const DATASETS: LinkTable<dataset::Entity> = LinkTable {
     id_column: dataset::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
+    access: |row| &row.access,
     from_files: |row| LinkOrigin::from_db(&row.origin) == Some(LinkOrigin::File),
 };
 
@@ -594,23 +712,30 @@ const LINKS: LinkTable<link::Entity> = LinkTable {
     id_column: link::Column::Id,
     url: |row| &row.url,
     id: |row| row.id,
+    access: |row| &row.access,
     from_files: |row| LinkOrigin::from_db(&row.origin) == Some(LinkOrigin::File),
 };
 
 /// Updates, inserts and deletes a project's links so they match `wanted`,
-/// keeping the id of every link whose URL stays.
+/// keeping the id of every link whose URL stays; tells the widest access
+/// among the links it touched, `None` when it touched none.
 async fn sync_by_url<E>(
     txn: &DatabaseTransaction,
     table: &LinkTable<E>,
     project_id: i64,
     wanted: Vec<E::Model>,
-) -> Result<bool, StoreError>
+) -> Result<Option<Access>, StoreError>
 where
     E: EntityTrait,
     E::Model: IntoActiveModel<E::ActiveModel> + PartialEq + Send + Sync,
     E::ActiveModel:
         ActiveModelTrait<Entity = E> + ActiveModelBehavior + TryIntoModel<E::Model> + Send,
 {
+    let mut touched: Option<Access> = None;
+    let mut touch = |row: &E::Model| {
+        let access = Access::from_db((table.access)(row)).unwrap_or(Access::Agents);
+        touched = Some(touched.map_or(access, |seen| wider(seen, access)));
+    };
     let mut current: HashMap<String, E::Model> = E::find()
         .filter(table.project_column.eq(project_id))
         .all(txn)
@@ -618,7 +743,6 @@ where
         .into_iter()
         .map(|row| ((table.url)(&row).clone(), row))
         .collect();
-    let mut changed = false;
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     for row in wanted {
@@ -626,11 +750,15 @@ where
             Some(existing) => {
                 let mut candidate = row.into_active_model().reset_all();
                 candidate.set(table.id_column, (table.id)(&existing).into());
-                if candidate.clone().try_into_model()? != existing {
+                let updated = candidate.clone().try_into_model()?;
+                if updated != existing {
+                    touch(&existing);
+                    touch(&updated);
                     updates.push(candidate);
                 }
             }
             None => {
+                touch(&row);
                 let mut candidate = row.into_active_model().reset_all();
                 candidate.not_set(table.id_column);
                 inserts.push(candidate);
@@ -639,21 +767,19 @@ where
     }
     // Links added through the API are not the files' to remove.
     current.retain(|_, row| (table.from_files)(row));
+    current.values().for_each(&mut touch);
     if !current.is_empty() {
         let gone: Vec<i64> = current.values().map(table.id).collect();
         E::delete_many()
             .filter(table.id_column.is_in(gone))
             .exec(txn)
             .await?;
-        changed = true;
     }
     for row in updates {
         row.update(txn).await?;
-        changed = true;
     }
     for row in inserts {
         row.insert(txn).await?;
-        changed = true;
     }
-    Ok(changed)
+    Ok(touched)
 }

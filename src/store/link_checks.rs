@@ -12,7 +12,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::changes::{ChangedSubject, record_changes};
+use super::changes::{
+    Change, ChangeKind, ChangedField, ChangedSubject, link_audience, record_changes,
+};
 use super::entities::link_check;
 use super::{Store, StoreError};
 use crate::catalogue::Audience;
@@ -238,15 +240,16 @@ impl Store {
             }
         }
         if changed {
-            record_changes(
-                &txn,
-                write
-                    .project_ids
-                    .iter()
-                    .map(|&id| ChangedSubject::Project(id)),
-                write.at,
-            )
-            .await?;
+            let mut changes = Vec::with_capacity(write.project_ids.len());
+            for &id in write.project_ids {
+                changes.push(Change::new(
+                    ChangedSubject::Project(id),
+                    ChangeKind::FactsChanged,
+                    [ChangedField::LinkChecks],
+                    link_audience(&txn, id, write.url).await?,
+                ));
+            }
+            record_changes(&txn, changes, write.at).await?;
         }
         txn.commit().await?;
         Ok((record, changed))

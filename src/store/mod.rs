@@ -19,6 +19,7 @@ mod search_source;
 mod signin;
 mod tags;
 mod uses;
+mod webhooks;
 mod writes;
 
 use std::sync::Arc;
@@ -28,7 +29,10 @@ use sea_orm::DatabaseConnection;
 
 use crate::catalogue::vocabulary;
 
-pub use changes::{ChangedSubject, ChangesSince};
+pub use changes::{
+    ChangeFeed, ChangeFilter, ChangeKind, ChangedField, ChangedSubject, ChangesSince, FeedPosition,
+    RecordedChange,
+};
 pub use harvest::{FactsWrite, FreshFacts, HarvestRecord, HarvestWrite};
 pub use import::ImportReport;
 pub use link_checks::{CheckTarget, LinkCheckCounts, LinkCheckRecord, LinkCheckWrite, Redirect};
@@ -45,6 +49,9 @@ pub use search_source::ProjectBundle;
 pub use signin::{SigninAttempt, SigninMode, StoredSigningKey};
 pub use uses::{
     Declaration, DeclaredUse, HarvestScope, HarvestedUse, UseBounds, UseCounts, UseTarget,
+};
+pub use webhooks::{
+    AttemptOutcome, DeliveryRecord, DeliveryStatus, NewDelivery, NewWebhook, WebhookRecord,
 };
 pub use writes::{
     Actor, AuditAction, AuditRecord, LinkTable, NewProject, ProjectChanges, WriteError,

@@ -15,14 +15,16 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::changes::{ChangedSubject, record_changes};
+use super::changes::{
+    Change, ChangeKind, ChangedField, ChangedSubject, project_audience, record_changes,
+};
 use super::entities::{dataset, organization, project, project_use, repository};
 use super::paging::in_subquery;
 use super::projects::readable;
 use super::records::{OrganizationRecord, UseRecord};
 use super::writes::{Actor, AuditAction, WriteError, audit};
 use super::{Store, StoreError};
-use crate::catalogue::{Audience, OrganizationKind, UseKind, UseSource, folded};
+use crate::catalogue::{Access, Audience, OrganizationKind, UseKind, UseSource, folded};
 
 /// How much declarations may grow the tables (`CATALOGUE_USES_*`).
 #[derive(Debug, Clone, Copy)]
@@ -439,7 +441,8 @@ impl Store {
             json(&row),
         )
         .await?;
-        record_changes(&txn, changed, now).await?;
+        let changes = use_changes(&txn, project.id, changed, ChangeKind::UseDeclared).await?;
+        record_changes(&txn, changes, now).await?;
         txn.commit().await?;
         Ok(UseRecord::try_from(row)?)
     }
@@ -538,7 +541,8 @@ impl Store {
         .await?;
         let mut changed = vec![ChangedSubject::Project(project.id)];
         changed.extend(row.organization_id.map(ChangedSubject::Organization));
-        record_changes(&txn, changed, now).await?;
+        let changes = use_changes(&txn, project.id, changed, ChangeKind::UseWithdrawn).await?;
+        record_changes(&txn, changes, now).await?;
         txn.commit().await?;
         Ok(UseRecord::try_from(row)?)
     }
@@ -571,7 +575,13 @@ impl Store {
             json(&OrganizationAudit::of(&updated)),
         )
         .await?;
-        record_changes(&txn, [ChangedSubject::Organization(updated.id)], now).await?;
+        let confirmed = Change::new(
+            ChangedSubject::Organization(updated.id),
+            ChangeKind::OrganizationUpdated,
+            [ChangedField::Verified],
+            Access::Public,
+        );
+        record_changes(&txn, [confirmed], now).await?;
         txn.commit().await?;
         Ok(OrganizationRecord::try_from(updated)?)
     }
@@ -605,10 +615,28 @@ impl Store {
         let txn = self.db.begin().await?;
         let changed = replace_uses(&txn, scope, uses, now).await?;
         let any = !changed.is_empty();
-        record_changes(&txn, changed, now).await?;
+        let changes =
+            use_changes(&txn, scope.project_id, changed, ChangeKind::FactsChanged).await?;
+        record_changes(&txn, changes, now).await?;
         txn.commit().await?;
         Ok(any)
     }
+}
+
+/// The journal's changes of `subjects`, touched by a use of project
+/// `project_id`: as readable as that project, so a use of an agents-only
+/// project is news to agents only.
+pub(super) async fn use_changes(
+    txn: &impl ConnectionTrait,
+    project_id: i64,
+    subjects: impl IntoIterator<Item = ChangedSubject>,
+    kind: ChangeKind,
+) -> Result<Vec<Change>, StoreError> {
+    let audience = project_audience(txn, project_id).await?;
+    Ok(subjects
+        .into_iter()
+        .map(|subject| Change::new(subject, kind, [ChangedField::Uses], audience))
+        .collect())
 }
 
 /// Replaces the uses of `scope` in `txn`; returns what changed (empty: nothing).

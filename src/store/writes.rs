@@ -10,7 +10,10 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::changes::{ChangedSubject, record_changes};
+use super::changes::{
+    Change, ChangeKind, ChangedField, ChangedSubject, narrower, project_update, record_changes,
+    visibility,
+};
 use super::entities::{audit_entry, dataset, link, project, project_maintainer, repository};
 use super::paging::{Page, apply_page, finish_page};
 use super::projects::search_text;
@@ -162,11 +165,12 @@ async fn project_for_update(
         .ok_or_else(|| WriteError::ProjectNotFound(slug.to_owned()))
 }
 
-/// Bumps the version and `updatedAt` of a project whose links changed, and
-/// records the change for the search indexes.
+/// Bumps the version and `updatedAt` of a project whose links or
+/// maintainers changed, and records `change` in the journal.
 async fn touch(
     txn: &DatabaseTransaction,
     project: &project::Model,
+    change: Change,
     now: DateTime<Utc>,
 ) -> Result<(), WriteError> {
     project::Entity::update_many()
@@ -178,7 +182,7 @@ async fn touch(
         .filter(project::Column::Id.eq(project.id))
         .exec(txn)
         .await?;
-    record_changes(txn, [ChangedSubject::Project(project.id)], now).await?;
+    record_changes(txn, [change], now).await?;
     Ok(())
 }
 
@@ -302,7 +306,13 @@ impl Store {
             json(&row),
         )
         .await?;
-        record_changes(&txn, [ChangedSubject::Project(row.id)], now).await?;
+        let created = Change::new(
+            ChangedSubject::Project(row.id),
+            ChangeKind::ProjectCreated,
+            [],
+            new.visibility,
+        );
+        record_changes(&txn, [created], now).await?;
         txn.commit().await?;
         Ok(ProjectRecord::try_from(row)?)
     }
@@ -378,7 +388,7 @@ impl Store {
             json(&updated),
         )
         .await?;
-        record_changes(&txn, [ChangedSubject::Project(updated.id)], now).await?;
+        record_changes(&txn, [project_update(&current, &updated)], now).await?;
         txn.commit().await?;
         Ok(ProjectRecord::try_from(updated)?)
     }
@@ -419,10 +429,17 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
+        let added = link_change(
+            &project,
+            ChangeKind::LinkAdded,
+            ChangedField::Repositories,
+            code.access,
+        );
         link_added(
             txn,
             actor,
             &project,
+            added,
             now,
             AuditAction::AddRepository,
             json(&row),
@@ -464,10 +481,17 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
+        let added = link_change(
+            &project,
+            ChangeKind::LinkAdded,
+            ChangedField::Datasets,
+            data.access,
+        );
         link_added(
             txn,
             actor,
             &project,
+            added,
             now,
             AuditAction::AddDataset,
             json(&row),
@@ -508,7 +532,22 @@ impl Store {
         .insert(&txn)
         .await
         .map_err(|e| unique_violation(e, "input.url", duplicate_link_message(url)))?;
-        link_added(txn, actor, &project, now, AuditAction::AddLink, json(&row)).await?;
+        let added = link_change(
+            &project,
+            ChangeKind::LinkAdded,
+            ChangedField::Links,
+            other.access,
+        );
+        link_added(
+            txn,
+            actor,
+            &project,
+            added,
+            now,
+            AuditAction::AddLink,
+            json(&row),
+        )
+        .await?;
         Ok(LinkRecord::try_from(row)?)
     }
 
@@ -550,14 +589,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), WriteError> {
         let txn = self.db.begin().await?;
-        let (project_id, before) = match table {
+        let (project_id, before, field, access) = match table {
             LinkTable::Repository => {
                 let row = repository::Entity::find_by_id(id)
                     .one(&txn)
                     .await?
                     .ok_or(WriteError::LinkNotFound)?;
                 repository::Entity::delete_by_id(id).exec(&txn).await?;
-                (row.project_id, json(&row))
+                let access = row.access.clone();
+                (
+                    row.project_id,
+                    json(&row),
+                    ChangedField::Repositories,
+                    access,
+                )
             }
             LinkTable::Dataset => {
                 let row = dataset::Entity::find_by_id(id)
@@ -565,7 +610,8 @@ impl Store {
                     .await?
                     .ok_or(WriteError::LinkNotFound)?;
                 dataset::Entity::delete_by_id(id).exec(&txn).await?;
-                (row.project_id, json(&row))
+                let access = row.access.clone();
+                (row.project_id, json(&row), ChangedField::Datasets, access)
             }
             LinkTable::Link => {
                 let row = link::Entity::find_by_id(id)
@@ -573,7 +619,8 @@ impl Store {
                     .await?
                     .ok_or(WriteError::LinkNotFound)?;
                 link::Entity::delete_by_id(id).exec(&txn).await?;
-                (row.project_id, json(&row))
+                let access = row.access.clone();
+                (row.project_id, json(&row), ChangedField::Links, access)
             }
         };
         let project = project::Entity::find_by_id(project_id)
@@ -582,7 +629,9 @@ impl Store {
             .ok_or(WriteError::LinkNotFound)?;
         // The uses of a removed repository or dataset went with it.
         recount(&txn, project.id).await?;
-        touch(&txn, &project, now).await?;
+        let access = Access::from_db(&access).unwrap_or(Access::Agents);
+        let removed = link_change(&project, ChangeKind::LinkRemoved, field, access);
+        touch(&txn, &project, removed, now).await?;
         audit(
             &txn,
             actor,
@@ -632,7 +681,14 @@ impl Store {
             .exec(&txn)
             .await?;
         }
-        touch(&txn, &project, now).await?;
+        // Maintainers are for agents' eyes only.
+        let maintainers = Change::new(
+            ChangedSubject::Project(project.id),
+            ChangeKind::ProjectUpdated,
+            [ChangedField::Maintainers],
+            Access::Agents,
+        );
+        touch(&txn, &project, maintainers, now).await?;
         audit(
             &txn,
             actor,
@@ -706,11 +762,12 @@ async fn link_added(
     txn: DatabaseTransaction,
     actor: &Actor,
     project: &project::Model,
+    change: Change,
     now: DateTime<Utc>,
     action: AuditAction,
     after: Option<String>,
 ) -> Result<(), WriteError> {
-    touch(&txn, project, now).await?;
+    touch(&txn, project, change, now).await?;
     audit(
         &txn,
         actor,
@@ -723,4 +780,20 @@ async fn link_added(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// A link of `project` with `access` added or removed: readers of both may
+/// know it.
+fn link_change(
+    project: &project::Model,
+    kind: ChangeKind,
+    field: ChangedField,
+    access: Access,
+) -> Change {
+    Change::new(
+        ChangedSubject::Project(project.id),
+        kind,
+        [field],
+        narrower(visibility(project), access),
+    )
 }

@@ -17,6 +17,7 @@ pub mod browser;
 pub mod http_answer;
 pub mod issuer;
 pub mod provider;
+pub mod receiver;
 pub mod redis;
 pub mod upstream;
 pub mod websites;
@@ -385,6 +386,9 @@ impl TestApp {
         config.harvest.check_links = false;
         // Each test builds its index in memory unless it says otherwise.
         config.database.search_index_dir = None;
+        // Nor a delivery loop polling the database beside tests that count
+        // its statements; the webhook tests turn it on.
+        config.webhooks.deliver_webhooks = false;
         configure(&mut config);
         let app = App::build(config).await.expect("the gateway starts");
         let base_url = format!("http://{}", app.address());

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 /// A person from a private company: its SIRET (Octo Technology, the one
 /// ProConnect's own tests use for Y500015), an email outside any
 /// administration, ProConnect Identité as identity provider.
-fn private_person() -> Behaviour {
+pub(crate) fn private_person() -> Behaviour {
     Behaviour {
         person: Some(json!({
             "siret": "41816609600069",

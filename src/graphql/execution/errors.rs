@@ -29,6 +29,10 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// The replica is still building its search index: retry shortly.
     pub const SEARCH_NOT_READY: &str = "SEARCH_NOT_READY";
+    /// The journal cannot say what changed since the caller's cursor: read the lists again.
+    pub const RESYNC_REQUIRED: &str = "RESYNC_REQUIRED";
+    /// A bound on what one principal may keep (webhooks…) is reached.
+    pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
 }
 
 const INTERNAL_MESSAGE: &str = "internal error; it has been logged";

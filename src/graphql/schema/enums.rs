@@ -6,7 +6,7 @@
 use async_graphql::Enum;
 use async_graphql::resolver_utils::EnumType;
 
-use crate::{catalogue, facts};
+use crate::{catalogue, facts, store};
 
 /// A vocabulary of the domain and the GraphQL enum that shows it.
 pub trait Shown: Copy {
@@ -217,6 +217,66 @@ pub enum UseSource {
     Catalogue,
 }
 
+/// What happened to a change's subject.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "store::ChangeKind")]
+pub enum ChangeKind {
+    /// A project entered the catalogue.
+    ProjectCreated,
+    /// A project's own fields, or the things it lists, changed.
+    ProjectUpdated,
+    /// A project's status became archived.
+    ProjectArchived,
+    /// A code, data or other link was added to a project.
+    LinkAdded,
+    /// A code, data or other link was removed from a project.
+    LinkRemoved,
+    /// A harvest or a link check changed what is known about a project's links.
+    FactsChanged,
+    /// An organization entered the catalogue.
+    OrganizationCreated,
+    /// An organization's fields changed.
+    OrganizationUpdated,
+    /// An agent declared that their organization uses a project.
+    UseDeclared,
+    /// A declared use was withdrawn.
+    UseWithdrawn,
+}
+
+/// A field of a project or an organization that a change touched, named
+/// after the field of `Project` or `Organization`.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "store::ChangedField")]
+pub enum ChangedField {
+    Name,
+    Acronym,
+    Kind,
+    Siret,
+    Siren,
+    Summary,
+    Description,
+    Status,
+    Website,
+    Documentation,
+    Visibility,
+    Seasons,
+    Tags,
+    Organizations,
+    Sources,
+    Repositories,
+    Datasets,
+    Links,
+    Maintainers,
+    /// What upstream services say about the project's links.
+    Facts,
+    /// The last checks of the project's URLs.
+    LinkChecks,
+    /// Which organizations use the project, or what an organization uses.
+    Uses,
+    /// Whether an administrator confirmed an organization.
+    Verified,
+}
+
 macro_rules! shown {
     ($($domain:ident :: $name:ident),+ $(,)?) => {
         $(impl Shown for $domain::$name {
@@ -239,6 +299,8 @@ shown!(
     catalogue::UseSource,
     facts::HarvestStatus,
     facts::LinkCheckStatus,
+    store::ChangeKind,
+    store::ChangedField,
 );
 
 #[cfg(test)]
@@ -273,5 +335,7 @@ mod tests {
         names_are_database_spellings(catalogue::UseSource::as_db);
         names_are_database_spellings(facts::HarvestStatus::as_db);
         names_are_database_spellings(facts::LinkCheckStatus::as_db);
+        names_are_database_spellings(store::ChangeKind::as_db);
+        names_are_database_spellings(store::ChangedField::as_db);
     }
 }

@@ -18,6 +18,8 @@ pub enum NodeType {
     /// An organization's use of a project: not a `Node`, reached through
     /// its project or organization.
     Use,
+    /// Not a `Node`: a webhook is read by its owner only.
+    Webhook,
 }
 
 impl NodeType {
@@ -29,6 +31,7 @@ impl NodeType {
             Self::Dataset => "Dataset",
             Self::Link => "Link",
             Self::Use => "Use",
+            Self::Webhook => "Webhook",
         }
     }
 
@@ -40,6 +43,7 @@ impl NodeType {
             Self::Dataset,
             Self::Link,
             Self::Use,
+            Self::Webhook,
         ]
         .into_iter()
         .find(|t| t.name() == name)

@@ -289,16 +289,16 @@ lookup_loader!(
     |project| project.slug.clone()
 );
 lookup_loader!(
+    /// An organization by its row id (the subject of a change, the organization of a use).
+    OrganizationById(i64) => OrganizationRecord,
+    |loader, ids| loader.store.organizations_by_ids(&ids),
+    |organization| organization.id
+);
+lookup_loader!(
     /// An organization by its slug.
     OrganizationBySlug(String) => OrganizationRecord,
     |loader, slugs| loader.store.organizations_by_slugs(&slugs),
     |organization| organization.slug.clone()
-);
-lookup_loader!(
-    /// An organization by its row id (the organization of a use).
-    OrganizationById(i64) => OrganizationRecord,
-    |loader, ids| loader.store.organizations_by_ids(&ids),
-    |organization| organization.id
 );
 lookup_loader!(
     /// An organization by its SIRET (those found have one).

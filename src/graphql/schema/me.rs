@@ -89,6 +89,16 @@ impl Me {
         self.0.public_agent.is_some()
     }
 
+    /// The webhooks they registered that were disabled for failing too long
+    /// (`CATALOGUE_WEBHOOK_DISABLE_AFTER_SECONDS`): delete and register them
+    /// again once their receiver answers.
+    async fn webhooks_disabled(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::graphql::schema::webhooks::Webhook>> {
+        crate::graphql::schema::webhooks::disabled_webhooks(ctx).await
+    }
+
     /// Why this person is not counted as a public agent; null when they are.
     async fn not_public_agent_reason(&self) -> Option<&'static str> {
         self.0

@@ -2,6 +2,7 @@
 //! DataLoaders and paging they share.
 
 pub(crate) mod audit;
+pub(crate) mod changes;
 pub(crate) mod enums;
 pub(crate) mod federation;
 pub(crate) mod guards;
@@ -18,3 +19,4 @@ pub(crate) mod paging;
 pub(crate) mod project;
 pub(crate) mod search;
 pub(crate) mod uses;
+pub(crate) mod webhooks;

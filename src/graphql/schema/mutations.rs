@@ -267,12 +267,12 @@ async fn project_payload(ctx: &Context<'_>, slug: &str) -> async_graphql::Result
 }
 
 #[derive(Default)]
-pub struct Mutation;
+pub struct CatalogueMutation;
 
 /// Every write: maintainers edit their projects, administrators everything.
 /// Each write runs in one transaction and leaves an entry in `auditLog`.
 #[Object]
-impl Mutation {
+impl CatalogueMutation {
     /// Adds a project to the catalogue (administrators).
     #[graphql(guard = "AdminOnly")]
     async fn create_project(

@@ -85,6 +85,8 @@ async fn fetch(
                 .map(|r| (r.id, Node::Link(Link(r))))
                 .collect(),
             NodeType::Use => Vec::new(),
+            // Not a node: read by its owner through `webhooks` only.
+            NodeType::Webhook => Vec::new(),
         };
         found.extend(
             nodes

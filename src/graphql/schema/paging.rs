@@ -147,6 +147,8 @@ pub enum ListTotal {
     Repositories(RepositoryFilter),
     Datasets(DatasetFilter),
     AuditLog,
+    /// The log of one webhook (its owner checked).
+    WebhookDeliveries(i64),
 }
 
 impl ListTotal {
@@ -158,6 +160,7 @@ impl ListTotal {
             Self::Repositories(filter) => store.repository_count(filter, audience).await,
             Self::Datasets(filter) => store.dataset_count(filter, audience).await,
             Self::AuditLog => store.audit_count().await,
+            Self::WebhookDeliveries(webhook) => store.webhook_delivery_count(*webhook).await,
         }
     }
 }

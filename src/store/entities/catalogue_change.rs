@@ -1,4 +1,4 @@
-//! The `catalogue_change` table: what each revision changed.
+//! The `catalogue_change` table: the journal, one row per change.
 
 use sea_orm::entity::prelude::*;
 
@@ -6,9 +6,13 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "catalogue_change")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
+    pub seq: i64,
+    pub public_seq: Option<i64>,
     pub revision: i64,
-    #[sea_orm(primary_key, auto_increment = false)]
     pub subject: String,
+    pub kind: String,
+    pub fields: String,
+    pub audience: String,
     pub at: DateTimeUtc,
 }
 

@@ -1,4 +1,5 @@
-//! The `catalogue_revision` table: one row, the last revision handed out.
+//! The `catalogue_revision` table: one row, the last revision handed out and
+//! how many changes (all, and public ones) the journal has numbered.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,6 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: i32,
     pub value: i64,
+    pub changes: i64,
+    pub public_changes: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,3 +22,5 @@ pub mod repository;
 pub mod signin_attempt;
 pub mod signing_key;
 pub mod tag;
+pub mod webhook;
+pub mod webhook_delivery;
