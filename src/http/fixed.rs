@@ -68,6 +68,8 @@ pub fn status_of(code: &str) -> StatusCode {
         code::NOT_FOUND => StatusCode::NOT_FOUND,
         code::CONFLICT => StatusCode::CONFLICT,
         code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+        code::RESYNC_REQUIRED => StatusCode::GONE,
+        code::SEARCH_NOT_READY => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -206,6 +206,7 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/api/v1/projects/:slug", get(rest::project))
         .at("/api/v1/organizations/:slug", get(rest::organization))
         .at("/api/v1/search", get(rest::search))
+        .at("/api/v1/changes", get(rest::changes))
         .at("/api/v1/openapi.json", get(api_docs::openapi))
         .at("/api/v1/docs", get(api_docs::page))
         .at("/api-docs/:hash/:file", get(api_docs::file))

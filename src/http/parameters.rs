@@ -29,9 +29,10 @@ pub struct Parameter {
     /// Given several times (`?languages=Python&languages=R`) for a list.
     pub list: bool,
     pub required: bool,
-    /// The variable it fills, and the field of that variable's input object.
+    /// The variable it fills, and the path of the field it fills in that
+    /// variable's input object (empty: the variable itself).
     variable: &'static str,
-    field: Option<String>,
+    field: Vec<String>,
 }
 
 /// A parsed SDL, to read parameters from.
@@ -81,7 +82,7 @@ impl Sdl {
         description: Option<&str>,
         ty: &async_graphql::parser::types::Type,
         variable: &'static str,
-        field: Option<String>,
+        field: Vec<String>,
     ) -> Parameter {
         let (list, named) = match &ty.base {
             BaseType::Named(named) => (false, named.to_string()),
@@ -102,26 +103,47 @@ impl Sdl {
     }
 
     /// One parameter per field of the input type `input`, filling the
-    /// fields of the variable `variable`.
+    /// fields of the variable `variable`; the fields of a nested input
+    /// object are parameters too, named with a dot (`usedBy.atLeast`).
     pub fn input_fields(&self, input: &str, variable: &'static str) -> Vec<Parameter> {
+        self.fields_at(input, variable, &[])
+    }
+
+    fn fields_at(&self, input: &str, variable: &'static str, path: &[String]) -> Vec<Parameter> {
         let TypeKind::InputObject(object) = self.kind_of(input) else {
             panic!("{input} is not an input type");
         };
-        object
-            .fields
-            .iter()
-            .map(|field| {
-                let field = &field.node;
-                let name = field.name.node.as_str();
-                self.parameter(
-                    name,
-                    field.description.as_ref().map(|d| d.node.as_str()),
-                    &field.ty.node,
-                    variable,
-                    Some(name.to_owned()),
+        let mut parameters = Vec::new();
+        for field in &object.fields {
+            let field = &field.node;
+            let mut field_path = path.to_vec();
+            field_path.push(field.name.node.to_string());
+            if let BaseType::Named(named) = &field.ty.node.base
+                && matches!(
+                    self.kind_of_scalar_or_type(named),
+                    Some(TypeKind::InputObject(_))
                 )
-            })
-            .collect()
+            {
+                parameters.extend(self.fields_at(named, variable, &field_path));
+                continue;
+            }
+            parameters.push(self.parameter(
+                &field_path.join("."),
+                field.description.as_ref().map(|d| d.node.as_str()),
+                &field.ty.node,
+                variable,
+                field_path,
+            ));
+        }
+        parameters
+    }
+
+    /// The kind of the type named `name`; `None` for a built-in scalar.
+    fn kind_of_scalar_or_type(&self, name: &str) -> Option<TypeKind> {
+        match name {
+            "String" | "ID" | "Int" | "Float" | "Boolean" => None,
+            other => Some(self.kind_of(other)),
+        }
     }
 }
 
@@ -152,7 +174,7 @@ impl Sdl {
                 .map(|d| d.node.as_str()),
             &argument_definition.ty.node,
             argument,
-            None,
+            Vec::new(),
         )
     }
 
@@ -179,13 +201,22 @@ pub fn variables(parameters: &[Parameter], query: &str) -> Result<Map<String, Va
             ));
         };
         let value = parameter.read(&text)?;
-        let slot = match &parameter.field {
-            Some(field) => variables
-                .entry(parameter.variable)
-                .or_insert_with(|| Value::Object(Map::new()))
-                .as_object_mut()
-                .expect("an input variable is an object")
-                .entry(field.clone()),
+        let slot = match parameter.field.split_last() {
+            Some((last, parents)) => {
+                let mut object = variables
+                    .entry(parameter.variable)
+                    .or_insert_with(|| Value::Object(Map::new()))
+                    .as_object_mut()
+                    .expect("an input variable is an object");
+                for parent in parents {
+                    object = object
+                        .entry(parent.clone())
+                        .or_insert_with(|| Value::Object(Map::new()))
+                        .as_object_mut()
+                        .expect("a nested input field is an object");
+                }
+                object.entry(last.clone())
+            }
             None => variables.entry(parameter.variable),
         };
         match (slot, parameter.list) {
@@ -207,7 +238,7 @@ pub fn variables(parameters: &[Parameter], query: &str) -> Result<Map<String, Va
     }
     if let Some(missing) = parameters
         .iter()
-        .find(|p| p.required && p.field.is_none() && !variables.contains_key(p.variable))
+        .find(|p| p.required && p.field.is_empty() && !variables.contains_key(p.variable))
     {
         return Err(format!("`{}` is required", missing.name));
     }
@@ -252,7 +283,8 @@ mod tests {
 
     const SDL: &str = r#"
         enum Status { ACTIVE ARCHIVED }
-        input Filter { "Words." text: String  status: Status  season: Int  hasCode: Boolean  tags: [String!] }
+        input Users { atLeast: Int }
+        input Filter { "Words." text: String  status: Status  season: Int  hasCode: Boolean  tags: [String!]  usedBy: Users }
         type Query { things(filter: Filter, "How many." first: Int, query: String!): Int }
     "#;
 
@@ -267,19 +299,20 @@ mod tests {
     fn parameters_fill_the_filter_and_the_arguments_with_their_types() {
         let variables = variables(
             &parameters(),
-            "text=carte%20%C3%A9lectorale&status=ACTIVE&season=2&hasCode=true&tags=a&tags=b&first=5",
+            "text=carte%20%C3%A9lectorale&status=ACTIVE&season=2&hasCode=true&tags=a&tags=b&usedBy.atLeast=3&first=5",
         )
         .unwrap();
         assert_eq!(
             Value::Object(variables),
             serde_json::json!({
                 "filter": { "text": "carte électorale", "status": "ACTIVE", "season": 2,
-                            "hasCode": true, "tags": ["a", "b"] },
+                            "hasCode": true, "tags": ["a", "b"], "usedBy": { "atLeast": 3 } },
                 "first": 5
             })
         );
         assert_eq!(parameters()[0].description, "Words.");
-        assert_eq!(parameters()[5].description, "How many.");
+        assert_eq!(parameters()[5].name, "usedBy.atLeast");
+        assert_eq!(parameters()[6].description, "How many.");
     }
 
     #[test]

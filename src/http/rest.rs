@@ -44,7 +44,7 @@ macro_rules! project_fields {
 }
 
 /// Every route of the REST API.
-pub const ROUTES: [&Route; 4] = [&PROJECTS, &PROJECT, &ORGANIZATION, &SEARCH];
+pub const ROUTES: [&Route; 5] = [&PROJECTS, &PROJECT, &ORGANIZATION, &SEARCH, &CHANGES];
 
 const PROJECTS: Route = Route {
     path: "/api/v1/projects",
@@ -113,6 +113,25 @@ const SEARCH: Route = Route {
             parameters.push(sdl.argument("search", "after"));
             parameters
         },
+};
+
+const CHANGES: Route = Route {
+    path: "/api/v1/changes",
+    operation_id: "listChanges",
+    summary: "The changes after `after` that the caller may see, oldest first (at most 100 a page): keep `cursor` and ask again from it; 410 RESYNC_REQUIRED when the journal no longer holds what follows it.",
+    document: "query RestChanges($after: String, $first: Int, $filter: ChangeFilter) {
+  changes(after: $after, first: $first, filter: $filter) {
+    cursor pageInfo { hasNextPage }
+    nodes { at kind fields nodeId
+      node { __typename ... on Project { slug name } ... on Organization { slug name } } } } }",
+    root: "changes",
+    path_parameter: None,
+    query: |sdl| {
+        let mut parameters = vec![sdl.argument("changes", "after")];
+        parameters.push(sdl.argument("changes", "first"));
+        parameters.extend(sdl.input_fields("ChangeFilter", "filter"));
+        parameters
+    },
 };
 
 /// The answer of `route` to `request`.
@@ -189,4 +208,9 @@ pub async fn organization(
 #[handler]
 pub async fn search(request: &Request, state: Data<&AppState>) -> Response {
     answer(&state, request, &SEARCH, None).await
+}
+
+#[handler]
+pub async fn changes(request: &Request, state: Data<&AppState>) -> Response {
+    answer(&state, request, &CHANGES, None).await
 }

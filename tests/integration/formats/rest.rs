@@ -76,6 +76,16 @@ async fn rest_answers_what_graphql_answers(backend: Backend) {
             "/api/v1/search",
             json!({ "query": "carte", "kinds": ["PROJECT", "DATASET"] }),
         ),
+        (
+            "/api/v1/projects?usedBy.atLeast=0&first=2",
+            "/api/v1/projects",
+            json!({ "filter": { "usedBy": { "atLeast": 0 } }, "first": 2 }),
+        ),
+        (
+            "/api/v1/changes?first=5&kinds=PROJECT_CREATED&projects=cartiflette",
+            "/api/v1/changes",
+            json!({ "first": 5, "filter": { "kinds": ["PROJECT_CREATED"], "projects": ["cartiflette"] } }),
+        ),
     ] {
         let operation = &description["paths"][route]["get"];
         let document = operation["x-graphql-document"].as_str().unwrap();
@@ -177,6 +187,7 @@ async fn the_description_is_valid_openapi_and_its_page_works_offline(backend: Ba
     assert_eq!(
         paths,
         [
+            "/api/v1/changes",
             "/api/v1/organizations/{slug}",
             "/api/v1/projects",
             "/api/v1/projects/{slug}",
@@ -207,7 +218,7 @@ async fn the_description_is_valid_openapi_and_its_page_works_offline(backend: Ba
     })
     .await
     .unwrap();
-    assert_eq!(shown.lines().count(), 4, "{shown}");
+    assert_eq!(shown.lines().count(), 5, "{shown}");
 }
 
 on_both_backends!(
