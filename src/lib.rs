@@ -12,6 +12,7 @@ pub mod facts;
 pub mod graphql;
 pub mod harvest;
 pub mod http;
+pub mod live_changes;
 pub mod search;
 pub mod shared_state;
 pub mod store;
@@ -161,6 +162,13 @@ impl App {
             std::sync::Arc::clone(&harvester),
             config.harvest.harvest_interval_seconds,
         );
+        let live = live_changes::LiveChanges::follow(
+            store.clone(),
+            &tasks,
+            Duration::from_millis(config.changes.changes_poll_milliseconds),
+            config.changes.subscription_buffer,
+        )
+        .await?;
         let state = http::AppState::new(
             schema,
             store.clone(),
@@ -168,6 +176,7 @@ impl App {
             cache,
             shared,
             harvester,
+            live,
             &config,
         )?;
         Ok(Self {

@@ -1,5 +1,6 @@
-//! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL),
-//! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
+//! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL,
+//! subscriptions over WebSocket and Server-Sent Events),
+//! `/schema.graphql`, Atom feeds under `/feeds/*`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
 //! the gateway's keys under `/.well-known/*`.
 
 mod access_log;
@@ -9,6 +10,7 @@ mod caching;
 mod clients;
 mod cookies;
 mod cors;
+mod feeds;
 mod graphiql;
 mod graphql;
 mod health;
@@ -20,6 +22,7 @@ mod rate_limit;
 pub mod server;
 mod signin;
 mod signin_refusal;
+mod subscriptions;
 mod well_known;
 
 use std::sync::Arc;
@@ -32,6 +35,7 @@ use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError};
 use crate::graphql::{CatalogueSchema, DocumentLimits, Documents, PlainCounters};
 use crate::harvest::Harvester;
+use crate::live_changes::LiveChanges;
 use crate::shared_state::SharedState;
 use crate::store::Store;
 use signin::SigninSettings;
@@ -64,6 +68,9 @@ pub struct AppState {
     /// The fast path's counters, given to every execution when it is on.
     plain_answers: Option<Arc<PlainCounters>>,
     harvester: Arc<Harvester>,
+    /// The journal's changes as they come, for subscribers.
+    live: LiveChanges,
+    subscription_slots: Arc<subscriptions::Slots>,
 }
 
 impl AppState {
@@ -74,6 +81,7 @@ impl AppState {
         cache: ResponseCache,
         shared: SharedState,
         harvester: Arc<Harvester>,
+        live: LiveChanges,
         config: &Config,
     ) -> Result<Self, ConfigError> {
         let sdl = crate::graphql::sdl(&schema).into();
@@ -119,6 +127,8 @@ impl AppState {
             cache_answers: config.cache.cache_answers,
             plain_answers: config.execution.plain_answers.then(Arc::default),
             harvester,
+            live,
+            subscription_slots: subscriptions::Slots::new(config.changes.subscriptions_per_client),
         })
     }
 }
@@ -134,6 +144,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/graphiql/:hash/:file", get(graphiql::file))
         .at("/schema.graphql", get(graphql::schema))
+        .at("/feeds/changes.atom", get(feeds::catalogue_feed))
+        .at("/feeds/projects/:file", get(feeds::project_feed))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::metrics))

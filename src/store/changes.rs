@@ -386,6 +386,19 @@ pub struct ChangeFilter {
     pub subjects: Option<Vec<ChangedSubject>>,
 }
 
+impl ChangeFilter {
+    /// Whether the filter wants `change` (as `changes_after` filters in SQL).
+    pub fn wants(&self, change: &RecordedChange) -> bool {
+        self.kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(&change.kind))
+            && self
+                .subjects
+                .as_ref()
+                .is_none_or(|subjects| subjects.contains(&change.subject))
+    }
+}
+
 /// One change read back from the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedChange {
@@ -545,6 +558,35 @@ impl Store {
             next,
             has_more,
         })
+    }
+
+    /// The last `limit` changes `reader` may read and `filter` wants, newest
+    /// first (the Atom feeds).
+    pub async fn latest_changes(
+        &self,
+        reader: Audience,
+        limit: u64,
+        filter: &ChangeFilter,
+    ) -> Result<Vec<RecordedChange>, StoreError> {
+        let ordinal = ordinal_column(reader);
+        let mut select = catalogue_change::Entity::find().filter(ordinal.is_not_null());
+        if let Some(kinds) = &filter.kinds {
+            select = select
+                .filter(catalogue_change::Column::Kind.is_in(kinds.iter().map(|k| k.as_db())));
+        }
+        if let Some(subjects) = &filter.subjects {
+            select = select.filter(
+                catalogue_change::Column::Subject.is_in(subjects.iter().map(|s| s.to_db())),
+            );
+        }
+        select
+            .order_by_desc(ordinal)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(RecordedChange::from_row)
+            .collect()
     }
 
     /// The ordinal of the oldest change `reader` may read still in the

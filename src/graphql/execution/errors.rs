@@ -29,6 +29,8 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     /// The journal cannot say what changed since the caller's cursor: read the lists again.
     pub const RESYNC_REQUIRED: &str = "RESYNC_REQUIRED";
+    /// Too many subscriptions for one client, or a subscriber too far behind.
+    pub const SUBSCRIPTION_LIMIT_EXCEEDED: &str = "SUBSCRIPTION_LIMIT_EXCEEDED";
 }
 
 const INTERNAL_MESSAGE: &str = "internal error; it has been logged";
