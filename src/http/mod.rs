@@ -74,6 +74,7 @@ pub struct AppState {
 }
 
 impl AppState {
+    #[allow(clippy::too_many_arguments)] // each is a part App::build wired apart
     pub fn new(
         schema: CatalogueSchema,
         store: Store,
