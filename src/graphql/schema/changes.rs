@@ -295,7 +295,8 @@ const CATCH_UP_PAGE: u64 = 100;
 #[derive(Default)]
 pub struct ChangesSubscription;
 
-#[Subscription]
+/// What a subscriber hears of, as it happens.
+#[Subscription(name = "Subscription")]
 impl ChangesSubscription {
     /// The changes the caller may see, as they are committed on any
     /// replica, oldest first; from `after` (a cursor of `changes` or of an
