@@ -13,6 +13,7 @@ pub mod formats;
 pub mod graphql;
 pub mod harvest;
 pub mod http;
+pub mod live_changes;
 pub mod search;
 pub mod shared_state;
 pub mod store;
@@ -182,6 +183,13 @@ impl App {
         )
         .map_err(StartError::Webhooks)?;
         webhooks::delivery::schedule(&tasks, std::sync::Arc::new(deliverer));
+        let live = live_changes::LiveChanges::follow(
+            store.clone(),
+            &tasks,
+            Duration::from_millis(config.changes.changes_poll_milliseconds),
+            config.changes.subscription_buffer,
+        )
+        .await?;
         let state = http::AppState::new(
             http::Services {
                 schema,
@@ -192,6 +200,7 @@ impl App {
                 harvester,
                 webhooks,
                 search,
+                live,
             },
             &config,
         )?;

@@ -5,9 +5,9 @@ mod execution;
 mod plain;
 mod schema;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{MergedObject, Schema};
 
-pub use execution::context::execute;
+pub use execution::context::{execute, execute_stream};
 pub use execution::documents::{Documents, Prepared};
 pub use execution::errors::{code, refused_before_execution};
 pub use execution::limits::DocumentLimits;
@@ -47,7 +47,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(mutations::CatalogueMutation, webhooks::WebhookMutation);
 
-pub type CatalogueSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type CatalogueSchema = Schema<Query, Mutation, changes::ChangesSubscription>;
 
 /// The SDL of `schema` as `/schema.graphql` and `catalogue-gateway schema`
 /// give it: with `@specifiedBy` on scalars that have a specification
@@ -70,10 +70,14 @@ pub fn build_schema(
     // No extensions: `execute` checks the other limits (and the nesting,
     // under the same limit as the schema's) and gives errors their codes
     // (any extension would slow every field down).
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .enable_federation()
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(execution::limits::MAX_NESTING);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        changes::ChangesSubscription,
+    )
+    .enable_federation()
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(execution::limits::MAX_NESTING);
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -3,6 +3,7 @@
 
 use poem::http::{StatusCode, header};
 use poem::web::Data;
+use poem::web::websocket::WebSocket;
 use poem::{Body, Request, Response, handler};
 
 use super::AppState;
@@ -11,7 +12,7 @@ use super::answer::{self, Freshness, error_body};
 use super::assets::{Asset, Kind};
 use super::media::AnswerMedia;
 use super::signin::TOKEN_COOKIE;
-use super::{caching, cookies, graphiql, rate_limit};
+use super::{caching, cookies, graphiql, rate_limit, subscriptions};
 use crate::auth::{Principal, Rejection};
 use crate::graphql::code;
 
@@ -310,6 +311,9 @@ pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Resp
         }
     };
     match serde_json::from_slice::<async_graphql::BatchRequest>(&bytes) {
+        Ok(async_graphql::BatchRequest::Single(graphql_request)) if wants_event_stream(request) => {
+            subscribe_by_events(&state, request, graphql_request).await
+        }
         Ok(async_graphql::BatchRequest::Single(graphql_request)) => {
             execute(&state, request, graphql_request, Method::Post).await
         }
@@ -323,9 +327,47 @@ pub async fn post(request: &Request, body: Body, state: Data<&AppState>) -> Resp
     }
 }
 
-/// `GET /graphql?query=…`, or GraphiQL for a browser asking for HTML.
+/// Whether the caller asks for Server-Sent Events: a subscription.
+fn wants_event_stream(request: &Request) -> bool {
+    request
+        .header(header::ACCEPT)
+        .is_some_and(|accept| accept.contains("text/event-stream"))
+}
+
+/// A subscription over Server-Sent Events, for a caller admitted as any
+/// request is (token, client key, rate limit: one operation).
+async fn subscribe_by_events(
+    state: &AppState,
+    http_request: &Request,
+    request: async_graphql::Request,
+) -> Response {
+    let Admitted {
+        principal,
+        bucket,
+        quota,
+    } = match admit(state, http_request, 1).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal,
+    };
+    let mut http = subscriptions::event_stream(state, principal, bucket.key, request).await;
+    http.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    quota.stamped(http)
+}
+
+/// `GET /graphql?query=…`, GraphiQL for a browser asking for HTML, or a
+/// WebSocket for subscriptions.
 #[handler]
-pub async fn get(request: &Request, state: Data<&AppState>) -> Response {
+pub async fn get(
+    request: &Request,
+    websocket: Option<WebSocket>,
+    state: Data<&AppState>,
+) -> Response {
+    if let Some(websocket) = websocket {
+        return subscriptions::websocket(&state, request, websocket).await;
+    }
     let query_string = request.uri().query().unwrap_or_default();
     let wants_html = request
         .header(header::ACCEPT)

@@ -1,7 +1,8 @@
-//! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL),
-//! `/schema.graphql`, `/health/*`, `/metrics`, sign-in under `/auth/*` and
-//! the gateway's keys under `/.well-known/*`; the standard formats other
-//! catalogues read (`/export/*.csv`, `/projects/{slug}.jsonld`,
+//! HTTP routes and middleware: `/graphql` (POST, GET, GraphiQL,
+//! subscriptions over WebSocket and Server-Sent Events), `/schema.graphql`,
+//! Atom feeds under `/feeds/*`, `/health/*`, `/metrics`, sign-in under
+//! `/auth/*` and the gateway's keys under `/.well-known/*`; the standard
+//! formats other catalogues read (`/export/*.csv`, `/projects/{slug}.jsonld`,
 //! `/projects/{slug}/publiccode.yml`, `/catalog` in DCAT-AP) and the REST API
 //! under `/api/v1`.
 
@@ -15,6 +16,7 @@ mod clients;
 mod cookies;
 mod cors;
 mod exports;
+mod feeds;
 mod fixed;
 mod formats;
 mod graphiql;
@@ -32,6 +34,7 @@ mod rest;
 pub mod server;
 mod signin;
 mod signin_refusal;
+mod subscriptions;
 mod well_known;
 
 use std::sync::Arc;
@@ -44,6 +47,7 @@ use crate::cache::ResponseCache;
 use crate::config::{Config, ConfigError};
 use crate::graphql::{CatalogueSchema, DocumentLimits, Documents, PlainCounters};
 use crate::harvest::Harvester;
+use crate::live_changes::LiveChanges;
 use crate::search::SearchIndex;
 use crate::shared_state::SharedState;
 use crate::store::Store;
@@ -90,6 +94,9 @@ pub struct AppState {
     catalog_publisher: Arc<str>,
     /// The REST API's OpenAPI description, rendered once.
     openapi: Arc<str>,
+    /// The journal's changes as they come, for subscribers.
+    live: LiveChanges,
+    subscription_slots: Arc<subscriptions::Slots>,
 }
 
 /// What `App::build` made that the routes serve from.
@@ -102,6 +109,7 @@ pub struct Services {
     pub harvester: Arc<Harvester>,
     pub webhooks: Arc<crate::webhooks::Registry>,
     pub search: Arc<SearchIndex>,
+    pub live: LiveChanges,
 }
 
 impl AppState {
@@ -115,6 +123,7 @@ impl AppState {
             harvester,
             webhooks,
             search,
+            live,
         } = services;
         let sdl: Arc<str> = crate::graphql::sdl(&schema).into();
         let sdl_parameters = Arc::new(parameters::Sdl::parse(&sdl));
@@ -176,6 +185,8 @@ impl AppState {
             public_url,
             catalog_publisher: config.http.catalog_publisher.as_str().into(),
             openapi,
+            live,
+            subscription_slots: subscriptions::Slots::new(config.changes.subscriptions_per_client),
         })
     }
 }
@@ -210,6 +221,8 @@ pub fn routes(state: AppState) -> impl Endpoint {
         .at("/api/v1/openapi.json", get(api_docs::openapi))
         .at("/api/v1/docs", get(api_docs::page))
         .at("/api-docs/:hash/:file", get(api_docs::file))
+        .at("/feeds/changes.atom", get(feeds::catalogue_feed))
+        .at("/feeds/projects/:file", get(feeds::project_feed))
         .at("/health/live", get(health::live))
         .at("/health/ready", get(health::ready))
         .at("/metrics", get(metrics::metrics))

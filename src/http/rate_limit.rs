@@ -105,6 +105,17 @@ impl Bucket {
         principal: &Principal,
         request: &Request,
     ) -> Self {
+        Self::of_caller(state, client, principal, || address_bucket(state, request))
+    }
+
+    /// [`Bucket::of`], the address's bucket given by `address` (a WebSocket's
+    /// caller is known once the request is gone).
+    pub fn of_caller(
+        state: &AppState,
+        client: Option<&Client>,
+        principal: &Principal,
+        address: impl FnOnce() -> String,
+    ) -> Self {
         if let Some(client) = client {
             return Self::of_client(client);
         }
@@ -113,7 +124,7 @@ impl Bucket {
                 Some(client) => Self::of_client(&client),
                 None => Self::under_api_limit(state, format!("agent:{}", agent.sub_hash())),
             },
-            None => Self::under_api_limit(state, address_bucket(state, request)),
+            None => Self::under_api_limit(state, address()),
         }
     }
 }

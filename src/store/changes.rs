@@ -19,8 +19,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use super::entities::{catalogue_change, catalogue_revision, dataset, link, project, repository};
@@ -164,9 +164,7 @@ pub(super) async fn project_audience(
     id: i64,
 ) -> Result<Access, StoreError> {
     let row = project::Entity::find_by_id(id).one(txn).await?;
-    Ok(row
-        .and_then(|row| Access::from_db(&row.visibility))
-        .unwrap_or(Access::Agents))
+    Ok(row.as_ref().map_or(Access::Agents, visibility))
 }
 
 /// Who may read a change to the links at `url` of project `id`: public when
@@ -176,48 +174,38 @@ pub(super) async fn link_audience(
     id: i64,
     url: &str,
 ) -> Result<Access, StoreError> {
-    let project = project_audience(txn, id).await?;
-    let mut accesses: Vec<String> = repository::Entity::find()
-        .select_only()
-        .column(repository::Column::Access)
+    let Some(project) = project::Entity::find_by_id(id).one(txn).await? else {
+        return Ok(Access::Agents);
+    };
+    // The project's own website and documentation are as public as it is.
+    if project.website.as_deref() == Some(url) || project.documentation.as_deref() == Some(url) {
+        return Ok(visibility(&project));
+    }
+    let public = Access::Public.as_db();
+    let public_links = repository::Entity::find()
         .filter(repository::Column::ProjectId.eq(id))
         .filter(repository::Column::Url.eq(url))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    accesses.extend(
-        dataset::Entity::find()
-            .select_only()
-            .column(dataset::Column::Access)
+        .filter(repository::Column::Access.eq(public))
+        .count(txn)
+        .await?
+        + dataset::Entity::find()
             .filter(dataset::Column::ProjectId.eq(id))
             .filter(dataset::Column::Url.eq(url))
-            .into_tuple::<String>()
-            .all(txn)
-            .await?,
-    );
-    accesses.extend(
-        link::Entity::find()
-            .select_only()
-            .column(link::Column::Access)
+            .filter(dataset::Column::Access.eq(public))
+            .count(txn)
+            .await?
+        + link::Entity::find()
             .filter(link::Column::ProjectId.eq(id))
             .filter(link::Column::Url.eq(url))
-            .into_tuple::<String>()
-            .all(txn)
-            .await?,
-    );
-    // The project's own website and documentation are as public as it is.
-    let own_url = project::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-        .is_some_and(|row| {
-            row.website.as_deref() == Some(url) || row.documentation.as_deref() == Some(url)
-        });
-    let link = if own_url || accesses.iter().any(|a| a == Access::Public.as_db()) {
+            .filter(link::Column::Access.eq(public))
+            .count(txn)
+            .await?;
+    let link = if public_links > 0 {
         Access::Public
     } else {
         Access::Agents
     };
-    Ok(narrower(project, link))
+    Ok(narrower(visibility(&project), link))
 }
 
 /// Who may read project `row`; agents when its stored word is unknown.
@@ -394,6 +382,19 @@ pub struct ChangeFilter {
     pub subjects: Option<Vec<ChangedSubject>>,
 }
 
+impl ChangeFilter {
+    /// Whether the filter wants `change` (as `changes_after` filters in SQL).
+    pub fn wants(&self, change: &RecordedChange) -> bool {
+        self.kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.contains(&change.kind))
+            && self
+                .subjects
+                .as_ref()
+                .is_none_or(|subjects| subjects.contains(&change.subject))
+    }
+}
+
 /// One change read back from the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedChange {
@@ -553,6 +554,35 @@ impl Store {
             next,
             has_more,
         })
+    }
+
+    /// The last `limit` changes `reader` may read and `filter` wants, newest
+    /// first (the Atom feeds).
+    pub async fn latest_changes(
+        &self,
+        reader: Audience,
+        limit: u64,
+        filter: &ChangeFilter,
+    ) -> Result<Vec<RecordedChange>, StoreError> {
+        let ordinal = ordinal_column(reader);
+        let mut select = catalogue_change::Entity::find().filter(ordinal.is_not_null());
+        if let Some(kinds) = &filter.kinds {
+            select = select
+                .filter(catalogue_change::Column::Kind.is_in(kinds.iter().map(|k| k.as_db())));
+        }
+        if let Some(subjects) = &filter.subjects {
+            select = select.filter(
+                catalogue_change::Column::Subject.is_in(subjects.iter().map(|s| s.to_db())),
+            );
+        }
+        select
+            .order_by_desc(ordinal)
+            .limit(limit)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(RecordedChange::from_row)
+            .collect()
     }
 
     /// The ordinal of the oldest change `reader` may read still in the

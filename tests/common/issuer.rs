@@ -187,6 +187,16 @@ pub async fn gateway_trusting_configured(
     configure: impl FnOnce(&mut catalogue_gateway::Config),
 ) -> super::TestApp {
     let database = super::TestDatabase::create(backend).await;
+    gateway_on(database, issuer, admins, configure).await
+}
+
+/// [`gateway_trusting_configured`] on `database` (another replica's, shared).
+pub async fn gateway_on(
+    database: super::TestDatabase,
+    issuer: &TestIssuer,
+    admins: &[&str],
+    configure: impl FnOnce(&mut catalogue_gateway::Config),
+) -> super::TestApp {
     let issuer_url = issuer.url.clone();
     let admins: Vec<String> = admins.iter().map(|a| (*a).to_owned()).collect();
     let app =

@@ -229,6 +229,31 @@ async fn pages_continue_where_they_stop_and_pruned_cursors_say_so(backend: Backe
     );
 }
 
+/// An import records each project's changes for their audience: an
+/// agents-only link added at the end of a public project's links is an
+/// agents-only change (one added before public links moves them: public).
+async fn an_import_records_what_it_changed_for_whom(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let all = setup.store.feed_head(Audience::Agents).await.unwrap();
+    let dir = common::catalogue_copy();
+    common::edit(
+        dir.path(),
+        "cartiflette.yaml",
+        "      cite plus et renvoie au site du projet.\n",
+        "      cite plus et renvoie au site du projet.\n  - url: https://example.org/interne\n    kind: demo\n    title: Démo interne\n    access: agents\n",
+    );
+    let (imported, _, stderr) = common::run_import(&setup.app.database.url, dir.path());
+    assert!(imported, "{stderr}");
+    assert_eq!(
+        described(&setup.read(all).await),
+        [(
+            ChangeKind::ProjectUpdated,
+            vec![ChangedField::Links],
+            Access::Agents
+        )]
+    );
+}
+
 const FOLLOW: &str = "query($after: String) { changes(after: $after, first: 3) { cursor edges { cursor node { kind fields nodeId node { ... on Project { slug } } } } } }";
 
 /// What a tool following `changes` with `token` (anonymous without) sees
@@ -431,6 +456,7 @@ async fn old_cursors_and_large_pages_are_refused_with_codes(backend: Backend) {
 
 on_both_backends!(
     each_write_records_its_kind_fields_and_audience,
+    an_import_records_what_it_changed_for_whom,
     pages_continue_where_they_stop_and_pruned_cursors_say_so,
     a_tool_following_changes_sees_every_write_once_in_order,
     anonymous_callers_see_no_agents_only_change,

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_graphql::Context;
 use async_graphql::dataloader::DataLoader;
 use futures_util::future::BoxFuture;
+use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::auth::Principal;
 use crate::catalogue::Audience;
@@ -88,6 +89,28 @@ pub async fn execute(
         operation_name.as_deref(),
     );
     response
+}
+
+/// Executes the subscription `prepared` for `principal`: one response per
+/// event, every error with its code. Its DataLoader keeps nothing between
+/// events (each reads the catalogue as it is then) and starts each batch on
+/// a task of its own.
+pub fn execute_stream(
+    schema: &CatalogueSchema,
+    prepared: Prepared,
+    store: Store,
+    principal: Principal,
+) -> BoxStream<'static, async_graphql::Response> {
+    let audience = principal.audience();
+    let loader = DataLoader::new(CatalogueLoader { store, audience }, tokio::spawn);
+    let request = prepared.request.data(audience).data(principal).data(loader);
+    schema
+        .execute_stream(request)
+        .map(|mut response| {
+            give_codes(&mut response);
+            response
+        })
+        .boxed()
 }
 
 /// The DataLoader's batches of one request: those waiting for their wave,

@@ -224,6 +224,20 @@ impl Prepared {
         }
     }
 
+    /// Whether the operation that would run is a subscription.
+    pub fn is_subscription(&self) -> bool {
+        let is_subscription = |ty: OperationType| ty == OperationType::Subscription;
+        match &self.parsed.document.operations {
+            DocumentOperations::Single(operation) => is_subscription(operation.node.ty),
+            DocumentOperations::Multiple(operations) => match &self.request.operation_name {
+                Some(name) => operations
+                    .get(name.as_str())
+                    .is_some_and(|operation| is_subscription(operation.node.ty)),
+                None => false,
+            },
+        }
+    }
+
     /// Adds `data` to what resolvers may read.
     pub fn data<D: std::any::Any + Send + Sync>(mut self, data: D) -> Self {
         self.request = self.request.data(data);

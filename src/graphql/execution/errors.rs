@@ -33,6 +33,8 @@ pub mod code {
     pub const RESYNC_REQUIRED: &str = "RESYNC_REQUIRED";
     /// A bound on what one principal may keep (webhooks…) is reached.
     pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
+    /// Too many subscriptions for one client, or a subscriber too far behind.
+    pub const SUBSCRIPTION_LIMIT_EXCEEDED: &str = "SUBSCRIPTION_LIMIT_EXCEEDED";
 }
 
 const INTERNAL_MESSAGE: &str = "internal error; it has been logged";

@@ -10,14 +10,21 @@
 //! one, and a tool whose credentials changed reads the lists again.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, SimpleObject};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, ErrorExtensions, ID, InputObject, Object, SimpleObject, Subscription,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use futures_util::Stream;
+use tokio::sync::broadcast;
 
 use crate::catalogue::Audience;
 use crate::graphql::execution::context::{audience, loader, store};
-use crate::graphql::execution::errors::{OrInternal, bad_input, code};
+use crate::graphql::execution::errors::{OrInternal, bad_input, code, internal};
 use crate::graphql::schema::enums::{ChangeKind, ChangedField};
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::loaders::{OrganizationById, ProjectById};
@@ -25,34 +32,52 @@ use crate::graphql::schema::node::Node;
 use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::graphql::schema::project::Project;
-use crate::store::{ChangeFeed, ChangeFilter, ChangedSubject, FeedPosition, RecordedChange};
+use crate::live_changes::LiveChanges;
+use crate::store::{ChangeFeed, ChangeFilter, ChangedSubject, FeedPosition, RecordedChange, Store};
 
 #[derive(Clone)]
-pub struct Change(pub RecordedChange);
+pub struct Change {
+    record: RecordedChange,
+    cursor: String,
+}
+
+impl Change {
+    /// `record` as `reader` reads it; `None` when `reader` may not.
+    fn read_by(record: RecordedChange, reader: Audience) -> Option<Self> {
+        let cursor = encode_position(record.position(reader)?);
+        Some(Self { record, cursor })
+    }
+}
 
 /// One change to the catalogue, as the journal recorded it.
 #[Object]
 impl Change {
+    /// Where the caller stands once it has read this change: resume from
+    /// it with `after`.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+
     /// When it was committed.
     async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+        self.record.at
     }
 
     /// What happened.
     async fn kind(&self) -> ChangeKind {
-        self.0.kind.into()
+        self.record.kind.into()
     }
 
     /// The fields of `node` it changed; empty when it created `node`.
     async fn fields(&self) -> Vec<ChangedField> {
-        self.0.fields.iter().copied().map(Into::into).collect()
+        self.record.fields.iter().copied().map(Into::into).collect()
     }
 
     /// The global id of what changed (a `Project` or an `Organization`),
     /// even when the caller can no longer see it: a tool that holds a copy
     /// forgets it then.
     async fn node_id(&self) -> ID {
-        match self.0.subject {
+        match self.record.subject {
             ChangedSubject::Project(id) => global_id(NodeType::Project, id),
             ChangedSubject::Organization(id) => global_id(NodeType::Organization, id),
         }
@@ -62,7 +87,7 @@ impl Change {
     /// it is gone or hidden from the caller.
     async fn node(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Node>> {
         let loader = loader(ctx)?;
-        Ok(match self.0.subject {
+        Ok(match self.record.subject {
             ChangedSubject::Project(id) => loader
                 .load_one(ProjectById(id))
                 .await
@@ -249,8 +274,8 @@ impl ChangesQuery {
         connection
             .edges
             .extend(changes.into_iter().filter_map(|change| {
-                let cursor = encode_position(change.position(reader)?);
-                Some(Edge::new(cursor, Change(change)))
+                let change = Change::read_by(change, reader)?;
+                Some(Edge::new(change.cursor.clone(), change))
             }));
         Ok(connection)
     }
@@ -262,4 +287,131 @@ impl ChangesQuery {
         let head = store(ctx)?.feed_head(audience(ctx)).await.or_internal()?;
         Ok(encode_position(head))
     }
+}
+
+/// Changes read from the journal at once while a subscriber catches up.
+const CATCH_UP_PAGE: u64 = 100;
+
+#[derive(Default)]
+pub struct ChangesSubscription;
+
+/// What a subscriber hears of, as it happens.
+#[Subscription(name = "Subscription")]
+impl ChangesSubscription {
+    /// The changes the caller may see, as they are committed on any
+    /// replica, oldest first; from `after` (a cursor of `changes` or of an
+    /// earlier event) when given, else from now. A subscriber too slow to
+    /// keep up is ended with `SUBSCRIPTION_LIMIT_EXCEEDED` and resumes from
+    /// the last cursor it read.
+    async fn catalogue_changed(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ChangeFilterInput>,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Change>> + use<>> {
+        let reader = audience(ctx);
+        let store = store(ctx)?.clone();
+        let filter = filter.unwrap_or_default().parse(ctx).await?;
+        // Subscribed before the journal is read: nothing falls in between.
+        let live = ctx.data::<LiveChanges>()?.subscribe();
+        let position = match &after {
+            Some(cursor) => decode_position(cursor, reader)?,
+            None => store.feed_head(reader).await.or_internal()?,
+        };
+        let follower = Follower {
+            store,
+            live,
+            filter,
+            position,
+            catching_up: after.is_some(),
+            ready: VecDeque::new(),
+            ended: false,
+        };
+        Ok(futures_util::stream::unfold(follower, Follower::next))
+    }
+}
+
+/// One subscriber: first the journal from its cursor, then the live
+/// changes after it.
+struct Follower {
+    store: Store,
+    live: broadcast::Receiver<Arc<RecordedChange>>,
+    filter: ChangeFilter,
+    /// After the last change read, in the subscriber's sequence.
+    position: FeedPosition,
+    catching_up: bool,
+    /// Read, wanted, not yet sent.
+    ready: VecDeque<RecordedChange>,
+    ended: bool,
+}
+
+impl Follower {
+    async fn next(mut self) -> Option<(async_graphql::Result<Change>, Self)> {
+        let reader = self.position.reader;
+        loop {
+            if self.ended {
+                return None;
+            }
+            if let Some(record) = self.ready.pop_front() {
+                if let Some(change) = Change::read_by(record, reader) {
+                    return Some((Ok(change), self));
+                }
+                continue;
+            }
+            if self.catching_up {
+                match self
+                    .store
+                    .changes_after(self.position, CATCH_UP_PAGE, &self.filter)
+                    .await
+                {
+                    Ok(ChangeFeed::Page {
+                        changes,
+                        next,
+                        has_more,
+                    }) => {
+                        self.ready.extend(changes);
+                        self.position = next;
+                        self.catching_up = has_more;
+                    }
+                    Ok(ChangeFeed::Pruned) => return self.end(pruned()),
+                    Err(error) => return self.end(internal(&error)),
+                }
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(record) => {
+                    // Read already while catching up, or not the reader's.
+                    let Some(position) = record.position(reader) else {
+                        continue;
+                    };
+                    if position.ordinal <= self.position.ordinal {
+                        continue;
+                    }
+                    self.position = position;
+                    if self.filter.wants(&record) {
+                        self.ready.push_back(RecordedChange::clone(&record));
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let message = format!(
+                        "this subscription fell too far behind the changes (a replica keeps CATALOGUE_SUBSCRIPTION_BUFFER of them): subscribe again with `after: \"{}\"`",
+                        encode_position(self.position)
+                    );
+                    return self.end(limit_exceeded(&message));
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    fn end(mut self, error: async_graphql::Error) -> Option<(async_graphql::Result<Change>, Self)> {
+        self.ended = true;
+        Some((Err(error), self))
+    }
+}
+
+/// A subscriber's bound, exceeded.
+pub fn limit_exceeded(message: &str) -> async_graphql::Error {
+    async_graphql::Error::new(message)
+        .extend_with(|_, e| e.set("code", code::SUBSCRIPTION_LIMIT_EXCEEDED))
 }

@@ -248,24 +248,43 @@ pub enum ChangeKind {
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "store::ChangedField")]
 pub enum ChangedField {
+    /// `name`.
     Name,
+    /// `Organization.acronym`.
     Acronym,
+    /// `Organization.kind`.
     Kind,
+    /// `Organization.siret`.
     Siret,
+    /// `Organization.siren`.
     Siren,
+    /// `Project.summary`.
     Summary,
+    /// `Project.description`.
     Description,
+    /// `Project.status`.
     Status,
+    /// `website`.
     Website,
+    /// `Project.documentation`.
     Documentation,
+    /// `Project.visibility`.
     Visibility,
+    /// `Project.seasons`.
     Seasons,
+    /// `Project.tags`.
     Tags,
+    /// `Project.organizations`.
     Organizations,
+    /// `sources`.
     Sources,
+    /// `Project.repositories`.
     Repositories,
+    /// `Project.datasets`.
     Datasets,
+    /// `Project.links`.
     Links,
+    /// `Project.maintainers`.
     Maintainers,
     /// What upstream services say about the project's links.
     Facts,
