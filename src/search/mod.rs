@@ -244,14 +244,7 @@ impl SearchIndex {
         // Read the revision first: changes committed while the build reads
         // are replayed again at the first catch-up (reindexing is idempotent).
         let revision = self.store.catalogue_revision().await?;
-        let rebuilt = match self
-            .write(Vec::new(), Vec::new(), Removal::Everything, None)
-            .await
-        {
-            Ok(()) => self.reindex_everything(revision).await.map(drop),
-            Err(error) => Err(error),
-        };
-        self.or_roll_back(rebuilt).await?;
+        self.rebuild(revision).await?;
         replayed.revision = revision;
         Ok("built from the database")
     }
@@ -344,14 +337,7 @@ impl SearchIndex {
                     from = replayed.revision,
                     "changes were pruned from the journal before this replica read them: reindexing everything"
                 );
-                let rebuilt = match self
-                    .write(Vec::new(), Vec::new(), Removal::Everything, None)
-                    .await
-                {
-                    Ok(()) => self.reindex_everything(revision).await.map(drop),
-                    Err(error) => Err(error),
-                };
-                self.or_roll_back(rebuilt).await?;
+                self.rebuild(revision).await?;
                 revision
             }
         };
@@ -386,14 +372,19 @@ impl SearchIndex {
         outcome
     }
 
-    /// Indexes every project and organization as of `revision`; returns how
-    /// many projects.
-    async fn reindex_everything(&self, revision: i64) -> Result<usize, SearchError> {
-        let projects = self.store.project_ids(None).await?;
-        let organizations = self.store.organization_ids().await?;
-        let snapshot = self.snapshot_at(revision).await?;
-        self.reindex(&projects, &organizations, snapshot).await?;
-        Ok(projects.len())
+    /// Empties the index and indexes every project and organization as of
+    /// `revision`, in one commit: a failure leaves the last commit as it was.
+    async fn rebuild(&self, revision: i64) -> Result<(), SearchError> {
+        let rebuilt = async {
+            self.write(Vec::new(), Vec::new(), Removal::Everything, None)
+                .await?;
+            let projects = self.store.project_ids(None).await?;
+            let organizations = self.store.organization_ids().await?;
+            let snapshot = self.snapshot_at(revision).await?;
+            self.reindex(&projects, &organizations, snapshot).await
+        };
+        let rebuilt = rebuilt.await;
+        self.or_roll_back(rebuilt).await
     }
 
     /// Replaces the documents of `projects` and `organizations` (and of the

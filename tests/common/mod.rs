@@ -591,6 +591,32 @@ impl Drop for TestApp {
     }
 }
 
+/// The gateway with the catalogue's projects, trusting dev tokens; a token
+/// for `email` (an administrator's when `admin`), and the directory holding
+/// the dev key (kept as long as the token is used).
+pub async fn with_dev_token(
+    backend: Backend,
+    email: &str,
+    admin: bool,
+) -> (TestApp, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("dev.pem");
+    let token = catalogue_gateway::auth::DevKey::load_or_create(&key_file)
+        .unwrap()
+        .mint(email, admin, 30)
+        .unwrap();
+    let app = TestApp::spawn_configured(
+        TestDatabase::create(backend).await,
+        Some(catalogue_dir()),
+        |config| {
+            config.auth.dev_auth = true;
+            config.auth.dev_key_file = key_file;
+        },
+    )
+    .await;
+    (app, token, dir)
+}
+
 /// Runs `catalogue-gateway import DIR` against `database_url`; returns
 /// whether it succeeded, its standard output and its standard error.
 pub fn run_import(database_url: &str, dir: &Path) -> (bool, String, String) {

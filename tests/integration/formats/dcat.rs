@@ -3,11 +3,10 @@
 //! shapes of tests/shapes/ with no violation, holding one dataset per public
 //! dataset GraphQL lists; hostile titles survive both syntaxes.
 
-use catalogue_gateway::auth::DevKey;
 use serde_json::{Value, json};
 
 use super::python;
-use crate::common::{Backend, TestApp, TestDatabase, catalogue_dir};
+use crate::common::{self, Backend, TestApp};
 
 /// Reads the Turtle and the JSON-LD given as two files, checks they are
 /// the same graph, validates it; prints the counts and the titles.
@@ -132,21 +131,7 @@ async fn the_catalogue_is_dcat_ap_with_no_violation(backend: Backend) {
 }
 
 async fn hostile_titles_survive_both_syntaxes(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("dev.pem");
-    let admin = DevKey::load_or_create(&key_file)
-        .unwrap()
-        .mint("admin@numerique.gouv.fr", true, 30)
-        .unwrap();
-    let app = TestApp::spawn_configured(
-        TestDatabase::create(backend).await,
-        Some(catalogue_dir()),
-        |config| {
-            config.auth.dev_auth = true;
-            config.auth.dev_key_file = key_file;
-        },
-    )
-    .await;
+    let (app, admin, _dir) = common::with_dev_token(backend, "admin@numerique.gouv.fr", true).await;
     let hostile = "Des \"guillemets\", <chevrons>, \\ barres \\u0041,\nune ligne ; et \u{7} @fr .";
     let (status, _, added) = app
         .query_as(

@@ -5,30 +5,14 @@
 //! the description passes openapi-spec-validator and its page works
 //! offline and passes axe-core.
 
-use catalogue_gateway::auth::DevKey;
 use serde_json::{Value, json};
 
 use super::python;
-use crate::common::{self, Backend, TestApp, TestDatabase, catalogue_dir};
+use crate::common::{self, Backend, TestApp};
 
 /// The gateway, trusting dev tokens; an agent's token.
 async fn gateway(backend: Backend) -> (TestApp, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("dev.pem");
-    let agent = DevKey::load_or_create(&key_file)
-        .unwrap()
-        .mint("agent@numerique.gouv.fr", false, 30)
-        .unwrap();
-    let app = TestApp::spawn_configured(
-        TestDatabase::create(backend).await,
-        Some(catalogue_dir()),
-        |config| {
-            config.auth.dev_auth = true;
-            config.auth.dev_key_file = key_file;
-        },
-    )
-    .await;
-    (app, agent, dir)
+    common::with_dev_token(backend, "agent@numerique.gouv.fr", false).await
 }
 
 async fn openapi(app: &TestApp) -> Value {
