@@ -61,8 +61,9 @@ print(
     "and of nothing else but the projects written while they were opened (the run fails "
     "otherwise). The delays run from just before the mutation is sent until the "
     "subscriber's client has parsed the event. They include the wait for the gateway's "
-    f"next read of the journal (up to {poll_ms} ms; each step of the run lasts a whole "
-    "number of reads, so the mutation tends to land just after one): the columns after "
+    f"next read of the journal (up to {poll_ms} ms; the script writes whole seconds after "
+    "an event, itself sent just after a read, so the mutation tends to land just after "
+    "one): the columns after "
     "the first subscriber heard are what the fan-out itself adds, the gateway's sending "
     "and the client's reading together."
 )
