@@ -50,9 +50,11 @@ schema:
 	$(CARGO) run --locked --quiet --bin catalogue-gateway -- schema > schema/schema.graphql
 
 ## The gateway (uncached, cached in process, cached in Redis) beside PostGraphile and a bare
-## async-graphql endpoint, on 10,000 projects in PostgreSQL; writes docs/BENCHMARKS.md.
+## async-graphql endpoint, on 10,000 projects in PostgreSQL, then the cost of 1,000
+## subscribers; writes docs/BENCHMARKS.md.
 bench: services
 	bash benches/load/run.sh
+	bash benches/subscriptions/run.sh
 
 ## 60 s of mixed load and a writer while Redis, PostgreSQL and the upstream services fail.
 soak: services

@@ -62,9 +62,14 @@ ensure_postgraphile() {
     export NODE=$POSTGRAPHILE/node_modules/.bin/node
 }
 
-# The gateway and the bare ceiling (benches/bare-ceiling), release builds.
+# Release builds of the binaries named, by default the gateway and the bare
+# ceiling (benches/bare-ceiling).
 build_release() {
-    cargo build --release --locked --quiet --workspace --bin catalogue-gateway --bin bare-ceiling
+    local bin bins=()
+    for bin in ${*:-catalogue-gateway bare-ceiling}; do
+        bins+=(--bin "$bin")
+    done
+    cargo build --release --locked --quiet --workspace "${bins[@]}"
     GATEWAY=${CARGO_TARGET_DIR:-target}/release/catalogue-gateway
     BARE=${CARGO_TARGET_DIR:-target}/release/bare-ceiling
 }
@@ -102,6 +107,14 @@ fresh_catalogue_database() {
     # The planner setting of an SSD (PostgreSQL's default, 4, models spinning
     # disks), for every server measured on this database alike.
     psql "$PG_ADMIN" -qc "ALTER DATABASE $DATABASE SET random_page_cost = 1.1" >/dev/null
+    DATABASE_URL="${PG_ADMIN%/*}/$DATABASE"
+}
+
+# A new empty database, dropped on exit, that `serve` migrates and seeds
+# with the catalogue's projects (catalogue/).
+fresh_seeded_database() {
+    DATABASE=catalogue_bench_$$
+    psql "$PG_ADMIN" -qc "CREATE DATABASE $DATABASE" >/dev/null
     DATABASE_URL="${PG_ADMIN%/*}/$DATABASE"
 }
 

@@ -11,11 +11,23 @@
 # BENCH_PROJECTS (default 10000), BENCH_ONLY (some of
 # "uncached memory redis postgraphile bare"; the REST project list and its
 # GraphQL twin are measured with "uncached" and "memory"; the report then goes to the
-# terminal only), BENCH_RELOAD=1 (load the catalogue again rather
+# terminal only; naming none of them, e.g. "subscriptions" for
+# benches/subscriptions/run.sh, skips this script), BENCH_RELOAD=1 (load the catalogue again rather
 # than copy the template an earlier run kept), CATALOGUE_TEST_POSTGRES_URL,
 # BENCH_REDIS_URL, BENCH_PORT (the gateway's; every server gets a free port by default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+ONLY=${BENCH_ONLY:-}
+# Whether the part $1 is to be measured.
+selected() {
+    [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
+}
+if ! selected uncached && ! selected memory && ! selected redis && ! selected postgraphile &&
+    ! selected bare; then
+    exit 0
+fi
+
 source benches/load/lib.sh
 source benches/load/queries.sh
 
@@ -69,12 +81,6 @@ measure_rest() {
         printf '%s\t%s\t%s\t%s\t%s\n' gateway "$mode" rest-twin "$connections" \
             "$(measure_body "$GATEWAY_URL" "$WORK/twin.json" "$connections" "$SECONDS_PER_RUN")" >>"$ROWS"
     done
-}
-
-ONLY=${BENCH_ONLY:-}
-# Whether the part $1 is to be measured.
-selected() {
-    [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 
 if selected uncached; then
