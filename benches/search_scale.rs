@@ -120,11 +120,15 @@ impl Gateway {
         }
         // Keep draining the log so the gateway never blocks on a full pipe.
         std::thread::spawn(move || for _ in log.lines() {});
-        let (ready_ms, index_ms, index_how) = index.expect("the gateway logs its index ready");
+        let (Some((ready_ms, index_ms, index_how)), Some(live_ms)) = (index, live_ms) else {
+            // Not left running after the benchmark stops.
+            let _ = child.kill();
+            panic!("the gateway's log ended before it served with its index ready");
+        };
         Self {
             child,
             url: format!("http://127.0.0.1:{port}/graphql"),
-            live_ms: live_ms.expect("the gateway logs that it serves"),
+            live_ms,
             ready_ms,
             index_ms,
             index_how,
