@@ -7,6 +7,7 @@
 use poem::Response;
 use poem::http::{StatusCode, header};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::AppState;
 use super::answer::{self, Freshness, error_body};
@@ -74,10 +75,9 @@ pub fn status_of(code: &str) -> StatusCode {
     }
 }
 
-/// A fixed document's `data`, and whether the answer cache kept it.
+/// A fixed document's `data`.
 pub struct Data {
     pub data: Value,
-    pub freshness: Freshness,
 }
 
 /// Runs `document` with `variables` for `principal`, read-only, through
@@ -88,9 +88,56 @@ pub async fn run(
     document: &str,
     variables: Value,
 ) -> Result<Data, Failure> {
+    let answered = answered(state, principal, document, variables).await?;
+    let data = parse_data(&answered.body, |data| {
+        data.map_or(Ok(Value::Null), |raw| serde_json::from_str(raw.get()))
+    })?;
+    Ok(Data { data })
+}
+
+/// The same, for a document with one root field: that field's value as
+/// the JSON text the answer holds (not parsed and written again: a cached
+/// answer is served as it was kept), `None` when it is null.
+pub async fn run_root(
+    state: &AppState,
+    principal: Principal,
+    document: &str,
+    variables: Value,
+    root: &str,
+) -> Result<(Option<Vec<u8>>, Freshness), Failure> {
+    let answered = answered(state, principal, document, variables).await?;
+    let value = parse_data(&answered.body, |data| {
+        let Some(raw) = data else { return Ok(None) };
+        let fields: std::collections::BTreeMap<String, &RawValue> =
+            serde_json::from_str(raw.get())?;
+        Ok(fields
+            .get(root)
+            .filter(|value| value.get() != "null")
+            .map(|value| value.get().as_bytes().to_vec()))
+    })?;
+    Ok((value, answered.freshness))
+}
+
+/// An answer of the schema: its `data` left as text, and its errors.
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+    #[serde(default)]
+    errors: Vec<Value>,
+}
+
+/// Runs `document` read-only through the answer cache; its first error as
+/// a failure.
+async fn answered(
+    state: &AppState,
+    principal: Principal,
+    document: &str,
+    variables: Value,
+) -> Result<answer::Answer, Failure> {
     let request = async_graphql::Request::new(document)
         .variables(async_graphql::Variables::from_json(variables));
-    let answered = answer::answer(state, principal, request, true)
+    answer::answer(state, principal, request, true)
         .await
         .map_err(|_| {
             Failure::new(
@@ -98,26 +145,32 @@ pub async fn run(
                 code::INTERNAL_SERVER_ERROR,
                 "a fixed document is a mutation",
             )
-        })?;
-    let mut body: Value = serde_json::from_slice(&answered.body).map_err(|error| {
+        })
+}
+
+/// What `read` makes of the `data` of `body`, or the first of its errors
+/// as a failure.
+fn parse_data<T>(
+    body: &[u8],
+    read: impl FnOnce(Option<&RawValue>) -> Result<T, serde_json::Error>,
+) -> Result<T, Failure> {
+    let unreadable = |error: serde_json::Error| {
         tracing::error!(%error, "a fixed document's answer is not JSON");
         Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             code::INTERNAL_SERVER_ERROR,
             "internal error; it has been logged",
         )
-    })?;
-    if let Some(error) = body["errors"].as_array().and_then(|errors| errors.first()) {
+    };
+    let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(unreadable)?;
+    if let Some(error) = envelope.errors.first() {
         let code = error["extensions"]["code"]
             .as_str()
             .unwrap_or(code::INTERNAL_SERVER_ERROR);
         let message = error["message"].as_str().unwrap_or_default();
         return Err(Failure::new(status_of(code), code, message));
     }
-    Ok(Data {
-        data: body["data"].take(),
-        freshness: answered.freshness,
-    })
+    read(envelope.data).map_err(unreadable)
 }
 
 /// Every node of the connection `connection` that `document` selects

@@ -86,6 +86,8 @@ pub struct AppState {
     search: Arc<SearchIndex>,
     /// The schema's types, to read query parameters from.
     sdl_parameters: Arc<parameters::Sdl>,
+    /// Each REST route's query parameters, by path, read from the SDL once.
+    rest_parameters: Arc<std::collections::HashMap<&'static str, Vec<parameters::Parameter>>>,
     export_max_rows: usize,
     /// The gateway's public URL, without a final `/`: linked-data formats
     /// name the portal's pages with it.
@@ -127,6 +129,12 @@ impl AppState {
         } = services;
         let sdl: Arc<str> = crate::graphql::sdl(&schema).into();
         let sdl_parameters = Arc::new(parameters::Sdl::parse(&sdl));
+        let rest_parameters = Arc::new(
+            rest::ROUTES
+                .iter()
+                .map(|route| (route.path, (route.query)(&sdl_parameters)))
+                .collect(),
+        );
         let public_url: Arc<str> = authenticator
             .own_issuer()
             .issuer()
@@ -181,6 +189,7 @@ impl AppState {
             webhooks,
             search,
             sdl_parameters,
+            rest_parameters,
             export_max_rows: config.limits.export_max_rows,
             public_url,
             catalog_publisher: config.http.catalog_publisher.as_str().into(),

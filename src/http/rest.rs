@@ -147,8 +147,8 @@ async fn answer(
         Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
-    let query = (route.query)(&state.sdl_parameters);
-    let mut variables = match parameters::variables(&query, request.uri().query().unwrap_or("")) {
+    let query = &state.rest_parameters[route.path];
+    let mut variables = match parameters::variables(query, request.uri().query().unwrap_or("")) {
         Ok(variables) => variables,
         Err(message) => return quota.stamped(Failure::bad_request(message).response()),
     };
@@ -156,13 +156,17 @@ async fn answer(
         variables.insert(name.to_owned(), Value::String(value));
     }
     let audience = principal.audience();
-    let answered =
-        match fixed::run(state, principal, route.document, Value::Object(variables)).await {
-            Ok(answered) => answered,
-            Err(failure) => return quota.stamped(failure.response()),
-        };
-    let body = match &answered.data[route.root] {
-        Value::Null => {
+    let answered = fixed::run_root(
+        state,
+        principal,
+        route.document,
+        Value::Object(variables),
+        route.root,
+    )
+    .await;
+    let (body, freshness) = match answered {
+        Ok((Some(body), freshness)) => (body, freshness),
+        Ok((None, _)) => {
             return quota.stamped(
                 Failure::not_found(format!(
                     "nothing at {} for this caller",
@@ -171,12 +175,12 @@ async fn answer(
                 .response(),
             );
         }
-        found => serde_json::to_vec(found).expect("JSON values serialise"),
+        Err(failure) => return quota.stamped(failure.response()),
     };
     let policy = caching::Policy {
         audience,
         get: true,
-        shareable: answered.freshness != Freshness::Uncacheable,
+        shareable: freshness != Freshness::Uncacheable,
         max_age_seconds: state.http_max_age_seconds,
     };
     quota.stamped(caching::respond(request, body.into(), &policy))
