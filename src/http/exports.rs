@@ -15,11 +15,12 @@ use crate::formats::csv::{DATASETS, PROJECTS, REPOSITORIES, Table};
 /// `text/csv` with its encoding and the header line RFC 4180 allows to announce.
 const CSV: &str = "text/csv; charset=utf-8; header=present";
 
+/// The tables exported, whose filters `AppState` reads from the SDL once.
+pub const TABLES: [&Table; 3] = [&PROJECTS, &REPOSITORIES, &DATASETS];
+
 async fn export(state: &AppState, request: &Request, table: &'static Table) -> Response {
-    let filter = state
-        .sdl_parameters
-        .input_fields(table.filter_type, "filter");
-    let variables = match parameters::variables(&filter, request.uri().query().unwrap_or("")) {
+    let filter = &state.query_parameters[table.filter_type];
+    let variables = match parameters::variables(filter, request.uri().query().unwrap_or("")) {
         Ok(variables) => variables,
         Err(message) => return Failure::bad_request(message).response(),
     };

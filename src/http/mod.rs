@@ -84,10 +84,9 @@ pub struct AppState {
     webhooks: Arc<crate::webhooks::Registry>,
     /// For readiness: whether the start-up build is done.
     search: Arc<SearchIndex>,
-    /// The schema's types, to read query parameters from.
-    sdl_parameters: Arc<parameters::Sdl>,
-    /// Each REST route's query parameters, by path, read from the SDL once.
-    rest_parameters: Arc<std::collections::HashMap<&'static str, Vec<parameters::Parameter>>>,
+    /// The query parameters of each REST route (by path) and CSV export (by
+    /// filter type), read from the SDL once.
+    query_parameters: Arc<std::collections::HashMap<&'static str, Vec<parameters::Parameter>>>,
     export_max_rows: usize,
     /// The gateway's public URL, without a final `/`: linked-data formats
     /// name the portal's pages with it.
@@ -129,12 +128,16 @@ impl AppState {
         } = services;
         let sdl: Arc<str> = crate::graphql::sdl(&schema).into();
         let sdl_parameters = Arc::new(parameters::Sdl::parse(&sdl));
-        let rest_parameters = Arc::new(
-            rest::ROUTES
-                .iter()
-                .map(|route| (route.path, (route.query)(&sdl_parameters)))
-                .collect(),
-        );
+        let rest_routes = rest::ROUTES
+            .iter()
+            .map(|route| (route.path, (route.query)(&sdl_parameters)));
+        let exports = exports::TABLES.iter().map(|table| {
+            (
+                table.filter_type,
+                sdl_parameters.input_fields(table.filter_type, "filter"),
+            )
+        });
+        let query_parameters = Arc::new(rest_routes.chain(exports).collect());
         let public_url: Arc<str> = authenticator
             .own_issuer()
             .issuer()
@@ -188,8 +191,7 @@ impl AppState {
             harvester,
             webhooks,
             search,
-            sdl_parameters,
-            rest_parameters,
+            query_parameters,
             export_max_rows: config.limits.export_max_rows,
             public_url,
             catalog_publisher: config.http.catalog_publisher.as_str().into(),

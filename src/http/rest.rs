@@ -147,7 +147,7 @@ async fn answer(
         Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
-    let query = &state.rest_parameters[route.path];
+    let query = &state.query_parameters[route.path];
     let mut variables = match parameters::variables(query, request.uri().query().unwrap_or("")) {
         Ok(variables) => variables,
         Err(message) => return quota.stamped(Failure::bad_request(message).response()),
