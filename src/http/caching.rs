@@ -67,6 +67,18 @@ pub fn respond(request: &Request, body: Bytes, policy: &Policy) -> Response {
 
 /// The HTTP answer carrying `body` of the media type `content_type`.
 pub fn respond_as(request: &Request, body: Bytes, policy: &Policy, content_type: &str) -> Response {
+    respond_tagged(request, body, policy, content_type, etag_of)
+}
+
+/// The HTTP answer carrying `body` of the media type `content_type`, whose
+/// ETag (when it has one) `etag` gives.
+pub fn respond_tagged(
+    request: &Request,
+    body: Bytes,
+    policy: &Policy,
+    content_type: &str,
+    etag: impl FnOnce(&[u8]) -> String,
+) -> Response {
     // Only answers for anyone may be kept by browsers and CDNs; others are
     // the caller's own.
     let (for_anyone, not_kept) = match policy.audience {
@@ -74,7 +86,7 @@ pub fn respond_as(request: &Request, body: Bytes, policy: &Policy, content_type:
         Audience::Agents => (false, "private, no-store"),
     };
     if for_anyone && policy.get && policy.shareable {
-        let etag = etag_of(&body);
+        let etag = etag(&body);
         let cache_control = format!("public, max-age={}", policy.max_age_seconds);
         let builder = Response::builder()
             .header(header::ETAG, etag.as_str())

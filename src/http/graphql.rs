@@ -203,22 +203,23 @@ async fn execute(
             http.set_status(StatusCode::BAD_REQUEST);
         }
     }
-    match answered.freshness {
-        Freshness::Hit => {
-            http.headers_mut()
-                .insert("x-cache", header::HeaderValue::from_static("HIT"));
-        }
-        Freshness::Miss => {
-            http.headers_mut()
-                .insert("x-cache", header::HeaderValue::from_static("MISS"));
-        }
-        Freshness::Uncacheable => {}
+    if let Some(value) = x_cache(answered.freshness) {
+        http.headers_mut().insert("x-cache", value);
     }
     if let Some(name) = operation {
         http.extensions_mut().insert(OperationName(name));
     }
     http.extensions_mut().insert(caller);
     quota.stamped(http)
+}
+
+/// The `x-cache` header of an answer: whether the cache held it.
+pub(super) fn x_cache(freshness: Freshness) -> Option<header::HeaderValue> {
+    match freshness {
+        Freshness::Hit => Some(header::HeaderValue::from_static("HIT")),
+        Freshness::Miss => Some(header::HeaderValue::from_static("MISS")),
+        Freshness::Uncacheable => None,
+    }
 }
 
 /// A batched POST: each operation answered in turn, for one caller.

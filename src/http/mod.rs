@@ -31,6 +31,7 @@ mod portal;
 mod projects;
 mod rate_limit;
 mod rest;
+mod rest_kept;
 pub mod server;
 mod signin;
 mod signin_refusal;

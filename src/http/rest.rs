@@ -6,15 +6,18 @@
 //! an HTTP status with its code in the body. [`ROUTES`] is the one table
 //! both the handlers and the OpenAPI description (`openapi.rs`) read.
 
+use bytes::Bytes;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 use serde_json::Value;
 
 use super::answer::Freshness;
 use super::fixed::{self, Failure};
-use super::graphql::{Admitted, admit};
+use super::graphql::{Admitted, admit, x_cache};
 use super::parameters::{self, Parameter, Sdl};
+use super::rest_kept::{self, Kept, Slot};
 use super::{AppState, caching};
+use crate::auth::Principal;
 
 /// One REST route.
 pub struct Route {
@@ -134,7 +137,8 @@ const CHANGES: Route = Route {
     },
 };
 
-/// The answer of `route` to `request`.
+/// The answer of `route` to `request`: kept whole when anyone in the
+/// caller's audience may share it ([`rest_kept`]).
 async fn answer(
     state: &AppState,
     request: &Request,
@@ -147,35 +151,33 @@ async fn answer(
         Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
-    let query = &state.query_parameters[route.path];
-    let mut variables = match parameters::variables(query, request.uri().query().unwrap_or("")) {
-        Ok(variables) => variables,
-        Err(message) => return quota.stamped(Failure::bad_request(message).response()),
-    };
-    if let (Some(name), Some(value)) = (route.path_parameter, path_value) {
-        variables.insert(name.to_owned(), Value::String(value));
-    }
     let audience = principal.audience();
-    let answered = fixed::run_root(
+    let query_string = request.uri().query().unwrap_or("");
+    let slot = rest_kept::look_up(
         state,
-        principal,
-        route.document,
-        Value::Object(variables),
-        route.root,
+        route.path,
+        path_value.as_deref(),
+        query_string,
+        audience,
     )
     .await;
-    let (body, freshness) = match answered {
-        Ok((Some(body), freshness)) => (body, freshness),
-        Ok((None, _)) => {
-            return quota.stamped(
-                Failure::not_found(format!(
-                    "nothing at {} for this caller",
-                    request.uri().path()
-                ))
-                .response(),
-            );
+    // The body, its ETag when already known, and where it came from.
+    let (body, etag, freshness) = match slot {
+        Slot::Hit(Kept { etag, body }) => (body, Some(etag), Freshness::Hit),
+        Slot::Miss { key, generation } => {
+            match run(state, request, route, principal, path_value).await {
+                Ok((body, Freshness::Uncacheable)) => (body, None, Freshness::Uncacheable),
+                Ok((body, _)) => {
+                    let Kept { etag, body } = rest_kept::keep(state, &key, generation, body).await;
+                    (body, Some(etag), Freshness::Miss)
+                }
+                Err(failure) => return quota.stamped(failure.response()),
+            }
         }
-        Err(failure) => return quota.stamped(failure.response()),
+        Slot::None => match run(state, request, route, principal, path_value).await {
+            Ok((body, freshness)) => (body, None, freshness),
+            Err(failure) => return quota.stamped(failure.response()),
+        },
     };
     let policy = caching::Policy {
         audience,
@@ -183,7 +185,45 @@ async fn answer(
         shareable: freshness != Freshness::Uncacheable,
         max_age_seconds: state.http_max_age_seconds,
     };
-    quota.stamped(caching::respond(request, body.into(), &policy))
+    let mut http = caching::respond_tagged(request, body, &policy, "application/json", |body| {
+        etag.unwrap_or_else(|| caching::etag_of(body))
+    });
+    if let Some(value) = x_cache(freshness) {
+        http.headers_mut().insert("x-cache", value);
+    }
+    quota.stamped(http)
+}
+
+/// Runs `route`'s document for `request`: the root field's value, and where
+/// the GraphQL answer came from; a failure when it is null or an error.
+async fn run(
+    state: &AppState,
+    request: &Request,
+    route: &Route,
+    principal: Principal,
+    path_value: Option<String>,
+) -> Result<(Bytes, Freshness), Failure> {
+    let query = &state.query_parameters[route.path];
+    let mut variables = parameters::variables(query, request.uri().query().unwrap_or(""))
+        .map_err(Failure::bad_request)?;
+    if let (Some(name), Some(value)) = (route.path_parameter, path_value) {
+        variables.insert(name.to_owned(), Value::String(value));
+    }
+    let answered = fixed::run_root(
+        state,
+        principal,
+        route.document,
+        Value::Object(variables),
+        route.root,
+    )
+    .await?;
+    match answered {
+        (Some(body), freshness) => Ok((body.into(), freshness)),
+        (None, _) => Err(Failure::not_found(format!(
+            "nothing at {} for this caller",
+            request.uri().path()
+        ))),
+    }
 }
 
 #[handler]

@@ -152,6 +152,92 @@ async fn public_answers_are_revalidated_and_agents_answers_private(backend: Back
     assert!(!private.headers().contains_key("etag"));
 }
 
+/// `GET path` as the holder of `token`, if any: status, `x-cache`, ETag and body.
+async fn rest_cached(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String, String, Value) {
+    let mut request = app.client.get(app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let (x_cache, etag) = (header("x-cache"), header("etag"));
+    (
+        response.status().as_u16(),
+        x_cache,
+        etag,
+        response.json().await.unwrap(),
+    )
+}
+
+async fn answers_are_kept_whole_per_audience_until_a_write(backend: Backend) {
+    let (app, admin, _dir) = common::with_dev_token(backend, "admin@numerique.gouv.fr", true).await;
+    let path = "/api/v1/projects/formiable";
+    let bucket = "https://minio.lab.sspcloud.fr/projet-formiable";
+
+    let (status, cache, etag, first) = rest_cached(&app, path, None).await;
+    assert_eq!((status, cache.as_str()), (200, "MISS"), "{first}");
+    let (_, cache, kept_etag, again) = rest_cached(&app, path, None).await;
+    assert_eq!(cache, "HIT");
+    assert_eq!((kept_etag.as_str(), &again), (etag.as_str(), &first));
+    let revalidated = app
+        .client
+        .get(app.url(path))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+
+    // Agents have answers of their own, and a hit never crosses audiences.
+    let (_, cache, _, agents) = rest_cached(&app, path, Some(&admin)).await;
+    assert_eq!(cache, "MISS");
+    assert!(agents.to_string().contains(bucket));
+    let (_, cache, _, agents_again) = rest_cached(&app, path, Some(&admin)).await;
+    assert_eq!((cache.as_str(), &agents_again), ("HIT", &agents));
+    let (_, cache, _, public) = rest_cached(&app, path, None).await;
+    assert_eq!(cache, "HIT");
+    assert!(!public.to_string().contains(bucket));
+
+    // Each query string has its answer; a refused one is never kept.
+    for first in [1, 2] {
+        let (_, _, _, page) =
+            rest_cached(&app, &format!("/api/v1/projects?first={first}"), None).await;
+        assert_eq!(page["nodes"].as_array().unwrap().len(), first);
+    }
+    for _ in 0..2 {
+        let (status, cache, _, body) = rest_cached(&app, "/api/v1/projects?first=1000", None).await;
+        assert_eq!((status, cache.as_str()), (400, ""), "{body}");
+    }
+
+    // A write makes every kept answer out of date.
+    let read = app
+        .query(r#"{ project(slug: "formiable") { version } }"#, json!({}))
+        .await;
+    let (status, _, written) = app
+        .query_as(
+            &admin,
+            "mutation($v: Int!) { updateProject(slug: \"formiable\", input: {summary: \"Former, vite.\"}, expectedVersion: $v) { project { summary } } }",
+            json!({ "v": read["data"]["project"]["version"] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{written}");
+    assert!(written.get("errors").is_none(), "{written}");
+    let (_, cache, fresh_etag, fresh) = rest_cached(&app, path, None).await;
+    assert_eq!(cache, "MISS");
+    assert_eq!(fresh["summary"], "Former, vite.");
+    assert_ne!(fresh_etag, etag);
+}
+
 /// Checks the description with openapi-spec-validator.
 const VALIDATE: &str = r#"
 import json, sys
@@ -209,5 +295,6 @@ on_both_backends!(
     rest_answers_what_graphql_answers,
     errors_keep_their_graphql_code,
     public_answers_are_revalidated_and_agents_answers_private,
+    answers_are_kept_whole_per_audience_until_a_write,
     the_description_is_valid_openapi_and_its_page_works_offline,
 );
