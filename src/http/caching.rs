@@ -62,12 +62,7 @@ pub async fn vary_by_caller(
 
 /// The HTTP answer carrying the GraphQL answer `body`.
 pub fn respond(request: &Request, body: Bytes, policy: &Policy) -> Response {
-    respond_as(request, body, policy, "application/json")
-}
-
-/// The HTTP answer carrying `body` of the media type `content_type`.
-pub fn respond_as(request: &Request, body: Bytes, policy: &Policy, content_type: &str) -> Response {
-    respond_tagged(request, body, policy, content_type, etag_of)
+    respond_tagged(request, body, policy, "application/json", etag_of)
 }
 
 /// The HTTP answer carrying `body` of the media type `content_type`, whose

@@ -4,7 +4,7 @@
 //! anonymously whoever asks (no credential is read); rate limited like
 //! `/graphql`, from the caller's configured client's bucket, else its
 //! address's; kept in the answer cache under the route, its parameters and
-//! its media type in the current generation; served with an `ETag`
+//! its media type in the current generation with its `ETag` ([`kept`]); served with an `ETag`
 //! (`If-None-Match` gets 304) and `Cache-Control: public`.
 
 use std::future::Future;
@@ -16,8 +16,9 @@ use poem::{Request, Response};
 use super::AppState;
 use super::caching::{self, Policy};
 use super::clients::UnknownKey;
+use super::kept::{self, Kept, Slot};
 use super::rate_limit::{self, Bucket};
-use crate::cache::{Lookup, cache_key};
+use crate::cache::cache_key;
 use crate::catalogue::Audience;
 
 /// The bucket of a caller whose credentials are not read: its configured
@@ -53,39 +54,45 @@ where
         .uri()
         .path_and_query()
         .map_or("", |target| target.as_str());
-    let key = state
-        .cache_answers
-        .then(|| cache_key(Audience::Public, Some("format"), media, target));
-    let mut slot = None;
-    if let Some(key) = &key {
-        match state.cache.answer(key).await {
-            Some(Lookup::Hit(body)) => {
-                state.cache_counters.hit();
-                return quota.stamped(respond(state, request, body, media));
+    // "format" is no GraphQL operation name: these keys cannot meet GraphQL ones.
+    let slot = kept::look_up(state, || {
+        cache_key(Audience::Public, Some("format"), media, target)
+    })
+    .await;
+    let Kept { etag, body } = match slot {
+        Slot::Hit(kept) => kept,
+        Slot::Miss { key, generation } => match render(bucket).await {
+            Ok(body) => kept::keep(state, &key, generation, body.into()).await,
+            Err(refusal) => return quota.stamped(refusal),
+        },
+        Slot::None => match render(bucket).await {
+            Ok(body) => {
+                let body = Bytes::from(body);
+                Kept {
+                    etag: caching::etag_of(&body),
+                    body,
+                }
             }
-            Some(Lookup::Miss { generation }) => slot = Some(generation),
-            None => {}
-        }
-    }
-    let body = match render(bucket).await {
-        Ok(body) => Bytes::from(body),
-        Err(refusal) => return quota.stamped(refusal),
+            Err(refusal) => return quota.stamped(refusal),
+        },
     };
-    if let (Some(key), Some(generation)) = (&key, slot) {
-        state.cache_counters.miss();
-        state.cache.put(key, generation, &body).await;
-    }
-    quota.stamped(respond(state, request, body, media))
+    quota.stamped(respond(state, request, body, &etag, media))
 }
 
-fn respond(state: &AppState, request: &Request, body: Bytes, media: &'static str) -> Response {
+fn respond(
+    state: &AppState,
+    request: &Request,
+    body: Bytes,
+    etag: &str,
+    media: &'static str,
+) -> Response {
     let policy = Policy {
         audience: Audience::Public,
         get: true,
         shareable: true,
         max_age_seconds: state.http_max_age_seconds,
     };
-    let mut response = caching::respond_as(request, body, &policy, media);
+    let mut response = caching::respond_tagged(request, body, &policy, media, |_| etag.to_owned());
     response.headers_mut().insert(
         header::X_CONTENT_TYPE_OPTIONS,
         header::HeaderValue::from_static("nosniff"),

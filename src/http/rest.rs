@@ -14,10 +14,11 @@ use serde_json::Value;
 use super::answer::Freshness;
 use super::fixed::{self, Failure};
 use super::graphql::{Admitted, admit, x_cache};
+use super::kept::{self, Kept, Slot};
 use super::parameters::{self, Parameter, Sdl};
-use super::rest_kept::{self, Kept, Slot};
 use super::{AppState, caching};
 use crate::auth::Principal;
+use crate::cache::cache_key;
 
 /// One REST route.
 pub struct Route {
@@ -138,7 +139,7 @@ const CHANGES: Route = Route {
 };
 
 /// The answer of `route` to `request`: kept whole when anyone in the
-/// caller's audience may share it ([`rest_kept`]).
+/// caller's audience may share it ([`kept`]).
 async fn answer(
     state: &AppState,
     request: &Request,
@@ -153,13 +154,16 @@ async fn answer(
     };
     let audience = principal.audience();
     let query_string = request.uri().query().unwrap_or("");
-    let slot = rest_kept::look_up(
-        state,
-        route.path,
-        path_value.as_deref(),
-        query_string,
-        audience,
-    )
+    // The route's path is no GraphQL operation name: REST keys cannot
+    // meet GraphQL ones.
+    let slot = kept::look_up(state, || {
+        cache_key(
+            audience,
+            Some(route.path),
+            path_value.as_deref().unwrap_or_default(),
+            query_string,
+        )
+    })
     .await;
     // The body, its ETag when already known, and where it came from.
     let (body, etag, freshness) = match slot {
@@ -168,7 +172,7 @@ async fn answer(
             match run(state, request, route, principal, path_value).await {
                 Ok((body, Freshness::Uncacheable)) => (body, None, Freshness::Uncacheable),
                 Ok((body, _)) => {
-                    let Kept { etag, body } = rest_kept::keep(state, &key, generation, body).await;
+                    let Kept { etag, body } = kept::keep(state, &key, generation, body).await;
                     (body, Some(etag), Freshness::Miss)
                 }
                 Err(failure) => return quota.stamped(failure.response()),

@@ -1,25 +1,24 @@
-//! REST answers kept whole in the response cache: the body a route sends
-//! and its ETag, keyed by the route, its path value, the raw query string
-//! and the caller's audience, and stamped with the catalogue generation as
-//! GraphQL answers are. A hit skips reading the parameters, looking up the
-//! GraphQL answer, cutting its root field out and hashing the ETag: the
-//! work that made a cached REST answer cost four times a cached `/graphql`
-//! one (decision 0029).
+//! HTTP bodies kept whole in the response cache with their ETag (REST
+//! answers, standard formats), under a key their route builds, stamped with
+//! the catalogue generation as GraphQL answers are. A hit skips the work of
+//! rendering the body and hashing its ETag: for REST, reading the
+//! parameters, looking the GraphQL answer up and cutting its root field out,
+//! which made a cached REST answer cost four times a cached `/graphql` one
+//! (decision 0029).
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::AppState;
 use super::caching::etag_of;
-use crate::cache::{Lookup, cache_key};
-use crate::catalogue::Audience;
+use crate::cache::Lookup;
 
-/// A kept REST answer: its ETag and body.
+/// A kept body and its ETag.
 pub struct Kept {
     pub etag: String,
     pub body: Bytes,
 }
 
-/// Where a REST answer is kept, or was looked for.
+/// Where a body is kept, or was looked for.
 pub enum Slot {
     /// The cache holds it.
     Hit(Kept),
@@ -29,26 +28,14 @@ pub enum Slot {
     None,
 }
 
-/// The key of a REST answer. `route` is the route's path as OpenAPI writes
-/// it (`/api/v1/projects/{slug}`), never a GraphQL operation name (which
-/// has no `/`), so REST keys cannot meet GraphQL ones.
-fn key(route: &str, path_value: Option<&str>, query: &str, audience: Audience) -> String {
-    cache_key(audience, Some(route), path_value.unwrap_or_default(), query)
-}
-
-/// Looks up the answer of `route` to this path value and query string for
-/// `audience`.
-pub async fn look_up(
-    state: &AppState,
-    route: &str,
-    path_value: Option<&str>,
-    query: &str,
-    audience: Audience,
-) -> Slot {
+/// Looks up the body kept under `key` (a [`crate::cache::cache_key`]
+/// whose operation name is no GraphQL name, so that it cannot meet a
+/// GraphQL answer's).
+pub async fn look_up(state: &AppState, key: impl FnOnce() -> String) -> Slot {
     if !state.cache_answers {
         return Slot::None;
     }
-    let key = key(route, path_value, query, audience);
+    let key = key();
     match state.cache.answer(&key).await {
         Some(Lookup::Hit(kept)) => match decode(kept) {
             Some(kept) => {
@@ -64,7 +51,7 @@ pub async fn look_up(
 }
 
 /// Keeps `body` under `key` in `generation`; its ETag, computed once here.
-/// (The GraphQL answer it came from was counted as a hit or a miss.)
+/// (The GraphQL answers it was rendered from were counted as hits or misses.)
 pub async fn keep(state: &AppState, key: &str, generation: u64, body: Bytes) -> Kept {
     let etag = etag_of(&body);
     let mut value = BytesMut::with_capacity(etag.len() + 1 + body.len());
