@@ -25,7 +25,7 @@ wrk_bodies() {
         return 1
     fi
     awk '
-        /^ +Latency / { mean = $2 }
+        /^ +Latency +[0-9]/ { mean = $2 }
         /Requests\/sec/ { rps = $2 }
         /^ +50%/ { p50 = $2 }
         /^ +99%/ { p99 = $2 }
