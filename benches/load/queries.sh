@@ -44,3 +44,31 @@ OURS_SEARCH='{ search(query: "données géographiques", first: 10) { edges { nod
 # REST layer (parameters, the root field taken out of the answer).
 REST_LIST_PATH='/api/v1/projects?first=20'
 REST_LIST_VARIABLES='{"first": 20}'
+
+# (f) What a portal asks (BENCH_ONLY=portal), beside (a): filtered lists with
+# their totalCount, facets as web/portal asks them, a deep page and an
+# organization page. The templates' `%s` is filled at run time: a search's
+# words, the cursor ending page 49, the organization with the most projects.
+PORTAL_HAS_CODE='{ projects(first: 20, filter: {hasCode: true}) { totalCount edges { node { slug name summary } } } }'
+PORTAL_FORGE='{ projects(first: 20, filter: {forge: GITLAB}) { totalCount edges { node { slug name summary } } } }'
+PORTAL_LANGUAGE='{ repositories(first: 20, filter: {language: "Python"}) { totalCount
+  edges { node { url forge name language license project { slug name } } } } }'
+PORTAL_PROVIDER='{ datasets(first: 20, filter: {provider: API}) { totalCount
+  edges { node { url title provider project { slug name } } } } }'
+PORTAL_FACETS='{ facets(query: "%s", limit: 12, disjunctive: true) { totalCount
+  kinds { value label count } organizations { value label count } tags { value label count }
+  languages { value label count } licenses { value label count } forges { value label count }
+  seasons { value label count } statuses { value label count } access { value label count }
+  usedBy { value label count } } }'
+PORTAL_SEARCH='{ search(query: "%s", first: 20) { totalCount pageInfo { hasNextPage endCursor }
+  edges { node { snippets { field html } object { __typename
+    ... on Project { slug name summary visibility }
+    ... on Repository { url owner name language access project { slug name } }
+    ... on Dataset { url title access project { slug name } }
+    ... on Organization { slug name acronym } } } } } }'
+PORTAL_DEEP_PAGE='{ projects(first: 20, after: "%s") { totalCount pageInfo { hasNextPage endCursor }
+  edges { node { slug name summary } } } }'
+PORTAL_ORGANIZATION='{ organization(slug: "%s") { name acronym kind website verified
+  projects { slug name summary } uses { kind source project { slug name } } } }'
+# The words of the facet counts of common searches.
+PORTAL_COMMON_WORDS=("données" "cartographie des communes")

@@ -80,7 +80,7 @@ def main(rows_path):
     )
     print(f"Run on {datetime.date.today().isoformat()}, commit `{command_output('git', 'rev-parse', '--short', 'HEAD')}`, "
           f"{machine()}; PostgreSQL {postgres}, Redis {redis_version()}, "
-          f"PostGraphile 5.1.5 on Node.js {command_output(os.environ['NODE'], '--version')}. "
+          f"PostGraphile 5.1.5 on Node.js {command_output(os.environ.get('NODE', 'node'), '--version')}. "
           "Load generator, servers, PostgreSQL and Redis share the machine. Command: `make bench`.")
     print()
     print("| query | system | connections | req/s | p50 ms | p99 ms | non-2xx |")

@@ -9,8 +9,10 @@
 # Settings: BENCH_SECONDS (per measurement, default 10),
 # BENCH_CONCURRENCY (connections, default "8 64"),
 # BENCH_PROJECTS (default 10000), BENCH_ONLY (some of
-# "uncached memory redis postgraphile bare"; the REST project list and its
-# GraphQL twin are measured with "uncached" and "memory"; the report then goes to the
+# "uncached memory redis postgraphile bare portal"; the REST project list and its
+# GraphQL twin are measured with "uncached" and "memory"; "portal" measures
+# the queries a portal sends (portal.sh), with the answer cache off, into its
+# own table, written between the `portal-benchmark` markers; the reports then go to the
 # terminal only; naming none of them, e.g. "subscriptions" for
 # benches/subscriptions/run.sh, skips this script), BENCH_RELOAD=1 (load the catalogue again rather
 # than copy the template an earlier run kept), CATALOGUE_TEST_POSTGRES_URL,
@@ -24,12 +26,13 @@ selected() {
     [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 if ! selected uncached && ! selected memory && ! selected redis && ! selected postgraphile &&
-    ! selected bare; then
+    ! selected bare && ! selected portal; then
     exit 0
 fi
 
 source benches/load/lib.sh
 source benches/load/queries.sh
+source benches/load/portal.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-8 64}
@@ -40,7 +43,9 @@ BARE_PORT=$(free_port)
 ensure_command wrk wrk
 ensure_command python3 python3
 ensure_command iproute2 ss
-ensure_postgraphile
+if selected postgraphile; then
+    ensure_postgraphile
+fi
 build_release
 fresh_catalogue_database "$PROJECTS"
 
@@ -115,9 +120,22 @@ if selected bare; then
     stop_server bare
 fi
 
-write_report "$ROWS" >"$REPORT"
-cat "$REPORT"
+if selected portal; then
+    start_gateway CATALOGUE_CACHE_ANSWERS=0
+    measure_portal "$GATEWAY_URL"
+    stop_gateway
+fi
+
+if [ -s "$ROWS" ]; then
+    write_report "$ROWS" >"$REPORT"
+    cat "$REPORT"
+fi
+if [ -s "$PORTAL_ROWS" ]; then
+    python3 benches/load/portal_report.py "$PORTAL_ROWS" >"$WORK/portal.md"
+    cat "$WORK/portal.md"
+fi
 if [ -z "$ONLY" ]; then
     replace_between_markers docs/BENCHMARKS.md load-benchmark "$REPORT"
+    replace_between_markers docs/BENCHMARKS.md portal-benchmark "$WORK/portal.md"
     echo "written into docs/BENCHMARKS.md" >&2
 fi

@@ -1,0 +1,76 @@
+"""The Markdown report of the portal part of the load benchmarks
+(benches/load/portal.sh writes its rows, tab-separated, in the file given as
+argument): each query's first answer, its serial cost against the plain
+list's, its throughput and p99 at 8 connections, and what the portal's
+queries do to the plain list beside them."""
+
+import os
+import sys
+
+from report import command_output, machine, milliseconds
+
+# The goals of the project's issue 30.
+MAX_SERIAL_RATIO = 3.0
+MAX_P99_MS = 20.0
+MAX_DEGRADATION = 0.20
+
+
+def main(rows_path):
+    first, serial, loaded, mixed = {}, {}, {}, {}
+    descriptions = {}
+    with open(rows_path, encoding="utf-8") as rows:
+        for line in rows:
+            kind, label, description, *values = line.rstrip("\n").split("\t")
+            descriptions[label] = description
+            if kind == "first":
+                first[label] = float(values[0])
+                continue
+            connections = int(values[0])
+            rps, mean, p50, p99 = float(values[1]), *(milliseconds(v) for v in values[2:5])
+            if kind == "query":
+                (serial if connections == 1 else loaded)[label] = (rps, mean, p50, p99)
+            else:
+                mixed[label] = (rps, mean, p50, p99)
+    postgres = command_output(
+        "psql", os.environ.get("CATALOGUE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        "-Atc", "SHOW server_version",
+    )
+    print(f"Run on {command_output('date', '-u', '+%Y-%m-%d')}, commit `{command_output('git', 'rev-parse', '--short', 'HEAD')}`, "
+          f"{machine()}; PostgreSQL {postgres}. The gateway (release, answer cache off) on the 10,000-project "
+          "bench database; wrk, the gateway and PostgreSQL share the machine. "
+          "Command: `BENCH_ONLY=portal bash benches/load/run.sh` (part of `make bench`).")
+    print()
+    print("| query | first answer ms | 1 connection: mean ms | p50 ms | mean / list's | 8 connections: req/s | p99 ms | goals (≤ 3× list, p99 < 20 ms) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    reference = serial["list"][1]
+    for label, description in descriptions.items():
+        if label not in serial:
+            continue
+        ratio = serial[label][1] / reference
+        rps, _, _, p99 = loaded[label]
+        missed = [what for what, ok in (("serial cost", ratio <= MAX_SERIAL_RATIO), ("p99", p99 < MAX_P99_MS)) if not ok]
+        verdict = "met" if not missed else "missed: " + ", ".join(missed)
+        print(f"| {description} | {first[label]:.1f} | {serial[label][1]:.2f} | {serial[label][2]:.2f} | "
+              f"{ratio:.2f}× | {rps:,.0f} | {p99:.2f} | {verdict} |")
+    print()
+    print("The plain list (a) at 8 connections, alone and beside a second wrk at 8 connections:")
+    print()
+    print("| traffic | list req/s | list p50 ms | list p99 ms | list req/s against alone | other connections' req/s |")
+    print("|---|---:|---:|---:|---:|---:|")
+    alone = mixed["alone"]
+    for label in ("alone", "beside-list", "beside-portal"):
+        rps, _, p50, p99 = mixed[label]
+        others = mixed.get(f"{label}-others")
+        print(f"| {descriptions[label]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / alone[0] - 1:+.0%} | "
+              f"{f'{others[0]:,.0f}' if others else '—'} |")
+    beside_list, beside_portal = mixed["beside-list"], mixed["beside-portal"]
+    print()
+    for against, base in (("the list alone", alone), ("the list beside as many connections asking the list", beside_list)):
+        drop = 1 - beside_portal[0] / base[0]
+        print(f"- Beside the portal's queries, against {against}: throughput {-drop:+.0%}, "
+              f"p99 {beside_portal[3]:.2f} against {base[3]:.2f} ms "
+              f"(goal: at most {MAX_DEGRADATION:.0%} lower: {'met' if drop <= MAX_DEGRADATION else 'missed'}).")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
