@@ -4,7 +4,7 @@ CARGO ?= cargo
 TOOLS_DIR ?= $(HOME)/.cache/catalogue-gateway/tools
 CARGO_DENY = PATH="$(TOOLS_DIR)/bin:$$PATH" $(CARGO) deny --locked
 
-.PHONY: run test test-quick services node-deps deploy-tools cargo-deny lint audit schema bench soak
+.PHONY: run test test-quick services node-deps deploy-tools cargo-deny lint audit schema bench soak bench-scale
 
 ## Serve the gateway on SQLite with the seven projects: http://127.0.0.1:8080/graphql
 run:
@@ -59,3 +59,9 @@ bench: services
 ## 60 s of mixed load and a writer while Redis, PostgreSQL and the upstream services fail.
 soak: services
 	bash benches/load/soak.sh
+
+## Search, facets and list pages on 100,000 projects / 1,000,000 repositories in SQLite and
+## PostgreSQL (import, index build, restart, latency, memory); writes docs/BENCHMARKS.md.
+## Takes most of an hour; BENCH_PROJECTS=30000 make bench-scale measures another size.
+bench-scale: services
+	bash benches/search_scale.sh

@@ -6,9 +6,15 @@
 //! the gateway's log), how soon the gateway answers and is ready, how soon a
 //! restart on its kept index directory is ready, and its resident memory.
 //!
+//! Also reports the `import` command's wall time and peak resident memory,
+//! the database's and the index directory's size on disk, and the time facets
+//! take to be counted the first time (later asks of the same selection are
+//! kept per index generation).
+//!
 //! `cargo bench --bench search_scale` measures (`BENCH_PROJECTS`,
-//! `BENCH_REPOS_PER_PROJECT` change the size); `cargo test` runs it on 60
-//! projects, to keep it working.
+//! `BENCH_REPOS_PER_PROJECT` change the size; the report also goes to
+//! `$SEARCH_SCALE_REPORT` when set, as `make bench-scale` does at 100,000
+//! projects); `cargo test` runs it on 60 projects, to keep it working.
 
 #![allow(clippy::unwrap_used)] // a test's or benchmark's unwrap is its assertion
 
@@ -20,6 +26,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Backend, TestDatabase};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 const SEARCHES: &[&str] = &[
@@ -135,15 +142,94 @@ impl Gateway {
         }
     }
 
-    /// Resident memory, from /proc.
+    /// Resident memory now.
     fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kib| kib / 1024.0)
+        memory_mib(self.child.id(), "VmRSS:")
+    }
+
+    /// The most resident memory the process has had.
+    fn peak_mib(&self) -> f64 {
+        memory_mib(self.child.id(), "VmHWM:")
+    }
+}
+
+/// A memory figure of process `pid` (`VmRSS:`, `VmHWM:`), from /proc.
+fn memory_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Runs the `import` command; returns its wall time in seconds and its peak
+/// resident memory (its `VmHWM`, read every 50 ms while it runs).
+fn import(database_url: &str, catalogue: &std::path::Path) -> (f64, f64) {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_catalogue-gateway"))
+        .arg("import")
+        .arg(catalogue)
+        .env("CATALOGUE_DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start catalogue-gateway import");
+    let mut peak: f64 = 0.0;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        peak = peak.max(memory_mib(child.id(), "VmHWM:"));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "the import failed: {status}");
+    (started.elapsed().as_secs_f64(), peak)
+}
+
+/// What the files under `path` weigh, in MiB.
+fn disk_mib(path: &std::path::Path) -> f64 {
+    fn bytes(path: &std::path::Path) -> u64 {
+        let Ok(metadata) = std::fs::metadata(path) else {
+            return 0;
+        };
+        if !metadata.is_dir() {
+            return metadata.len();
+        }
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|entry| bytes(&entry.unwrap().path()))
+            .sum()
+    }
+    bytes(path) as f64 / (1024.0 * 1024.0)
+}
+
+/// What the database weighs on disk, in MiB.
+async fn database_mib(backend: Backend, url: &str) -> f64 {
+    match backend {
+        Backend::Sqlite => {
+            let file = url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap();
+            // The file with its write-ahead log, alone in its directory.
+            disk_mib(std::path::Path::new(file).parent().unwrap())
+        }
+        Backend::Postgres => {
+            let db = sea_orm::Database::connect(url).await.unwrap();
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    "SELECT pg_database_size(current_database()) AS bytes",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let bytes: i64 = row.try_get("", "bytes").unwrap();
+            db.close().await.unwrap();
+            bytes as f64 / (1024.0 * 1024.0)
+        }
     }
 }
 
@@ -205,13 +291,12 @@ async fn list_pages(
 
 async fn measure(backend: Backend, catalogue: &std::path::Path, rounds: usize) -> Vec<String> {
     let database = TestDatabase::create(backend).await;
-    let started = Instant::now();
-    let (ok, stdout, stderr) = common::run_import(&database.url, catalogue);
-    assert!(ok, "{stdout}{stderr}");
-    let import_s = started.elapsed().as_secs_f64();
+    let (import_s, import_peak) = import(&database.url, catalogue);
+    let database_size = database_mib(backend, &database.url).await;
     let index_dir = tempfile::tempdir().unwrap();
     let gateway = Gateway::start(&database.url, index_dir.path());
     let rss_start = gateway.rss_mib();
+    let index_size = disk_mib(index_dir.path());
     let client = reqwest::Client::new();
 
     let mut searches = Vec::new();
@@ -229,11 +314,20 @@ async fn measure(backend: Backend, catalogue: &std::path::Path, rounds: usize) -
         }
         facets.push((FACETS, json!({ "q": "" })));
     }
+    // Each selection's first ask counts; later ones are kept.
+    let mut counted = Vec::new();
+    for (query, variables) in facets.iter().take(SEARCHES.len() + 1) {
+        let started = Instant::now();
+        post(&client, &gateway.url, query, variables.clone()).await;
+        counted.push(started.elapsed());
+    }
+    counted.sort();
     let search = timed(&client, &gateway.url, &searches).await;
     let facet = timed(&client, &gateway.url, &facets).await;
     let pages = list_pages(&client, &gateway.url, rounds * 12).await;
     let list = timed(&client, &gateway.url, &pages).await;
     let rss_end = gateway.rss_mib();
+    let rss_peak = gateway.peak_mib();
     let first = format!(
         "{} ms ({}: {} ms)",
         gateway.ready_ms, gateway.index_how, gateway.index_ms
@@ -247,9 +341,11 @@ async fn measure(backend: Backend, catalogue: &std::path::Path, rounds: usize) -
     );
     vec![
         format!("{backend:?}"),
-        format!("{import_s:.1} s"),
+        format!("{import_s:.1} s ({import_peak:.0} MiB)"),
+        format!("{database_size:.0} MiB"),
         live,
         first,
+        format!("{index_size:.0} MiB"),
         restart,
         format!(
             "{:.1} / {:.1} ms",
@@ -263,10 +359,15 @@ async fn measure(backend: Backend, catalogue: &std::path::Path, rounds: usize) -
         ),
         format!(
             "{:.1} / {:.1} ms",
+            percentile(&counted, 0.5),
+            percentile(&counted, 1.0)
+        ),
+        format!(
+            "{:.1} / {:.1} ms",
             percentile(&list, 0.5),
             percentile(&list, 0.95)
         ),
-        format!("{rss_start:.0} → {rss_end:.0} MiB"),
+        format!("{rss_start:.0} → {rss_end:.0} MiB ({rss_peak:.0} MiB)"),
         format!("{} / {} / {}", search.len(), facet.len(), list.len()),
     ]
 }
@@ -296,14 +397,27 @@ async fn main() {
         repositories_per_project: repositories,
         seed: 1,
     };
+    let started = Instant::now();
     let written = catalogue_gateway::tools::synthetic::write(dir.path(), size).unwrap();
-    println!("synthetic catalogue: {written}");
-    println!(
-        "| backend | import | answers after | ready after (index) | restart ready after (index) | search p50 / p95 | facets p50 / p95 | list page p50 / p95 | RSS start → end | requests (search / facets / list) |"
+    let mut report = format!(
+        "synthetic catalogue: {written} ({:.0} MiB of YAML, written in {:.0} s)\n\n",
+        disk_mib(dir.path()),
+        started.elapsed().as_secs_f64()
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    report.push_str(
+        "| backend | import (peak RSS) | database on disk | answers after | ready after (index) | index on disk | restart ready after (index) | search p50 / p95 | facets p50 / p95 | facets first count p50 / max | list page p50 / p95 | RSS start → end (peak) | requests (search / facets / list) |\n",
+    );
+    report.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    print!("{report}");
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let row = measure(backend, dir.path(), rounds).await;
-        println!("| {} |", row.join(" | "));
+        let row = format!(
+            "| {} |\n",
+            measure(backend, dir.path(), rounds).await.join(" | ")
+        );
+        print!("{row}");
+        report.push_str(&row);
+    }
+    if let Ok(path) = std::env::var("SEARCH_SCALE_REPORT") {
+        std::fs::write(path, &report).expect("write the report");
     }
 }

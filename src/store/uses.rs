@@ -639,6 +639,26 @@ pub(super) async fn use_changes(
         .collect())
 }
 
+/// The organizations `uses` may name: those whose ids they give, or every
+/// one when a use gives only a name to match. An import calls this for each
+/// project: reading every organization each time made it grow with projects
+/// × organizations.
+async fn organizations_named_in(
+    txn: &impl ConnectionTrait,
+    uses: &[HarvestedUse],
+) -> Result<Vec<organization::Model>, StoreError> {
+    if uses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Option<Vec<i64>> = uses.iter().map(|used| used.organization_id).collect();
+    let select = organization::Entity::find();
+    let select = match ids {
+        Some(ids) => select.filter(organization::Column::Id.is_in(ids)),
+        None => select,
+    };
+    Ok(select.all(txn).await?)
+}
+
 /// Replaces the uses of `scope` in `txn`; returns what changed (empty: nothing).
 pub(super) async fn replace_uses(
     txn: &impl ConnectionTrait,
@@ -662,7 +682,7 @@ pub(super) async fn replace_uses(
         UseTarget::Dataset(id) => select.filter(project_use::Column::DatasetId.eq(id)),
     };
     let current = select.all(txn).await?;
-    let organizations = organization::Entity::find().all(txn).await?;
+    let organizations = organizations_named_in(txn, uses).await?;
     let matched = |name: &str| {
         let name = folded(name.trim());
         organizations
