@@ -9,10 +9,11 @@
 # Settings: BENCH_SECONDS (per measurement, default 10),
 # BENCH_CONCURRENCY (connections, default "8 64"),
 # BENCH_PROJECTS (default 10000), BENCH_ONLY (some of
-# "uncached memory redis postgraphile bare"; the REST project list and its
+# "uncached memory redis postgraphile bare soak-memory"; the REST project list and its
 # GraphQL twin are measured with "uncached" and "memory"; the report then goes to the
-# terminal only; naming none of them, e.g. "subscriptions" for
-# benches/subscriptions/run.sh, skips this script), BENCH_RELOAD=1 (load the catalogue again rather
+# terminal only, but for the memory soak's, written whenever it runs; naming none of
+# them, e.g. "subscriptions" for benches/subscriptions/run.sh, skips this script),
+# the memory soak's settings (benches/load/memory_soak.sh), BENCH_RELOAD=1 (load the catalogue again rather
 # than copy the template an earlier run kept), CATALOGUE_TEST_POSTGRES_URL,
 # BENCH_REDIS_URL, BENCH_PORT (the gateway's; every server gets a free port by default).
 set -euo pipefail
@@ -24,12 +25,13 @@ selected() {
     [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 if ! selected uncached && ! selected memory && ! selected redis && ! selected postgraphile &&
-    ! selected bare; then
+    ! selected bare && ! selected soak-memory; then
     exit 0
 fi
 
 source benches/load/lib.sh
 source benches/load/queries.sh
+source benches/load/memory_soak.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-8 64}
@@ -40,7 +42,9 @@ BARE_PORT=$(free_port)
 ensure_command wrk wrk
 ensure_command python3 python3
 ensure_command iproute2 ss
-ensure_postgraphile
+if selected postgraphile; then
+    ensure_postgraphile
+fi
 build_release
 fresh_catalogue_database "$PROJECTS"
 
@@ -115,9 +119,18 @@ if selected bare; then
     stop_server bare
 fi
 
-write_report "$ROWS" >"$REPORT"
-cat "$REPORT"
-if [ -z "$ONLY" ]; then
-    replace_between_markers docs/BENCHMARKS.md load-benchmark "$REPORT"
-    echo "written into docs/BENCHMARKS.md" >&2
+if selected soak-memory; then
+    soak_memory >"$WORK/soak-memory.md"
+    cat "$WORK/soak-memory.md"
+    replace_between_markers docs/BENCHMARKS.md memory-soak "$WORK/soak-memory.md"
+    echo "memory soak written into docs/BENCHMARKS.md" >&2
+fi
+
+if [ -s "$ROWS" ]; then
+    write_report "$ROWS" >"$REPORT"
+    cat "$REPORT"
+    if [ -z "$ONLY" ]; then
+        replace_between_markers docs/BENCHMARKS.md load-benchmark "$REPORT"
+        echo "written into docs/BENCHMARKS.md" >&2
+    fi
 fi

@@ -1,0 +1,59 @@
+"""The Markdown report of the memory soak (benches/load/memory_soak.sh).
+
+Usage: python3 memory_report.py ROWS REQUESTS DISTINCT IDLE_SECONDS CONNECTIONS
+           OTHER_BUDGETS CONSTANT
+ROWS: a TSV of answer cache, idle, peak, after the load, after idling
+(bytes), requests, req/s; OTHER_BUDGETS: the budgets of the other caches
+the soak fills, in bytes; CONSTANT: what the gateway may hold beyond idle
+and the budgets, in bytes.
+"""
+
+import sys
+
+MIB = 1024 * 1024
+
+
+def mib(value):
+    return f"{value / MIB:.1f} MiB"
+
+
+def main():
+    rows_file, requests, distinct, idle_seconds, connections, others, constant = sys.argv[1:]
+    others, constant = int(others), int(constant)
+    print(
+        f"{int(requests):,} requests of {int(distinct):,} distinct queries (each its own "
+        f"document and answer: project pages, an organization's projects with their count, "
+        f"searches, facet counts, 3-level lists; `benches/load/distinct_queries.py`) with wrk "
+        f"at {connections} connections, on the 10,000-project catalogue in PostgreSQL. "
+        f"RSS is the gateway's (`/proc/<pid>/status`): idle {idle_seconds} s after it is "
+        f"ready; the peak during the requests (`VmHWM`, reset before them); just after "
+        f"them; and after {idle_seconds} s without requests. Budgets: the answer cache "
+        f"(`CATALOGUE_CACHE_MEMORY_BYTES`) plus parsed documents, filtered counts and "
+        f"facet counts ({mib(others)}). The bound is idle + budgets + {mib(constant)}."
+    )
+    print()
+    print(
+        "| answer cache | budgets | idle RSS | peak RSS | RSS after the load "
+        f"| RSS after {idle_seconds} s idle | peak − idle − budgets | bound | held | req/s |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
+    held_everywhere = True
+    for line in open(rows_file, encoding="utf-8"):
+        cache, idle, peak, loaded, rested, _, rate = line.split("\t")
+        cache, idle, peak, loaded, rested = map(int, (cache, idle, peak, loaded, rested))
+        budgets = cache + others
+        bound = idle + budgets + constant
+        held = peak <= bound
+        held_everywhere &= held
+        print(
+            f"| {mib(cache)} | {mib(budgets)} | {mib(idle)} | {mib(peak)} | {mib(loaded)} "
+            f"| {mib(rested)} | {mib(peak - idle - budgets)} | {mib(bound)} "
+            f"| {'yes' if held else '**no**'} | {int(rate):,} |"
+        )
+    print()
+    verdict = "held" if held_everywhere else "**did not hold**"
+    print(f"The bound {verdict} in every row above.")
+
+
+if __name__ == "__main__":
+    main()
