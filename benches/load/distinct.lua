@@ -1,6 +1,7 @@
 -- wrk: POST the JSON bodies of the file $WRK_BODIES_FILE (one a line) in
 -- turn, each thread from its own place in the list, and stop each thread
--- after $WRK_REQUESTS_PER_THREAD answers (wrk itself only runs for a time).
+-- after $WRK_REQUESTS_PER_THREAD answers, leaving a file named after it in
+-- $WRK_DONE_DIR (wrk itself waits for its duration or a SIGINT).
 local threads = 0
 
 function setup(thread)
@@ -26,7 +27,8 @@ end
 
 function response(status, headers, body)
     answered = answered + 1
-    if answered >= wanted then
+    if answered == wanted then
+        io.open(os.getenv("WRK_DONE_DIR") .. "/" .. number, "w"):close()
         wrk.thread:stop()
     end
 end

@@ -29,9 +29,29 @@ resident_bytes() {
     awk -v field="$2:" '$1 == field { print $2 * 1024 }' "/proc/$1/status"
 }
 
+# Sends SOAK_REQUESTS requests of the distinct queries to the gateway, and
+# sets `output` to wrk's report.
+run_distinct_queries() {
+    local done=$WORK/wrk-done wrk_pid
+    rm -rf "$done"
+    mkdir "$done"
+    WRK_BODIES_FILE=$WORK/distinct.jsonl WRK_THREADS=2 WRK_DONE_DIR=$done \
+        WRK_REQUESTS_PER_THREAD=$((SOAK_REQUESTS / 2)) \
+        wrk -t2 -c"$SOAK_CONNECTIONS" -d3600s -s benches/load/distinct.lua \
+        "http://127.0.0.1:$GATEWAY_PORT/graphql" >"$WORK/wrk.txt" &
+    wrk_pid=$!
+    # wrk waits for its duration once its threads have stopped: stop it.
+    while [ "$(find "$done" -type f | wc -l)" -lt 2 ]; do
+        sleep 0.2
+    done
+    kill -INT "$wrk_pid"
+    wait "$wrk_pid"
+    output=$(cat "$WORK/wrk.txt")
+}
+
 # One soak of the gateway with the answer cache of $1 bytes; appends a row
 # to $SOAK_ROWS: answer cache, idle, peak, after the load, after idling (bytes),
-# requests, req/s, hit share.
+# requests, req/s.
 soak_memory_once() {
     local cache_bytes=$1 pid idle peak loaded rested output requests rate failed
     start_gateway CATALOGUE_CACHE_MEMORY_BYTES="$cache_bytes"
@@ -42,10 +62,7 @@ soak_memory_once() {
     idle=$(resident_bytes "$pid" VmRSS)
     # From here on VmHWM is the peak of the soak (proc(5), clear_refs).
     echo 5 >"/proc/$pid/clear_refs"
-    output=$(WRK_BODIES_FILE=$WORK/distinct.jsonl WRK_THREADS=2 \
-        WRK_REQUESTS_PER_THREAD=$((SOAK_REQUESTS / 2)) \
-        wrk -t2 -c"$SOAK_CONNECTIONS" -d600s -s benches/load/distinct.lua \
-        "http://127.0.0.1:$GATEWAY_PORT/graphql")
+    run_distinct_queries
     peak=$(resident_bytes "$pid" VmHWM)
     loaded=$(resident_bytes "$pid" VmRSS)
     sleep "$SOAK_IDLE_SECONDS"
