@@ -50,10 +50,10 @@ run_distinct_queries() {
 }
 
 # One soak of the gateway with the answer cache of $1 bytes; appends a row
-# to $SOAK_ROWS: answer cache, idle, peak, after the load, after idling (bytes),
-# requests, req/s.
+# to $SOAK_ROWS: answer cache, idle, peak, after the load, of which mapped
+# files (the search index), after idling (bytes), requests, req/s.
 soak_memory_once() {
-    local cache_bytes=$1 pid idle peak loaded rested output requests rate failed
+    local cache_bytes=$1 pid idle peak loaded mapped rested output requests rate failed
     start_gateway CATALOGUE_CACHE_MEMORY_BYTES="$cache_bytes"
     pid=${SERVERS[gateway]}
     # The readiness answer and the search index build are behind; what
@@ -65,6 +65,7 @@ soak_memory_once() {
     run_distinct_queries
     peak=$(resident_bytes "$pid" VmHWM)
     loaded=$(resident_bytes "$pid" VmRSS)
+    mapped=$(resident_bytes "$pid" RssFile)
     sleep "$SOAK_IDLE_SECONDS"
     rested=$(resident_bytes "$pid" VmRSS)
     requests=$(awk '/requests in/ { print $1 }' <<<"$output")
@@ -74,8 +75,8 @@ soak_memory_once() {
         echo "memory soak: $failed non-2xx answers; the run stops" >&2
         exit 1
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cache_bytes" "$idle" "$peak" "$loaded" "$rested" \
-        "$requests" "$rate" >>"$SOAK_ROWS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cache_bytes" "$idle" "$peak" "$loaded" \
+        "$mapped" "$rested" "$requests" "$rate" >>"$SOAK_ROWS"
     stop_gateway
 }
 
