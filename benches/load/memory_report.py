@@ -28,8 +28,9 @@ def main():
         f"at {connections} connections, on the 10,000-project catalogue in PostgreSQL. "
         f"RSS is the gateway's (`/proc/<pid>/status`): idle {idle_seconds} s after it is "
         f"ready; the peak during the requests (`VmHWM`, reset before them); just after "
-        f"them, with the part of it that is mapped files (`RssFile`: the search index's
-pages, which the kernel reclaims under pressure); and after {idle_seconds} s without requests. Budgets: the answer cache "
+        f"them, with the part of it that is mapped files (`RssFile`: the search index's "
+        f"pages, which the kernel reclaims under pressure); and after {idle_seconds} s "
+        f"without requests. Budgets: the answer cache "
         f"(`CATALOGUE_CACHE_MEMORY_BYTES`) plus parsed documents, filtered counts and "
         f"facet counts ({mib(others)}). The bound is idle + budgets + {mib(constant)}."
     )
