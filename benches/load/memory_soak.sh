@@ -19,7 +19,7 @@ SOAK_COUNTS_BYTES=$((4 * 1024 * 1024))
 SOAK_FACETS_BYTES=$((8 * 1024 * 1024))
 # What the gateway may hold beyond idle and those budgets while serving
 # (docs/decisions/0030-memory-within-its-budget.md says what it covers).
-SOAK_CONSTANT_BYTES=$((48 * 1024 * 1024))
+SOAK_CONSTANT_BYTES=$((64 * 1024 * 1024))
 # The answer cache's default (config/cache.rs, cache_memory_bytes).
 SOAK_DEFAULT_CACHE_BYTES=$((64 * 1024 * 1024))
 SOAK_CONNECTIONS=8
