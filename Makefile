@@ -50,8 +50,8 @@ schema:
 	$(CARGO) run --locked --quiet --bin catalogue-gateway -- schema > schema/schema.graphql
 
 ## The gateway (uncached, cached in process, cached in Redis) beside PostGraphile and a bare
-## async-graphql endpoint, on 10,000 projects in PostgreSQL, then the cost of 1,000
-## subscribers; writes docs/BENCHMARKS.md.
+## async-graphql endpoint, on 10,000 projects in PostgreSQL, its memory under a
+## distinct-query soak, then the cost of 1,000 subscribers; writes docs/BENCHMARKS.md.
 bench: services
 	bash benches/load/run.sh
 	bash benches/subscriptions/run.sh

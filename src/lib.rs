@@ -12,7 +12,10 @@ pub mod facts;
 pub mod formats;
 pub mod graphql;
 pub mod harvest;
+#[cfg(test)]
+mod heap_count;
 pub mod http;
+mod kept_entry;
 pub mod live_changes;
 pub mod search;
 pub mod shared_state;

@@ -11,11 +11,7 @@ use catalogue_gateway::harvest::Harvester;
 use catalogue_gateway::{App, catalogue, graphql, store::Store, tools};
 use clap::{Parser, Subcommand};
 
-// glibc's allocator spent a third of the gateway's time under load in
-// malloc/free and its arena locks (perf, `make bench`); mimalloc's
-// per-thread heaps do not contend.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+mod allocator;
 
 #[derive(Parser)]
 #[command(
@@ -94,8 +90,17 @@ enum DatabaseCommand {
     RotateSigningKey,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    match allocator::runtime() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let command = match Cli::parse().command {
         Some(Command::Schema) => {
             print!(
@@ -225,6 +230,7 @@ async fn healthcheck() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    tokio::spawn(allocator::tick());
     let app = App::build(config).await?;
     app.serve_until(shutdown_signal()).await?;
     Ok(())

@@ -9,12 +9,15 @@
 # Settings: BENCH_SECONDS (per measurement, default 10),
 # BENCH_CONCURRENCY (connections, default "8 64"),
 # BENCH_PROJECTS (default 10000), BENCH_ONLY (some of
-# "uncached memory redis postgraphile bare portal"; the REST project list and its
-# GraphQL twin are measured with "uncached" and "memory"; "portal" measures
-# the queries a portal sends (portal.sh), with the answer cache off, into its
-# own table, written between the `portal-benchmark` markers; the reports then go to the
-# terminal only; naming none of them, e.g. "subscriptions" for
-# benches/subscriptions/run.sh, skips this script), BENCH_RELOAD=1 (load the catalogue again rather
+# "uncached memory redis postgraphile bare portal soak-memory"; the REST project
+# list and its GraphQL twin are measured with "uncached" and "memory"; "portal"
+# measures the queries a portal sends (portal.sh), with the answer cache off,
+# and "soak-memory" the memory under distinct queries (memory_soak.sh): each
+# writes its own table into docs/BENCHMARKS.md (`portal-benchmark`,
+# `memory-soak` markers) whenever it runs; the main report goes to the
+# terminal only unless every part runs; naming none of them, e.g. "subscriptions" for
+# benches/subscriptions/run.sh, skips this script), the memory soak's settings
+# (benches/load/memory_soak.sh), BENCH_RELOAD=1 (load the catalogue again rather
 # than copy the template an earlier run kept), CATALOGUE_TEST_POSTGRES_URL,
 # BENCH_REDIS_URL, BENCH_PORT (the gateway's; every server gets a free port by default).
 set -euo pipefail
@@ -26,13 +29,14 @@ selected() {
     [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]
 }
 if ! selected uncached && ! selected memory && ! selected redis && ! selected postgraphile &&
-    ! selected bare && ! selected portal; then
+    ! selected bare && ! selected portal && ! selected soak-memory; then
     exit 0
 fi
 
 source benches/load/lib.sh
 source benches/load/queries.sh
 source benches/load/portal.sh
+source benches/load/memory_soak.sh
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
 CONCURRENCY=${BENCH_CONCURRENCY:-8 64}
@@ -124,18 +128,23 @@ if selected portal; then
     start_gateway CATALOGUE_CACHE_ANSWERS=0
     measure_portal "$GATEWAY_URL"
     stop_gateway
+    python3 benches/load/portal_report.py "$PORTAL_ROWS" >"$WORK/portal.md"
+    cat "$WORK/portal.md"
+    replace_between_markers docs/BENCHMARKS.md portal-benchmark "$WORK/portal.md"
+    echo "portal queries written into docs/BENCHMARKS.md" >&2
+fi
+if selected soak-memory; then
+    soak_memory >"$WORK/soak-memory.md"
+    cat "$WORK/soak-memory.md"
+    replace_between_markers docs/BENCHMARKS.md memory-soak "$WORK/soak-memory.md"
+    echo "memory soak written into docs/BENCHMARKS.md" >&2
 fi
 
 if [ -s "$ROWS" ]; then
     write_report "$ROWS" >"$REPORT"
     cat "$REPORT"
-fi
-if [ -s "$PORTAL_ROWS" ]; then
-    python3 benches/load/portal_report.py "$PORTAL_ROWS" >"$WORK/portal.md"
-    cat "$WORK/portal.md"
-fi
-if [ -z "$ONLY" ]; then
-    replace_between_markers docs/BENCHMARKS.md load-benchmark "$REPORT"
-    replace_between_markers docs/BENCHMARKS.md portal-benchmark "$WORK/portal.md"
-    echo "written into docs/BENCHMARKS.md" >&2
+    if [ -z "$ONLY" ]; then
+        replace_between_markers docs/BENCHMARKS.md load-benchmark "$REPORT"
+        echo "written into docs/BENCHMARKS.md" >&2
+    fi
 fi

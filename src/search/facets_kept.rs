@@ -48,7 +48,9 @@ pub(super) fn facets_kept() -> FacetsKept {
                 .iter()
                 .flat_map(|(_, values)| values.iter().map(|v| v.value.len() + v.label.len() + 64))
                 .sum();
-            u32::try_from(words + filters + values + 256).unwrap_or(u32::MAX)
+            crate::kept_entry::weight::<FacetsKey, Arc<Facets>>(
+                words + filters + values + std::mem::size_of::<Facets>(),
+            )
         })
         .build()
 }

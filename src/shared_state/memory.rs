@@ -2,8 +2,8 @@
 //! in-process token buckets that also stand in for Redis's while it fails.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
@@ -12,8 +12,9 @@ use bytes::Bytes;
 
 use super::{
     DocumentBounds, Draw, GenerationSource, Registered, SharedStateError, SharedStore, StoreKind,
-    unstamped,
+    document_weight, unstamped,
 };
+use crate::kept_entry;
 
 pub struct MemoryStore {
     generation: AtomicU64,
@@ -87,19 +88,20 @@ impl Revocations {
 }
 
 /// Documents registered by clients (automatic persisted queries), with
-/// what each client and all of them keep, in bytes.
+/// what each client and all of them keep, as `document_weight` weighs them.
 #[derive(Default)]
 struct Documents {
     kept: HashMap<String, KeptDocument>,
     /// When each document stops being kept, soonest first.
     expiries: BTreeSet<(Instant, String)>,
     bytes: u64,
-    by_client: HashMap<String, u64>,
+    by_client: HashMap<Arc<str>, u64>,
 }
 
 struct KeptDocument {
     text: String,
-    client: String,
+    /// The key of `by_client`, shared: a client's name is kept once.
+    client: Arc<str>,
     until: Instant,
 }
 
@@ -113,7 +115,7 @@ impl Documents {
             let Some(document) = self.kept.remove(&hash) else {
                 continue;
             };
-            let size = document.text.len() as u64;
+            let size = document_weight(&document.text);
             self.bytes -= size;
             if let Some(bytes) = self.by_client.get_mut(&document.client) {
                 *bytes -= size;
@@ -147,7 +149,7 @@ impl MemoryStore {
             entries: Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|key: &String, value: &(Bytes, Duration)| {
-                    u32::try_from(key.len() + value.0.len()).unwrap_or(u32::MAX)
+                    kept_entry::weight::<String, (Bytes, Duration)>(key.len() + value.0.len())
                 })
                 .expire_after(PerEntryTtl)
                 .build(),
@@ -212,7 +214,7 @@ impl SharedStore for MemoryStore {
         if documents.kept.contains_key(hash) {
             return Ok(Registered::Kept);
         }
-        let size = document.len() as u64;
+        let size = document_weight(document);
         let client_bytes = documents.by_client.get(client).copied().unwrap_or(0);
         if client_bytes + size > bounds.client_bytes {
             return Ok(Registered::OverClientBound);
@@ -221,17 +223,21 @@ impl SharedStore for MemoryStore {
             return Ok(Registered::OverTotalBound);
         }
         let until = now + bounds.ttl;
+        let client = match documents.by_client.get_key_value(client) {
+            Some((name, _)) => Arc::clone(name),
+            None => Arc::from(client),
+        };
         documents.kept.insert(
             hash.to_owned(),
             KeptDocument {
                 text: document.to_owned(),
-                client: client.to_owned(),
+                client: Arc::clone(&client),
                 until,
             },
         );
         documents.expiries.insert((until, hash.to_owned()));
         documents.bytes += size;
-        *documents.by_client.entry(client.to_owned()).or_insert(0) += size;
+        *documents.by_client.entry(client).or_insert(0) += size;
         Ok(Registered::Kept)
     }
 
@@ -251,5 +257,66 @@ impl SharedStore for MemoryStore {
 
     fn generation_source(&self) -> GenerationSource {
         GenerationSource::Local
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{DocumentBounds, MemoryStore, Registered, SharedStore, document_weight};
+    use crate::heap_count::live;
+
+    /// One-line documents, the most entries per byte of text.
+    #[tokio::test(flavor = "current_thread")]
+    async fn kept_documents_take_at_most_what_they_weigh() {
+        let bounds = DocumentBounds {
+            client_bytes: u64::MAX,
+            total_bytes: u64::MAX,
+            ttl: Duration::from_secs(3600),
+        };
+        for count in [1_000, 20_000, 70_000] {
+            let store = MemoryStore::new(1024);
+            let before = live();
+            let mut weighed = 0;
+            for n in 0..count {
+                let document = format!("{{a{n}}}");
+                let hash = format!("{n:064x}");
+                let client = format!("198.51.100.{}", n % 7);
+                let registered = store
+                    .register_document(&hash, &document, &client, &bounds)
+                    .await
+                    .unwrap();
+                assert_eq!(registered, Registered::Kept);
+                weighed += document_weight(&document);
+            }
+            let held = u64::try_from(live() - before).unwrap();
+            eprintln!(
+                "{count} documents: {} bytes held each, {} weighed",
+                held / count,
+                weighed / count
+            );
+            assert!(weighed >= held, "{count}: weighed {weighed}, hold {held}");
+        }
+    }
+
+    /// Small answers under the store's keys, the most entries per byte.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_answers_take_at_most_what_they_weigh() {
+        for count in [1_000, 20_000, 70_000] {
+            let store = MemoryStore::new(u64::MAX);
+            let before = live();
+            for n in 0..count {
+                let key = format!("catalogue:answer:public:{n:064x}");
+                store
+                    .put(&key, &[b'x'; 100], Duration::from_secs(300))
+                    .await
+                    .unwrap();
+            }
+            store.entries.run_pending_tasks().await;
+            let held = u64::try_from(live() - before).unwrap();
+            let weighed = store.entries.weighted_size();
+            assert!(weighed >= held, "{count}: weighed {weighed}, hold {held}");
+        }
     }
 }

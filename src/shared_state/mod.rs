@@ -69,7 +69,8 @@ impl GenerationSource {
 }
 
 /// How much clients may have kept of the documents they register
-/// (automatic persisted queries), and for how long.
+/// (automatic persisted queries), and for how long, as
+/// [`document_weight`] weighs them.
 #[derive(Debug, Clone, Copy)]
 pub struct DocumentBounds {
     /// Bytes of documents one client may have kept at once.
@@ -77,6 +78,19 @@ pub struct DocumentBounds {
     /// Bytes of documents kept at once, all clients together.
     pub total_bytes: u64,
     pub ttl: Duration,
+}
+
+/// What keeping a registered document takes besides its text, at most:
+/// its hash (twice: by hash and in the expiry order), the map's and the
+/// order's slots (the in-process store's test measures them); in Redis, its
+/// key and its members in the two indexes, of the same order.
+pub const DOCUMENT_BYTES: u64 = 512;
+
+/// What a registered document counts against its bounds: its text and what
+/// keeping it takes besides. Weighing the text alone let a client's 1 MiB
+/// of one-line documents hold several times that.
+pub fn document_weight(document: &str) -> u64 {
+    document.len() as u64 + DOCUMENT_BYTES
 }
 
 /// What became of a document offered for keeping.

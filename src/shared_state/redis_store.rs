@@ -27,9 +27,10 @@ use moka::future::Cache;
 use super::generation_watch::GenerationWatch;
 use super::{
     DocumentBounds, Draw, GenerationSource, Registered, SharedStateError, SharedStore, StoreKind,
-    stamped, unstamped,
+    document_weight, stamped, unstamped,
 };
 use crate::background::BackgroundTasks;
+use crate::kept_entry;
 
 /// A token bucket, atomically in Redis: refill by elapsed time (Redis's
 /// clock, the same for every replica), take `cost` tokens or say how long to
@@ -70,7 +71,7 @@ return tonumber(ARGV[2])
 /// Keeps a document within its bounds. KEYS: the document, the index of
 /// all documents and their total size, the client's index and total size.
 /// ARGV: life in ms, the client's bound, the total bound, the hash, the
-/// document. An index is a sorted set of `<hash>:<size>` scored by when
+/// document, its weight (`document_weight`). An index is a sorted set of `<hash>:<size>` scored by when
 /// the document stops being kept. Answers 0: kept (or kept already),
 /// 1: over the client's bound, 2: over the total bound.
 const REGISTER_DOCUMENT: &str = r#"
@@ -92,7 +93,7 @@ local function kept(index, bytes)
   return tonumber(redis.call('GET', bytes) or '0')
 end
 local ttl = tonumber(ARGV[1])
-local size = string.len(ARGV[5])
+local size = tonumber(ARGV[6])
 if kept(KEYS[4], KEYS[5]) + size > tonumber(ARGV[2]) then
   return 1
 end
@@ -184,7 +185,7 @@ impl RedisStore {
             near: Cache::builder()
                 .max_capacity(near_bytes)
                 .weigher(|key: &String, value: &Bytes| {
-                    u32::try_from(key.len() + value.len()).unwrap_or(u32::MAX)
+                    kept_entry::weight::<String, Bytes>(key.len() + value.len())
                 })
                 .time_to_live(near_max_age)
                 .build(),
@@ -413,6 +414,7 @@ impl SharedStore for RedisStore {
             .arg(bounds.total_bytes)
             .arg(hash)
             .arg(document)
+            .arg(document_weight(document))
             .invoke_async(&mut self.connection().await?)
             .await
             .map_err(failed)?;

@@ -9,7 +9,8 @@ use crate::catalogue::Audience;
 
 use super::{DatasetFilter, ProjectFilter, RepositoryFilter, Store, StoreError};
 
-/// What the counts kept may weigh, keys included (their filters' text).
+/// What the counts kept may weigh, keys included (their filters' text) and
+/// the cache's own bookkeeping.
 const BUDGET_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -32,8 +33,9 @@ pub(super) fn counts_kept() -> CountsKept {
     moka::future::Cache::builder()
         .max_capacity(BUDGET_BYTES)
         .weigher(|key: &CountKey, _| {
+            // The filters' text, at least what their strings allocate.
             let text = format!("{:?}", key.list).len();
-            u32::try_from(text + std::mem::size_of::<CountKey>()).unwrap_or(u32::MAX)
+            crate::kept_entry::weight::<CountKey, u64>(text)
         })
         .build()
 }

@@ -174,7 +174,7 @@ fn not_kept(answer: &Value) -> Option<&str> {
 /// they are not kept, and are not; other clients have bounds of their own
 /// until all documents together reach theirs.
 async fn persisted_documents_are_bounded_per_client_and_in_all(redis_prefix: Option<String>) {
-    let size = numbered(0).len() as u64;
+    let size = catalogue_gateway::shared_state::document_weight(&numbered(0));
     let app = gateway(|config| {
         config.limits.rate_limit_per_minute = 0;
         config.http.trust_forwarded_for = true;

@@ -19,7 +19,7 @@ use crate::graphql::execution::key_order::merges_objects;
 use crate::graphql::execution::limits::DocumentLimits;
 
 /// At most this many bytes are kept in parsed documents and their texts,
-/// as [`held_bytes`] weighs them.
+/// as [`held_bytes`] weighs them, with the cache's own bookkeeping.
 const MAX_KEPT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The documents of the queries seen lately, each within the limits
@@ -51,7 +51,8 @@ impl Documents {
             parsed: Cache::builder()
                 .max_capacity(MAX_KEPT_BYTES)
                 .weigher(|query: &String, parsed: &Arc<Parsed>| {
-                    u32::try_from(held_bytes(query, &parsed.document)).unwrap_or(u32::MAX)
+                    let held = held_bytes(query, &parsed.document) + std::mem::size_of::<Parsed>();
+                    crate::kept_entry::weight::<String, Arc<Parsed>>(held)
                 })
                 .build(),
         }
@@ -247,42 +248,8 @@ impl Prepared {
 
 #[cfg(test)]
 mod tests {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
-
     use super::held_bytes;
-
-    /// Counts the bytes live on this thread's heap, so that what a parsed
-    /// document holds can be measured against what the cache weighs it.
-    struct Counting;
-
-    thread_local! {
-        static LIVE: Cell<isize> = const { Cell::new(0) };
-    }
-
-    fn add(bytes: isize) {
-        let _ = LIVE.try_with(|live| live.set(live.get() + bytes));
-    }
-
-    // SAFETY: every call is passed on to the system allocator unchanged.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            add(layout.size() as isize);
-            unsafe { System.alloc(layout) }
-        }
-
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            add(-(layout.size() as isize));
-            unsafe { System.dealloc(ptr, layout) }
-        }
-    }
-
-    #[global_allocator]
-    static COUNTING: Counting = Counting;
-
-    fn live() -> isize {
-        LIVE.with(Cell::get)
-    }
+    use crate::heap_count::live;
 
     /// Documents of every shape: one-letter names (the most nodes per byte
     /// of text), arguments and values, directives, variables, fragments,
