@@ -43,7 +43,12 @@ function watch(page, label, { fragmentToken = false } = {}) {
     if (message.type() === "error") problems.push(`${label} console: ${message.text()}`);
   });
   page.on("pageerror", (error) => problems.push(`${label} page error: ${error.message}`));
-  page.on("requestfailed", (request) => problems.push(`${label} request failed: ${request.url()}`));
+  page.on("requestfailed", (request) => {
+    // A request still in flight when the page navigates away is aborted by
+    // the browser, not failed by the gateway.
+    const reason = request.failure()?.errorText ?? "";
+    if (reason !== "net::ERR_ABORTED") problems.push(`${label} request failed (${reason}): ${request.url()}`);
+  });
   page.on("response", (response) => {
     if (response.status() >= 400) problems.push(`${label}: ${response.status()} for ${response.url()}`);
   });
