@@ -149,6 +149,9 @@ impl App {
             store.clone(),
             &tasks,
         )?;
+        if config.execution.read_model {
+            store.start_read_model(&tasks);
+        }
         let search = search::SearchIndex::start(
             store.clone(),
             &tasks,

@@ -9,5 +9,9 @@ section! {
         /// goes through async-graphql's resolvers; the same bytes, more
         /// slowly). For diagnosis: docs/decisions/0007-plain-answers-fast-path.md.
         plain_answers: bool = true => flag,
+        /// Whether queries read the projects and their relations from a
+        /// model kept in memory from the journal (off: every read is a
+        /// statement; the same answers). docs/decisions/0031-read-model.md.
+        read_model: bool = true => flag,
     }
 }

@@ -16,7 +16,9 @@ pub async fn live() -> Json<serde_json::Value> {
 /// `GET /health/ready`: the database answers and can take a write too
 /// (store/readiness.rs), and the search index has been built. A failing
 /// cache leaves the gateway ready (the database answers instead) and is
-/// reported as degraded. When not ready, `reason` says what it waits for.
+/// reported as degraded, and so does a read model still building (queries
+/// read the database meanwhile). When not ready, `reason` says what it
+/// waits for.
 #[handler]
 pub async fn ready(state: Data<&AppState>) -> Response {
     let cache = if state.cache.generation().await.is_some() {
@@ -52,6 +54,7 @@ pub async fn ready(state: Data<&AppState>) -> Response {
             "generation": state.cache.generation_source().as_str(),
         },
         "search": { "status": search, "documents": state.search.documents() },
+        "readModel": { "status": state.store.read_model_state().as_str() },
     }))
     .into_response()
 }

@@ -42,6 +42,7 @@ impl Store {
             db,
             statements,
             counts: super::counts::counts_kept(),
+            read_model: Arc::default(),
         })
     }
 

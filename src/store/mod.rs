@@ -12,6 +12,7 @@ mod links;
 mod organizations;
 mod paging;
 mod projects;
+mod read_model;
 mod readiness;
 mod records;
 mod rows;
@@ -39,6 +40,7 @@ pub use link_checks::{CheckTarget, LinkCheckCounts, LinkCheckRecord, LinkCheckWr
 pub use links::{DatasetFilter, RepositoryFilter};
 pub use paging::{Page, PageDirection, SortValue};
 pub use projects::{ProjectFilter, ProjectOrderField};
+pub use read_model::{ModelState, Snapshot};
 pub use readiness::Unready;
 pub use records::{
     DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
@@ -89,6 +91,7 @@ pub struct Store {
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
     counts: counts::CountsKept,
+    read_model: Arc<read_model::ReadModel>,
 }
 
 impl Store {

@@ -34,8 +34,8 @@ pub struct ProjectBundle {
     pub users: Vec<(OrganizationRecord, Access)>,
 }
 
-/// Groups `(key, item)` pairs by key.
-fn grouped<T>(pairs: Vec<(i64, T)>) -> HashMap<i64, Vec<T>> {
+/// Groups `(key, item)` pairs by key, each group in the order read.
+pub(super) fn grouped<T>(pairs: Vec<(i64, T)>) -> HashMap<i64, Vec<T>> {
     let mut grouped: HashMap<i64, Vec<T>> = HashMap::new();
     for (project_id, item) in pairs {
         grouped.entry(project_id).or_default().push(item);

@@ -421,8 +421,9 @@ impl TestApp {
         served.await.expect("the gateway stops cleanly");
     }
 
-    /// Polls `/health/ready` until the search index is no longer building
-    /// (a test of an unreachable database finds it failing instead).
+    /// Polls `/health/ready` until the search index and the read model are
+    /// no longer building (a test of an unreachable database finds it
+    /// failing instead).
     pub async fn wait_for_search_index(&self) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
@@ -435,7 +436,10 @@ impl TestApp {
                 .json()
                 .await
                 .expect("a JSON answer");
-            if answer["search"]["status"] != "building" && answer["reason"] != "database" {
+            if answer["search"]["status"] != "building"
+                && answer["reason"] != "database"
+                && answer["readModel"]["status"] != "building"
+            {
                 return;
             }
             assert!(

@@ -35,6 +35,7 @@ mod plain;
 mod portal;
 mod portal_agents;
 mod public_agents;
+mod read_model;
 mod requests;
 mod schema;
 mod search;

@@ -63,14 +63,18 @@ pub async fn execute(
     store: Store,
     principal: Principal,
 ) -> async_graphql::Response {
+    let reads_model = !prepared.is_mutation();
     let Prepared { request, parsed } = prepared;
     let operation_name = request.operation_name.clone();
     let audience = principal.audience();
     let batches = Arc::new(Batches::default());
     let queue = Arc::clone(&batches);
-    let loader = DataLoader::new(CatalogueLoader { store, audience }, move |batch| {
-        queue.waiting().push(batch);
-    })
+    let loader = DataLoader::new(
+        CatalogueLoader::new(store, audience, reads_model),
+        move |batch| {
+            queue.waiting().push(batch);
+        },
+    )
     .delay(Duration::ZERO);
     let mut request = request.data(audience).data(principal).data(loader);
     if parsed.merges_objects {
@@ -102,7 +106,7 @@ pub fn execute_stream(
     principal: Principal,
 ) -> BoxStream<'static, async_graphql::Response> {
     let audience = principal.audience();
-    let loader = DataLoader::new(CatalogueLoader { store, audience }, tokio::spawn);
+    let loader = DataLoader::new(CatalogueLoader::new(store, audience, false), tokio::spawn);
     let request = prepared.request.data(audience).data(principal).data(loader);
     schema
         .execute_stream(request)

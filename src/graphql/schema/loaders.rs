@@ -12,15 +12,76 @@ use crate::catalogue::Audience;
 use crate::graphql::execution::context::loader;
 use crate::graphql::execution::errors::OrInternal;
 use crate::store::{
-    Columns, DatasetRecord, HarvestRecord, LinkCheckRecord, LinkRecord, OrganizationRecord,
-    ParticipationRecord, ProjectRecord, RepositoryRecord, SourceRecord, Store, StoreError,
-    TagRecord, UseRecord,
+    Columns, DatasetRecord, HarvestRecord, LinkCheckRecord, LinkRecord, OrganizationRecord, Page,
+    ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord, RepositoryRecord,
+    Snapshot, SourceRecord, Store, StoreError, TagRecord, UseRecord,
 };
 
 /// Loads a request's related rows, as `audience` may see them.
 pub struct CatalogueLoader {
     pub store: Store,
     pub audience: Audience,
+    /// For a query, the read model as of the request's first read (one
+    /// snapshot for the whole answer); none for a mutation, whose answer
+    /// reads what it has just written, nor for a subscription's events.
+    model: Option<tokio::sync::OnceCell<Option<Arc<Snapshot>>>>,
+}
+
+impl CatalogueLoader {
+    pub fn new(store: Store, audience: Audience, reads_model: bool) -> Self {
+        Self {
+            store,
+            audience,
+            model: reads_model.then(tokio::sync::OnceCell::new),
+        }
+    }
+
+    /// What `model` reads from the request's snapshot of the read model,
+    /// or, while there is none, what `statements` read.
+    async fn from_model_or<T>(
+        &self,
+        model: impl FnOnce(&Snapshot) -> T,
+        statements: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let snapshot = match &self.model {
+            Some(taken) => taken.get_or_try_init(|| self.store.read_snapshot()).await?,
+            None => &None,
+        };
+        match snapshot {
+            Some(snapshot) => Ok(model(snapshot)),
+            None => statements.await,
+        }
+    }
+
+    /// A page of the projects matching `filter`: from the read model when it
+    /// keeps that list, else by a statement.
+    pub async fn project_page(
+        &self,
+        filter: &ProjectFilter,
+        order: ProjectOrderField,
+        ascending: bool,
+        page: &Page,
+    ) -> Result<(Vec<ProjectRecord>, bool), StoreError> {
+        let unfiltered = *filter == ProjectFilter::default();
+        let kept = self
+            .from_model_or(
+                |snapshot| {
+                    unfiltered
+                        .then(|| snapshot.project_page(order, ascending, page, self.audience))
+                        .flatten()
+                },
+                async { Ok(None) },
+            )
+            .await?;
+        match kept {
+            Some(answer) => Ok(answer),
+            None => {
+                self.store
+                    .project_page(filter, order, ascending, page, self.audience)
+                    .await
+            }
+        }
+    }
 }
 
 /// Groups `(parent id, child)` pairs under the keys of their parents; a
@@ -177,17 +238,26 @@ macro_rules! children_loader {
 children_loader!(
     /// The organizations taking part in a project.
     ParticipationsOf => ParticipationRecord, columns of OrganizationRecord,
-    |loader, ids, columns| loader.store.participations_of_projects(&ids, columns)
+    |loader, ids, columns| loader.from_model_or(
+        |model| model.participations_of_projects(&ids),
+        loader.store.participations_of_projects(&ids, columns),
+    )
 );
 children_loader!(
     /// A project's tags.
     TagsOf => TagRecord,
-    |loader, ids| loader.store.tags_of_projects(&ids)
+    |loader, ids| loader.from_model_or(
+        |model| model.tags_of_projects(&ids),
+        loader.store.tags_of_projects(&ids),
+    )
 );
 children_loader!(
     /// A project's seasons.
     SeasonsOf => i32,
-    |loader, ids| loader.store.seasons_of_projects(&ids)
+    |loader, ids| loader.from_model_or(
+        |model| model.seasons_of_projects(&ids),
+        loader.store.seasons_of_projects(&ids),
+    )
 );
 children_loader!(
     /// Where a project's facts come from.
@@ -207,17 +277,26 @@ children_loader!(
 children_loader!(
     /// A project's code repositories.
     RepositoriesOf => RepositoryRecord, columns of RepositoryRecord,
-    |loader, ids, columns| loader.store.repositories_of_projects(&ids, loader.audience, columns)
+    |loader, ids, columns| loader.from_model_or(
+        |model| model.repositories_of_projects(&ids, loader.audience),
+        loader.store.repositories_of_projects(&ids, loader.audience, columns),
+    )
 );
 children_loader!(
     /// A project's datasets.
     DatasetsOf => DatasetRecord,
-    |loader, ids| loader.store.datasets_of_projects(&ids, loader.audience)
+    |loader, ids| loader.from_model_or(
+        |model| model.datasets_of_projects(&ids, loader.audience),
+        loader.store.datasets_of_projects(&ids, loader.audience),
+    )
 );
 children_loader!(
     /// A project's other links.
     LinksOf => LinkRecord,
-    |loader, ids| loader.store.links_of_projects(&ids, loader.audience)
+    |loader, ids| loader.from_model_or(
+        |model| model.links_of_projects(&ids, loader.audience),
+        loader.store.links_of_projects(&ids, loader.audience),
+    )
 );
 
 children_loader!(
@@ -279,13 +358,19 @@ lookup_loader!(
     /// A project by its row id (the project of a repository, dataset or
     /// link, federation's entity by id).
     ProjectById(i64) => ProjectRecord,
-    |loader, ids| loader.store.projects_by_ids(&ids, loader.audience),
+    |loader, ids| loader.from_model_or(
+        |model| model.projects_by_ids(&ids, loader.audience),
+        loader.store.projects_by_ids(&ids, loader.audience),
+    ),
     |project| project.id
 );
 lookup_loader!(
     /// A project by its slug.
     ProjectBySlug(String) => ProjectRecord,
-    |loader, slugs| loader.store.projects_by_slugs(&slugs, loader.audience),
+    |loader, slugs| loader.from_model_or(
+        |model| model.projects_by_slugs(&slugs, loader.audience),
+        loader.store.projects_by_slugs(&slugs, loader.audience),
+    ),
     |project| project.slug.clone()
 );
 lookup_loader!(

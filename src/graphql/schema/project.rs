@@ -595,8 +595,9 @@ impl ProjectQuery {
         let filter = filter.unwrap_or_default().parse()?;
         let field = order.field();
         let ascending = order.direction == OrderDirection::Asc;
-        let (rows, more) = store(ctx)?
-            .project_page(&filter, field, ascending, &page, audience(ctx))
+        let (rows, more) = loader(ctx)?
+            .loader()
+            .project_page(&filter, field, ascending, &page)
             .await
             .or_internal()?;
         let nodes = rows

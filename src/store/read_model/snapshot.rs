@@ -1,0 +1,293 @@
+//! One revision of the read model: every project with its organizations,
+//! code, data, links, tags and seasons, whoever may read them; the queries
+//! answer as the statements they stand for would (same rows, same order,
+//! same audience rules).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::catalogue::Audience;
+use crate::store::paging::{Page, PageDirection, SortValue, finish_page};
+use crate::store::{
+    DatasetRecord, LinkRecord, ParticipationRecord, ProjectOrderField, ProjectRecord,
+    RepositoryRecord, TagRecord,
+};
+
+/// A project and what hangs off it, each list in file order.
+#[derive(Debug, Clone)]
+pub struct ProjectEntry {
+    pub project: ProjectRecord,
+    pub participations: Vec<ParticipationRecord>,
+    pub repositories: Vec<RepositoryRecord>,
+    pub datasets: Vec<DatasetRecord>,
+    pub links: Vec<LinkRecord>,
+    pub tags: Vec<TagRecord>,
+    pub seasons: Vec<i32>,
+}
+
+/// The catalogue as of `revision`.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub(super) revision: i64,
+    projects: HashMap<i64, Arc<ProjectEntry>>,
+    by_slug: HashMap<String, i64>,
+    /// Project ids in `(sort_key, id)` order: the name ordering.
+    by_name: Vec<i64>,
+    /// Project ids in `(used_by, id)` order.
+    by_used_by: Vec<i64>,
+}
+
+impl Snapshot {
+    /// `entries` as of `revision`.
+    pub(super) fn new(revision: i64, entries: Vec<ProjectEntry>) -> Self {
+        let mut snapshot = Self {
+            revision,
+            ..Self::default()
+        };
+        snapshot.replace(&[], entries);
+        snapshot
+    }
+
+    /// The same catalogue at `revision`, with the projects `reloaded` read
+    /// again: `entries` holds those still there (a project missing from it
+    /// was deleted).
+    pub(super) fn with(&self, revision: i64, reloaded: &[i64], entries: Vec<ProjectEntry>) -> Self {
+        let mut next = self.clone();
+        next.revision = revision;
+        next.replace(reloaded, entries);
+        next
+    }
+
+    fn replace(&mut self, removed: &[i64], entries: Vec<ProjectEntry>) {
+        if !removed.is_empty() {
+            let removed: std::collections::HashSet<i64> = removed.iter().copied().collect();
+            for id in &removed {
+                if let Some(entry) = self.projects.remove(id) {
+                    self.by_slug.remove(&entry.project.slug);
+                }
+            }
+            self.by_name.retain(|id| !removed.contains(id));
+            self.by_used_by.retain(|id| !removed.contains(id));
+        }
+        // A few projects go in place; many (a build) are sorted once.
+        let many = entries.len() > 64;
+        for entry in entries {
+            let id = entry.project.id;
+            self.by_slug.insert(entry.project.slug.clone(), id);
+            self.projects.insert(id, Arc::new(entry));
+            if many {
+                self.by_name.push(id);
+                self.by_used_by.push(id);
+                continue;
+            }
+            let projects = &self.projects;
+            let record = &projects[&id].project;
+            let at = self
+                .by_name
+                .partition_point(|other| name_key(&projects[other].project) < name_key(record));
+            self.by_name.insert(at, id);
+            let at = self.by_used_by.partition_point(|other| {
+                used_by_key(&projects[other].project) < used_by_key(record)
+            });
+            self.by_used_by.insert(at, id);
+        }
+        if many {
+            let projects = &self.projects;
+            self.by_name.sort_unstable_by(|a, b| {
+                name_key(&projects[a].project).cmp(&name_key(&projects[b].project))
+            });
+            self.by_used_by
+                .sort_unstable_by_key(|id| used_by_key(&projects[id].project));
+        }
+    }
+
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    pub fn project_count(&self) -> usize {
+        self.projects.len()
+    }
+
+    fn project(&self, id: i64) -> Option<&ProjectEntry> {
+        self.projects.get(&id).map(Arc::as_ref)
+    }
+
+    /// The projects among `ids` that `audience` may read, in no order.
+    pub fn projects_by_ids(&self, ids: &[i64], audience: Audience) -> Vec<ProjectRecord> {
+        ids.iter()
+            .filter_map(|id| self.project(*id))
+            .map(|entry| &entry.project)
+            .filter(|project| audience.readable().contains(&project.visibility))
+            .cloned()
+            .collect()
+    }
+
+    /// The projects with one of `slugs` that `audience` may read, in no order.
+    pub fn projects_by_slugs(&self, slugs: &[String], audience: Audience) -> Vec<ProjectRecord> {
+        let ids: Vec<i64> = slugs
+            .iter()
+            .filter_map(|slug| self.by_slug.get(slug).copied())
+            .collect();
+        self.projects_by_ids(&ids, audience)
+    }
+
+    /// A page of every project `audience` may read, as `Store::project_page`
+    /// gives it without a filter; `None` for an ordering the model does not
+    /// keep (by time: left to the database, whose own time comparison the
+    /// cursors were made with) or a boundary of another ordering's kind.
+    pub fn project_page(
+        &self,
+        order: ProjectOrderField,
+        ascending: bool,
+        page: &Page,
+        audience: Audience,
+    ) -> Option<(Vec<ProjectRecord>, bool)> {
+        let runs_ascending = ascending == (page.direction == PageDirection::Forward);
+        let readable = |id: &&i64| {
+            self.project(**id)
+                .is_some_and(|entry| audience.readable().contains(&entry.project.visibility))
+        };
+        let (order_ids, start, end) = match order {
+            ProjectOrderField::Name => {
+                let boundary = match &page.boundary {
+                    None => None,
+                    Some((SortValue::Text(text), id)) => Some((text.as_str(), *id)),
+                    Some(_) => return None,
+                };
+                let key = |id: &i64| name_key(&self.projects[id].project);
+                let (start, end) = bounds(&self.by_name, key, boundary, runs_ascending);
+                (&self.by_name, start, end)
+            }
+            ProjectOrderField::UsedBy => {
+                let boundary = match &page.boundary {
+                    None => None,
+                    Some((SortValue::Count(count), id)) => Some((*count, *id)),
+                    Some(_) => return None,
+                };
+                let key = |id: &i64| used_by_key(&self.projects[id].project);
+                let (start, end) = bounds(&self.by_used_by, key, boundary, runs_ascending);
+                (&self.by_used_by, start, end)
+            }
+            ProjectOrderField::CreatedAt | ProjectOrderField::UpdatedAt => return None,
+        };
+        let limit = usize::try_from(page.limit)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
+        let within = &order_ids[start..end];
+        let ids: Vec<i64> = if runs_ascending {
+            within
+                .iter()
+                .filter(readable)
+                .take(limit)
+                .copied()
+                .collect()
+        } else {
+            within
+                .iter()
+                .rev()
+                .filter(readable)
+                .take(limit)
+                .copied()
+                .collect()
+        };
+        let rows = ids
+            .into_iter()
+            .map(|id| self.projects[&id].project.clone())
+            .collect();
+        Some(finish_page(rows, page))
+    }
+
+    /// The organizations taking part in each project among `ids`.
+    pub fn participations_of_projects(&self, ids: &[i64]) -> Vec<(i64, ParticipationRecord)> {
+        self.children(ids, |entry| &entry.participations, |_| true)
+    }
+
+    pub fn tags_of_projects(&self, ids: &[i64]) -> Vec<(i64, TagRecord)> {
+        self.children(ids, |entry| &entry.tags, |_| true)
+    }
+
+    pub fn seasons_of_projects(&self, ids: &[i64]) -> Vec<(i64, i32)> {
+        self.children(ids, |entry| &entry.seasons, |_| true)
+    }
+
+    pub fn repositories_of_projects(
+        &self,
+        ids: &[i64],
+        audience: Audience,
+    ) -> Vec<(i64, RepositoryRecord)> {
+        self.children(
+            ids,
+            |entry| &entry.repositories,
+            |r| audience.readable().contains(&r.access),
+        )
+    }
+
+    pub fn datasets_of_projects(
+        &self,
+        ids: &[i64],
+        audience: Audience,
+    ) -> Vec<(i64, DatasetRecord)> {
+        self.children(
+            ids,
+            |entry| &entry.datasets,
+            |d| audience.readable().contains(&d.access),
+        )
+    }
+
+    pub fn links_of_projects(&self, ids: &[i64], audience: Audience) -> Vec<(i64, LinkRecord)> {
+        self.children(
+            ids,
+            |entry| &entry.links,
+            |l| audience.readable().contains(&l.access),
+        )
+    }
+
+    /// `(project id, child)` pairs of the projects among `ids`, project by
+    /// project in id order (as the statements read them), each in file order.
+    fn children<T: Clone>(
+        &self,
+        ids: &[i64],
+        of: impl Fn(&ProjectEntry) -> &Vec<T>,
+        readable: impl Fn(&T) -> bool,
+    ) -> Vec<(i64, T)> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| Some((id, self.project(id)?)))
+            .flat_map(|(id, entry)| {
+                of(entry)
+                    .iter()
+                    .filter(|child| readable(child))
+                    .map(move |child| (id, child.clone()))
+            })
+            .collect()
+    }
+}
+
+/// The part of `order` (sorted by `key`) a page runs through: after the
+/// boundary when it runs ascending, before it otherwise.
+fn bounds<K: Ord>(
+    order: &[i64],
+    key: impl Fn(&i64) -> K,
+    boundary: Option<K>,
+    runs_ascending: bool,
+) -> (usize, usize) {
+    match boundary {
+        None => (0, order.len()),
+        Some(boundary) if runs_ascending => {
+            (order.partition_point(|id| key(id) <= boundary), order.len())
+        }
+        Some(boundary) => (0, order.partition_point(|id| key(id) < boundary)),
+    }
+}
+
+/// The name ordering's key: the column paging orders by, then the id.
+fn name_key(project: &ProjectRecord) -> (&str, i64) {
+    (project.sort_key.as_str(), project.id)
+}
+
+fn used_by_key(project: &ProjectRecord) -> (i64, i64) {
+    (project.used_by, project.id)
+}

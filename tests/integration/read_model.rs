@@ -1,0 +1,243 @@
+//! The read model (decision 0031): queries answered from memory give the
+//! statements' answers, cost one statement, and read every write committed
+//! before they began, whichever replica made it.
+
+use serde_json::{Value, json};
+
+use crate::common::{self, Backend, TestApp, TestDatabase};
+
+/// The benchmark's three-level list and project page, and what a portal
+/// pages through.
+const NESTED: &str = "{ projects(first: 20) { edges { node { slug name
+    organizations { role organization { slug name } }
+    repositories { url forge name role } datasets { url title provider } } } } }";
+const PAGE: &str = "query($slug: String!) { project(slug: $slug) { name summary description website
+    documentation status seasons tags { slug label } organizations { role organization { slug name } }
+    repositories { url forge name role access } datasets { url title provider access }
+    links { url kind title access } } }";
+const PAGED: &str = "query($order: ProjectOrder, $first: Int, $after: String, $last: Int, $before: String) {
+    projects(orderBy: $order, first: $first, after: $after, last: $last, before: $before) {
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges { cursor node { slug name usedByCount { total } visibility repositories { url access } } } } }";
+
+/// A gateway on `database` trusting dev tokens (the key in `key_file`),
+/// without an answer cache (so that every answer is computed), with the
+/// read model on or off.
+async fn gateway(database: TestDatabase, key_file: &std::path::Path, read_model: bool) -> TestApp {
+    let key_file = key_file.to_owned();
+    TestApp::spawn_configured(database, Some(common::catalogue_dir()), move |config| {
+        config.auth.dev_auth = true;
+        config.auth.dev_key_file = key_file;
+        config.cache.cache_answers = false;
+        config.execution.read_model = read_model;
+    })
+    .await
+}
+
+fn token(key_file: &std::path::Path, email: &str, admin: bool) -> String {
+    catalogue_gateway::auth::DevKey::load_or_create(key_file)
+        .unwrap()
+        .mint(email, admin, 30)
+        .unwrap()
+}
+
+/// `query`'s data as `token`'s bearer sees it (anyone's without one).
+async fn data_as(app: &TestApp, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let answer = match token {
+        Some(token) => app.query_as(token, query, variables).await.2,
+        None => app.query(query, variables).await,
+    };
+    assert_eq!(answer["errors"], Value::Null, "{answer}");
+    answer["data"].clone()
+}
+
+/// Every page of the list in `order`, walked forward by `after` and back by
+/// `before`, two projects at a time.
+async fn walk(app: &TestApp, token: Option<&str>, order: Value) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let vars = json!({"order": order, "first": 2, "after": after});
+        let page = data_as(app, token, PAGED, vars).await;
+        let info = page["projects"]["pageInfo"].clone();
+        pages.push(page);
+        if info["hasNextPage"] != true {
+            break;
+        }
+        after = info["endCursor"].clone();
+    }
+    let mut before = Value::Null;
+    loop {
+        let vars = json!({"order": order, "last": 3, "before": before});
+        let page = data_as(app, token, PAGED, vars).await;
+        let info = page["projects"]["pageInfo"].clone();
+        pages.push(page);
+        if info["hasPreviousPage"] != true {
+            break;
+        }
+        before = info["startCursor"].clone();
+    }
+    pages
+}
+
+/// The model answers every list, page and lookup as the statements do, to
+/// anyone and to agents, in every ordering and direction, once agents-only
+/// projects and links exist.
+async fn the_model_answers_as_the_statements(backend: Backend) {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("dev.pem");
+    let with_model = gateway(TestDatabase::create(backend).await, &key_file, true).await;
+    let without = gateway(with_model.database.shared(), &key_file, false).await;
+    let ready: Value = reqwest::get(with_model.url("/health/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["readModel"]["status"], "ready", "{ready}");
+
+    let admin = token(&key_file, "admin@numerique.gouv.fr", true);
+    let agent = token(&key_file, "agent@insee.fr", false);
+    let agents_only = data_as(
+        &without,
+        Some(&admin),
+        r#"mutation { addRepository(input: {projectSlug: "cartiflette",
+            url: "https://gitlab.insee.fr/cartiflette/interne", access: AGENTS}) { repository { id } } }"#,
+        json!({}),
+    )
+    .await;
+    assert!(agents_only["addRepository"]["repository"]["id"].is_string());
+
+    for token in [None, Some(agent.as_str())] {
+        for order in [
+            json!({"field": "NAME", "direction": "ASC"}),
+            json!({"field": "NAME", "direction": "DESC"}),
+            json!({"field": "USED_BY", "direction": "DESC"}),
+            json!({"field": "USED_BY", "direction": "ASC"}),
+            json!({"field": "UPDATED_AT", "direction": "DESC"}),
+        ] {
+            assert_eq!(
+                walk(&with_model, token, order.clone()).await,
+                walk(&without, token, order.clone()).await,
+                "{order} as {}",
+                if token.is_some() {
+                    "an agent"
+                } else {
+                    "anyone"
+                }
+            );
+        }
+        assert_eq!(
+            data_as(&with_model, token, NESTED, json!({})).await,
+            data_as(&without, token, NESTED, json!({})).await
+        );
+        for slug in ["cartiflette", "trouver-mon-expert-data", "poufdoc", "nope"] {
+            let vars = json!({"slug": slug});
+            let model = data_as(&with_model, token, PAGE, vars.clone()).await;
+            assert_eq!(model, data_as(&without, token, PAGE, vars).await, "{slug}");
+        }
+        let agents_url = "https://gitlab.insee.fr/cartiflette/interne";
+        let page = data_as(&with_model, token, PAGE, json!({"slug": "cartiflette"})).await;
+        assert_eq!(
+            page.to_string().contains(agents_url),
+            token.is_some(),
+            "agents-only code is for agents: {page}"
+        );
+    }
+}
+
+/// The statements `query` costs `app`.
+async fn statements(app: &TestApp, query: &str, variables: Value) -> u64 {
+    let before = app.statements_executed().await;
+    app.data(query, variables).await;
+    app.statements_executed().await - before
+}
+
+/// A query read from the model costs one statement (the revision read) for
+/// everything the model holds, however many relations it shows; without
+/// it, one per relation. (A project page also reads the harvested facts
+/// standing in for a description or status the catalogue leaves empty:
+/// the model does not hold them, either way one statement.)
+async fn a_query_from_the_model_costs_one_statement(backend: Backend) {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("dev.pem");
+    let with_model = gateway(TestDatabase::create(backend).await, &key_file, true).await;
+    let without = gateway(with_model.database.shared(), &key_file, false).await;
+    let page = json!({"slug": "cartiflette"});
+    assert_eq!(statements(&with_model, NESTED, json!({})).await, 1);
+    assert_eq!(statements(&without, NESTED, json!({})).await, 4);
+    // The project, its seasons, tags, organizations, code, data and links.
+    assert_eq!(
+        statements(&with_model, PAGE, page.clone()).await + 6,
+        statements(&without, PAGE, page).await
+    );
+}
+
+/// A write committed by another replica is in the next answer: renamed, the
+/// project moves in the name ordering; removed, its code is gone.
+async fn a_write_on_another_replica_is_read_at_once(backend: Backend) {
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("dev.pem");
+    let reader = gateway(TestDatabase::create(backend).await, &key_file, true).await;
+    let writer = gateway(reader.database.shared(), &key_file, true).await;
+    let admin = token(&key_file, "admin@numerique.gouv.fr", true);
+    let first_slugs = |data: &Value| -> Vec<String> {
+        data["projects"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["slug"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = reader.data(NESTED, json!({})).await;
+    assert_ne!(first_slugs(&before)[0], "trouver-mon-expert-data");
+
+    let version = reader
+        .data(
+            r#"{ project(slug: "trouver-mon-expert-data") { version } }"#,
+            json!({}),
+        )
+        .await;
+    let renamed = data_as(
+        &writer,
+        Some(&admin),
+        "mutation($v: Int!) { updateProject(slug: \"trouver-mon-expert-data\", input: {name: \"Aaa TED\"}, expectedVersion: $v) { project { name } } }",
+        json!({"v": version["project"]["version"]}),
+    )
+    .await;
+    assert_eq!(renamed["updateProject"]["project"]["name"], "Aaa TED");
+    let after = reader.data(NESTED, json!({})).await;
+    assert_eq!(first_slugs(&after)[0], "trouver-mon-expert-data", "{after}");
+    assert_eq!(after["projects"]["edges"][0]["node"]["name"], "Aaa TED");
+
+    let page = reader.data(PAGE, json!({"slug": "cartiflette"})).await;
+    let repository = page["project"]["repositories"][0]["url"].clone();
+    let id = reader
+        .data(
+            "query($s: String!) { project(slug: $s) { repositories { id url } } }",
+            json!({"s": "cartiflette"}),
+        )
+        .await["project"]["repositories"][0]["id"]
+        .clone();
+    data_as(
+        &writer,
+        Some(&admin),
+        "mutation($id: ID!) { removeLink(id: $id) { removedId } }",
+        json!({"id": id}),
+    )
+    .await;
+    let page = reader.data(PAGE, json!({"slug": "cartiflette"})).await;
+    let urls: Vec<&Value> = page["project"]["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["url"])
+        .collect();
+    assert!(!urls.contains(&&repository), "{repository} in {urls:?}");
+}
+
+on_both_backends!(
+    the_model_answers_as_the_statements,
+    a_query_from_the_model_costs_one_statement,
+    a_write_on_another_replica_is_read_at_once,
+);
