@@ -192,9 +192,12 @@ start_gateway() {
     start_server gateway "http://127.0.0.1:$GATEWAY_PORT/graphql" \
         env -u CATALOGUE_TEST_POSTGRES_URL CATALOGUE_LISTEN="127.0.0.1:$GATEWAY_PORT" CATALOGUE_DATABASE_URL="$DATABASE_URL?sslmode=disable" \
         CATALOGUE_RATE_LIMIT_PER_MINUTE=0 CATALOGUE_HARVEST_INTERVAL_SECONDS=0 RUST_LOG=warn "$@" "$GATEWAY" serve
-    # It answers while its search index builds: measure once it is ready.
+    # It answers while its search index and read model build: measure once
+    # both are ready.
+    local ready
     for _ in $(seq 1200); do
-        curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/ready" >/dev/null && return
+        ready=$(curl -fs "http://127.0.0.1:$GATEWAY_PORT/health/ready") &&
+            [[ $ready != *'"readModel":{"status":"building"}'* ]] && return
         sleep 0.1
     done
     echo "the gateway did not get ready; its log:" >&2

@@ -26,12 +26,14 @@ pub async fn ready(state: Data<&AppState>) -> Response {
     } else {
         "degraded"
     };
+    let read_model = serde_json::json!({ "status": state.store.read_model_state().as_str() });
     if let Err(unready) = state.store.readiness().await {
         tracing::warn!(database = unready.as_str(), "readiness check failed");
         return unavailable(serde_json::json!({
             "status": "unavailable",
             "reason": "database",
             "database": unready.as_str(),
+            "readModel": read_model,
         }));
     }
     let search = match state.search.readiness() {
@@ -44,6 +46,7 @@ pub async fn ready(state: Data<&AppState>) -> Response {
             "status": "unavailable",
             "reason": "search index",
             "search": { "status": search },
+            "readModel": read_model,
         }));
     }
     Json(serde_json::json!({
@@ -54,7 +57,7 @@ pub async fn ready(state: Data<&AppState>) -> Response {
             "generation": state.cache.generation_source().as_str(),
         },
         "search": { "status": search, "documents": state.search.documents() },
-        "readModel": { "status": state.store.read_model_state().as_str() },
+        "readModel": read_model,
     }))
     .into_response()
 }

@@ -353,7 +353,7 @@ impl TestApp {
 
     /// The gateway with the eight projects and a configuration of the test's
     /// own, once its search index is built (as a load balancer would wait
-    /// for `/health/ready`).
+    /// for `/health/ready`) and its read model too.
     pub async fn spawn_configured(
         database: TestDatabase,
         seed_dir: Option<PathBuf>,
@@ -361,6 +361,7 @@ impl TestApp {
     ) -> Self {
         let app = Self::start_configured(database, seed_dir, configure).await;
         app.wait_for_search_index().await;
+        app.wait_for_read_model().await;
         app
     }
 
@@ -421,10 +422,25 @@ impl TestApp {
         served.await.expect("the gateway stops cleanly");
     }
 
-    /// Polls `/health/ready` until the search index and the read model are
-    /// no longer building (a test of an unreachable database finds it
-    /// failing instead).
+    /// Polls `/health/ready` until the search index is no longer building
+    /// (a test of an unreachable database finds it failing instead).
     pub async fn wait_for_search_index(&self) {
+        self.wait_for_readiness("the search index", |answer| {
+            answer["search"]["status"] != "building" && answer["reason"] != "database"
+        })
+        .await;
+    }
+
+    /// Polls `/health/ready` until the read model is no longer building, so
+    /// that queries read it.
+    pub async fn wait_for_read_model(&self) {
+        self.wait_for_readiness("the read model", |answer| {
+            answer["readModel"]["status"] != "building"
+        })
+        .await;
+    }
+
+    async fn wait_for_readiness(&self, what: &str, done: impl Fn(&Value) -> bool) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let answer: Value = self
@@ -436,15 +452,12 @@ impl TestApp {
                 .json()
                 .await
                 .expect("a JSON answer");
-            if answer["search"]["status"] != "building"
-                && answer["reason"] != "database"
-                && answer["readModel"]["status"] != "building"
-            {
+            if done(&answer) {
                 return;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "the search index is still building after 60 s: {answer}"
+                "{what} is still building after 60 s: {answer}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }

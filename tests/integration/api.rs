@@ -4,7 +4,7 @@ use crate::common;
 
 use std::collections::BTreeSet;
 
-use common::{Backend, TestApp, first_places};
+use common::{Backend, TestApp, TestDatabase, first_places};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -494,7 +494,14 @@ async fn cross_project_lists_and_tags(backend: Backend) {
 /// or by hand) fails the field that reads it with a coded error, never a
 /// guess or a panic, and leaves the rest of the catalogue readable.
 async fn an_unknown_stored_value_is_an_internal_error(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    // The value is written behind the journal's back, which the read model
+    // would not see (decision 0031): the statements read it.
+    let app = TestApp::spawn_configured(
+        TestDatabase::create(backend).await,
+        Some(common::catalogue_dir()),
+        |config| config.execution.read_model = false,
+    )
+    .await;
     let db = app.database.connect().await;
     db.execute_unprepared(
         "UPDATE repository SET forge = 'SOURCEHUT' WHERE project_id = \

@@ -445,11 +445,21 @@ on_both_backends!(
 /// shows once the copy has aged out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_kept_in_process_age_out() {
-    let setup = Setup::new();
     let redis = common::redis::TestRedis::start();
-    let app = setup
-        .gateway_on(TestDatabase::create(Backend::Sqlite).await, &redis.url(), 1)
-        .await;
+    let url = redis.url();
+    let app = TestApp::spawn_configured(
+        TestDatabase::create(Backend::Sqlite).await,
+        Some(catalogue_dir()),
+        move |config: &mut Config| {
+            config.limits.rate_limit_per_minute = 0;
+            config.cache.redis_url = Some(Secret::new(url));
+            config.cache.cache_memory_max_age_seconds = 1;
+            // The change below bypasses the journal: the read model would
+            // never see it (decision 0031), and this is about the cache.
+            config.execution.read_model = false;
+        },
+    )
+    .await;
     let read = "{ project(slug: \"poufdoc\") { summary } }";
     get(&app, read, None, None).await;
     let kept = get(&app, read, None, None).await;

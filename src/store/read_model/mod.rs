@@ -60,6 +60,8 @@ pub struct ReadModel {
     /// then is answered by the next one, started after it arrived.
     checks_started: AtomicU64,
     checked: tokio::sync::Mutex<u64>,
+    /// Where builds run (set when the model is started).
+    tasks: std::sync::OnceLock<BackgroundTasks>,
 }
 
 impl Default for ReadModel {
@@ -69,6 +71,7 @@ impl Default for ReadModel {
             state: RwLock::new(ModelState::Off),
             checks_started: AtomicU64::new(0),
             checked: tokio::sync::Mutex::new(0),
+            tasks: std::sync::OnceLock::new(),
         }
     }
 }
@@ -89,8 +92,8 @@ impl ReadModel {
             .clone()
     }
 
-    fn install(&self, snapshot: Snapshot) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(snapshot));
+    fn install(&self, snapshot: Option<Snapshot>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = snapshot.map(Arc::new);
     }
 }
 
@@ -98,6 +101,18 @@ impl Store {
     /// Builds the read model in a task among `tasks`, retrying until the
     /// database answers; queries use it once it is built.
     pub fn start_read_model(&self, tasks: &BackgroundTasks) {
+        if self.read_model.tasks.set(tasks.clone()).is_ok() {
+            self.rebuild_read_model();
+        }
+    }
+
+    /// Drops the model (queries read the database meanwhile) and builds it
+    /// again in the background.
+    fn rebuild_read_model(&self) {
+        let Some(tasks) = self.read_model.tasks.get() else {
+            return;
+        };
+        self.read_model.install(None);
         self.read_model.set_state(ModelState::Building);
         let store = self.clone();
         tasks.spawn(async move {
@@ -111,7 +126,7 @@ impl Store {
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "read model ready"
                         );
-                        store.read_model.install(snapshot);
+                        store.read_model.install(Some(snapshot));
                         store.read_model.set_state(ModelState::Ready);
                         return;
                     }
@@ -145,24 +160,32 @@ impl Store {
         let Some(snapshot) = model.current() else {
             return Ok(None);
         };
-        let next = match self.changes_since(snapshot.revision()).await? {
-            ChangesSince::Nothing => None,
-            ChangesSince::Changes { revision, subjects } => {
-                Some(self.replay(&snapshot, revision, subjects).await?)
-            }
-            ChangesSince::Incomplete { revision } => {
-                tracing::warn!(
-                    from = snapshot.revision(),
-                    to = revision,
-                    "changes were pruned from the journal before the read model read them: reading everything again"
-                );
-                Some(self.build_snapshot().await?)
+        // The database not answering fails the request as a statement would.
+        let changes = self.changes_since(snapshot.revision()).await?;
+        let replayed = match changes {
+            ChangesSince::Nothing => Ok(None),
+            ChangesSince::Changes { revision, subjects } => self
+                .replay(&snapshot, revision, subjects)
+                .await
+                .map(Some)
+                .map_err(|error| error.to_string()),
+            ChangesSince::Incomplete { .. } => {
+                Err("changes were pruned from the journal before the read model read them".into())
             }
         };
-        if let Some(next) = next {
-            model.install(next);
-        }
         *checked = number;
+        match replayed {
+            Ok(Some(next)) => model.install(Some(next)),
+            Ok(None) => {}
+            Err(why) => {
+                // A row the model cannot read, the database going away
+                // half-way, a journal pruned past the model: the statements
+                // answer (and report an unreadable row as they do) until the
+                // model is built again.
+                tracing::warn!(%why, "cannot replay changes into the read model: building it again");
+                self.rebuild_read_model();
+            }
+        }
         Ok(model.current())
     }
 
