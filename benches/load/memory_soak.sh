@@ -13,10 +13,12 @@ SOAK_IDLE_SECONDS=${SOAK_IDLE_SECONDS:-15}
 SOAK_SMALL_CACHE_BYTES=${SOAK_SMALL_CACHE_BYTES:-$((8 * 1024 * 1024))}
 # The budgets of the caches the soak fills besides the answers (the code's
 # constants): parsed documents (graphql/execution/documents.rs), filtered
-# counts (store/counts.rs), facet counts (search/facets_kept.rs).
+# counts (store/counts.rs), facet counts (search/facets_kept.rs), search
+# pages (search/pages_kept.rs).
 SOAK_DOCUMENTS_BYTES=$((16 * 1024 * 1024))
 SOAK_COUNTS_BYTES=$((4 * 1024 * 1024))
 SOAK_FACETS_BYTES=$((8 * 1024 * 1024))
+SOAK_SEARCH_PAGES_BYTES=$((8 * 1024 * 1024))
 # What the gateway may hold beyond idle and those budgets while serving
 # (docs/decisions/0030-memory-within-its-budget.md says what it covers).
 SOAK_CONSTANT_BYTES=$((64 * 1024 * 1024))
@@ -96,6 +98,6 @@ soak_memory() {
     soak_memory_once "$SOAK_DEFAULT_CACHE_BYTES"
     soak_memory_once "$SOAK_SMALL_CACHE_BYTES"
     python3 benches/load/memory_report.py "$SOAK_ROWS" "$SOAK_REQUESTS" "$SOAK_DISTINCT" \
-        "$SOAK_IDLE_SECONDS" "$SOAK_CONNECTIONS" "$((SOAK_DOCUMENTS_BYTES + SOAK_COUNTS_BYTES + SOAK_FACETS_BYTES))" \
+        "$SOAK_IDLE_SECONDS" "$SOAK_CONNECTIONS" "$((SOAK_DOCUMENTS_BYTES + SOAK_COUNTS_BYTES + SOAK_FACETS_BYTES + SOAK_SEARCH_PAGES_BYTES))" \
         "$SOAK_CONSTANT_BYTES"
 }

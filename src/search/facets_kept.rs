@@ -31,25 +31,13 @@ pub(super) fn facets_kept() -> FacetsKept {
     moka::future::Cache::builder()
         .max_capacity(BUDGET_BYTES)
         .weigher(|key: &FacetsKey, facets: &Arc<Facets>| {
-            let words: usize = key
-                .selection
-                .words
-                .iter()
-                .map(|w| w.word.len() + w.stem.len())
-                .sum();
-            let filters: usize = key
-                .selection
-                .filters
-                .iter()
-                .flat_map(|(_, values)| values.iter().map(String::len))
-                .sum();
             let values: usize = facets
                 .dimensions
                 .iter()
                 .flat_map(|(_, values)| values.iter().map(|v| v.value.len() + v.label.len() + 64))
                 .sum();
             crate::kept_entry::weight::<FacetsKey, Arc<Facets>>(
-                words + filters + values + std::mem::size_of::<Facets>(),
+                key.selection.held_bytes() + values + std::mem::size_of::<Facets>(),
             )
         })
         .build()

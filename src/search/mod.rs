@@ -14,6 +14,7 @@ mod analysis;
 mod collect;
 mod documents;
 mod facets_kept;
+mod pages_kept;
 mod persistence;
 mod query;
 mod schema;
@@ -149,6 +150,7 @@ pub struct SearchIndex {
     changed: tokio::sync::watch::Sender<i64>,
     readiness: tokio::sync::watch::Sender<Readiness>,
     facets_kept: facets_kept::FacetsKept,
+    pages_kept: pages_kept::PagesKept,
 }
 
 impl SearchIndex {
@@ -188,6 +190,7 @@ impl SearchIndex {
             changed: tokio::sync::watch::Sender::new(0),
             readiness: tokio::sync::watch::Sender::new(Readiness::Building),
             facets_kept: facets_kept::facets_kept(),
+            pages_kept: pages_kept::pages_kept(),
         });
         let building = Arc::clone(&index);
         let saved = opened.saved;
@@ -478,9 +481,26 @@ impl SearchIndex {
     ) -> Result<SearchPage, SearchError> {
         self.ready().await?;
         self.catch_up().await?;
+        // Ranked on one searcher, kept under its generation.
+        let searcher = self.engine.reader.searcher();
+        let key = pages_kept::PageKey {
+            generation: searcher.generation().generation_id(),
+            audience,
+            selection,
+            offset,
+            limit,
+        };
+        if let Some(kept) = self.pages_kept.get(&key).await {
+            return Ok(SearchPage::clone(&kept));
+        }
         let engine = Arc::clone(&self.engine);
-        tokio::task::spawn_blocking(move || engine.search(&selection, audience, offset, limit))
-            .await?
+        let selection = key.selection.clone();
+        let page = tokio::task::spawn_blocking(move || {
+            engine.search(&searcher, &selection, audience, offset, limit)
+        })
+        .await??;
+        self.pages_kept.insert(key, Arc::new(page.clone())).await;
+        Ok(page)
     }
 
     /// How many documents of `selection` that `audience` may read carry each
@@ -528,12 +548,12 @@ impl SearchIndex {
 impl Engine {
     fn search(
         &self,
+        searcher: &Searcher,
         selection: &Selection,
         audience: Audience,
         offset: usize,
         limit: usize,
     ) -> Result<SearchPage, SearchError> {
-        let searcher = self.reader.searcher();
         let query = query::build(&self.fields, &self.synonyms, selection, audience);
         let collector = TopHits {
             keep: offset.saturating_add(limit),
@@ -543,7 +563,7 @@ impl Engine {
             Audience::Public => searcher.search_with_statistics_provider(
                 &query,
                 &collector,
-                &self.public_documents(&searcher)?.statistics(&searcher),
+                &self.public_documents(searcher)?.statistics(searcher),
             )?,
             Audience::Agents => searcher.search(&query, &collector)?,
         };

@@ -30,6 +30,19 @@ pub struct Selection {
     pub filters: Vec<(Dimension, Vec<String>)>,
 }
 
+impl Selection {
+    /// What its strings hold, for the caches keyed by it.
+    pub(super) fn held_bytes(&self) -> usize {
+        let words: usize = self.words.iter().map(|w| w.word.len() + w.stem.len()).sum();
+        let filters: usize = self
+            .filters
+            .iter()
+            .flat_map(|(_, values)| values.iter().map(String::len))
+            .sum();
+        words + filters
+    }
+}
+
 fn boosted(query: Box<dyn Query>, boost: f32) -> (Occur, Box<dyn Query>) {
     (Occur::Should, Box::new(BoostQuery::new(query, boost)))
 }

@@ -993,6 +993,36 @@ async fn facet_counts_follow_each_write(backend: Backend) {
     assert_eq!(birds["facets"]["totalCount"], 1);
 }
 
+/// Search pages, kept per index generation and audience, follow each write
+/// and are never one audience's for another: an agent's page of the empty
+/// query, asked first, holds agents-only material the public's never shows.
+async fn search_pages_follow_each_write(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let page = "query($q: String!) { search(query: $q, first: 50) { totalCount
+        edges { node { object { __typename ... on Project { slug } } } } } }";
+    let agents = setup.as_agent(page, json!({ "q": "" })).await["search"].clone();
+    let public = setup.app.data(page, json!({ "q": "" })).await["search"].clone();
+    assert!(
+        agents["totalCount"].as_u64() > public["totalCount"].as_u64(),
+        "FormIAble's bucket is for agents: {agents} / {public}"
+    );
+    assert_eq!(
+        public,
+        setup.app.data(page, json!({ "q": "" })).await["search"]
+    );
+    let birds = setup.app.data(page, json!({ "q": "ornithologie" })).await;
+    assert_eq!(birds["search"]["totalCount"], 0);
+
+    setup.create_bird_project().await;
+    let after = setup.app.data(page, json!({ "q": "" })).await["search"].clone();
+    assert_eq!(
+        after["totalCount"].as_u64().unwrap(),
+        public["totalCount"].as_u64().unwrap() + 1
+    );
+    let birds = setup.app.data(page, json!({ "q": "ornithologie" })).await;
+    assert_eq!(birds["search"]["totalCount"], 1, "{birds}");
+}
+
 /// An index kept in a directory for another database (here, one with the
 /// eight projects; the gateway now serves an empty one) is rebuilt, not served.
 async fn an_index_kept_for_another_database_is_rebuilt(backend: Backend) {
@@ -1134,6 +1164,7 @@ on_both_backends!(
     bad_input_is_refused_with_a_code,
     an_index_kept_for_another_database_is_rebuilt,
     facet_counts_follow_each_write,
+    search_pages_follow_each_write,
 );
 
 /// The same queries give the same hits, in the same order, on both backends.
