@@ -7,7 +7,7 @@
 
 use crate::catalogue::Audience;
 
-use super::{DatasetFilter, ProjectFilter, RepositoryFilter, Store, StoreError};
+use super::{DatasetFilter, ProjectFilter, RepositoryFilter, Snapshot, Store, StoreError};
 
 /// What the counts kept may weigh, keys included (their filters' text) and
 /// the cache's own bookkeeping.
@@ -51,8 +51,9 @@ impl Store {
     ) -> Result<u64, StoreError> {
         // Read before counting: a write committing meanwhile is counted under
         // the revision before it, never missing from a later one.
+        let revision = self.catalogue_revision().await?;
         let key = CountKey {
-            revision: self.catalogue_revision().await?,
+            revision,
             audience,
             list,
         };
@@ -62,5 +63,27 @@ impl Store {
         let counted = count.await?;
         self.counts.insert(key, counted).await;
         Ok(counted)
+    }
+
+    /// The count of the projects matching `filter` in `snapshot`, kept
+    /// under its revision with the counts the statements make; `None` for a
+    /// filter the read model cannot tell.
+    pub async fn project_count_in(
+        &self,
+        snapshot: &Snapshot,
+        filter: &ProjectFilter,
+        audience: Audience,
+    ) -> Option<u64> {
+        let key = CountKey {
+            revision: snapshot.revision(),
+            audience,
+            list: CountedList::Projects(filter.clone()),
+        };
+        if let Some(count) = self.counts.get(&key).await {
+            return Some(count);
+        }
+        let counted = snapshot.project_count(filter, audience)?;
+        self.counts.insert(key, counted).await;
+        Some(counted)
     }
 }

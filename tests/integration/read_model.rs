@@ -15,9 +15,10 @@ const PAGE: &str = "query($slug: String!) { project(slug: $slug) { name summary 
     documentation status seasons tags { slug label } organizations { role organization { slug name } }
     repositories { url forge name role access } datasets { url title provider access }
     links { url kind title access } } }";
-const PAGED: &str = "query($order: ProjectOrder, $first: Int, $after: String, $last: Int, $before: String) {
-    projects(orderBy: $order, first: $first, after: $after, last: $last, before: $before) {
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+const PAGED: &str = "query($filter: ProjectFilter, $order: ProjectOrder, $first: Int, $after: String,
+    $last: Int, $before: String) {
+    projects(filter: $filter, orderBy: $order, first: $first, after: $after, last: $last, before: $before) {
+      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
       edges { cursor node { slug name usedByCount { total } visibility repositories { url access } } } } }";
 
 /// A gateway on `database` trusting dev tokens (the key in `key_file`),
@@ -51,13 +52,13 @@ async fn data_as(app: &TestApp, token: Option<&str>, query: &str, variables: Val
     answer["data"].clone()
 }
 
-/// Every page of the list in `order`, walked forward by `after` and back by
-/// `before`, two projects at a time.
-async fn walk(app: &TestApp, token: Option<&str>, order: Value) -> Vec<Value> {
+/// Every page of the list `filter` asks for in `order`, walked forward by
+/// `after` and back by `before`, two or three projects at a time.
+async fn walk(app: &TestApp, token: Option<&str>, filter: &Value, order: &Value) -> Vec<Value> {
     let mut pages = Vec::new();
     let mut after = Value::Null;
     loop {
-        let vars = json!({"order": order, "first": 2, "after": after});
+        let vars = json!({"filter": filter, "order": order, "first": 2, "after": after});
         let page = data_as(app, token, PAGED, vars).await;
         let info = page["projects"]["pageInfo"].clone();
         pages.push(page);
@@ -68,7 +69,7 @@ async fn walk(app: &TestApp, token: Option<&str>, order: Value) -> Vec<Value> {
     }
     let mut before = Value::Null;
     loop {
-        let vars = json!({"order": order, "last": 3, "before": before});
+        let vars = json!({"filter": filter, "order": order, "last": 3, "before": before});
         let page = data_as(app, token, PAGED, vars).await;
         let info = page["projects"]["pageInfo"].clone();
         pages.push(page);
@@ -117,14 +118,34 @@ async fn the_model_answers_as_the_statements(backend: Backend) {
             json!({"field": "UPDATED_AT", "direction": "DESC"}),
         ] {
             assert_eq!(
-                walk(&with_model, token, order.clone()).await,
-                walk(&without, token, order.clone()).await,
+                walk(&with_model, token, &json!({}), &order).await,
+                walk(&without, token, &json!({}), &order).await,
                 "{order} as {}",
                 if token.is_some() {
                     "an agent"
                 } else {
                     "anyone"
                 }
+            );
+        }
+        let by_name = json!({"field": "NAME", "direction": "ASC"});
+        for filter in [
+            json!({"hasCode": true}),
+            json!({"hasCode": false}),
+            json!({"hasData": true}),
+            json!({"hasData": false}),
+            json!({"forge": "GITLAB"}),
+            json!({"forge": "GITHUB", "season": 2}),
+            json!({"tag": "geoparquet"}),
+            json!({"organization": "insee"}),
+            json!({"status": "ARCHIVED"}),
+            json!({"usedBy": {"atLeast": 1}}),
+            json!({"text": "carte"}),
+        ] {
+            assert_eq!(
+                walk(&with_model, token, &filter, &by_name).await,
+                walk(&without, token, &filter, &by_name).await,
+                "{filter}"
             );
         }
         assert_eq!(

@@ -28,7 +28,7 @@ use async_graphql::{
     Context, ContextSelectionSet, OutputType, Positioned, SelectionField, ServerResult, Value,
 };
 
-use crate::graphql::execution::context::{audience, loader, store};
+use crate::graphql::execution::context::loader;
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::plain::{
     Nested, PlainFields, PlainValue, answers_plainly, fast_path, plain_answer, plain_fields,
@@ -187,13 +187,12 @@ impl Loaded {
     /// loaded.
     async fn load(ctx: &Context<'_>, page: &ProjectPage, shown: &Shown<'_>) -> Option<Self> {
         let loader = loader(ctx).ok()?;
-        let store = store(ctx).ok()?;
         let ids: Vec<i64> = page.edges.iter().map(|edge| edge.node.0.id).collect();
         let total_count = async {
             if !shown.total_count {
                 return Ok(None);
             }
-            let count = page.additional_fields.count(store, audience(ctx)).await;
+            let count = page.additional_fields.count(loader.loader()).await;
             count.map(Some).map_err(Arc::new)
         };
         let (total_count, organizations, repositories, datasets, links) = futures_util::try_join!(

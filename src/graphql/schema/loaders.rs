@@ -36,25 +36,33 @@ impl CatalogueLoader {
         }
     }
 
+    /// The request's snapshot of the read model; none for a mutation or
+    /// while there is none.
+    async fn snapshot(&self) -> Result<Option<&Arc<Snapshot>>, StoreError> {
+        Ok(match &self.model {
+            Some(taken) => taken
+                .get_or_try_init(|| self.store.read_snapshot())
+                .await?
+                .as_ref(),
+            None => None,
+        })
+    }
+
     /// What `model` reads from the request's snapshot of the read model,
     /// or, while there is none, what `statements` read.
-    async fn from_model_or<T>(
+    async fn read_model_or<T>(
         &self,
         model: impl FnOnce(&Snapshot) -> T,
         statements: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let snapshot = match &self.model {
-            Some(taken) => taken.get_or_try_init(|| self.store.read_snapshot()).await?,
-            None => &None,
-        };
-        match snapshot {
+        match self.snapshot().await? {
             Some(snapshot) => Ok(model(snapshot)),
             None => statements.await,
         }
     }
 
     /// A page of the projects matching `filter`: from the read model when it
-    /// keeps that list, else by a statement.
+    /// can tell that list, else by a statement.
     pub async fn project_page(
         &self,
         filter: &ProjectFilter,
@@ -62,25 +70,29 @@ impl CatalogueLoader {
         ascending: bool,
         page: &Page,
     ) -> Result<(Vec<ProjectRecord>, bool), StoreError> {
-        let unfiltered = *filter == ProjectFilter::default();
-        let kept = self
-            .from_model_or(
-                |snapshot| {
-                    unfiltered
-                        .then(|| snapshot.project_page(order, ascending, page, self.audience))
-                        .flatten()
-                },
-                async { Ok(None) },
-            )
-            .await?;
-        match kept {
-            Some(answer) => Ok(answer),
-            None => {
-                self.store
-                    .project_page(filter, order, ascending, page, self.audience)
-                    .await
-            }
+        if let Some(snapshot) = self.snapshot().await?
+            && let Some(answer) =
+                snapshot.project_page(filter, order, ascending, page, self.audience)
+        {
+            return Ok(answer);
         }
+        self.store
+            .project_page(filter, order, ascending, page, self.audience)
+            .await
+    }
+
+    /// How many projects match `filter`: counted in the read model when it
+    /// can tell that list (once per revision), else by a statement.
+    pub async fn project_count(&self, filter: &ProjectFilter) -> Result<u64, StoreError> {
+        if let Some(snapshot) = self.snapshot().await?
+            && let Some(count) = self
+                .store
+                .project_count_in(snapshot, filter, self.audience)
+                .await
+        {
+            return Ok(count);
+        }
+        self.store.project_count(filter, self.audience).await
     }
 }
 
@@ -238,7 +250,7 @@ macro_rules! children_loader {
 children_loader!(
     /// The organizations taking part in a project.
     ParticipationsOf => ParticipationRecord, columns of OrganizationRecord,
-    |loader, ids, columns| loader.from_model_or(
+    |loader, ids, columns| loader.read_model_or(
         |model| model.participations_of_projects(&ids),
         loader.store.participations_of_projects(&ids, columns),
     )
@@ -246,7 +258,7 @@ children_loader!(
 children_loader!(
     /// A project's tags.
     TagsOf => TagRecord,
-    |loader, ids| loader.from_model_or(
+    |loader, ids| loader.read_model_or(
         |model| model.tags_of_projects(&ids),
         loader.store.tags_of_projects(&ids),
     )
@@ -254,7 +266,7 @@ children_loader!(
 children_loader!(
     /// A project's seasons.
     SeasonsOf => i32,
-    |loader, ids| loader.from_model_or(
+    |loader, ids| loader.read_model_or(
         |model| model.seasons_of_projects(&ids),
         loader.store.seasons_of_projects(&ids),
     )
@@ -277,7 +289,7 @@ children_loader!(
 children_loader!(
     /// A project's code repositories.
     RepositoriesOf => RepositoryRecord, columns of RepositoryRecord,
-    |loader, ids, columns| loader.from_model_or(
+    |loader, ids, columns| loader.read_model_or(
         |model| model.repositories_of_projects(&ids, loader.audience),
         loader.store.repositories_of_projects(&ids, loader.audience, columns),
     )
@@ -285,7 +297,7 @@ children_loader!(
 children_loader!(
     /// A project's datasets.
     DatasetsOf => DatasetRecord,
-    |loader, ids| loader.from_model_or(
+    |loader, ids| loader.read_model_or(
         |model| model.datasets_of_projects(&ids, loader.audience),
         loader.store.datasets_of_projects(&ids, loader.audience),
     )
@@ -293,7 +305,7 @@ children_loader!(
 children_loader!(
     /// A project's other links.
     LinksOf => LinkRecord,
-    |loader, ids| loader.from_model_or(
+    |loader, ids| loader.read_model_or(
         |model| model.links_of_projects(&ids, loader.audience),
         loader.store.links_of_projects(&ids, loader.audience),
     )
@@ -358,7 +370,7 @@ lookup_loader!(
     /// A project by its row id (the project of a repository, dataset or
     /// link, federation's entity by id).
     ProjectById(i64) => ProjectRecord,
-    |loader, ids| loader.from_model_or(
+    |loader, ids| loader.read_model_or(
         |model| model.projects_by_ids(&ids, loader.audience),
         loader.store.projects_by_ids(&ids, loader.audience),
     ),
@@ -367,7 +379,7 @@ lookup_loader!(
 lookup_loader!(
     /// A project by its slug.
     ProjectBySlug(String) => ProjectRecord,
-    |loader, slugs| loader.from_model_or(
+    |loader, slugs| loader.read_model_or(
         |model| model.projects_by_slugs(&slugs, loader.audience),
         loader.store.projects_by_slugs(&slugs, loader.audience),
     ),

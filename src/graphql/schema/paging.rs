@@ -7,12 +7,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::Audience;
-use crate::graphql::execution::context::{audience, store};
+use crate::graphql::execution::context::loader;
 use crate::graphql::execution::errors::{OrInternal, bad_input};
+use crate::graphql::schema::loaders::CatalogueLoader;
 use crate::store::{
-    DatasetFilter, Page, PageDirection, ProjectFilter, RepositoryFilter, SortValue, Store,
-    StoreError,
+    DatasetFilter, Page, PageDirection, ProjectFilter, RepositoryFilter, SortValue, StoreError,
 };
 
 /// Page size when neither `first` nor `last` is given.
@@ -152,10 +151,11 @@ pub enum ListTotal {
 }
 
 impl ListTotal {
-    /// How many items the whole list holds, as `audience` may see them.
-    pub async fn count(&self, store: &Store, audience: Audience) -> Result<u64, StoreError> {
+    /// How many items the whole list holds, as `loader`'s reader may see them.
+    pub async fn count(&self, loader: &CatalogueLoader) -> Result<u64, StoreError> {
+        let (store, audience) = (&loader.store, loader.audience);
         match self {
-            Self::Projects(filter) => store.project_count(filter, audience).await,
+            Self::Projects(filter) => loader.project_count(filter).await,
             Self::Organizations => store.organization_count().await,
             Self::Repositories(filter) => store.repository_count(filter, audience).await,
             Self::Datasets(filter) => store.dataset_count(filter, audience).await,
@@ -169,7 +169,7 @@ impl ListTotal {
 impl ListTotal {
     /// How many items the whole list holds, across all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        self.count(store(ctx)?, audience(ctx)).await.or_internal()
+        self.count(loader(ctx)?.loader()).await.or_internal()
     }
 }
 

@@ -121,7 +121,7 @@ impl Store {
                 match store.build_snapshot().await {
                     Ok(snapshot) => {
                         tracing::info!(
-                            projects = snapshot.project_count(),
+                            projects = snapshot.projects_held(),
                             revision = snapshot.revision(),
                             elapsed_ms = started.elapsed().as_millis() as u64,
                             "read model ready"

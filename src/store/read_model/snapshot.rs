@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::catalogue::Audience;
+use crate::catalogue::{Access, Audience};
 use crate::store::paging::{Page, PageDirection, SortValue, finish_page};
 use crate::store::{
-    DatasetRecord, LinkRecord, ParticipationRecord, ProjectOrderField, ProjectRecord,
-    RepositoryRecord, TagRecord,
+    DatasetRecord, LinkRecord, ParticipationRecord, ProjectFilter, ProjectOrderField,
+    ProjectRecord, RepositoryRecord, TagRecord,
 };
 
 /// A project and what hangs off it, each list in file order.
@@ -105,7 +105,8 @@ impl Snapshot {
         self.revision
     }
 
-    pub fn project_count(&self) -> usize {
+    /// How many projects it holds, whoever may read them.
+    pub fn projects_held(&self) -> usize {
         self.projects.len()
     }
 
@@ -132,22 +133,30 @@ impl Snapshot {
         self.projects_by_ids(&ids, audience)
     }
 
-    /// A page of every project `audience` may read, as `Store::project_page`
-    /// gives it without a filter; `None` for an ordering the model does not
-    /// keep (by time: left to the database, whose own time comparison the
-    /// cursors were made with) or a boundary of another ordering's kind.
+    /// How many projects `audience` may read match `filter`, as
+    /// `Store::project_count` counts them; `None` for a filter the model
+    /// cannot tell.
+    pub fn project_count(&self, filter: &ProjectFilter, audience: Audience) -> Option<u64> {
+        let listed = listed(filter, audience)?;
+        Some(self.projects.values().filter(|entry| listed(entry)).count() as u64)
+    }
+
+    /// A page of the projects `audience` may read that match `filter`, as
+    /// `Store::project_page` gives it; `None` for a filter the model cannot
+    /// tell, an ordering it does not keep (by time: left to the database,
+    /// whose own time comparison the cursors were made with) or a boundary
+    /// of another ordering's kind.
     pub fn project_page(
         &self,
+        filter: &ProjectFilter,
         order: ProjectOrderField,
         ascending: bool,
         page: &Page,
         audience: Audience,
     ) -> Option<(Vec<ProjectRecord>, bool)> {
         let runs_ascending = ascending == (page.direction == PageDirection::Forward);
-        let readable = |id: &&i64| {
-            self.project(**id)
-                .is_some_and(|entry| audience.readable().contains(&entry.project.visibility))
-        };
+        let listed = listed(filter, audience)?;
+        let readable = |id: &&i64| self.project(**id).is_some_and(&listed);
         let (order_ids, start, end) = match order {
             ProjectOrderField::Name => {
                 let boundary = match &page.boundary {
@@ -290,4 +299,40 @@ fn name_key(project: &ProjectRecord) -> (&str, i64) {
 
 fn used_by_key(project: &ProjectRecord) -> (i64, i64) {
     (project.used_by, project.id)
+}
+
+/// Whether a project is in the list `filter` asks for, as `audience` sees
+/// it (the conditions of `store::projects::filter_condition`); `None` for
+/// words of the text (the database's `LIKE` on a column the model does not
+/// keep) and uses (not kept).
+fn listed(filter: &ProjectFilter, audience: Audience) -> Option<impl Fn(&ProjectEntry) -> bool> {
+    let has_text = filter.text.as_deref().is_some_and(|t| !t.trim().is_empty());
+    if has_text || filter.used_by_kind.is_some() || filter.used_by_organization.is_some() {
+        return None;
+    }
+    let filter = filter.clone();
+    let readable = move |access: &Access| audience.readable().contains(access);
+    Some(move |entry: &ProjectEntry| {
+        let project = &entry.project;
+        let code = || entry.repositories.iter().filter(|r| readable(&r.access));
+        readable(&project.visibility)
+            && (filter.tag.as_ref()).is_none_or(|slug| entry.tags.iter().any(|t| &t.slug == slug))
+            && (filter.organization.as_ref()).is_none_or(|slug| {
+                (entry.participations.iter()).any(|p| &p.organization.slug == slug)
+            })
+            && filter
+                .status
+                .is_none_or(|status| project.status == Some(status))
+            && (filter.season).is_none_or(|s| entry.seasons.contains(&i32::from(s.number())))
+            && filter
+                .forge
+                .is_none_or(|forge| code().any(|r| r.forge == forge))
+            && filter
+                .has_code
+                .is_none_or(|wanted| code().next().is_some() == wanted)
+            && filter
+                .has_data
+                .is_none_or(|wanted| entry.datasets.iter().any(|d| readable(&d.access)) == wanted)
+            && (filter.used_by_at_least).is_none_or(|at_least| project.used_by >= at_least)
+    })
 }
