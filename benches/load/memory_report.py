@@ -31,8 +31,9 @@ def main():
         f"them, with the part of it that is mapped files (`RssFile`: the search index's "
         f"pages, which the kernel reclaims under pressure); and after {idle_seconds} s "
         f"without requests. Budgets: the answer cache "
-        f"(`CATALOGUE_CACHE_MEMORY_BYTES`) plus parsed documents, filtered counts and "
-        f"facet counts ({mib(others)}). The bound is idle + budgets + {mib(constant)}."
+        f"(`CATALOGUE_CACHE_MEMORY_BYTES`) plus parsed documents, filtered counts, "
+        f"facet counts and search pages ({mib(others)}). The bound is idle + budgets + "
+        f"{mib(constant)}."
     )
     print()
     print(
