@@ -65,25 +65,58 @@ impl Store {
         Ok(counted)
     }
 
-    /// The count of the projects matching `filter` in `snapshot`, kept
-    /// under its revision with the counts the statements make; `None` for a
-    /// filter the read model cannot tell.
+    /// The count of `list` in `snapshot`, kept under its revision with the
+    /// counts the statements make; `None` for a filter the read model
+    /// cannot tell.
+    async fn count_in(
+        &self,
+        snapshot: &Snapshot,
+        list: CountedList,
+        audience: Audience,
+    ) -> Option<u64> {
+        let key = CountKey {
+            revision: snapshot.revision(),
+            audience,
+            list,
+        };
+        if let Some(count) = self.counts.get(&key).await {
+            return Some(count);
+        }
+        let counted = snapshot.count(&key.list, audience)?;
+        self.counts.insert(key, counted).await;
+        Some(counted)
+    }
+
+    /// How many projects match `filter` in `snapshot` (see `count_in`).
     pub async fn project_count_in(
         &self,
         snapshot: &Snapshot,
         filter: &ProjectFilter,
         audience: Audience,
     ) -> Option<u64> {
-        let key = CountKey {
-            revision: snapshot.revision(),
-            audience,
-            list: CountedList::Projects(filter.clone()),
-        };
-        if let Some(count) = self.counts.get(&key).await {
-            return Some(count);
-        }
-        let counted = snapshot.project_count(filter, audience)?;
-        self.counts.insert(key, counted).await;
-        Some(counted)
+        let list = CountedList::Projects(filter.clone());
+        self.count_in(snapshot, list, audience).await
+    }
+
+    /// How many repositories match `filter` in `snapshot`.
+    pub async fn repository_count_in(
+        &self,
+        snapshot: &Snapshot,
+        filter: &RepositoryFilter,
+        audience: Audience,
+    ) -> Option<u64> {
+        let list = CountedList::Repositories(filter.clone());
+        self.count_in(snapshot, list, audience).await
+    }
+
+    /// How many datasets match `filter` in `snapshot`.
+    pub async fn dataset_count_in(
+        &self,
+        snapshot: &Snapshot,
+        filter: &DatasetFilter,
+        audience: Audience,
+    ) -> Option<u64> {
+        let list = CountedList::Datasets(filter.clone());
+        self.count_in(snapshot, list, audience).await
     }
 }

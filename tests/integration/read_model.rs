@@ -21,9 +21,22 @@ const PAGED: &str = "query($filter: ProjectFilter, $order: ProjectOrder, $first:
       totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
       edges { cursor node { slug name usedByCount { total } visibility repositories { url access } } } } }";
 
+const REPOSITORIES: &str = "query($filter: RepositoryFilter, $first: Int, $after: String,
+    $last: Int, $before: String) {
+    list: repositories(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges { cursor node { url access language forge project { slug } } } } }";
+const DATASETS: &str = "query($filter: DatasetFilter, $first: Int, $after: String,
+    $last: Int, $before: String) {
+    list: datasets(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
+      totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges { cursor node { url access provider project { slug } } } } }";
+const ORGANIZATION: &str = "query($slug: String!) { organization(slug: $slug) { name acronym kind
+    website verified projects { slug name visibility } } }";
+
 /// A gateway on `database` trusting dev tokens (the key in `key_file`),
-/// without an answer cache (so that every answer is computed), with the
-/// read model on or off.
+/// without an answer cache (so that every answer is computed) nor live
+/// changes' polling, with the read model on or off.
 async fn gateway(database: TestDatabase, key_file: &std::path::Path, read_model: bool) -> TestApp {
     let key_file = key_file.to_owned();
     TestApp::spawn_configured(database, Some(common::catalogue_dir()), move |config| {
@@ -31,6 +44,9 @@ async fn gateway(database: TestDatabase, key_file: &std::path::Path, read_model:
         config.auth.dev_key_file = key_file;
         config.cache.cache_answers = false;
         config.execution.read_model = read_model;
+        // No journal reads for subscribers in the background while a test
+        // counts statements.
+        config.changes.changes_poll_milliseconds = 3_600_000;
     })
     .await
 }
@@ -55,12 +71,34 @@ async fn data_as(app: &TestApp, token: Option<&str>, query: &str, variables: Val
 /// Every page of the list `filter` asks for in `order`, walked forward by
 /// `after` and back by `before`, two or three projects at a time.
 async fn walk(app: &TestApp, token: Option<&str>, filter: &Value, order: &Value) -> Vec<Value> {
+    let vars = json!({"filter": filter, "order": order});
+    walk_list(app, token, PAGED, "projects", vars, 2).await
+}
+
+/// Every page of the list `query` answers under `root` with `variables`,
+/// walked forward `size` items at a time by `after`, then back by `before`.
+async fn walk_list(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    root: &str,
+    variables: Value,
+    size: usize,
+) -> Vec<Value> {
+    let with = |paging: Value| {
+        let mut variables = variables.clone();
+        variables
+            .as_object_mut()
+            .unwrap()
+            .extend(paging.as_object().unwrap().clone());
+        variables
+    };
     let mut pages = Vec::new();
     let mut after = Value::Null;
     loop {
-        let vars = json!({"filter": filter, "order": order, "first": 2, "after": after});
-        let page = data_as(app, token, PAGED, vars).await;
-        let info = page["projects"]["pageInfo"].clone();
+        let vars = with(json!({"first": size, "after": after}));
+        let page = data_as(app, token, query, vars).await;
+        let info = page[root]["pageInfo"].clone();
         pages.push(page);
         if info["hasNextPage"] != true {
             break;
@@ -69,9 +107,9 @@ async fn walk(app: &TestApp, token: Option<&str>, filter: &Value, order: &Value)
     }
     let mut before = Value::Null;
     loop {
-        let vars = json!({"filter": filter, "order": order, "last": 3, "before": before});
-        let page = data_as(app, token, PAGED, vars).await;
-        let info = page["projects"]["pageInfo"].clone();
+        let vars = with(json!({"last": size + 1, "before": before}));
+        let page = data_as(app, token, query, vars).await;
+        let info = page[root]["pageInfo"].clone();
         pages.push(page);
         if info["hasPreviousPage"] != true {
             break;
@@ -157,6 +195,47 @@ async fn the_model_answers_as_the_statements(backend: Backend) {
             let model = data_as(&with_model, token, PAGE, vars.clone()).await;
             assert_eq!(model, data_as(&without, token, PAGE, vars).await, "{slug}");
         }
+        for (query, filters, size) in [
+            (
+                REPOSITORIES,
+                vec![
+                    json!({}),
+                    json!({"language": " python "}),
+                    json!({"forge": "GITLAB"}),
+                    json!({"organization": "insee", "forge": "GITHUB"}),
+                    json!({"project": "cartiflette"}),
+                ],
+                7,
+            ),
+            (
+                DATASETS,
+                vec![
+                    json!({}),
+                    json!({"provider": "API"}),
+                    json!({"organization": "insee"}),
+                    json!({"project": "formiable"}),
+                ],
+                3,
+            ),
+        ] {
+            for filter in filters {
+                let vars = json!({"filter": filter});
+                assert_eq!(
+                    walk_list(&with_model, token, query, "list", vars.clone(), size).await,
+                    walk_list(&without, token, query, "list", vars, size).await,
+                    "{filter} in {query}"
+                );
+            }
+        }
+        for slug in ["insee", "dinum", "nope"] {
+            let vars = json!({"slug": slug});
+            let model = data_as(&with_model, token, ORGANIZATION, vars.clone()).await;
+            assert_eq!(
+                model,
+                data_as(&without, token, ORGANIZATION, vars).await,
+                "{slug}"
+            );
+        }
         let agents_url = "https://gitlab.insee.fr/cartiflette/interne";
         let page = data_as(&with_model, token, PAGE, json!({"slug": "cartiflette"})).await;
         assert_eq!(
@@ -167,11 +246,16 @@ async fn the_model_answers_as_the_statements(backend: Backend) {
     }
 }
 
-/// The statements `query` costs `app`.
+/// The statements `query` costs `app`: the least of five answers, as the
+/// search index's catch-up reads the revision every second beside them.
 async fn statements(app: &TestApp, query: &str, variables: Value) -> u64 {
-    let before = app.statements_executed().await;
-    app.data(query, variables).await;
-    app.statements_executed().await - before
+    let mut least = u64::MAX;
+    for _ in 0..5 {
+        let before = app.statements_executed().await;
+        app.data(query, variables.clone()).await;
+        least = least.min(app.statements_executed().await - before);
+    }
+    least
 }
 
 /// A query read from the model costs one statement (the revision read) for

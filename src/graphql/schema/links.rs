@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::catalogue;
 use crate::facts::{DatasetFacts, PackageFacts, RepositoryFacts, checks_dataset, checks_link};
-use crate::graphql::execution::context::{audience, loader, store};
+use crate::graphql::execution::context::loader;
 use crate::graphql::execution::errors::OrInternal;
 use crate::graphql::plain::{plain_enum, plain_fields};
 use crate::graphql::schema::enums::{
@@ -518,8 +518,9 @@ impl CodeAndDataQuery {
             organization: input.organization,
             project: input.project,
         };
-        let (rows, more) = store(ctx)?
-            .repository_page(&filter, &page, audience(ctx))
+        let (rows, more) = loader(ctx)?
+            .loader()
+            .repository_page(&filter, &page)
             .await
             .or_internal()?;
         let nodes = rows
@@ -563,8 +564,9 @@ impl CodeAndDataQuery {
             organization: input.organization,
             project: input.project,
         };
-        let (rows, more) = store(ctx)?
-            .dataset_page(&filter, &page, audience(ctx))
+        let (rows, more) = loader(ctx)?
+            .loader()
+            .dataset_page(&filter, &page)
             .await
             .or_internal()?;
         let nodes = rows

@@ -12,9 +12,10 @@ use crate::catalogue::Audience;
 use crate::graphql::execution::context::loader;
 use crate::graphql::execution::errors::OrInternal;
 use crate::store::{
-    Columns, DatasetRecord, HarvestRecord, LinkCheckRecord, LinkRecord, OrganizationRecord, Page,
-    ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord, RepositoryRecord,
-    Snapshot, SourceRecord, Store, StoreError, TagRecord, UseRecord,
+    Columns, DatasetFilter, DatasetRecord, HarvestRecord, LinkCheckRecord, LinkRecord,
+    OrganizationRecord, Page, ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord,
+    RepositoryFilter, RepositoryRecord, Snapshot, SourceRecord, Store, StoreError, TagRecord,
+    UseRecord,
 };
 
 /// Loads a request's related rows, as `audience` may see them.
@@ -93,6 +94,54 @@ impl CatalogueLoader {
             return Ok(count);
         }
         self.store.project_count(filter, self.audience).await
+    }
+
+    /// A page of the repositories across projects matching `filter`.
+    pub async fn repository_page(
+        &self,
+        filter: &RepositoryFilter,
+        page: &Page,
+    ) -> Result<(Vec<RepositoryRecord>, bool), StoreError> {
+        self.read_model_or(
+            |model| model.repository_page(filter, page, self.audience),
+            self.store.repository_page(filter, page, self.audience),
+        )
+        .await
+    }
+
+    pub async fn repository_count(&self, filter: &RepositoryFilter) -> Result<u64, StoreError> {
+        if let Some(snapshot) = self.snapshot().await?
+            && let Some(count) = (self.store)
+                .repository_count_in(snapshot, filter, self.audience)
+                .await
+        {
+            return Ok(count);
+        }
+        self.store.repository_count(filter, self.audience).await
+    }
+
+    /// A page of the datasets across projects matching `filter`.
+    pub async fn dataset_page(
+        &self,
+        filter: &DatasetFilter,
+        page: &Page,
+    ) -> Result<(Vec<DatasetRecord>, bool), StoreError> {
+        self.read_model_or(
+            |model| model.dataset_page(filter, page, self.audience),
+            self.store.dataset_page(filter, page, self.audience),
+        )
+        .await
+    }
+
+    pub async fn dataset_count(&self, filter: &DatasetFilter) -> Result<u64, StoreError> {
+        if let Some(snapshot) = self.snapshot().await?
+            && let Some(count) = (self.store)
+                .dataset_count_in(snapshot, filter, self.audience)
+                .await
+        {
+            return Ok(count);
+        }
+        self.store.dataset_count(filter, self.audience).await
     }
 }
 
@@ -284,7 +333,10 @@ children_loader!(
 children_loader!(
     /// The projects an organization takes part in.
     ProjectsOf => ProjectRecord,
-    |loader, ids| loader.store.projects_of_organizations(&ids, loader.audience)
+    |loader, ids| loader.read_model_or(
+        |model| model.projects_of_organizations(&ids, loader.audience),
+        loader.store.projects_of_organizations(&ids, loader.audience),
+    )
 );
 children_loader!(
     /// A project's code repositories.
@@ -394,7 +446,17 @@ lookup_loader!(
 lookup_loader!(
     /// An organization by its slug.
     OrganizationBySlug(String) => OrganizationRecord,
-    |loader, slugs| loader.store.organizations_by_slugs(&slugs),
+    |loader, slugs| async {
+        // The model knows the organizations taking part in a project; any
+        // other is looked up.
+        match loader.snapshot().await? {
+            Some(model) => match model.organizations_by_slugs(&slugs) {
+                Some(found) => Ok(found),
+                None => loader.store.organizations_by_slugs(&slugs).await,
+            },
+            None => loader.store.organizations_by_slugs(&slugs).await,
+        }
+    },
     |organization| organization.slug.clone()
 );
 lookup_loader!(

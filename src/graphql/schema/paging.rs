@@ -153,12 +153,12 @@ pub enum ListTotal {
 impl ListTotal {
     /// How many items the whole list holds, as `loader`'s reader may see them.
     pub async fn count(&self, loader: &CatalogueLoader) -> Result<u64, StoreError> {
-        let (store, audience) = (&loader.store, loader.audience);
+        let store = &loader.store;
         match self {
             Self::Projects(filter) => loader.project_count(filter).await,
             Self::Organizations => store.organization_count().await,
-            Self::Repositories(filter) => store.repository_count(filter, audience).await,
-            Self::Datasets(filter) => store.dataset_count(filter, audience).await,
+            Self::Repositories(filter) => loader.repository_count(filter).await,
+            Self::Datasets(filter) => loader.dataset_count(filter).await,
             Self::AuditLog => store.audit_count().await,
             Self::WebhookDeliveries(webhook) => store.webhook_delivery_count(*webhook).await,
         }

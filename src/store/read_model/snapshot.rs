@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::catalogue::{Access, Audience};
+use crate::store::counts::CountedList;
 use crate::store::paging::{Page, PageDirection, SortValue, finish_page};
 use crate::store::{
-    DatasetRecord, LinkRecord, ParticipationRecord, ProjectFilter, ProjectOrderField,
-    ProjectRecord, RepositoryRecord, TagRecord,
+    DatasetFilter, DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord,
+    ProjectFilter, ProjectOrderField, ProjectRecord, RepositoryFilter, RepositoryRecord, TagRecord,
 };
 
 /// A project and what hangs off it, each list in file order.
@@ -35,6 +36,14 @@ pub struct Snapshot {
     by_name: Vec<i64>,
     /// Project ids in `(used_by, id)` order.
     by_used_by: Vec<i64>,
+    /// `(repository id, project id)` in id order: the catalogue order of the
+    /// cross-project list.
+    repositories: Vec<(i64, i64)>,
+    /// `(dataset id, project id)` in id order.
+    datasets: Vec<(i64, i64)>,
+    /// The organizations taking part in a project, by slug, with how many
+    /// participations name them (one gone at zero).
+    organizations: HashMap<String, (OrganizationRecord, usize)>,
 }
 
 impl Snapshot {
@@ -64,16 +73,45 @@ impl Snapshot {
             for id in &removed {
                 if let Some(entry) = self.projects.remove(id) {
                     self.by_slug.remove(&entry.project.slug);
+                    for participation in &entry.participations {
+                        self.forget_organization(&participation.organization.slug);
+                    }
                 }
             }
             self.by_name.retain(|id| !removed.contains(id));
             self.by_used_by.retain(|id| !removed.contains(id));
+            self.repositories
+                .retain(|(_, project)| !removed.contains(project));
+            self.datasets
+                .retain(|(_, project)| !removed.contains(project));
         }
         // A few projects go in place; many (a build) are sorted once.
         let many = entries.len() > 64;
         for entry in entries {
             let id = entry.project.id;
             self.by_slug.insert(entry.project.slug.clone(), id);
+            for participation in &entry.participations {
+                let organization = &participation.organization;
+                self.organizations
+                    .entry(organization.slug.clone())
+                    .and_modify(|(_, count)| *count += 1)
+                    .or_insert_with(|| (organization.clone(), 1));
+            }
+            let repositories = entry.repositories.iter().map(|r| (r.id, id));
+            let datasets = entry.datasets.iter().map(|d| (d.id, id));
+            if many {
+                self.repositories.extend(repositories);
+                self.datasets.extend(datasets);
+            } else {
+                for pair in repositories {
+                    let at = self.repositories.partition_point(|other| *other < pair);
+                    self.repositories.insert(at, pair);
+                }
+                for pair in datasets {
+                    let at = self.datasets.partition_point(|other| *other < pair);
+                    self.datasets.insert(at, pair);
+                }
+            }
             self.projects.insert(id, Arc::new(entry));
             if many {
                 self.by_name.push(id);
@@ -98,6 +136,17 @@ impl Snapshot {
             });
             self.by_used_by
                 .sort_unstable_by_key(|id| used_by_key(&projects[id].project));
+            self.repositories.sort_unstable();
+            self.datasets.sort_unstable();
+        }
+    }
+
+    fn forget_organization(&mut self, slug: &str) {
+        if let Some((_, count)) = self.organizations.get_mut(slug) {
+            *count -= 1;
+            if *count == 0 {
+                self.organizations.remove(slug);
+            }
         }
     }
 
@@ -133,12 +182,153 @@ impl Snapshot {
         self.projects_by_ids(&ids, audience)
     }
 
-    /// How many projects `audience` may read match `filter`, as
-    /// `Store::project_count` counts them; `None` for a filter the model
-    /// cannot tell.
-    pub fn project_count(&self, filter: &ProjectFilter, audience: Audience) -> Option<u64> {
-        let listed = listed(filter, audience)?;
-        Some(self.projects.values().filter(|entry| listed(entry)).count() as u64)
+    /// How many items of `list` `audience` may read, as the store's counts
+    /// count them; `None` for a filter the model cannot tell.
+    pub(in crate::store) fn count(&self, list: &CountedList, audience: Audience) -> Option<u64> {
+        let count = match list {
+            CountedList::Projects(filter) => {
+                let listed = listed(filter, audience)?;
+                self.projects.values().filter(|entry| listed(entry)).count()
+            }
+            CountedList::Repositories(filter) => {
+                let listed = self.repository_listed(filter, audience);
+                self.repositories
+                    .iter()
+                    .filter(|pair| listed(pair).is_some())
+                    .count()
+            }
+            CountedList::Datasets(filter) => {
+                let listed = self.dataset_listed(filter, audience);
+                self.datasets
+                    .iter()
+                    .filter(|pair| listed(pair).is_some())
+                    .count()
+            }
+        };
+        Some(count as u64)
+    }
+
+    /// A page of the repositories `audience` may read that match `filter`,
+    /// in id order, as `Store::repository_page` gives it.
+    pub fn repository_page(
+        &self,
+        filter: &RepositoryFilter,
+        page: &Page,
+        audience: Audience,
+    ) -> (Vec<RepositoryRecord>, bool) {
+        let listed = self.repository_listed(filter, audience);
+        id_page(&self.repositories, page, |pair| listed(pair).cloned())
+    }
+
+    /// A page of the datasets `audience` may read that match `filter`, in id
+    /// order, as `Store::dataset_page` gives it.
+    pub fn dataset_page(
+        &self,
+        filter: &DatasetFilter,
+        page: &Page,
+        audience: Audience,
+    ) -> (Vec<DatasetRecord>, bool) {
+        let listed = self.dataset_listed(filter, audience);
+        id_page(&self.datasets, page, |pair| listed(pair).cloned())
+    }
+
+    /// The project of a cross-project list's item, when `audience` may read
+    /// it and it is the one `project` names (when named) and `organization`
+    /// takes part in (when named): `store::links::readable_project_ids`.
+    fn listing_project(
+        &self,
+        project_id: i64,
+        audience: Audience,
+        project: Option<&str>,
+        organization: Option<&str>,
+    ) -> Option<&ProjectEntry> {
+        let entry = self.project(project_id)?;
+        let readable = audience.readable().contains(&entry.project.visibility)
+            && project.is_none_or(|slug| entry.project.slug == slug)
+            && organization.is_none_or(|slug| {
+                (entry.participations.iter()).any(|p| p.organization.slug == slug)
+            });
+        readable.then_some(entry)
+    }
+
+    /// The repository a `(repository id, project id)` pair names, when it is
+    /// in the list `filter` asks for (`store::links::repository_condition`).
+    fn repository_listed<'a>(
+        &'a self,
+        filter: &'a RepositoryFilter,
+        audience: Audience,
+    ) -> impl Fn(&(i64, i64)) -> Option<&'a RepositoryRecord> {
+        let language = filter.language.as_deref().map(|l| l.trim().to_lowercase());
+        move |&(id, project_id)| {
+            let entry = self.listing_project(
+                project_id,
+                audience,
+                filter.project.as_deref(),
+                filter.organization.as_deref(),
+            )?;
+            let repository = entry.repositories.iter().find(|r| r.id == id)?;
+            let listed = audience.readable().contains(&repository.access)
+                && language.as_deref().is_none_or(|wanted| {
+                    (repository.language.as_deref()).is_some_and(|l| l.to_lowercase() == wanted)
+                })
+                && filter.forge.is_none_or(|forge| repository.forge == forge);
+            listed.then_some(repository)
+        }
+    }
+
+    /// The dataset a `(dataset id, project id)` pair names, when it is in the
+    /// list `filter` asks for (`store::links::dataset_condition`).
+    fn dataset_listed<'a>(
+        &'a self,
+        filter: &'a DatasetFilter,
+        audience: Audience,
+    ) -> impl Fn(&(i64, i64)) -> Option<&'a DatasetRecord> {
+        move |&(id, project_id)| {
+            let entry = self.listing_project(
+                project_id,
+                audience,
+                filter.project.as_deref(),
+                filter.organization.as_deref(),
+            )?;
+            let dataset = entry.datasets.iter().find(|d| d.id == id)?;
+            let listed = audience.readable().contains(&dataset.access)
+                && filter
+                    .provider
+                    .is_none_or(|provider| dataset.provider == provider);
+            listed.then_some(dataset)
+        }
+    }
+
+    /// The organizations with one of `slugs`, when the model knows them all
+    /// (it knows those taking part in a project); `None` otherwise.
+    pub fn organizations_by_slugs(&self, slugs: &[String]) -> Option<Vec<OrganizationRecord>> {
+        slugs
+            .iter()
+            .map(|slug| Some(self.organizations.get(slug)?.0.clone()))
+            .collect()
+    }
+
+    /// The projects `audience` may read that each organization among `ids`
+    /// takes part in, by name, as `(organization id, project)` pairs.
+    pub fn projects_of_organizations(
+        &self,
+        ids: &[i64],
+        audience: Audience,
+    ) -> Vec<(i64, ProjectRecord)> {
+        let mut pairs = Vec::new();
+        for project_id in &self.by_name {
+            let entry = &self.projects[project_id];
+            if !audience.readable().contains(&entry.project.visibility) {
+                continue;
+            }
+            for participation in &entry.participations {
+                let organization = participation.organization.id;
+                if ids.contains(&organization) {
+                    pairs.push((organization, entry.project.clone()));
+                }
+            }
+        }
+        pairs
     }
 
     /// A page of the projects `audience` may read that match `filter`, as
@@ -275,11 +465,38 @@ impl Snapshot {
     }
 }
 
+/// A page of a list in id order (`pairs`: item id, project id), of the items
+/// `listed` gives, boundary by id alone (as `store::links::boundary_id`).
+fn id_page<T>(
+    pairs: &[(i64, i64)],
+    page: &Page,
+    listed: impl Fn(&(i64, i64)) -> Option<T>,
+) -> (Vec<T>, bool) {
+    let boundary = page.boundary.as_ref().map(|(_, id)| *id);
+    let forward = page.direction == PageDirection::Forward;
+    let (start, end) = bounds(pairs, |(id, _)| *id, boundary, forward);
+    let limit = usize::try_from(page.limit)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let within = &pairs[start..end];
+    let rows = if forward {
+        within.iter().filter_map(&listed).take(limit).collect()
+    } else {
+        within
+            .iter()
+            .rev()
+            .filter_map(&listed)
+            .take(limit)
+            .collect()
+    };
+    finish_page(rows, page)
+}
+
 /// The part of `order` (sorted by `key`) a page runs through: after the
 /// boundary when it runs ascending, before it otherwise.
-fn bounds<K: Ord>(
-    order: &[i64],
-    key: impl Fn(&i64) -> K,
+fn bounds<T, K: Ord>(
+    order: &[T],
+    key: impl Fn(&T) -> K,
     boundary: Option<K>,
     runs_ascending: bool,
 ) -> (usize, usize) {
