@@ -446,17 +446,7 @@ lookup_loader!(
 lookup_loader!(
     /// An organization by its slug.
     OrganizationBySlug(String) => OrganizationRecord,
-    |loader, slugs| async {
-        // The model knows the organizations taking part in a project; any
-        // other is looked up.
-        match loader.snapshot().await? {
-            Some(model) => match model.organizations_by_slugs(&slugs) {
-                Some(found) => Ok(found),
-                None => loader.store.organizations_by_slugs(&slugs).await,
-            },
-            None => loader.store.organizations_by_slugs(&slugs).await,
-        }
-    },
+    |loader, slugs| loader.store.organizations_by_slugs(&slugs),
     |organization| organization.slug.clone()
 );
 lookup_loader!(

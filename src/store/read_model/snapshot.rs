@@ -10,8 +10,8 @@ use crate::catalogue::{Access, Audience};
 use crate::store::counts::CountedList;
 use crate::store::paging::{Page, PageDirection, SortValue, finish_page};
 use crate::store::{
-    DatasetFilter, DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord,
-    ProjectFilter, ProjectOrderField, ProjectRecord, RepositoryFilter, RepositoryRecord, TagRecord,
+    DatasetFilter, DatasetRecord, LinkRecord, ParticipationRecord, ProjectFilter,
+    ProjectOrderField, ProjectRecord, RepositoryFilter, RepositoryRecord, TagRecord,
 };
 
 /// A project and what hangs off it, each list in file order.
@@ -41,9 +41,6 @@ pub struct Snapshot {
     repositories: Vec<(i64, i64)>,
     /// `(dataset id, project id)` in id order.
     datasets: Vec<(i64, i64)>,
-    /// The organizations taking part in a project, by slug, with how many
-    /// participations name them (one gone at zero).
-    organizations: HashMap<String, (OrganizationRecord, usize)>,
 }
 
 impl Snapshot {
@@ -73,9 +70,6 @@ impl Snapshot {
             for id in &removed {
                 if let Some(entry) = self.projects.remove(id) {
                     self.by_slug.remove(&entry.project.slug);
-                    for participation in &entry.participations {
-                        self.forget_organization(&participation.organization.slug);
-                    }
                 }
             }
             self.by_name.retain(|id| !removed.contains(id));
@@ -90,13 +84,6 @@ impl Snapshot {
         for entry in entries {
             let id = entry.project.id;
             self.by_slug.insert(entry.project.slug.clone(), id);
-            for participation in &entry.participations {
-                let organization = &participation.organization;
-                self.organizations
-                    .entry(organization.slug.clone())
-                    .and_modify(|(_, count)| *count += 1)
-                    .or_insert_with(|| (organization.clone(), 1));
-            }
             let repositories = entry.repositories.iter().map(|r| (r.id, id));
             let datasets = entry.datasets.iter().map(|d| (d.id, id));
             if many {
@@ -138,15 +125,6 @@ impl Snapshot {
                 .sort_unstable_by_key(|id| used_by_key(&projects[id].project));
             self.repositories.sort_unstable();
             self.datasets.sort_unstable();
-        }
-    }
-
-    fn forget_organization(&mut self, slug: &str) {
-        if let Some((_, count)) = self.organizations.get_mut(slug) {
-            *count -= 1;
-            if *count == 0 {
-                self.organizations.remove(slug);
-            }
         }
     }
 
@@ -297,15 +275,6 @@ impl Snapshot {
                     .is_none_or(|provider| dataset.provider == provider);
             listed.then_some(dataset)
         }
-    }
-
-    /// The organizations with one of `slugs`, when the model knows them all
-    /// (it knows those taking part in a project); `None` otherwise.
-    pub fn organizations_by_slugs(&self, slugs: &[String]) -> Option<Vec<OrganizationRecord>> {
-        slugs
-            .iter()
-            .map(|slug| Some(self.organizations.get(slug)?.0.clone()))
-            .collect()
     }
 
     /// The projects `audience` may read that each organization among `ids`
