@@ -333,10 +333,7 @@ children_loader!(
 children_loader!(
     /// The projects an organization takes part in.
     ProjectsOf => ProjectRecord,
-    |loader, ids| loader.read_model_or(
-        |model| model.projects_of_organizations(&ids, loader.audience),
-        loader.store.projects_of_organizations(&ids, loader.audience),
-    )
+    |loader, ids| loader.store.projects_of_organizations(&ids, loader.audience)
 );
 children_loader!(
     /// A project's code repositories.

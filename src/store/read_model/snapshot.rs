@@ -277,29 +277,6 @@ impl Snapshot {
         }
     }
 
-    /// The projects `audience` may read that each organization among `ids`
-    /// takes part in, by name, as `(organization id, project)` pairs.
-    pub fn projects_of_organizations(
-        &self,
-        ids: &[i64],
-        audience: Audience,
-    ) -> Vec<(i64, ProjectRecord)> {
-        let mut pairs = Vec::new();
-        for project_id in &self.by_name {
-            let entry = &self.projects[project_id];
-            if !audience.readable().contains(&entry.project.visibility) {
-                continue;
-            }
-            for participation in &entry.participations {
-                let organization = participation.organization.id;
-                if ids.contains(&organization) {
-                    pairs.push((organization, entry.project.clone()));
-                }
-            }
-        }
-        pairs
-    }
-
     /// A page of the projects `audience` may read that match `filter`, as
     /// `Store::project_page` gives it; `None` for a filter the model cannot
     /// tell, an ordering it does not keep (by time: left to the database,
