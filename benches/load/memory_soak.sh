@@ -5,7 +5,8 @@
 # Settings: SOAK_REQUESTS (default 20000), SOAK_DISTINCT (distinct queries,
 # default 5000), SOAK_IDLE_SECONDS (the wait before the first reading and after the requests, default 15),
 # SOAK_SMALL_CACHE_BYTES (the small answer cache measured beside the default
-# one, default 8 MiB).
+# one, default 8 MiB), SOAK_CONNECTIONS (wrk's connections, default 8: each
+# request in flight holds its own working memory).
 
 SOAK_REQUESTS=${SOAK_REQUESTS:-20000}
 SOAK_DISTINCT=${SOAK_DISTINCT:-5000}
@@ -24,7 +25,7 @@ SOAK_SEARCH_PAGES_BYTES=$((8 * 1024 * 1024))
 SOAK_CONSTANT_BYTES=$((64 * 1024 * 1024))
 # The answer cache's default (config/cache.rs, cache_memory_bytes).
 SOAK_DEFAULT_CACHE_BYTES=$((64 * 1024 * 1024))
-SOAK_CONNECTIONS=8
+SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-8}
 
 # The field $2 (VmRSS, VmHWM) of /proc/$1/status, in bytes.
 resident_bytes() {

@@ -192,6 +192,7 @@ impl Store {
             .filter(project_organization::Column::OrganizationId.is_in(ids.iter().copied()))
             .filter(project::Column::Visibility.is_in(readable(audience)))
             .order_by_asc(project::Column::SortKey)
+            .order_by_asc(project::Column::Id)
             .select_only()
             .column(project_organization::Column::OrganizationId)
             .columns(ProjectRecord::COLUMNS.iter().copied());

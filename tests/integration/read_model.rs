@@ -32,7 +32,7 @@ const DATASETS: &str = "query($filter: DatasetFilter, $first: Int, $after: Strin
       totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
       edges { cursor node { url access provider project { slug } } } } }";
 const ORGANIZATION: &str = "query($slug: String!) { organization(slug: $slug) { name acronym kind
-    website verified projects { slug name visibility } } }";
+    website verified projects { slug name visibility } uses { kind project { slug name } } } }";
 
 /// A gateway on `database` trusting dev tokens (the key in `key_file`),
 /// without an answer cache (so that every answer is computed) nor live
@@ -227,7 +227,8 @@ async fn the_model_answers_as_the_statements(backend: Backend) {
                 );
             }
         }
-        for slug in ["insee", "dinum", "nope"] {
+        // Gendarmerie nationale takes part in no project.
+        for slug in ["insee", "dinum", "gendarmerie-nationale", "nope"] {
             let vars = json!({"slug": slug});
             let model = data_as(&with_model, token, ORGANIZATION, vars.clone()).await;
             assert_eq!(
@@ -276,6 +277,14 @@ async fn a_query_from_the_model_costs_one_statement(backend: Backend) {
         statements(&with_model, PAGE, page.clone()).await + 6,
         statements(&without, PAGE, page).await
     );
+    // The organization and its projects come from the model; its uses
+    // (not kept) from a statement, either way.
+    let insee = json!({"slug": "insee"});
+    assert_eq!(
+        statements(&with_model, ORGANIZATION, insee.clone()).await,
+        2
+    );
+    assert_eq!(statements(&without, ORGANIZATION, insee).await, 3);
 }
 
 /// A write committed by another replica is in the next answer: renamed, the

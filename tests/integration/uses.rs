@@ -300,6 +300,8 @@ async fn an_unknown_siret_adds_an_unverified_organization(backend: Backend) {
         .ok(Some(&setup.admin), confirm, json!({ "slug": slug }))
         .await;
     assert_eq!(confirmed["confirmOrganization"]["verified"], true);
+    let found = setup.ok(None, organization, json!({ "slug": slug })).await;
+    assert_eq!(found["organization"]["verified"], true, "{found}");
     let actions = setup.audit_actions().await;
     assert_eq!(
         actions[..3],

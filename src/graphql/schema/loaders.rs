@@ -333,7 +333,10 @@ children_loader!(
 children_loader!(
     /// The projects an organization takes part in.
     ProjectsOf => ProjectRecord,
-    |loader, ids| loader.store.projects_of_organizations(&ids, loader.audience)
+    |loader, ids| loader.read_model_or(
+        |model| model.projects_of_organizations(&ids, loader.audience),
+        loader.store.projects_of_organizations(&ids, loader.audience),
+    )
 );
 children_loader!(
     /// A project's code repositories.
@@ -437,13 +440,19 @@ lookup_loader!(
 lookup_loader!(
     /// An organization by its row id (the subject of a change, the organization of a use).
     OrganizationById(i64) => OrganizationRecord,
-    |loader, ids| loader.store.organizations_by_ids(&ids),
+    |loader, ids| loader.read_model_or(
+        |model| model.organizations_by_ids(&ids),
+        loader.store.organizations_by_ids(&ids),
+    ),
     |organization| organization.id
 );
 lookup_loader!(
     /// An organization by its slug.
     OrganizationBySlug(String) => OrganizationRecord,
-    |loader, slugs| loader.store.organizations_by_slugs(&slugs),
+    |loader, slugs| loader.read_model_or(
+        |model| model.organizations_by_slugs(&slugs),
+        loader.store.organizations_by_slugs(&slugs),
+    ),
     |organization| organization.slug.clone()
 );
 lookup_loader!(

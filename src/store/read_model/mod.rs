@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use snapshot::ProjectEntry;
 pub use snapshot::Snapshot;
+use snapshot::{ProjectEntry, Reread};
 
 use super::rows::Columns;
 use super::search_source::grouped;
@@ -189,8 +189,8 @@ impl Store {
         Ok(model.current())
     }
 
-    /// `snapshot` with the projects `subjects` name (and those of the
-    /// organizations they name) read again, as of `revision`.
+    /// `snapshot` with the organizations and projects `subjects` name (and
+    /// the projects of those organizations) read again, as of `revision`.
     async fn replay(
         &self,
         snapshot: &Snapshot,
@@ -198,17 +198,21 @@ impl Store {
         subjects: BTreeSet<ChangedSubject>,
     ) -> Result<Snapshot, StoreError> {
         let mut projects = BTreeSet::new();
-        let mut organizations = Vec::new();
+        let mut organizations = Reread {
+            ids: Vec::new(),
+            found: Vec::new(),
+        };
         for subject in subjects {
             match subject {
                 ChangedSubject::Project(id) => {
                     projects.insert(id);
                 }
-                ChangedSubject::Organization(id) => organizations.push(id),
+                ChangedSubject::Organization(id) => organizations.ids.push(id),
             }
         }
-        for chunk in organizations.chunks(BATCH) {
-            for (_, its_projects) in self.organizations_with_projects(chunk).await? {
+        for chunk in organizations.ids.chunks(BATCH) {
+            for (organization, its_projects) in self.organizations_with_projects(chunk).await? {
+                organizations.found.push(organization);
                 projects.extend(its_projects);
             }
         }
@@ -217,20 +221,29 @@ impl Store {
         for chunk in projects.chunks(BATCH) {
             entries.extend(self.project_entries(chunk).await?);
         }
-        Ok(snapshot.with(revision, &projects, entries))
+        let projects = Reread {
+            ids: projects,
+            found: entries,
+        };
+        Ok(snapshot.with(revision, organizations, projects))
     }
 
-    /// Every project, as of the revision read first (changes committed
-    /// while it reads are replayed again by the next check: re-reading a
-    /// project is idempotent).
+    /// Every organization and project, as of the revision read first
+    /// (changes committed while it reads are replayed again by the next
+    /// check: re-reading a row is idempotent).
     async fn build_snapshot(&self) -> Result<Snapshot, StoreError> {
         let revision = self.catalogue_revision().await?;
+        let organization_ids = self.organization_ids().await?;
+        let mut organizations = Vec::with_capacity(organization_ids.len());
+        for chunk in organization_ids.chunks(BATCH) {
+            organizations.extend(self.organizations_by_ids(chunk).await?);
+        }
         let ids = self.project_ids(None).await?;
         let mut entries = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH) {
             entries.extend(self.project_entries(chunk).await?);
         }
-        Ok(Snapshot::new(revision, entries))
+        Ok(Snapshot::new(revision, organizations, entries))
     }
 
     /// The projects among `ids` with what the model keeps of each, whoever

@@ -10,8 +10,8 @@ use crate::catalogue::{Access, Audience};
 use crate::store::counts::CountedList;
 use crate::store::paging::{Page, PageDirection, SortValue, finish_page};
 use crate::store::{
-    DatasetFilter, DatasetRecord, LinkRecord, ParticipationRecord, ProjectFilter,
-    ProjectOrderField, ProjectRecord, RepositoryFilter, RepositoryRecord, TagRecord,
+    DatasetFilter, DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord,
+    ProjectFilter, ProjectOrderField, ProjectRecord, RepositoryFilter, RepositoryRecord, TagRecord,
 };
 
 /// A project and what hangs off it, each list in file order.
@@ -41,27 +41,64 @@ pub struct Snapshot {
     repositories: Vec<(i64, i64)>,
     /// `(dataset id, project id)` in id order.
     datasets: Vec<(i64, i64)>,
+    /// Every organization, whether it takes part in a project or not (so
+    /// that one missing is missing from the database too).
+    organizations: HashMap<i64, OrganizationRecord>,
+    organization_by_slug: HashMap<String, i64>,
+    /// The ids of the projects each organization takes part in, in the
+    /// name ordering.
+    projects_of_organization: HashMap<i64, Vec<i64>>,
+}
+
+/// What a replay read again: the rows the journal named (`ids`), and those
+/// of them still there (`found`; one missing was deleted).
+pub(super) struct Reread<T> {
+    pub ids: Vec<i64>,
+    pub found: Vec<T>,
 }
 
 impl Snapshot {
-    /// `entries` as of `revision`.
-    pub(super) fn new(revision: i64, entries: Vec<ProjectEntry>) -> Self {
+    /// `organizations` and `entries` as of `revision`.
+    pub(super) fn new(
+        revision: i64,
+        organizations: Vec<OrganizationRecord>,
+        entries: Vec<ProjectEntry>,
+    ) -> Self {
         let mut snapshot = Self {
             revision,
             ..Self::default()
         };
+        snapshot.replace_organizations(&[], organizations);
         snapshot.replace(&[], entries);
         snapshot
     }
 
-    /// The same catalogue at `revision`, with the projects `reloaded` read
-    /// again: `entries` holds those still there (a project missing from it
-    /// was deleted).
-    pub(super) fn with(&self, revision: i64, reloaded: &[i64], entries: Vec<ProjectEntry>) -> Self {
+    /// The same catalogue at `revision`, with the organizations and
+    /// projects the journal named read again.
+    pub(super) fn with(
+        &self,
+        revision: i64,
+        organizations: Reread<OrganizationRecord>,
+        projects: Reread<ProjectEntry>,
+    ) -> Self {
         let mut next = self.clone();
         next.revision = revision;
-        next.replace(reloaded, entries);
+        next.replace_organizations(&organizations.ids, organizations.found);
+        next.replace(&projects.ids, projects.found);
         next
+    }
+
+    fn replace_organizations(&mut self, removed: &[i64], found: Vec<OrganizationRecord>) {
+        for id in removed {
+            if let Some(organization) = self.organizations.remove(id) {
+                self.organization_by_slug.remove(&organization.slug);
+            }
+        }
+        for organization in found {
+            self.organization_by_slug
+                .insert(organization.slug.clone(), organization.id);
+            self.organizations.insert(organization.id, organization);
+        }
     }
 
     fn replace(&mut self, removed: &[i64], entries: Vec<ProjectEntry>) {
@@ -70,6 +107,12 @@ impl Snapshot {
             for id in &removed {
                 if let Some(entry) = self.projects.remove(id) {
                     self.by_slug.remove(&entry.project.slug);
+                    for participation in &entry.participations {
+                        let organization = participation.organization.id;
+                        if let Some(ids) = self.projects_of_organization.get_mut(&organization) {
+                            ids.retain(|other| other != id);
+                        }
+                    }
                 }
             }
             self.by_name.retain(|id| !removed.contains(id));
@@ -99,18 +142,32 @@ impl Snapshot {
                     self.datasets.insert(at, pair);
                 }
             }
+            let organizations: Vec<i64> = (entry.participations.iter())
+                .map(|p| p.organization.id)
+                .collect();
             self.projects.insert(id, Arc::new(entry));
             if many {
                 self.by_name.push(id);
                 self.by_used_by.push(id);
+                for organization in organizations {
+                    (self.projects_of_organization.entry(organization))
+                        .or_default()
+                        .push(id);
+                }
                 continue;
             }
             let projects = &self.projects;
             let record = &projects[&id].project;
-            let at = self
-                .by_name
-                .partition_point(|other| name_key(&projects[other].project) < name_key(record));
+            let before = |other: &i64| name_key(&projects[other].project) < name_key(record);
+            let at = self.by_name.partition_point(before);
             self.by_name.insert(at, id);
+            for organization in organizations {
+                let ids = self
+                    .projects_of_organization
+                    .entry(organization)
+                    .or_default();
+                ids.insert(ids.partition_point(before), id);
+            }
             let at = self.by_used_by.partition_point(|other| {
                 used_by_key(&projects[other].project) < used_by_key(record)
             });
@@ -118,9 +175,13 @@ impl Snapshot {
         }
         if many {
             let projects = &self.projects;
-            self.by_name.sort_unstable_by(|a, b| {
+            let by_name = |a: &i64, b: &i64| {
                 name_key(&projects[a].project).cmp(&name_key(&projects[b].project))
-            });
+            };
+            self.by_name.sort_unstable_by(by_name);
+            for ids in self.projects_of_organization.values_mut() {
+                ids.sort_unstable_by(by_name);
+            }
             self.by_used_by
                 .sort_unstable_by_key(|id| used_by_key(&projects[id].project));
             self.repositories.sort_unstable();
@@ -158,6 +219,44 @@ impl Snapshot {
             .filter_map(|slug| self.by_slug.get(slug).copied())
             .collect();
         self.projects_by_ids(&ids, audience)
+    }
+
+    /// The organizations with one of `slugs`, in no order.
+    pub fn organizations_by_slugs(&self, slugs: &[String]) -> Vec<OrganizationRecord> {
+        let ids: Vec<i64> = (slugs.iter())
+            .filter_map(|slug| self.organization_by_slug.get(slug).copied())
+            .collect();
+        self.organizations_by_ids(&ids)
+    }
+
+    /// The organizations among `ids`, in no order.
+    pub fn organizations_by_ids(&self, ids: &[i64]) -> Vec<OrganizationRecord> {
+        (ids.iter())
+            .filter_map(|id| self.organizations.get(id))
+            .cloned()
+            .collect()
+    }
+
+    /// `(organization id, project)` for the projects `audience` may read
+    /// that each organization among `ids` takes part in, organization by
+    /// organization, each in the name ordering.
+    pub fn projects_of_organizations(
+        &self,
+        ids: &[i64],
+        audience: Audience,
+    ) -> Vec<(i64, ProjectRecord)> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| Some((id, self.projects_of_organization.get(&id)?)))
+            .flat_map(|(id, projects)| {
+                (projects.iter())
+                    .map(|project| &self.projects[project].project)
+                    .filter(|project| audience.readable().contains(&project.visibility))
+                    .map(move |project| (id, project.clone()))
+            })
+            .collect()
     }
 
     /// How many items of `list` `audience` may read, as the store's counts
