@@ -34,6 +34,13 @@ const DATASETS: &str = "query($filter: DatasetFilter, $first: Int, $after: Strin
 const ORGANIZATION: &str = "query($slug: String!) { organization(slug: $slug) { name acronym kind
     website verified projects { slug name visibility } uses { kind project { slug name } } } }";
 
+const SEARCH: &str = "query($q: String!) { search(query: $q, first: 50) { totalCount edges { node {
+    object { __typename
+      ... on Project { slug name visibility }
+      ... on Repository { url access project { slug } }
+      ... on Dataset { url access project { slug } }
+      ... on Organization { slug name } } } } } }";
+
 /// A gateway on `database` trusting dev tokens (the key in `key_file`),
 /// without an answer cache (so that every answer is computed) nor live
 /// changes' polling, with the read model on or off.
@@ -237,6 +244,15 @@ async fn the_model_answers_as_the_statements(backend: Backend) {
                 "{slug}"
             );
         }
+        for words in ["", "cartiflette", "insee"] {
+            let vars = json!({"q": words});
+            let model = data_as(&with_model, token, SEARCH, vars.clone()).await;
+            assert_eq!(
+                model,
+                data_as(&without, token, SEARCH, vars).await,
+                "{words}"
+            );
+        }
         let agents_url = "https://gitlab.insee.fr/cartiflette/interne";
         let page = data_as(&with_model, token, PAGE, json!({"slug": "cartiflette"})).await;
         assert_eq!(
@@ -285,6 +301,23 @@ async fn a_query_from_the_model_costs_one_statement(backend: Backend) {
         2
     );
     assert_eq!(statements(&without, ORGANIZATION, insee).await, 3);
+    // A search's hits, and the projects of its code and data, come from the
+    // model (its revision read); without it, one statement per kind of hit
+    // on the page, and one for those projects.
+    let everything = json!({"q": ""});
+    let hits = with_model.data(SEARCH, everything.clone()).await;
+    let kinds: std::collections::BTreeSet<&str> = hits["search"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"]["object"]["__typename"].as_str().unwrap())
+        .collect();
+    assert!(kinds.len() > 1, "{hits}");
+    assert_eq!(
+        statements(&with_model, SEARCH, everything.clone()).await + kinds.len() as u64,
+        statements(&without, SEARCH, everything).await,
+        "{kinds:?}"
+    );
 }
 
 /// A write committed by another replica is in the next answer: renamed, the

@@ -438,7 +438,25 @@ lookup_loader!(
     |project| project.slug.clone()
 );
 lookup_loader!(
-    /// An organization by its row id (the subject of a change, the organization of a use).
+    /// A repository by its row id (a search hit).
+    RepositoryById(i64) => RepositoryRecord,
+    |loader, ids| loader.read_model_or(
+        |model| model.repositories_by_ids(&ids, loader.audience),
+        loader.store.repositories_by_ids(&ids, loader.audience),
+    ),
+    |repository| repository.id
+);
+lookup_loader!(
+    /// A dataset by its row id (a search hit).
+    DatasetById(i64) => DatasetRecord,
+    |loader, ids| loader.read_model_or(
+        |model| model.datasets_by_ids(&ids, loader.audience),
+        loader.store.datasets_by_ids(&ids, loader.audience),
+    ),
+    |dataset| dataset.id
+);
+lookup_loader!(
+    /// An organization by its row id (the subject of a change, the organization of a use, a search hit).
     OrganizationById(i64) => OrganizationRecord,
     |loader, ids| loader.read_model_or(
         |model| model.organizations_by_ids(&ids),

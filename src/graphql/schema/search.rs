@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{
     Context, Enum, InputObject, InputValueError, InputValueResult, Object, Scalar, ScalarType,
     SimpleObject, Union, Value,
@@ -13,17 +14,19 @@ use async_graphql::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::catalogue::{self, Audience};
+use crate::catalogue;
 use crate::facts;
-use crate::graphql::execution::context::{audience, store};
+use crate::graphql::execution::context::{audience, loader};
 use crate::graphql::execution::errors::{OrInternal, bad_input, internal};
 use crate::graphql::schema::enums::{Access, Forge, LinkCheckStatus, ProjectStatus};
 use crate::graphql::schema::links::{Dataset, Repository};
+use crate::graphql::schema::loaders::{
+    CatalogueLoader, DatasetById, OrganizationById, ProjectById, RepositoryById,
+};
 use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::graphql::schema::project::Project;
 use crate::search::{self, Dimension, HitKind, SearchIndex, Selection};
-use crate::store::Store;
 
 /// The longest query accepted, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -334,70 +337,42 @@ pub struct SearchFacets {
     used_by: Vec<FacetValue>,
 }
 
-/// The objects of `hits` that `audience` may read, by kind and id.
+/// The objects of `hits` that the request's audience may read, by kind and
+/// id, through the request's DataLoader (from the read model when there is
+/// one).
 async fn load_objects(
-    store: &Store,
+    loader: &DataLoader<CatalogueLoader>,
     hits: &[search::SearchHit],
-    audience: Audience,
 ) -> async_graphql::Result<HashMap<(HitKind, i64), SearchResult>> {
-    let ids = |kind: HitKind| -> Vec<i64> {
+    let ids = |kind: HitKind| {
         hits.iter()
-            .filter(|hit| hit.kind == kind)
+            .filter(move |hit| hit.kind == kind)
             .map(|hit| hit.id)
-            .collect()
     };
     let mut objects = HashMap::new();
-    let projects = ids(HitKind::Project);
-    if !projects.is_empty() {
-        for record in store
-            .projects_by_ids(&projects, audience)
-            .await
-            .or_internal()?
-        {
-            objects.insert(
-                (HitKind::Project, record.id),
-                SearchResult::Project(Project(record)),
-            );
-        }
+    let projects = loader.load_many(ids(HitKind::Project).map(ProjectById));
+    for (key, record) in projects.await.or_internal()? {
+        objects.insert(
+            (HitKind::Project, key.0),
+            SearchResult::Project(Project(record)),
+        );
     }
-    let repositories = ids(HitKind::Repository);
-    if !repositories.is_empty() {
-        for record in store
-            .repositories_by_ids(&repositories, audience)
-            .await
-            .or_internal()?
-        {
-            objects.insert(
-                (HitKind::Repository, record.id),
-                SearchResult::Repository(Repository(record)),
-            );
-        }
+    let repositories = loader.load_many(ids(HitKind::Repository).map(RepositoryById));
+    for (key, record) in repositories.await.or_internal()? {
+        let repository = SearchResult::Repository(Repository(record));
+        objects.insert((HitKind::Repository, key.0), repository);
     }
-    let datasets = ids(HitKind::Dataset);
-    if !datasets.is_empty() {
-        for record in store
-            .datasets_by_ids(&datasets, audience)
-            .await
-            .or_internal()?
-        {
-            objects.insert(
-                (HitKind::Dataset, record.id),
-                SearchResult::Dataset(Dataset(record)),
-            );
-        }
+    let datasets = loader.load_many(ids(HitKind::Dataset).map(DatasetById));
+    for (key, record) in datasets.await.or_internal()? {
+        objects.insert(
+            (HitKind::Dataset, key.0),
+            SearchResult::Dataset(Dataset(record)),
+        );
     }
-    let organizations = ids(HitKind::Organization);
-    if !organizations.is_empty() {
-        for record in store
-            .organizations_by_ids(&organizations)
-            .await
-            .or_internal()?
-        {
-            objects.insert(
-                (HitKind::Organization, record.id),
-                SearchResult::Organization(Organization(record)),
-            );
-        }
+    let organizations = loader.load_many(ids(HitKind::Organization).map(OrganizationById));
+    for (key, record) in organizations.await.or_internal()? {
+        let organization = SearchResult::Organization(Organization(record));
+        objects.insert((HitKind::Organization, key.0), organization);
     }
     Ok(objects)
 }
@@ -441,7 +416,7 @@ impl SearchQuery {
             .search(selection, audience, offset, first as usize)
             .await
             .or_internal()?;
-        let mut objects = load_objects(store(ctx)?, &page.hits, audience).await?;
+        let mut objects = load_objects(loader(ctx)?, &page.hits).await?;
         let has_next = offset + page.hits.len() < page.total as usize;
         let mut connection = Connection::with_additional_fields(
             offset > 0,

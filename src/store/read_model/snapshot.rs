@@ -309,6 +309,28 @@ impl Snapshot {
         id_page(&self.datasets, page, |pair| listed(pair).cloned())
     }
 
+    /// The repositories among `ids` that `audience` may read, in no order,
+    /// as `Store::repositories_by_ids` gives them.
+    pub fn repositories_by_ids(&self, ids: &[i64], audience: Audience) -> Vec<RepositoryRecord> {
+        let everywhere = RepositoryFilter::default();
+        let listed = self.repository_listed(&everywhere, audience);
+        (ids.iter())
+            .filter_map(|id| pair_of(&self.repositories, *id))
+            .filter_map(|pair| listed(pair).cloned())
+            .collect()
+    }
+
+    /// The datasets among `ids` that `audience` may read, in no order, as
+    /// `Store::datasets_by_ids` gives them.
+    pub fn datasets_by_ids(&self, ids: &[i64], audience: Audience) -> Vec<DatasetRecord> {
+        let everywhere = DatasetFilter::default();
+        let listed = self.dataset_listed(&everywhere, audience);
+        (ids.iter())
+            .filter_map(|id| pair_of(&self.datasets, *id))
+            .filter_map(|pair| listed(pair).cloned())
+            .collect()
+    }
+
     /// The project of a cross-project list's item, when `audience` may read
     /// it and it is the one `project` names (when named) and `organization`
     /// takes part in (when named): `store::links::readable_project_ids`.
@@ -508,6 +530,12 @@ impl Snapshot {
             })
             .collect()
     }
+}
+
+/// The `(item id, project id)` pair of item `id` in `pairs` (in id order).
+fn pair_of(pairs: &[(i64, i64)], id: i64) -> Option<&(i64, i64)> {
+    let at = pairs.partition_point(|(other, _)| *other < id);
+    pairs.get(at).filter(|(found, _)| *found == id)
 }
 
 /// A page of a list in id order (`pairs`: item id, project id), of the items
