@@ -46,8 +46,8 @@ const SEARCHES: &[&str] = &[
     "open data",
 ];
 
-const SEARCH: &str = "query($q: String!, $filter: SearchFilter) {
-    search(query: $q, filter: $filter, first: 20) { totalCount edges { cursor node { score
+const SEARCH: &str = "query($q: String!, $filter: SearchFilter, $first: Int) {
+    search(query: $q, filter: $filter, first: $first) { totalCount edges { cursor node { score
         snippets { field html }
         object { __typename
             ... on Project { slug name summary }
@@ -318,7 +318,10 @@ async fn measure(backend: Backend, catalogue: &std::path::Path, rounds: usize) -
 
     let mut searches = Vec::new();
     let mut facets = Vec::new();
-    for _ in 0..rounds {
+    for round in 0..rounds {
+        // A page size of each round's own: search pages are kept per index
+        // generation, so the same search asked again would not rank again.
+        let first = 20 + round;
         for (n, query) in SEARCHES.iter().enumerate() {
             // Every third search also filters, as a portal's sidebar would.
             let filter = match n % 3 {
@@ -326,7 +329,10 @@ async fn measure(backend: Backend, catalogue: &std::path::Path, rounds: usize) -
                 1 => json!({ "seasons": [2], "statuses": ["ACTIVE"] }),
                 _ => Value::Null,
             };
-            searches.push((SEARCH, json!({ "q": query, "filter": filter })));
+            searches.push((
+                SEARCH,
+                json!({ "q": query, "filter": filter, "first": first }),
+            ));
             facets.push((FACETS, json!({ "q": query })));
         }
         facets.push((FACETS, json!({ "q": "" })));

@@ -63,6 +63,8 @@ pub enum SearchError {
     Index(#[from] tantivy::TantivyError),
     #[error("search task: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("search queue: {0}")]
+    Queue(#[from] tokio::sync::AcquireError),
     #[error("search index directory {dir}: {error}")]
     Directory { dir: PathBuf, error: std::io::Error },
     /// The index is still being built at start-up.
@@ -151,6 +153,8 @@ pub struct SearchIndex {
     readiness: tokio::sync::watch::Sender<Readiness>,
     facets_kept: facets_kept::FacetsKept,
     pages_kept: pages_kept::PagesKept,
+    /// One turn per core for rankings and counts (`on_a_core`).
+    cores: Arc<tokio::sync::Semaphore>,
 }
 
 impl SearchIndex {
@@ -191,6 +195,9 @@ impl SearchIndex {
             readiness: tokio::sync::watch::Sender::new(Readiness::Building),
             facets_kept: facets_kept::facets_kept(),
             pages_kept: pages_kept::pages_kept(),
+            cores: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            )),
         });
         let building = Arc::clone(&index);
         let saved = opened.saved;
@@ -495,10 +502,9 @@ impl SearchIndex {
         }
         let engine = Arc::clone(&self.engine);
         let selection = key.selection.clone();
-        let page = tokio::task::spawn_blocking(move || {
-            engine.search(&searcher, &selection, audience, offset, limit)
-        })
-        .await??;
+        let page = self
+            .on_a_core(move || engine.search(&searcher, &selection, audience, offset, limit))
+            .await?;
         self.pages_kept.insert(key, Arc::new(page.clone())).await;
         Ok(page)
     }
@@ -530,18 +536,38 @@ impl SearchIndex {
         }
         let engine = Arc::clone(&self.engine);
         let selection = key.selection.clone();
-        let facets = tokio::task::spawn_blocking(move || {
-            engine.facets(
-                &searcher,
-                &selection,
-                audience,
-                limit,
-                each_without_its_filter,
-            )
-        })
-        .await??;
+        let facets = self
+            .on_a_core(move || {
+                engine.facets(
+                    &searcher,
+                    &selection,
+                    audience,
+                    limit,
+                    each_without_its_filter,
+                )
+            })
+            .await?;
         self.facets_kept.insert(key, Arc::new(facets.clone())).await;
         Ok(facets)
+    }
+
+    /// Runs `work` (a ranking or a count) on a blocking thread once a core
+    /// is free for it. Concurrent searches queue here, at most one per core
+    /// at once, instead of each taking a blocking thread and its allocator
+    /// heap: 64 connections searching at once held 90 to 145 MiB more than 8
+    /// did (decision 0030). The turn is held until `work` ends, even when
+    /// the request that asked for it has gone.
+    async fn on_a_core<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, SearchError> + Send + 'static,
+    ) -> Result<T, SearchError> {
+        let turn = Arc::clone(&self.cores).acquire_owned().await?;
+        tokio::task::spawn_blocking(move || {
+            let answer = work();
+            drop(turn);
+            answer
+        })
+        .await?
     }
 }
 

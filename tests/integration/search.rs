@@ -874,6 +874,44 @@ async fn pages_cover_every_hit_once(backend: Backend) {
     assert_eq!(seen.len() as u64, total);
 }
 
+/// Many searches and counts at once queue for a core each, and every one
+/// gets its own answer: the one another gateway gives when asked one at a
+/// time (answers are not kept: each is computed).
+async fn searches_at_once_each_get_their_own_answer(backend: Backend) {
+    let uncached = |config: &mut Config| config.cache.cache_answers = false;
+    let keys = tempfile::tempdir().unwrap();
+    let key_file = keys.path().join("dev.pem");
+    let app = spawn(TestDatabase::create(backend).await, &key_file, uncached).await;
+    let one_at_a_time = spawn(app.database.shared(), &key_file, uncached).await;
+    let asks: Vec<(&str, Value)> = (0..24)
+        .map(|n| {
+            let filter = json!({ "seasons": [1 + n / 12] });
+            (
+                SEARCH,
+                json!({ "q": "", "first": 1 + n % 12, "filter": filter }),
+            )
+        })
+        .chain((0..24).map(|n| {
+            let words = ["données", "carte", "python", ""][n % 4];
+            (
+                FACETS,
+                json!({ "q": words, "filter": { "seasons": [1 + n / 12] } }),
+            )
+        }))
+        .collect();
+    let at_once = asks
+        .iter()
+        .map(|(query, vars)| app.data(query, vars.clone()));
+    let at_once = futures_util::future::join_all(at_once).await;
+    for ((query, vars), answer) in asks.iter().zip(at_once) {
+        assert_eq!(
+            answer,
+            one_at_a_time.data(query, vars.clone()).await,
+            "{vars}"
+        );
+    }
+}
+
 async fn bad_input_is_refused_with_a_code(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let cases = [
@@ -1161,6 +1199,7 @@ on_both_backends!(
     in_process_caches_forget_answers_made_stale_elsewhere,
     a_replica_that_missed_pruned_changes_reindexes_everything,
     pages_cover_every_hit_once,
+    searches_at_once_each_get_their_own_answer,
     bad_input_is_refused_with_a_code,
     an_index_kept_for_another_database_is_rebuilt,
     facet_counts_follow_each_write,

@@ -349,28 +349,31 @@ async fn load_objects(
             .filter(move |hit| hit.kind == kind)
             .map(|hit| hit.id)
     };
+    // Asked together: one wave of the DataLoader for the four kinds.
+    let (projects, repositories, datasets, organizations) = tokio::join!(
+        loader.load_many(ids(HitKind::Project).map(ProjectById)),
+        loader.load_many(ids(HitKind::Repository).map(RepositoryById)),
+        loader.load_many(ids(HitKind::Dataset).map(DatasetById)),
+        loader.load_many(ids(HitKind::Organization).map(OrganizationById)),
+    );
     let mut objects = HashMap::new();
-    let projects = loader.load_many(ids(HitKind::Project).map(ProjectById));
-    for (key, record) in projects.await.or_internal()? {
+    for (key, record) in projects.or_internal()? {
         objects.insert(
             (HitKind::Project, key.0),
             SearchResult::Project(Project(record)),
         );
     }
-    let repositories = loader.load_many(ids(HitKind::Repository).map(RepositoryById));
-    for (key, record) in repositories.await.or_internal()? {
+    for (key, record) in repositories.or_internal()? {
         let repository = SearchResult::Repository(Repository(record));
         objects.insert((HitKind::Repository, key.0), repository);
     }
-    let datasets = loader.load_many(ids(HitKind::Dataset).map(DatasetById));
-    for (key, record) in datasets.await.or_internal()? {
+    for (key, record) in datasets.or_internal()? {
         objects.insert(
             (HitKind::Dataset, key.0),
             SearchResult::Dataset(Dataset(record)),
         );
     }
-    let organizations = loader.load_many(ids(HitKind::Organization).map(OrganizationById));
-    for (key, record) in organizations.await.or_internal()? {
+    for (key, record) in organizations.or_internal()? {
         let organization = SearchResult::Organization(Organization(record));
         objects.insert((HitKind::Organization, key.0), organization);
     }
