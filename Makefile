@@ -62,6 +62,6 @@ soak: services
 
 ## Search, facets and list pages on 100,000 projects / 1,000,000 repositories in SQLite and
 ## PostgreSQL (import, index build, restart, latency, memory); writes docs/BENCHMARKS.md.
-## Takes most of an hour; BENCH_PROJECTS=30000 make bench-scale measures another size.
+## About 30 min after the build; BENCH_PROJECTS=30000 make bench-scale measures another size.
 bench-scale: services
 	bash benches/search_scale.sh
