@@ -13,8 +13,9 @@ use super::{DatasetFilter, ProjectFilter, RepositoryFilter, Snapshot, Store, Sto
 /// the cache's own bookkeeping.
 const BUDGET_BYTES: u64 = 4 * 1024 * 1024;
 
+/// A list whose count is kept per revision.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) enum CountedList {
+pub enum CountedList {
     Projects(ProjectFilter),
     Repositories(RepositoryFilter),
     Datasets(DatasetFilter),
@@ -68,7 +69,7 @@ impl Store {
     /// The count of `list` in `snapshot`, kept under its revision with the
     /// counts the statements make; `None` for a filter the read model
     /// cannot tell.
-    async fn count_in(
+    pub async fn count_in(
         &self,
         snapshot: &Snapshot,
         list: CountedList,
@@ -85,38 +86,5 @@ impl Store {
         let counted = snapshot.count(&key.list, audience)?;
         self.counts.insert(key, counted).await;
         Some(counted)
-    }
-
-    /// How many projects match `filter` in `snapshot` (see `count_in`).
-    pub async fn project_count_in(
-        &self,
-        snapshot: &Snapshot,
-        filter: &ProjectFilter,
-        audience: Audience,
-    ) -> Option<u64> {
-        let list = CountedList::Projects(filter.clone());
-        self.count_in(snapshot, list, audience).await
-    }
-
-    /// How many repositories match `filter` in `snapshot`.
-    pub async fn repository_count_in(
-        &self,
-        snapshot: &Snapshot,
-        filter: &RepositoryFilter,
-        audience: Audience,
-    ) -> Option<u64> {
-        let list = CountedList::Repositories(filter.clone());
-        self.count_in(snapshot, list, audience).await
-    }
-
-    /// How many datasets match `filter` in `snapshot`.
-    pub async fn dataset_count_in(
-        &self,
-        snapshot: &Snapshot,
-        filter: &DatasetFilter,
-        audience: Audience,
-    ) -> Option<u64> {
-        let list = CountedList::Datasets(filter.clone());
-        self.count_in(snapshot, list, audience).await
     }
 }

@@ -34,6 +34,7 @@ pub use changes::{
     ChangeFeed, ChangeFilter, ChangeKind, ChangedField, ChangedSubject, ChangesSince, FeedPosition,
     RecordedChange,
 };
+pub use counts::CountedList;
 pub use harvest::{FactsWrite, FreshFacts, HarvestRecord, HarvestWrite};
 pub use import::ImportReport;
 pub use link_checks::{CheckTarget, LinkCheckCounts, LinkCheckRecord, LinkCheckWrite, Redirect};

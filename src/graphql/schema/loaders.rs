@@ -12,7 +12,7 @@ use crate::catalogue::Audience;
 use crate::graphql::execution::context::loader;
 use crate::graphql::execution::errors::OrInternal;
 use crate::store::{
-    Columns, DatasetFilter, DatasetRecord, HarvestRecord, LinkCheckRecord, LinkRecord,
+    Columns, CountedList, DatasetFilter, DatasetRecord, HarvestRecord, LinkCheckRecord, LinkRecord,
     OrganizationRecord, Page, ParticipationRecord, ProjectFilter, ProjectOrderField, ProjectRecord,
     RepositoryFilter, RepositoryRecord, Snapshot, SourceRecord, Store, StoreError, TagRecord,
     UseRecord,
@@ -82,18 +82,25 @@ impl CatalogueLoader {
             .await
     }
 
-    /// How many projects match `filter`: counted in the read model when it
-    /// can tell that list (once per revision), else by a statement.
-    pub async fn project_count(&self, filter: &ProjectFilter) -> Result<u64, StoreError> {
+    /// How many items `list` holds: counted in the read model when it can
+    /// tell that list (once per revision), else by `statement`.
+    async fn count(
+        &self,
+        list: CountedList,
+        statement: impl Future<Output = Result<u64, StoreError>>,
+    ) -> Result<u64, StoreError> {
         if let Some(snapshot) = self.snapshot().await?
-            && let Some(count) = self
-                .store
-                .project_count_in(snapshot, filter, self.audience)
-                .await
+            && let Some(count) = self.store.count_in(snapshot, list, self.audience).await
         {
             return Ok(count);
         }
-        self.store.project_count(filter, self.audience).await
+        statement.await
+    }
+
+    pub async fn project_count(&self, filter: &ProjectFilter) -> Result<u64, StoreError> {
+        let list = CountedList::Projects(filter.clone());
+        self.count(list, self.store.project_count(filter, self.audience))
+            .await
     }
 
     /// A page of the repositories across projects matching `filter`.
@@ -110,14 +117,9 @@ impl CatalogueLoader {
     }
 
     pub async fn repository_count(&self, filter: &RepositoryFilter) -> Result<u64, StoreError> {
-        if let Some(snapshot) = self.snapshot().await?
-            && let Some(count) = (self.store)
-                .repository_count_in(snapshot, filter, self.audience)
-                .await
-        {
-            return Ok(count);
-        }
-        self.store.repository_count(filter, self.audience).await
+        let list = CountedList::Repositories(filter.clone());
+        self.count(list, self.store.repository_count(filter, self.audience))
+            .await
     }
 
     /// A page of the datasets across projects matching `filter`.
@@ -134,14 +136,9 @@ impl CatalogueLoader {
     }
 
     pub async fn dataset_count(&self, filter: &DatasetFilter) -> Result<u64, StoreError> {
-        if let Some(snapshot) = self.snapshot().await?
-            && let Some(count) = (self.store)
-                .dataset_count_in(snapshot, filter, self.audience)
-                .await
-        {
-            return Ok(count);
-        }
-        self.store.dataset_count(filter, self.audience).await
+        let list = CountedList::Datasets(filter.clone());
+        self.count(list, self.store.dataset_count(filter, self.audience))
+            .await
     }
 }
 
