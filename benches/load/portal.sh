@@ -7,6 +7,9 @@
 #   first   label  description  ms                 the first answer after start
 #   query   label  description  connections  req/s  mean  p50  p99
 #   mixed   label  description  connections  req/s  mean  p50  p99
+#   cost    label  description  seconds  req/s  then the CPU clock ticks of the
+#           whole machine (busy), the gateway and PostgreSQL, before and after
+#           the query's run at 8 connections
 
 PORTAL_ROWS=$WORK/portal.tsv
 PORTAL_LEVELS="1 8"
@@ -30,6 +33,18 @@ wrk_bodies() {
         /^ +50%/ { p50 = $2 }
         /^ +99%/ { p99 = $2 }
         END { printf "%.0f\t%s\t%s\t%s", rps, mean, p50, p99 }' <<<"$output"
+}
+
+# The CPU clock ticks used so far by the whole machine (busy, not idle or
+# waiting), by the process $1 and by PostgreSQL's processes, tab-separated.
+cpu_ticks() {
+    local gateway postgres=0 pid
+    gateway=$(awk '{ print $14 + $15 }' "/proc/$1/stat")
+    for pid in $(pgrep -x postgres); do
+        postgres=$((postgres + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+    done
+    printf '%s\t%s\t%s' "$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat)" \
+        "$gateway" "$postgres"
 }
 
 # The first answer to `query` from $1, in ms; fails unless it gets data
@@ -81,9 +96,11 @@ portal_query() {
     PORTAL_QUERIES+=("$3")
 }
 
-# Measures the portal's queries on the gateway at $1 (answer cache off).
+# Measures the portal's queries on the gateway at $1 (answer cache off),
+# whose process is $2.
 measure_portal() {
-    local url=$1 cursor organization projects words i label description ms connections row
+    local url=$1 pid=$2 cursor organization projects words i label description ms connections row
+    local ticks
     cursor=$(cursor_before_page "$url" 50)
     IFS=$'\t' read -r organization projects < <(busiest_organization)
     portal_query list "(a) list of 20 projects" "$OURS_LIST"
@@ -112,11 +129,16 @@ measure_portal() {
         [ "$label" = list ] || cat "$WORK/body.json" >>"$WORK/portal-bodies.json"
         wrk_bodies "$url" "$WORK/body.json" 8 2 >/dev/null || exit 1
         for connections in $PORTAL_LEVELS; do
+            ticks=$(cpu_ticks "$pid")
             if ! row=$(wrk_bodies "$url" "$WORK/body.json" "$connections" "$SECONDS_PER_RUN"); then
                 echo "portal $label at $connections connections: the run stops" >&2
                 exit 1
             fi
             printf '%s\t%s\t%s\t%s\t%s\n' query "$label" "$description" "$connections" "$row" >>"$PORTAL_ROWS"
+            if [ "$connections" = 8 ]; then
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' cost "$label" "$description" "$SECONDS_PER_RUN" \
+                    "${row%%$'\t'*}" "$ticks" "$(cpu_ticks "$pid")" >>"$PORTAL_ROWS"
+            fi
         done
     done
     request_body "$OURS_LIST" >"$WORK/list.json"

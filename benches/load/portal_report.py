@@ -2,7 +2,7 @@
 (benches/load/portal.sh writes its rows, tab-separated, in the file given as
 argument): each query's first answer, its serial cost against the plain
 list's, its throughput and p99 at 8 connections, and what the portal's
-queries do to the plain list beside them."""
+queries do to the plain list beside them, with the CPU each answer costs."""
 
 import os
 import sys
@@ -15,8 +15,18 @@ MAX_P99_MS = 20.0
 MAX_DEGRADATION = 0.20
 
 
+def cpu_per_answer(values):
+    """The microseconds of CPU per answer of the whole machine (busy), the
+    gateway and PostgreSQL, from a `cost` row's values."""
+    seconds, rps = float(values[0]), float(values[1])
+    before, after = values[2:5], values[5:8]
+    microseconds_per_tick = 1e6 / os.sysconf("SC_CLK_TCK")
+    answers = seconds * rps
+    return tuple((int(b) - int(a)) * microseconds_per_tick / answers for a, b in zip(before, after))
+
+
 def main(rows_path):
-    first, serial, loaded, mixed = {}, {}, {}, {}
+    first, serial, loaded, mixed, cost = {}, {}, {}, {}, {}
     descriptions = {}
     with open(rows_path, encoding="utf-8") as rows:
         for line in rows:
@@ -24,6 +34,9 @@ def main(rows_path):
             descriptions[label] = description
             if kind == "first":
                 first[label] = float(values[0])
+                continue
+            if kind == "cost":
+                cost[label] = cpu_per_answer(values)
                 continue
             connections = int(values[0])
             rps, mean, p50, p99 = float(values[1]), *(milliseconds(v) for v in values[2:5])
@@ -40,8 +53,8 @@ def main(rows_path):
           "bench database; wrk, the gateway and PostgreSQL share the machine. "
           "Command: `BENCH_ONLY=portal bash benches/load/run.sh` (part of `make bench`).")
     print()
-    print("| query | first answer ms | 1 connection: mean ms | p50 ms | mean / list's | 8 connections: req/s | p99 ms | goals (≤ 3× list, p99 < 20 ms) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| query | first answer ms | 1 connection: mean ms | p50 ms | mean / list's | 8 connections: req/s | p99 ms | CPU µs per answer: machine / gateway / PostgreSQL | goals (≤ 3× list, p99 < 20 ms) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     reference = serial["list"][1]
     for label, description in descriptions.items():
         if label not in serial:
@@ -50,8 +63,9 @@ def main(rows_path):
         rps, _, _, p99 = loaded[label]
         missed = [what for what, ok in (("serial cost", ratio <= MAX_SERIAL_RATIO), ("p99", p99 < MAX_P99_MS)) if not ok]
         verdict = "met" if not missed else "missed: " + ", ".join(missed)
+        machine_us, gateway_us, postgres_us = cost[label]
         print(f"| {description} | {first[label]:.1f} | {serial[label][1]:.2f} | {serial[label][2]:.2f} | "
-              f"{ratio:.2f}× | {rps:,.0f} | {p99:.2f} | {verdict} |")
+              f"{ratio:.2f}× | {rps:,.0f} | {p99:.2f} | {machine_us:.0f} / {gateway_us:.0f} / {postgres_us:.0f} | {verdict} |")
     print()
     print("The plain list (a) at 8 connections, alone and beside a second wrk at 8 connections:")
     print()
@@ -64,6 +78,15 @@ def main(rows_path):
         print(f"| {descriptions[label]} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / alone[0] - 1:+.0%} | "
               f"{f'{others[0]:,.0f}' if others else '—'} |")
     beside_list, beside_portal = mixed["beside-list"], mixed["beside-portal"]
+    portal_labels = [label for label in cost if label != "list"]
+    relative_cost = sum(cost[label][0] for label in portal_labels) / len(portal_labels) / cost["list"][0]
+    print()
+    # Two closed loops of 8 connections sharing a saturated machine get
+    # about as many answers each (docs/decisions/0032).
+    print(f"The portal's queries cost the machine {relative_cost:.2f} times the list's CPU per answer on "
+          f"average: beside them, the list can expect 2 / (1 + {relative_cost:.2f}) = "
+          f"{2 / (1 + relative_cost):.0%} of its throughput beside itself "
+          f"(measured: {beside_portal[0] / beside_list[0]:.0%}).")
     print()
     for against, base in (("the list alone", alone), ("the list beside as many connections asking the list", beside_list)):
         drop = 1 - beside_portal[0] / base[0]

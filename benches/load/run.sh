@@ -126,7 +126,7 @@ fi
 
 if selected portal; then
     start_gateway CATALOGUE_CACHE_ANSWERS=0
-    measure_portal "$GATEWAY_URL"
+    measure_portal "$GATEWAY_URL" "${SERVERS[gateway]}"
     stop_gateway
     python3 benches/load/portal_report.py "$PORTAL_ROWS" >"$WORK/portal.md"
     cat "$WORK/portal.md"

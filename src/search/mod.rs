@@ -314,6 +314,19 @@ impl SearchIndex {
             .await?
     }
 
+    /// Catches up (`catch_up`) unless the index has replayed `revision`
+    /// already: a catalogue revision the caller read after it arrived (its
+    /// request's snapshot of the read model) spares the index a read of its
+    /// own.
+    async fn catch_up_to(self: &Arc<Self>, revision: Option<i64>) -> Result<(), SearchError> {
+        if let Some(revision) = revision
+            && self.replayed.lock().await.revision >= revision
+        {
+            return Ok(());
+        }
+        self.catch_up().await
+    }
+
     async fn replay(&self) -> Result<(), SearchError> {
         let arrived_after = self.catch_ups_started.load(Ordering::SeqCst);
         let mut replayed = self.replayed.lock().await;
@@ -478,16 +491,19 @@ impl SearchIndex {
     }
 
     /// The hits of `selection` that `audience` may read, best first, from
-    /// `offset`, at most `limit` of them.
+    /// `offset`, at most `limit` of them, as of `revision_read` at least (a
+    /// catalogue revision read after the request arrived; else the index
+    /// reads the revision itself).
     pub async fn search(
         self: &Arc<Self>,
         selection: Selection,
         audience: Audience,
         offset: usize,
         limit: usize,
+        revision_read: Option<i64>,
     ) -> Result<SearchPage, SearchError> {
         self.ready().await?;
-        self.catch_up().await?;
+        self.catch_up_to(revision_read).await?;
         // Ranked on one searcher, kept under its generation.
         let searcher = self.engine.reader.searcher();
         let key = pages_kept::PageKey {
@@ -512,16 +528,17 @@ impl SearchIndex {
     /// How many documents of `selection` that `audience` may read carry each
     /// value of each dimension; at most `limit` values a dimension. With
     /// `each_without_its_filter`, a dimension filtered on is counted without
-    /// its own filter.
+    /// its own filter. As of `revision_read` at least, as `search`.
     pub async fn facets(
         self: &Arc<Self>,
         selection: Selection,
         audience: Audience,
         limit: usize,
         each_without_its_filter: bool,
+        revision_read: Option<i64>,
     ) -> Result<Facets, SearchError> {
         self.ready().await?;
-        self.catch_up().await?;
+        self.catch_up_to(revision_read).await?;
         // Counted on one searcher, kept under its generation.
         let searcher = self.engine.reader.searcher();
         let key = facets_kept::FacetsKey {

@@ -22,6 +22,7 @@ use crate::graphql::plain::json::answer_body;
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::organization::Organization;
 use crate::graphql::schema::project::{Participation, Project};
+use crate::graphql::schema::search::FacetValue;
 use crate::store::{
     DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord, ProjectRecord,
     RepositoryRecord,
@@ -124,6 +125,7 @@ fn sample_list(type_name: &str) -> Option<&'static str> {
         "Repository" => "repositories",
         "Dataset" => "datasets",
         "Link" => "links",
+        "FacetValue" => "facetValues",
         _ => return None,
     })
 }
@@ -254,6 +256,18 @@ impl Samples {
         PlainList(vec![
             link(1, LinkKind::ContainerImage, Access::Agents),
             link(2, LinkKind::Documentation, Access::Public),
+        ])
+    }
+
+    async fn facet_values(&self) -> PlainList<FacetValue> {
+        let facet = |value: &str, label: &str, count| FacetValue {
+            value: value.to_owned(),
+            label: label.to_owned(),
+            count,
+        };
+        PlainList(vec![
+            facet("direction-interministerielle", "DI\tNUM \"numérique\"", 12),
+            facet("GITHUB", "GITHUB", u64::from(u32::MAX) + 1),
         ])
     }
 }

@@ -73,7 +73,7 @@ impl PlainCounters {
 /// `plain_fields!` lists for each type (the objects a plain answer writes
 /// inside another are those types' own).
 pub fn plain_fields_by_type() -> Vec<(Cow<'static, str>, &'static [&'static str])> {
-    use crate::graphql::schema::{links, organization, project};
+    use crate::graphql::schema::{links, organization, project, search};
     fn of<T: PlainFields>() -> (Cow<'static, str>, &'static [&'static str]) {
         (T::type_name(), T::FIELDS)
     }
@@ -84,6 +84,7 @@ pub fn plain_fields_by_type() -> Vec<(Cow<'static, str>, &'static [&'static str]
         of::<links::Repository>(),
         of::<links::Dataset>(),
         of::<links::Link>(),
+        of::<search::FacetValue>(),
     ];
     types.extend(project_connection::plain_fields_by_type());
     types

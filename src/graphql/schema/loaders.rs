@@ -49,6 +49,12 @@ impl CatalogueLoader {
         })
     }
 
+    /// The catalogue revision of the request's snapshot of the read model,
+    /// read after the request arrived; none without a snapshot.
+    pub async fn revision_read(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.snapshot().await?.map(|snapshot| snapshot.revision()))
+    }
+
     /// What `model` reads from the request's snapshot of the read model,
     /// or, while there is none, what `statements` read.
     async fn read_model_or<T>(

@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, Object};
 
 use crate::graphql::execution::context::{loader, store};
 use crate::graphql::execution::errors::OrInternal;
-use crate::graphql::plain::{plain_enum, plain_fields};
+use crate::graphql::plain::{PlainList, plain_enum, plain_fields};
 use crate::graphql::schema::enums::OrganizationKind;
 use crate::graphql::schema::ids::{NodeType, global_id};
 use crate::graphql::schema::loaders::{
@@ -80,9 +80,9 @@ impl Organization {
 
     /// The projects it takes part in that the caller may see, by name.
     #[graphql(complexity = "10 * child_complexity")]
-    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Project>> {
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<PlainList<Project>> {
         let rows = children(ctx, ProjectsOf(self.0.id)).await?;
-        Ok(rows.into_iter().map(Project).collect())
+        Ok(PlainList(rows.into_iter().map(Project).collect()))
     }
 
     /// The public documents its SIRET, SIREN and website were read from.

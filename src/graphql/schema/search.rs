@@ -18,6 +18,7 @@ use crate::catalogue;
 use crate::facts;
 use crate::graphql::execution::context::{audience, loader};
 use crate::graphql::execution::errors::{OrInternal, bad_input, internal};
+use crate::graphql::plain::{PlainList, PlainValue, plain_fields};
 use crate::graphql::schema::enums::{Access, Forge, LinkCheckStatus, ProjectStatus};
 use crate::graphql::schema::links::{Dataset, Repository};
 use crate::graphql::schema::loaders::{
@@ -292,12 +293,18 @@ pub struct SearchTotal {
 #[derive(SimpleObject)]
 pub struct FacetValue {
     /// What to pass back in the filter (`GITHUB`, an organization's slug, `2`).
-    value: String,
+    pub(crate) value: String,
     /// What to show: an organization's or a tag's name; else the value.
-    label: String,
+    pub(crate) label: String,
     /// How many hits carry it.
-    count: u64,
+    pub(crate) count: u64,
 }
+
+plain_fields!(FacetValue, |facet| {
+    "value" => facet.value.as_str(),
+    "label" => facet.label.as_str(),
+    "count" => PlainValue::Integer(facet.count),
+});
 
 /// Counts of the hits by each dimension, on the same filtered set as `search`.
 /// A hit with several values (a project with Python and R repositories)
@@ -307,34 +314,41 @@ pub struct SearchFacets {
     /// How many hits there are in all.
     total_count: u64,
     /// By kind of hit (`PROJECT`, `REPOSITORY`, `DATASET`, `ORGANIZATION`).
-    kinds: Vec<FacetValue>,
+    kinds: PlainList<FacetValue>,
     /// By programming language.
-    languages: Vec<FacetValue>,
+    languages: PlainList<FacetValue>,
     /// By licence (SPDX).
-    licenses: Vec<FacetValue>,
+    licenses: PlainList<FacetValue>,
     /// By forge (`GITHUB`, `GITLAB`, `OTHER`).
-    forges: Vec<FacetValue>,
+    forges: PlainList<FacetValue>,
     /// By organization (value: slug; label: name).
-    organizations: Vec<FacetValue>,
+    organizations: PlainList<FacetValue>,
     /// By tag (value: slug; label: the tag as written).
-    tags: Vec<FacetValue>,
+    tags: PlainList<FacetValue>,
     /// By programme season.
-    seasons: Vec<FacetValue>,
+    seasons: PlainList<FacetValue>,
     /// By project status.
-    statuses: Vec<FacetValue>,
+    statuses: PlainList<FacetValue>,
     /// By who may read the hit.
-    access: Vec<FacetValue>,
+    access: PlainList<FacetValue>,
     /// By what the link checks found (`OK`, `MOVED`, `BROKEN`,
     /// `NOT_ALLOWED`, `UNCHECKED`): a project counts under its worst checked
     /// link the caller may read (its website, documentation, datasets and
     /// other links but discussion rooms; UNCHECKED when none is checked yet),
     /// a dataset under its own URL (data.gouv.fr's are not checked);
     /// repositories and organizations under none.
-    link_health: Vec<FacetValue>,
+    link_health: PlainList<FacetValue>,
     /// By the catalogue's organizations using the project (value: slug;
     /// label: name); an organization a harvested source names that the
     /// catalogue does not have counts in `usedByCount`, not here.
-    used_by: Vec<FacetValue>,
+    used_by: PlainList<FacetValue>,
+}
+
+/// The catalogue revision the request's read model snapshot was read at
+/// (the revision read that snapshot's queries share with other requests),
+/// for the search index to skip a read of its own when it has replayed it.
+async fn revision_read(ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
+    loader(ctx)?.loader().revision_read().await.or_internal()
 }
 
 /// The objects of `hits` that the request's audience may read, by kind and
@@ -415,8 +429,9 @@ impl SearchQuery {
             )));
         }
         let audience = audience(ctx);
+        let revision = revision_read(ctx).await?;
         let page = index(ctx)?
-            .search(selection, audience, offset, first as usize)
+            .search(selection, audience, offset, first as usize, revision)
             .await
             .or_internal()?;
         let mut objects = load_objects(loader(ctx)?, &page.hits).await?;
@@ -476,8 +491,15 @@ impl SearchQuery {
                 "limit: between 0 and {MAX_FACET_VALUES}"
             )));
         }
+        let revision = revision_read(ctx).await?;
         let facets = index(ctx)?
-            .facets(selection, audience(ctx), limit as usize, disjunctive)
+            .facets(
+                selection,
+                audience(ctx),
+                limit as usize,
+                disjunctive,
+                revision,
+            )
             .await
             .or_internal()?;
         let mut by_dimension: HashMap<Dimension, Vec<FacetValue>> = facets
@@ -495,7 +517,7 @@ impl SearchQuery {
                 (dimension, values)
             })
             .collect();
-        let mut take = |dimension| by_dimension.remove(&dimension).unwrap_or_default();
+        let mut take = |dimension| PlainList(by_dimension.remove(&dimension).unwrap_or_default());
         Ok(SearchFacets {
             total_count: facets.total,
             kinds: take(Dimension::Kind),
