@@ -2,17 +2,20 @@
 # run.sh after lib.sh and queries.sh: the queries a portal sends (queries.sh,
 # (f)), each alone at 1 and 8 connections, then the plain list (a) at 8
 # connections alone, beside 8 more connections asking the plain list, and
-# beside 8 more connections asking the portal's queries in turn.
+# beside 8 more connections asking the portal's queries in turn, in
+# PORTAL_MIXED_ROUNDS interleaved rounds (BENCH_MIXED_ROUNDS, default 3): the
+# machine's speed drifts between runs, less between neighbouring measures.
 # Rows, tab-separated, in $PORTAL_ROWS:
 #   first   label  description  ms                 the first answer after start
 #   query   label  description  connections  req/s  mean  p50  p99
-#   mixed   label  description  connections  req/s  mean  p50  p99
+#   mixed   label  description  connections  req/s  mean  p50  p99  (one row a round)
 #   cost    label  description  seconds  req/s  then the CPU clock ticks of the
 #           whole machine (busy), the gateway and PostgreSQL, before and after
 #           the query's run at 8 connections
 
 PORTAL_ROWS=$WORK/portal.tsv
 PORTAL_LEVELS="1 8"
+PORTAL_MIXED_ROUNDS=${BENCH_MIXED_ROUNDS:-3}
 
 # One wrk run of the JSON bodies in the file $2 (one a line, asked in turn)
 # against $1 at $3 connections for $4 s; prints "req/s<TAB>mean<TAB>p50<TAB>p99"
@@ -142,10 +145,12 @@ measure_portal() {
         done
     done
     request_body "$OURS_LIST" >"$WORK/list.json"
-    measure_beside "$url" alone "(a) alone" ""
-    measure_beside "$url" beside-list "(a) beside 8 more connections asking (a)" "$WORK/list.json"
-    measure_beside "$url" beside-portal "(a) beside 8 connections asking the portal's queries in turn" \
-        "$WORK/portal-bodies.json"
+    for _ in $(seq "$PORTAL_MIXED_ROUNDS"); do
+        measure_beside "$url" alone "(a) alone" ""
+        measure_beside "$url" beside-list "(a) beside 8 more connections asking (a)" "$WORK/list.json"
+        measure_beside "$url" beside-portal "(a) beside 8 connections asking the portal's queries in turn" \
+            "$WORK/portal-bodies.json"
+    done
 }
 
 # The plain list at 8 connections from $1, while a second wrk asks the

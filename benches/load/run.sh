@@ -7,7 +7,8 @@
 # `load-benchmark` markers.
 #
 # Settings: BENCH_SECONDS (per measurement, default 10),
-# BENCH_CONCURRENCY (connections, default "8 64"),
+# BENCH_CONCURRENCY (connections, default "8 64"), BENCH_MIXED_ROUNDS (the
+# portal's mixed runs, default 3),
 # BENCH_PROJECTS (default 10000), BENCH_ONLY (some of
 # "uncached memory redis postgraphile bare portal soak-memory"; the REST project
 # list and its GraphQL twin are measured with "uncached" and "memory"; "portal"
