@@ -78,8 +78,12 @@ def main(rows_path):
     def median(label, column):
         return statistics.median(measure[column] for measure in mixed[label])
 
+    def round_ratios(label, base):
+        """Each round's list req/s in `label` over the same round's in `base`."""
+        return [mine[0] / theirs[0] for mine, theirs in zip(mixed[label], mixed[base])]
+
     def each_round(label, base):
-        return ", ".join(f"{mine[0] / theirs[0] - 1:+.0%}" for mine, theirs in zip(mixed[label], mixed[base]))
+        return ", ".join(f"{ratio - 1:+.0%}" for ratio in round_ratios(label, base))
 
     for label in ("alone", "beside-list", "beside-portal"):
         others = f"{median(f'{label}-others', 0):,.0f}" if f"{label}-others" in mixed else "—"
@@ -88,7 +92,7 @@ def main(rows_path):
               f"{others} | {each_round(label, 'alone')} | {against_list} |")
     portal_labels = [label for label in cost if label != "list"]
     relative_cost = sum(cost[label][0] for label in portal_labels) / len(portal_labels) / cost["list"][0]
-    kept = statistics.median(mine[0] / theirs[0] for mine, theirs in zip(mixed["beside-portal"], mixed["beside-list"]))
+    kept = statistics.median(round_ratios("beside-portal", "beside-list"))
     print()
     # Two closed loops of 8 connections sharing a saturated machine get
     # about as many answers each (docs/decisions/0032).
@@ -97,7 +101,7 @@ def main(rows_path):
           f"{2 / (1 + relative_cost):.0%} of its throughput beside itself (measured, median of the rounds: {kept:.0%}).")
     print()
     for against, base in (("the list alone", "alone"), ("the list beside as many connections asking the list", "beside-list")):
-        drop = 1 - statistics.median(mine[0] / theirs[0] for mine, theirs in zip(mixed["beside-portal"], mixed[base]))
+        drop = 1 - statistics.median(round_ratios("beside-portal", base))
         print(f"- Beside the portal's queries, against {against}: throughput {-drop:+.0%} (median of the rounds), "
               f"p99 {median('beside-portal', 3):.2f} against {median(base, 3):.2f} ms "
               f"(goal: at most {MAX_DEGRADATION:.0%} lower: {'met' if drop <= MAX_DEGRADATION else 'missed'}).")
