@@ -339,6 +339,32 @@ fn nodes_of_page(page: &Value) -> Vec<&Value> {
 /// How to ask a selection of what a start of the fast path answers.
 type Ask<'a> = &'a dyn Fn(&str) -> String;
 
+/// Where the fast path starts, for `every_field_of_the_plain_types_…`.
+struct Start<'a> {
+    /// The type answered.
+    type_name: &'a str,
+    ask: Ask<'a>,
+    /// Whether the fast path answers the type itself, or only objects under it.
+    answered_plainly: bool,
+    /// The types below which the objects are left to the resolvers.
+    stops_at: &'a [&'a str],
+    /// The fields it answers plainly beyond those listed plain (loaded with
+    /// the page), by type.
+    loaded: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> Start<'a> {
+    fn of(type_name: &'a str, ask: Ask<'a>, answered_plainly: bool) -> Self {
+        Self {
+            type_name,
+            ask,
+            answered_plainly,
+            stops_at: &[],
+            loaded: &[],
+        }
+    }
+}
+
 /// A field of a type of the schema, as introspection describes it.
 struct SchemaField {
     name: String,
@@ -426,7 +452,8 @@ impl Selection {
 /// Every field without arguments of every type with plain fields, found
 /// from the schema (introspection) and from the gateway's own list of
 /// plain fields (`plain_fields_by_type`): where the fast path starts
-/// (the projects connection, a project's lists), the objects it answers
+/// (the projects, repositories and datasets connections, a project's
+/// lists, the facets), the objects it answers
 /// plainly are found by asking each object field of the types reached so
 /// far, alone; every type with plain fields the schema leads to from a
 /// start must be answered plainly from it. Then every field of each type
@@ -457,18 +484,39 @@ async fn every_field_of_the_plain_types_answers_like_its_resolver(backend: Backe
     }
     let slugs = apps.slugs().await;
 
-    // (the type answered, how to ask a selection of it, whether the
-    // fast path answers the type itself or only objects under it)
     let connection = |selection: &str| format!("{{ projects(first: 50) {{ {selection} }} }}");
     let projects = |selection: &str| each_project(&slugs, selection);
     let facets = |selection: &str| format!("{{ facets(query: \"\") {{ {selection} }} }}");
-    let starts: [(&str, Ask<'_>, bool); 3] = [
-        ("ProjectConnection", &connection, true),
-        ("Project", &projects, false),
-        ("SearchFacets", &facets, false),
+    let repositories =
+        |selection: &str| format!("{{ repositories(first: 100) {{ {selection} }} }}");
+    let datasets = |selection: &str| format!("{{ datasets(first: 100) {{ {selection} }} }}");
+    // The item connections load their items' projects, not what hangs off
+    // those; and a repository's language and licence, which are plain in
+    // that connection only.
+    let loaded_by_repositories = [("Repository", "language"), ("Repository", "license")];
+    let starts: [Start<'_>; 5] = [
+        Start::of("ProjectConnection", &connection, true),
+        Start::of("Project", &projects, false),
+        Start::of("SearchFacets", &facets, false),
+        Start {
+            stops_at: &["Project"],
+            loaded: &loaded_by_repositories,
+            ..Start::of("RepositoryConnection", &repositories, true)
+        },
+        Start {
+            stops_at: &["Project"],
+            ..Start::of("DatasetConnection", &datasets, true)
+        },
     ];
     let mut reached_anywhere = BTreeSet::new();
-    for (start_type, ask, answered_plainly) in starts {
+    for start in starts {
+        let Start {
+            type_name: start_type,
+            ask,
+            answered_plainly,
+            stops_at,
+            loaded,
+        } = start;
         // The objects the fast path answers, by their path from the start.
         let mut reached: Vec<(Vec<String>, &str)> = Vec::new();
         if answered_plainly {
@@ -477,6 +525,9 @@ async fn every_field_of_the_plain_types_answers_like_its_resolver(backend: Backe
         let mut seen = BTreeSet::from([start_type]);
         let mut to_visit = VecDeque::from([(Vec::<String>::new(), start_type)]);
         while let Some((path, type_name)) = to_visit.pop_front() {
+            if stops_at.contains(&type_name) {
+                continue;
+            }
             for field in &schema[type_name] {
                 let object = field.type_name.as_str();
                 if field.leaf
@@ -508,6 +559,7 @@ async fn every_field_of_the_plain_types_answers_like_its_resolver(backend: Backe
                     && !field.takes_arguments
                     && plain_fields.contains_key(object)
                     && below.insert(object)
+                    && !stops_at.contains(&object)
                 {
                     to_visit.push(object);
                 }
@@ -540,7 +592,8 @@ async fn every_field_of_the_plain_types_answers_like_its_resolver(backend: Backe
                 if !field.leaf {
                     continue;
                 }
-                if listed.contains(field.name.as_str()) {
+                let is_loaded = loaded.contains(&(*type_name, field.name.as_str()));
+                if listed.contains(field.name.as_str()) || is_loaded {
                     assert!(
                         counts.answers > 0 && counts.fallbacks == 0,
                         "{type_name}.{} is listed plain but was not answered plainly \
@@ -556,7 +609,10 @@ async fn every_field_of_the_plain_types_answers_like_its_resolver(backend: Backe
                     );
                 }
             }
-            let listed: Vec<&str> = listed.iter().copied().collect();
+            let loaded_here = (loaded.iter()).filter(|(of, _)| of == type_name);
+            let listed: Vec<&str> = (listed.iter().copied())
+                .chain(loaded_here.map(|(_, field)| *field))
+                .collect();
             every_plain_field.add(path, &listed);
         }
         let query = ask(&every_plain_field.text());
@@ -747,10 +803,143 @@ async fn every_field_of(app: &TestApp, name: &str) -> Vec<String> {
     selections
 }
 
+/// Pages of repositories and datasets across projects, with each item's
+/// project, are written plainly too (`item_connection`): the bytes the
+/// resolvers give; first, next, last, empty, whole and filtered pages,
+/// `totalCount`, aliases and fragments. A repository's language and
+/// licence come from the catalogue, else from the forge's facts (one with
+/// facts, one without, one whose facts cannot be read). A field the
+/// connection does not load leaves the page to the resolvers.
+async fn repository_and_dataset_pages_answer_like_their_resolvers(backend: Backend) {
+    let apps = PlainAndResolvers::spawn(backend, &common::catalogue_dir()).await;
+    let db = apps.plain.database.connect().await;
+    let first_of = |slug: &str| {
+        format!("position = 0 AND project_id = (SELECT id FROM project WHERE slug = '{slug}')")
+    };
+    let harvested = |slug: &str, facts: &str| {
+        format!(
+            "INSERT INTO harvest_result (subject, project_id, url, status, harvested_at, facts)
+             SELECT 'repository:' || id, project_id, url, 'OK', '2026-01-02T03:04:05+00:00', '{facts}'
+             FROM repository WHERE {}",
+            first_of(slug)
+        )
+    };
+    let facts = json!({"description": null, "language": "Rust", "license": "MIT", "topics": [],
+        "stars": null, "forks": null, "open_issues": null, "default_branch": null,
+        "archived": false, "last_activity_at": null, "latest_release": null});
+    for statement in [
+        format!(
+            "UPDATE repository SET language = NULL, license = NULL WHERE {}",
+            first_of("cartiflette")
+        ),
+        format!(
+            "UPDATE repository SET language = NULL, license = NULL WHERE {}",
+            first_of("formiable")
+        ),
+        format!(
+            "UPDATE repository SET language = NULL WHERE {}",
+            first_of("chartsgouv")
+        ),
+        harvested("cartiflette", &facts.to_string()),
+        harvested("chartsgouv", "{not JSON"),
+    ] {
+        let changed = db.execute_unprepared(&statement).await.expect(&statement);
+        assert_eq!(changed.rows_affected(), 1, "{statement}");
+    }
+
+    let repositories = |arguments: &str| {
+        format!(
+            "{{ repositories({arguments}) {{ __typename totalCount
+                 pageInfo {{ __typename hasPreviousPage hasNextPage startCursor endCursor }}
+                 edges {{ __typename cursor node {{ __typename id url forge owner name role access
+                   confidence note language license project {{ __typename id slug name summary }} }} }}
+                 again: edges {{ ... on RepositoryEdge {{ node {{ url licence: license ...Owner }} }} }} }} }}
+             fragment Owner on Repository {{ owner project {{ slug }} }}"
+        )
+    };
+    let datasets = |arguments: &str| {
+        format!(
+            "{{ datasets({arguments}) {{ totalCount pageInfo {{ hasNextPage endCursor }}
+                 edges {{ cursor node {{ id url provider title description access confidence note
+                   of: project {{ slug name visibility }} ... on Dataset {{ title }} }} }} }} }}"
+        )
+    };
+    let (first, _) = apps.data(&repositories("first: 3")).await;
+    let end_cursor = first["repositories"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    for arguments in [
+        "first: 3".to_owned(),
+        format!("first: 3, after: \"{end_cursor}\""),
+        "last: 2".to_owned(),
+        "first: 0".to_owned(),
+        "first: 100".to_owned(),
+        "first: 5, filter: { language: \"python\" }".to_owned(),
+        "first: 5, filter: { forge: GITLAB, organization: \"insee\" }".to_owned(),
+        "first: 5, filter: { project: \"nope\" }".to_owned(),
+    ] {
+        let (_, counts) = apps.data(&repositories(&arguments)).await;
+        assert_eq!(counts, plain(1), "one page of repositories: {arguments}");
+    }
+    let (whole, _) = apps.data(&repositories("first: 100")).await;
+    let nodes = nodes_of_page(&whole["repositories"]);
+    // Each project's first repository in its file (`position = 0`).
+    for (slug, language, license) in [
+        ("cartiflette", json!("Rust"), json!("MIT")),
+        ("formiable", Value::Null, Value::Null),
+        ("chartsgouv", Value::Null, Value::Null),
+    ] {
+        let query = format!("{{ project(slug: \"{slug}\") {{ repositories {{ url license }} }} }}");
+        let (project, _) = apps.data(&query).await;
+        let first = &project["project"]["repositories"][0];
+        let node = (nodes.iter())
+            .find(|node| node["url"] == first["url"])
+            .expect(slug);
+        assert_eq!(node["language"], language, "{slug}: {node}");
+        if slug != "chartsgouv" {
+            assert_eq!(node["license"], license, "{slug}: {node}");
+        }
+        assert_eq!(node["license"], first["license"], "{slug}: {node}");
+    }
+
+    for arguments in [
+        "first: 2",
+        "last: 1",
+        "first: 100",
+        "first: 5, filter: { provider: API }",
+        "first: 5, filter: { organization: \"insee\", project: \"poufdoc\" }",
+    ] {
+        let (page, counts) = apps.data(&datasets(arguments)).await;
+        assert_eq!(counts, plain(1), "one page of datasets: {arguments}");
+        if arguments == "first: 100" {
+            assert!(nodes_of_page(&page["datasets"]).len() > 1, "{page}");
+        }
+    }
+
+    // A project's lists under an item, or an item's uses, are left to the
+    // resolvers (the project's lists then answer plainly on their own).
+    let (_, counts) = apps
+        .data("{ repositories(first: 3) { edges { node { url uses { kind } } } } }")
+        .await;
+    assert_eq!(
+        counts,
+        PlainCounts {
+            answers: 0,
+            fallbacks: 1
+        }
+    );
+    let (_, counts) = apps
+        .data("{ datasets(first: 3) { edges { node { project { slug links { url } } } } } }")
+        .await;
+    assert_eq!(counts.fallbacks, 1, "{counts:?}");
+}
+
 on_both_backends!(
     plain_lists_answer_like_their_resolvers,
     organization_projects_and_facet_values_answer_like_their_resolvers,
     project_pages_answer_like_their_resolvers,
+    repository_and_dataset_pages_answer_like_their_resolvers,
     every_field_of_the_plain_types_answers_like_its_resolver,
     each_field_alone_answers_as_when_every_column_is_read,
 );

@@ -295,12 +295,11 @@ async fn a_query_from_the_model_costs_one_statement(backend: Backend) {
         statements(&with_model, PAGE, page.clone()).await + 6,
         statements(&without, PAGE, page).await
     );
-    // The organization and its projects come from the model; its uses
-    // (not kept) from a statement, either way.
+    // The organization, its projects and its uses come from the model.
     let insee = json!({"slug": "insee"});
     assert_eq!(
         statements(&with_model, ORGANIZATION, insee.clone()).await,
-        2
+        1
     );
     assert_eq!(statements(&without, ORGANIZATION, insee).await, 3);
     // A search's hits, and the projects of its code and data, come from the

@@ -31,7 +31,7 @@ const USES: &str = "query($slug: String!) { project(slug: $slug) {
 
 struct Setup {
     app: TestApp,
-    _issuer: TestIssuer,
+    issuer: TestIssuer,
     admin: String,
     maintainer: String,
     insee: String,
@@ -72,7 +72,7 @@ impl Setup {
             rennes: with_siret(RENNES_AGENT, Some(RENNES_SIRET)),
             without_siret: with_siret("agent@example.org", None),
             app,
-            _issuer: issuer,
+            issuer,
         };
         setup
             .ok(
@@ -533,7 +533,112 @@ async fn removing_a_dataset_removes_its_uses_from_the_counts(backend: Backend) {
     assert_eq!(after["project"]["usedByCount"]["total"], 0);
 }
 
+/// What anyone and agents see of everyone's uses, answered from the read
+/// model, is what the statements answer (another replica without the
+/// model, on the same database): uses of a project, of an agents-only
+/// repository, of a dataset and of an agents-only project, by project,
+/// repository, dataset and organization.
+async fn the_read_model_answers_uses_as_the_statements(backend: Backend) {
+    let setup = Setup::new(backend).await;
+    let without = common::issuer::gateway_on(
+        setup.app.database.shared(),
+        &setup.issuer,
+        &[ADMIN],
+        |config| config.execution.read_model = false,
+    )
+    .await;
+    let added = setup
+        .ok(
+            Some(&setup.admin),
+            r#"mutation { addRepository(input: {projectSlug: "cartiflette",
+                url: "https://gitlab.insee.fr/cartiflette/interne", access: AGENTS}) { repository { id } }
+              createProject(input: {slug: "interne", name: "Interne", summary: "Pour les agents.",
+                visibility: AGENTS}) { project { slug } } }"#,
+            json!({}),
+        )
+        .await;
+    let repository = added["addRepository"]["repository"]["id"].clone();
+    let dataset = setup
+        .ok(
+            None,
+            "{ project(slug: \"poufdoc\") { datasets { id } } }",
+            json!({}),
+        )
+        .await["project"]["datasets"][0]["id"]
+        .clone();
+    for (token, input) in [
+        (
+            &setup.insee,
+            json!({"projectSlug": "cartiflette", "kind": "REFERENT"}),
+        ),
+        (
+            &setup.dinum,
+            json!({"projectSlug": "cartiflette", "on": repository}),
+        ),
+        (
+            &setup.dinum,
+            json!({"projectSlug": "poufdoc", "on": dataset, "kind": "DEPLOYS"}),
+        ),
+        (&setup.insee, json!({"projectSlug": "interne"})),
+        (
+            &setup.rennes,
+            json!({"projectSlug": "cartiflette", "organizationName": "Ville de Rennes"}),
+        ),
+    ] {
+        setup
+            .ok(Some(token), DECLARE, json!({ "input": input }))
+            .await;
+    }
+    let ready: Value = reqwest::get(setup.app.url("/health/ready"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["readModel"]["status"], "ready", "{ready}");
+
+    let everything = "{ organizations(first: 100) { nodes { slug uses { id kind organizationName
+          project { slug } } } }
+        projects(first: 100) { nodes { slug usedByCount { total referent deploys }
+          uses { id kind organizationName organization { slug } }
+          repositories { url uses { id kind } usedByCount { total } }
+          datasets { url uses { id kind } usedByCount { total } } } } }";
+    for token in [None, Some(setup.insee.as_str())] {
+        let model = answer(&setup.app, token, everything).await;
+        assert_eq!(model["errors"], Value::Null, "{model}");
+        assert_eq!(model, answer(&without, token, everything).await);
+        let internal = model
+            .to_string()
+            .contains("gitlab.insee.fr/cartiflette/interne");
+        assert_eq!(
+            internal,
+            token.is_some(),
+            "agents-only code is for agents: {model}"
+        );
+        let dinum = (model["data"]["organizations"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter())
+        .find(|organization| organization["slug"] == "dinum")
+        .unwrap()["uses"]
+            .as_array()
+            .unwrap()
+            .len();
+        // DINUM's use of the agents-only repository is for agents.
+        assert_eq!(dinum, if token.is_some() { 2 } else { 1 });
+    }
+}
+
+/// `query`'s answer from `app` to `token`'s bearer (to anyone without one).
+async fn answer(app: &TestApp, token: Option<&str>, query: &str) -> Value {
+    match token {
+        Some(token) => app.query_as(token, query, json!({})).await.2,
+        None => app.query(query, json!({})).await,
+    }
+}
+
 on_both_backends!(
+    the_read_model_answers_uses_as_the_statements,
     removing_a_dataset_removes_its_uses_from_the_counts,
     an_agent_declares_and_withdraws_a_use_for_their_own_organization,
     an_agent_cannot_declare_or_withdraw_for_another_organization,

@@ -32,7 +32,15 @@ use crate::store::{
 /// ours to run on a record: async-graphql's connection types (`cursor`,
 /// `pageInfo`'s fields) and the count the connection loads with its
 /// resolver's own `ListTotal::count`. The integration tests compare them.
-const CONNECTION_TYPES: [&str; 3] = ["ProjectConnection", "ProjectEdge", "PageInfo"];
+const CONNECTION_TYPES: [&str; 7] = [
+    "ProjectConnection",
+    "ProjectEdge",
+    "RepositoryConnection",
+    "RepositoryEdge",
+    "DatasetConnection",
+    "DatasetEdge",
+    "PageInfo",
+];
 
 #[test]
 fn plain_fields_are_leaves_without_arguments_that_every_request_sees() {

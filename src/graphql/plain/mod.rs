@@ -3,9 +3,10 @@
 //! Resolving each field of each object through async-graphql (a boxed
 //! future, an `IndexMap` per object, a `Value` per field) costs far more
 //! than reading the values, for the long lists most requests ask for. Where
-//! a selection allows, `lists` writes a list of records and
-//! `project_connection` a page of projects straight into JSON text (`json`),
-//! which async-graphql carries as raw JSON.
+//! a selection allows, `lists` writes a list of records, and `connection`
+//! a page of projects (`project_connection`) or of repositories or
+//! datasets (`item_connection`) straight into JSON text (`json`), which
+//! async-graphql carries as raw JSON.
 //!
 //! The contract every plain field keeps, and the reason it is safe:
 //! - a plain field is a pure function of the stored record: no guard, no
@@ -26,11 +27,13 @@
 //! (`CATALOGUE_PLAIN_ANSWERS`, on by default): every list or page it looks
 //! at is counted, answered plainly or left to the resolvers.
 
+pub(crate) mod connection;
 #[cfg(test)]
 mod contract_tests;
+mod item_connection;
 pub(crate) mod json;
 mod lists;
-pub(crate) mod project_connection;
+mod project_connection;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -87,5 +90,7 @@ pub fn plain_fields_by_type() -> Vec<(Cow<'static, str>, &'static [&'static str]
         of::<search::FacetValue>(),
     ];
     types.extend(project_connection::plain_fields_by_type());
+    types.extend(item_connection::plain_fields_by_type());
+    types.push(connection::plain_fields_of_page_info());
     types
 }

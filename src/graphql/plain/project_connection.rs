@@ -8,7 +8,7 @@
 //! organizations, repositories and datasets, more than the plain lists
 //! inside it. When the connection's selection asks only `totalCount`,
 //! `edges { cursor node }` and `pageInfo`, and its nodes only the fields
-//! `Project` declares plain and the plain lists of `plain`,
+//! `Project` declares plain and the plain lists of `plain`, the
 //! `ProjectConnection` loads each relation it shows for the whole page with
 //! one DataLoader request, with the keys `Project`'s resolvers load one
 //! project's with (`ProjectChildren`; the count, when shown, beside them),
@@ -20,100 +20,52 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, Edge, EmptyFields, PageInfo};
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::parser::types::{Field, SelectionSet};
-use async_graphql::registry::Registry;
-use async_graphql::{
-    Context, ContextSelectionSet, OutputType, Positioned, SelectionField, ServerResult, Value,
-};
+use async_graphql::{Context, ContextSelectionSet, Positioned, SelectionField, Value};
 
 use crate::graphql::execution::context::loader;
-use crate::graphql::plain::json::JsonText;
-use crate::graphql::plain::{
-    Nested, PlainFields, PlainValue, answers_plainly, fast_path, plain_answer, plain_fields,
+use crate::graphql::plain::connection::{
+    Page, PlainNode, PlainPage, PlainPaged, plain_fields_of_connection,
 };
+use crate::graphql::plain::json::JsonText;
+use crate::graphql::plain::{Nested, PlainFields, PlainValue, answers_plainly, plain_answer};
 use crate::graphql::schema::links::{Dataset, Link, Repository};
 use crate::graphql::schema::loaders::{
     CatalogueLoader, Children, ProjectChildren, children_of_projects,
 };
-use crate::graphql::schema::paging::ListTotal;
 use crate::graphql::schema::project::{Participation, Project};
 use crate::store::StoreError;
 
-type ProjectPage = Connection<String, Project, ListTotal, EmptyFields>;
-
-/// A page of projects: a `ProjectConnection` in the schema.
-pub struct ProjectConnection(pub ProjectPage);
-
-impl OutputType for ProjectConnection {
-    fn type_name() -> Cow<'static, str> {
-        ProjectPage::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        ProjectPage::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        ProjectPage::create_type_info(registry)
-    }
-
-    async fn resolve(
-        &self,
+impl PlainPaged for Project {
+    async fn plain_page(
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
-    ) -> ServerResult<Value> {
-        if let Some(counters) = fast_path(ctx) {
-            if let Some(answer) = self.plain_answer(ctx, field).await {
-                counters.answered();
-                return Ok(answer);
-            }
-            counters.fell_back();
-        }
-        self.0.resolve(ctx, field).await
-    }
-}
-
-impl ProjectConnection {
-    /// The page's answer to `field`'s selection, as raw JSON; None when it
-    /// needs resolvers.
-    async fn plain_answer(
-        &self,
-        ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
+        page: &Page<Self>,
     ) -> Option<Value> {
         let set = &field.node.selection_set.node;
-        if !answers_plainly::<PlainPage<'_>>(ctx, set) {
+        if !answers_plainly::<PlainPage<'_, ProjectNode<'_>>>(ctx, set) {
             return None;
         }
         let field_ctx = ctx.with_field(field);
         let shown = Shown::of(field_ctx.field());
-        // What cannot be loaded is left to the resolvers, which load it
-        // again and answer its error where it belongs.
-        let loaded = Loaded::load(&field_ctx, &self.0, &shown).await?;
-        let page = PlainPage {
-            page: &self.0,
+        let loaded = Loaded::load(&field_ctx, page, &shown).await?;
+        let answer = PlainPage::new(page, loaded.total_count, |index, project| ProjectNode {
+            project,
+            index,
             loaded: &loaded,
-        };
+        });
         // Room for a few fields of each project and child, so that the
         // text is seldom copied to grow.
-        let expected_len = 256 * self.0.edges.len() + 128 * loaded.children();
-        plain_answer(ctx, set, &page, expected_len)
+        let expected_len = 256 * page.edges.len() + 128 * loaded.children();
+        plain_answer(ctx, set, &answer, expected_len)
     }
 }
 
-/// The fast path's types of the connection, with their plain fields (see
-/// `plain::plain_fields_by_type`).
-pub(super) fn plain_fields_by_type() -> [(Cow<'static, str>, &'static [&'static str]); 3] {
-    fn of<T: PlainFields>() -> (Cow<'static, str>, &'static [&'static str]) {
-        (T::type_name(), T::FIELDS)
-    }
-    [
-        of::<PlainPage<'_>>(),
-        of::<PlainEdge<'_>>(),
-        of::<PlainPageInfo<'_>>(),
-    ]
+/// The fast path's types of the projects connection, with their plain
+/// fields (see `plain::plain_fields_by_type`).
+pub(super) fn plain_fields_by_type() -> [(Cow<'static, str>, &'static [&'static str]); 2] {
+    plain_fields_of_connection::<ProjectNode<'_>>()
 }
 
 /// What the selection shows beyond the page's projects: its `totalCount`,
@@ -185,7 +137,7 @@ impl Loaded {
 
     /// What `shown` asks of `page`; None when some of it could not be
     /// loaded.
-    async fn load(ctx: &Context<'_>, page: &ProjectPage, shown: &Shown<'_>) -> Option<Self> {
+    async fn load(ctx: &Context<'_>, page: &Page<Project>, shown: &Shown<'_>) -> Option<Self> {
         let loader = loader(ctx).ok()?;
         let ids: Vec<i64> = page.edges.iter().map(|edge| edge.node.0.id).collect();
         let total_count = async {
@@ -230,103 +182,6 @@ where
     children_of_projects(loader, ids, fields).await.map(Some)
 }
 
-/// The page, as the connection's plain answer sees it.
-struct PlainPage<'a> {
-    page: &'a ProjectPage,
-    loaded: &'a Loaded,
-}
-
-impl PlainFields for PlainPage<'_> {
-    fn type_name() -> Cow<'static, str> {
-        ProjectPage::type_name()
-    }
-
-    const FIELDS: &'static [&'static str] = &["totalCount"];
-
-    fn has_plain_field(name: &str) -> bool {
-        name == "totalCount"
-    }
-
-    /// `totalCount`, which is loaded when the selection shows it.
-    fn plain_field(&self, name: &str) -> Option<PlainValue<'_>> {
-        match name {
-            "totalCount" => self.loaded.total_count.map(PlainValue::Integer),
-            _ => None,
-        }
-    }
-
-    fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
-        match name {
-            "edges" => answers_plainly::<PlainEdge<'_>>(ctx, set),
-            "pageInfo" => answers_plainly::<PlainPageInfo<'_>>(ctx, set),
-            _ => false,
-        }
-    }
-
-    fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
-        match name {
-            "edges" => {
-                let edges: Vec<PlainEdge<'_>> = self
-                    .page
-                    .edges
-                    .iter()
-                    .enumerate()
-                    .map(|(index, edge)| PlainEdge {
-                        cursor: &edge.cursor,
-                        node: ProjectNode {
-                            project: &edge.node,
-                            index,
-                            loaded: self.loaded,
-                        },
-                    })
-                    .collect();
-                nested.answer_list(&edges, out)
-            }
-            "pageInfo" => {
-                let info = PlainPageInfo {
-                    has_previous_page: self.page.has_previous_page,
-                    has_next_page: self.page.has_next_page,
-                    start_cursor: self.page.edges.first().map(|edge| edge.cursor.as_str()),
-                    end_cursor: self.page.edges.last().map(|edge| edge.cursor.as_str()),
-                };
-                nested.answer(&info, out)
-            }
-            _ => false,
-        }
-    }
-}
-
-struct PlainEdge<'a> {
-    cursor: &'a str,
-    node: ProjectNode<'a>,
-}
-
-plain_fields!(PlainEdge<'_> as Edge<String, Project, EmptyFields>, |edge| {
-    "cursor" => edge.cursor,
-}
-    fn has_plain_object(name: &str, ctx: &ContextSelectionSet<'_>, set: &SelectionSet) -> bool {
-        name == "node" && answers_plainly::<ProjectNode<'_>>(ctx, set)
-    }
-
-    fn plain_object(&self, name: &str, nested: &Nested<'_, '_>, out: &mut JsonText) -> bool {
-        name == "node" && nested.answer(&self.node, out)
-    }
-);
-
-struct PlainPageInfo<'a> {
-    has_previous_page: bool,
-    has_next_page: bool,
-    start_cursor: Option<&'a str>,
-    end_cursor: Option<&'a str>,
-}
-
-plain_fields!(PlainPageInfo<'_> as PageInfo, |info| {
-    "hasPreviousPage" => info.has_previous_page,
-    "hasNextPage" => info.has_next_page,
-    "startCursor" => info.start_cursor,
-    "endCursor" => info.end_cursor,
-});
-
 /// A project of the page, with its loaded children: the fields of
 /// `Project`'s record as `Project` answers them, its lists from `Loaded`.
 struct ProjectNode<'a> {
@@ -349,6 +204,10 @@ impl ProjectNode<'_> {
             .and_then(|by_project| by_project.get(self.index))
             .is_some_and(|children| nested.answer_list(children, out))
     }
+}
+
+impl PlainNode for ProjectNode<'_> {
+    type Item = Project;
 }
 
 impl PlainFields for ProjectNode<'_> {

@@ -189,12 +189,14 @@ pub async fn facts_of<T: DeserializeOwned>(
     ctx: &Context<'_>,
     subject: String,
 ) -> async_graphql::Result<Option<T>> {
-    let Some(record) = harvest_of(ctx, subject).await? else {
-        return Ok(None);
-    };
-    Ok(record.facts.as_deref().and_then(|json| {
+    Ok(harvest_of(ctx, subject).await?.as_ref().and_then(facts_in))
+}
+
+/// The last good facts `record` holds, if any (an unreadable one is logged).
+pub fn facts_in<T: DeserializeOwned>(record: &HarvestRecord) -> Option<T> {
+    record.facts.as_deref().and_then(|json| {
         serde_json::from_str(json)
             .inspect_err(|error| tracing::error!(%error, subject = %record.subject, "unreadable harvested facts"))
             .ok()
-    }))
+    })
 }

@@ -1,7 +1,6 @@
 //! Code and data links (`Repository`, `Dataset`), other links (`Link`), and
 //! the cross-project lists agents looking for reusable code and data start from.
 
-use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, ID, InputObject, Object};
 
 use chrono::{DateTime, Utc};
@@ -10,6 +9,7 @@ use crate::catalogue;
 use crate::facts::{DatasetFacts, PackageFacts, RepositoryFacts, checks_dataset, checks_link};
 use crate::graphql::execution::context::loader;
 use crate::graphql::execution::errors::OrInternal;
+use crate::graphql::plain::connection::PlainConnection;
 use crate::graphql::plain::{plain_enum, plain_fields};
 use crate::graphql::schema::enums::{
     Access, Confidence, DataProvider, Forge, LinkKind, RepositoryRole,
@@ -42,7 +42,7 @@ async fn project_of(ctx: &Context<'_>, project_id: i64) -> async_graphql::Result
 pub struct Repository(pub RepositoryRecord);
 
 impl Repository {
-    fn subject(&self) -> String {
+    pub(crate) fn subject(&self) -> String {
         format!("repository:{}", self.0.id)
     }
 
@@ -503,7 +503,7 @@ impl CodeAndDataQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Repository, ListTotal, EmptyFields>> {
+    ) -> async_graphql::Result<PlainConnection<Repository>> {
         let page = PageArgs {
             first,
             after,
@@ -532,12 +532,12 @@ impl CodeAndDataQuery {
                 )
             })
             .collect();
-        Ok(connection(
+        Ok(PlainConnection(connection(
             &page,
             more,
             nodes,
             ListTotal::Repositories(filter),
-        ))
+        )))
     }
 
     /// Datasets across all projects, in catalogue order, a page at a time
@@ -550,7 +550,7 @@ impl CodeAndDataQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Connection<String, Dataset, ListTotal, EmptyFields>> {
+    ) -> async_graphql::Result<PlainConnection<Dataset>> {
         let page = PageArgs {
             first,
             after,
@@ -578,6 +578,11 @@ impl CodeAndDataQuery {
                 )
             })
             .collect();
-        Ok(connection(&page, more, nodes, ListTotal::Datasets(filter)))
+        Ok(PlainConnection(connection(
+            &page,
+            more,
+            nodes,
+            ListTotal::Datasets(filter),
+        )))
     }
 }

@@ -369,22 +369,34 @@ children_loader!(
 children_loader!(
     /// The uses of a project (and of its repositories and datasets).
     UsesOf => UseRecord,
-    |loader, ids| loader.store.uses_of_projects(&ids, loader.audience)
+    |loader, ids| loader.read_model_or(
+        |model| model.uses_of_projects(&ids, loader.audience),
+        loader.store.uses_of_projects(&ids, loader.audience),
+    )
 );
 children_loader!(
     /// The uses of a repository.
     UsesOfRepository => UseRecord,
-    |loader, ids| loader.store.uses_of_repositories(&ids)
+    |loader, ids| loader.read_model_or(
+        |model| model.uses_of_repositories(&ids),
+        loader.store.uses_of_repositories(&ids),
+    )
 );
 children_loader!(
     /// The uses of a dataset.
     UsesOfDataset => UseRecord,
-    |loader, ids| loader.store.uses_of_datasets(&ids)
+    |loader, ids| loader.read_model_or(
+        |model| model.uses_of_datasets(&ids),
+        loader.store.uses_of_datasets(&ids),
+    )
 );
 children_loader!(
     /// What an organization uses.
     UsesByOrganization => UseRecord,
-    |loader, ids| loader.store.uses_of_organizations(&ids, loader.audience)
+    |loader, ids| loader.read_model_or(
+        |model| model.uses_of_organizations(&ids, loader.audience),
+        loader.store.uses_of_organizations(&ids, loader.audience),
+    )
 );
 
 children_loader!(

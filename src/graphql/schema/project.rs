@@ -10,8 +10,8 @@ use crate::catalogue::{self, RepositoryRole, Season};
 use crate::facts::{PublicCode, RepositoryFacts};
 use crate::graphql::execution::context::{audience, loader, principal, store};
 use crate::graphql::execution::errors::{OrInternal, bad_input};
+use crate::graphql::plain::connection::PlainConnection;
 use crate::graphql::plain::json::JsonText;
-use crate::graphql::plain::project_connection::ProjectConnection;
 use crate::graphql::plain::{Nested, PlainList, answers_plainly, plain_enum, plain_fields};
 use crate::graphql::schema::enums::{
     Access, Confidence, Forge, OrganizationKind, ParticipationRole, ProjectStatus,
@@ -582,7 +582,7 @@ impl ProjectQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<ProjectConnection> {
+    ) -> async_graphql::Result<PlainConnection<Project>> {
         let order = order_by.unwrap_or_default();
         let ordering = order.cursor_name();
         let page = PageArgs {
@@ -609,7 +609,7 @@ impl ProjectQuery {
                 )
             })
             .collect();
-        Ok(ProjectConnection(connection(
+        Ok(PlainConnection(connection(
             &page,
             more,
             nodes,

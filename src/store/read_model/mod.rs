@@ -260,6 +260,7 @@ impl Store {
         let mut links = grouped(self.links_of_projects(ids, everything).await?);
         let mut tags = grouped(self.tags_of_projects(ids).await?);
         let mut seasons = grouped(self.seasons_of_projects(ids).await?);
+        let mut uses = grouped(self.uses_of_projects(ids, everything).await?);
         Ok(projects
             .into_iter()
             .map(|project| {
@@ -272,6 +273,7 @@ impl Store {
                     links: links.remove(&id).unwrap_or_default(),
                     tags: tags.remove(&id).unwrap_or_default(),
                     seasons: seasons.remove(&id).unwrap_or_default(),
+                    uses: uses.remove(&id).unwrap_or_default(),
                 }
             })
             .collect())

@@ -1,5 +1,5 @@
 //! One revision of the read model: every project with its organizations,
-//! code, data, links, tags and seasons, whoever may read them; the queries
+//! code, data, links, tags, seasons and uses, whoever may read them; the queries
 //! answer as the statements they stand for would (same rows, same order,
 //! same audience rules).
 
@@ -12,6 +12,7 @@ use crate::store::paging::{Page, PageDirection, SortValue, finish_page};
 use crate::store::{
     DatasetFilter, DatasetRecord, LinkRecord, OrganizationRecord, ParticipationRecord,
     ProjectFilter, ProjectOrderField, ProjectRecord, RepositoryFilter, RepositoryRecord, TagRecord,
+    UseRecord,
 };
 
 /// A project and what hangs off it, each list in file order.
@@ -24,6 +25,33 @@ pub struct ProjectEntry {
     pub links: Vec<LinkRecord>,
     pub tags: Vec<TagRecord>,
     pub seasons: Vec<i32>,
+    /// The uses of the project and of its repositories and datasets, by
+    /// organization name then id (as `Store::uses_of_projects` reads them).
+    pub uses: Vec<UseRecord>,
+}
+
+impl ProjectEntry {
+    /// The organizations its uses name, each once.
+    fn using_organizations(&self) -> impl Iterator<Item = i64> + '_ {
+        let mut ids: Vec<i64> = self.uses.iter().filter_map(|u| u.organization_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+    }
+
+    /// Whether `audience` may read the repository or dataset `used` names
+    /// (a use of the whole project hides with the project itself), as
+    /// `store::uses::readable_targets` tells.
+    fn use_target_readable(&self, used: &UseRecord, audience: Audience) -> bool {
+        let readable = |access: &Access| audience.readable().contains(access);
+        let repository = used
+            .repository_id
+            .is_none_or(|id| (self.repositories.iter()).any(|r| r.id == id && readable(&r.access)));
+        let dataset = used
+            .dataset_id
+            .is_none_or(|id| (self.datasets.iter()).any(|d| d.id == id && readable(&d.access)));
+        repository && dataset
+    }
 }
 
 /// The catalogue as of `revision`.
@@ -48,6 +76,9 @@ pub struct Snapshot {
     /// The ids of the projects each organization takes part in, in the
     /// name ordering.
     projects_of_organization: HashMap<i64, Vec<i64>>,
+    /// The ids of the projects each organization uses (or uses a
+    /// repository or dataset of), in id order.
+    projects_used_by_organization: HashMap<i64, Vec<i64>>,
 }
 
 /// What a replay read again: the rows the journal named (`ids`), and those
@@ -113,6 +144,12 @@ impl Snapshot {
                             ids.retain(|other| other != id);
                         }
                     }
+                    for organization in entry.using_organizations() {
+                        if let Some(ids) = self.projects_used_by_organization.get_mut(&organization)
+                        {
+                            ids.retain(|other| other != id);
+                        }
+                    }
                 }
             }
             self.by_name.retain(|id| !removed.contains(id));
@@ -145,6 +182,14 @@ impl Snapshot {
             let organizations: Vec<i64> = (entry.participations.iter())
                 .map(|p| p.organization.id)
                 .collect();
+            for organization in entry.using_organizations() {
+                let ids = (self.projects_used_by_organization.entry(organization)).or_default();
+                if many {
+                    ids.push(id);
+                } else if let Err(at) = ids.binary_search(&id) {
+                    ids.insert(at, id);
+                }
+            }
             self.projects.insert(id, Arc::new(entry));
             if many {
                 self.by_name.push(id);
@@ -181,6 +226,10 @@ impl Snapshot {
             self.by_name.sort_unstable_by(by_name);
             for ids in self.projects_of_organization.values_mut() {
                 ids.sort_unstable_by(by_name);
+            }
+            for ids in self.projects_used_by_organization.values_mut() {
+                ids.sort_unstable();
+                ids.dedup();
             }
             self.by_used_by
                 .sort_unstable_by_key(|id| used_by_key(&projects[id].project));
@@ -257,6 +306,86 @@ impl Snapshot {
                     .map(move |project| (id, project.clone()))
             })
             .collect()
+    }
+
+    /// `(project id, use)` for the uses of each project among `ids` that
+    /// `audience` may read, as `Store::uses_of_projects` gives them.
+    pub fn uses_of_projects(&self, ids: &[i64], audience: Audience) -> Vec<(i64, UseRecord)> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| Some((id, self.project(id)?)))
+            .flat_map(|(id, entry)| {
+                (entry.uses.iter())
+                    .filter(move |used| entry.use_target_readable(used, audience))
+                    .map(move |used| (id, used.clone()))
+            })
+            .collect()
+    }
+
+    /// `(repository id, use)` for the uses of each repository among `ids`,
+    /// as `Store::uses_of_repositories` gives them.
+    pub fn uses_of_repositories(&self, ids: &[i64]) -> Vec<(i64, UseRecord)> {
+        self.uses_of_items(&self.repositories, ids, |used| used.repository_id)
+    }
+
+    /// `(dataset id, use)` for the uses of each dataset among `ids`, as
+    /// `Store::uses_of_datasets` gives them.
+    pub fn uses_of_datasets(&self, ids: &[i64]) -> Vec<(i64, UseRecord)> {
+        self.uses_of_items(&self.datasets, ids, |used| used.dataset_id)
+    }
+
+    /// The uses naming each item among `ids` (`target` of a use: the item
+    /// it names), item by item in id order, each by organization name.
+    fn uses_of_items(
+        &self,
+        pairs: &[(i64, i64)],
+        ids: &[i64],
+        target: impl Fn(&UseRecord) -> Option<i64>,
+    ) -> Vec<(i64, UseRecord)> {
+        let target = &target;
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .filter_map(|id| pair_of(pairs, id))
+            .filter_map(|&(id, project)| Some((id, self.project(project)?)))
+            .flat_map(|(id, entry)| {
+                (entry.uses.iter())
+                    .filter(move |used| target(used) == Some(id))
+                    .map(move |used| (id, used.clone()))
+            })
+            .collect()
+    }
+
+    /// `(organization id, use)` for what each organization among `ids` uses
+    /// among what `audience` may read, organization by organization, then
+    /// by project and use id, as `Store::uses_of_organizations` gives them.
+    pub fn uses_of_organizations(&self, ids: &[i64], audience: Audience) -> Vec<(i64, UseRecord)> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut found = Vec::new();
+        for organization in ids {
+            let Some(projects) = self.projects_used_by_organization.get(&organization) else {
+                continue;
+            };
+            for entry in projects.iter().filter_map(|id| self.project(*id)) {
+                if !audience.readable().contains(&entry.project.visibility) {
+                    continue;
+                }
+                let start = found.len();
+                found.extend(
+                    (entry.uses.iter())
+                        .filter(|used| used.organization_id == Some(organization))
+                        .filter(|used| entry.use_target_readable(used, audience))
+                        .map(|used| (organization, used.clone())),
+                );
+                found[start..].sort_unstable_by_key(|(_, used)| used.id);
+            }
+        }
+        found
     }
 
     /// How many items of `list` `audience` may read, as the store's counts
@@ -594,7 +723,8 @@ fn used_by_key(project: &ProjectRecord) -> (i64, i64) {
 /// Whether a project is in the list `filter` asks for, as `audience` sees
 /// it (the conditions of `store::projects::filter_condition`); `None` for
 /// words of the text (the database's `LIKE` on a column the model does not
-/// keep) and uses (not kept).
+/// keep) and uses by an organization's kind or slug (left to the database's
+/// join).
 fn listed(filter: &ProjectFilter, audience: Audience) -> Option<impl Fn(&ProjectEntry) -> bool> {
     let has_text = filter.text.as_deref().is_some_and(|t| !t.trim().is_empty());
     if has_text || filter.used_by_kind.is_some() || filter.used_by_organization.is_some() {
