@@ -443,15 +443,7 @@ impl TestApp {
     async fn wait_for_readiness(&self, what: &str, done: impl Fn(&Value) -> bool) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            let answer: Value = self
-                .client
-                .get(self.url("/health/ready"))
-                .send()
-                .await
-                .expect("GET /health/ready")
-                .json()
-                .await
-                .expect("a JSON answer");
+            let answer = self.readiness().await;
             if done(&answer) {
                 return;
             }
@@ -528,6 +520,12 @@ impl TestApp {
         let response = self.client.get(self.url(path)).send().await.expect("GET");
         assert_eq!(response.status(), 200, "GET {path}");
         response.text().await.expect("a text body")
+    }
+
+    /// What `/health/ready` says, ready or not.
+    pub async fn readiness(&self) -> Value {
+        let response = self.client.get(self.url("/health/ready")).send().await;
+        response.expect("GET").json().await.expect("a JSON body")
     }
 
     /// The text of the answer to `query`, asked anonymously by POST.

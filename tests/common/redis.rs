@@ -120,12 +120,7 @@ pub async fn tracking_connection_ids(url: &str) -> Vec<u64> {
 
 /// Where `app` says it knows the generation from (`/health/ready`).
 pub async fn generation_source(app: &super::TestApp) -> String {
-    let ready: serde_json::Value = reqwest::get(app.url("/health/ready"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = app.readiness().await;
     ready["cache"]["generation"].as_str().unwrap().to_owned()
 }
 

@@ -136,12 +136,7 @@ async fn the_model_answers_as_the_statements(backend: Backend) {
     let key_file = keys.path().join("dev.pem");
     let with_model = gateway(TestDatabase::create(backend).await, &key_file, true).await;
     let without = gateway(with_model.database.shared(), &key_file, false).await;
-    let ready: Value = reqwest::get(with_model.url("/health/ready"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = with_model.readiness().await;
     assert_eq!(ready["readModel"]["status"], "ready", "{ready}");
 
     let admin = token(&key_file, "admin@numerique.gouv.fr", true);

@@ -589,12 +589,7 @@ async fn the_read_model_answers_uses_as_the_statements(backend: Backend) {
             .ok(Some(token), DECLARE, json!({ "input": input }))
             .await;
     }
-    let ready: Value = reqwest::get(setup.app.url("/health/ready"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = setup.app.readiness().await;
     assert_eq!(ready["readModel"]["status"], "ready", "{ready}");
 
     let everything = "{ organizations(first: 100) { nodes { slug uses { id kind organizationName

@@ -12,7 +12,7 @@ use async_graphql::registry::Registry;
 use async_graphql::{ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
 
 use crate::graphql::plain::json::JsonText;
-use crate::graphql::plain::{Nested, PlainFields, PlainValue, answers_plainly, fast_path};
+use crate::graphql::plain::{Nested, PlainFields, PlainValue, answers_plainly, plain_or_resolved};
 use crate::graphql::schema::paging::ListTotal;
 
 /// A page of `T`s: a `TConnection` in the schema.
@@ -52,14 +52,8 @@ impl<T: PlainPaged> OutputType for PlainConnection<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        if let Some(counters) = fast_path(ctx) {
-            if let Some(answer) = T::plain_page(ctx, field, &self.0).await {
-                counters.answered();
-                return Ok(answer);
-            }
-            counters.fell_back();
-        }
-        self.0.resolve(ctx, field).await
+        let plain = T::plain_page(ctx, field, &self.0);
+        plain_or_resolved(ctx, plain, self.0.resolve(ctx, field)).await
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::parser::types::{Field, SelectionSet};
-use async_graphql::{Context, ContextSelectionSet, Positioned, SelectionField, Value};
+use async_graphql::{Context, ContextSelectionSet, OutputType, Positioned, SelectionField, Value};
 
 use crate::facts::RepositoryFacts;
 use crate::graphql::execution::context::loader;
@@ -41,7 +41,7 @@ pub(super) fn plain_fields_by_type() -> [(Cow<'static, str>, &'static [&'static 
 }
 
 /// An item listed across projects: a repository or a dataset.
-trait ListedItem: PlainFields + PlainPaged + Sync {
+trait ListedItem: PlainFields + OutputType + Sync {
     fn project_id(&self) -> i64;
 
     /// Whether `name` is a field answered from the record, else from the
@@ -105,17 +105,7 @@ impl ListedItem for Dataset {
     }
 }
 
-impl PlainPaged for Repository {
-    async fn plain_page(
-        ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
-        page: &Page<Self>,
-    ) -> Option<Value> {
-        plain_page(ctx, field, page).await
-    }
-}
-
-impl PlainPaged for Dataset {
+impl<T: ListedItem> PlainPaged for T {
     async fn plain_page(
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,

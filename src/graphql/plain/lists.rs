@@ -223,16 +223,27 @@ fn all_plain<T: PlainFields>(ctx: &ContextSelectionSet<'_>, selected: &[Selected
     })
 }
 
-/// The fast path's counters, when it may look at this request's
-/// selections: it is on (`PlainCounters`) and the answer merges no objects.
-/// A request whose answer may merge some counts a fallback here.
-pub(super) fn fast_path<'a>(ctx: &ContextSelectionSet<'a>) -> Option<&'a PlainCounters> {
-    let counters = ctx.data_opt::<Arc<PlainCounters>>()?;
-    if ctx.data_opt::<MergedObjects>().is_some() {
-        counters.fell_back();
-        return None;
+/// `plain`'s answer when the fast path may look at this request's
+/// selections and `plain` gives one, else `resolved`'s; counted either way
+/// (`PlainCounters`). The fast path may look when it is on and the answer
+/// merges no objects (a request whose answer may merge some counts a
+/// fallback).
+pub(super) async fn plain_or_resolved(
+    ctx: &ContextSelectionSet<'_>,
+    plain: impl Future<Output = Option<Value>>,
+    resolved: impl Future<Output = ServerResult<Value>>,
+) -> ServerResult<Value> {
+    if let Some(counters) = ctx.data_opt::<Arc<PlainCounters>>() {
+        if ctx.data_opt::<MergedObjects>().is_some() {
+            counters.fell_back();
+        } else if let Some(answer) = plain.await {
+            counters.answered();
+            return Ok(answer);
+        } else {
+            counters.fell_back();
+        }
     }
-    Some(counters)
+    resolved.await
 }
 
 /// `object`'s answer to the selection `set`, as raw JSON (written into
@@ -289,14 +300,8 @@ impl<T: PlainFields + OutputType> OutputType for PlainList<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        if let Some(counters) = fast_path(ctx) {
-            if let Some(answer) = self.plain_answer(ctx, field) {
-                counters.answered();
-                return Ok(answer);
-            }
-            counters.fell_back();
-        }
-        self.0.resolve(ctx, field).await
+        let plain = async { self.plain_answer(ctx, field) };
+        plain_or_resolved(ctx, plain, self.0.resolve(ctx, field)).await
     }
 }
 

@@ -294,10 +294,7 @@ impl Snapshot {
         ids: &[i64],
         audience: Audience,
     ) -> Vec<(i64, ProjectRecord)> {
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter()
+        distinct(ids)
             .filter_map(|id| Some((id, self.projects_of_organization.get(&id)?)))
             .flat_map(|(id, projects)| {
                 (projects.iter())
@@ -311,17 +308,11 @@ impl Snapshot {
     /// `(project id, use)` for the uses of each project among `ids` that
     /// `audience` may read, as `Store::uses_of_projects` gives them.
     pub fn uses_of_projects(&self, ids: &[i64], audience: Audience) -> Vec<(i64, UseRecord)> {
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter()
-            .filter_map(|id| Some((id, self.project(id)?)))
-            .flat_map(|(id, entry)| {
-                (entry.uses.iter())
-                    .filter(move |used| entry.use_target_readable(used, audience))
-                    .map(move |used| (id, used.clone()))
-            })
-            .collect()
+        self.children(
+            ids,
+            |entry| &entry.uses,
+            |entry, used| entry.use_target_readable(used, audience),
+        )
     }
 
     /// `(repository id, use)` for the uses of each repository among `ids`,
@@ -345,10 +336,7 @@ impl Snapshot {
         target: impl Fn(&UseRecord) -> Option<i64>,
     ) -> Vec<(i64, UseRecord)> {
         let target = &target;
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter()
+        distinct(ids)
             .filter_map(|id| pair_of(pairs, id))
             .filter_map(|&(id, project)| Some((id, self.project(project)?)))
             .flat_map(|(id, entry)| {
@@ -363,11 +351,8 @@ impl Snapshot {
     /// among what `audience` may read, organization by organization, then
     /// by project and use id, as `Store::uses_of_organizations` gives them.
     pub fn uses_of_organizations(&self, ids: &[i64], audience: Audience) -> Vec<(i64, UseRecord)> {
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
         let mut found = Vec::new();
-        for organization in ids {
+        for organization in distinct(ids) {
             let Some(projects) = self.projects_used_by_organization.get(&organization) else {
                 continue;
             };
@@ -595,15 +580,15 @@ impl Snapshot {
 
     /// The organizations taking part in each project among `ids`.
     pub fn participations_of_projects(&self, ids: &[i64]) -> Vec<(i64, ParticipationRecord)> {
-        self.children(ids, |entry| &entry.participations, |_| true)
+        self.children(ids, |entry| &entry.participations, |_, _| true)
     }
 
     pub fn tags_of_projects(&self, ids: &[i64]) -> Vec<(i64, TagRecord)> {
-        self.children(ids, |entry| &entry.tags, |_| true)
+        self.children(ids, |entry| &entry.tags, |_, _| true)
     }
 
     pub fn seasons_of_projects(&self, ids: &[i64]) -> Vec<(i64, i32)> {
-        self.children(ids, |entry| &entry.seasons, |_| true)
+        self.children(ids, |entry| &entry.seasons, |_, _| true)
     }
 
     pub fn repositories_of_projects(
@@ -614,7 +599,7 @@ impl Snapshot {
         self.children(
             ids,
             |entry| &entry.repositories,
-            |r| audience.readable().contains(&r.access),
+            |_, r| audience.readable().contains(&r.access),
         )
     }
 
@@ -626,7 +611,7 @@ impl Snapshot {
         self.children(
             ids,
             |entry| &entry.datasets,
-            |d| audience.readable().contains(&d.access),
+            |_, d| audience.readable().contains(&d.access),
         )
     }
 
@@ -634,31 +619,38 @@ impl Snapshot {
         self.children(
             ids,
             |entry| &entry.links,
-            |l| audience.readable().contains(&l.access),
+            |_, l| audience.readable().contains(&l.access),
         )
     }
 
     /// `(project id, child)` pairs of the projects among `ids`, project by
-    /// project in id order (as the statements read them), each in file order.
+    /// project in id order (as the statements read them), each in the
+    /// entry's order (file order; uses by organization name).
     fn children<T: Clone>(
         &self,
         ids: &[i64],
         of: impl Fn(&ProjectEntry) -> &Vec<T>,
-        readable: impl Fn(&T) -> bool,
+        readable: impl Fn(&ProjectEntry, &T) -> bool,
     ) -> Vec<(i64, T)> {
-        let mut ids = ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter()
+        let readable = &readable;
+        distinct(ids)
             .filter_map(|id| Some((id, self.project(id)?)))
             .flat_map(|(id, entry)| {
                 of(entry)
                     .iter()
-                    .filter(|child| readable(child))
+                    .filter(move |child| readable(entry, child))
                     .map(move |child| (id, child.clone()))
             })
             .collect()
     }
+}
+
+/// `ids` in order, each once.
+fn distinct(ids: &[i64]) -> impl Iterator<Item = i64> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
 }
 
 /// The `(item id, project id)` pair of item `id` in `pairs` (in id order).
