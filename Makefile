@@ -51,10 +51,12 @@ schema:
 
 ## The gateway (uncached, cached in process, cached in Redis) beside PostGraphile and a bare
 ## async-graphql endpoint, on 10,000 projects in PostgreSQL, its memory under a
-## distinct-query soak, then the cost of 1,000 subscribers; writes docs/BENCHMARKS.md.
+## distinct-query soak, the cost of 1,000 subscribers, then search and the cold start at
+## 10,000 projects on SQLite and PostgreSQL; writes docs/BENCHMARKS.md.
 bench: services
 	bash benches/load/run.sh
 	bash benches/subscriptions/run.sh
+	BENCH_PROJECTS=10000 BENCH_MARKERS=cold-start bash benches/search_scale.sh
 
 ## 60 s of mixed load and a writer while Redis, PostgreSQL and the upstream services fail.
 soak: services
