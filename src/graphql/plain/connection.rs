@@ -9,7 +9,9 @@ use std::borrow::Cow;
 use async_graphql::connection::{Connection, Edge, EmptyFields, PageInfo};
 use async_graphql::parser::types::{Field, SelectionSet};
 use async_graphql::registry::Registry;
-use async_graphql::{ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
+use async_graphql::{
+    ContextSelectionSet, OutputType, Positioned, SelectionField, ServerResult, Value,
+};
 
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::plain::{Nested, PlainFields, PlainValue, answers_plainly, plain_or_resolved};
@@ -182,6 +184,28 @@ crate::graphql::plain::plain_fields!(PlainPageInfo<'_> as PageInfo, |info| {
     "startCursor" => info.start_cursor,
     "endCursor" => info.end_cursor,
 });
+
+/// Whether the selection of `connection` shows its `totalCount`; gives
+/// `node_field` each field its nodes select, under every alias of `edges`
+/// and `node`.
+pub fn walk_page_selection<'a>(
+    connection: SelectionField<'a>,
+    mut node_field: impl FnMut(SelectionField<'a>),
+) -> bool {
+    let mut total_count = false;
+    for field in connection.selection_set() {
+        match field.name() {
+            "totalCount" => total_count = true,
+            "edges" => {
+                for node in field.selection_set().filter(|f| f.name() == "node") {
+                    node.selection_set().for_each(&mut node_field);
+                }
+            }
+            _ => {}
+        }
+    }
+    total_count
+}
 
 /// The fast path's types of the connection of `N`s (its page and edges),
 /// with their plain fields (see `plain::plain_fields_by_type`).

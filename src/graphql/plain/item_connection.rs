@@ -23,7 +23,7 @@ use async_graphql::{Context, ContextSelectionSet, OutputType, Positioned, Select
 use crate::facts::RepositoryFacts;
 use crate::graphql::execution::context::loader;
 use crate::graphql::plain::connection::{
-    Page, PlainNode, PlainPage, PlainPaged, plain_fields_of_connection,
+    Page, PlainNode, PlainPage, PlainPaged, plain_fields_of_connection, walk_page_selection,
 };
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::plain::{Nested, PlainFields, PlainValue, answers_plainly, plain_answer};
@@ -150,29 +150,18 @@ struct Shown<'a> {
 
 impl<'a> Shown<'a> {
     fn of<T: ListedItem>(connection: SelectionField<'a>) -> Self {
-        let mut shown = Self {
-            total_count: false,
-            project: false,
-            fact_fields: Vec::new(),
-        };
-        for field in connection.selection_set() {
-            match field.name() {
-                "totalCount" => shown.total_count = true,
-                "edges" => {
-                    for node in field.selection_set().filter(|f| f.name() == "node") {
-                        for field in node.selection_set() {
-                            match field.name() {
-                                "project" => shown.project = true,
-                                name if T::has_fact_field(name) => shown.fact_fields.push(name),
-                                _ => {}
-                            }
-                        }
-                    }
-                }
-                _ => {}
-            }
+        let mut project = false;
+        let mut fact_fields = Vec::new();
+        let total_count = walk_page_selection(connection, |field| match field.name() {
+            "project" => project = true,
+            name if T::has_fact_field(name) => fact_fields.push(name),
+            _ => {}
+        });
+        Self {
+            total_count,
+            project,
+            fact_fields,
         }
-        shown
     }
 }
 

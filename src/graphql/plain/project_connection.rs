@@ -26,7 +26,7 @@ use async_graphql::{Context, ContextSelectionSet, Positioned, SelectionField, Va
 
 use crate::graphql::execution::context::loader;
 use crate::graphql::plain::connection::{
-    Page, PlainNode, PlainPage, PlainPaged, plain_fields_of_connection,
+    Page, PlainNode, PlainPage, PlainPaged, plain_fields_of_connection, walk_page_selection,
 };
 use crate::graphql::plain::json::JsonText;
 use crate::graphql::plain::{Nested, PlainFields, PlainValue, answers_plainly, plain_answer};
@@ -85,19 +85,7 @@ impl<'a> Shown<'a> {
     /// What the selection of `connection` shows.
     fn of(connection: SelectionField<'a>) -> Self {
         let mut shown = Self::default();
-        for field in connection.selection_set() {
-            match field.name() {
-                "totalCount" => shown.total_count = true,
-                "edges" => {
-                    for node in field.selection_set().filter(|f| f.name() == "node") {
-                        for field in node.selection_set() {
-                            shown.add_relation(field);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
+        shown.total_count = walk_page_selection(connection, |field| shown.add_relation(field));
         shown
     }
 
