@@ -32,11 +32,9 @@ pub struct ProjectEntry {
 
 impl ProjectEntry {
     /// The organizations its uses name, each once.
-    fn using_organizations(&self) -> impl Iterator<Item = i64> + '_ {
-        let mut ids: Vec<i64> = self.uses.iter().filter_map(|u| u.organization_id).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids.into_iter()
+    fn using_organizations(&self) -> impl Iterator<Item = i64> {
+        let ids: Vec<i64> = self.uses.iter().filter_map(|u| u.organization_id).collect();
+        distinct(&ids)
     }
 
     /// Whether `audience` may read the repository or dataset `used` names
@@ -646,7 +644,7 @@ impl Snapshot {
 }
 
 /// `ids` in order, each once.
-fn distinct(ids: &[i64]) -> impl Iterator<Item = i64> {
+fn distinct(ids: &[i64]) -> impl Iterator<Item = i64> + use<> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
